@@ -1,0 +1,137 @@
+"""The JSON API: /api/v1/, schema at /api/v1/openapi.json.
+
+Callers authenticate with ``Authorization: Bearer <token>`` (a member's personal API token) or a
+signed-in browser session; either way the member's own permissions apply, nothing more.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
+from ninja.security import HttpBearer, SessionAuth
+
+from vecinos.network import selectors
+from vecinos.network.models import Membership, Organization, Zone
+from vecinos.network.services import token_authenticate
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        member = token_authenticate(token)
+        if member is not None:
+            request.user = member
+        return member
+
+
+class VerifiedSession(SessionAuth):
+    """A signed-in browser session (CSRF-checked by ninja for unsafe methods)."""
+
+    def authenticate(self, request: HttpRequest, key):
+        user = super().authenticate(request, key)
+        if user is None or not user.is_active:
+            return None
+        # A session that still owes a two-factor code gets no API access either.
+        if selectors.requires_two_factor(user) and not user.is_verified():
+            return None
+        return user
+
+
+api = NinjaAPI(
+    title="Vecinos API",
+    version="1",
+    urls_namespace="api",
+    auth=[BearerToken(), VerifiedSession()],
+)
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    tier: int
+    preferred_language: str
+    roles: list[dict]
+
+
+class OrganizationOut(Schema):
+    id: int
+    name: str
+    short_name: str
+    languages: list[str]
+
+
+class RosterEntryOut(Schema):
+    member_id: int
+    username: str
+    role: str
+    tier: int
+    active: bool
+
+
+class ZoneOut(Schema):
+    id: int
+    name: str
+    slug: str
+    kind: str
+    center_lat: float
+    center_lng: float
+    cells: int
+
+
+@api.get("/me", response=MeOut, tags=["network"])
+def me(request):
+    user = request.auth
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "tier": user.tier,
+        "preferred_language": user.preferred_language,
+        "roles": [
+            {"organization_id": org, "role": role}
+            for org, role in sorted(selectors.effective_roles(user))
+        ],
+    }
+
+
+@api.get("/organizations", response=list[OrganizationOut], tags=["network"])
+def organizations(request):
+    # The list of member groups is not secret to signed-in members; their rosters are.
+    return list(Organization.objects.order_by("name"))
+
+
+@api.get("/organizations/{org_id}/members", response=list[RosterEntryOut], tags=["network"])
+def organization_members(request, org_id: int):
+    org = Organization.objects.filter(pk=org_id).first()
+    if org is None or not selectors.can_manage_org(request.auth, org):
+        # Same answer for "missing" and "not yours": no probing which ids exist.
+        raise HttpError(403, "Not allowed")
+    from vecinos.core.audit import audit
+
+    audit("roster.export", actor=request.auth, organization_id=org.pk, via="api")
+    rows: list[Membership] = list(selectors.roster(org))
+    return [
+        {
+            "member_id": m.member_id,
+            "username": m.member.username,
+            "role": m.role,
+            "tier": m.member.tier,
+            "active": m.member.is_active,
+        }
+        for m in rows
+    ]
+
+
+@api.get("/zones", response=list[ZoneOut], tags=["network"])
+def zones(request):
+    return [
+        {
+            "id": z.pk,
+            "name": z.name,
+            "slug": z.slug,
+            "kind": z.kind,
+            "center_lat": z.center_lat,
+            "center_lng": z.center_lng,
+            "cells": len(z.cells),
+        }
+        for z in Zone.objects.order_by("name")
+    ]

@@ -1,0 +1,51 @@
+"""Named system checks. In production mode each misconfiguration refuses to start."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from vecinos.core.crypto import FieldKeyError, _decode_key
+
+WEAK_SECRETS = {"", "changeme", "change-me", "secret", "insecure", "django-insecure"}
+
+
+@register(Tags.security, deploy=False)
+def production_settings(app_configs, **kwargs):
+    errors = []
+    try:
+        _decode_key(settings.FIELD_KEY)
+    except FieldKeyError as exc:
+        errors.append(Error(str(exc), id="vecinos.E005", hint="Generate one: vecinos genkey"))
+    if not settings.PRODUCTION:
+        return errors
+    secret = settings.SECRET_KEY
+    if not settings.SECRET_KEY_FROM_ENV or secret.lower() in WEAK_SECRETS or len(secret) < 40:
+        errors.append(
+            Error(
+                "Production needs its own secret key: set VECINOS_SECRET_KEY or "
+                "VECINOS_SECRET_KEY_FILE (at least 40 random characters).",
+                id="vecinos.E001",
+            )
+        )
+    if not settings.FIELD_KEY_FROM_ENV:
+        errors.append(
+            Error(
+                "Production needs a field-encryption key kept outside the data directory: set "
+                "VECINOS_FIELD_KEY or VECINOS_FIELD_KEY_FILE.",
+                hint="Generate one with: vecinos genkey",
+                id="vecinos.E002",
+            )
+        )
+    if not (settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE):
+        errors.append(
+            Error(
+                "Production cookies must be HTTPS-only: do not set VECINOS_SECURE_COOKIES=false.",
+                id="vecinos.E003",
+            )
+        )
+    if settings.DEBUG:
+        errors.append(
+            Error("DEBUG must be off in production: unset VECINOS_DEBUG.", id="vecinos.E004")
+        )
+    return errors

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+log = logging.getLogger(__name__)
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone()[0] == 1
+    except Exception:  # noqa: BLE001 - any failure means "not ok"
+        log.exception("healthz: database check failed")
+        return False
+
+
+def _queue_ok() -> bool:
+    try:
+        from huey.contrib.djhuey import HUEY
+
+        storage = HUEY.storage
+        if hasattr(storage, "conn") and hasattr(storage.conn, "ping"):
+            return bool(storage.conn.ping())
+        # SqliteStorage: a cheap read against the queue file.
+        storage.queue_size()
+        return True
+    except Exception:  # noqa: BLE001
+        log.exception("healthz: queue check failed")
+        return False
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    db, queue = _database_ok(), _queue_ok()
+    ok = db and queue
+    return JsonResponse(
+        {
+            "status": "ok" if ok else "error",
+            "database": "ok" if db else "error",
+            "queue": "ok" if queue else "error",
+        },
+        status=200 if ok else 503,
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(
+        request,
+        "error.html",
+        {
+            "title": _("This form expired"),
+            "message": _(
+                "For your safety the form could not be accepted. Go back, reload the page and "
+                "try again; nothing you saved before was lost."
+            ),
+        },
+        status=403,
+    )
+
+
+def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
+    return render(
+        request,
+        "error.html",
+        {"title": _("Not allowed"), "message": _("You do not have access to this page.")},
+        status=403,
+    )
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    return render(
+        request,
+        "error.html",
+        {"title": _("Not found"), "message": _("There is nothing at this address.")},
+        status=404,
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "error.html",
+        {
+            "title": _("Something went wrong"),
+            "message": _("The error was recorded. Please try again in a moment."),
+        },
+        status=500,
+    )

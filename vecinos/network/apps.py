@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NetworkConfig(AppConfig):
+    name = "vecinos.network"
+    label = "network"
+    verbose_name = _("Coalition")
+
+    def ready(self) -> None:
+        from vecinos.network import signals  # noqa: F401

@@ -1,0 +1,319 @@
+"""Every write that touches several rows or must be audited. Keyword-only, atomic."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from vecinos.core.audit import audit
+from vecinos.network import selectors
+from vecinos.network.models import (
+    LANGUAGE_CODES,
+    ApiToken,
+    Invitation,
+    Member,
+    Membership,
+    Organization,
+    Role,
+    Tier,
+    Training,
+    Vouch,
+)
+from vecinos.network.phones import email_index, normalize_phone, phone_index
+
+
+class NotAllowed(PermissionError):
+    """The actor may not do this. Views turn it into a 403 page."""
+
+
+class InviteUnusable(ValueError):
+    pass
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def set_contact(member: Member, *, phone: str = "", email: str = "") -> None:
+    """Normalize and set phone/email with their blind indexes (raises InvalidPhone)."""
+    if phone:
+        e164 = normalize_phone(phone)
+        member.phone, member.phone_index = e164, phone_index(e164)
+    else:
+        member.phone, member.phone_index = "", ""
+    if email:
+        member.email, member.email_index = email.strip(), email_index(email)
+    else:
+        member.email, member.email_index = "", ""
+
+
+def find_member_by_phone(raw: str) -> Member | None:
+    return Member.objects.filter(phone_index=phone_index(normalize_phone(raw))).first()
+
+
+# --- Invitations ------------------------------------------------------------------------------
+
+
+@dataclass
+class IssuedInvite:
+    invitation: Invitation
+    token: str
+
+
+def invitation_create(*, actor: Member, organization: Organization, role: str) -> IssuedInvite:
+    if not selectors.can_manage_org(actor, organization):
+        raise NotAllowed
+    if role == Role.COALITION_COORDINATOR and not selectors.is_coalition_coordinator(actor):
+        raise NotAllowed
+    token = secrets.token_urlsafe(24)
+    invitation = Invitation.objects.create(
+        organization=organization,
+        role=role,
+        token_hash=_hash_token(token),
+        created_by=actor,
+        expires_at=timezone.now() + timedelta(hours=settings.INVITE_TTL_HOURS),
+    )
+    audit("invite.create", actor=actor, target=invitation, organization_id=organization.pk, role=role)
+    return IssuedInvite(invitation, token)
+
+
+def invitation_lookup(token: str) -> Invitation:
+    invitation = (
+        Invitation.objects.select_related("organization")
+        .filter(token_hash=_hash_token(token))
+        .first()
+    )
+    if invitation is None or not invitation.is_usable:
+        raise InviteUnusable
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    token: str,
+    username: str,
+    password: str,
+    full_name: str,
+    phone: str,
+    email: str,
+    preferred_language: str,
+    languages: list[str],
+) -> Member:
+    # Lock the row so two people racing with one link cannot both join.
+    invitation = (
+        Invitation.objects.select_for_update().filter(token_hash=_hash_token(token)).first()
+    )
+    if invitation is None or not invitation.is_usable:
+        raise InviteUnusable
+    member = Member(
+        username=username,
+        full_name=full_name,
+        preferred_language=preferred_language,
+        languages=[code for code in languages if code in LANGUAGE_CODES],
+        tier=Tier.NEW,
+    )
+    set_contact(member, phone=phone, email=email)
+    member.set_password(password)
+    member.save()
+    Membership.objects.create(member=member, organization=invitation.organization, role=invitation.role)
+    invitation.used_at = timezone.now()
+    invitation.used_by = member
+    invitation.save(update_fields=["used_at", "used_by"])
+    audit(
+        "invite.accept",
+        actor=member,
+        target=member,
+        organization_id=invitation.organization_id,
+        role=invitation.role,
+        invitation=invitation.pk,
+    )
+    return member
+
+
+def invitation_revoke(*, actor: Member, invitation: Invitation) -> None:
+    if not selectors.can_manage_org(actor, invitation.organization_id):
+        raise NotAllowed
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit("invite.revoke", actor=actor, target=invitation, organization_id=invitation.organization_id)
+
+
+# --- Vetting ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def vouch_record(*, actor: Member, member: Member) -> Vouch:
+    if not selectors.can_vouch(actor, member):
+        raise NotAllowed
+    by_coordinator = selectors.is_coordinator(actor)
+    vouch, _created = Vouch.objects.get_or_create(
+        member=member, voucher=actor, defaults={"voucher_was_coordinator": by_coordinator}
+    )
+    member.refresh_from_db(fields=["tier"])
+    if member.tier == Tier.NEW:
+        vouches = Vouch.objects.filter(member=member)
+        if vouches.filter(voucher_was_coordinator=True).exists() or vouches.count() >= 2:
+            member.tier = Tier.VOUCHED
+            member.save(update_fields=["tier"])
+            selectors.forget_roles(member)
+            audit("vetting.tier", actor=actor, target=member, tier=int(Tier.VOUCHED))
+    audit("vetting.vouch", actor=actor, target=member, by_coordinator=by_coordinator)
+    return vouch
+
+
+@transaction.atomic
+def training_record(*, actor: Member, member: Member, topic: str, completed_on: date) -> Training:
+    if not (selectors.is_coordinator(actor) and selectors.can_view_member(actor, member)):
+        raise NotAllowed
+    if member.tier < Tier.VOUCHED:
+        raise ValueError("vouch first")
+    training = Training.objects.create(
+        member=member, recorded_by=actor, topic=topic[:120], completed_on=completed_on
+    )
+    if member.tier < Tier.TRAINED:
+        member.tier = Tier.TRAINED
+        member.save(update_fields=["tier"])
+        selectors.forget_roles(member)
+        audit("vetting.tier", actor=actor, target=member, tier=int(Tier.TRAINED))
+    audit("vetting.training", actor=actor, target=member, training=training.pk)
+    return training
+
+
+# --- Roles ------------------------------------------------------------------------------------
+
+
+def role_grant(*, actor: Member, member: Member, organization: Organization, role: str) -> Membership:
+    if not selectors.can_manage_org(actor, organization):
+        raise NotAllowed
+    if role == Role.COALITION_COORDINATOR and not selectors.is_coalition_coordinator(actor):
+        raise NotAllowed
+    membership, created = Membership.objects.get_or_create(
+        member=member, organization=organization, role=role
+    )
+    if created:
+        selectors.forget_roles(member)
+        audit("role.grant", actor=actor, target=member, organization_id=organization.pk, role=role)
+    return membership
+
+
+def role_revoke(*, actor: Member, membership: Membership) -> None:
+    if not selectors.can_manage_org(actor, membership.organization_id):
+        raise NotAllowed
+    if membership.role == Role.COALITION_COORDINATOR and not selectors.is_coalition_coordinator(
+        actor
+    ):
+        raise NotAllowed
+    audit(
+        "role.revoke",
+        actor=actor,
+        target=membership.member,
+        organization_id=membership.organization_id,
+        role=membership.role,
+    )
+    membership.delete()
+    selectors.forget_roles(membership.member)
+
+
+@transaction.atomic
+def member_deactivate(*, actor: Member, member: Member) -> None:
+    if actor.pk == member.pk or not selectors.can_view_member(actor, member):
+        raise NotAllowed
+    if not selectors.is_coordinator(actor):
+        raise NotAllowed
+    member.is_active = False
+    member.session_epoch += 1
+    member.save(update_fields=["is_active", "session_epoch"])
+    ApiToken.objects.filter(member=member, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit("member.deactivate", actor=actor, target=member)
+
+
+def contact_reveal(*, actor: Member, member: Member) -> dict[str, str]:
+    """Another member's contact details, audited every time they are shown."""
+    if not selectors.can_view_member(actor, member):
+        raise NotAllowed
+    if actor.pk != member.pk:
+        audit("contact.view", actor=actor, target=member)
+    return {"phone": member.phone, "email": member.email}
+
+
+def sign_out_everywhere(*, member: Member) -> None:
+    member.session_epoch += 1
+    member.save(update_fields=["session_epoch"])
+    audit("auth.signout_all", actor=member, target=member)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "vcn_"
+
+
+@dataclass
+class IssuedToken:
+    token: ApiToken
+    secret: str
+
+
+def token_create(*, member: Member, name: str) -> IssuedToken:
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        member=member, name=name[:80], prefix=secret[:12], token_hash=_hash_token(secret)
+    )
+    audit("token.create", actor=member, target=token)
+    return IssuedToken(token, secret)
+
+
+def token_revoke(*, actor: Member, token: ApiToken) -> None:
+    if token.member_id != actor.pk:
+        raise NotAllowed
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit("token.revoke", actor=actor, target=token)
+
+
+def token_authenticate(secret: str) -> Member | None:
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("member")
+        .filter(token_hash=_hash_token(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.member.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.member
+
+
+# --- Emergency purge --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def purge_personal_data(*, actor: Member | None = None) -> dict[str, int]:
+    """Destroy every person's data; organizations and zones stay. Irreversible by design."""
+    from django.contrib.sessions.models import Session
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    counts = {
+        "members": Member.objects.count(),
+        "invitations": Invitation.objects.count(),
+        "tokens": ApiToken.objects.count(),
+    }
+    TOTPDevice.objects.all().delete()
+    StaticDevice.objects.all().delete()
+    Session.objects.all().delete()
+    Invitation.objects.all().delete()
+    Member.objects.all().delete()  # cascades to memberships, vouches, trainings, tokens
+    Organization.objects.update(coordinator_contact="")
+    audit("purge.personal_data", **counts)
+    return counts

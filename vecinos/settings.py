@@ -1,0 +1,258 @@
+"""The one settings module. Every value comes from the environment through vecinos.core.env.
+
+Embedded default (no variables set): SQLite in WAL mode and a SQLite-backed Huey queue under
+``VECINOS_DATA_DIR`` (./var), the console transport, secrets generated into the data dir.
+Scaled: ``VECINOS_DATABASE_URL=postgres://...`` and ``VECINOS_REDIS_URL=redis://...``; nothing
+else in the code changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from vecinos.core.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    secret_from_env_or_file,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env_str("VECINOS_DATA_DIR", str(Path.cwd() / "var")) or "var").resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+VECINOS_ENV = env_choice("VECINOS_ENV", "development", ("development", "production", "test"))
+PRODUCTION = VECINOS_ENV == "production"
+
+SECRET_KEY, SECRET_KEY_FROM_ENV = secret_from_env_or_file(
+    "VECINOS_SECRET_KEY", DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
+)
+# 32 random bytes, urlsafe base64. Kept out of the database on purpose: a copy of the database
+# alone must not reveal anyone's name or phone number.
+FIELD_KEY, FIELD_KEY_FROM_ENV = secret_from_env_or_file(
+    "VECINOS_FIELD_KEY",
+    DATA_DIR / "field_key",
+    lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
+)
+
+DEBUG = env_bool("VECINOS_DEBUG", False)
+PORT = env_int("VECINOS_PORT", 8000, minimum=1, maximum=65535)
+PUBLIC_URL = (env_str("VECINOS_PUBLIC_URL", f"http://127.0.0.1:{PORT}") or "").rstrip("/")
+ALLOWED_HOSTS = env_list("VECINOS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("VECINOS_CSRF_TRUSTED_ORIGINS", [PUBLIC_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
+    "huey.contrib.djhuey",
+    "django_tasks",
+    "vecinos.core",
+    "vecinos.network",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "vecinos.core.middleware.TwoFactorRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "vecinos.urls"
+WSGI_APPLICATION = "vecinos.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "vecinos.core.context.site",
+            ],
+        },
+    }
+]
+
+# --- Data -----------------------------------------------------------------------------------
+DATABASE_URL = env_str("VECINOS_DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {})
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "vecinos.sqlite3",
+            "OPTIONS": {
+                # WAL lets readers (the dispatcher console) run while the worker writes;
+                # IMMEDIATE takes the write lock at BEGIN so concurrent writers queue up on
+                # busy_timeout instead of failing with "database is locked" mid-transaction.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA busy_timeout=10000;"
+                ),
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            # A file, not :memory:, so tests can read the raw bytes and the live server shares it.
+            "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "network.Member"
+
+# --- Background work ------------------------------------------------------------------------
+REDIS_URL = env_str("VECINOS_REDIS_URL")
+TASKS_IMMEDIATE = env_bool("VECINOS_TASKS_IMMEDIATE", False)
+WORKER_THREADS = env_int("VECINOS_WORKER_THREADS", 4, minimum=1, maximum=64)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": env_str("VECINOS_QUEUE_NAME", "vecinos"),
+        "url": REDIS_URL,
+        "immediate": TASKS_IMMEDIATE,
+        "immediate_use_memory": False,
+        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "vecinos",
+        "filename": str(DATA_DIR / "queue.sqlite3"),
+        "immediate": TASKS_IMMEDIATE,
+        "immediate_use_memory": False,
+        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
+    }
+TASKS = {
+    "default": {
+        "BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend",
+        "OPTIONS": {"enqueue_on_commit": True},
+    }
+}
+
+# --- Auth and sessions ----------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_AGE = env_int("VECINOS_SESSION_HOURS", 12, minimum=1, maximum=24 * 30) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_COOKIES = env_bool("VECINOS_SECURE_COOKIES", PRODUCTION)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "vecinos.core.views.csrf_failure"
+OTP_TOTP_ISSUER = "Vecinos"
+
+# Lockout by username only: django-axes would otherwise store client IP addresses, and the brief
+# forbids keeping IPs in rows. The callable hands axes a constant instead of the address.
+AXES_FAILURE_LIMIT = env_int("VECINOS_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_CLIENT_IP_CALLABLE = "vecinos.core.privacy.no_client_ip"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "vecinos.network.views.locked_out"
+AXES_VERBOSE = False
+
+# --- Content-Security-Policy: nothing from outside hosts, no inline script ------------------
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- i18n -----------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env_str("VECINOS_TIME_ZONE", "America/Los_Angeles")
+
+# --- Static files: all served by us, nothing from a CDN ---------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Logging: no IP addresses, no request bodies ---------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("VECINOS_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # django.server logs the client address of every request; keep it quiet.
+        "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+# --- Vecinos ----------------------------------------------------------------------------------
+INVITE_TTL_HOURS = env_int("VECINOS_INVITE_TTL_HOURS", 72, minimum=1, maximum=24 * 30)
+TWO_FACTOR_ROLES = ("coalition_coordinator", "org_coordinator", "dispatcher")
+# axes.W006 asks for IP-based lockout; we deliberately never see client IPs (see above).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]

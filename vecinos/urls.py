@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from vecinos.api import api
+from vecinos.core import views as core_views
+
+handler403 = "vecinos.core.views.permission_denied"
+handler404 = "vecinos.core.views.page_not_found"
+handler500 = "vecinos.core.views.server_error"
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("", include("vecinos.network.urls")),
+]
