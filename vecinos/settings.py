@@ -112,7 +112,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "vecinos.sqlite3",
+            "NAME": str(DATA_DIR / "vecinos.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers (the dispatcher console) run while the worker writes;
                 # IMMEDIATE takes the write lock at BEGIN so concurrent writers queue up on
@@ -135,7 +135,8 @@ AUTH_USER_MODEL = "network.Member"
 
 # --- Background work ------------------------------------------------------------------------
 REDIS_URL = env_str("VECINOS_REDIS_URL")
-TASKS_IMMEDIATE = env_bool("VECINOS_TASKS_IMMEDIATE", False)
+# Tests run tasks inline (against the real queue storage, so Redis is still exercised).
+TASKS_IMMEDIATE = env_bool("VECINOS_TASKS_IMMEDIATE", VECINOS_ENV == "test")
 WORKER_THREADS = env_int("VECINOS_WORKER_THREADS", 4, minimum=1, maximum=64)
 if REDIS_URL:
     HUEY = {
@@ -172,8 +173,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -233,6 +236,7 @@ TIME_ZONE = env_str("VECINOS_TIME_ZONE", "America/Los_Angeles")
 # --- Static files: all served by us, nothing from a CDN ---------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -22,7 +22,9 @@ def env_str(name: str, default: str | None = None) -> str | None:
         try:
             return Path(file_path).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"{name}_FILE points at {file_path!r}, which cannot be read: {exc}")
+            raise ConfigError(
+                f"{name}_FILE points at {file_path!r}, which cannot be read: {exc}"
+            ) from None
     value = os.environ.get(name)
     if value is None or value == "":
         return default
@@ -41,7 +43,9 @@ def env_bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     value = env_str(name)
     if value is None:
         return default

@@ -53,7 +53,9 @@ def circle_cells(lat: float, lng: float, radius_m: float, res: int = ZONE_RESOLU
     edge = h3.average_hexagon_edge_length(res, unit="m")
     k = max(1, math.ceil(radius_m / (edge * 1.5)))
     return sorted(
-        c for c in h3.grid_disk(center, k) if haversine_m(lat, lng, *h3.cell_to_latlng(c)) <= radius_m
+        c
+        for c in h3.grid_disk(center, k)
+        if haversine_m(lat, lng, *h3.cell_to_latlng(c)) <= radius_m
     ) or [center]
 
 

@@ -19,8 +19,10 @@ class TwoFactorRequiredMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not request.path.startswith(
-            ALLOWED_PREFIXES
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(ALLOWED_PREFIXES)
         ):
             from vecinos.network.selectors import requires_two_factor
 

@@ -7,6 +7,8 @@ emails and notes are encrypted at rest; phone and email are found by blind index
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import RegexValidator
@@ -124,8 +126,10 @@ class Member(AbstractBaseUser, PermissionsMixin):
         _("preferred language"), max_length=8, choices=LANGUAGE_CHOICES, default="es"
     )
     languages = models.JSONField(_("languages spoken"), default=list, blank=True)
-    tier = models.PositiveSmallIntegerField(_("vetting tier"), choices=Tier.choices, default=Tier.NEW)
-    is_active = models.BooleanField(_("active"), default=True)
+    tier = models.PositiveSmallIntegerField(
+        _("vetting tier"), choices=Tier.choices, default=Tier.NEW
+    )
+    is_active = models.BooleanField(_("active"), default=True)  # type: ignore[misc]
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
     # Bumped by "sign out everywhere": every existing session's auth hash stops matching.
@@ -134,7 +138,7 @@ class Member(AbstractBaseUser, PermissionsMixin):
     objects = MemberManager()
 
     USERNAME_FIELD = "username"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["username"]
@@ -190,9 +194,7 @@ class Vouch(models.Model):
 
 class Training(models.Model):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="trainings")
-    recorded_by = models.ForeignKey(
-        Member, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
+    recorded_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, related_name="+")
     topic = models.CharField(_("training"), max_length=120)
     completed_on = models.DateField(_("completed on"))
     created_at = models.DateTimeField(auto_now_add=True)

@@ -79,7 +79,9 @@ def invitation_create(*, actor: Member, organization: Organization, role: str) -
         created_by=actor,
         expires_at=timezone.now() + timedelta(hours=settings.INVITE_TTL_HOURS),
     )
-    audit("invite.create", actor=actor, target=invitation, organization_id=organization.pk, role=role)
+    audit(
+        "invite.create", actor=actor, target=invitation, organization_id=organization.pk, role=role
+    )
     return IssuedInvite(invitation, token)
 
 
@@ -122,7 +124,9 @@ def invitation_accept(
     set_contact(member, phone=phone, email=email)
     member.set_password(password)
     member.save()
-    Membership.objects.create(member=member, organization=invitation.organization, role=invitation.role)
+    Membership.objects.create(
+        member=member, organization=invitation.organization, role=invitation.role
+    )
     invitation.used_at = timezone.now()
     invitation.used_by = member
     invitation.save(update_fields=["used_at", "used_by"])
@@ -142,7 +146,9 @@ def invitation_revoke(*, actor: Member, invitation: Invitation) -> None:
         raise NotAllowed
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit("invite.revoke", actor=actor, target=invitation, organization_id=invitation.organization_id)
+    audit(
+        "invite.revoke", actor=actor, target=invitation, organization_id=invitation.organization_id
+    )
 
 
 # --- Vetting ----------------------------------------------------------------------------------
@@ -189,7 +195,9 @@ def training_record(*, actor: Member, member: Member, topic: str, completed_on: 
 # --- Roles ------------------------------------------------------------------------------------
 
 
-def role_grant(*, actor: Member, member: Member, organization: Organization, role: str) -> Membership:
+def role_grant(
+    *, actor: Member, member: Member, organization: Organization, role: str
+) -> Membership:
     if not selectors.can_manage_org(actor, organization):
         raise NotAllowed
     if role == Role.COALITION_COORDINATOR and not selectors.is_coalition_coordinator(actor):
@@ -230,7 +238,9 @@ def member_deactivate(*, actor: Member, member: Member) -> None:
     member.is_active = False
     member.session_epoch += 1
     member.save(update_fields=["is_active", "session_epoch"])
-    ApiToken.objects.filter(member=member, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiToken.objects.filter(member=member, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     audit("member.deactivate", actor=actor, target=member)
 
 

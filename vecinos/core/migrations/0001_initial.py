@@ -4,28 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('action', models.CharField(db_index=True, max_length=64, verbose_name='action')),
-                ('target_type', models.CharField(blank=True, max_length=32)),
-                ('target_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('organization_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('detail', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("action", models.CharField(db_index=True, max_length=64, verbose_name="action")),
+                ("target_type", models.CharField(blank=True, max_length=32)),
+                ("target_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("organization_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("detail", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'verbose_name': 'audit event',
-                'verbose_name_plural': 'audit events',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

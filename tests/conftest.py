@@ -1,0 +1,171 @@
+"""Shared fixtures: named personas, a blocked outside network, signed-in clients.
+
+Personas (HOUSE_STYLE habit 8) drive the permission tests:
+  coalition  - coalition coordinator (trained, org A)
+  coordinator - organization coordinator of org A (trained)
+  dispatcher - dispatcher in org A (trained)
+  verifier   - trained verifier in org A
+  newcomer   - new, unvetted member of org A (patrol role)
+  outsider   - organization coordinator of org B (trained), a member of another organization
+  anonymous  - no sign-in
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from vecinos.network.models import Member, Membership, Organization, Role, Tier
+from vecinos.network.services import set_contact
+
+PASSWORD = "correct horse battery staple"
+_HASH: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_network(monkeypatch):
+    """Any connection to a non-loopback address fails loudly: tests never leave the machine."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None:
+            try:
+                ip = ipaddress.ip_address(socket.gethostbyname(host))
+            except (OSError, ValueError):
+                ip = None
+            if ip is None or not ip.is_loopback:
+                raise RuntimeError(f"test tried to reach the outside network: {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def password_hash() -> str:
+    if "h" not in _HASH:
+        _HASH["h"] = make_password(PASSWORD)
+    return _HASH["h"]
+
+
+def make_member(
+    username: str,
+    *,
+    org: Organization | None = None,
+    roles: tuple[str, ...] = (),
+    tier: int = Tier.NEW,
+    full_name: str = "",
+    phone: str = "",
+    email: str = "",
+    **extra,
+) -> Member:
+    member = Member(
+        username=username,
+        full_name=full_name or f"{username.title()} Testperson",
+        tier=tier,
+        password=password_hash(),
+        **extra,
+    )
+    set_contact(member, phone=phone, email=email)
+    member.save()
+    for role in roles:
+        Membership.objects.create(member=member, organization=org, role=role)
+    return member
+
+
+@dataclass
+class Personas:
+    org_a: Organization
+    org_b: Organization
+    coalition: Member
+    coordinator: Member
+    dispatcher: Member
+    verifier: Member
+    newcomer: Member
+    outsider: Member
+
+    def all(self) -> dict[str, Member | None]:
+        return {
+            "coalition": self.coalition,
+            "coordinator": self.coordinator,
+            "dispatcher": self.dispatcher,
+            "verifier": self.verifier,
+            "newcomer": self.newcomer,
+            "outsider": self.outsider,
+            "anonymous": None,
+        }
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    org_a = Organization.objects.create(name="Org A", short_name="org-a", languages=["es", "en"])
+    org_b = Organization.objects.create(name="Org B", short_name="org-b", languages=["tl"])
+    return Personas(
+        org_a=org_a,
+        org_b=org_b,
+        coalition=make_member(
+            "coalition",
+            org=org_a,
+            roles=(Role.COALITION_COORDINATOR,),
+            tier=Tier.TRAINED,
+            phone="+12135550101",
+        ),
+        coordinator=make_member(
+            "coordinator",
+            org=org_a,
+            roles=(Role.ORG_COORDINATOR,),
+            tier=Tier.TRAINED,
+            phone="+12135550102",
+        ),
+        dispatcher=make_member(
+            "dispatcher",
+            org=org_a,
+            roles=(Role.DISPATCHER,),
+            tier=Tier.TRAINED,
+            phone="+12135550103",
+        ),
+        verifier=make_member(
+            "verifier",
+            org=org_a,
+            roles=(Role.VERIFIER,),
+            tier=Tier.TRAINED,
+            phone="+12135550104",
+        ),
+        newcomer=make_member(
+            "newcomer", org=org_a, roles=(Role.PATROL,), tier=Tier.NEW, phone="+12135550105"
+        ),
+        outsider=make_member(
+            "outsider",
+            org=org_b,
+            roles=(Role.ORG_COORDINATOR,),
+            tier=Tier.TRAINED,
+            phone="+12135550106",
+        ),
+    )
+
+
+def sign_in(client, member: Member | None):
+    """Sign a test client in as the member, with a verified TOTP device when they need one."""
+    if member is None:
+        return client
+    client.force_login(member, backend="django.contrib.auth.backends.ModelBackend")
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=member, name="phone", defaults={"confirmed": True}
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def login(client):
+    def _login(member: Member | None):
+        return sign_in(client, member)
+
+    return _login

@@ -1,0 +1,95 @@
+"""The `vecinos` command, run as a person runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vecinos.cli import build_parser, main
+from vecinos.network.models import ApiToken
+
+SUBCOMMANDS = ["serve", "worker", "migrate", "createadmin", "demo", "check", "token", "purge"]
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: int = 120):
+    return subprocess.run(
+        [sys.executable, "-m", "vecinos.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.parametrize("sub", SUBCOMMANDS)
+def test_every_subcommand_has_help(sub, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([sub, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: vecinos {sub}" in capsys.readouterr().out
+
+
+def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    key_file = tmp_path / "field.key"
+    key_file.write_text(run_cli("genkey").stdout.strip())
+    env = {
+        "VECINOS_ENV": "production",
+        "VECINOS_DATA_DIR": str(tmp_path / "data"),
+        "VECINOS_SECRET_KEY": "k" * 10 + "A9b8C7d6E5f4G3h2I1j0K9l8M7n6O5p4Q3r2S1t0",
+        "VECINOS_FIELD_KEY_FILE": str(key_file),
+        "VECINOS_DATABASE_URL": "",
+        "VECINOS_DEBUG": "false",
+    }
+    env.update(overrides)
+    return env
+
+
+def test_production_refuses_default_secrets_debug_and_plain_http_cookies(tmp_path):
+    env = _production_env(
+        tmp_path,
+        VECINOS_SECRET_KEY="",
+        VECINOS_FIELD_KEY_FILE="",
+        VECINOS_DEBUG="true",
+        VECINOS_SECURE_COOKIES="false",
+    )
+    result = run_cli("check", env=env)
+    assert result.returncode == 1
+    for check_id in ("vecinos.E001", "vecinos.E002", "vecinos.E003", "vecinos.E004"):
+        assert check_id in result.stderr
+    assert "VECINOS_FIELD_KEY" in result.stderr
+    # serve refuses to start on the same grounds, before binding a port.
+    served = run_cli("serve", "--port", "8799", "--no-demo", env=env, timeout=60)
+    assert served.returncode == 1 and "vecinos.E001" in served.stderr
+
+
+def test_production_with_proper_settings_passes_check(tmp_path):
+    result = run_cli("check", env=_production_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+
+
+def test_bad_environment_value_is_a_clear_error(tmp_path):
+    result = run_cli("check", env={"VECINOS_DEBUG": "maybe", "VECINOS_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "VECINOS_DEBUG must be true or false" in result.stderr
+
+
+@pytest.mark.django_db
+def test_token_create_prints_a_working_token_once(personas, client, capsys):
+    assert main(["token", "create", "dispatcher", "--name", "partner hotline"]) == 0
+    secret = capsys.readouterr().out.strip()
+    stored = ApiToken.objects.get(member=personas.dispatcher)
+    assert stored.name == "partner hotline"
+    assert secret not in stored.token_hash and len(stored.token_hash) == 64
+    response = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 200
+    assert response.json()["username"] == "dispatcher"
+
+
+@pytest.mark.django_db
+def test_token_create_for_unknown_member_fails(capsys):
+    assert main(["token", "create", "nobody", "--name", "x"]) == 1
+    assert "No active member" in capsys.readouterr().err

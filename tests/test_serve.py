@@ -1,0 +1,85 @@
+"""The README's first command: `vecinos serve` runs web + worker and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, timeout: float = 5.0):
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - localhost
+        return response.status, response.read().decode()
+
+
+@pytest.fixture
+def served(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "VECINOS_ENV": "development",
+        "VECINOS_DATA_DIR": str(tmp_path / "data"),
+        "VECINOS_PORT": str(port),
+        "VECINOS_TASKS_IMMEDIATE": "false",
+    }
+    env.pop("VECINOS_DATABASE_URL", None)  # the embedded default, as the README runs it
+    env.pop("VECINOS_REDIS_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vecinos.cli", "serve", "--web-workers", "1", "--threads", "4"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if get(base + "/healthz", 1)[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+        assert proc.poll() is None, proc.stdout.read()
+    else:
+        proc.kill()
+        pytest.fail("server did not answer /healthz within 90 s")
+    yield proc, base, env
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def test_serve_runs_web_and_worker_with_demo_and_stops_on_ctrl_c(served):
+    proc, base, env = served
+    status, body = get(base + "/healthz")
+    assert json.loads(body) == {"status": "ok", "database": "ok", "queue": "ok"}
+    assert get(base + "/signin/")[0] == 200
+    # The worker started beside the web server consumes the queue.
+    check = subprocess.run(
+        [sys.executable, "-m", "vecinos.cli", "check", "--worker", "--timeout", "30"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert check.returncode == 0, check.stderr
+    assert "worker: ok" in check.stdout
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    assert f"running at {base}/" in output
+    assert "coordinator / " in output  # the demo sign-in is printed
+    assert "Stopped." in output

@@ -1,0 +1,347 @@
+"""The `vecinos` command: serve, worker, migrate, createadmin, demo, check, token, purge, genkey.
+
+`vecinos serve` runs the web server and the background worker together as two child processes
+and stops both on Ctrl-C. Every subcommand answers --help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vecinos.settings")
+    import django
+
+    django.setup()
+
+
+def _call(*args, **kwargs) -> None:
+    from django.core.management import call_command
+
+    call_command(*args, **kwargs)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _setup_django()
+    _call("migrate", interactive=False, verbosity=args.verbosity)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management.base import SystemCheckError
+
+    try:
+        _call("check", deploy=args.deploy, fail_level="ERROR")
+    except SystemCheckError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.worker:
+        return _check_worker(args.timeout)
+    return 0
+
+
+def _check_worker(timeout: float) -> int:
+    """Round-trip a task through the queue and a running worker."""
+    import secrets as _secrets
+
+    from django_tasks import TaskResultStatus
+
+    from vecinos.core.tasks import selftest
+
+    token = _secrets.token_hex(8)
+    result = selftest.enqueue(token)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result.refresh()
+        if result.status == TaskResultStatus.SUCCESSFUL and result.return_value == token:
+            print("worker: ok")
+            return 0
+        if result.status == TaskResultStatus.FAILED:
+            break
+        time.sleep(0.2)
+    print(f"worker: no answer within {timeout:g} s (status {result.status})", file=sys.stderr)
+    return 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup_django()
+    _call("migrate", interactive=False, verbosity=0)
+    _call("demo")
+    return 0
+
+
+def cmd_createadmin(args: argparse.Namespace) -> int:
+    _setup_django()
+    from vecinos.network.models import Member, Tier
+
+    if Member.objects.filter(username=args.username).exists():
+        print(f"A member called {args.username!r} already exists.", file=sys.stderr)
+        return 1
+    if args.password_file:
+        with open(args.password_file, encoding="utf-8") as fh:
+            password = fh.read().strip()
+    else:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            print("The passwords do not match.", file=sys.stderr)
+            return 1
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        print("\n".join(exc.messages), file=sys.stderr)
+        return 1
+    Member.objects.create_superuser(args.username, password, tier=Tier.TRAINED)
+    print(f"Created {args.username}. Two-factor setup is required at first sign-in.")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    _setup_django()
+    from vecinos.network.models import ApiToken, Member
+    from vecinos.network.services import token_create, token_revoke
+
+    member = Member.objects.filter(username=args.username, is_active=True).first()
+    if member is None:
+        print(f"No active member called {args.username!r}.", file=sys.stderr)
+        return 1
+    if args.action == "create":
+        issued = token_create(member=member, name=args.name)
+        print(issued.secret)
+        return 0
+    if args.action == "list":
+        for t in ApiToken.objects.filter(member=member):
+            state = "revoked" if t.revoked_at else "active"
+            print(f"{t.pk}\t{t.prefix}…\t{t.name}\t{state}")
+        return 0
+    token = ApiToken.objects.filter(member=member, pk=args.id).first()
+    if token is None:
+        print("No such token.", file=sys.stderr)
+        return 1
+    token_revoke(actor=member, token=token)
+    print("Revoked.")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    if not args.personal_data:
+        print("Say what to purge: --personal-data", file=sys.stderr)
+        return 2
+    _setup_django()
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("Refusing without confirmation: pass --yes.", file=sys.stderr)
+            return 1
+        answer = input(
+            "This destroys every member's personal data and cannot be undone.\n"
+            "Type PURGE to continue: "
+        )
+        if answer.strip() != "PURGE":
+            print("Nothing was purged.")
+            return 1
+    from django.db import connection
+
+    from vecinos.network.services import purge_personal_data
+
+    counts = purge_personal_data()
+    if connection.vendor == "sqlite":
+        # Deleted rows linger in free pages and the WAL until the file is rewritten.
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.execute("VACUUM")
+    print("Purged: " + json.dumps(counts))
+    return 0
+
+
+def cmd_genkey(args: argparse.Namespace) -> int:
+    import base64
+
+    print(base64.urlsafe_b64encode(os.urandom(32)).decode())
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management.base import SystemCheckError
+
+    try:
+        _call("check", fail_level="ERROR")
+    except SystemCheckError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    from django.conf import settings
+
+    # Huey's consumer installs its own SIGINT/SIGTERM handling and finishes running tasks.
+    _call("run_huey", workers=args.threads or settings.WORKER_THREADS, worker_type="thread")
+    return 0
+
+
+def _print_banner(url: str) -> None:
+    from django.conf import settings
+
+    print(f"\nVecinos is running at {url}/  (Ctrl-C stops the web server and the worker)")
+    cred_file = settings.DATA_DIR / "demo-credentials.json"
+    if cred_file.exists():
+        creds = json.loads(cred_file.read_text())
+        print("Demo sign-in (fictional coalition):")
+        for username, password in creds.items():
+            print(f"  {username} / {password}")
+        print("Coordinators and dispatchers set up two-factor (TOTP) at first sign-in.")
+    print(f"Data directory: {settings.DATA_DIR}\n", flush=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.conf import settings
+    from django.core.management.base import SystemCheckError
+
+    try:
+        _call("check", fail_level="ERROR")
+    except SystemCheckError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    _call("migrate", interactive=False, verbosity=0)
+    from vecinos.network.models import Organization
+
+    if not args.no_demo and not Organization.objects.exists():
+        _call("demo")
+
+    host = args.host
+    port = args.port or settings.PORT
+    env = dict(os.environ)
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "vecinos.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(args.web_workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    worker = subprocess.Popen([sys.executable, "-m", "vecinos.cli", "worker"], env=env)
+    children = [("web server", web), ("worker", worker)]
+    _print_banner(settings.PUBLIC_URL if settings.PUBLIC_URL else f"http://{host}:{port}")
+
+    stopping = False
+
+    def _stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    code = 0
+    while not stopping:
+        for label, child in children:
+            if child.poll() is not None:
+                print(f"The {label} exited; stopping.", file=sys.stderr)
+                stopping, code = True, 1
+        time.sleep(0.2)
+    for _label, child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for _label, child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    print("Stopped.")
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vecinos", description="Vecinos: community rapid-response network server."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the web server and the background worker together")
+    p.add_argument("--host", default=os.environ.get("VECINOS_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=None, help="default: $VECINOS_PORT or 8000")
+    p.add_argument("--web-workers", type=int, default=2, help="web processes (default 2)")
+    p.add_argument("--threads", type=int, default=8, help="threads per web process (default 8)")
+    p.add_argument("--no-demo", action="store_true", help="do not load the demo coalition")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a background worker (several may run on several hosts)")
+    p.add_argument("--threads", type=int, default=None, help="default: $VECINOS_WORKER_THREADS")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="create or update the database tables")
+    p.add_argument("--verbosity", type=int, default=1)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("createadmin", help="create a superuser (two-factor required at sign-in)")
+    p.add_argument("username")
+    p.add_argument("--password-file", help="read the password from this file instead of asking")
+    p.set_defaults(func=cmd_createadmin)
+
+    p = sub.add_parser("demo", help="load the fictional demo coalition (idempotent)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("check", help="check the configuration (production rules included)")
+    p.add_argument("--deploy", action="store_true", help="also run Django's deployment checks")
+    p.add_argument("--worker", action="store_true", help="also check a worker runs queued tasks")
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for the worker")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("token", help="personal API tokens for partner systems")
+    tsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    t = tsub.add_parser("create", help="create a token and print it once")
+    t.add_argument("username")
+    t.add_argument("--name", required=True, help="what the token is for")
+    t = tsub.add_parser("list", help="list a member's tokens")
+    t.add_argument("username")
+    t = tsub.add_parser("revoke", help="revoke a token")
+    t.add_argument("username")
+    t.add_argument("id", type=int)
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("purge", help="emergency purge of personal data")
+    p.add_argument("--personal-data", action="store_true", help="destroy all personal data")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("genkey", help="print a new random field-encryption key")
+    p.set_defaults(func=cmd_genkey)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from vecinos.core.env import ConfigError
+
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
