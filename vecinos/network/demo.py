@@ -12,6 +12,7 @@ random password nobody knows (hashing ~200 Argon2 passwords would take ~10 s).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -19,7 +20,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -56,7 +57,7 @@ class _Writer(Protocol):
 
 @dataclass
 class DemoResult:
-    created: bool
+    created: bool  # False when the demo was already there and nothing changed
     credentials: dict[str, str] = field(default_factory=dict)  # username -> password
     counts: dict[str, int] = field(default_factory=dict)  # rows now in the database
 
@@ -253,7 +254,6 @@ class _Person:
     languages: list[str]
     phone: str
     email: str = ""
-    password_hash: str = ""
     roles: list[tuple[str, str]] = field(default_factory=list)  # (org short_name, role)
     vouched_by: str = ""  # username of the coordinator who vouched
     trained_by: str = ""
@@ -310,7 +310,7 @@ def load_demo(*, stdout: _Writer | None = None) -> DemoResult:
 def _load(say: Callable[[str], None]) -> dict[str, str]:
     rng = random.Random(SEED)
     now = timezone.now()
-    today = date.today()
+    today = timezone.localdate()
     phones = _phone_pool(rng)
 
     # Organizations and zones survive an emergency purge, so reuse any that are already there.
@@ -468,9 +468,7 @@ def _load(say: Callable[[str], None]) -> dict[str, str]:
             coordinator.vouched_by = coordinator.trained_by = COORDINATOR
             coordinator.topics.append(TRAINING_TOPICS[Role.ORG_COORDINATOR])
 
-        def staff(role: str, tier: int, count: int) -> list[_Person]:
-            return _staff(short, coordinator.username, role, tier, count)  # noqa: B023
-
+        staff = functools.partial(_staff, short, coordinator.username)
         staff(Role.DISPATCHER, Tier.TRAINED, rng.randint(0, 1) if index == 0 else rng.randint(1, 2))
         verifiers = staff(Role.VERIFIER, Tier.TRAINED, rng.randint(2, 3))
         responders = staff(Role.RESPONDER, Tier.VOUCHED, rng.randint(3, 4))
