@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "vecinos.core",
     "vecinos.network",
+    "vecinos.transports",
+    "vecinos.messaging",
 ]
 
 MIDDLEWARE = [
@@ -260,3 +262,19 @@ INVITE_TTL_HOURS = env_int("VECINOS_INVITE_TTL_HOURS", 72, minimum=1, maximum=24
 TWO_FACTOR_ROLES = ("coalition_coordinator", "org_coordinator", "dispatcher")
 # axes.W006 asks for IP-based lockout; we deliberately never see client IPs (see above).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# --- Delivery ---------------------------------------------------------------------------------
+DELIVERY_BATCH_SIZE = env_int("VECINOS_DELIVERY_BATCH", 200, minimum=1, maximum=5000)
+DELIVERY_CONCURRENCY = env_int("VECINOS_DELIVERY_CONCURRENCY", 16, minimum=1, maximum=256)
+_TRANSPORT_PATHS = {
+    "console": "vecinos.transports.console.transport.ConsoleTransport",
+}
+SMS_TRANSPORT = env_choice("VECINOS_SMS_TRANSPORT", "console", tuple(_TRANSPORT_PATHS))
+VOICE_TRANSPORT = env_choice("VECINOS_VOICE_TRANSPORT", "console", tuple(_TRANSPORT_PATHS))
+TRANSPORTS = {
+    "sms": {"path": _TRANSPORT_PATHS[SMS_TRANSPORT]},
+    "voice": {"path": _TRANSPORT_PATHS[VOICE_TRANSPORT]},
+    "email": {"path": _TRANSPORT_PATHS["console"]},
+    "push": {"path": _TRANSPORT_PATHS["console"]},
+    "signal": {"path": _TRANSPORT_PATHS["console"]},
+}

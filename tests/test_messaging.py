@@ -1,0 +1,109 @@
+"""Deliveries: written before sending, claimed under a lease, retried, never doubled."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from vecinos.messaging import services
+from vecinos.messaging.models import ContactPoint, Delivery, DeliveryStatus
+from vecinos.transports import registry
+from vecinos.transports.base import SendResult, Transport, TransportError
+from vecinos.transports.models import OutboxMessage
+
+
+class FlakyTransport(Transport):
+    """Fails the first attempt of every message transiently, and +1555 numbers permanently."""
+
+    seen: list[str] = []
+
+    def send(self, message):
+        FlakyTransport.seen.append(message.idempotency_key)
+        if message.address.startswith("+1555"):
+            raise TransportError("invalid number", permanent=True, code="21211")
+        if FlakyTransport.seen.count(message.idempotency_key) == 1:
+            raise TransportError("503 from provider")
+        return SendResult(provider_id=f"SM{len(FlakyTransport.seen)}")
+
+
+@pytest.fixture
+def flaky():
+    FlakyTransport.seen = []
+    path = {"path": "tests.test_messaging.FlakyTransport"}
+    with override_settings(TRANSPORTS={"sms": path}):
+        registry.reset()
+        yield FlakyTransport
+    registry.reset()
+
+
+def spec(contact, key, **kw):
+    return services.DeliverySpec(
+        purpose="test", contact=contact, body="hola", language="es", key=key, **kw
+    )
+
+
+@pytest.mark.django_db
+def test_console_transport_records_each_message_once():
+    registry.reset()
+    contact = services.contact_point(channel="sms", address="+12135550150")
+    assert services.deliveries_enqueue([spec(contact, "k1")]) == 1
+    services.deliveries_enqueue([spec(contact, "k1")])  # same key: refused by the database
+    services.dispatch()
+    assert Delivery.objects.count() == 1
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    outbox = OutboxMessage.objects.get()
+    assert outbox.address == "+12135550150" and outbox.body == "hola"
+
+
+@pytest.mark.django_db
+def test_transient_errors_retry_with_backoff_and_permanent_errors_stop(flaky):
+    good = services.contact_point(channel="sms", address="+12135550151")
+    bad = services.contact_point(channel="sms", address="+15555550100")
+    services.deliveries_enqueue([spec(good, "g"), spec(bad, "b")])
+    services.dispatch()
+    g, b = Delivery.objects.get(idempotency_key="g"), Delivery.objects.get(idempotency_key="b")
+    assert g.status == DeliveryStatus.QUEUED and g.next_attempt_at > timezone.now()
+    assert b.status == DeliveryStatus.FAILED and b.attempts == 1
+    assert not ContactPoint.objects.get(pk=bad.pk).usable
+    Delivery.objects.filter(pk=g.pk).update(next_attempt_at=timezone.now())
+    services.dispatch()
+    g.refresh_from_db()
+    assert g.status == DeliveryStatus.SENT and g.attempts == 2 and g.provider_id
+
+
+@pytest.mark.django_db
+def test_sweeper_requeues_deliveries_of_a_dead_worker(flaky):
+    contact = services.contact_point(channel="sms", address="+12135550152")
+    services.deliveries_enqueue([spec(contact, "dead")])
+    claimed = services.claim_batch(10, lease_seconds=30)
+    assert [d.idempotency_key for d in claimed] == ["dead"]
+    assert services.claim_batch(10) == []  # leased: nobody else takes it
+    Delivery.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert services.sweep() == 1
+    assert Delivery.objects.get().status == DeliveryStatus.QUEUED
+
+
+@pytest.mark.django_db
+def test_expired_messages_are_cancelled_not_sent_late(flaky):
+    contact = services.contact_point(channel="sms", address="+12135550153")
+    services.deliveries_enqueue(
+        [spec(contact, "stale", expires_at=timezone.now() - timedelta(minutes=1))]
+    )
+    services.dispatch()
+    assert Delivery.objects.get().status == DeliveryStatus.CANCELLED
+    assert flaky.seen == []
+
+
+@pytest.mark.django_db
+def test_status_callbacks_move_forward_only(flaky):
+    contact = services.contact_point(channel="sms", address="+12135550154")
+    services.deliveries_enqueue([spec(contact, "cb")])
+    Delivery.objects.update(status=DeliveryStatus.SENT, provider_id="SMabc")
+    assert services.status_update(provider_id="SMabc", status="delivered")
+    assert services.status_update(provider_id="SMabc", status="sent")
+    assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+    assert not services.status_update(provider_id="SMnope", status="delivered")

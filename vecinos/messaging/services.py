@@ -1,0 +1,308 @@
+"""The one sender: create deliveries, claim them under a lease, send, record the outcome.
+
+Nothing lost: a delivery row is written in the caller's transaction before any provider call;
+a worker that dies mid-send leaves rows in "sending" whose lease expires, and the sweeper puts
+them back in the queue. Nothing doubled: the unique idempotency key refuses a second row, and
+the provider call carries the same key.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from vecinos.core.crypto import blind_index
+from vecinos.messaging.models import (
+    FINAL_STATUSES,
+    Channel,
+    ContactPoint,
+    Delivery,
+    DeliveryStatus,
+)
+from vecinos.transports.base import OutboundMessage, SendResult, TransportError
+from vecinos.transports.registry import get_transport
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+LEASE_SECONDS = 60
+
+
+def address_index(channel: str, address: str) -> str:
+    # Phones share one index across SMS and voice and with Member.phone_index.
+    if channel in (Channel.SMS, Channel.VOICE, Channel.SIGNAL):
+        return blind_index(address, purpose="phone")
+    if channel == Channel.EMAIL:
+        return blind_index(address.strip().lower(), purpose="email")
+    return blind_index(address, purpose=channel)
+
+
+def contact_point(
+    *, channel: str, address: str, member=None, language: str = "es"
+) -> ContactPoint:
+    index = address_index(channel, address)
+    contact, created = ContactPoint.objects.get_or_create(
+        channel=channel,
+        address_index=index,
+        defaults={"address": address, "member": member, "language": language},
+    )
+    if not created and member is not None and contact.member_id is None:
+        contact.member = member
+        contact.save(update_fields=["member"])
+    return contact
+
+
+@dataclass
+class DeliverySpec:
+    purpose: str
+    contact: ContactPoint
+    body: str
+    language: str
+    key: str  # unique per (purpose, ref, contact, channel, step)
+    ref_type: str = ""
+    ref_id: int | None = None
+    subject: str = ""
+    expires_at: datetime | None = None
+
+
+def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
+    """Insert deliveries (in the caller's transaction) and wake a worker on commit."""
+    rows = [
+        Delivery(
+            purpose=s.purpose,
+            ref_type=s.ref_type,
+            ref_id=s.ref_id,
+            contact=s.contact,
+            channel=s.contact.channel,
+            language=s.language,
+            subject=s.subject,
+            body=s.body,
+            idempotency_key=s.key,
+            expires_at=s.expires_at,
+        )
+        for s in specs
+    ]
+    if not rows:
+        return 0
+    Delivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    transaction.on_commit(kick)
+    return len(rows)
+
+
+def kick() -> None:
+    from vecinos.messaging.tasks import dispatch_deliveries
+
+    dispatch_deliveries.enqueue()
+
+
+def claim_batch(limit: int = 200, lease_seconds: int = LEASE_SECONDS) -> list[Delivery]:
+    now = timezone.now()
+    with transaction.atomic():
+        due = Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
+        if connection.features.has_select_for_update_skip_locked:
+            # Several workers on several hosts each take a disjoint batch.
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.order_by("id").values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        Delivery.objects.filter(id__in=ids).update(
+            status=DeliveryStatus.SENDING,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            attempts=F("attempts") + 1,
+        )
+    return list(Delivery.objects.filter(id__in=ids).select_related("contact").order_by("id"))
+
+
+class RateLimiter:
+    """Token bucket per transport, per process."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next_at = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            at = max(self.next_at, now)
+            self.next_at = at + self.interval
+        if at > now:
+            time.sleep(at - now)
+
+
+_limiters: dict[str, RateLimiter] = {}
+
+
+def _limiter(channel: str, rate: float) -> RateLimiter:
+    lim = _limiters.get(channel)
+    if lim is None:
+        lim = _limiters[channel] = RateLimiter(rate)
+    return lim
+
+
+def _status_callback_url() -> str:
+    return f"{settings.PUBLIC_URL}/hooks/twilio/status"
+
+
+def _send_one(delivery: Delivery, close: bool = True) -> tuple[int, SendResult | TransportError]:
+    transport = get_transport(delivery.channel)
+    validity = None
+    if delivery.expires_at is not None:
+        validity = max(1, int((delivery.expires_at - timezone.now()).total_seconds()))
+    message = OutboundMessage(
+        channel=delivery.channel,
+        address=delivery.contact.address,
+        body=delivery.body,
+        language=delivery.language,
+        idempotency_key=delivery.idempotency_key,
+        subject=delivery.subject,
+        validity_seconds=validity,
+        status_callback=_status_callback_url(),
+        extra={"delivery_id": delivery.pk},
+    )
+    _limiter(delivery.channel, transport.rate_limit).wait()
+    try:
+        return delivery.pk, transport.send(message)
+    except TransportError as exc:
+        return delivery.pk, exc
+    except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
+        log.exception("transport %s crashed", delivery.channel)
+        return delivery.pk, TransportError(f"crash: {type(exc).__name__}")
+    finally:
+        if close:
+            close_old_connections()
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))
+
+
+def send_batch(deliveries: list[Delivery], *, concurrency: int | None = None) -> dict[str, int]:
+    """Send claimed deliveries concurrently and record every outcome."""
+    now = timezone.now()
+    live, expired = [], []
+    for d in deliveries:
+        (expired if d.expires_at is not None and d.expires_at <= now else live).append(d)
+    counts = {"sent": 0, "retry": 0, "failed": 0, "expired": len(expired)}
+    if expired:
+        Delivery.objects.filter(pk__in=[d.pk for d in expired]).update(
+            status=DeliveryStatus.CANCELLED, final_at=now, last_error="expired before sending",
+            lease_until=None,
+        )
+    workers = concurrency or settings.DELIVERY_CONCURRENCY
+    by_id = {d.pk: d for d in live}
+    # Transports that write to our own database (console) run in this thread, in this
+    # transaction's connection; network transports run concurrently.
+    inline = [d for d in live if get_transport(d.channel).inline]
+    pooled = [d for d in live if not get_transport(d.channel).inline]
+    outcomes = [_send_one(d, close=False) for d in inline]
+    if pooled:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pooled)))) as pool:
+            outcomes.extend(pool.map(_send_one, pooled))
+    now = timezone.now()
+    for pk, outcome in outcomes:
+        d = by_id[pk]
+        fields: dict = {"lease_until": None}
+        if isinstance(outcome, SendResult):
+            fields.update(provider_id=outcome.provider_id[:64], sent_at=now, last_error="")
+            if outcome.status == "delivered":
+                fields.update(status=DeliveryStatus.DELIVERED, final_at=now)
+            else:
+                fields.update(status=DeliveryStatus.SENT)
+            counts["sent"] += 1
+        elif outcome.permanent or d.attempts >= MAX_ATTEMPTS:
+            fields.update(status=DeliveryStatus.FAILED, final_at=now, last_error=str(outcome)[:200])
+            counts["failed"] += 1
+            if outcome.permanent:
+                ContactPoint.objects.filter(pk=d.contact_id).update(
+                    usable=False, unusable_reason=(outcome.code or str(outcome))[:80]
+                )
+        else:
+            fields.update(
+                status=DeliveryStatus.QUEUED,
+                next_attempt_at=now + _backoff(d.attempts),
+                last_error=str(outcome)[:200],
+            )
+            counts["retry"] += 1
+        # Only the worker holding the lease records the outcome.
+        Delivery.objects.filter(pk=pk, status=DeliveryStatus.SENDING).update(**fields)
+    return counts
+
+
+def dispatch(*, batch_size: int | None = None, max_batches: int | None = None) -> dict[str, int]:
+    """Claim and send until nothing is due. Safe to run in many workers at once."""
+    total = {"sent": 0, "retry": 0, "failed": 0, "expired": 0}
+    batches = 0
+    size = batch_size or settings.DELIVERY_BATCH_SIZE
+    while max_batches is None or batches < max_batches:
+        claimed = claim_batch(size)
+        if not claimed:
+            break
+        for key, value in send_batch(claimed).items():
+            total[key] += value
+        batches += 1
+    return total
+
+
+def sweep() -> int:
+    """Put deliveries whose worker died (lease expired) back in the queue."""
+    now = timezone.now()
+    requeued = Delivery.objects.filter(
+        status=DeliveryStatus.SENDING, lease_until__lt=now
+    ).update(status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=now)
+    due = Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now).exists()
+    if requeued or due:
+        kick()
+    return requeued
+
+
+TWILIO_STATUS = {
+    "queued": DeliveryStatus.SENT,
+    "accepted": DeliveryStatus.SENT,
+    "sending": DeliveryStatus.SENT,
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.DELIVERED,
+    "undelivered": DeliveryStatus.UNDELIVERED,
+    "failed": DeliveryStatus.FAILED,
+    "completed": DeliveryStatus.DELIVERED,
+    "no-answer": DeliveryStatus.UNDELIVERED,
+    "busy": DeliveryStatus.UNDELIVERED,
+    "canceled": DeliveryStatus.FAILED,
+}
+# Twilio error codes that mean this number will never work.
+PERMANENT_CODES = {"21211", "21610", "21614", "30003", "30005", "30006", "21408"}
+
+
+def status_update(*, provider_id: str, status: str, error_code: str = "") -> bool:
+    mapped = TWILIO_STATUS.get(status)
+    if mapped is None or not provider_id:
+        return False
+    delivery = Delivery.objects.filter(provider_id=provider_id).first()
+    if delivery is None:
+        return False
+    if delivery.status in FINAL_STATUSES and mapped == DeliveryStatus.SENT:
+        return True  # callbacks arrive out of order; never step back
+    fields: dict = {"status": mapped}
+    if mapped in FINAL_STATUSES:
+        fields["final_at"] = timezone.now()
+    if error_code:
+        fields["last_error"] = f"provider error {error_code}"[:200]
+        if error_code in PERMANENT_CODES:
+            ContactPoint.objects.filter(pk=delivery.contact_id).update(
+                usable=False, unusable_reason=f"twilio {error_code}"
+            )
+    Delivery.objects.filter(pk=delivery.pk).update(**fields)
+    return True

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django_tasks import task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from vecinos.messaging import services
+
+
+@task()
+def dispatch_deliveries() -> dict[str, int]:
+    return services.dispatch()
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_deliveries() -> None:
+    services.sweep()

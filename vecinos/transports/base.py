@@ -1,0 +1,49 @@
+"""The one interface every provider adapter implements.
+
+Transports know no domain: they take an address, a body and an idempotency key, and either
+return the provider's message id or raise TransportError. ``permanent=True`` means "retrying
+will never help" (invalid number, unsubscribed at the carrier): the delivery stops and the
+contact point is marked unusable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class TransportError(Exception):
+    def __init__(self, message: str, *, permanent: bool = False, code: str = "") -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    channel: str  # sms, voice, email, push, signal
+    address: str  # E.164 phone, email address, push subscription JSON, ...
+    body: str
+    language: str
+    idempotency_key: str
+    subject: str = ""
+    # Seconds after which the provider should drop the message instead of delivering it late.
+    validity_seconds: int | None = None
+    status_callback: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_id: str
+    status: str = "sent"  # sent | delivered (console transports deliver at once)
+
+
+class Transport:
+    channel: str = ""
+    #: messages per second the workers keep to for this transport (0 = unlimited)
+    rate_limit: float = 0
+    #: True for transports that only write to our own database (run in the worker's thread)
+    inline: bool = False
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        raise NotImplementedError

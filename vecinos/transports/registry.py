@@ -1,0 +1,29 @@
+"""Providers come from settings: settings.TRANSPORTS maps a channel to a dotted path."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from vecinos.transports.base import Transport
+
+
+@cache
+def _load(path: str, rate: float) -> Transport:
+    transport = import_string(path)()
+    if rate:
+        transport.rate_limit = rate
+    return transport
+
+
+def get_transport(channel: str) -> Transport:
+    conf = settings.TRANSPORTS.get(channel)
+    if conf is None:
+        raise LookupError(f"no transport configured for channel {channel!r}")
+    return _load(conf["path"], float(conf.get("rate", 0)))
+
+
+def reset() -> None:
+    _load.cache_clear()
