@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "vecinos.network",
     "vecinos.transports",
     "vecinos.messaging",
+    "vecinos.reports",
 ]
 
 MIDDLEWARE = [
@@ -278,3 +279,18 @@ TRANSPORTS = {
     "push": {"path": _TRANSPORT_PATHS["console"]},
     "signal": {"path": _TRANSPORT_PATHS["console"]},
 }
+
+# --- Reports ----------------------------------------------------------------------------------
+REPORT_RETENTION_DAYS = env_int("VECINOS_REPORT_RETENTION_DAYS", 30, minimum=1, maximum=3650)
+MEDIA_ROOT = DATA_DIR / "media"
+# Per source (rotating keyed hash of IP or phone): reports per window.
+REPORT_RATE_LIMIT = env_int("VECINOS_REPORT_RATE_LIMIT", 10, minimum=1)
+REPORT_RATE_WINDOW = env_int("VECINOS_REPORT_RATE_WINDOW", 600, minimum=10)
+FLOOD_SOURCE_THRESHOLD = env_int("VECINOS_FLOOD_SOURCE_THRESHOLD", 4, minimum=2)
+FLOOD_AREA_THRESHOLD = env_int("VECINOS_FLOOD_AREA_THRESHOLD", 15, minimum=3)
+FLOOD_WINDOW_SECONDS = 600
+TWILIO_ACCOUNT_SID = env_str("VECINOS_TWILIO_ACCOUNT_SID", "") or ""
+TWILIO_AUTH_TOKEN = env_str("VECINOS_TWILIO_AUTH_TOKEN", "") or ""
+TWILIO_API_URL = (env_str("VECINOS_TWILIO_API_URL", "https://api.twilio.com") or "").rstrip("/")
+TWILIO_MESSAGING_SERVICE_SID = env_str("VECINOS_TWILIO_MESSAGING_SERVICE_SID", "") or ""
+TWILIO_FROM_NUMBER = env_str("VECINOS_TWILIO_FROM_NUMBER", "") or ""

@@ -13,5 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("hooks/", include("vecinos.messaging.urls")),
+    path("", include("vecinos.reports.urls")),
     path("", include("vecinos.network.urls")),
 ]

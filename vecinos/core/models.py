@@ -52,3 +52,11 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("the audit log is append-only")
+
+
+class RateCounter(models.Model):
+    """Embedded-mode rate-limit counters (Redis holds them at scale)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires = models.BigIntegerField(db_index=True)

@@ -1,0 +1,47 @@
+"""Fixed-window rate limits keyed by a rotating hash of the source (never a raw IP or phone).
+
+Shared across processes: Redis INCR at scale, an UPSERT counter table in the embedded default.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+
+from django.conf import settings
+from django.db import connection, transaction
+
+
+@cache
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def hit(bucket: str, key: str, *, limit: int, window_seconds: int) -> bool:
+    """Count one hit; True while the source is within its limit."""
+    window = int(time.time() // window_seconds)
+    name = f"rl:{bucket}:{key}:{window}"
+    if settings.REDIS_URL:
+        pipe = _redis().pipeline()
+        pipe.incr(name)
+        pipe.expire(name, window_seconds + 5)
+        count = pipe.execute()[0]
+        return int(count) <= limit
+    expires = (window + 1) * window_seconds
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO core_ratecounter (name, count, expires) VALUES (%s, 1, %s) "
+            "ON CONFLICT (name) DO UPDATE SET count = core_ratecounter.count + 1 "
+            "RETURNING count",
+            [name, expires],
+        )
+        count = cursor.fetchone()[0]
+    return int(count) <= limit
+
+
+def purge_expired() -> int:
+    from vecinos.core.models import RateCounter
+
+    return RateCounter.objects.filter(expires__lt=int(time.time())).delete()[0]

@@ -1,0 +1,1 @@
+"""Inbound SMS/voice handlers of the reports pipeline (registered with messaging's router)."""

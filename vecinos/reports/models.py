@@ -1,0 +1,266 @@
+"""Reports (what someone saw) and incidents (the one event many reports describe).
+
+Reports document an operation, never a person: there is no field for an officer's name, face,
+badge, plate or route. Precise coordinates, free text, media and reporter contacts are purged
+after VECINOS_REPORT_RETENTION_DAYS; the coarse summary (H3 res-7 cell, zone, hour, outcome)
+remains.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from vecinos.core.crypto import EncryptedTextField
+
+
+class Activity(models.TextChoices):
+    HOME = "home", _("Door knock / at a home")
+    STREET = "street", _("Street arrest")
+    CHECKPOINT = "checkpoint", _("Checkpoint")
+    WORKPLACE = "workplace", _("Workplace")
+    COURTHOUSE = "courthouse", _("Courthouse")
+    SCHOOL = "school", _("Near a school")
+    STAGING = "staging", _("Vehicles staging")
+    OTHER = "other", _("Other")
+
+
+class Agency(models.TextChoices):
+    ICE_ERO = "ice", _("ICE / ERO")
+    HSI = "hsi", _("HSI")
+    CBP = "cbp", _("CBP / Border Patrol")
+    POLICE = "police", _("Local police")
+    UNKNOWN = "unknown", _("Other / unknown")
+
+
+class IntakeChannel(models.TextChoices):
+    WEB = "web", _("Web form")
+    API = "api", _("API")
+    SMS = "sms", _("SMS")
+    VOICE = "voice", _("Voice hotline")
+    PATROL = "patrol", _("Patrol / member")
+    DISPATCHER = "dispatcher", _("Dispatcher")
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft (SMS in progress)")
+    NEW = "new", _("New")
+    TRIAGED = "triaged", _("Triaged")
+
+
+class Triage(models.TextChoices):
+    NONE = "", _("Not triaged")
+    LOG = "log", _("Log only")
+    VERIFY = "verify", _("Send a verifier")
+    URGENT = "urgent", _("Urgent")
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        VERIFYING = "verifying", _("Verifying")
+        CONFIRMED = "confirmed", _("Confirmed")
+        FALSE_ALARM = "false_alarm", _("False alarm")
+        UNABLE = "unable", _("Unable to verify")
+        NOT_ENFORCEMENT = "not_enforcement", _("Not immigration enforcement")
+        CLOSED = "closed", _("Closed")
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    # The verification outcome survives closing (the rumor page shows it).
+    outcome = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    activity = models.CharField(max_length=16, choices=Activity.choices, default=Activity.OTHER)
+    agency = models.CharField(max_length=16, choices=Agency.choices, default=Agency.UNKNOWN)
+    lat = models.FloatField(null=True, blank=True)
+    lng = models.FloatField(null=True, blank=True)
+    cell7 = models.CharField(max_length=16, blank=True, db_index=True)
+    zone = models.ForeignKey(
+        "network.Zone", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    place_summary = EncryptedTextField(blank=True)
+    credibility = models.PositiveSmallIntegerField(default=0)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    outcome_notes = EncryptedTextField(blank=True)
+    lock_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    lock_until = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.status}"
+
+    @property
+    def ready_for_alert(self) -> bool:
+        return self.status == self.Status.CONFIRMED
+
+
+class Report(models.Model):
+    receipt = models.CharField(max_length=12, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+    channel = models.CharField(max_length=12, choices=IntakeChannel.choices)
+    language = models.CharField(max_length=8, default="es")
+    status = models.CharField(max_length=8, choices=ReportStatus.choices, default=ReportStatus.NEW)
+    triage = models.CharField(max_length=8, choices=Triage.choices, blank=True, default="")
+    triaged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    # SALUTE
+    agents_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    vehicles_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    activity = models.CharField(max_length=16, choices=Activity.choices, blank=True)
+    agency = models.CharField(max_length=16, choices=Agency.choices, default=Agency.UNKNOWN)
+    lat = models.FloatField(null=True, blank=True)
+    lng = models.FloatField(null=True, blank=True)
+    cell7 = models.CharField(max_length=16, blank=True, db_index=True)
+    zone = models.ForeignKey(
+        "network.Zone", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    place_text = EncryptedTextField(blank=True)
+    equipment = models.CharField(max_length=200, blank=True)
+    description = EncryptedTextField(blank=True)
+    # Who reported (optional). Purged with the report's retention.
+    reporter_contact = EncryptedTextField(blank=True)
+    reporter_index = models.CharField(max_length=64, blank=True, db_index=True)
+    reporter_member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="reports",
+    )
+    reporter_tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    trusted = models.BooleanField(default=False)
+    # Rotating keyed hash of the IP or phone: links a burst, never a person.
+    source_key = models.CharField(max_length=32, blank=True, db_index=True)
+    flood_group = models.CharField(max_length=40, blank=True, db_index=True)
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="report_queue")]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+
+    def __str__(self) -> str:
+        return self.receipt
+
+
+class Attachment(models.Model):
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("Photo")
+        RECORDING = "recording", _("Recording")
+
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # Path under DATA_DIR/media (never under static: media is served only to dispatchers).
+    path = models.CharField(max_length=200, blank=True)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField(default=0)
+    remote_url = EncryptedTextField(blank=True)  # a provider recording not fetched yet
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class IncidentEvent(models.Model):
+    """The incident's timeline: every step with who and when."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=32)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class OnDuty(models.Model):
+    """A dispatcher or verifier who marked themselves on duty, until a time they chose."""
+
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty"
+    )
+    role = models.CharField(max_length=16)  # dispatcher | verifier
+    until = models.DateTimeField()
+    lat = models.FloatField(null=True, blank=True)
+    lng = models.FloatField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "role"], name="one_duty_per_role")
+        ]
+
+
+class VerificationRequest(models.Model):
+    class Status(models.TextChoices):
+        SENT = "sent", _("Asked")
+        ACCEPTED = "accepted", _("Going")
+        DECLINED = "declined", _("Declined")
+        DONE = "done", _("Reported back")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="verification_requests"
+    )
+    verifier = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verification_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SENT)
+    distance_m = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "verifier"], name="one_request_per_verifier")
+        ]
+
+
+class SmsSession(models.Model):
+    """An SMS report in progress: which question we asked last, resumable."""
+
+    phone_index = models.CharField(max_length=64, unique=True)
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="+")
+    step = models.CharField(max_length=16)
+    language = models.CharField(max_length=8, default="es")
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class BannedSource(models.Model):
+    """A source that flooded: stable keyed hash of the IP or phone (never the raw value)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=120, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
