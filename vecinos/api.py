@@ -135,3 +135,12 @@ def zones(request):
         }
         for z in Zone.objects.order_by("name")
     ]
+
+
+def _mount_routers() -> None:
+    from vecinos.reports.api import router as reports_router
+
+    api.add_router("/", reports_router)
+
+
+_mount_routers()
