@@ -32,10 +32,11 @@ class TwoFactorRequiredMiddleware:
                 reverse("logout"),
             }
             if request.path not in allowed and not user.is_verified():
-                if requires_two_factor(user):
-                    from django_otp import devices_for_user
+                from django_otp import devices_for_user
 
-                    if any(True for _d in devices_for_user(user, confirmed=True)):
-                        return redirect(f"{reverse('two_factor_verify')}?next={request.path}")
+                # Anyone who turned two-factor on must use it; some roles must turn it on.
+                if any(True for _d in devices_for_user(user, confirmed=True)):
+                    return redirect(f"{reverse('two_factor_verify')}?next={request.path}")
+                if requires_two_factor(user):
                     return redirect("two_factor_setup")
         return self.get_response(request)

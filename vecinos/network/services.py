@@ -202,6 +202,12 @@ def role_grant(
         raise NotAllowed
     if role == Role.COALITION_COORDINATOR and not selectors.is_coalition_coordinator(actor):
         raise NotAllowed
+    # An org coordinator may only give roles to people already in their organization: otherwise
+    # they could pull anyone into it and then read their contact details.
+    if not selectors.is_coalition_coordinator(actor) and not Membership.objects.filter(
+        member=member, organization=organization
+    ).exists():
+        raise NotAllowed
     membership, created = Membership.objects.get_or_create(
         member=member, organization=organization, role=role
     )
@@ -234,6 +240,8 @@ def member_deactivate(*, actor: Member, member: Member) -> None:
     if actor.pk == member.pk or not selectors.can_view_member(actor, member):
         raise NotAllowed
     if not selectors.is_coordinator(actor):
+        raise NotAllowed
+    if selectors.is_coalition_coordinator(member) and not selectors.is_coalition_coordinator(actor):
         raise NotAllowed
     member.is_active = False
     member.session_epoch += 1

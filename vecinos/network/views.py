@@ -1,0 +1,912 @@
+"""Pages of the network app: sign-in and two-step sign-in, profile, API tokens, rosters, vetting,
+joining by invitation, zones and the audit log.
+
+Each view parses input, asks a selector what the person may see, calls one service and renders.
+Permission failures raise PermissionDenied (the project's 403 page); a missing object that the
+person could not see anyway gets the same 403, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import csv
+from base64 import b32encode
+from typing import Any
+from urllib.parse import urlencode
+
+import django_otp
+import h3
+import phonenumbers
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.db.models import CharField, Count, Q, QuerySet
+from django.db.models.functions import Cast
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from vecinos.core.audit import audit
+from vecinos.core.geo import cells_outline
+from vecinos.core.models import AuditEvent
+from vecinos.network import selectors, services
+from vecinos.network.forms import (
+    PHONE_ERROR,
+    WRONG_CODE,
+    AuditFilterForm,
+    ConfirmForm,
+    InviteForm,
+    JoinForm,
+    ProfileForm,
+    RoleChangeForm,
+    SixDigitCodeForm,
+    TokenCreateForm,
+    TrainingForm,
+    VerifyCodeForm,
+    VouchForm,
+)
+from vecinos.network.models import (
+    LANGUAGE_CODES,
+    ROLE_MIN_TIER,
+    ApiToken,
+    Invitation,
+    Member,
+    Membership,
+    Organization,
+    Role,
+    Tier,
+    Zone,
+)
+from vecinos.network.phones import InvalidPhone
+
+RECOVERY_CODE_COUNT = 10
+AUDIT_PAGE_SIZE = 50
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _safe_next(request: HttpRequest, default: str = "home") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return resolve_url(default)
+
+
+def _qr_svg(data: str) -> str:
+    """Our own generated markup (no user input reaches it as markup), safe to render inline."""
+    return segno.make(data, error="m", micro=False).svg_inline(scale=4, border=4)
+
+
+def _display_phone(e164: str) -> str:
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 1
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, fmt)
+
+
+def _require_vouched(member: Member) -> None:
+    if member.tier < Tier.VOUCHED:
+        raise PermissionDenied
+
+
+def _managed_org(request: HttpRequest, org_id: int) -> Organization:
+    organization = Organization.objects.filter(pk=org_id).first()
+    if organization is None or not selectors.can_manage_org(request.user, organization):
+        raise PermissionDenied
+    return organization
+
+
+def _viewable_member(request: HttpRequest, member_id: int) -> Member:
+    target = Member.objects.filter(pk=member_id).first()
+    if target is None or not selectors.can_view_member(request.user, target):
+        raise PermissionDenied
+    return target
+
+
+def _group_roster(memberships: QuerySet[Membership]) -> list[dict[str, Any]]:
+    people: dict[int, dict[str, Any]] = {}
+    for membership in memberships:
+        entry = people.setdefault(
+            membership.member_id, {"member": membership.member, "roles": [], "role_codes": []}
+        )
+        entry["roles"].append(membership.get_role_display())
+        entry["role_codes"].append(membership.role)
+    return list(people.values())
+
+
+def _role_rows(member: Member, memberships: QuerySet[Membership]) -> list[dict[str, Any]]:
+    """Each role with whether it is in force yet (its tier requirement met)."""
+    rows = []
+    for membership in memberships:
+        needed = ROLE_MIN_TIER.get(membership.role, Tier.TRAINED)
+        rows.append(
+            {
+                "organization": membership.organization,
+                "role": membership.get_role_display(),
+                "in_force": member.tier >= needed,
+                "needs": Tier(needed).label,
+            }
+        )
+    return rows
+
+
+# --- sign in, two-step sign-in, sign out ------------------------------------------------------
+
+
+class SignInView(LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def get_success_url(self) -> str:
+        url = super().get_success_url()
+        # Anyone who set up an authenticator is asked for a code, not only those whose role
+        # makes it compulsory (the middleware enforces it for those).
+        if django_otp.user_has_device(self.request.user, confirmed=True):
+            return f"{reverse('two_factor_verify')}?{urlencode({'next': url})}"
+        return url
+
+
+sign_in = SignInView.as_view()
+
+
+def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any):
+    """django-axes calls this when a username has too many failed sign-ins."""
+    return render(
+        request,
+        "error.html",
+        {
+            "title": _("Too many failed sign-ins"),
+            "message": _("Too many failed sign-ins. Wait 15 minutes and try again."),
+        },
+        status=429,
+    )
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You are signed out."))
+    return redirect("login")
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    services.sign_out_everywhere(member=request.user)
+    logout(request)
+    messages.info(request, _("You are signed out on every phone and computer."))
+    return redirect("login")
+
+
+def _new_recovery_codes(user: Member) -> list[str]:
+    device, _created = StaticDevice.objects.get_or_create(
+        user=user, name="recovery", defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _i in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+@transaction.atomic
+def _two_factor_enroll(user: Member, device: TOTPDevice) -> list[str]:
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = _new_recovery_codes(user)
+    audit("2fa.enroll", actor=user, target=user)
+    return codes
+
+
+@never_cache
+@login_required
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.is_verified() and django_otp.user_has_device(user, confirmed=True):
+        # Someone holding only the password must not be able to add an authenticator of their own.
+        return redirect(f"{reverse('two_factor_verify')}?{urlencode({'next': request.path})}")
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return render(request, "network/two_factor_status.html")
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+
+    form = SixDigitCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            codes = _two_factor_enroll(user, device)
+            django_otp.login(request, device)
+            return render(request, "network/recovery_codes.html", {"codes": codes, "new": True})
+        form.add_error("code", WRONG_CODE)
+
+    secret = b32encode(device.bin_key).decode()
+    return render(
+        request,
+        "network/two_factor_setup.html",
+        {
+            "form": form,
+            "qr_svg": _qr_svg(device.config_url),
+            "required": selectors.requires_two_factor(user),
+            "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def two_factor_recovery(request: HttpRequest) -> HttpResponse:
+    """New recovery codes (the old ones stop working), for a session that passed a code."""
+    user = request.user
+    if not user.is_verified():
+        return redirect("two_factor_verify")
+    with transaction.atomic():
+        codes = _new_recovery_codes(user)
+        audit("2fa.recovery_codes", actor=user, target=user)
+    return render(request, "network/recovery_codes.html", {"codes": codes, "new": False})
+
+
+@never_cache
+@login_required
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    next_url = _safe_next(request)
+    if user.is_verified():
+        return redirect(next_url)
+    if not django_otp.user_has_device(user, confirmed=True):
+        return redirect("two_factor_setup")
+
+    form = VerifyCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = django_otp.match_token(user, form.cleaned_data["code"])
+        if device is not None:
+            django_otp.login(request, device)
+            return redirect(next_url)
+        audit("2fa.failed", actor=user, target=user)
+        form.add_error("code", WRONG_CODE)
+    return render(request, "network/two_factor_verify.html", {"form": form, "next": next_url})
+
+
+# --- home, profile, tokens --------------------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    user = request.user
+    memberships = (
+        Membership.objects.filter(member=user)
+        .select_related("organization")
+        .order_by("organization__name", "role")
+    )
+    return render(
+        request,
+        "network/home.html",
+        {
+            "roles": _role_rows(user, memberships),
+            "tier_label": Tier(user.tier).label,
+            "is_vouched": user.tier >= Tier.VOUCHED,
+        },
+    )
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    member = request.user
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            member.full_name = data["full_name"].strip()
+            member.preferred_language = data["preferred_language"]
+            member.languages = [code for code in data["languages"] if code in LANGUAGE_CODES]
+            member.notes = data["notes"].strip()
+            try:
+                services.set_contact(member, phone=data["phone"], email=data["email"])
+            except InvalidPhone:
+                form.add_error("phone", PHONE_ERROR)
+            else:
+                member.save(
+                    update_fields=[
+                        "full_name",
+                        "preferred_language",
+                        "languages",
+                        "notes",
+                        "phone",
+                        "phone_index",
+                        "email",
+                        "email_index",
+                    ]
+                )
+                messages.success(request, _("Your profile is saved."))
+                return redirect("profile")
+    else:
+        form = ProfileForm(
+            initial={
+                "full_name": member.full_name,
+                "phone": _display_phone(member.phone) if member.phone else "",
+                "email": member.email,
+                "preferred_language": member.preferred_language,
+                "languages": member.languages,
+                "notes": member.notes,
+            }
+        )
+    return render(
+        request,
+        "network/profile.html",
+        {
+            "form": form,
+            "tier_label": Tier(member.tier).label,
+            "vouch_count": member.vouches_received.count(),
+            "training_count": member.trainings.count(),
+            "has_two_factor": TOTPDevice.objects.filter(user=member, confirmed=True).exists(),
+        },
+    )
+
+
+@never_cache
+@login_required
+def tokens(request: HttpRequest) -> HttpResponse:
+    issued = None
+    form = TokenCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        issued = services.token_create(member=request.user, name=form.cleaned_data["name"].strip())
+        form = TokenCreateForm()
+    return render(
+        request,
+        "network/tokens.html",
+        {
+            "form": form,
+            "issued": issued,
+            "tokens": ApiToken.objects.filter(member=request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id, member=request.user)
+    try:
+        services.token_revoke(actor=request.user, token=token)
+    except services.NotAllowed:
+        raise PermissionDenied from None
+    messages.success(request, _("The token “%(name)s” no longer works.") % {"name": token.name})
+    return redirect("tokens")
+
+
+# --- organizations and rosters ----------------------------------------------------------------
+
+
+@login_required
+def orgs(request: HttpRequest) -> HttpResponse:
+    if not selectors.is_coordinator(request.user):
+        raise PermissionDenied
+    organizations = selectors.organizations_for_roster(request.user).annotate(
+        member_count=Count("memberships__member", distinct=True)
+    )
+    return render(request, "network/orgs.html", {"organizations": organizations})
+
+
+def _pending_invitations(organization: Organization) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        organization=organization,
+        used_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).select_related("created_by")
+
+
+def _render_roster(
+    request: HttpRequest, organization: Organization, invite_form: InviteForm | None = None
+) -> HttpResponse:
+    include_coalition = selectors.is_coalition_coordinator(request.user)
+    return render(
+        request,
+        "network/roster.html",
+        {
+            "organization": organization,
+            "people": _group_roster(selectors.roster(organization)),
+            "invitations": _pending_invitations(organization),
+            "invite_form": invite_form or InviteForm(include_coalition=include_coalition),
+        },
+    )
+
+
+@login_required
+def roster(request: HttpRequest, org_id: int) -> HttpResponse:
+    return _render_roster(request, _managed_org(request, org_id))
+
+
+@never_cache
+@login_required
+def roster_export(request: HttpRequest, org_id: int) -> HttpResponse:
+    organization = _managed_org(request, org_id)
+    people = _group_roster(selectors.roster(organization))
+    audit("roster.export", actor=request.user, organization_id=organization.pk, via="csv")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{organization.short_name}-members.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(["username", "roles", "tier"])
+    for entry in people:
+        username = entry["member"].username
+        if username[:1] in ("=", "+", "-", "@"):
+            username = "'" + username  # keep spreadsheets from reading it as a formula
+        writer.writerow(
+            [username, ";".join(entry["role_codes"]), Tier(entry["member"].tier).name.lower()]
+        )
+    return response
+
+
+@never_cache
+@login_required
+@require_POST
+def invite_create(request: HttpRequest, org_id: int) -> HttpResponse:
+    organization = _managed_org(request, org_id)
+    form = InviteForm(
+        request.POST, include_coalition=selectors.is_coalition_coordinator(request.user)
+    )
+    if not form.is_valid():
+        return _render_roster(request, organization, invite_form=form)
+    try:
+        issued = services.invitation_create(
+            actor=request.user, organization=organization, role=form.cleaned_data["role"]
+        )
+    except services.NotAllowed:
+        raise PermissionDenied from None
+    link = settings.PUBLIC_URL + reverse("join", args=[issued.token])
+    return render(
+        request,
+        "network/invite_created.html",
+        {
+            "organization": organization,
+            "invitation": issued.invitation,
+            "role_label": Role(issued.invitation.role).label,
+            "link": link,
+            "qr_svg": _qr_svg(link),
+        },
+    )
+
+
+@login_required
+@require_POST
+def invite_revoke(request: HttpRequest, org_id: int, invitation_id: int) -> HttpResponse:
+    organization = _managed_org(request, org_id)
+    invitation = get_object_or_404(Invitation, pk=invitation_id, organization=organization)
+    try:
+        services.invitation_revoke(actor=request.user, invitation=invitation)
+    except services.NotAllowed:
+        raise PermissionDenied from None
+    messages.success(request, _("The invitation link no longer works."))
+    return redirect("roster", org_id=organization.pk)
+
+
+def _org_member(organization: Organization, member_id: int) -> Member:
+    membership = (
+        Membership.objects.filter(organization=organization, member_id=member_id)
+        .select_related("member")
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    return membership.member
+
+
+def _render_roster_member(
+    request: HttpRequest,
+    organization: Organization,
+    member: Member,
+    *,
+    role_form: RoleChangeForm | None = None,
+    training_form: TrainingForm | None = None,
+    deactivate_form: ConfirmForm | None = None,
+) -> HttpResponse:
+    include_coalition = selectors.is_coalition_coordinator(request.user)
+    memberships = Membership.objects.filter(member=member, organization=organization).order_by(
+        "role"
+    )
+    return render(
+        request,
+        "network/roster_member.html",
+        {
+            "organization": organization,
+            "member": member,
+            "roles": _role_rows(member, memberships.select_related("organization")),
+            "tier_label": Tier(member.tier).label,
+            "vouch_count": member.vouches_received.count(),
+            "can_train": member.tier >= Tier.VOUCHED,
+            "is_self": member.pk == request.user.pk,
+            "role_form": role_form or RoleChangeForm(include_coalition=include_coalition),
+            "training_form": training_form
+            or TrainingForm(initial={"completed_on": timezone.localdate()}),
+            "deactivate_form": deactivate_form or ConfirmForm(),
+        },
+    )
+
+
+@login_required
+def roster_member(request: HttpRequest, org_id: int, member_id: int) -> HttpResponse:
+    organization = _managed_org(request, org_id)
+    return _render_roster_member(request, organization, _org_member(organization, member_id))
+
+
+@login_required
+@require_POST
+def roster_role(request: HttpRequest, org_id: int, member_id: int) -> HttpResponse:
+    organization = _managed_org(request, org_id)
+    # Only people already in this organization: granting a role to an outsider would hand the
+    # coordinator a way to see anyone's contact details.
+    member = _org_member(organization, member_id)
+    form = RoleChangeForm(
+        request.POST, include_coalition=selectors.is_coalition_coordinator(request.user)
+    )
+    if not form.is_valid():
+        return _render_roster_member(request, organization, member, role_form=form)
+    role, op = form.cleaned_data["role"], form.cleaned_data["op"]
+    label = Role(role).label
+    try:
+        if op == RoleChangeForm.GRANT:
+            services.role_grant(
+                actor=request.user, member=member, organization=organization, role=role
+            )
+            messages.success(
+                request,
+                _("%(name)s is now: %(role)s.")
+                % {
+                    "name": member.username,
+                    "role": label,
+                },
+            )
+        else:
+            membership = Membership.objects.filter(
+                member=member, organization=organization, role=role
+            ).first()
+            if membership is None:
+                form.add_error("role", _("They do not have that role here."))
+                return _render_roster_member(request, organization, member, role_form=form)
+            services.role_revoke(actor=request.user, membership=membership)
+            messages.success(
+                request,
+                _("%(name)s is no longer: %(role)s.")
+                % {
+                    "name": member.username,
+                    "role": label,
+                },
+            )
+    except services.NotAllowed:
+        raise PermissionDenied from None
+    selectors.forget_roles(request.user)
+    if not selectors.can_manage_org(request.user, organization):
+        return redirect("home")  # they took away their own coordinator role
+    if not Membership.objects.filter(member=member, organization=organization).exists():
+        return redirect("roster", org_id=organization.pk)
+    return redirect("roster_member", org_id=organization.pk, member_id=member.pk)
+
+
+@login_required
+@require_POST
+def roster_vouch(request: HttpRequest, org_id: int, member_id: int) -> HttpResponse:
+    organization = _managed_org(request, org_id)
+    member = _org_member(organization, member_id)
+    try:
+        services.vouch_record(actor=request.user, member=member)
+    except services.NotAllowed:
+        messages.error(request, _("You can vouch only for people in your organizations."))
+    else:
+        messages.success(
+            request, _("Your vouch for %(name)s is recorded.") % {"name": member.username}
+        )
+    return redirect("roster_member", org_id=organization.pk, member_id=member.pk)
+
+
+@login_required
+@require_POST
+def roster_training(request: HttpRequest, org_id: int, member_id: int) -> HttpResponse:
+    organization = _managed_org(request, org_id)
+    member = _org_member(organization, member_id)
+    form = TrainingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.training_record(
+                actor=request.user,
+                member=member,
+                topic=form.cleaned_data["topic"].strip(),
+                completed_on=form.cleaned_data["completed_on"],
+            )
+        except services.NotAllowed:
+            raise PermissionDenied from None
+        except ValueError:
+            form.add_error(None, _("Someone must vouch for them before a training is recorded."))
+        else:
+            messages.success(request, _("The training is recorded."))
+            return redirect("roster_member", org_id=organization.pk, member_id=member.pk)
+    return _render_roster_member(request, organization, member, training_form=form)
+
+
+@login_required
+@require_POST
+def roster_deactivate(request: HttpRequest, org_id: int, member_id: int) -> HttpResponse:
+    organization = _managed_org(request, org_id)
+    member = _org_member(organization, member_id)
+    form = ConfirmForm(request.POST)
+    if member.pk == request.user.pk:
+        form.add_error(None, _("You cannot deactivate your own account."))
+    if not form.is_valid():
+        return _render_roster_member(request, organization, member, deactivate_form=form)
+    try:
+        services.member_deactivate(actor=request.user, member=member)
+    except services.NotAllowed:
+        raise PermissionDenied from None
+    messages.success(
+        request,
+        _("%(name)s is deactivated and signed out everywhere.") % {"name": member.username},
+    )
+    return redirect("roster", org_id=organization.pk)
+
+
+# --- members ------------------------------------------------------------------------------------
+
+
+def _member_context(request: HttpRequest, target: Member) -> dict[str, Any]:
+    memberships = Membership.objects.filter(member=target).select_related("organization")
+    orgs = selectors.coordinated_org_ids(request.user)
+    if target.pk != request.user.pk and orgs is not None:
+        # A coordinator sees only the roles held in organizations they coordinate.
+        memberships = memberships.filter(organization_id__in=orgs)
+    return {
+        "target": target,
+        "roles": _role_rows(target, memberships.order_by("organization__name", "role")),
+        "tier_label": Tier(target.tier).label,
+        "vouches": target.vouches_received.select_related("voucher").order_by("created_at"),
+        "trainings": target.trainings.select_related("recorded_by").order_by("-completed_on"),
+    }
+
+
+@login_required
+def member_detail(request: HttpRequest, member_id: int) -> HttpResponse:
+    target = _viewable_member(request, member_id)
+    return render(request, "network/member_detail.html", _member_context(request, target))
+
+
+@never_cache
+@login_required
+@require_POST
+def member_contact(request: HttpRequest, member_id: int) -> HttpResponse:
+    target = _viewable_member(request, member_id)
+    try:
+        contact = services.contact_reveal(actor=request.user, member=target)
+    except services.NotAllowed:
+        raise PermissionDenied from None
+    contact_ctx = {
+        "phone": contact["phone"],
+        "phone_display": _display_phone(contact["phone"]) if contact["phone"] else "",
+        "email": contact["email"],
+    }
+    if _is_htmx(request):
+        return render(request, "network/_contact.html", {"contact": contact_ctx})
+    context = _member_context(request, target)
+    context["contact"] = contact_ctx
+    return render(request, "network/member_detail.html", context)
+
+
+@login_required
+def vouch(request: HttpRequest) -> HttpResponse:
+    _require_vouched(request.user)
+    form = VouchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        name = form.cleaned_data["username"]
+        candidates = Member.objects.filter(username__iexact=name, is_active=True)
+        target = candidates.filter(username=name).first()
+        if target is None and len(found := list(candidates[:2])) == 1:
+            target = found[0]
+        not_yours = _("You can vouch only for people in your organizations.")
+        if target is None:
+            # Same answer as "not in your organizations": the page must not reveal who exists.
+            form.add_error("username", not_yours)
+        else:
+            try:
+                services.vouch_record(actor=request.user, member=target)
+            except services.NotAllowed:
+                form.add_error("username", not_yours)
+            else:
+                messages.success(
+                    request, _("Thank you. Your vouch for %(name)s is recorded.") % {"name": name}
+                )
+                return redirect("vouch")
+    return render(request, "network/vouch.html", {"form": form})
+
+
+# --- joining by invitation --------------------------------------------------------------------
+
+
+def _invite_gone(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "error.html",
+        {
+            "title": _("This invitation cannot be used"),
+            "message": _(
+                "This invitation link has expired or was already used. "
+                "Ask your coordinator for a new one."
+            ),
+        },
+        status=410,
+    )
+
+
+@never_cache
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_lookup(token)
+    except services.InviteUnusable:
+        return _invite_gone(request)
+    context: dict[str, Any] = {
+        "organization": invitation.organization,
+        "role_label": Role(invitation.role).label,
+    }
+    if request.user.is_authenticated:
+        return render(request, "network/join_signed_in.html", context)
+
+    ui_language = get_language() or "es"
+    initial = {"preferred_language": ui_language if ui_language in LANGUAGE_CODES else "es"}
+    form = JoinForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            member = services.invitation_accept(
+                token=token,
+                username=data["username"],
+                password=data["password1"],
+                full_name=data["full_name"].strip(),
+                phone=data["phone"],
+                email=data["email"],
+                preferred_language=data["preferred_language"],
+                languages=data["languages"],
+            )
+        except services.InviteUnusable:
+            return _invite_gone(request)
+        except IntegrityError:
+            form.add_error("username", _("That username is taken."))
+        except InvalidPhone:
+            form.add_error("phone", PHONE_ERROR)
+        else:
+            login(request, member, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request,
+                _(
+                    "Welcome to %(org)s on Vecinos! As a new member you can keep your profile "
+                    "up to date and read the public pages. When a coordinator or two members of "
+                    "your organization vouch for you, you can see more and take on your role."
+                )
+                % {"org": invitation.organization.name},
+            )
+            return redirect("profile")
+    context["form"] = form
+    return render(request, "network/join.html", context)
+
+
+# --- zones ------------------------------------------------------------------------------------
+
+
+def _zone_rings(cells: list[str]) -> list[list[list[float]]]:
+    try:
+        return cells_outline(cells)
+    except (ValueError, TypeError, h3.H3BaseException):
+        return []  # a zone with bad cells is still listed, just not drawn
+
+
+@login_required
+def zones(request: HttpRequest) -> HttpResponse:
+    _require_vouched(request.user)
+    zone_list = list(Zone.objects.select_related("organization"))
+    data = [
+        {
+            "name": zone.name,
+            "kind": str(zone.get_kind_display()),
+            "organization": zone.organization.name if zone.organization else "",
+            "rings": _zone_rings(zone.cells),
+        }
+        for zone in zone_list
+    ]
+    return render(request, "network/zones.html", {"zones": zone_list, "zones_data": data})
+
+
+# --- audit log --------------------------------------------------------------------------------
+
+
+def _visible_audit_events(member: Member) -> QuerySet[AuditEvent]:
+    """Coalition coordinators see everything; an organization coordinator sees events of their
+    organizations and events about their members."""
+    org_ids = selectors.coordinated_org_ids(member)
+    events = AuditEvent.objects.all()
+    if org_ids is None:
+        return events
+    member_ids = (
+        Membership.objects.filter(organization_id__in=org_ids)
+        .annotate(member_key=Cast("member_id", output_field=CharField()))
+        .values("member_key")
+    )
+    return events.filter(
+        Q(organization_id__in=org_ids) | Q(target_type="member", target_id__in=member_ids)
+    )
+
+
+def _detail_text(detail: Any) -> str:
+    if isinstance(detail, dict):
+        return ", ".join(f"{key}={value}" for key, value in sorted(detail.items()))
+    return "" if detail in (None, "", [], {}) else str(detail)
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    if not selectors.can_read_audit(request.user):
+        raise PermissionDenied
+    events = _visible_audit_events(request.user)
+    actions = list(events.order_by("action").values_list("action", flat=True).distinct())
+    form = AuditFilterForm(request.GET or None, actions=actions)
+    if form.is_valid():
+        if person := form.cleaned_data["person"].strip():
+            events = events.filter(actor__username__iexact=person)
+        if action := form.cleaned_data["action"]:
+            events = events.filter(action=action)
+    page = Paginator(events.select_related("actor"), AUDIT_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+
+    member_ids = {e.target_id for e in page if e.target_type == "member" and e.target_id.isdigit()}
+    usernames = dict(
+        Member.objects.filter(pk__in=[int(i) for i in member_ids]).values_list("pk", "username")
+    )
+    org_names = dict(
+        Organization.objects.filter(
+            pk__in={e.organization_id for e in page if e.organization_id}
+        ).values_list("pk", "name")
+    )
+    rows = []
+    for event in page:
+        target = ""
+        if event.target_type == "member" and event.target_id.isdigit():
+            target = usernames.get(int(event.target_id), f"member #{event.target_id}")
+        elif event.target_type:
+            target = f"{event.target_type} #{event.target_id}"
+        rows.append(
+            {
+                "event": event,
+                "target": target,
+                "organization": org_names.get(event.organization_id, ""),
+                "detail": _detail_text(event.detail),
+            }
+        )
+    return render(
+        request,
+        "network/audit_log.html",
+        {"form": form, "page": page, "rows": rows, "time_zone": timezone.get_current_timezone()},
+    )
