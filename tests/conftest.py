@@ -13,6 +13,7 @@ Personas (HOUSE_STYLE habit 8) drive the permission tests:
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from dataclasses import dataclass
 
@@ -169,3 +170,76 @@ def login(client):
         return sign_in(client, member)
 
     return _login
+
+
+# --- Browser (Playwright driving Debian's Chromium) ---------------------------------------------
+
+CHROMIUM = os.environ.get("VECINOS_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("VECINOS_REQUIRE_BROWSER"):
+            pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip("Chromium is not installed; browser tests skipped")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # between browser steps are ordinary synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+class PageProblems(list):
+    """Console errors (CSP violations among them) and requests that left localhost."""
+
+
+@pytest.fixture
+def new_page(browser):
+    contexts = []
+
+    def _new_page(*, phone: bool = False, locale: str = "en-US"):
+        options = {"locale": locale}
+        if phone:
+            options.update(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        else:
+            options.update(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(**options)
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = PageProblems()
+        page.on(
+            "console",
+            lambda msg: page.problems.append(msg.text) if msg.type == "error" else None,
+        )
+        page.on(
+            "request",
+            lambda req: (
+                page.problems.append(f"outside request: {req.url}")
+                if not req.url.startswith(
+                    ("http://localhost", "http://127.0.0.1", "data:", "blob:")
+                )
+                else None
+            ),
+        )
+        return page
+
+    yield _new_page
+    for context in contexts:
+        context.close()

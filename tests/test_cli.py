@@ -93,3 +93,21 @@ def test_token_create_prints_a_working_token_once(personas, client, capsys):
 def test_token_create_for_unknown_member_fails(capsys):
     assert main(["token", "create", "nobody", "--name", "x"]) == 1
     assert "No active member" in capsys.readouterr().err
+
+
+def test_emergency_purge_from_the_command_line(tmp_path):
+    import sqlite3
+
+    env = {"VECINOS_DATA_DIR": str(tmp_path), "VECINOS_ENV": "development"}
+    env_clear = {"VECINOS_DATABASE_URL": "", "VECINOS_REDIS_URL": ""}
+    assert run_cli("demo", env={**env, **env_clear}).returncode == 0
+    refused = run_cli("purge", "--personal-data", env={**env, **env_clear})
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    done = run_cli("purge", "--personal-data", "--yes", env={**env, **env_clear})
+    assert done.returncode == 0, done.stderr
+    assert '"members": ' in done.stdout
+    db = sqlite3.connect(tmp_path / "vecinos.sqlite3")
+    assert db.execute("select count(*) from network_member").fetchone()[0] == 0
+    assert db.execute("select count(*) from network_membership").fetchone()[0] == 0
+    assert db.execute("select count(*) from network_organization").fetchone()[0] >= 8
+    assert db.execute("select count(*) from network_zone").fetchone()[0] >= 10
