@@ -139,7 +139,9 @@ def zones(request):
 
 def _mount_routers() -> None:
     from vecinos.reports.api import router as reports_router
+    from vecinos.reports.api_console import router as console_router
 
+    api.add_router("/", console_router)
     api.add_router("/", reports_router)
 
 

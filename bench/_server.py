@@ -1,0 +1,69 @@
+"""Start `vecinos serve` the way the README's first command does, in a throwaway data dir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = ROOT / ".venv" / "bin" / "python"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(*args: str, env: dict) -> str:
+    return subprocess.run(
+        [str(PY), "-m", "vecinos.cli", *args], env=env, check=True, capture_output=True,
+        text=True, cwd=ROOT,
+    ).stdout
+
+
+@contextmanager
+def served(extra_env: dict | None = None, serve_args: tuple[str, ...] = ()):
+    data = Path(tempfile.mkdtemp(prefix="vecinos-bench-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "VECINOS_ENV": "development",
+        "VECINOS_DATA_DIR": str(data),
+        "VECINOS_PORT": str(port),
+        "VECINOS_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
+    }
+    proc = subprocess.Popen(
+        [str(PY), "-m", "vecinos.cli", "serve", *serve_args],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as r:  # noqa: S310
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+        if proc.poll() is not None:
+            sys.exit("server exited during start")
+    try:
+        yield base, env
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(data, ignore_errors=True)

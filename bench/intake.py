@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Intake benchmark: public reports from many concurrent clients into a server started as the
+README's first command starts it; how fast they are accepted and how soon the dispatcher queue
+shows them.
+
+    .venv/bin/python bench/intake.py [--seconds 20] [--clients 64] [--postgres]
+
+The server runs with the per-source rate limit lifted (every client here is 127.0.0.1). A
+dispatcher's API token polls GET /api/v1/reports/queue (a cursor over new reports) every 50 ms;
+"visibility" is the time from sending a report to the poll that first returns it.
+Ends with: intake: <R> reports/s, p95 queue visibility <S> s, lost <N>
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import cli, served  # noqa: E402
+
+ACTIVITIES = ["home", "street", "checkpoint", "workplace", "courthouse", "school", "staging"]
+
+
+def report_body(rng: random.Random) -> dict:
+    return {
+        "activity": rng.choice(ACTIVITIES),
+        "agency": rng.choice(["ice", "cbp", "unknown"]),
+        "agents_count": rng.randint(1, 12),
+        "vehicles_count": rng.randint(0, 5),
+        "lat": 34.0 + rng.random() * 0.12,
+        "lng": -118.3 + rng.random() * 0.15,
+        "place_text": f"Cesar Chavez Ave & {rng.randint(1, 40)}th St",
+        "description": "Two unmarked vans, agents in vests near the bus stop.",
+        "language": rng.choice(["es", "en"]),
+    }
+
+
+async def run(base: str, token: str, seconds: float, clients: int) -> tuple[float, float, int, int]:
+    sent_at: dict[str, float] = {}
+    seen_at: dict[str, float] = {}
+    errors = 0
+    stop = time.monotonic() + seconds
+    connector = aiohttp.TCPConnector(limit=clients + 4)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def client(n: int) -> None:
+            nonlocal errors
+            rng = random.Random(n)
+            while time.monotonic() < stop:
+                t0 = time.monotonic()
+                async with session.post(base + "/api/v1/reports", json=report_body(rng)) as r:
+                    if r.status == 201:
+                        sent_at[(await r.json())["receipt"]] = t0
+                    else:
+                        errors += 1
+
+        async def poller() -> None:
+            after = 0
+            headers = {"Authorization": f"Bearer {token}"}
+            while True:
+                async with session.get(
+                    f"{base}/api/v1/reports/queue?after_id={after}&limit=1000", headers=headers
+                ) as r:
+                    rows = await r.json()
+                now = time.monotonic()
+                for row in rows:
+                    seen_at.setdefault(row["receipt"], now)
+                    after = max(after, row["id"])
+                if time.monotonic() > stop + 10 or (
+                    time.monotonic() > stop and len(seen_at) >= len(sent_at)
+                ):
+                    return
+                if len(rows) < 1000:
+                    await asyncio.sleep(0.05)
+
+        started = time.monotonic()
+        poll = asyncio.create_task(poller())
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        elapsed = time.monotonic() - started
+        await poll
+    lags = sorted(seen_at[k] - sent_at[k] for k in sent_at if k in seen_at)
+    p95 = lags[int(len(lags) * 0.95) - 1] if lags else float("nan")
+    lost = sum(1 for k in sent_at if k not in seen_at)
+    return len(sent_at) / elapsed, p95, lost, errors
+
+
+def bench(label: str, extra_env: dict, seconds: float, clients: int) -> str:
+    env_over = {"VECINOS_REPORT_RATE_LIMIT": "100000000", **extra_env}
+    with served(env_over, ("--web-workers", "3", "--threads", "8")) as (base, env):
+        token = cli("token", "create", "dispatcher", "--name", "bench", env=env).strip()
+        rate, p95, lost, errors = asyncio.run(run(base, token, seconds, clients))
+    line = f"intake: {rate:.0f} reports/s, p95 queue visibility {p95:.3f} s, lost {lost}"
+    print(f"[{label}] errors {errors}; {line}", flush=True)
+    return line
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=48)
+    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL + Redis")
+    args = parser.parse_args()
+    lines = [bench("embedded SQLite", {}, args.seconds, args.clients)]
+    if args.postgres:
+        db = f"vecinos_bench_{int(time.time())}"
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {db}"],
+                       check=True)
+        try:
+            lines.append(bench(
+                "PostgreSQL + Redis",
+                {
+                    "VECINOS_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
+                    "VECINOS_REDIS_URL": "redis://127.0.0.1:6379/5",
+                },
+                args.seconds, args.clients,
+            ))
+        finally:
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+                            f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], check=False)
+    for line in lines:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Dispatcher-side JSON: the live intake queue, for partner dispatch tools and the intake bench."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+from pydantic import Field
+
+from vecinos.reports import selectors
+from vecinos.reports.models import Report, ReportStatus
+
+router = Router(tags=["dispatch"])
+
+
+class QueueParams(Schema):
+    after_id: int = Field(0, ge=0, description="only reports with a larger id (a cursor)")
+    limit: int = Field(200, ge=1, le=1000)
+
+
+class QueueItem(Schema):
+    id: int
+    receipt: str
+    created_at: datetime
+    channel: str
+    activity: str
+    trusted: bool
+    flood_group: str
+
+
+@router.get(
+    "/reports/queue",
+    response=list[QueueItem],
+    summary="New reports in the dispatcher queue, oldest first after a cursor",
+)
+def report_queue(request, params: Query[QueueParams]):
+    if not selectors.can_use_console(request.auth):
+        raise HttpError(403, "Not allowed")
+    rows = (
+        Report.objects.filter(id__gt=params.after_id)
+        .exclude(status=ReportStatus.DRAFT)
+        .order_by("id")
+        .values("id", "receipt", "created_at", "channel", "activity", "trusted", "flood_group")[
+            : params.limit
+        ]
+    )
+    return list(rows)
