@@ -48,6 +48,16 @@ def _no_outside_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_zone_cache():
+    """Zone cells are cached per process for a minute; tests create and roll back zones."""
+    from vecinos.reports import services as report_services
+
+    report_services._ZONE_CACHE.clear()
+    yield
+    report_services._ZONE_CACHE.clear()
+
+
 def password_hash() -> str:
     if "h" not in _HASH:
         _HASH["h"] = make_password(PASSWORD)

@@ -269,12 +269,20 @@ DELIVERY_BATCH_SIZE = env_int("VECINOS_DELIVERY_BATCH", 200, minimum=1, maximum=
 DELIVERY_CONCURRENCY = env_int("VECINOS_DELIVERY_CONCURRENCY", 16, minimum=1, maximum=256)
 _TRANSPORT_PATHS = {
     "console": "vecinos.transports.console.transport.ConsoleTransport",
+    "twilio": "vecinos.transports.twilio.sms.TwilioSmsTransport",
+}
+_VOICE_TRANSPORT_PATHS = {
+    "console": "vecinos.transports.console.transport.ConsoleTransport",
 }
 SMS_TRANSPORT = env_choice("VECINOS_SMS_TRANSPORT", "console", tuple(_TRANSPORT_PATHS))
-VOICE_TRANSPORT = env_choice("VECINOS_VOICE_TRANSPORT", "console", tuple(_TRANSPORT_PATHS))
+VOICE_TRANSPORT = env_choice("VECINOS_VOICE_TRANSPORT", "console", tuple(_VOICE_TRANSPORT_PATHS))
+TWILIO_SMS_RATE = env_int("VECINOS_TWILIO_SMS_RATE", 10, minimum=1)
+TWILIO_TIMEOUT_SECONDS = env_int("VECINOS_TWILIO_TIMEOUT", 10, minimum=1, maximum=60)
+# Twilio's newer webhook signing with a shared key (optional; X-Twilio-Signature always works).
+TWILIO_WEBHOOK_SHARED_KEY = env_str("VECINOS_TWILIO_WEBHOOK_SHARED_KEY", "") or ""
 TRANSPORTS = {
     "sms": {"path": _TRANSPORT_PATHS[SMS_TRANSPORT]},
-    "voice": {"path": _TRANSPORT_PATHS[VOICE_TRANSPORT]},
+    "voice": {"path": _VOICE_TRANSPORT_PATHS[VOICE_TRANSPORT]},
     "email": {"path": _TRANSPORT_PATHS["console"]},
     "push": {"path": _TRANSPORT_PATHS["console"]},
     "signal": {"path": _TRANSPORT_PATHS["console"]},
@@ -283,6 +291,11 @@ TRANSPORTS = {
 # --- Reports ----------------------------------------------------------------------------------
 REPORT_RETENTION_DAYS = env_int("VECINOS_REPORT_RETENTION_DAYS", 30, minimum=1, maximum=3650)
 MEDIA_ROOT = DATA_DIR / "media"
+# Photos stay in memory until their metadata is stripped: a raw upload carrying GPS coordinates
+# is never written to a temp file. Django compares this with the whole request body: five
+# photos of 10 MB (the form's own limits) plus the text fields.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 10 * 1024 * 1024 + 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 # Per source (rotating keyed hash of IP or phone): reports per window.
 REPORT_RATE_LIMIT = env_int("VECINOS_REPORT_RATE_LIMIT", 10, minimum=1)
 REPORT_RATE_WINDOW = env_int("VECINOS_REPORT_RATE_WINDOW", 600, minimum=10)

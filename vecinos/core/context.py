@@ -12,5 +12,9 @@ def site(request):
         nav = {
             "is_coordinator": selectors.is_coordinator(user),
             "can_read_audit": selectors.can_read_audit(user),
+            "can_use_console": selectors.has_role(
+                user, "dispatcher", "coalition_coordinator"
+            ),
+            "can_take_duty": selectors.has_role(user, "dispatcher", "verifier"),
         }
     return {"site_name": "Vecinos", "public_url": settings.PUBLIC_URL, "nav": nav}

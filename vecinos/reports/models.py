@@ -82,13 +82,19 @@ class Incident(models.Model):
     place_summary = EncryptedTextField(blank=True)
     credibility = models.PositiveSmallIntegerField(default=0)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     verified_at = models.DateTimeField(null=True, blank=True)
     outcome_notes = EncryptedTextField(blank=True)
     lock_holder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     lock_until = models.DateTimeField(null=True, blank=True)
@@ -116,7 +122,10 @@ class Report(models.Model):
     status = models.CharField(max_length=8, choices=ReportStatus.choices, default=ReportStatus.NEW)
     triage = models.CharField(max_length=8, choices=Triage.choices, blank=True, default="")
     triaged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     triaged_at = models.DateTimeField(null=True, blank=True)
@@ -138,7 +147,10 @@ class Report(models.Model):
     reporter_contact = EncryptedTextField(blank=True)
     reporter_index = models.CharField(max_length=64, blank=True, db_index=True)
     reporter_member = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="reports",
     )
     reporter_tier = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -187,7 +199,10 @@ class IncidentEvent(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     created_at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     kind = models.CharField(max_length=32)
@@ -210,9 +225,7 @@ class OnDuty(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["member", "role"], name="one_duty_per_role")
-        ]
+        constraints = [models.UniqueConstraint(fields=["member", "role"], name="one_duty_per_role")]
 
 
 class VerificationRequest(models.Model):
@@ -240,7 +253,9 @@ class VerificationRequest(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["incident", "verifier"], name="one_request_per_verifier")
+            models.UniqueConstraint(
+                fields=["incident", "verifier"], name="one_request_per_verifier"
+            )
         ]
 
 
@@ -257,7 +272,8 @@ class SmsSession(models.Model):
 class BannedSource(models.Model):
     """A source that flooded: stable keyed hash of the IP or phone (never the raw value)."""
 
-    key = models.CharField(max_length=64, unique=True)
+    # "phone:" + a 64-hex blind index, or "src:" + a 32-hex source key.
+    key = models.CharField(max_length=80, unique=True)
     reason = models.CharField(max_length=120, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -108,7 +109,11 @@ def source_of(raw: str) -> str:
 def check_source(raw: str, *, bucket: str) -> str:
     """Rate limit and ban check for a submission; returns the rotating source key."""
     key = source_of(raw)
-    banned = BannedSource.objects.filter(key__in=[f"src:{key}", f"phone:{_phone_key(raw)}"])
+    # Yesterday's key too: a ban made just before the daily rotation must not lapse at once.
+    previous = source_key(raw or "unknown", now=time.time() - 86400)
+    banned = BannedSource.objects.filter(
+        key__in=[f"src:{key}", f"src:{previous}", f"phone:{_phone_key(raw)}"]
+    )
     if banned.filter(expires_at__isnull=True).exists() or banned.filter(
         expires_at__gt=timezone.now()
     ).exists():

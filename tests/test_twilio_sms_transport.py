@@ -1,0 +1,243 @@
+"""The Twilio SMS transport against a local server that speaks Twilio's documented API."""
+
+from __future__ import annotations
+
+import base64
+import socket
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.twilio_stub import signed_post, twilio_stub, twilio_webhooks  # noqa: F401
+from vecinos.messaging import services
+from vecinos.messaging.models import ContactPoint, Delivery, DeliveryStatus
+from vecinos.transports import registry
+from vecinos.transports.base import OutboundMessage, TransportError
+from vecinos.transports.twilio.sms import TwilioSmsTransport
+
+SERVICE_SID = "MG" + "ab" * 16
+STATUS = "/hooks/twilio/status"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def twilio(twilio_stub, twilio_webhooks):  # noqa: F811
+    settings = twilio_webhooks
+    settings.TRANSPORTS = {"sms": {"path": "vecinos.transports.twilio.sms.TwilioSmsTransport"}}
+    settings.TWILIO_API_URL = twilio_stub.url
+    settings.TWILIO_ACCOUNT_SID = twilio_stub.account_sid
+    settings.TWILIO_AUTH_TOKEN = twilio_stub.auth_token
+    settings.TWILIO_MESSAGING_SERVICE_SID = SERVICE_SID
+    settings.TWILIO_FROM_NUMBER = ""
+    settings.TWILIO_TIMEOUT_SECONDS = 0.5
+    registry.reset()
+    yield twilio_stub
+    registry.reset()
+
+
+def enqueue(address: str, key: str, **kw) -> Delivery:
+    contact = services.contact_point(channel="sms", address=address)
+    services.deliveries_enqueue(
+        [
+            services.DeliverySpec(
+                purpose="test", contact=contact, body="Hola vecinos", language="es", key=key, **kw
+            )
+        ]
+    )
+    return Delivery.objects.get(idempotency_key=key)
+
+
+def retry_now(delivery: Delivery) -> None:
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+
+
+def message(**kw) -> OutboundMessage:
+    defaults = {
+        "channel": "sms",
+        "address": "+12135550160",
+        "body": "hola",
+        "language": "es",
+        "idempotency_key": "k-1",
+    }
+    return OutboundMessage(**{**defaults, **kw})
+
+
+def test_a_delivery_is_sent_with_twilios_documented_request(twilio, settings):
+    delivery = enqueue("+12135550161", "alert:1:sms", expires_at=timezone.now() + timedelta(days=2))
+    counts = services.dispatch()
+    delivery.refresh_from_db()
+    assert counts["sent"] == 1, (counts, delivery.last_error, twilio.requests)
+
+    delivery.refresh_from_db()
+    [sent] = twilio.messages
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.provider_id == sent["sid"] and sent["sid"].startswith("SM")
+    assert (sent["to"], sent["body"]) == ("+12135550161", "Hola vecinos")
+    assert sent["messaging_service_sid"] == SERVICE_SID and sent["from"] is None
+    assert sent["_status_callback"] == "http://testserver/hooks/twilio/status"
+    assert sent["_validity_period"] == "36000"  # 2 days asked, Twilio's maximum sent
+
+    [request] = twilio.requests
+    assert request.path == f"/2010-04-01/Accounts/{twilio.account_sid}/Messages.json"
+    assert request.headers["Idempotency-Key"] == "alert:1:sms"
+    user, _sep, password = (
+        base64.b64decode(request.headers["Authorization"][6:]).decode().partition(":")
+    )
+    assert (user, password) == (twilio.account_sid, twilio.auth_token)
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+
+
+def test_without_a_messaging_service_the_from_number_is_used(twilio, settings):
+    settings.TWILIO_MESSAGING_SERVICE_SID = ""
+    settings.TWILIO_FROM_NUMBER = "+12135550000"
+    result = TwilioSmsTransport().send(message())
+    [sent] = twilio.messages
+    assert sent["sid"] == result.provider_id
+    assert sent["from"] == "+12135550000" and sent["messaging_service_sid"] is None
+    assert sent["status"] == "queued"
+
+
+@pytest.mark.parametrize("seconds", [0, 1, 600, 36000, 36001, 10**7])
+def test_validity_period_stays_within_twilios_range(seconds):
+    fields = TwilioSmsTransport().fields(message(validity_seconds=seconds))
+    assert 1 <= int(fields["ValidityPeriod"]) <= 36000
+    assert "ValidityPeriod" not in TwilioSmsTransport().fields(message())
+
+
+@pytest.mark.parametrize("code", [21211, 21610, 21614, 21408])
+def test_a_permanent_error_stops_and_marks_the_contact_unusable(twilio, code):
+    twilio.fail_next(1, status=400, code=code, message="Invalid 'To' Phone Number")
+    delivery = enqueue("+12135550162", f"perm-{code}")
+    assert services.dispatch()["failed"] == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == 1
+    contact = ContactPoint.objects.get(pk=delivery.contact_id)
+    assert not contact.usable and contact.unusable_reason == str(code)
+    assert twilio.messages == []
+
+
+def test_a_500_is_retried_and_the_retry_succeeds(twilio):
+    twilio.fail_next(1, status=500)
+    delivery = enqueue("+12135550163", "transient")
+    assert services.dispatch()["retry"] == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.QUEUED and "500" in delivery.last_error
+    assert delivery.next_attempt_at > timezone.now()
+    assert ContactPoint.objects.get(pk=delivery.contact_id).usable
+
+    retry_now(delivery)
+    assert services.dispatch()["sent"] == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 2
+    assert len(twilio.messages) == 1 and len(twilio.requests) == 2
+
+
+@pytest.mark.parametrize(("status", "code"), [(429, 20429), (503, None), (400, 21602)])
+def test_throttling_outages_and_other_errors_are_transient(twilio, status, code):
+    twilio.fail_next(1, status=status, code=code)
+    with pytest.raises(TransportError) as caught:
+        TwilioSmsTransport().send(message())
+    assert not caught.value.permanent
+
+
+def test_a_wrong_token_never_marks_contacts_unusable(twilio, settings):
+    settings.TWILIO_AUTH_TOKEN = "wrong"
+    delivery = enqueue("+12135550164", "auth")
+    services.dispatch()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.QUEUED and "401" in delivery.last_error
+    assert ContactPoint.objects.get(pk=delivery.contact_id).usable
+
+
+def test_an_unreachable_provider_is_transient(twilio, settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.TWILIO_API_URL = f"http://127.0.0.1:{port}"
+    with pytest.raises(TransportError) as caught:
+        TwilioSmsTransport().send(message())
+    assert not caught.value.permanent
+
+
+def test_the_same_idempotency_key_never_makes_a_second_message(twilio):
+    first = TwilioSmsTransport().send(message(idempotency_key="alert:7:sms"))
+    second = TwilioSmsTransport().send(message(idempotency_key="alert:7:sms"))
+    assert first.provider_id == second.provider_id
+    assert len(twilio.messages) == 1 and len(twilio.requests) == 2
+
+
+def test_a_timeout_after_twilio_accepted_is_resent_without_a_double(twilio):
+    # Twilio took the message but the answer came too late: the worker must retry, and the
+    # retry must not text the person twice.
+    twilio.delay_next(1, 1.5)
+    delivery = enqueue("+12135550165", "slow")
+    assert services.dispatch()["retry"] == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.QUEUED
+    retry_now(delivery)
+    services.dispatch()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT
+    assert len(twilio.messages_to("+12135550165")) == 1
+    assert delivery.provider_id == twilio.messages[0]["sid"]
+
+
+def test_missing_configuration_is_transient(twilio, settings):
+    settings.TWILIO_ACCOUNT_SID = ""
+    with pytest.raises(TransportError) as caught:
+        TwilioSmsTransport().send(message())
+    assert not caught.value.permanent and twilio.requests == []
+
+
+def test_a_voice_message_is_never_sent_as_a_text(twilio):
+    with pytest.raises(TransportError):
+        TwilioSmsTransport().send(message(channel="voice"))
+    assert twilio.requests == []
+
+
+# --- Status callbacks ---------------------------------------------------------------------------
+
+
+def test_a_status_callback_updates_the_delivery(twilio, client):
+    delivery = enqueue("+12135550166", "cb")
+    services.dispatch()
+    delivery.refresh_from_db()
+    params = {
+        "MessageSid": delivery.provider_id,
+        "SmsSid": delivery.provider_id,
+        "MessageStatus": "delivered",
+        "AccountSid": twilio.account_sid,
+        "To": "+12135550166",
+    }
+    assert signed_post(client, STATUS, params, token=twilio.auth_token).status_code == 204
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED and delivery.final_at
+
+
+def test_an_undelivered_callback_with_a_permanent_code_marks_the_contact(twilio, client):
+    delivery = enqueue("+12135550167", "cb-bad")
+    services.dispatch()
+    delivery.refresh_from_db()
+    params = {
+        "MessageSid": delivery.provider_id,
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30006",
+    }
+    assert signed_post(client, STATUS, params, token=twilio.auth_token).status_code == 204
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.UNDELIVERED
+    assert not ContactPoint.objects.get(pk=delivery.contact_id).usable
+
+
+def test_a_forged_status_callback_changes_nothing(twilio, client):
+    delivery = enqueue("+12135550168", "cb-forged")
+    services.dispatch()
+    delivery.refresh_from_db()
+    params = {"MessageSid": delivery.provider_id, "MessageStatus": "failed", "ErrorCode": "21610"}
+    assert signed_post(client, STATUS, params, token="guess").status_code == 403
+    assert signed_post(client, STATUS, params, signature=False).status_code == 403
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT
+    assert ContactPoint.objects.get(pk=delivery.contact_id).usable

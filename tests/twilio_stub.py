@@ -1,0 +1,346 @@
+"""A local HTTP server that speaks Twilio's REST API, for transport tests and benchmarks.
+
+It implements what Twilio documents for ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``:
+HTTP basic auth with the account SID and auth token, form-encoded fields (To, Body, From or
+MessagingServiceSid, StatusCallback, ValidityPeriod), ``201`` with the Message resource as JSON,
+and Twilio's error body ``{"code", "message", "more_info", "status"}`` otherwise. It also
+fetches a message (``GET .../Messages/{Sid}.json``).
+
+Test controls: every request is recorded (``requests``); accepted messages are recorded once
+(``messages``); the ``Idempotency-Key`` header is honoured (same key -> same sid, recorded
+once); ``fail_next(n, status=500)`` or ``fail_next(n, status=400, code=21211)`` fails the next
+n requests; ``delay_next(n, seconds)`` accepts the next n messages but answers late (a client
+timeout after the provider accepted: the case idempotency keys exist for).
+
+New resources (Calls.json for voice) are one more entry in ``ROUTES``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import phonenumbers
+import pytest
+from twilio.request_validator import RequestValidator
+
+API = "/2010-04-01"
+MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
+
+
+@dataclass
+class StubRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    form: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def to(self) -> str:
+        return self.form.get("To", "")
+
+    @property
+    def body(self) -> str:
+        return self.form.get("Body", "")
+
+
+@dataclass
+class Failure:
+    status: int
+    code: int | None = None
+    message: str = ""
+
+
+def twilio_error(status: int, code: int | None, message: str) -> dict:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": MORE_INFO.format(code=code) if code else None,
+        "status": status,
+    }
+
+
+class TwilioStub:
+    def __init__(self, account_sid: str | None = None, auth_token: str | None = None) -> None:
+        self.account_sid = account_sid or "AC" + secrets.token_hex(16)
+        self.auth_token = auth_token or secrets.token_hex(16)
+        self.requests: list[StubRequest] = []
+        self.messages: list[dict] = []  # accepted Message resources, each once
+        self.by_key: dict[str, dict] = {}
+        self.by_sid: dict[str, dict] = {}
+        self.lock = threading.Lock()
+        self._failures: list[Failure] = []
+        self._delays: list[float] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "stub not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> TwilioStub:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, like the real API
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:
+                stub._handle(self, "POST")
+
+            def do_GET(self) -> None:
+                stub._handle(self, "GET")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    # --- test controls ---------------------------------------------------------------------
+
+    def fail_next(
+        self, n: int = 1, *, status: int = 500, code: int | None = None, message: str = ""
+    ) -> None:
+        with self.lock:
+            self._failures.extend(Failure(status, code, message) for _ in range(n))
+
+    def delay_next(self, n: int, seconds: float) -> None:
+        with self.lock:
+            self._delays.extend([seconds] * n)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.messages.clear()
+            self.by_key.clear()
+            self.by_sid.clear()
+            self._failures.clear()
+            self._delays.clear()
+
+    def messages_to(self, number: str) -> list[dict]:
+        with self.lock:
+            return [m for m in self.messages if m["to"] == number]
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    def _handle(self, http: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(http.headers.get("Content-Length") or 0)
+        raw = http.rfile.read(length).decode() if length else ""
+        form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        path = http.path.split("?", 1)[0]
+        # Header names are case-insensitive on the wire: keep them in one canonical case.
+        headers = {k.title(): v for k, v in http.headers.items()}
+        request = StubRequest(method, path, headers, form)
+        with self.lock:
+            self.requests.append(request)
+        status, body, delay = self._dispatch(request)
+        if delay:
+            time.sleep(delay)
+        data = json.dumps(body).encode()
+        try:
+            http.send_response(status)
+            http.send_header("Content-Type", "application/json; charset=utf-8")
+            http.send_header("Content-Length", str(len(data)))
+            http.end_headers()
+            http.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test)
+
+    def _dispatch(self, request: StubRequest) -> tuple[int, dict, float]:
+        for method, pattern, name in ROUTES:
+            match = re.fullmatch(pattern, request.path)
+            if match and method == request.method:
+                if match.group("account") != self.account_sid or not self._authorized(request):
+                    return 401, twilio_error(401, 20003, "Authenticate"), 0
+                with self.lock:
+                    failure = self._failures.pop(0) if self._failures else None
+                if failure is not None:
+                    return (
+                        failure.status,
+                        twilio_error(failure.status, failure.code, failure.message or "Injected"),
+                        0,
+                    )
+                return getattr(self, name)(request, **match.groupdict())
+        return 404, twilio_error(404, 20404, "The requested resource was not found"), 0
+
+    def _authorized(self, request: StubRequest) -> bool:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _sep, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return user == self.account_sid and password == self.auth_token
+
+    # --- resources ---------------------------------------------------------------------------
+
+    def create_message(self, request: StubRequest, account: str) -> tuple[int, dict, float]:
+        form = request.form
+        to, body = form.get("To", ""), form.get("Body", "")
+        sender, service = form.get("From", ""), form.get("MessagingServiceSid", "")
+        if not to:
+            return 400, twilio_error(400, 21604, "A 'To' phone number is required."), 0
+        if not body:
+            return 400, twilio_error(400, 21602, "Message body is required."), 0
+        if not sender and not service:
+            return 400, twilio_error(400, 21603, "A 'From' phone number is required."), 0
+        if not _valid_e164(to):
+            return 400, twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}"), 0
+        if service and not re.fullmatch(r"MG[0-9a-fA-F]{32}", service):
+            return 400, twilio_error(400, 21701, "The Messaging Service Sid is invalid."), 0
+        if "ValidityPeriod" in form:
+            try:
+                validity = int(form["ValidityPeriod"])
+            except ValueError:
+                validity = 0
+            if not 1 <= validity <= 36000:
+                return 400, twilio_error(400, 21624, "Invalid validity period value"), 0
+        key = request.headers.get("Idempotency-Key", "")
+        with self.lock:
+            if key and key in self.by_key:
+                return 201, _public(self.by_key[key]), self._pop_delay()
+            sid = "SM" + secrets.token_hex(16)
+            resource = {
+                "sid": sid,
+                "account_sid": account,
+                "to": to,
+                "from": sender or None,
+                "messaging_service_sid": service or None,
+                "body": body,
+                # Twilio answers "accepted" when a Messaging Service will pick the sender.
+                "status": "accepted" if service and not sender else "queued",
+                "num_segments": str(_segments(body)),
+                "num_media": "0",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "price": None,
+                "price_unit": "USD",
+                "error_code": None,
+                "error_message": None,
+                "date_created": formatdate(usegmt=True),
+                "date_updated": formatdate(usegmt=True),
+                "date_sent": None,
+                "uri": f"{API}/Accounts/{account}/Messages/{sid}.json",
+                "subresource_uris": {
+                    "media": f"{API}/Accounts/{account}/Messages/{sid}/Media.json"
+                },
+                # Not part of Twilio's answer; kept for tests that fire status callbacks.
+                "_status_callback": form.get("StatusCallback", ""),
+                "_validity_period": form.get("ValidityPeriod", ""),
+            }
+            self.messages.append(resource)
+            self.by_sid[sid] = resource
+            if key:
+                self.by_key[key] = resource
+            delay = self._pop_delay()
+        return 201, _public(resource), delay
+
+    def fetch_message(
+        self, request: StubRequest, account: str, sid: str
+    ) -> tuple[int, dict, float]:
+        with self.lock:
+            resource = self.by_sid.get(sid)
+        if resource is None:
+            return (
+                404,
+                twilio_error(404, 20404, f"The requested resource {request.path} was not found"),
+                0,
+            )
+        return 200, _public(resource), 0
+
+    def _pop_delay(self) -> float:
+        return self._delays.pop(0) if self._delays else 0.0
+
+
+ROUTES = [
+    ("POST", rf"{API}/Accounts/(?P<account>AC\w+)/Messages\.json", "create_message"),
+    ("GET", rf"{API}/Accounts/(?P<account>AC\w+)/Messages/(?P<sid>SM\w+)\.json", "fetch_message"),
+]
+
+
+def _public(resource: dict) -> dict:
+    return {k: v for k, v in resource.items() if not k.startswith("_")}
+
+
+def _valid_e164(number: str) -> bool:
+    if not re.fullmatch(r"\+[1-9]\d{6,14}", number):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _segments(body: str) -> int:
+    try:
+        body.encode("ascii")
+        single, multi = 160, 153  # close enough to GSM-7 for a stub
+    except UnicodeEncodeError:
+        single, multi = 70, 67
+    return 1 if len(body) <= single else -(-len(body) // multi)
+
+
+# --- Webhooks: requests as Twilio signs them --------------------------------------------------
+
+WEBHOOK_TOKEN = "test-token"
+PUBLIC_URL = "http://testserver"
+
+
+def twilio_signature(path: str, params: dict, *, token: str = WEBHOOK_TOKEN) -> str:
+    """What Twilio would put in X-Twilio-Signature, computed by the SDK itself."""
+    return RequestValidator(token).compute_signature(PUBLIC_URL + path, params)
+
+
+def signed_post(client, path: str, params: dict, *, token: str = WEBHOOK_TOKEN, signature=None):
+    """POST a webhook with Django's test client; signature=False sends none."""
+    if signature is None:
+        signature = twilio_signature(path, params, token=token)
+    headers = {"HTTP_X_TWILIO_SIGNATURE": signature} if signature else {}
+    return client.post(path, params, **headers)
+
+
+@pytest.fixture
+def twilio_webhooks(settings):
+    """Webhook settings as a deployment would have them (signatures checked with this token)."""
+    settings.TWILIO_AUTH_TOKEN = WEBHOOK_TOKEN
+    settings.PUBLIC_URL = PUBLIC_URL
+    return settings
+
+
+@pytest.fixture
+def fresh_rate_limits(settings):
+    """Rate-limit keys hash SECRET_KEY: a per-test key keeps Redis counters of earlier runs
+    (and of the fixed persona phones) from spilling into this test."""
+    settings.SECRET_KEY = secrets.token_urlsafe(50)
+
+
+@pytest.fixture
+def twilio_stub():
+    stub = TwilioStub().start()
+    try:
+        yield stub
+    finally:
+        stub.stop()

@@ -1,0 +1,147 @@
+"""Twilio webhooks: inbound SMS, the voice hotline and delivery status callbacks.
+
+Every request must carry a valid ``X-Twilio-Signature`` (403 otherwise, with no details), and
+nothing here trusts a parameter before that check. Replies are TwiML with HTTP 200 even when we
+refuse to help (rate limit): Twilio ignores the body of a non-2xx answer, so a 429 would leave
+the sender with no explanation at all.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from vecinos.core import ratelimit
+from vecinos.core.privacy import source_key
+from vecinos.messaging import inbound, services
+from vecinos.network.phones import InvalidPhone, normalize_phone
+from vecinos.transports.twilio.webhooks import is_valid_request
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1600  # Twilio's own limit for one inbound message
+DEFAULT_FLOW = "hotline"
+
+
+def twiml(response) -> HttpResponse:
+    return HttpResponse(str(response), content_type="text/xml; charset=utf-8")
+
+
+def forbidden() -> HttpResponse:
+    return HttpResponseForbidden("Forbidden", content_type="text/plain; charset=utf-8")
+
+
+def _phone(raw: str) -> str:
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone:
+        return ""
+
+
+@csrf_exempt
+@require_POST
+def twilio_sms(request: HttpRequest) -> HttpResponse:
+    if not is_valid_request(request):
+        return forbidden()
+    response = MessagingResponse()
+    e164 = _phone(request.POST.get("From", ""))
+    if not e164:  # short codes, alphanumeric senders, garbage: nobody to talk to
+        return twiml(response)
+    msg = inbound.InboundSms.build(e164, request.POST.get("Body", "")[:MAX_BODY])
+    if inbound.is_filtered(msg):
+        return twiml(response)
+    if not ratelimit.hit(
+        "sms",
+        source_key(e164),
+        limit=settings.REPORT_RATE_LIMIT * 3,
+        window_seconds=settings.REPORT_RATE_WINDOW,
+    ):
+        response.message(inbound.rate_limited_reply(msg))
+        return twiml(response)
+    try:
+        # One message, one transaction: a handler that fails leaves nothing half-written.
+        with transaction.atomic():
+            reply = inbound.route_sms(msg)
+    except Exception:  # noqa: BLE001 - the sender gets an answer, never a 500
+        log.exception("inbound SMS handler failed")
+        with translation.override(msg.language):
+            reply = _("Vecinos: something went wrong on our side. Please send that again.")
+    if reply:
+        response.message(reply)
+    return twiml(response)
+
+
+def _voice_sorry(text_en: str, text_es: str) -> VoiceResponse:
+    response = VoiceResponse()
+    response.say(text_es, language="es-MX")
+    response.say(text_en, language="en-US")
+    response.hangup()
+    return response
+
+
+@csrf_exempt
+@require_POST
+def twilio_voice(request: HttpRequest) -> HttpResponse:
+    """Voice flows by name (``?flow=hotline``); a call's first request carries no ``step``."""
+    if not is_valid_request(request):
+        return forbidden()
+    params = {**request.POST.dict(), **request.GET.dict()}
+    e164 = _phone(params.get("From", ""))
+    params["from_e164"] = e164
+    params["from_index"] = services.address_index("voice", e164) if e164 else ""
+    if e164 and inbound.is_filtered(inbound.InboundSms.build(e164, "")):
+        response = VoiceResponse()
+        response.reject()
+        return twiml(response)
+    if not params.get("step") and not ratelimit.hit(
+        "voice",
+        # Callers who hide their number share one bucket: a flood cannot hide behind it.
+        source_key(e164 or "anonymous"),
+        limit=settings.REPORT_RATE_LIMIT,
+        window_seconds=settings.REPORT_RATE_WINDOW,
+    ):
+        return twiml(
+            _voice_sorry(
+                "Too many calls from this number. Please try again later.",
+                "Demasiadas llamadas de este número. Por favor intente más tarde.",
+            )
+        )
+    flow = request.GET.get("flow", DEFAULT_FLOW)
+    try:
+        with transaction.atomic():
+            body = inbound.route_voice(flow, request, params)
+    except Exception:  # noqa: BLE001 - a caller hears an apology, never silence
+        log.exception("voice flow %s failed", flow)
+        body = None
+    if body is None:
+        return twiml(
+            _voice_sorry(
+                "Sorry, we could not take your call. Please call again.",
+                "Lo sentimos, no pudimos atender su llamada. Por favor llame de nuevo.",
+            )
+        )
+    return HttpResponse(body, content_type="text/xml; charset=utf-8")
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request: HttpRequest) -> HttpResponse:
+    """Delivery receipts for messages (MessageSid) and calls (CallSid)."""
+    if not is_valid_request(request):
+        return forbidden()
+    post = request.POST
+    services.status_update(
+        provider_id=post.get("MessageSid") or post.get("SmsSid") or post.get("CallSid") or "",
+        status=post.get("MessageStatus") or post.get("SmsStatus") or post.get("CallStatus") or "",
+        error_code=post.get("ErrorCode", "") or "",
+    )
+    return HttpResponse(status=204)

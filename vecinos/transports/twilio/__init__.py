@@ -1,0 +1,1 @@
+"""Twilio: the SMS transport (sms.py) and webhook signature validation (webhooks.py)."""

@@ -1,0 +1,115 @@
+"""Twilio Programmable Messaging: POST /2010-04-01/Accounts/{Sid}/Messages.json.
+
+Settings (read at send time, so tests and operators can change them without a restart):
+TWILIO_API_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_MESSAGING_SERVICE_SID (preferred:
+Twilio picks the sender and handles 10DLC throughput) or TWILIO_FROM_NUMBER.
+
+Error mapping: the four Twilio codes that mean "this number will never take an SMS from us"
+are permanent (the contact point is marked unusable); everything else (429, 5xx, timeouts,
+refused connections, other 4xx such as a wrong token) is transient and retried with backoff,
+so a configuration mistake never marks thousands of contacts unusable.
+
+Every request carries ``Idempotency-Key: <delivery key>``. Twilio's Messages API does not
+document an idempotency header, so against Twilio itself "never doubled" rests on the delivery
+lease; gateways and the test stub that honour the header also make a re-sent request safe.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import urllib3
+from django.conf import settings
+
+from vecinos.transports.base import OutboundMessage, SendResult, Transport, TransportError
+
+API_VERSION = "2010-04-01"
+# 21211 invalid To, 21610 unsubscribed (STOP), 21614 not a mobile number, 21408 region disabled
+PERMANENT_CODES = {21211, 21610, 21614, 21408}
+MAX_VALIDITY = 36000  # seconds (10 hours), Twilio's documented maximum
+DEFAULT_TIMEOUT = 10.0
+
+
+@cache
+def _pool(maxsize: int) -> urllib3.PoolManager:
+    # One pool per process: keep-alive connections matter when a fan-out sends thousands.
+    return urllib3.PoolManager(maxsize=maxsize, block=False, retries=False)
+
+
+def post_form(
+    url: str,
+    fields: dict[str, str],
+    *,
+    auth: tuple[str, str],
+    headers: dict[str, str],
+    timeout: float,
+) -> tuple[int, dict]:
+    """POST a form with basic auth; (status, JSON body or {}). Network trouble raises urllib3."""
+    all_headers = urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}")
+    all_headers.update(headers)
+    all_headers["Accept"] = "application/json"
+    response = _pool(max(4, settings.DELIVERY_CONCURRENCY)).request(
+        "POST",
+        url,
+        fields=fields,
+        headers=all_headers,
+        encode_multipart=False,
+        timeout=urllib3.Timeout(total=timeout),
+    )
+    try:
+        body = json.loads(response.data or b"{}")
+    except ValueError:
+        body = {}
+    return response.status, body if isinstance(body, dict) else {}
+
+
+class TwilioSmsTransport(Transport):
+    channel = "sms"
+    rate_limit = 10.0  # messages/s; settings.TRANSPORTS["sms"]["rate"] overrides
+
+    def __init__(self) -> None:
+        self.rate_limit = float(getattr(settings, "TWILIO_SMS_RATE", self.rate_limit))
+
+    def fields(self, message: OutboundMessage) -> dict[str, str]:
+        fields = {"To": message.address, "Body": message.body}
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            fields["MessagingServiceSid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+        else:
+            fields["From"] = settings.TWILIO_FROM_NUMBER
+        if message.status_callback:
+            fields["StatusCallback"] = message.status_callback
+        if message.validity_seconds is not None:
+            fields["ValidityPeriod"] = str(max(1, min(MAX_VALIDITY, message.validity_seconds)))
+        return fields
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        if message.channel != "sms":
+            # VECINOS_VOICE_TRANSPORT=twilio must never turn a call into a text.
+            raise TransportError(f"not an SMS: {message.channel}", code="config")
+        sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+        if not (sid and token) or not (
+            settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM_NUMBER
+        ):
+            raise TransportError("twilio is not configured", code="config")
+        url = f"{settings.TWILIO_API_URL}/{API_VERSION}/Accounts/{sid}/Messages.json"
+        try:
+            status, body = post_form(
+                url,
+                self.fields(message),
+                auth=(sid, token),
+                headers={"Idempotency-Key": message.idempotency_key},
+                timeout=float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT)),
+            )
+        except urllib3.exceptions.HTTPError as exc:  # timeouts, refused, reset
+            raise TransportError(f"twilio unreachable: {type(exc).__name__}") from None
+        if status in (200, 201) and body.get("sid"):
+            return SendResult(provider_id=str(body["sid"]), status="sent")
+        try:
+            code = int(body.get("code") or 0)
+        except (TypeError, ValueError):
+            code = 0
+        detail = f"twilio {status} {code or ''} {str(body.get('message') or '')[:100]}".strip()
+        if status == 400 and code in PERMANENT_CODES:
+            raise TransportError(detail, permanent=True, code=str(code))
+        raise TransportError(detail, code=str(code or status))
