@@ -62,6 +62,8 @@ async def run(base: str, token: str, seconds: float, clients: int) -> tuple[floa
                     else:
                         errors += 1
 
+        done = asyncio.Event()
+
         async def poller() -> None:
             after = 0
             headers = {"Authorization": f"Bearer {token}"}
@@ -74,8 +76,8 @@ async def run(base: str, token: str, seconds: float, clients: int) -> tuple[floa
                 for row in rows:
                     seen_at.setdefault(row["receipt"], now)
                     after = max(after, row["id"])
-                if time.monotonic() > stop + 10 or (
-                    time.monotonic() > stop and len(seen_at) >= len(sent_at)
+                if done.is_set() and (
+                    all(k in seen_at for k in sent_at) or time.monotonic() > stop + 15
                 ):
                     return
                 if len(rows) < 1000:
@@ -85,6 +87,7 @@ async def run(base: str, token: str, seconds: float, clients: int) -> tuple[floa
         poll = asyncio.create_task(poller())
         await asyncio.gather(*(client(i) for i in range(clients)))
         elapsed = time.monotonic() - started
+        done.set()
         await poll
     lags = sorted(seen_at[k] - sent_at[k] for k in sent_at if k in seen_at)
     p95 = lags[int(len(lags) * 0.95) - 1] if lags else float("nan")
