@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "vecinos.transports",
     "vecinos.messaging",
     "vecinos.reports",
+    "vecinos.alerts",
 ]
 
 MIDDLEWARE = [

@@ -70,6 +70,8 @@ class Delivery(models.Model):
     purpose = models.CharField(max_length=24)  # alert, verify, reminder, ...
     ref_type = models.CharField(max_length=24, blank=True)
     ref_id = models.BigIntegerField(null=True, blank=True)
+    # A row inside the reference (an alert's recipient): acknowledgements find their way back.
+    ref_item = models.BigIntegerField(null=True, blank=True, db_index=True)
     contact = models.ForeignKey(ContactPoint, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     language = models.CharField(max_length=8, default="es")

@@ -71,6 +71,7 @@ class DeliverySpec:
     key: str  # unique per (purpose, ref, contact, channel, step)
     ref_type: str = ""
     ref_id: int | None = None
+    ref_item: int | None = None
     subject: str = ""
     expires_at: datetime | None = None
 
@@ -82,6 +83,7 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
             purpose=s.purpose,
             ref_type=s.ref_type,
             ref_id=s.ref_id,
+            ref_item=s.ref_item,
             contact=s.contact,
             channel=s.contact.channel,
             language=s.language,

@@ -1,0 +1,1 @@
+"""SMS keywords of the alerts app (JOIN/STOP/HELP/language/acknowledgements)."""

@@ -1,0 +1,201 @@
+"""Subscriptions (who wants to hear about where), alerts (what to say to whom) and their
+recipients (who got it, whether they acknowledged, where their escalation stands).
+
+Deliveries themselves are messaging.Delivery rows keyed to an AlertRecipient.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from vecinos.core.crypto import EncryptedTextField
+
+
+class Subscriber(models.Model):
+    """A person who receives alerts: a member, or a member of the public known only by contact."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        ACTIVE = "active", _("Active")
+        STOPPED = "stopped", _("Stopped")
+
+    member = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="subscriber",
+    )
+    phone = EncryptedTextField(blank=True)
+    phone_index = models.CharField(max_length=64, blank=True, db_index=True)
+    email = EncryptedTextField(blank=True)
+    # Contact points per channel (messaging owns them: usable flags, carrier errors).
+    sms = models.ForeignKey(
+        "messaging.ContactPoint", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    voice = models.ForeignKey(
+        "messaging.ContactPoint", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    email_contact = models.ForeignKey(
+        "messaging.ContactPoint", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    language = models.CharField(max_length=8, default="es")
+    # Channels in order of preference, e.g. ["sms", "voice"].
+    channels = models.JSONField(default=list)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    confirm_code = models.CharField(max_length=8, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=8, default="web")  # sms | web | member | import
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone_index"], condition=~models.Q(phone_index=""), name="one_sub_per_phone"
+            )
+        ]
+
+
+class SubscriptionArea(models.Model):
+    """A zone, or a place with a radius (home, work, a school)."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="areas")
+    label = models.CharField(max_length=40, blank=True)
+    zone = models.ForeignKey("network.Zone", on_delete=models.CASCADE, null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    lng = models.FloatField(null=True, blank=True)
+    radius_m = models.PositiveIntegerField(null=True, blank=True)
+    # H3 res-7 cell of the point: the index that makes "everyone within 10 km" fast.
+    cell7 = models.CharField(max_length=16, blank=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["lat", "lng"], name="area_latlng")]
+
+
+class OptOut(models.Model):
+    """STOP is kept forever (by blind index), across every organization."""
+
+    phone_index = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=16, default="sms")  # sms | import | carrier
+
+
+class Tier(models.TextChoices):
+    INTERNAL = "internal", _("Dispatchers and verifiers")
+    RESPONDERS = "responders", _("Rapid responders and legal observers")
+    MEMBERS = "members", _("Members")
+    PUBLIC = "public", _("Public subscribers")
+
+
+TIER_ORDER = [Tier.INTERNAL, Tier.RESPONDERS, Tier.MEMBERS, Tier.PUBLIC]
+
+
+class Alert(models.Model):
+    class Kind(models.TextChoices):
+        SIGHTING = "sighting", _("Sighting confirmed")
+        ACTIVATION = "activation", _("Activation call for responders")
+        UPDATE = "update", _("Update")
+        ALL_CLEAR = "all_clear", _("All clear")
+        CORRECTION = "correction", _("Correction")
+        NOTICE = "notice", _("Notice")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PENDING = "pending", _("Waiting for a second approval")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    tiers = models.JSONField(default=list)
+    zones = models.ManyToManyField("network.Zone", blank=True, related_name="+")
+    lat = models.FloatField(null=True, blank=True)
+    lng = models.FloatField(null=True, blank=True)
+    radius_m = models.PositiveIntegerField(null=True, blank=True)
+    area_label = models.CharField(max_length=120, blank=True)  # coarse, public (CAP <area>)
+    messages = models.JSONField(default=dict)  # {"es": "...", "en": "..."}
+    expires_at = models.DateTimeField()
+    incident = models.ForeignKey(
+        "reports.Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="followups"
+    )
+    organization = models.ForeignKey(
+        "network.Organization", on_delete=models.SET_NULL, null=True, related_name="alerts"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Frozen copy of the escalation policy at send time: later edits never change it.
+    escalation = models.JSONField(default=dict)
+    recipients_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"alert {self.pk} {self.kind}"
+
+
+class AlertRecipient(models.Model):
+    class CaptainStatus(models.TextChoices):
+        NONE = "", _("Not assigned")
+        PENDING = "pending", _("To call")
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="recipients")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
+    tier = models.CharField(max_length=12, choices=Tier.choices)
+    language = models.CharField(max_length=8)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    ack_via = models.CharField(max_length=12, blank=True)
+    step = models.PositiveSmallIntegerField(default=0)
+    next_step_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    captain = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="tree_assignments",
+    )
+    captain_status = models.CharField(
+        max_length=14, choices=CaptainStatus.choices, blank=True, default=""
+    )
+    captain_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "subscriber"], name="one_recipient_per_alert")
+        ]
+
+
+class CaptainAssignment(models.Model):
+    """Standing phone-tree lists: this captain calls these people when automation fails."""
+
+    captain = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tree_list"
+    )
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="captains")
+    organization = models.ForeignKey("network.Organization", on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "organization"], name="one_captain_per_org")
+        ]
+
+
+class SmsBudget(models.Model):
+    """Messages and calls an organization may send per month (SMS segments + voice calls)."""
+
+    organization = models.OneToOneField("network.Organization", on_delete=models.CASCADE)
+    monthly_limit = models.PositiveIntegerField(default=50_000)
+    warn_at_percent = models.PositiveSmallIntegerField(default=80)

@@ -1,0 +1,928 @@
+"""Alerts: subscriptions, targeting, the two-person rule, fan-out, acknowledgement, escalation.
+
+*What* to say to *whom*; messaging does the *how*. Every alert's deliveries are written in the
+same transaction that marks it sent; acknowledgements and escalation steps are conditional
+updates, so two workers (or a worker and the auditor) never run one step twice.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import h3
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from vecinos.alerts.models import (
+    TIER_ORDER,
+    Alert,
+    AlertRecipient,
+    CaptainAssignment,
+    OptOut,
+    SmsBudget,
+    Subscriber,
+    SubscriptionArea,
+    Tier,
+)
+from vecinos.core import geo
+from vecinos.core.audit import audit
+from vecinos.messaging import services as messaging
+from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliveryStatus
+from vecinos.network import selectors as network
+from vecinos.network.models import Member, Membership, Role, Zone
+from vecinos.network.phones import normalize_phone, phone_index
+
+DEFAULT_EXPIRY = timedelta(hours=4)
+MAX_MESSAGE = 640
+THROTTLE_PER_HOUR = 6
+FOLLOWUP_KINDS = (Alert.Kind.UPDATE, Alert.Kind.ALL_CLEAR, Alert.Kind.CORRECTION)
+THROTTLE_EXEMPT = (Alert.Kind.ALL_CLEAR, Alert.Kind.CORRECTION)
+FALLBACK_LANGUAGES = ("es", "en")
+
+# Escalation per tier, copied onto each alert when it is sent. "after" is seconds since send.
+DEFAULT_ESCALATION: dict[str, list[dict]] = {
+    Tier.INTERNAL: [
+        {"after": 0, "channel": "sms"},
+        {"after": 300, "channel": "voice"},
+        {"after": 900, "action": "captain"},
+    ],
+    Tier.RESPONDERS: [
+        {"after": 0, "channel": "sms"},
+        {"after": 300, "channel": "voice"},
+        {"after": 900, "action": "captain"},
+    ],
+    Tier.MEMBERS: [
+        {"after": 0, "channel": "sms"},
+        {"after": 300, "channel": "voice"},
+        {"after": 900, "action": "captain"},
+    ],
+    # A million robocalls is neither affordable nor kind: the public gets one message.
+    Tier.PUBLIC: [{"after": 0, "channel": "sms"}],
+}
+
+
+class AlertError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+# --- Subscriptions ---------------------------------------------------------------------------
+
+
+def is_opted_out(index: str) -> bool:
+    return OptOut.objects.filter(phone_index=index).exists()
+
+
+def _contacts_for(sub: Subscriber) -> None:
+    if sub.phone:
+        sub.sms = messaging.contact_point(
+            channel=Channel.SMS, address=sub.phone, member=sub.member, language=sub.language
+        )
+        sub.voice = messaging.contact_point(
+            channel=Channel.VOICE, address=sub.phone, member=sub.member, language=sub.language
+        )
+    if sub.email:
+        sub.email_contact = messaging.contact_point(
+            channel=Channel.EMAIL, address=sub.email, member=sub.member, language=sub.language
+        )
+
+
+def resolve_place(text: str) -> tuple[Zone | None, tuple[float, float] | None, str]:
+    """A ZIP code (offline centroid) or a zone name; never asks an outside service."""
+    import zipcodes
+
+    cleaned = text.strip()
+    digits = "".join(c for c in cleaned if c.isdigit())
+    if len(digits) == 5 and len(cleaned) <= 10:
+        try:
+            match = zipcodes.matching(digits)
+        except (ValueError, TypeError):
+            match = []
+        if match:
+            lat, lng = float(match[0]["lat"]), float(match[0]["long"])
+            zone = _zone_at(lat, lng)
+            return zone, (lat, lng), zone.name if zone else f"{digits}"
+        return None, None, ""
+    if cleaned:
+        zone = Zone.objects.filter(name__iexact=cleaned).first() or Zone.objects.filter(
+            name__icontains=cleaned
+        ).first()
+        if zone:
+            return zone, (zone.center_lat, zone.center_lng), zone.name
+    return None, None, ""
+
+
+def _zone_at(lat: float, lng: float) -> Zone | None:
+    cell = geo.cell_of(lat, lng)
+    for zone in Zone.objects.only("pk", "name", "cells", "center_lat", "center_lng"):
+        if cell in zone.cells:
+            return zone
+    return None
+
+
+@transaction.atomic
+def subscribe(
+    *,
+    phone: str = "",
+    email: str = "",
+    language: str = "es",
+    channels: list[str] | None = None,
+    zone: Zone | None = None,
+    point: tuple[float, float] | None = None,
+    radius_m: int | None = None,
+    label: str = "",
+    member: Member | None = None,
+    source: str = "web",
+    confirmed: bool = False,
+) -> Subscriber:
+    """Create or extend a subscription. Public ones wait for a confirming reply (double opt-in)."""
+    e164 = normalize_phone(phone) if phone else ""
+    index = phone_index(e164) if e164 else ""
+    if index and is_opted_out(index) and not confirmed:
+        # They said STOP before; only their own new JOIN (confirmed by reply) brings them back.
+        pass
+    sub = None
+    if member is not None:
+        sub = Subscriber.objects.filter(member=member).first()
+    if sub is None and index:
+        sub = Subscriber.objects.filter(phone_index=index).first()
+    if sub is None:
+        sub = Subscriber(member=member, source=source)
+    sub.phone, sub.phone_index = (e164, index) if e164 else (sub.phone, sub.phone_index)
+    if email:
+        sub.email = email.strip()
+    sub.language = language if language in ("en", "es") else (language[:8] or "es")
+    wanted = [c for c in (channels or ["sms"]) if c in Channel.values]
+    sub.channels = wanted or ["sms"]
+    if confirmed:
+        sub.status, sub.confirmed_at = Subscriber.Status.ACTIVE, timezone.now()
+    elif sub.status != Subscriber.Status.ACTIVE:
+        sub.status = Subscriber.Status.PENDING
+        sub.confirm_code = f"{secrets.randbelow(10**6):06d}"
+    _contacts_for(sub)
+    sub.save()
+    if zone is not None or point is not None:
+        area = SubscriptionArea(subscriber=sub, label=label[:40], zone=zone)
+        if point is not None:
+            geo.validate_lat_lng(*point)
+            area.lat, area.lng = point
+            area.radius_m = radius_m or 1500
+            area.cell7 = geo.cell_of(point[0], point[1], geo.COARSE_RESOLUTION)
+            if zone is not None:
+                area.zone = None  # a point with a radius is more precise than the zone
+        area.save()
+    return sub
+
+
+def subscription_confirm(*, subscriber: Subscriber) -> Subscriber:
+    subscriber.status = Subscriber.Status.ACTIVE
+    subscriber.confirmed_at = timezone.now()
+    subscriber.confirm_code = ""
+    subscriber.save(update_fields=["status", "confirmed_at", "confirm_code"])
+    if subscriber.phone_index:
+        OptOut.objects.filter(phone_index=subscriber.phone_index).delete()
+        ContactPoint.objects.filter(address_index=subscriber.phone_index).update(
+            usable=True, unusable_reason=""
+        )
+    return subscriber
+
+
+@transaction.atomic
+def opt_out(*, index: str, source: str = "sms") -> int:
+    """STOP: at once, from everything, for every organization. Queued messages are cancelled."""
+    OptOut.objects.get_or_create(phone_index=index, defaults={"source": source})
+    Subscriber.objects.filter(phone_index=index).update(status=Subscriber.Status.STOPPED)
+    contacts = ContactPoint.objects.filter(
+        address_index=index, channel__in=[Channel.SMS, Channel.VOICE]
+    )
+    contacts.update(usable=False, unusable_reason="opted out")
+    cancelled = Delivery.objects.filter(
+        contact__in=contacts, status=DeliveryStatus.QUEUED
+    ).update(status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error="opted out")
+    return cancelled
+
+
+def opt_out_undo(*, index: str, actor: Member) -> bool:
+    if not network.is_coordinator(actor):
+        raise NotAllowed
+    deleted, _rows = OptOut.objects.filter(phone_index=index).delete()
+    if deleted:
+        ContactPoint.objects.filter(address_index=index).update(usable=True, unusable_reason="")
+        audit("optout.undo", actor=actor, index_prefix=index[:8])
+    return bool(deleted)
+
+
+def opt_out_import(*, phones: Iterable[str], actor: Member | None = None) -> dict[str, int]:
+    added = invalid = 0
+    for raw in phones:
+        raw = raw.strip()
+        if not raw:
+            continue
+        try:
+            index = phone_index(normalize_phone(raw))
+        except ValueError:
+            invalid += 1
+            continue
+        opt_out(index=index, source="import")
+        added += 1
+    audit("optout.import", actor=actor, added=added, invalid=invalid)
+    return {"added": added, "invalid": invalid}
+
+
+def ensure_member_subscriber(member: Member) -> Subscriber | None:
+    """Members are reachable on the phone they gave; their areas are their own choice."""
+    if not member.phone:
+        return None
+    sub = Subscriber.objects.filter(member=member).first()
+    if sub is not None:
+        return sub
+    return subscribe(
+        phone=member.phone,
+        language=member.preferred_language,
+        channels=["sms", "voice"],
+        member=member,
+        source="member",
+        confirmed=True,
+    )
+
+
+# --- Targeting -------------------------------------------------------------------------------
+
+
+def _disk_cells7(lat: float, lng: float, radius_m: float) -> set[str]:
+    center = h3.latlng_to_cell(lat, lng, geo.COARSE_RESOLUTION)
+    edge = h3.average_hexagon_edge_length(geo.COARSE_RESOLUTION, unit="m")
+    k = max(1, math.ceil(radius_m / (edge * 1.5)) + 1)
+    return set(h3.grid_disk(center, k))
+
+
+def _zone_hits_circle(zone: Zone, lat: float, lng: float, radius_m: float) -> bool:
+    if geo.haversine_m(lat, lng, zone.center_lat, zone.center_lng) <= radius_m:
+        return True
+    return any(
+        geo.haversine_m(lat, lng, *h3.cell_to_latlng(c)) <= radius_m for c in zone.cells[::4]
+    )
+
+
+def subscribers_in_area(
+    *, zones: list[Zone] | None = None, point: tuple[float, float] | None = None,
+    radius_m: float | None = None,
+) -> set[int]:
+    """Ids of active subscribers whose areas touch the target (zones, or a point + radius)."""
+    ids: set[int] = set()
+    active = Q(subscriber__status=Subscriber.Status.ACTIVE)
+    if point is not None and radius_m:
+        lat, lng = point
+        geo.validate_lat_lng(lat, lng)
+        # Point areas: H3 res-7 cells prefilter in the database, exact distance here.
+        max_area_radius = 5000
+        cells = _disk_cells7(lat, lng, radius_m + max_area_radius)
+        rows = SubscriptionArea.objects.filter(active, cell7__in=cells).values_list(
+            "subscriber_id", "lat", "lng", "radius_m"
+        )
+        cos_lat = math.cos(math.radians(lat))
+        for sub_id, a_lat, a_lng, a_radius in rows.iterator(chunk_size=20000):
+            # Equirectangular distance is exact enough below 50 km and 10x cheaper.
+            dx = math.radians(a_lng - lng) * cos_lat
+            dy = math.radians(a_lat - lat)
+            if math.hypot(dx, dy) * geo.EARTH_RADIUS_M <= radius_m + (a_radius or 0):
+                ids.add(sub_id)
+        zone_ids = [z.pk for z in Zone.objects.all() if _zone_hits_circle(z, lat, lng, radius_m)]
+        ids.update(
+            SubscriptionArea.objects.filter(active, zone_id__in=zone_ids).values_list(
+                "subscriber_id", flat=True
+            )
+        )
+    if zones:
+        zone_ids = [z.pk for z in zones]
+        ids.update(
+            SubscriptionArea.objects.filter(active, zone_id__in=zone_ids).values_list(
+                "subscriber_id", flat=True
+            )
+        )
+        cells = set().union(*(set(z.cells) for z in zones))
+        parents = {h3.cell_to_parent(c, geo.COARSE_RESOLUTION) for c in cells}
+        rows = SubscriptionArea.objects.filter(active, cell7__in=parents).values_list(
+            "subscriber_id", "lat", "lng"
+        )
+        for sub_id, a_lat, a_lng in rows.iterator(chunk_size=20000):
+            if a_lat is not None and geo.cell_of(a_lat, a_lng) in cells:
+                ids.add(sub_id)
+    return ids
+
+
+def _members_with_roles(roles: tuple[str, ...]) -> set[int]:
+    member_ids = {
+        m.pk
+        for m in Member.objects.filter(
+            is_active=True, memberships__role__in=roles
+        ).distinct()
+        if network.has_role(m, *roles)
+    }
+    return set(
+        Subscriber.objects.filter(
+            member_id__in=member_ids, status=Subscriber.Status.ACTIVE
+        ).values_list("pk", flat=True)
+    )
+
+
+@dataclass
+class Target:
+    subscriber_id: int
+    tier: str
+    language: str
+
+
+def select_recipients(alert: Alert) -> list[Target]:
+    """Who this alert goes to: tiers, geography, opt-outs and the per-person throttle."""
+    if alert.parent_id and alert.kind in FOLLOWUP_KINDS:
+        # Exactly the people who received the original, in the language they got it in,
+        # whatever tiers or zones changed since (STOP still wins).
+        rows = AlertRecipient.objects.filter(alert_id=alert.parent_id).values_list(
+            "subscriber_id", "tier", "language"
+        )
+        targets = [Target(s, t, lang) for s, t, lang in rows]
+    else:
+        chosen: dict[int, str] = {}
+        zones = list(alert.zones.all())
+        point = (alert.lat, alert.lng) if alert.lat is not None else None
+        for tier in TIER_ORDER:
+            if tier not in alert.tiers:
+                continue
+            if tier == Tier.INTERNAL:
+                ids = _members_with_roles((Role.DISPATCHER, Role.VERIFIER))
+            elif tier == Tier.RESPONDERS:
+                ids = _members_with_roles((Role.RESPONDER,))
+            else:
+                in_area = subscribers_in_area(zones=zones, point=point, radius_m=alert.radius_m)
+                member_filter = Q(member__isnull=False) if tier == Tier.MEMBERS else Q(
+                    member__isnull=True
+                )
+                ids = set(
+                    Subscriber.objects.filter(member_filter, pk__in=in_area).values_list(
+                        "pk", flat=True
+                    )
+                ) if in_area else set()
+            for sub_id in ids:
+                chosen.setdefault(sub_id, tier)  # the most inner tier wins
+        languages = dict(
+            Subscriber.objects.filter(pk__in=chosen.keys()).values_list("pk", "language")
+        ) if chosen else {}
+        targets = [Target(s, t, languages.get(s, "es")) for s, t in chosen.items()]
+    if not targets:
+        return []
+    # Opt-outs, by blind index.
+    ids = [t.subscriber_id for t in targets]
+    stopped = set(
+        Subscriber.objects.filter(pk__in=ids)
+        .filter(Q(status=Subscriber.Status.STOPPED) | Q(phone_index__in=OptOut.objects.values(
+            "phone_index")))
+        .values_list("pk", flat=True)
+    ) if len(ids) < 50_000 else _stopped_large(ids)
+    targets = [t for t in targets if t.subscriber_id not in stopped]
+    if alert.kind not in THROTTLE_EXEMPT:
+        since = timezone.now() - timedelta(hours=1)
+        busy = set(
+            AlertRecipient.objects.filter(alert__sent_at__gte=since)
+            .exclude(alert__kind__in=THROTTLE_EXEMPT)
+            .values("subscriber_id")
+            .annotate(n=Count("id"))
+            .filter(n__gte=THROTTLE_PER_HOUR)
+            .values_list("subscriber_id", flat=True)
+        )
+        targets = [t for t in targets if t.subscriber_id not in busy]
+    return targets
+
+
+def _stopped_large(ids: list[int]) -> set[int]:
+    stopped = set(
+        Subscriber.objects.filter(status=Subscriber.Status.STOPPED).values_list("pk", flat=True)
+    )
+    opted = set(OptOut.objects.values_list("phone_index", flat=True))
+    if opted:
+        stopped |= set(
+            Subscriber.objects.filter(phone_index__in=opted).values_list("pk", flat=True)
+        )
+    return stopped
+
+
+# --- Alerts ------------------------------------------------------------------------------------
+
+
+def can_alert(member: Member) -> bool:
+    return network.has_role(
+        member, Role.DISPATCHER, Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR
+    )
+
+
+def validate_messages(messages: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    clean = {k: (v or "").strip() for k, v in messages.items() if (v or "").strip()}
+    if not clean:
+        errors["messages"] = str(gettext_lazy("Write the message in at least one language."))
+    for lang, text in clean.items():
+        if len(lang) > 8:
+            errors["messages"] = str(gettext_lazy("Unknown language code."))
+        if len(text) > MAX_MESSAGE:
+            errors[f"message_{lang}"] = str(
+                gettext_lazy("Keep each message under %(n)s characters.") % {"n": MAX_MESSAGE}
+            )
+        if "{" in text or "}" in text:
+            errors[f"message_{lang}"] = str(
+                gettext_lazy("Remove the curly braces: they look like an unfilled template.")
+            )
+    if errors:
+        raise AlertError(errors)
+    return clean
+
+
+@transaction.atomic
+def alert_create(
+    *,
+    actor: Member,
+    kind: str,
+    tiers: list[str],
+    messages: dict[str, str],
+    zones: list[Zone] | None = None,
+    point: tuple[float, float] | None = None,
+    radius_m: int | None = None,
+    expires_at: datetime | None = None,
+    incident=None,
+    parent: Alert | None = None,
+    area_label: str = "",
+) -> Alert:
+    if not can_alert(actor):
+        raise NotAllowed
+    errors: dict[str, str] = {}
+    if kind not in Alert.Kind.values:
+        errors["kind"] = str(gettext_lazy("Choose what kind of alert this is."))
+    if kind in FOLLOWUP_KINDS and parent is None:
+        errors["parent"] = str(gettext_lazy("An update, all-clear or correction follows an alert."))
+    tiers = [t for t in TIER_ORDER if t in tiers]
+    if parent is not None:
+        tiers = list(parent.tiers)
+    if not tiers:
+        errors["tiers"] = str(gettext_lazy("Choose who should get this alert."))
+    needs_area = parent is None and any(t in (Tier.MEMBERS, Tier.PUBLIC) for t in tiers)
+    if needs_area and not zones and not (point and radius_m):
+        errors["target"] = str(gettext_lazy("Choose zones or a place and radius."))
+    if point is not None:
+        try:
+            geo.validate_lat_lng(*point)
+        except geo.GeoError:
+            errors["target"] = str(gettext_lazy("That place is not on the map."))
+    if radius_m is not None and not (50 <= radius_m <= 50_000):
+        errors["radius_m"] = str(gettext_lazy("The radius must be between 50 m and 50 km."))
+    try:
+        clean = validate_messages(messages)
+    except AlertError as exc:
+        errors.update(exc.errors)
+        clean = {}
+    now = timezone.now()
+    expires_at = expires_at or now + DEFAULT_EXPIRY
+    if expires_at <= now or expires_at > now + timedelta(days=7):
+        errors["expires_at"] = str(gettext_lazy("The expiry must be within the next 7 days."))
+    if errors:
+        raise AlertError(errors)
+    org = (
+        Membership.objects.filter(member=actor)
+        .order_by("pk")
+        .values_list("organization_id", flat=True)
+        .first()
+    )
+    alert = Alert.objects.create(
+        kind=kind,
+        tiers=tiers,
+        messages=clean,
+        lat=point[0] if point else (parent.lat if parent else None),
+        lng=point[1] if point else (parent.lng if parent else None),
+        radius_m=radius_m or (parent.radius_m if parent else None),
+        area_label=(area_label or (parent.area_label if parent else ""))[:120],
+        expires_at=expires_at,
+        incident=incident or (parent.incident if parent else None),
+        parent=parent,
+        organization_id=org,
+        created_by=actor,
+    )
+    if zones:
+        alert.zones.set(zones)
+    elif parent is not None:
+        alert.zones.set(parent.zones.all())
+    audit("alert.create", actor=actor, target=alert, kind=kind, tiers=tiers)
+    return alert
+
+
+def needs_second_person(alert: Alert) -> bool:
+    return Tier.PUBLIC in alert.tiers
+
+
+@transaction.atomic
+def alert_send(*, alert: Alert, actor: Member) -> Alert:
+    """Send now, or wait for a second person when the public tier is included."""
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status != Alert.Status.DRAFT:
+        return alert
+    if not can_alert(actor):
+        raise NotAllowed
+    if needs_second_person(alert):
+        alert.status = Alert.Status.PENDING
+        alert.save(update_fields=["status"])
+        audit("alert.request_approval", actor=actor, target=alert)
+        return alert
+    return _fan_out(alert, actor)
+
+
+@transaction.atomic
+def alert_approve(*, alert: Alert, actor: Member) -> Alert:
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status != Alert.Status.PENDING:
+        return alert
+    if actor.pk == alert.created_by_id:
+        raise NotAllowed(_("A second, different person must approve a public alert."))
+    if not network.has_role(
+        actor, Role.DISPATCHER, Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR
+    ):
+        raise NotAllowed
+    alert.approved_by = actor
+    alert.save(update_fields=["approved_by"])
+    audit("alert.approve", actor=actor, target=alert)
+    return _fan_out(alert, actor)
+
+
+def alert_cancel(*, alert: Alert, actor: Member) -> Alert:
+    if not can_alert(actor):
+        raise NotAllowed
+    if alert.status in (Alert.Status.DRAFT, Alert.Status.PENDING):
+        alert.status = Alert.Status.CANCELLED
+        alert.save(update_fields=["status"])
+        audit("alert.cancel", actor=actor, target=alert)
+    return alert
+
+
+def message_for(alert: Alert, language: str) -> tuple[str, str]:
+    """The alert's text in the person's language, falling back to Spanish, then English."""
+    for lang in (language, *FALLBACK_LANGUAGES):
+        if alert.messages.get(lang):
+            return alert.messages[lang], lang
+    lang, text = next(iter(alert.messages.items()))
+    return text, lang
+
+
+def ack_token(recipient_id: int) -> str:
+    return signing.dumps(recipient_id, salt="vecinos.ack", compress=True)
+
+
+def ack_link(recipient_id: int) -> str:
+    return f"{settings.PUBLIC_URL}/a/{ack_token(recipient_id)}/"
+
+
+def load_ack_token(token: str, max_age_days: int = 7) -> AlertRecipient | None:
+    try:
+        rid = signing.loads(token, salt="vecinos.ack", max_age=max_age_days * 86400)
+    except signing.BadSignature:
+        return None
+    return AlertRecipient.objects.select_related("alert").filter(pk=rid).first()
+
+
+def _body(alert: Alert, recipient_id: int, language: str, channel: str) -> str:
+    text, lang = message_for(alert, language)
+    with translation.override(lang if lang in ("en", "es") else "es"):
+        if channel == Channel.VOICE:
+            return text
+        if alert.kind in (Alert.Kind.ALL_CLEAR, Alert.Kind.CORRECTION, Alert.Kind.NOTICE):
+            return f"{text}"
+        return _("%(text)s Reply 1 to confirm you got this: %(link)s") % {
+            "text": text,
+            "link": ack_link(recipient_id),
+        }
+
+
+def budget_status(organization_id: int | None) -> dict[str, int | bool]:
+    if organization_id is None:
+        return {"used": 0, "limit": 0, "warn": False, "over": False}
+    budget, _created = SmsBudget.objects.get_or_create(organization_id=organization_id)
+    month = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    alert_ids = Alert.objects.filter(organization_id=organization_id, sent_at__gte=month).values(
+        "pk"
+    )
+    used = Delivery.objects.filter(
+        ref_type="alert", ref_id__in=alert_ids, channel__in=[Channel.SMS, Channel.VOICE]
+    ).count()
+    limit = budget.monthly_limit
+    return {
+        "used": used,
+        "limit": limit,
+        "warn": used >= limit * budget.warn_at_percent / 100,
+        "over": used >= limit,
+    }
+
+
+def _contact_for(sub: Subscriber, channel: str) -> ContactPoint | None:
+    contact = {"sms": sub.sms, "voice": sub.voice, "email": sub.email_contact}.get(channel)
+    if contact is not None and contact.usable:
+        return contact
+    return None
+
+
+def _fan_out(alert: Alert, actor: Member) -> Alert:
+    """Recipients and first deliveries, in this transaction; workers wake on commit."""
+    now = timezone.now()
+    targets = select_recipients(alert)
+    budget = budget_status(alert.organization_id)
+    if budget["over"] and Tier.PUBLIC in alert.tiers and not network.is_coalition_coordinator(
+        actor
+    ):
+        raise AlertError({"budget": str(gettext_lazy(
+            "This organization's SMS and call budget for the month is used up. A coalition "
+            "coordinator can still send it."))})
+    alert.escalation = {t: DEFAULT_ESCALATION[t] for t in alert.tiers}
+    alert.status = Alert.Status.SENDING
+    alert.sent_at = now
+    alert.recipients_count = len(targets)
+    alert.save(update_fields=["escalation", "status", "sent_at", "recipients_count"])
+    AlertRecipient.objects.bulk_create(
+        [
+            AlertRecipient(
+                alert=alert, subscriber_id=t.subscriber_id, tier=t.tier, language=t.language
+            )
+            for t in targets
+        ],
+        batch_size=2000,
+    )
+    recipients = AlertRecipient.objects.filter(alert=alert).select_related(
+        "subscriber__sms", "subscriber__voice", "subscriber__email_contact"
+    )
+    specs = []
+    step_updates: dict[datetime | None, list[int]] = defaultdict(list)
+    for r in recipients.iterator(chunk_size=5000):
+        plan = alert.escalation.get(r.tier, [])
+        first = plan[0] if plan else {"channel": "sms"}
+        channels = [first["channel"]] + [c for c in r.subscriber.channels if c != first["channel"]]
+        contact = None
+        for channel in channels:
+            contact = _contact_for(r.subscriber, channel)
+            if contact is not None:
+                break
+        if contact is None:
+            step_updates[None].append(r.pk)
+            continue
+        specs.append(
+            messaging.DeliverySpec(
+                purpose="alert",
+                ref_type="alert",
+                ref_id=alert.pk,
+                ref_item=r.pk,
+                contact=contact,
+                body=_body(alert, r.pk, r.language, contact.channel),
+                language=r.language,
+                key=f"alert:{alert.pk}:{r.pk}:{contact.channel}:0",
+                expires_at=alert.expires_at,
+                subject=str(alert.get_kind_display()),
+            )
+        )
+        if len(plan) > 1 and alert.kind not in THROTTLE_EXEMPT:
+            step_updates[now + timedelta(seconds=plan[1]["after"])].append(r.pk)
+    for when, ids in step_updates.items():
+        for i in range(0, len(ids), 5000):
+            AlertRecipient.objects.filter(pk__in=ids[i : i + 5000]).update(next_step_at=when)
+    messaging.deliveries_enqueue(specs)
+    Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.SENT)
+    alert.status = Alert.Status.SENT
+    audit("alert.send", actor=actor, target=alert, recipients=len(targets), messages=len(specs))
+    _schedule_escalation(alert)
+    return alert
+
+
+def _schedule_escalation(alert: Alert) -> None:
+    from vecinos.alerts.tasks import run_escalations
+
+    delays = sorted({s["after"] for plan in alert.escalation.values() for s in plan[1:]})
+    for delay in delays:
+        when = alert.sent_at + timedelta(seconds=delay + 2)  # type: ignore[operator]
+        transaction.on_commit(lambda when=when: run_escalations.using(run_after=when).enqueue())
+
+
+# --- Acknowledgement ---------------------------------------------------------------------------
+
+
+def acknowledge(*, recipient: AlertRecipient, via: str) -> bool:
+    """Record that the person got it; stops their escalation. Idempotent."""
+    now = timezone.now()
+    updated = AlertRecipient.objects.filter(pk=recipient.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=now, ack_via=via[:12], next_step_at=None
+    )
+    if updated:
+        Delivery.objects.filter(
+            ref_type="alert", ref_id=recipient.alert_id, ref_item=recipient.pk,
+            acknowledged_at__isnull=True,
+        ).update(acknowledged_at=now)
+        # Queued escalation messages to someone who already answered are not needed.
+        Delivery.objects.filter(
+            ref_type="alert", ref_id=recipient.alert_id, ref_item=recipient.pk,
+            status=DeliveryStatus.QUEUED,
+        ).update(status=DeliveryStatus.CANCELLED, final_at=now, last_error="acknowledged")
+    return bool(updated)
+
+
+def acknowledge_by_phone(*, index: str) -> AlertRecipient | None:
+    """A '1' / 'YES' / 'SI' reply: the most recent unacknowledged alert sent to that phone."""
+    recipient = (
+        AlertRecipient.objects.filter(
+            subscriber__phone_index=index,
+            acknowledged_at__isnull=True,
+            alert__status=Alert.Status.SENT,
+            alert__expires_at__gt=timezone.now(),
+        )
+        .exclude(alert__kind__in=THROTTLE_EXEMPT)
+        .select_related("alert")
+        .order_by("-alert__sent_at", "-pk")
+        .first()
+    )
+    if recipient is None:
+        return None
+    acknowledge(recipient=recipient, via="sms")
+    return recipient
+
+
+# --- Escalation --------------------------------------------------------------------------------
+
+
+def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str, int]:
+    """Run every escalation step that is due. Each step re-checks it is still due."""
+    now = now or timezone.now()
+    counts = {"voice": 0, "sms": 0, "email": 0, "captain": 0, "skipped": 0}
+    due = list(
+        AlertRecipient.objects.filter(
+            next_step_at__lte=now,
+            acknowledged_at__isnull=True,
+            alert__status=Alert.Status.SENT,
+        ).select_related("alert", "subscriber__sms", "subscriber__voice",
+                         "subscriber__email_contact")[:limit]
+    )
+    specs = []
+    for r in due:
+        plan = r.alert.escalation.get(r.tier, [])
+        step_no = r.step + 1
+        if step_no >= len(plan) or r.alert.expires_at <= now:
+            AlertRecipient.objects.filter(pk=r.pk, step=r.step).update(next_step_at=None)
+            counts["skipped"] += 1
+            continue
+        step = plan[step_no]
+        following = plan[step_no + 1] if step_no + 1 < len(plan) else None
+        next_at = (
+            r.alert.sent_at + timedelta(seconds=following["after"])  # type: ignore[operator]
+            if following else None
+        )
+        fields = {"step": step_no, "next_step_at": next_at}
+        if step.get("action") == "captain":
+            captain = _captain_for(r)
+            fields.update(captain=captain, captain_status=AlertRecipient.CaptainStatus.PENDING)
+        # The conditional update is the lock: only one runner moves a recipient past a step.
+        if not AlertRecipient.objects.filter(
+            pk=r.pk, step=r.step, acknowledged_at__isnull=True
+        ).update(**fields):
+            counts["skipped"] += 1
+            continue
+        if step.get("action") == "captain":
+            counts["captain"] += 1
+            continue
+        contact = _contact_for(r.subscriber, step["channel"])
+        if contact is None:
+            counts["skipped"] += 1
+            continue
+        specs.append(
+            messaging.DeliverySpec(
+                purpose="alert",
+                ref_type="alert",
+                ref_id=r.alert_id,
+                ref_item=r.pk,
+                contact=contact,
+                body=_body(r.alert, r.pk, r.language, contact.channel),
+                language=r.language,
+                key=f"alert:{r.alert_id}:{r.pk}:{contact.channel}:{step_no}",
+                expires_at=r.alert.expires_at,
+            )
+        )
+        counts[contact.channel] = counts.get(contact.channel, 0) + 1
+    with transaction.atomic():
+        messaging.deliveries_enqueue(specs)
+    return counts
+
+
+def _captain_for(recipient: AlertRecipient) -> Member | None:
+    standing = (
+        CaptainAssignment.objects.filter(subscriber_id=recipient.subscriber_id)
+        .select_related("captain")
+        .first()
+    )
+    if standing is not None and standing.captain.is_active:
+        return standing.captain
+    org_id = recipient.alert.organization_id
+    member_id = recipient.subscriber.member_id
+    if member_id:
+        org_id = (
+            Membership.objects.filter(member_id=member_id)
+            .values_list("organization_id", flat=True)
+            .first()
+            or org_id
+        )
+    captains = list(
+        Member.objects.filter(
+            is_active=True, memberships__role=Role.CAPTAIN, memberships__organization_id=org_id
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    captains = [c for c in captains if network.has_role(c, Role.CAPTAIN)]
+    if not captains:
+        return None
+    # Spread the calls: the captain with the fewest open assignments on this alert.
+    load = dict(
+        AlertRecipient.objects.filter(
+            alert_id=recipient.alert_id, captain__in=captains,
+            captain_status=AlertRecipient.CaptainStatus.PENDING,
+        )
+        .values_list("captain_id")
+        .annotate(n=Count("id"))
+    )
+    return min(captains, key=lambda c: (load.get(c.pk, 0), c.pk))
+
+
+def captain_mark(*, recipient: AlertRecipient, captain: Member, status: str) -> AlertRecipient:
+    if recipient.captain_id != captain.pk and not network.is_coordinator(captain):
+        raise NotAllowed
+    if status not in (
+        AlertRecipient.CaptainStatus.REACHED,
+        AlertRecipient.CaptainStatus.NO_ANSWER,
+        AlertRecipient.CaptainStatus.WRONG_NUMBER,
+    ):
+        raise ValueError(status)
+    recipient.captain_status = status
+    recipient.captain_at = timezone.now()
+    recipient.save(update_fields=["captain_status", "captain_at"])
+    if status == AlertRecipient.CaptainStatus.REACHED:
+        acknowledge(recipient=recipient, via="captain")
+    audit("tree.mark", actor=captain, target=recipient, status=status)
+    return recipient
+
+
+def captain_queue(captain: Member):
+    return (
+        AlertRecipient.objects.filter(
+            captain=captain,
+            acknowledged_at__isnull=True,
+            captain_status__in=[
+                AlertRecipient.CaptainStatus.PENDING,
+                AlertRecipient.CaptainStatus.NO_ANSWER,
+            ],
+        )
+        .select_related("alert", "subscriber", "subscriber__member")
+        .order_by("-alert__sent_at", "pk")
+    )
+
+
+# --- Progress ------------------------------------------------------------------------------------
+
+
+def progress(alert: Alert) -> dict:
+    """Delivery counts by tier and channel, acknowledgements, and who is not yet reached."""
+    by = defaultdict(lambda: defaultdict(int))
+    rows = (
+        Delivery.objects.filter(ref_type="alert", ref_id=alert.pk)
+        .values_list("channel", "status")
+        .annotate(n=Count("id"))
+    )
+    totals: dict[str, int] = defaultdict(int)
+    for channel, status, n in rows:
+        by[channel][status] += n
+        totals[status] += n
+    tiers = (
+        AlertRecipient.objects.filter(alert=alert)
+        .values_list("tier")
+        .annotate(
+            n=Count("id"),
+            acked=Count("id", filter=Q(acknowledged_at__isnull=False)),
+        )
+    )
+    return {
+        "channels": {c: dict(s) for c, s in by.items()},
+        "totals": dict(totals),
+        "tiers": {t: {"recipients": n, "acknowledged": a} for t, n, a in tiers},
+        "recipients": alert.recipients_count,
+        "acknowledged": sum(a for _t, _n, a in tiers),
+    }
