@@ -32,8 +32,13 @@ class VerifiedSession(SessionAuth):
         if user is None or not user.is_active:
             return None
         # A session that still owes a two-factor code gets no API access either.
-        if selectors.requires_two_factor(user) and not user.is_verified():
-            return None
+        if not user.is_verified():
+            from django_otp import devices_for_user
+
+            if selectors.requires_two_factor(user) or any(
+                True for _d in devices_for_user(user, confirmed=True)
+            ):
+                return None
         return user
 
 
@@ -123,6 +128,10 @@ def organization_members(request, org_id: int):
 
 @api.get("/zones", response=list[ZoneOut], tags=["network"])
 def zones(request):
+    from vecinos.network.models import Tier
+
+    if request.auth.tier < Tier.VOUCHED:
+        raise HttpError(403, "Not allowed")
     return [
         {
             "id": z.pk,

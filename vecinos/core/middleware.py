@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -36,7 +38,8 @@ class TwoFactorRequiredMiddleware:
 
                 # Anyone who turned two-factor on must use it; some roles must turn it on.
                 if any(True for _d in devices_for_user(user, confirmed=True)):
-                    return redirect(f"{reverse('two_factor_verify')}?next={request.path}")
+                    query = urlencode({"next": request.get_full_path()})
+                    return redirect(f"{reverse('two_factor_verify')}?{query}")
                 if requires_two_factor(user):
                     return redirect("two_factor_setup")
         return self.get_response(request)

@@ -511,7 +511,9 @@ def invite_revoke(request: HttpRequest, org_id: int, invitation_id: int) -> Http
 
 def _org_member(organization: Organization, member_id: int) -> Member:
     membership = (
-        Membership.objects.filter(organization=organization, member_id=member_id)
+        # member__pk, not member_id: only the pk lookup turns an id too big for the database
+        # into "no match" instead of an OverflowError (a 500).
+        Membership.objects.filter(organization=organization, member__pk=member_id)
         .select_related("member")
         .first()
     )

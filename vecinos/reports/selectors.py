@@ -32,13 +32,18 @@ def is_trusted_reporter(member: Member) -> bool:
     return member.is_authenticated and member.tier >= Tier.VOUCHED
 
 
-def queue_reports(limit: int = 100) -> QuerySet[Report]:
-    """New (untriaged) reports for the console, newest first; floods are grouped separately."""
-    return (
-        Report.objects.filter(status=ReportStatus.NEW)
-        .select_related("zone", "incident")
-        .order_by("-created_at", "-id")[:limit]
-    )
+def queue_reports(limit: int = 100, *, flood: bool | None = None) -> QuerySet[Report]:
+    """New (untriaged) reports for the console, newest first; floods are grouped separately.
+
+    ``flood=False`` leaves out flood-flagged reports and ``flood=True`` keeps only them, so a
+    burst of hundreds cannot push ordinary reports past the limit.
+    """
+    qs = Report.objects.filter(status=ReportStatus.NEW)
+    if flood is True:
+        qs = qs.exclude(flood_group="")
+    elif flood is False:
+        qs = qs.filter(flood_group="")
+    return qs.select_related("zone", "incident").order_by("-created_at", "-id")[:limit]
 
 
 def open_incidents(limit: int = 100) -> QuerySet[Incident]:
