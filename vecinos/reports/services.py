@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -112,11 +112,10 @@ def check_source(raw: str, *, bucket: str) -> str:
     # Yesterday's key too: a ban made just before the daily rotation must not lapse at once.
     previous = source_key(raw or "unknown", now=time.time() - 86400)
     banned = BannedSource.objects.filter(
-        key__in=[f"src:{key}", f"src:{previous}", f"phone:{_phone_key(raw)}"]
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
+        key__in=[f"src:{key}", f"src:{previous}", f"phone:{_phone_key(raw)}"],
     )
-    if banned.filter(expires_at__isnull=True).exists() or banned.filter(
-        expires_at__gt=timezone.now()
-    ).exists():
+    if banned.exists():
         raise Banned
     if not ratelimit.hit(
         bucket, key, limit=settings.REPORT_RATE_LIMIT, window_seconds=settings.REPORT_RATE_WINDOW
@@ -204,26 +203,31 @@ def _store_media(content: bytes, content_type: str, folder: str) -> str:
     return rel
 
 
+def zone_id_for(lat: float, lng: float) -> int | None:
+    """The zone containing a point (by its res-9 cell), from a per-process cache."""
+    return _zone_index().get(geo.cell_of(lat, lng))
+
+
 def zone_for(lat: float, lng: float) -> Zone | None:
-    cell = geo.cell_of(lat, lng)
-    # Zones are few (tens to hundreds); a scan of their cell lists is cheap and cacheable.
-    for zone_id, cells in _zone_cells():
-        if cell in cells:
-            return Zone.objects.filter(pk=zone_id).first()
-    return None
+    zone_id = zone_id_for(lat, lng)
+    return Zone.objects.filter(pk=zone_id).first() if zone_id else None
 
 
 _ZONE_CACHE: dict[str, object] = {}
+ZONE_CACHE_SECONDS = 60
 
 
-def _zone_cells() -> list[tuple[int, frozenset[str]]]:
-    stamp = Zone.objects.count()
-    cached = _ZONE_CACHE.get("v")
-    if cached is None or _ZONE_CACHE.get("stamp") != stamp or _ZONE_CACHE.get("at", 0) < (
-        timezone.now().timestamp() - 60
-    ):
-        cached = [(z.pk, frozenset(z.cells)) for z in Zone.objects.only("pk", "cells")]
-        _ZONE_CACHE.update(v=cached, stamp=stamp, at=timezone.now().timestamp())
+def _zone_index() -> dict[str, int]:
+    """cell -> zone id. Zones change rarely; an edit shows up within a minute in every process."""
+    now = time.monotonic()
+    cached = _ZONE_CACHE.get("index")
+    if cached is None or float(_ZONE_CACHE.get("at", 0.0)) < now - ZONE_CACHE_SECONDS:  # type: ignore[arg-type]
+        index: dict[str, int] = {}
+        for zone_id, cells in Zone.objects.order_by("-pk").values_list("pk", "cells"):
+            for cell in cells:
+                index[cell] = zone_id
+        _ZONE_CACHE.update(index=index, at=now)
+        cached = index
     return cached  # type: ignore[return-value]
 
 
@@ -255,7 +259,7 @@ def report_submit(*, data: ReportInput, source_key_value: str = "") -> Report:
     if data.lat is not None and data.lng is not None:
         report.lat, report.lng = float(data.lat), float(data.lng)
         report.cell7 = geo.cell_of(report.lat, report.lng, geo.COARSE_RESOLUTION)
-        report.zone = zone_for(report.lat, report.lng)
+        report.zone_id = zone_id_for(report.lat, report.lng)
     with transaction.atomic():
         report.save()
         for content, content_type in photos:
@@ -275,23 +279,27 @@ def flag_floods(report: Report) -> None:
     """Group bursts from one source or one small area so they cannot bury other reports."""
     if report.trusted:
         return
+    if not report.source_key and not report.cell7:
+        return
     since = timezone.now() - timedelta(seconds=settings.FLOOD_WINDOW_SECONDS)
     recent = Report.objects.filter(created_at__gte=since, trusted=False).exclude(
         status=ReportStatus.DRAFT
     )
-    if report.source_key:
-        same_source = recent.filter(source_key=report.source_key)
-        if same_source.count() >= settings.FLOOD_SOURCE_THRESHOLD:
-            group = f"source:{report.source_key[:8]}"
-            same_source.filter(flood_group="").update(flood_group=group)
-            report.flood_group = group
-            return
-    if report.cell7:
-        same_area = recent.filter(cell7=report.cell7, incident__isnull=True)
-        if same_area.count() >= settings.FLOOD_AREA_THRESHOLD:
-            group = f"area:{report.cell7}"
-            same_area.filter(flood_group="").update(flood_group=group)
-            report.flood_group = group
+    same_source_q = Q(source_key=report.source_key) if report.source_key else Q(pk__in=[])
+    same_area_q = Q(cell7=report.cell7, incident__isnull=True) if report.cell7 else Q(pk__in=[])
+    # One query for both signals: this runs on every public report, during surges too.
+    counts = recent.filter(same_source_q | same_area_q).aggregate(
+        source=Count("id", filter=same_source_q), area=Count("id", filter=same_area_q)
+    )
+    if report.source_key and (counts["source"] or 0) >= settings.FLOOD_SOURCE_THRESHOLD:
+        group = f"source:{report.source_key[:8]}"
+        recent.filter(same_source_q, flood_group="").update(flood_group=group)
+        report.flood_group = group
+        return
+    if report.cell7 and (counts["area"] or 0) >= settings.FLOOD_AREA_THRESHOLD:
+        group = f"area:{report.cell7}"
+        recent.filter(same_area_q, flood_group="").update(flood_group=group)
+        report.flood_group = group
 
 
 def draft_complete(*, report: Report) -> Report:
@@ -426,14 +434,20 @@ def merge_candidates(report: Report, limit: int = 5) -> list[Incident]:
     when = report.seen_at or report.created_at
     qs = (
         Incident.objects.filter(
-            lat__gte=min_lat, lat__lte=max_lat, lng__gte=min_lng, lng__lte=max_lng,
-            created_at__gte=when - MERGE_WINDOW, created_at__lte=when + MERGE_WINDOW,
+            lat__gte=min_lat,
+            lat__lte=max_lat,
+            lng__gte=min_lng,
+            lng__lte=max_lng,
+            created_at__gte=when - MERGE_WINDOW,
+            created_at__lte=when + MERGE_WINDOW,
         )
         .exclude(status=Incident.Status.CLOSED)
         .exclude(pk=report.incident_id or 0)
     )
     close = [
-        i for i in qs[:50] if geo.haversine_m(report.lat, report.lng, i.lat, i.lng) <= MERGE_RADIUS_M
+        i
+        for i in qs[:50]
+        if geo.haversine_m(report.lat, report.lng, i.lat, i.lng) <= MERGE_RADIUS_M
     ]
     return close[:limit]
 
@@ -493,8 +507,11 @@ def duty_start(
     duty, _ = OnDuty.objects.update_or_create(
         member=member,
         role=role,
-        defaults={"until": timezone.now() + timedelta(hours=max(0.25, min(hours, 24))),
-                  "lat": lat, "lng": lng},
+        defaults={
+            "until": timezone.now() + timedelta(hours=max(0.25, min(hours, 24))),
+            "lat": lat,
+            "lng": lng,
+        },
     )
     return duty
 
@@ -567,8 +584,9 @@ def verifiers_request(
             continue
         created.append(request)
         if verifier.phone:
-            with translation.override(verifier.preferred_language if verifier.preferred_language
-                                      in ("en", "es") else "es"):
+            with translation.override(
+                verifier.preferred_language if verifier.preferred_language in ("en", "es") else "es"
+            ):
                 body = verification_request_text(incident, request)
             specs.append(
                 DeliverySpec(
@@ -576,7 +594,9 @@ def verifiers_request(
                     ref_type="verification",
                     ref_id=request.pk,
                     contact=contact_point(
-                        channel="sms", address=verifier.phone, member=verifier,
+                        channel="sms",
+                        address=verifier.phone,
+                        member=verifier,
                         language=verifier.preferred_language,
                     ),
                     body=body,
@@ -613,15 +633,19 @@ def verification_request_text(incident: Incident, request: VerificationRequest) 
 
 @transaction.atomic
 def verification_respond(*, request: VerificationRequest, accept: bool) -> VerificationRequest:
-    if request.status in (VerificationRequest.Status.SENT, VerificationRequest.Status.ACCEPTED,
-                          VerificationRequest.Status.DECLINED):
+    if request.status in (
+        VerificationRequest.Status.SENT,
+        VerificationRequest.Status.ACCEPTED,
+        VerificationRequest.Status.DECLINED,
+    ):
         request.status = (
             VerificationRequest.Status.ACCEPTED if accept else VerificationRequest.Status.DECLINED
         )
         request.responded_at = timezone.now()
         request.save(update_fields=["status", "responded_at"])
-        _event(request.incident, "verifier_" + ("accepted" if accept else "declined"),
-               request.verifier)
+        _event(
+            request.incident, "verifier_" + ("accepted" if accept else "declined"), request.verifier
+        )
     return request
 
 
@@ -655,8 +679,8 @@ def verification_outcome(
     request.responded_at = timezone.now()
     request.save(update_fields=["status", "responded_at"])
     VerificationRequest.objects.filter(
-        incident=incident, status__in=[VerificationRequest.Status.SENT,
-                                       VerificationRequest.Status.ACCEPTED]
+        incident=incident,
+        status__in=[VerificationRequest.Status.SENT, VerificationRequest.Status.ACCEPTED],
     ).exclude(pk=request.pk).update(status=VerificationRequest.Status.CANCELLED)
     _event(incident, "outcome", request.verifier, outcome=outcome, photos=len(cleaned))
     return incident
@@ -711,8 +735,15 @@ def purge_expired_reports(*, now: datetime | None = None) -> dict[str, int]:
     # Drafts never completed are dropped whole.
     Report.objects.filter(pk__in=report_ids, status=ReportStatus.DRAFT).delete()
     purged_reports = Report.objects.filter(pk__in=report_ids).update(
-        lat=None, lng=None, place_text="", description="", equipment="",
-        reporter_contact="", reporter_index="", source_key="", purged_at=now,
+        lat=None,
+        lng=None,
+        place_text="",
+        description="",
+        equipment="",
+        reporter_contact="",
+        reporter_index="",
+        source_key="",
+        purged_at=now,
     )
     purged_incidents = Incident.objects.filter(pk__in=incident_ids).update(
         lat=None, lng=None, place_summary="", outcome_notes="", purged_at=now
