@@ -22,7 +22,10 @@ class Subscriber(models.Model):
         STOPPED = "stopped", _("Stopped")
 
     member = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="subscriber",
     )
     phone = EncryptedTextField(blank=True)
@@ -30,15 +33,24 @@ class Subscriber(models.Model):
     email = EncryptedTextField(blank=True)
     # Contact points per channel (messaging owns them: usable flags, carrier errors).
     sms = models.ForeignKey(
-        "messaging.ContactPoint", on_delete=models.SET_NULL, null=True, blank=True,
+        "messaging.ContactPoint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     voice = models.ForeignKey(
-        "messaging.ContactPoint", on_delete=models.SET_NULL, null=True, blank=True,
+        "messaging.ContactPoint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     email_contact = models.ForeignKey(
-        "messaging.ContactPoint", on_delete=models.SET_NULL, null=True, blank=True,
+        "messaging.ContactPoint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     language = models.CharField(max_length=8, default="es")
@@ -53,7 +65,9 @@ class Subscriber(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["phone_index"], condition=~models.Q(phone_index=""), name="one_sub_per_phone"
+                fields=["phone_index"],
+                condition=~models.Q(phone_index=""),
+                name="one_sub_per_phone",
             )
         ]
 
@@ -131,7 +145,10 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -164,7 +181,10 @@ class AlertRecipient(models.Model):
     step = models.PositiveSmallIntegerField(default=0)
     next_step_at = models.DateTimeField(null=True, blank=True, db_index=True)
     captain = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="tree_assignments",
     )
     captain_status = models.CharField(
@@ -189,7 +209,9 @@ class CaptainAssignment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["subscriber", "organization"], name="one_captain_per_org")
+            models.UniqueConstraint(
+                fields=["subscriber", "organization"], name="one_captain_per_org"
+            )
         ]
 
 

@@ -119,9 +119,10 @@ def resolve_place(text: str) -> tuple[Zone | None, tuple[float, float] | None, s
             return zone, (lat, lng), zone.name if zone else f"{digits}"
         return None, None, ""
     if cleaned:
-        zone = Zone.objects.filter(name__iexact=cleaned).first() or Zone.objects.filter(
-            name__icontains=cleaned
-        ).first()
+        zone = (
+            Zone.objects.filter(name__iexact=cleaned).first()
+            or Zone.objects.filter(name__icontains=cleaned).first()
+        )
         if zone:
             return zone, (zone.center_lat, zone.center_lng), zone.name
     return None, None, ""
@@ -211,9 +212,9 @@ def opt_out(*, index: str, source: str = "sms") -> int:
         address_index=index, channel__in=[Channel.SMS, Channel.VOICE]
     )
     contacts.update(usable=False, unusable_reason="opted out")
-    cancelled = Delivery.objects.filter(
-        contact__in=contacts, status=DeliveryStatus.QUEUED
-    ).update(status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error="opted out")
+    cancelled = Delivery.objects.filter(contact__in=contacts, status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error="opted out"
+    )
     return cancelled
 
 
@@ -280,7 +281,9 @@ def _zone_hits_circle(zone: Zone, lat: float, lng: float, radius_m: float) -> bo
 
 
 def subscribers_in_area(
-    *, zones: list[Zone] | None = None, point: tuple[float, float] | None = None,
+    *,
+    zones: list[Zone] | None = None,
+    point: tuple[float, float] | None = None,
     radius_m: float | None = None,
 ) -> set[int]:
     """Ids of active subscribers whose areas touch the target (zones, or a point + radius)."""
@@ -329,9 +332,7 @@ def subscribers_in_area(
 def _members_with_roles(roles: tuple[str, ...]) -> set[int]:
     member_ids = {
         m.pk
-        for m in Member.objects.filter(
-            is_active=True, memberships__role__in=roles
-        ).distinct()
+        for m in Member.objects.filter(is_active=True, memberships__role__in=roles).distinct()
         if network.has_role(m, *roles)
     }
     return set(
@@ -370,30 +371,42 @@ def select_recipients(alert: Alert) -> list[Target]:
                 ids = _members_with_roles((Role.RESPONDER,))
             else:
                 in_area = subscribers_in_area(zones=zones, point=point, radius_m=alert.radius_m)
-                member_filter = Q(member__isnull=False) if tier == Tier.MEMBERS else Q(
-                    member__isnull=True
+                member_filter = (
+                    Q(member__isnull=False) if tier == Tier.MEMBERS else Q(member__isnull=True)
                 )
-                ids = set(
-                    Subscriber.objects.filter(member_filter, pk__in=in_area).values_list(
-                        "pk", flat=True
+                ids = (
+                    set(
+                        Subscriber.objects.filter(member_filter, pk__in=in_area).values_list(
+                            "pk", flat=True
+                        )
                     )
-                ) if in_area else set()
+                    if in_area
+                    else set()
+                )
             for sub_id in ids:
                 chosen.setdefault(sub_id, tier)  # the most inner tier wins
-        languages = dict(
-            Subscriber.objects.filter(pk__in=chosen.keys()).values_list("pk", "language")
-        ) if chosen else {}
+        languages = (
+            dict(Subscriber.objects.filter(pk__in=chosen.keys()).values_list("pk", "language"))
+            if chosen
+            else {}
+        )
         targets = [Target(s, t, languages.get(s, "es")) for s, t in chosen.items()]
     if not targets:
         return []
     # Opt-outs, by blind index.
     ids = [t.subscriber_id for t in targets]
-    stopped = set(
-        Subscriber.objects.filter(pk__in=ids)
-        .filter(Q(status=Subscriber.Status.STOPPED) | Q(phone_index__in=OptOut.objects.values(
-            "phone_index")))
-        .values_list("pk", flat=True)
-    ) if len(ids) < 50_000 else _stopped_large(ids)
+    stopped = (
+        set(
+            Subscriber.objects.filter(pk__in=ids)
+            .filter(
+                Q(status=Subscriber.Status.STOPPED)
+                | Q(phone_index__in=OptOut.objects.values("phone_index"))
+            )
+            .values_list("pk", flat=True)
+        )
+        if len(ids) < 50_000
+        else _stopped_large(ids)
+    )
     targets = [t for t in targets if t.subscriber_id not in stopped]
     if alert.kind not in THROTTLE_EXEMPT:
         since = timezone.now() - timedelta(hours=1)
@@ -644,12 +657,21 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
     now = timezone.now()
     targets = select_recipients(alert)
     budget = budget_status(alert.organization_id)
-    if budget["over"] and Tier.PUBLIC in alert.tiers and not network.is_coalition_coordinator(
-        actor
+    if (
+        budget["over"]
+        and Tier.PUBLIC in alert.tiers
+        and not network.is_coalition_coordinator(actor)
     ):
-        raise AlertError({"budget": str(gettext_lazy(
-            "This organization's SMS and call budget for the month is used up. A coalition "
-            "coordinator can still send it."))})
+        raise AlertError(
+            {
+                "budget": str(
+                    gettext_lazy(
+                        "This organization's SMS and call budget for the month is used up. A coalition "
+                        "coordinator can still send it."
+                    )
+                )
+            }
+        )
     alert.escalation = {t: DEFAULT_ESCALATION[t] for t in alert.tiers}
     alert.status = Alert.Status.SENDING
     alert.sent_at = now
@@ -728,12 +750,16 @@ def acknowledge(*, recipient: AlertRecipient, via: str) -> bool:
     )
     if updated:
         Delivery.objects.filter(
-            ref_type="alert", ref_id=recipient.alert_id, ref_item=recipient.pk,
+            ref_type="alert",
+            ref_id=recipient.alert_id,
+            ref_item=recipient.pk,
             acknowledged_at__isnull=True,
         ).update(acknowledged_at=now)
         # Queued escalation messages to someone who already answered are not needed.
         Delivery.objects.filter(
-            ref_type="alert", ref_id=recipient.alert_id, ref_item=recipient.pk,
+            ref_type="alert",
+            ref_id=recipient.alert_id,
+            ref_item=recipient.pk,
             status=DeliveryStatus.QUEUED,
         ).update(status=DeliveryStatus.CANCELLED, final_at=now, last_error="acknowledged")
     return bool(updated)
@@ -771,8 +797,9 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
             next_step_at__lte=now,
             acknowledged_at__isnull=True,
             alert__status=Alert.Status.SENT,
-        ).select_related("alert", "subscriber__sms", "subscriber__voice",
-                         "subscriber__email_contact")[:limit]
+        ).select_related(
+            "alert", "subscriber__sms", "subscriber__voice", "subscriber__email_contact"
+        )[:limit]
     )
     specs = []
     for r in due:
@@ -786,7 +813,8 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
         following = plan[step_no + 1] if step_no + 1 < len(plan) else None
         next_at = (
             r.alert.sent_at + timedelta(seconds=following["after"])  # type: ignore[operator]
-            if following else None
+            if following
+            else None
         )
         fields = {"step": step_no, "next_step_at": next_at}
         if step.get("action") == "captain":
@@ -854,7 +882,8 @@ def _captain_for(recipient: AlertRecipient) -> Member | None:
     # Spread the calls: the captain with the fewest open assignments on this alert.
     load = dict(
         AlertRecipient.objects.filter(
-            alert_id=recipient.alert_id, captain__in=captains,
+            alert_id=recipient.alert_id,
+            captain__in=captains,
             captain_status=AlertRecipient.CaptainStatus.PENDING,
         )
         .values_list("captain_id")

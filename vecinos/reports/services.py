@@ -189,7 +189,9 @@ def clean_photo(content: bytes) -> tuple[bytes, str]:
     except ReportInvalid:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ReportInvalid({"photos": _("Only photos (JPEG, PNG, WebP or GIF) can be attached.")})
+        raise ReportInvalid(
+            {"photos": _("Only photos (JPEG, PNG, WebP or GIF) can be attached.")}
+        ) from None
 
 
 def _store_media(content: bytes, content_type: str, folder: str) -> str:
@@ -567,7 +569,7 @@ def verifiers_request(
     if not selectors.has_role(actor, Role.DISPATCHER, Role.COALITION_COORDINATOR):
         raise NotAllowed
     lock_check(incident=incident, actor=actor)
-    ranked = dict((m.pk, d) for m, d in verifiers_ranked(incident))
+    ranked = {m.pk: d for m, d in verifiers_ranked(incident)}
     created, specs = [], []
     for verifier in verifiers:
         if not selectors.has_role(verifier, Role.VERIFIER):
