@@ -666,8 +666,8 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
             {
                 "budget": str(
                     gettext_lazy(
-                        "This organization's SMS and call budget for the month is used up. A coalition "
-                        "coordinator can still send it."
+                        "This organization's SMS and call budget for the month is used up. "
+                        "A coalition coordinator can still send it."
                     )
                 )
             }
