@@ -268,16 +268,20 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # --- Delivery ---------------------------------------------------------------------------------
 DELIVERY_BATCH_SIZE = env_int("VECINOS_DELIVERY_BATCH", 200, minimum=1, maximum=5000)
 DELIVERY_CONCURRENCY = env_int("VECINOS_DELIVERY_CONCURRENCY", 16, minimum=1, maximum=256)
+# Dispatch tasks started for one large fan-out (per worker they share its threads).
+DELIVERY_PARALLEL_TASKS = env_int("VECINOS_DELIVERY_PARALLEL_TASKS", 4, minimum=1, maximum=64)
 _TRANSPORT_PATHS = {
     "console": "vecinos.transports.console.transport.ConsoleTransport",
     "twilio": "vecinos.transports.twilio.sms.TwilioSmsTransport",
 }
 _VOICE_TRANSPORT_PATHS = {
     "console": "vecinos.transports.console.transport.ConsoleTransport",
+    "twilio": "vecinos.transports.twilio.voice.TwilioVoiceTransport",
 }
 SMS_TRANSPORT = env_choice("VECINOS_SMS_TRANSPORT", "console", tuple(_TRANSPORT_PATHS))
 VOICE_TRANSPORT = env_choice("VECINOS_VOICE_TRANSPORT", "console", tuple(_VOICE_TRANSPORT_PATHS))
 TWILIO_SMS_RATE = env_int("VECINOS_TWILIO_SMS_RATE", 10, minimum=1)
+TWILIO_VOICE_RATE = env_int("VECINOS_TWILIO_VOICE_RATE", 1, minimum=1)
 TWILIO_TIMEOUT_SECONDS = env_int("VECINOS_TWILIO_TIMEOUT", 10, minimum=1, maximum=60)
 # Twilio's newer webhook signing with a shared key (optional; X-Twilio-Signature always works).
 TWILIO_WEBHOOK_SHARED_KEY = env_str("VECINOS_TWILIO_WEBHOOK_SHARED_KEY", "") or ""

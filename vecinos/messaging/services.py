@@ -12,13 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from vecinos.core.crypto import blind_index
@@ -47,9 +47,7 @@ def address_index(channel: str, address: str) -> str:
     return blind_index(address, purpose=channel)
 
 
-def contact_point(
-    *, channel: str, address: str, member=None, language: str = "es"
-) -> ContactPoint:
+def contact_point(*, channel: str, address: str, member=None, language: str = "es") -> ContactPoint:
     index = address_index(channel, address)
     contact, created = ContactPoint.objects.get_or_create(
         channel=channel,
@@ -97,14 +95,17 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
     if not rows:
         return 0
     Delivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    transaction.on_commit(kick)
+    # Big fan-outs wake several senders (they claim disjoint batches); small ones, one.
+    senders = min(settings.DELIVERY_PARALLEL_TASKS, -(-len(rows) // settings.DELIVERY_BATCH_SIZE))
+    transaction.on_commit(lambda: kick(senders))
     return len(rows)
 
 
-def kick() -> None:
+def kick(senders: int = 1) -> None:
     from vecinos.messaging.tasks import dispatch_deliveries
 
-    dispatch_deliveries.enqueue()
+    for _ in range(max(1, senders)):
+        dispatch_deliveries.enqueue()
 
 
 def claim_batch(limit: int = 200, lease_seconds: int = LEASE_SECONDS) -> list[Delivery]:
@@ -200,31 +201,59 @@ def send_batch(deliveries: list[Delivery], *, concurrency: int | None = None) ->
     counts = {"sent": 0, "retry": 0, "failed": 0, "expired": len(expired)}
     if expired:
         Delivery.objects.filter(pk__in=[d.pk for d in expired]).update(
-            status=DeliveryStatus.CANCELLED, final_at=now, last_error="expired before sending",
+            status=DeliveryStatus.CANCELLED,
+            final_at=now,
+            last_error="expired before sending",
             lease_until=None,
         )
     workers = concurrency or settings.DELIVERY_CONCURRENCY
     by_id = {d.pk: d for d in live}
+    pending: list[tuple[int, SendResult | TransportError]] = []
+
+    def flush() -> None:
+        _record(pending, by_id, counts)
+        pending.clear()
+
     # Transports that write to our own database (console) run in this thread, in this
-    # transaction's connection; network transports run concurrently.
+    # transaction's connection; network transports run concurrently. Outcomes are recorded
+    # in small groups as they arrive, so a crash loses (and later re-sends, under the same
+    # idempotency key) at most one group.
     inline = [d for d in live if get_transport(d.channel).inline]
     pooled = [d for d in live if not get_transport(d.channel).inline]
-    outcomes = [_send_one(d, close=False) for d in inline]
+    for d in inline:
+        pending.append(_send_one(d, close=False))
     if pooled:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pooled)))) as pool:
-            outcomes.extend(pool.map(_send_one, pooled))
+            futures = [pool.submit(_send_one, d) for d in pooled]
+            for future in as_completed(futures):
+                pending.append(future.result())
+                if len(pending) >= RECORD_EVERY:
+                    flush()
+    flush()
+    return counts
+
+
+RECORD_EVERY = 50
+
+
+def _record(
+    outcomes: list[tuple[int, SendResult | TransportError]],
+    by_id: dict[int, Delivery],
+    counts: dict[str, int],
+) -> None:
+    if not outcomes:
+        return
     now = timezone.now()
+    done: dict[str, list[tuple[int, str]]] = {"sent": [], "delivered": []}
     for pk, outcome in outcomes:
         d = by_id[pk]
-        fields: dict = {"lease_until": None}
         if isinstance(outcome, SendResult):
-            fields.update(provider_id=outcome.provider_id[:64], sent_at=now, last_error="")
-            if outcome.status == "delivered":
-                fields.update(status=DeliveryStatus.DELIVERED, final_at=now)
-            else:
-                fields.update(status=DeliveryStatus.SENT)
+            key = "delivered" if outcome.status == "delivered" else "sent"
+            done[key].append((pk, outcome.provider_id[:64]))
             counts["sent"] += 1
-        elif outcome.permanent or d.attempts >= MAX_ATTEMPTS:
+            continue
+        fields: dict = {"lease_until": None}
+        if outcome.permanent or d.attempts >= MAX_ATTEMPTS:
             fields.update(status=DeliveryStatus.FAILED, final_at=now, last_error=str(outcome)[:200])
             counts["failed"] += 1
             if outcome.permanent:
@@ -240,7 +269,21 @@ def send_batch(deliveries: list[Delivery], *, concurrency: int | None = None) ->
             counts["retry"] += 1
         # Only the worker holding the lease records the outcome.
         Delivery.objects.filter(pk=pk, status=DeliveryStatus.SENDING).update(**fields)
-    return counts
+    for key, rows in done.items():
+        if not rows:
+            continue
+        fields = {
+            "lease_until": None,
+            "sent_at": now,
+            "last_error": "",
+            "provider_id": Case(*[When(pk=pk, then=Value(pid)) for pk, pid in rows]),
+            "status": DeliveryStatus.DELIVERED if key == "delivered" else DeliveryStatus.SENT,
+        }
+        if key == "delivered":
+            fields["final_at"] = now
+        Delivery.objects.filter(
+            pk__in=[pk for pk, _pid in rows], status=DeliveryStatus.SENDING
+        ).update(**fields)
 
 
 def dispatch(*, batch_size: int | None = None, max_batches: int | None = None) -> dict[str, int]:
@@ -261,9 +304,9 @@ def dispatch(*, batch_size: int | None = None, max_batches: int | None = None) -
 def sweep() -> int:
     """Put deliveries whose worker died (lease expired) back in the queue."""
     now = timezone.now()
-    requeued = Delivery.objects.filter(
-        status=DeliveryStatus.SENDING, lease_until__lt=now
-    ).update(status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=now)
+    requeued = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_until__lt=now).update(
+        status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=now
+    )
     due = Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now).exists()
     if requeued or due:
         kick()
