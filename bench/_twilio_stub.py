@@ -1,0 +1,93 @@
+"""A fast Twilio-speaking stub for benchmarks (aiohttp): Messages.json and Calls.json.
+
+Records every request; answers 201 with a new SID; a repeated Idempotency-Key gets the first
+answer again and is counted as a duplicate attempt, not a second message. Optional failure
+injection: --fail-rate 0.3 answers 500 (or stalls past the client's timeout) for that share.
+
+    python bench/_twilio_stub.py --port 0 --stats-file /tmp/stats.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import uuid
+
+from aiohttp import web
+
+STATE: dict = {"messages": 0, "keys": {}, "duplicates": 0, "failed": 0, "to": {}}
+
+
+async def create(request: web.Request) -> web.Response:
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Basic "):
+        return web.json_response({"code": 20003, "message": "Authenticate", "status": 401},
+                                 status=401)
+    form = await request.post()
+    key = request.headers.get("Idempotency-Key", "")
+    fail_rate = request.app["fail_rate"]
+    if fail_rate and random.random() < fail_rate:
+        STATE["failed"] += 1
+        if random.random() < 0.5:
+            await asyncio.sleep(request.app["stall"])  # the client times out
+        return web.json_response({"code": 20500, "message": "Internal error", "status": 500},
+                                 status=500)
+    if key and key in STATE["keys"]:
+        STATE["duplicates"] += 1
+        return web.json_response(STATE["keys"][key], status=201)
+    kind = "CA" if request.path.endswith("Calls.json") else "SM"
+    body = {"sid": kind + uuid.uuid4().hex, "status": "queued", "to": form.get("To", "")}
+    if key:
+        STATE["keys"][key] = body
+    STATE["messages"] += 1
+    to = form.get("To", "")
+    STATE["to"][to] = STATE["to"].get(to, 0) + 1
+    return web.json_response(body, status=201)
+
+
+async def stats(request: web.Request) -> web.Response:
+    twice = sum(1 for n in STATE["to"].values() if n > 1)
+    return web.json_response(
+        {"messages": STATE["messages"], "duplicates": STATE["duplicates"],
+         "failed": STATE["failed"], "numbers": len(STATE["to"]), "numbers_twice": twice}
+    )
+
+
+async def reset(request: web.Request) -> web.Response:
+    STATE.update(messages=0, keys={}, duplicates=0, failed=0, to={})
+    return web.json_response({"ok": True})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--fail-rate", type=float, default=0.0)
+    parser.add_argument("--stall", type=float, default=12.0)
+    parser.add_argument("--port-file", default="")
+    args = parser.parse_args()
+    app = web.Application()
+    app["fail_rate"], app["stall"] = args.fail_rate, args.stall
+    app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", create)
+    app.router.add_post("/2010-04-01/Accounts/{sid}/Calls.json", create)
+    app.router.add_get("/_stats", stats)
+    app.router.add_post("/_reset", reset)
+
+    async def start() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if args.port_file:
+            with open(args.port_file, "w") as fh:
+                fh.write(str(port))
+        print(json.dumps({"port": port}), flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(start())
+
+
+if __name__ == "__main__":
+    main()

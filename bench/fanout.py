@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""Fan-out benchmark: a public alert to ~50,000 of 100,000 synthetic subscribers around Los
+Angeles, every delivery handed by real `vecinos worker` processes to a local Twilio-speaking
+stub (bench/_twilio_stub.py), compared in the same run with a plain async HTTP client posting
+the same number of requests to the same stub. Also times recipient selection within 10 km among
+1,000,000 subscribers.
+
+    .venv/bin/python bench/fanout.py [--subscribers 100000] [--postgres] [--selection 1000000]
+
+Ends with:
+fanout: <N> deliveries in <T> s = <R>/s; raw client <R0>/s; ratio <X>; selection <S> ms; peak worker <M> MB
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python")
+CENTER = (34.05, -118.25)
+SPREAD = 0.25  # degrees each way: a ~55 x 46 km box over the LA basin
+TARGET_RADIUS_M = 19_500  # covers about half of that box
+
+
+# --- Inner steps (run inside Django with the benchmark's environment) ---------------------------
+
+
+def _django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vecinos.settings")
+    import django
+
+    django.setup()
+
+
+def seed(n: int) -> None:
+    """n public subscribers with a home area each, plus two trained dispatchers."""
+    _django()
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from vecinos.alerts.models import Subscriber, SubscriptionArea
+    from vecinos.core import geo
+    from vecinos.core.crypto import blind_index
+    from vecinos.messaging.models import ContactPoint
+    from vecinos.network.models import Member, Membership, Organization, Role, Tier
+
+    rng = random.Random(7)
+    org = Organization.objects.create(name="Bench Org", short_name="bench")
+    for name in ("alice", "bruno"):
+        m = Member.objects.create(username=name, tier=Tier.TRAINED, password=make_password(None))
+        Membership.objects.create(member=m, organization=org, role=Role.DISPATCHER)
+    chunk = 5000
+    for start in range(0, n, chunk):
+        with transaction.atomic():
+            contacts, subs, areas = [], [], []
+            for i in range(start, min(n, start + chunk)):
+                phone = f"+1213{2000000 + i:07d}"
+                index = blind_index(phone, purpose="phone")
+                contacts.append(
+                    ContactPoint(channel="sms", address=phone, address_index=index)
+                )
+            ContactPoint.objects.bulk_create(contacts)
+            for contact in contacts:
+                subs.append(
+                    Subscriber(
+                        # The number lives (encrypted) in the contact point only.
+                        phone_index=contact.address_index,
+                        language=rng.choice(["es", "es", "en"]),
+                        channels=["sms"],
+                        status=Subscriber.Status.ACTIVE,
+                        source="bench",
+                        sms=contact,
+                    )
+                )
+            Subscriber.objects.bulk_create(subs)
+            for sub in subs:
+                lat = CENTER[0] + rng.uniform(-SPREAD, SPREAD)
+                lng = CENTER[1] + rng.uniform(-SPREAD, SPREAD)
+                areas.append(
+                    SubscriptionArea(
+                        subscriber=sub, lat=lat, lng=lng, radius_m=1000,
+                        cell7=geo.cell_of(lat, lng, geo.COARSE_RESOLUTION),
+                    )
+                )
+            SubscriptionArea.objects.bulk_create(areas)
+    print(json.dumps({"seeded": n}))
+
+
+def send() -> None:
+    """Create a public alert, time selection, approve it (fan-out) and wait for every delivery."""
+    _django()
+    from vecinos.alerts import services
+    from vecinos.alerts.models import Alert, Tier
+    from vecinos.messaging.models import Delivery, DeliveryStatus
+    from vecinos.network.models import Member
+
+    alice, bruno = Member.objects.get(username="alice"), Member.objects.get(username="bruno")
+    alert = services.alert_create(
+        actor=alice, kind=Alert.Kind.SIGHTING, tiers=[Tier.PUBLIC],
+        messages={"es": "Operativo confirmado cerca de usted. Conozca sus derechos.",
+                  "en": "Confirmed operation near you. Know your rights."},
+        point=CENTER, radius_m=TARGET_RADIUS_M,
+    )
+    services.alert_send(alert=alert, actor=alice)
+    t0 = time.perf_counter()
+    selected = len(services.select_recipients(alert))
+    selection_ms = (time.perf_counter() - t0) * 1000
+    started = time.perf_counter()
+    services.alert_approve(alert=alert, actor=bruno)
+    fanned = time.perf_counter() - started
+    open_states = [DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        left = Delivery.objects.filter(ref_type="alert", ref_id=alert.pk, status__in=open_states)
+        if not left.exists():
+            break
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    states = dict(
+        Delivery.objects.filter(ref_type="alert", ref_id=alert.pk)
+        .values_list("status")
+        .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("id"))
+    )
+    print(json.dumps({
+        "selected": selected, "selection_ms": selection_ms, "fanout_write_s": fanned,
+        "elapsed_s": elapsed, "states": states,
+    }))
+
+
+def seed_selection(n: int) -> None:
+    """n bare subscribers with areas (no contacts) for the 1M selection timing."""
+    _django()
+    from django.db import connection, transaction
+
+    from vecinos.alerts.models import Subscriber, SubscriptionArea
+    from vecinos.core import geo
+
+    rng = random.Random(11)
+    chunk = 20000
+    for start in range(0, n, chunk):
+        with transaction.atomic():
+            subs = Subscriber.objects.bulk_create(
+                [Subscriber(status=Subscriber.Status.ACTIVE, source="bench", channels=["sms"])
+                 for _ in range(min(chunk, n - start))],
+                batch_size=chunk,
+            )
+            areas = []
+            for sub in subs:
+                lat = CENTER[0] + rng.uniform(-SPREAD, SPREAD)
+                lng = CENTER[1] + rng.uniform(-SPREAD, SPREAD)
+                areas.append(SubscriptionArea(
+                    subscriber_id=sub.pk, lat=lat, lng=lng, radius_m=1000,
+                    cell7=geo.cell_of(lat, lng, geo.COARSE_RESOLUTION)))
+            SubscriptionArea.objects.bulk_create(areas, batch_size=chunk)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(json.dumps({"seeded": n}))
+
+
+def time_selection() -> None:
+    _django()
+    from vecinos.alerts import services
+
+    runs = []
+    found = 0
+    for _ in range(5):
+        t0 = time.perf_counter()
+        found = len(services.subscribers_in_area(point=(34.06, -118.24), radius_m=10_000))
+        runs.append((time.perf_counter() - t0) * 1000)
+    runs.sort()
+    print(json.dumps({"median_ms": runs[len(runs) // 2], "found": found, "runs": runs}))
+
+
+# --- Orchestration -------------------------------------------------------------------------------
+
+
+def inner(step: str, env: dict, *args: str) -> dict:
+    out = subprocess.run(
+        [PY, __file__, "--inner", step, *args], env=env, cwd=ROOT, capture_output=True,
+        text=True, check=False,
+    )
+    if out.returncode != 0:
+        sys.exit(f"{step} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def start_stub(port_file: Path, fail_rate: float = 0.0) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [PY, str(ROOT / "bench" / "_twilio_stub.py"), "--port-file", str(port_file),
+         "--fail-rate", str(fail_rate)],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        if port_file.exists() and port_file.read_text():
+            return proc
+        time.sleep(0.1)
+    sys.exit("stub did not start")
+
+
+def peak_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+async def raw_client(url: str, n: int, concurrency: int = 64) -> float:
+    import aiohttp
+
+    sem = asyncio.Semaphore(concurrency)
+    auth = aiohttp.BasicAuth("ACbench", "token")
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as s:
+
+        async def one(i: int) -> None:
+            async with sem, s.post(
+                url, auth=auth, headers={"Idempotency-Key": f"raw-{i}"},
+                data={"To": f"+1323{3000000 + i:07d}", "Body": "raw client benchmark",
+                      "MessagingServiceSid": "MGbench"},
+            ) as r:
+                await r.read()
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        return n / (time.perf_counter() - t0)
+
+
+def stub_stats(base: str) -> dict:
+    import urllib.request
+
+    with urllib.request.urlopen(base + "/_stats") as r:  # noqa: S310 - localhost
+        return json.loads(r.read())
+
+
+def run(label: str, extra_env: dict, subscribers: int, workers: int) -> tuple[str, dict]:
+    data = Path(tempfile.mkdtemp(prefix="vecinos-fanout-"))
+    port_file = data / "stub.port"
+    stub = start_stub(port_file)
+    port = int(port_file.read_text())
+    api = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "VECINOS_ENV": "development",
+        "VECINOS_DATA_DIR": str(data),
+        "VECINOS_SMS_TRANSPORT": "twilio",
+        "VECINOS_TWILIO_API_URL": api,
+        "VECINOS_TWILIO_ACCOUNT_SID": "ACbench",
+        "VECINOS_TWILIO_AUTH_TOKEN": "token",
+        "VECINOS_TWILIO_MESSAGING_SERVICE_SID": "MGbench",
+        "VECINOS_TWILIO_SMS_RATE": "100000",  # measure this software, not the carrier's cap
+        "VECINOS_LOG_LEVEL": "WARNING",
+        **extra_env,
+    }
+    subprocess.run([PY, "-m", "vecinos.cli", "migrate", "--verbosity", "0"], env=env, cwd=ROOT,
+                   check=True)
+    inner("seed", env, str(subscribers))
+    procs = [
+        subprocess.Popen([PY, "-m", "vecinos.cli", "worker"], env=env, cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(workers)
+    ]
+    time.sleep(2)
+    try:
+        result = inner("send", env)
+        peak = max(peak_mb(p.pid) for p in procs)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    stats = stub_stats(api)
+    n = sum(result["states"].values())
+    rate = n / result["elapsed_s"]
+    raw = asyncio.run(raw_client(f"{api}/2010-04-01/Accounts/ACbench/Messages.json", n))
+    stub.terminate()
+    line = (
+        f"fanout: {n} deliveries in {result['elapsed_s']:.1f} s = {rate:.0f}/s; raw client "
+        f"{raw:.0f}/s; ratio {rate / raw:.2f}; selection {result['selection_ms']:.0f} ms; "
+        f"peak worker {peak:.0f} MB"
+    )
+    detail = {
+        "selected": result["selected"], "states": result["states"],
+        "fan-out write (s)": round(result["fanout_write_s"], 2),
+        "stub messages": stats["messages"], "stub duplicate attempts": stats["duplicates"],
+        "numbers messaged twice": stats["numbers_twice"], "workers": workers,
+    }
+    print(f"[{label}] {json.dumps(detail)}", flush=True)
+    print(f"[{label}] {line}", flush=True)
+    return line, detail
+
+
+def selection(label: str, extra_env: dict, n: int) -> str:
+    data = Path(tempfile.mkdtemp(prefix="vecinos-select-"))
+    env = {**os.environ, "VECINOS_ENV": "development", "VECINOS_DATA_DIR": str(data),
+           "VECINOS_LOG_LEVEL": "WARNING", **extra_env}
+    subprocess.run([PY, "-m", "vecinos.cli", "migrate", "--verbosity", "0"], env=env, cwd=ROOT,
+                   check=True)
+    inner("seed_selection", env, str(n))
+    t = inner("time_selection", env)
+    line = (f"selection: {t['found']} of {n} subscribers within 10 km in "
+            f"{t['median_ms']:.0f} ms (median of 5)")
+    print(f"[{label}] {line}", flush=True)
+    return line
+
+
+def _pg(name: str) -> str:
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+                    f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True)
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+                    f"CREATE DATABASE {name}"], check=True)
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--inner", nargs="+")
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--selection", type=int, default=1_000_000)
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    if args.inner:
+        step, *rest = args.inner
+        {"seed": lambda: seed(int(rest[0])), "send": send,
+         "seed_selection": lambda: seed_selection(int(rest[0])),
+         "time_selection": time_selection}[step]()
+        return
+    lines = []
+    sel = selection("embedded SQLite", {}, args.selection) if args.selection else ""
+    line, _ = run("embedded SQLite", {}, args.subscribers, workers=1)
+    lines.append(line)
+    if args.postgres:
+        pg = {"VECINOS_DATABASE_URL": _pg("vecinos_fanout"),
+              "VECINOS_REDIS_URL": "redis://127.0.0.1:6379/7"}
+        subprocess.run(["redis-cli", "-n", "7", "FLUSHDB"], check=False, capture_output=True)
+        line, _ = run("PostgreSQL + Redis", pg, args.subscribers, workers=2)
+        lines.append(line)
+        if args.selection:
+            selection("PostgreSQL", {"VECINOS_DATABASE_URL": _pg("vecinos_select")},
+                      args.selection)
+    print(sel)
+    for line in lines:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
