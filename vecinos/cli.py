@@ -183,7 +183,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     # Huey's consumer installs its own SIGINT/SIGTERM handling and finishes running tasks.
-    _call("run_huey", workers=args.threads or settings.WORKER_THREADS, worker_type="thread")
+    _call(
+        "run_huey",
+        workers=args.threads or settings.WORKER_THREADS,
+        worker_type=settings.WORKER_TYPE,
+    )
     return 0
 
 

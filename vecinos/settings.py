@@ -142,6 +142,8 @@ REDIS_URL = env_str("VECINOS_REDIS_URL")
 # Tests run tasks inline (against the real queue storage, so Redis is still exercised).
 TASKS_IMMEDIATE = env_bool("VECINOS_TASKS_IMMEDIATE", VECINOS_ENV == "test")
 WORKER_THREADS = env_int("VECINOS_WORKER_THREADS", 4, minimum=1, maximum=64)
+# "process" runs each of WORKER_THREADS as its own process (true parallelism for big fan-outs).
+WORKER_TYPE = env_choice("VECINOS_WORKER_TYPE", "thread", ("thread", "process"))
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -149,7 +151,7 @@ if REDIS_URL:
         "url": REDIS_URL,
         "immediate": TASKS_IMMEDIATE,
         "immediate_use_memory": False,
-        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
+        "consumer": {"workers": WORKER_THREADS, "worker_type": WORKER_TYPE},
     }
 else:
     HUEY = {
@@ -158,7 +160,7 @@ else:
         "filename": str(DATA_DIR / "queue.sqlite3"),
         "immediate": TASKS_IMMEDIATE,
         "immediate_use_memory": False,
-        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
+        "consumer": {"workers": WORKER_THREADS, "worker_type": WORKER_TYPE},
     }
 TASKS = {
     "default": {
@@ -243,6 +245,7 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_MIMETYPES = {".webmanifest": "application/manifest+json"}
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Logging: no IP addresses, no request bodies ---------------------------------------------
@@ -273,6 +276,7 @@ DELIVERY_PARALLEL_TASKS = env_int("VECINOS_DELIVERY_PARALLEL_TASKS", 4, minimum=
 _TRANSPORT_PATHS = {
     "console": "vecinos.transports.console.transport.ConsoleTransport",
     "twilio": "vecinos.transports.twilio.sms.TwilioSmsTransport",
+    "android": "vecinos.transports.android.transport.AndroidSmsTransport",
 }
 _VOICE_TRANSPORT_PATHS = {
     "console": "vecinos.transports.console.transport.ConsoleTransport",
@@ -285,12 +289,63 @@ TWILIO_VOICE_RATE = env_int("VECINOS_TWILIO_VOICE_RATE", 1, minimum=1)
 TWILIO_TIMEOUT_SECONDS = env_int("VECINOS_TWILIO_TIMEOUT", 10, minimum=1, maximum=60)
 # Twilio's newer webhook signing with a shared key (optional; X-Twilio-Signature always works).
 TWILIO_WEBHOOK_SHARED_KEY = env_str("VECINOS_TWILIO_WEBHOOK_SHARED_KEY", "") or ""
+# Email: the console Outbox unless VECINOS_EMAIL_TRANSPORT=smtp.
+EMAIL_TRANSPORT = env_choice("VECINOS_EMAIL_TRANSPORT", "console", ("console", "smtp"))
+EMAIL_FROM = env_str("VECINOS_EMAIL_FROM", "Vecinos <vecinos@localhost>") or ""
+SMTP_HOST = env_str("VECINOS_SMTP_HOST", "") or ""
+SMTP_PORT = env_int("VECINOS_SMTP_PORT", 587, minimum=1, maximum=65535)
+SMTP_USER = env_str("VECINOS_SMTP_USER", "") or ""
+SMTP_PASSWORD = env_str("VECINOS_SMTP_PASSWORD", "") or ""  # or VECINOS_SMTP_PASSWORD_FILE
+SMTP_STARTTLS = env_bool("VECINOS_SMTP_STARTTLS", True)
+SMTP_SSL = env_bool("VECINOS_SMTP_SSL", False)  # implicit TLS (port 465); STARTTLS is then moot
+SMTP_TIMEOUT = env_int("VECINOS_SMTP_TIMEOUT", 10, minimum=1, maximum=120)
+EMAIL_RATE = env_int("VECINOS_EMAIL_RATE", 5, minimum=1)
+# Web Push: on once a VAPID key pair is set (`vapid --gen` or any web-push key generator).
+VAPID_PRIVATE_KEY = env_str("VECINOS_VAPID_PRIVATE_KEY", "") or ""  # or ..._FILE
+VAPID_PUBLIC_KEY = env_str("VECINOS_VAPID_PUBLIC_KEY", "") or ""  # derived when empty
+VAPID_SUBJECT = env_str("VECINOS_VAPID_SUBJECT", "") or ""  # mailto: or https: contact
+# Push endpoints come from browsers, i.e. from users: only these push services are called.
+PUSH_ENDPOINT_HOSTS = env_list(
+    "VECINOS_PUSH_ENDPOINT_HOSTS",
+    [
+        "fcm.googleapis.com",
+        "updates.push.services.mozilla.com",
+        "*.push.apple.com",
+        "*.notify.windows.com",
+    ],
+)
+PUSH_TIMEOUT = env_int("VECINOS_PUSH_TIMEOUT", 10, minimum=1, maximum=60)
+PUSH_RATE = env_int("VECINOS_PUSH_RATE", 50, minimum=1)
+# Signal through signal-cli-rest-api: on once both are set.
+SIGNAL_API_URL = (env_str("VECINOS_SIGNAL_API_URL", "") or "").rstrip("/")
+SIGNAL_NUMBER = env_str("VECINOS_SIGNAL_NUMBER", "") or ""
+SIGNAL_TIMEOUT = env_int("VECINOS_SIGNAL_TIMEOUT", 30, minimum=1, maximum=120)
+SIGNAL_RATE = env_int("VECINOS_SIGNAL_RATE", 1, minimum=1)
+# SMS through an Android phone ("SMS Gateway for Android"): VECINOS_SMS_TRANSPORT=android.
+ANDROID_GATEWAY_URL = (env_str("VECINOS_ANDROID_GATEWAY_URL", "") or "").rstrip("/")
+ANDROID_GATEWAY_USER = env_str("VECINOS_ANDROID_GATEWAY_USER", "sms") or "sms"
+ANDROID_GATEWAY_PASSWORD = env_str("VECINOS_ANDROID_GATEWAY_PASSWORD", "") or ""  # or ..._FILE
+ANDROID_GATEWAY_TIMEOUT = env_int("VECINOS_ANDROID_GATEWAY_TIMEOUT", 10, minimum=1, maximum=60)
+ANDROID_SMS_RATE = env_int("VECINOS_ANDROID_SMS_RATE", 1, minimum=1)
+_CONSOLE = _TRANSPORT_PATHS["console"]
 TRANSPORTS = {
     "sms": {"path": _TRANSPORT_PATHS[SMS_TRANSPORT]},
     "voice": {"path": _VOICE_TRANSPORT_PATHS[VOICE_TRANSPORT]},
-    "email": {"path": _TRANSPORT_PATHS["console"]},
-    "push": {"path": _TRANSPORT_PATHS["console"]},
-    "signal": {"path": _TRANSPORT_PATHS["console"]},
+    "email": {
+        "path": "vecinos.transports.email.transport.SmtpEmailTransport"
+        if EMAIL_TRANSPORT == "smtp"
+        else _CONSOLE
+    },
+    "push": {
+        "path": "vecinos.transports.webpush.transport.WebPushTransport"
+        if VAPID_PRIVATE_KEY
+        else _CONSOLE
+    },
+    "signal": {
+        "path": "vecinos.transports.signal.transport.SignalTransport"
+        if SIGNAL_API_URL and SIGNAL_NUMBER
+        else _CONSOLE
+    },
 }
 
 # --- Reports ----------------------------------------------------------------------------------

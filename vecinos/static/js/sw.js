@@ -1,0 +1,124 @@
+/* Vecinos service worker: shows the alerts the server pushes and lets people confirm them.
+ *
+ * The push payload is JSON (vecinos/transports/webpush/transport.py):
+ *   {"title": "...", "body": "...", "url": "https://<site>/a/<token>/", "tag": "...", "lang": "es"}
+ * "url" is the alert's signed acknowledgement link when there is one. The "Confirm / Confirmar"
+ * action POSTs to it; if that does not work (signed out, CSRF, offline) the link is opened so
+ * the person can confirm on the page. Only links on this site are ever opened or posted to.
+ */
+"use strict";
+
+var CONFIRM = "confirm";
+var ACK_PATH = /^\/a\/[^/]+\/$/;
+var ICON = new URL("../img/favicon.svg", self.location.href).href;
+
+self.addEventListener("install", function () {
+  self.skipWaiting();
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(self.clients.claim());
+});
+
+function sameSite(url) {
+  try {
+    var parsed = new URL(url, self.location.origin);
+    return parsed.origin === self.location.origin ? parsed : null;
+  } catch (error) {
+    return null;
+  }
+}
+
+function readPayload(event) {
+  if (!event.data) {
+    return {};
+  }
+  try {
+    return event.data.json() || {};
+  } catch (error) {
+    return { body: event.data.text() };
+  }
+}
+
+self.addEventListener("push", function (event) {
+  var data = readPayload(event);
+  var target = sameSite(data.url || "/") || new URL("/", self.location.origin);
+  var isAck = ACK_PATH.test(target.pathname);
+  var options = {
+    body: String(data.body || ""),
+    lang: String(data.lang || ""),
+    icon: ICON,
+    badge: ICON,
+    // The same tag replaces a notification instead of stacking a second copy of one alert.
+    tag: data.tag ? String(data.tag) : undefined,
+    renotify: Boolean(data.tag),
+    requireInteraction: isAck,
+    data: { url: target.href, ack: isAck },
+    actions: isAck ? [{ action: CONFIRM, title: "Confirm / Confirmar" }] : [],
+  };
+  event.waitUntil(self.registration.showNotification(String(data.title || "Vecinos"), options));
+});
+
+function openPage(url) {
+  return self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (list) {
+    for (var i = 0; i < list.length; i += 1) {
+      if (list[i].url === url && "focus" in list[i]) {
+        return list[i].focus();
+      }
+    }
+    return self.clients.openWindow ? self.clients.openWindow(url) : undefined;
+  });
+}
+
+function confirmAlert(notification) {
+  var url = notification.data.url;
+  return fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "X-Requested-With": "vecinos-push" },
+    body: new URLSearchParams({ via: "push" }),
+  })
+    .then(function (response) {
+      if (!response.ok) {
+        throw new Error("ack refused: " + response.status);
+      }
+      return self.registration.showNotification("Vecinos", {
+        body: "Confirmed / Confirmado ✓",
+        icon: ICON,
+        tag: notification.tag || undefined,
+      });
+    })
+    .catch(function () {
+      return openPage(url);
+    });
+}
+
+self.addEventListener("notificationclick", function (event) {
+  var notification = event.notification;
+  var data = notification.data || {};
+  notification.close();
+  if (!sameSite(data.url || "/")) {
+    return;
+  }
+  if (event.action === CONFIRM && data.ack) {
+    event.waitUntil(confirmAlert(notification));
+  } else {
+    event.waitUntil(openPage(data.url || "/"));
+  }
+});
+
+// The browser replaced the subscription (keys rotated, or it expired): take a new one with the
+// same server key. The next visit to a page with the notifications button sends it to the
+// server (push.js re-syncs on load); the old one answers 410 and is pruned there.
+self.addEventListener("pushsubscriptionchange", function (event) {
+  var old = event.oldSubscription;
+  if (!old || !old.options || !old.options.applicationServerKey) {
+    return;
+  }
+  event.waitUntil(
+    self.registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: old.options.applicationServerKey,
+    })
+  );
+});

@@ -1,0 +1,1 @@
+"""SMS through an Android phone running "SMS Gateway for Android" (transport.py)."""

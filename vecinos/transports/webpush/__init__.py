@@ -1,0 +1,1 @@
+"""Web Push with VAPID (transport.py); subscriptions are handled in vecinos.messaging.push."""
