@@ -6,13 +6,18 @@ MessagingServiceSid, StatusCallback, ValidityPeriod), ``201`` with the Message r
 and Twilio's error body ``{"code", "message", "more_info", "status"}`` otherwise. It also
 fetches a message (``GET .../Messages/{Sid}.json``).
 
+Voice: ``POST .../Calls.json`` (To, From, Url or Twiml, StatusCallback, StatusCallbackEvent,
+Timeout) answers ``201`` with the Call resource (``sid`` "CA" + 32 hex, ``status`` "queued");
+``GET .../Calls/{Sid}.json`` fetches it. Accepted calls are recorded once in ``calls``, with the
+same failure injection, delays and ``Idempotency-Key`` handling as messages.
+
 Test controls: every request is recorded (``requests``); accepted messages are recorded once
 (``messages``); the ``Idempotency-Key`` header is honoured (same key -> same sid, recorded
 once); ``fail_next(n, status=500)`` or ``fail_next(n, status=400, code=21211)`` fails the next
 n requests; ``delay_next(n, seconds)`` accepts the next n messages but answers late (a client
 timeout after the provider accepted: the case idempotency keys exist for).
 
-New resources (Calls.json for voice) are one more entry in ``ROUTES``.
+New resources are one more entry in ``ROUTES``.
 """
 
 from __future__ import annotations
@@ -52,6 +57,11 @@ class StubRequest:
     def body(self) -> str:
         return self.form.get("Body", "")
 
+    @property
+    def resource(self) -> str:
+        """The REST resource this request addressed: "Messages", "Calls", ..."""
+        return self.path.rsplit("/", 1)[-1].split(".", 1)[0] if self.path.endswith(".json") else ""
+
 
 @dataclass
 class Failure:
@@ -77,6 +87,8 @@ class TwilioStub:
         self.messages: list[dict] = []  # accepted Message resources, each once
         self.by_key: dict[str, dict] = {}
         self.by_sid: dict[str, dict] = {}
+        self.calls: list[dict] = []  # accepted Call resources, each once
+        self.calls_by_key: dict[str, dict] = {}
         self.lock = threading.Lock()
         self._failures: list[Failure] = []
         self._delays: list[float] = []
@@ -136,12 +148,18 @@ class TwilioStub:
             self.messages.clear()
             self.by_key.clear()
             self.by_sid.clear()
+            self.calls.clear()
+            self.calls_by_key.clear()
             self._failures.clear()
             self._delays.clear()
 
     def messages_to(self, number: str) -> list[dict]:
         with self.lock:
             return [m for m in self.messages if m["to"] == number]
+
+    def calls_to(self, number: str) -> list[dict]:
+        with self.lock:
+            return [c for c in self.calls if c["to"] == number]
 
     # --- HTTP --------------------------------------------------------------------------------
 
@@ -271,6 +289,77 @@ class TwilioStub:
             )
         return 200, _public(resource), 0
 
+    def create_call(self, request: StubRequest, account: str) -> tuple[int, dict, float]:
+        form = request.form
+        to, sender = form.get("To", ""), form.get("From", "")
+        url, twiml = form.get("Url", ""), form.get("Twiml", "")
+        if not to:
+            return 400, twilio_error(400, 21201, "No 'To' number is specified"), 0
+        if not sender:
+            return 400, twilio_error(400, 21213, "No 'From' number is specified"), 0
+        if not url and not twiml and not form.get("ApplicationSid"):
+            return 400, twilio_error(400, 21205, "Url parameter is required."), 0
+        if url and not re.match(r"https?://", url):
+            return 400, twilio_error(400, 21205, f"Url is not a valid URL: {url}"), 0
+        if not _valid_e164(to):
+            return 400, twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}"), 0
+        if not _valid_e164(sender):
+            return 400, twilio_error(400, 21212, f"Invalid 'From' Phone Number: {sender}"), 0
+        key = request.headers.get("Idempotency-Key", "")
+        with self.lock:
+            if key and key in self.calls_by_key:
+                return 201, _public(self.calls_by_key[key]), self._pop_delay()
+            sid = "CA" + secrets.token_hex(16)
+            resource = {
+                "sid": sid,
+                "account_sid": account,
+                "to": to,
+                "to_formatted": to,
+                "from": sender,
+                "from_formatted": sender,
+                "status": "queued",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "answered_by": None,
+                "caller_name": None,
+                "duration": None,
+                "start_time": None,
+                "end_time": None,
+                "forwarded_from": None,
+                "group_sid": None,
+                "parent_call_sid": None,
+                "phone_number_sid": None,
+                "price": None,
+                "price_unit": "USD",
+                "queue_time": "0",
+                "trunk_sid": None,
+                "annotation": None,
+                "date_created": formatdate(usegmt=True),
+                "date_updated": formatdate(usegmt=True),
+                "uri": f"{API}/Accounts/{account}/Calls/{sid}.json",
+                "subresource_uris": {
+                    "notifications": f"{API}/Accounts/{account}/Calls/{sid}/Notifications.json",
+                    "recordings": f"{API}/Accounts/{account}/Calls/{sid}/Recordings.json",
+                    "payments": f"{API}/Accounts/{account}/Calls/{sid}/Payments.json",
+                    "events": f"{API}/Accounts/{account}/Calls/{sid}/Events.json",
+                },
+                # Not part of Twilio's answer; kept for tests that fetch TwiML or fire callbacks.
+                "_url": url,
+                "_method": form.get("Method", "POST"),
+                "_status_callback": form.get("StatusCallback", ""),
+                "_status_callback_event": form.get("StatusCallbackEvent", ""),
+                "_timeout": form.get("Timeout", ""),
+            }
+            self.calls.append(resource)
+            self.by_sid[sid] = resource
+            if key:
+                self.calls_by_key[key] = resource
+            delay = self._pop_delay()
+        return 201, _public(resource), delay
+
+    def fetch_call(self, request: StubRequest, account: str, sid: str) -> tuple[int, dict, float]:
+        return self.fetch_message(request, account, sid)  # by_sid holds calls and messages
+
     def _pop_delay(self) -> float:
         return self._delays.pop(0) if self._delays else 0.0
 
@@ -278,6 +367,8 @@ class TwilioStub:
 ROUTES = [
     ("POST", rf"{API}/Accounts/(?P<account>AC\w+)/Messages\.json", "create_message"),
     ("GET", rf"{API}/Accounts/(?P<account>AC\w+)/Messages/(?P<sid>SM\w+)\.json", "fetch_message"),
+    ("POST", rf"{API}/Accounts/(?P<account>AC\w+)/Calls\.json", "create_call"),
+    ("GET", rf"{API}/Accounts/(?P<account>AC\w+)/Calls/(?P<sid>CA\w+)\.json", "fetch_call"),
 ]
 
 

@@ -186,7 +186,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _call(
         "run_huey",
         workers=args.threads or settings.WORKER_THREADS,
-        worker_type=settings.WORKER_TYPE,
+        worker_type="thread",
     )
     return 0
 
@@ -203,6 +203,16 @@ def _print_banner(url: str) -> None:
             print(f"  {username} / {password}")
         print("Coordinators and dispatchers set up two-factor (TOTP) at first sign-in.")
     print(f"Data directory: {settings.DATA_DIR}\n", flush=True)
+
+
+def _die_with_parent() -> None:
+    """Children of `vecinos serve` get SIGTERM if serve itself is killed (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

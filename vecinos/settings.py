@@ -142,8 +142,6 @@ REDIS_URL = env_str("VECINOS_REDIS_URL")
 # Tests run tasks inline (against the real queue storage, so Redis is still exercised).
 TASKS_IMMEDIATE = env_bool("VECINOS_TASKS_IMMEDIATE", VECINOS_ENV == "test")
 WORKER_THREADS = env_int("VECINOS_WORKER_THREADS", 4, minimum=1, maximum=64)
-# "process" runs each of WORKER_THREADS as its own process (true parallelism for big fan-outs).
-WORKER_TYPE = env_choice("VECINOS_WORKER_TYPE", "thread", ("thread", "process"))
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -151,7 +149,7 @@ if REDIS_URL:
         "url": REDIS_URL,
         "immediate": TASKS_IMMEDIATE,
         "immediate_use_memory": False,
-        "consumer": {"workers": WORKER_THREADS, "worker_type": WORKER_TYPE},
+        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
     }
 else:
     HUEY = {
@@ -160,7 +158,7 @@ else:
         "filename": str(DATA_DIR / "queue.sqlite3"),
         "immediate": TASKS_IMMEDIATE,
         "immediate_use_memory": False,
-        "consumer": {"workers": WORKER_THREADS, "worker_type": WORKER_TYPE},
+        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
     }
 TASKS = {
     "default": {

@@ -206,14 +206,22 @@ def is_filtered(msg: InboundSms) -> bool:
     return any(check(msg) for check in list(_filters.values()))
 
 
-def route_sms(msg: InboundSms) -> str:
-    """The reply text ('' = reply nothing). Tries handlers by priority, then the fallback."""
-    for _priority, name in sms_handlers():
+ALWAYS = 1000  # handlers at or above this run even for banned or rate-limited senders
+
+
+def route_sms(msg: InboundSms, *, min_priority: int | None = None) -> str | None:
+    """The reply text ('' = reply nothing). Tries handlers by priority, then the fallback.
+
+    With ``min_priority`` only those handlers are tried and None means "none of them".
+    """
+    for priority, name in sms_handlers():
+        if min_priority is not None and priority < min_priority:
+            break
         handler = _sms[name][1]
         reply = handler(msg)
         if reply is not None:
             return reply
-    return fallback_reply(msg)
+    return None if min_priority is not None else fallback_reply(msg)
 
 
 def fallback_reply(msg: InboundSms) -> str:

@@ -57,6 +57,12 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
     if not e164:  # short codes, alphanumeric senders, garbage: nobody to talk to
         return twiml(response)
     msg = inbound.InboundSms.build(e164, request.POST.get("Body", "")[:MAX_BODY])
+    # STOP, START and HELP must always work (carrier rules), banned or rate-limited or not.
+    urgent = _route(msg, min_priority=inbound.ALWAYS)
+    if urgent is not None:
+        if urgent:
+            response.message(urgent)
+        return twiml(response)
     if inbound.is_filtered(msg):
         return twiml(response)
     if not ratelimit.hit(
@@ -67,17 +73,21 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
     ):
         response.message(inbound.rate_limited_reply(msg))
         return twiml(response)
-    try:
-        # One message, one transaction: a handler that fails leaves nothing half-written.
-        with transaction.atomic():
-            reply = inbound.route_sms(msg)
-    except Exception:  # noqa: BLE001 - the sender gets an answer, never a 500
-        log.exception("inbound SMS handler failed")
-        with translation.override(msg.language):
-            reply = _("Vecinos: something went wrong on our side. Please send that again.")
+    reply = _route(msg)
     if reply:
         response.message(reply)
     return twiml(response)
+
+
+def _route(msg: inbound.InboundSms, *, min_priority: int | None = None) -> str | None:
+    try:
+        # One message, one transaction: a handler that fails leaves nothing half-written.
+        with transaction.atomic():
+            return inbound.route_sms(msg, min_priority=min_priority)
+    except Exception:  # noqa: BLE001 - the sender gets an answer, never a 500
+        log.exception("inbound SMS handler failed")
+        with translation.override(msg.language):
+            return _("Vecinos: something went wrong on our side. Please send that again.")
 
 
 def _voice_sorry(text_en: str, text_es: str) -> VoiceResponse:
@@ -102,7 +112,12 @@ def twilio_voice(request: HttpRequest) -> HttpResponse:
         response = VoiceResponse()
         response.reject()
         return twiml(response)
-    if not params.get("step") and not ratelimit.hit(
+    # Calls we placed (alert calls) have our own number as From: one bucket for every alert
+    # call would silence a fan-out. Direction is part of the signed request.
+    new_inbound_call = not params.get("step") and not request.POST.get("Direction", "").startswith(
+        "outbound"
+    )
+    if new_inbound_call and not ratelimit.hit(
         "voice",
         # Callers who hide their number share one bucket: a flood cannot hide behind it.
         source_key(e164 or "anonymous"),
