@@ -18,7 +18,8 @@ PHONE = "+13235550177"
 
 
 @pytest.mark.django_db
-def test_banned_number_can_still_stop(client, twilio_webhooks, fresh_rate_limits):
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+def test_banned_number_can_still_stop(client):
     index = address_index("sms", PHONE)
     BannedSource.objects.create(key=f"phone:{index}", reason="flood")
     ignored = signed_post(client, "/hooks/twilio/sms", {"From": PHONE, "Body": "REPORTE hola"})
@@ -30,7 +31,8 @@ def test_banned_number_can_still_stop(client, twilio_webhooks, fresh_rate_limits
 
 
 @pytest.mark.django_db
-def test_rate_limited_number_can_still_stop(client, twilio_webhooks, fresh_rate_limits):
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+def test_rate_limited_number_can_still_stop(client):
     with override_settings(REPORT_RATE_LIMIT=1):
         for _ in range(4):
             signed_post(client, "/hooks/twilio/sms", {"From": PHONE, "Body": "hola que tal"})

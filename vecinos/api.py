@@ -153,5 +153,9 @@ def _mount_routers() -> None:
     api.add_router("/", console_router)
     api.add_router("/", reports_router)
 
+    from vecinos.alerts.api import router as alerts_router
+
+    api.add_router("/", alerts_router)
+
 
 _mount_routers()

@@ -162,6 +162,9 @@ def subscribe(
         sub = Subscriber.objects.filter(member=member).first()
     if sub is None and index:
         sub = Subscriber.objects.filter(phone_index=index).first()
+        if sub is not None and member is not None and sub.member_id is None:
+            # Subscribed publicly before joining: the same person, one subscription.
+            sub.member = member
     if sub is None:
         sub = Subscriber(member=member, source=source)
     sub.phone, sub.phone_index = (e164, index) if e164 else (sub.phone, sub.phone_index)
