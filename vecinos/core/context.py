@@ -16,5 +16,9 @@ def site(request):
                 user, "dispatcher", "coalition_coordinator"
             ),
             "can_take_duty": selectors.has_role(user, "dispatcher", "verifier"),
+            "can_alert": selectors.has_role(
+                user, "dispatcher", "coalition_coordinator", "org_coordinator"
+            ),
+            "is_captain": selectors.has_role(user, "captain"),
         }
     return {"site_name": "Vecinos", "public_url": settings.PUBLIC_URL, "nav": nav}

@@ -1,0 +1,206 @@
+"""Alerts over the JSON API (contract: POST /api/v1/alerts, POST /api/v1/alerts/{id}/approve,
+GET /api/v1/alerts/{id}). Mounted at /api/v1/ by vecinos.api.
+
+Callers are dispatchers and coordinators (``services.can_alert``), with a bearer token or a
+signed-in session; everyone else gets 403, anonymous callers 401. Every call does exactly what
+the same person could do on the alert pages, including the two-person rule for the public tier.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError
+from pydantic import ConfigDict
+
+from vecinos.alerts import selectors, services
+from vecinos.alerts.models import Alert
+from vecinos.network.models import Zone
+
+router = Router(tags=["alerts"])
+
+
+class AlertIn(Schema):
+    """A new alert, sent at once (or held for a second person when it includes the public)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Alert.Kind = Field(..., description="sighting, activation, update, all_clear, ...")
+    tiers: list[str] = Field(
+        default_factory=list,
+        description="internal, responders, members, public. Follow-ups use the original's.",
+    )
+    messages: dict[str, str] = Field(..., description='Text per language: {"es": ..., "en": ...}')
+    zones: list[str] = Field(default_factory=list, description="Zone slugs to target.")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lng: float | None = Field(None, ge=-180, le=180)
+    radius_m: int | None = Field(None, ge=50, le=50_000)
+    area_label: str = Field("", max_length=120, description="Coarse public area name.")
+    expires_at: datetime | None = Field(None, description="Default: 4 hours from now.")
+    incident_id: int | None = Field(None, description="A confirmed incident this alert is about.")
+    parent_id: int | None = Field(
+        None, description="The sent alert an update, all-clear or correction follows."
+    )
+
+
+class AlertStatusOut(Schema):
+    id: int
+    status: str
+
+
+class AlertOut(Schema):
+    id: int
+    kind: str
+    status: str
+    tiers: list[str]
+    expires_at: datetime
+    sent_at: datetime | None
+    recipients: int
+    deliveries: dict[str, int]
+    acknowledged: int
+
+
+class FieldErrorsOut(Schema):
+    errors: dict[str, str]
+
+
+class DetailOut(Schema):
+    detail: str
+
+
+def _alerter(request: HttpRequest):
+    member = getattr(request, "auth", None)
+    if member is None or not services.can_alert(member):
+        raise HttpError(403, "Not allowed")
+    return member
+
+
+def _alert(alert_id: int) -> Alert:
+    alert = selectors.alert_get(alert_id)
+    if alert is None:
+        raise HttpError(404, "Not found")
+    return alert
+
+
+def _errors(exc: services.AlertError) -> Status:
+    return Status(400, {"errors": {k: str(v) for k, v in exc.errors.items()}})
+
+
+@router.post(
+    "/alerts",
+    response={201: AlertStatusOut, 400: FieldErrorsOut, 401: DetailOut, 403: DetailOut},
+    summary="Create and send an alert",
+    description=(
+        "Creates the alert and sends it. An alert that includes the `public` tier answers "
+        '`{"status": "pending"}`: a second, different dispatcher or coordinator must approve '
+        "it (`POST /alerts/{id}/approve`). Alerts without the public tier answer "
+        '`{"status": "sent"}`. Input that is well-formed but cannot be sent (no message, '
+        'unfilled `{placeholders}`, no target, unknown zone) answers 400 with `{"errors": '
+        "{field: message}}`."
+    ),
+)
+def alert_create(request: HttpRequest, payload: AlertIn):
+    member = _alerter(request)
+    errors: dict[str, str] = {}
+    zones = list(Zone.objects.filter(slug__in=payload.zones)) if payload.zones else []
+    missing = sorted(set(payload.zones) - {z.slug for z in zones})
+    if missing:
+        errors["zones"] = _("Unknown zones: %(slugs)s") % {"slugs": ", ".join(missing)}
+    if (payload.lat is None) != (payload.lng is None):
+        errors["target"] = _("Give both lat and lng, or neither.")
+    incident = None
+    if payload.incident_id is not None:
+        from vecinos.reports.models import Incident
+
+        incident = Incident.objects.filter(pk=payload.incident_id).first()
+        confirmed = Incident.Status.CONFIRMED
+        if incident is None or confirmed not in (incident.status, incident.outcome):
+            errors["incident_id"] = _("Only a confirmed incident can be turned into an alert.")
+    parent = None
+    if payload.parent_id is not None:
+        parent = selectors.alert_get(payload.parent_id)
+        if parent is None or parent.status != Alert.Status.SENT:
+            errors["parent_id"] = _("A follow-up needs an alert that was sent.")
+        elif payload.kind not in services.FOLLOWUP_KINDS:
+            errors["kind"] = _("A follow-up is an update, an all-clear or a correction.")
+    if errors:
+        return Status(400, {"errors": errors})
+    expires_at = payload.expires_at
+    if expires_at is not None and timezone.is_naive(expires_at):
+        expires_at = timezone.make_aware(expires_at, timezone.get_default_timezone())
+    point = (
+        (payload.lat, payload.lng) if payload.lat is not None and payload.lng is not None else None
+    )
+    try:
+        alert = services.alert_create(
+            actor=member,
+            kind=payload.kind.value,
+            tiers=payload.tiers,
+            messages=payload.messages,
+            zones=zones or None,
+            point=point,
+            radius_m=payload.radius_m,
+            expires_at=expires_at,
+            incident=incident,
+            parent=parent,
+            area_label=payload.area_label,
+        )
+        alert = services.alert_send(alert=alert, actor=member)
+    except services.NotAllowed:
+        raise HttpError(403, "Not allowed") from None
+    except services.AlertError as exc:
+        return _errors(exc)
+    return Status(201, {"id": alert.pk, "status": alert.status})
+
+
+@router.post(
+    "/alerts/{alert_id}/approve",
+    response={
+        200: AlertStatusOut,
+        400: FieldErrorsOut,
+        401: DetailOut,
+        403: DetailOut,
+        404: DetailOut,
+    },
+    summary="Approve a public alert (second person)",
+    description=(
+        "The two-person rule: the person who created the alert gets 403. Approving an alert "
+        "that is no longer waiting answers its current status and changes nothing."
+    ),
+)
+def alert_approve(request: HttpRequest, alert_id: int):
+    member = _alerter(request)
+    alert = _alert(alert_id)
+    try:
+        alert = services.alert_approve(alert=alert, actor=member)
+    except services.NotAllowed:
+        raise HttpError(403, "A second, different person must approve a public alert.") from None
+    except services.AlertError as exc:
+        return _errors(exc)
+    return {"id": alert.pk, "status": alert.status}
+
+
+@router.get(
+    "/alerts/{alert_id}",
+    response={200: AlertOut, 401: DetailOut, 403: DetailOut, 404: DetailOut},
+    summary="An alert and its delivery counts by state",
+)
+def alert_read(request: HttpRequest, alert_id: int):
+    _alerter(request)
+    alert = _alert(alert_id)
+    data = services.progress(alert)
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "status": alert.status,
+        "tiers": alert.tiers,
+        "expires_at": alert.expires_at,
+        "sent_at": alert.sent_at,
+        "recipients": alert.recipients_count,
+        "deliveries": data["totals"],
+        "acknowledged": data["acknowledged"],
+    }

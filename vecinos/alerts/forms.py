@@ -1,0 +1,418 @@
+"""Forms of the alerts pages: compose an alert, member subscriptions, the public subscribe page,
+opt-out imports.
+
+Alert message templates are kept per language here (not in the UI catalog): an alert goes out
+in the recipient's language whatever language the coordinator's screen is in, so the Spanish and
+English texts must both exist at once. ``{area}``, ``{time}`` and ``{details}`` are filled by
+the page where it can; whatever is left makes ``services.validate_messages`` refuse the message,
+so a template is never sent half-filled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vecinos.alerts.models import Alert, Tier
+from vecinos.alerts.services import MAX_MESSAGE
+from vecinos.network.models import LANGUAGE_CHOICES, Zone
+from vecinos.network.phones import InvalidPhone, normalize_phone
+
+MESSAGE_LANGUAGES = ("es", "en")
+
+MESSAGE_TEMPLATES: dict[str, dict[str, str]] = {
+    Alert.Kind.SIGHTING: {
+        "es": (
+            "Vecinos: operativo de inmigración CONFIRMADO cerca de {area} a las {time}. "
+            "Conozca sus derechos: no abra la puerta sin una orden firmada por un juez."
+        ),
+        "en": (
+            "Vecinos: CONFIRMED immigration operation near {area} at {time}. "
+            "Know your rights: do not open the door without a warrant signed by a judge."
+        ),
+    },
+    Alert.Kind.ACTIVATION: {
+        "es": (
+            "Vecinos: ACTIVACIÓN. Se necesitan observadores cerca de {area} desde las {time}. "
+            "Observe y documente desde una distancia segura; no interfiera."
+        ),
+        "en": (
+            "Vecinos: ACTIVATION. Observers needed near {area} from {time}. "
+            "Observe and record from a safe distance; do not interfere."
+        ),
+    },
+    Alert.Kind.UPDATE: {
+        "es": "Vecinos: ACTUALIZACIÓN sobre {area} ({time}): {details}",
+        "en": "Vecinos: UPDATE about {area} ({time}): {details}",
+    },
+    Alert.Kind.ALL_CLEAR: {
+        "es": (
+            "Vecinos: TODO DESPEJADO en {area} a las {time}. El operativo terminó. "
+            "Gracias por cuidarse unos a otros."
+        ),
+        "en": (
+            "Vecinos: ALL CLEAR in {area} as of {time}. The operation has ended. "
+            "Thank you for looking out for each other."
+        ),
+    },
+    Alert.Kind.CORRECTION: {
+        "es": "Vecinos: CORRECCIÓN a la alerta sobre {area}: {details}",
+        "en": "Vecinos: CORRECTION to the alert about {area}: {details}",
+    },
+    Alert.Kind.NOTICE: {
+        "es": "Vecinos: AVISO. {details}",
+        "en": "Vecinos: NOTICE. {details}",
+    },
+}
+
+EXPIRY_CHOICES = [
+    (1, _("1 hour")),
+    (2, _("2 hours")),
+    (4, _("4 hours")),
+    (8, _("8 hours")),
+    (12, _("12 hours")),
+    (24, _("1 day")),
+    (48, _("2 days")),
+    (72, _("3 days")),
+]
+DEFAULT_EXPIRY_HOURS = 4
+DEFAULT_RADIUS_M = 2000
+
+
+def local_time(when: datetime, language: str) -> str:
+    when = timezone.localtime(when)
+    if language == "en":
+        return when.strftime("%I:%M %p").lstrip("0")
+    return when.strftime("%H:%M")
+
+
+def fill_template(text: str, *, area: str = "", when: datetime | None = None, lang: str) -> str:
+    """Fill what is known; leave unknown placeholders for the coordinator to write."""
+    if area:
+        text = text.replace("{area}", area)
+    if when is not None:
+        text = text.replace("{time}", local_time(when, lang))
+    return text
+
+
+def filled_templates(*, area: str = "", when: datetime | None = None) -> dict[str, dict[str, str]]:
+    return {
+        str(kind): {
+            lang: fill_template(text, area=area, when=when, lang=lang)
+            for lang, text in texts.items()
+        }
+        for kind, texts in MESSAGE_TEMPLATES.items()
+    }
+
+
+class ZoneMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Zone) -> str:
+        return obj.name
+
+
+class AlertForm(forms.Form):
+    """Compose an alert. For a follow-up (``parent``) tiers and target come from the original."""
+
+    kind = forms.ChoiceField(label=_("Kind of alert"), choices=Alert.Kind.choices)
+    tiers = forms.MultipleChoiceField(
+        label=_("Who gets it"),
+        choices=Tier.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Public subscribers need a second coordinator or dispatcher to approve."),
+    )
+    zones = ZoneMultipleChoiceField(
+        label=_("Zones"),
+        queryset=Zone.objects.order_by("name"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text=_("Choose zones, or a place and a radius below."),
+    )
+    lat = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
+    lng = forms.FloatField(label=_("Longitude"), required=False, min_value=-180, max_value=180)
+    radius_m = forms.IntegerField(
+        label=_("Radius in meters"),
+        required=False,
+        min_value=50,
+        max_value=50_000,
+        initial=DEFAULT_RADIUS_M,
+    )
+    area_label = forms.CharField(
+        label=_("Area name"),
+        max_length=120,
+        required=False,
+        help_text=_("Shown publicly (in the alert feed): a neighborhood, never an address."),
+    )
+    message_es = forms.CharField(
+        label=_("Message in Spanish"),
+        required=False,
+        max_length=MAX_MESSAGE,
+        widget=forms.Textarea(attrs={"rows": 4, "lang": "es"}),
+    )
+    message_en = forms.CharField(
+        label=_("Message in English"),
+        required=False,
+        max_length=MAX_MESSAGE,
+        widget=forms.Textarea(attrs={"rows": 4, "lang": "en"}),
+    )
+    expires_hours = forms.TypedChoiceField(
+        label=_("Expires after"),
+        choices=EXPIRY_CHOICES,
+        coerce=int,
+        initial=DEFAULT_EXPIRY_HOURS,
+        help_text=_("Messages not delivered by then are not sent."),
+    )
+    incident = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, parent: Alert | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.parent_alert = parent
+        if parent is not None:
+            from vecinos.alerts.services import FOLLOWUP_KINDS
+
+            self.fields["kind"].choices = [
+                (k, label) for k, label in Alert.Kind.choices if k in FOLLOWUP_KINDS
+            ]
+            for name in ("tiers", "zones", "lat", "lng", "radius_m"):
+                del self.fields[name]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.parent_alert is None:
+            has_lat, has_lng = data.get("lat") is not None, data.get("lng") is not None
+            if has_lat != has_lng:
+                self.add_error("lat", _("Give both latitude and longitude, or neither."))
+        return data
+
+    def messages(self) -> dict[str, str]:
+        return {lang: self.cleaned_data.get(f"message_{lang}", "") for lang in MESSAGE_LANGUAGES}
+
+    def point(self) -> tuple[float, float] | None:
+        lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")
+        return (lat, lng) if lat is not None and lng is not None else None
+
+    def expires_at(self) -> datetime:
+        return timezone.now() + timedelta(hours=self.cleaned_data["expires_hours"])
+
+    # Service errors name these keys; a form field shows each next to what it is about.
+    SERVICE_FIELDS = {
+        "kind": "kind",
+        "tiers": "tiers",
+        "target": "zones",
+        "radius_m": "radius_m",
+        "expires_at": "expires_hours",
+        "message_es": "message_es",
+        "message_en": "message_en",
+    }
+
+    def add_service_errors(self, errors: dict[str, str]) -> None:
+        for key, message in errors.items():
+            field = self.SERVICE_FIELDS.get(key)
+            if field not in self.fields:
+                field = None
+            self.add_error(field, message)
+
+
+class ApproveForm(forms.Form):
+    """Nothing to fill in: the button is the decision (CSRF-protected)."""
+
+
+# --- subscriptions -----------------------------------------------------------------------------
+
+CHANNEL_CHOICES = [
+    ("sms", _("Text message (SMS)")),
+    ("voice", _("Voice call")),
+    ("email", _("Email")),
+]
+LANGUAGE_HELP = _(
+    "Alerts are written in Spanish and English, and in other languages when the network has a "
+    "translation; otherwise you get Spanish."
+)
+PUBLIC_CHANNEL_CHOICES = CHANNEL_CHOICES[:2]
+RADIUS_CHOICES = [
+    (500, _("500 m")),
+    (1000, _("1 km")),
+    (2000, _("2 km")),
+    (3000, _("3 km")),
+    (5000, _("5 km")),
+]
+LABEL_CHOICES = [("home", _("Home")), ("work", _("Work")), ("school", _("School"))]
+PHONE_ERROR = _("Enter a valid phone number, for example (213) 555-0134.")
+
+
+class ChannelsForm(forms.Form):
+    """Language and channels in order of preference (first, then, then)."""
+
+    language = forms.ChoiceField(
+        label=_("Language of your alerts"), choices=LANGUAGE_CHOICES, help_text=LANGUAGE_HELP
+    )
+    first = forms.ChoiceField(label=_("First try"), choices=CHANNEL_CHOICES)
+    second = forms.ChoiceField(
+        label=_("Then"), choices=[("", _("Nothing else")), *CHANNEL_CHOICES], required=False
+    )
+    third = forms.ChoiceField(
+        label=_("Then"), choices=[("", _("Nothing else")), *CHANNEL_CHOICES], required=False
+    )
+
+    def __init__(self, *args, has_email: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.has_email = has_email
+        self.fields["third"].label = _("And then")
+
+    @classmethod
+    def initial_for(cls, language: str, channels: list[str]) -> dict:
+        padded = [*channels, "", "", ""]
+        return {"language": language, "first": padded[0], "second": padded[1], "third": padded[2]}
+
+    def channels(self) -> list[str]:
+        ordered: list[str] = []
+        for name in ("first", "second", "third"):
+            value = self.cleaned_data.get(name)
+            if value and value not in ordered:
+                ordered.append(value)
+        return ordered
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and "email" in self.channels() and not self.has_email:
+            raise ValidationError(
+                _("Add an email address to your profile first, or choose another way.")
+            )
+        return data
+
+
+class AreaForm(forms.Form):
+    """A zone, or "use my location" with a radius and a label."""
+
+    zone = forms.ModelChoiceField(
+        label=_("Zone"),
+        queryset=Zone.objects.order_by("name"),
+        required=False,
+        empty_label=_("(use a place instead)"),
+    )
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
+    lng = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
+    radius_m = forms.TypedChoiceField(
+        label=_("Radius"), choices=RADIUS_CHOICES, coerce=int, initial=1000
+    )
+    label = forms.ChoiceField(label=_("This place is"), choices=LABEL_CHOICES)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        zone = data.get("zone")
+        lat, lng = data.get("lat"), data.get("lng")
+        if zone is None and (lat is None or lng is None):
+            raise ValidationError(_("Choose a zone, or use your location."))
+        if lat is not None and lng is not None:
+            # About 100 m: enough for a radius of 500 m or more, and no one's front door.
+            data["lat"], data["lng"] = round(lat, 3), round(lng, 3)
+        return data
+
+
+class PublicSubscribeForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile phone number"),
+        max_length=32,
+        error_messages={"required": _("Enter your phone number.")},
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+    place = forms.CharField(
+        label=_("ZIP code or neighborhood"),
+        max_length=80,
+        error_messages={"required": _("Enter a ZIP code or the name of your neighborhood.")},
+        help_text=_("For example 90033 or Boyle Heights."),
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+    language = forms.ChoiceField(
+        label=_("Language"), choices=LANGUAGE_CHOICES, help_text=LANGUAGE_HELP
+    )
+    channels = forms.MultipleChoiceField(
+        label=_("How should we reach you?"),
+        choices=PUBLIC_CHANNEL_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        initial=["sms"],
+        error_messages={"required": _("Choose at least one way to reach you.")},
+    )
+
+    def clean_phone(self) -> str:
+        try:
+            return normalize_phone(self.cleaned_data["phone"])
+        except InvalidPhone:
+            raise ValidationError(PHONE_ERROR, code="invalid_phone") from None
+
+
+class ConfirmCodeForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile phone number"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+    code = forms.CharField(
+        label=_("6-digit code"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9 ]*"}
+        ),
+    )
+
+    def clean_phone(self) -> str:
+        try:
+            return normalize_phone(self.cleaned_data["phone"])
+        except InvalidPhone:
+            raise ValidationError(PHONE_ERROR, code="invalid_phone") from None
+
+    def clean_code(self) -> str:
+        code = "".join(c for c in self.cleaned_data["code"] if not c.isspace())
+        if len(code) != 6 or not code.isdigit():
+            raise ValidationError(_("The code has 6 digits."))
+        return code
+
+
+class OptOutImportForm(forms.Form):
+    numbers = forms.CharField(
+        label=_("Phone numbers, one per line"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off"}),
+    )
+    file = forms.FileField(
+        label=_("Or a text file with one number per line"),
+        required=False,
+    )
+
+    MAX_BYTES = 2 * 1024 * 1024
+
+    def clean(self) -> dict:
+        data = super().clean()
+        lines = (data.get("numbers") or "").splitlines()
+        upload = data.get("file")
+        if upload is not None:
+            if upload.size > self.MAX_BYTES:
+                raise ValidationError(_("The file is too large (at most 2 MB)."))
+            try:
+                lines += upload.read().decode("utf-8-sig").splitlines()
+            except UnicodeDecodeError:
+                raise ValidationError(_("The file must be plain text.")) from None
+        lines = [line.split(",")[0].strip() for line in lines if line.strip()]
+        if not lines:
+            raise ValidationError(_("Paste at least one phone number, or choose a file."))
+        data["lines"] = lines
+        return data
+
+
+class OptOutUndoForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Phone number to take off the stop list"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
+    )
+
+    def clean_phone(self) -> str:
+        try:
+            return normalize_phone(self.cleaned_data["phone"])
+        except InvalidPhone:
+            raise ValidationError(PHONE_ERROR, code="invalid_phone") from None

@@ -1,0 +1,278 @@
+"""Reads of the alerts app, and who may see what.
+
+Pages and the API ask here; writes go through ``services``. Nothing here returns a phone number
+except ``captain_calls`` (the one list where a phone is shown, to the assigned captain only).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from vecinos.alerts import services
+from vecinos.alerts.models import Alert, AlertRecipient, OptOut, Subscriber, Tier
+from vecinos.network import selectors as network
+from vecinos.network.models import Member, Role
+
+UNREACHED_LIMIT = 50
+LIST_LIMIT = 100
+OUTBOX_LIMIT = 200
+FEED_GRACE = timedelta(days=7)
+_ACK_LINK = re.compile(r"(/a/)[^/\s]+(/?)")
+_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+
+
+# --- who may -----------------------------------------------------------------------------------
+
+
+def can_alert(member: Member) -> bool:
+    return member.is_authenticated and services.can_alert(member)
+
+
+def can_approve(member: Member, alert: Alert) -> bool:
+    """A second, different person with an alerting role approves a public alert."""
+    return (
+        alert.status == Alert.Status.PENDING
+        and member.pk != alert.created_by_id
+        and can_alert(member)
+    )
+
+
+def can_see_outbox(member: Member) -> bool:
+    return member.is_authenticated and network.has_role(
+        member, Role.DISPATCHER, Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR
+    )
+
+
+def can_manage_optouts(member: Member) -> bool:
+    return member.is_authenticated and network.is_coordinator(member)
+
+
+def is_captain(member: Member) -> bool:
+    return member.is_authenticated and network.has_role(member, Role.CAPTAIN)
+
+
+# --- alerts --------------------------------------------------------------------------------------
+
+
+def recent_alerts(limit: int = LIST_LIMIT) -> list[Alert]:
+    """The latest alerts with their acknowledgement counts (one query)."""
+    return list(
+        Alert.objects.select_related("created_by", "approved_by")
+        .annotate(
+            acked=Count("recipients", filter=Q(recipients__acknowledged_at__isnull=False)),
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def alert_get(alert_id: int) -> Alert | None:
+    return (
+        Alert.objects.select_related("created_by", "approved_by", "parent", "incident")
+        .filter(pk=alert_id)
+        .first()
+    )
+
+
+def percent(part: int, whole: int) -> int:
+    return int(part * 100 / whole) if whole else 0
+
+
+def subscriber_label(recipient: AlertRecipient) -> str:
+    """Never a phone number: the member's username, or "subscriber #id"."""
+    member = recipient.subscriber.member if recipient.subscriber_id else None
+    if member is not None:
+        return member.username
+    return f"#{recipient.subscriber_id}"
+
+
+def unreached(alert: Alert, limit: int = UNREACHED_LIMIT) -> list[AlertRecipient]:
+    """The first unacknowledged recipients. Only non-personal columns are loaded."""
+    return list(
+        AlertRecipient.objects.filter(alert=alert, acknowledged_at__isnull=True)
+        .select_related("subscriber__member", "captain")
+        .only(
+            "id",
+            "tier",
+            "language",
+            "step",
+            "next_step_at",
+            "captain_status",
+            "subscriber_id",
+            "subscriber__member_id",
+            "subscriber__member__username",
+            "captain_id",
+            "captain__username",
+        )
+        .order_by("pk")[:limit]
+    )
+
+
+def progress(alert: Alert) -> dict:
+    """services.progress plus what a page needs to draw it (percentages, ordered rows)."""
+    data = services.progress(alert)
+    totals = data["totals"]
+    total = sum(totals.values())
+    cancelled = totals.get("cancelled", 0)
+    out = total - cancelled
+    done = totals.get("sent", 0) + totals.get("delivered", 0)
+    failed = totals.get("failed", 0) + totals.get("undelivered", 0)
+    tiers = []
+    for tier in Tier:
+        row = data["tiers"].get(tier.value)
+        if row is None:
+            continue
+        tiers.append(
+            {
+                "tier": tier.value,
+                "label": tier.label,
+                "recipients": row["recipients"],
+                "acknowledged": row["acknowledged"],
+                "percent": percent(row["acknowledged"], row["recipients"]),
+            }
+        )
+    channels = []
+    for channel, states in sorted(data["channels"].items()):
+        channels.append(
+            {
+                "channel": channel,
+                "queued": states.get("queued", 0) + states.get("sending", 0),
+                "sent": states.get("sent", 0),
+                "delivered": states.get("delivered", 0),
+                "failed": states.get("failed", 0) + states.get("undelivered", 0),
+                "cancelled": states.get("cancelled", 0),
+                "total": sum(states.values()),
+            }
+        )
+    return {
+        **data,
+        "tier_rows": tiers,
+        "channel_rows": channels,
+        "messages_total": total,
+        "messages_out": out,
+        "messages_done": done,
+        "messages_failed": failed,
+        "messages_queued": totals.get("queued", 0) + totals.get("sending", 0),
+        "done_percent": percent(done, out),
+        "ack_percent": percent(data["acknowledged"], data["recipients"]),
+    }
+
+
+def is_live(alert: Alert) -> bool:
+    """Whether a page showing this alert should keep polling."""
+    if alert.status in (Alert.Status.CANCELLED,):
+        return False
+    return alert.expires_at > timezone.now()
+
+
+def tree(alert: Alert) -> list[dict]:
+    """Recipients handed to phone-tree captains, grouped by captain (no phone numbers)."""
+    rows = (
+        AlertRecipient.objects.filter(alert=alert)
+        .exclude(captain_status="")
+        .select_related("subscriber__member", "captain")
+        .only(
+            "id",
+            "tier",
+            "language",
+            "captain_status",
+            "captain_at",
+            "acknowledged_at",
+            "ack_via",
+            "subscriber_id",
+            "subscriber__member_id",
+            "subscriber__member__username",
+            "captain_id",
+            "captain__username",
+        )
+        .order_by("captain__username", "pk")
+    )
+    groups: dict[int | None, dict] = {}
+    for r in rows:
+        group = groups.get(r.captain_id)
+        if group is None:
+            group = groups[r.captain_id] = {
+                "captain": r.captain,
+                "people": [],
+                "counts": defaultdict(int),
+            }
+        group["people"].append(r)
+        group["counts"][r.captain_status] += 1
+        if r.acknowledged_at is not None:
+            group["counts"]["acknowledged"] += 1
+    out = list(groups.values())
+    for group in out:
+        group["counts"] = dict(group["counts"])
+        group["total"] = len(group["people"])
+    return out
+
+
+def captain_calls(captain: Member) -> list[AlertRecipient]:
+    """The captain's open calls, with the phone to call. Viewing this is audited by the page."""
+    return list(services.captain_queue(captain).select_related("subscriber__member"))
+
+
+# --- public alerts (CAP, Atom) -------------------------------------------------------------------
+
+
+def is_public(alert: Alert) -> bool:
+    return alert.status == Alert.Status.SENT and Tier.PUBLIC in (alert.tiers or [])
+
+
+def public_alerts(now=None) -> list[Alert]:
+    """Sent public-tier alerts that are live or expired less than a week ago, newest first."""
+    now = now or timezone.now()
+    # JSON "contains" is not portable (SQLite): the list is small, filter the tiers here.
+    rows = (
+        Alert.objects.filter(status=Alert.Status.SENT, expires_at__gte=now - FEED_GRACE)
+        .select_related("parent")
+        .prefetch_related("zones")
+        .order_by("-sent_at", "-id")
+    )
+    return [a for a in rows if is_public(a)]
+
+
+def public_alert(alert_id: int) -> Alert | None:
+    alert = (
+        Alert.objects.select_related("parent").prefetch_related("zones").filter(pk=alert_id).first()
+    )
+    return alert if alert is not None and is_public(alert) else None
+
+
+# --- subscriptions and opt-outs ------------------------------------------------------------------
+
+
+def member_subscriber(member: Member) -> Subscriber | None:
+    return Subscriber.objects.filter(member=member).first()
+
+
+def subscriber_areas(subscriber: Subscriber) -> QuerySet:
+    return subscriber.areas.select_related("zone").order_by("pk")
+
+
+def optout_counts() -> dict[str, int]:
+    counts = dict(OptOut.objects.values_list("source").annotate(n=Count("id")))
+    return {"total": sum(counts.values()), **counts}
+
+
+def outbox(limit: int = OUTBOX_LIMIT) -> list:
+    from vecinos.transports.models import OutboxMessage
+
+    return list(OutboxMessage.objects.order_by("-created_at", "-id")[:limit])
+
+
+def mask_address(address: str) -> str:
+    """Only the last four characters of a phone number or email address."""
+    address = address or ""
+    if len(address) <= 4:
+        return "•" * len(address)
+    return "•••" + address[-4:]
+
+
+def mask_body(body: str) -> str:
+    """Signed acknowledgement links and confirmation codes act for the person: hide them."""
+    return _CODE.sub("••••••", _ACK_LINK.sub(r"\1…\2", body or ""))
