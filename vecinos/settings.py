@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "vecinos.messaging",
     "vecinos.reports",
     "vecinos.alerts",
+    "vecinos.patrols",
 ]
 
 MIDDLEWARE = [

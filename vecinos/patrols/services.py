@@ -1,0 +1,568 @@
+"""Patrol writes: shifts, sign-up, swaps, check-in, all-clear, reminders, fill requests."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from vecinos.core import geo
+from vecinos.core.audit import audit
+from vecinos.messaging import services as messaging
+from vecinos.network import selectors as network
+from vecinos.network.models import Member, Membership, Role, Tier
+from vecinos.patrols.models import (
+    CalendarFeed,
+    Holiday,
+    PatrolLogEntry,
+    Place,
+    Shift,
+    ShiftTemplate,
+    Signup,
+)
+
+CHECK_IN_EARLY = timedelta(minutes=30)
+AT_PLACE_METERS = 300
+
+
+class PatrolError(ValueError):
+    """A refusal with a message for the person (lazily translated)."""
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+def local_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+# --- Who may do what ------------------------------------------------------------------------
+
+
+def can_patrol(member: Member) -> bool:
+    return member.is_authenticated and network.has_role(member, Role.PATROL)
+
+
+def can_coordinate_place(member: Member, place: Place) -> bool:
+    return member.is_authenticated and network.can_manage_org(member, place.organization_id)
+
+
+def is_org_member(member: Member, organization_id: int) -> bool:
+    return (
+        member.is_authenticated
+        and Membership.objects.filter(member=member, organization_id=organization_id).exists()
+    )
+
+
+# --- Templates and generation ---------------------------------------------------------------
+
+
+def template_validate(
+    *,
+    weekdays: list[int],
+    start_time: time,
+    end_time: time,
+    min_people: int,
+    ideal_people: int,
+    max_people: int,
+) -> None:
+    if end_time <= start_time:
+        raise PatrolError(gettext_lazy("The shift must end after it starts."))
+    if not weekdays or any(d not in range(7) for d in weekdays):
+        raise PatrolError(gettext_lazy("Choose at least one day of the week."))
+    if not (1 <= min_people <= ideal_people <= max_people <= 50):
+        raise PatrolError(
+            gettext_lazy("People needed must be: minimum ≤ ideal ≤ maximum, at most 50.")
+        )
+
+
+@transaction.atomic
+def template_create(*, actor: Member, place: Place, **fields) -> ShiftTemplate:
+    if not can_coordinate_place(actor, place):
+        raise NotAllowed
+    template_validate(
+        weekdays=fields["weekdays"],
+        start_time=fields["start_time"],
+        end_time=fields["end_time"],
+        min_people=fields.get("min_people", 2),
+        ideal_people=fields.get("ideal_people", 4),
+        max_people=fields.get("max_people", 6),
+    )
+    template = ShiftTemplate.objects.create(place=place, created_by=actor, **fields)
+    audit(
+        "patrol.template_create",
+        actor=actor,
+        target=template,
+        organization_id=place.organization_id,
+    )
+    return template
+
+
+def _holidays(start: date, end: date) -> dict[date, set[int | None]]:
+    found: dict[date, set[int | None]] = {}
+    for day, org in Holiday.objects.filter(date__gte=start, date__lte=end).values_list(
+        "date", "organization_id"
+    ):
+        found.setdefault(day, set()).add(org)
+    return found
+
+
+def generate_shifts(*, weeks: int = 4, start: date | None = None) -> int:
+    """Create the shifts of every active template for the coming weeks (idempotent)."""
+    tz = local_tz()
+    start = start or timezone.localdate()
+    end = start + timedelta(weeks=weeks)
+    holidays = _holidays(start, end)
+    templates = list(
+        ShiftTemplate.objects.filter(active_from__lte=end, place__active=True)
+        .filter(Q(active_until__isnull=True) | Q(active_until__gte=start))
+        .select_related("place")
+    )
+    existing = set(
+        Shift.objects.filter(
+            starts_at__gte=datetime.combine(start, time.min, tz),
+            starts_at__lt=datetime.combine(end, time.min, tz),
+        ).values_list("place_id", "starts_at")
+    )
+    new = []
+    for t in templates:
+        day = max(start, t.active_from)
+        last = min(end, t.active_until) if t.active_until else end
+        while day < last:
+            off = holidays.get(day, set())
+            if day.weekday() in t.weekdays and not (None in off or t.place.organization_id in off):
+                starts = datetime.combine(day, t.start_time, tz)
+                if (t.place_id, starts) not in existing:
+                    new.append(
+                        Shift(
+                            template=t,
+                            place_id=t.place_id,
+                            starts_at=starts,
+                            ends_at=datetime.combine(day, t.end_time, tz),
+                            min_people=t.min_people,
+                            ideal_people=t.ideal_people,
+                            max_people=t.max_people,
+                        )
+                    )
+                    existing.add((t.place_id, starts))
+            day += timedelta(days=1)
+    Shift.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+    return len(new)
+
+
+@transaction.atomic
+def holiday_add(*, actor: Member, day: date, name: str, organization_id: int | None) -> Holiday:
+    """Add a holiday; shifts on that day are cancelled and their people told."""
+    if organization_id is None and not network.is_coalition_coordinator(actor):
+        raise NotAllowed
+    if organization_id is not None and not network.can_manage_org(actor, organization_id):
+        raise NotAllowed
+    holiday = Holiday.objects.create(date=day, name=name[:120], organization_id=organization_id)
+    tz = local_tz()
+    shifts = Shift.objects.filter(
+        starts_at__gte=datetime.combine(day, time.min, tz),
+        starts_at__lt=datetime.combine(day + timedelta(days=1), time.min, tz),
+        status=Shift.Status.OPEN,
+    )
+    if organization_id is not None:
+        shifts = shifts.filter(place__organization_id=organization_id)
+    for shift in shifts.select_related("place"):
+        shift_cancel(shift=shift, reason=name, actor=actor)
+    audit("patrol.holiday", actor=actor, organization_id=organization_id, day=str(day))
+    return holiday
+
+
+def shift_cancel(*, shift: Shift, reason: str, actor: Member | None = None) -> int:
+    shift.status = Shift.Status.CANCELLED
+    shift.cancelled_reason = reason[:120]
+    shift.save(update_fields=["status", "cancelled_reason"])
+    told = 0
+    specs = []
+    for signup in shift.signups.select_related("member"):
+        spec = _message_spec(
+            signup.member,
+            purpose="patrol",
+            key=f"patrol:cancel:{shift.pk}:{signup.member_id}",
+            text=lambda s=shift: (
+                _("Vecinos: your patrol shift at %(place)s on %(when)s is cancelled (%(why)s).")
+                % {"place": s.place.name, "when": _when(s), "why": s.cancelled_reason}
+            ),
+            ref_id=shift.pk,
+        )
+        if spec is not None:
+            specs.append(spec)
+            told += 1
+    messaging.deliveries_enqueue(specs)
+    return told
+
+
+def _when(shift: Shift) -> str:
+    local = timezone.localtime(shift.starts_at, local_tz())
+    return local.strftime("%a %d %b %H:%M")
+
+
+def _message_spec(member: Member, *, purpose: str, key: str, text, ref_id: int):
+    if not member.phone:
+        return None
+    language = member.preferred_language if member.preferred_language in ("en", "es") else "es"
+    with translation.override(language):
+        body = text()
+    return messaging.DeliverySpec(
+        purpose=purpose,
+        ref_type="shift",
+        ref_id=ref_id,
+        contact=messaging.contact_point(
+            channel="sms", address=member.phone, member=member, language=language
+        ),
+        body=body,
+        language=language,
+        key=key,
+    )
+
+
+# --- Sign-up, withdraw, swap --------------------------------------------------------------------
+
+
+@transaction.atomic
+def signup(*, shift: Shift, member: Member, lead: bool = False) -> Signup:
+    if not can_patrol(member):
+        raise NotAllowed
+    shift = Shift.objects.select_for_update().get(pk=shift.pk)
+    if shift.status != Shift.Status.OPEN or shift.ends_at <= timezone.now():
+        raise PatrolError(gettext_lazy("This shift is no longer open."))
+    if Signup.objects.filter(shift=shift, member=member).exists():
+        raise PatrolError(gettext_lazy("You are already signed up for this shift."))
+    if shift.signups.count() >= shift.max_people:
+        raise PatrolError(gettext_lazy("This shift is full. Look for another one nearby."))
+    overlapping = Signup.objects.filter(
+        member=member,
+        shift__status=Shift.Status.OPEN,
+        shift__starts_at__lt=shift.ends_at,
+        shift__ends_at__gt=shift.starts_at,
+    )
+    if overlapping.exists():
+        raise PatrolError(gettext_lazy("You already have a shift at that time."))
+    if lead:
+        if member.tier < Tier.TRAINED:
+            raise PatrolError(gettext_lazy("Leads must be trained."))
+        if shift.signups.filter(is_lead=True).exists():
+            raise PatrolError(gettext_lazy("This shift already has a lead."))
+    try:
+        return Signup.objects.create(shift=shift, member=member, is_lead=lead)
+    except IntegrityError:
+        raise PatrolError(gettext_lazy("You are already signed up for this shift.")) from None
+
+
+def withdraw(*, shift: Shift, member: Member) -> bool:
+    deleted, _rows = Signup.objects.filter(shift=shift, member=member).delete()
+    return bool(deleted)
+
+
+def offer_swap(*, signup_row: Signup, member: Member) -> Signup:
+    if signup_row.member_id != member.pk:
+        raise NotAllowed
+    signup_row.offered_for_swap = True
+    signup_row.save(update_fields=["offered_for_swap"])
+    return signup_row
+
+
+@transaction.atomic
+def take_swap(*, signup_row: Signup, member: Member) -> Signup:
+    row = Signup.objects.select_for_update().select_related("shift").get(pk=signup_row.pk)
+    if not row.offered_for_swap:
+        raise PatrolError(gettext_lazy("That shift is no longer offered."))
+    if row.member_id == member.pk or not can_patrol(member):
+        raise NotAllowed
+    shift = row.shift
+    overlapping = Signup.objects.filter(
+        member=member,
+        shift__status=Shift.Status.OPEN,
+        shift__starts_at__lt=shift.ends_at,
+        shift__ends_at__gt=shift.starts_at,
+    )
+    if overlapping.exists():
+        raise PatrolError(gettext_lazy("You already have a shift at that time."))
+    if row.is_lead and member.tier < Tier.TRAINED:
+        raise PatrolError(gettext_lazy("Leads must be trained."))
+    previous = row.member_id
+    row.member = member
+    row.offered_for_swap = False
+    row.save(update_fields=["member", "offered_for_swap"])
+    audit("patrol.swap", actor=member, target=row, previous=previous)
+    return row
+
+
+# --- On the day ------------------------------------------------------------------------------
+
+
+def _my_signup(shift: Shift, member: Member) -> Signup:
+    row = Signup.objects.filter(shift=shift, member=member).first()
+    if row is None:
+        raise PatrolError(gettext_lazy("You are not signed up for this shift."))
+    return row
+
+
+def check_in(
+    *, shift: Shift, member: Member, lat: float | None = None, lng: float | None = None
+) -> Signup:
+    """Only "at the place or not" and the time are kept: never the coordinates."""
+    row = _my_signup(shift, member)
+    now = timezone.now()
+    if now < shift.starts_at - CHECK_IN_EARLY or now > shift.ends_at:
+        raise PatrolError(gettext_lazy("Check-in opens 30 minutes before the shift starts."))
+    at_place = None
+    if lat is not None and lng is not None:
+        geo.validate_lat_lng(lat, lng)
+        at_place = geo.haversine_m(lat, lng, shift.place.lat, shift.place.lng) <= AT_PLACE_METERS
+    row.checked_in_at, row.checked_in_at_place = now, at_place
+    row.save(update_fields=["checked_in_at", "checked_in_at_place"])
+    return row
+
+
+def check_out(*, shift: Shift, member: Member) -> Signup:
+    row = _my_signup(shift, member)
+    if row.checked_in_at is None:
+        raise PatrolError(gettext_lazy("Check in first."))
+    row.checked_out_at = timezone.now()
+    row.save(update_fields=["checked_out_at"])
+    return row
+
+
+def can_report_outcome(shift: Shift, member: Member) -> bool:
+    return Signup.objects.filter(shift=shift, member=member, is_lead=True).exists() or (
+        can_coordinate_place(member, shift.place)
+    )
+
+
+@transaction.atomic
+def mark_outcome(*, shift: Shift, member: Member, outcome: str) -> Shift:
+    if outcome not in (Shift.Outcome.ALL_CLEAR, Shift.Outcome.ACTIVITY):
+        raise PatrolError(gettext_lazy("Choose all clear or activity seen."))
+    if not can_report_outcome(shift, member):
+        raise NotAllowed
+    shift.outcome, shift.outcome_at, shift.outcome_by = outcome, timezone.now(), member
+    shift.save(update_fields=["outcome", "outcome_at", "outcome_by"])
+    return shift
+
+
+def patrol_report(
+    *,
+    shift: Shift,
+    member: Member,
+    activity: str,
+    agents_count: int | None,
+    vehicles_count: int | None,
+    description: str,
+    agency: str = "unknown",
+):
+    """The report of a patrol that saw activity: pre-filled with place and time; trusted."""
+    from vecinos.reports import services as reports
+
+    if not Signup.objects.filter(shift=shift, member=member).exists() and not (
+        can_coordinate_place(member, shift.place)
+    ):
+        raise NotAllowed
+    data = reports.ReportInput(
+        channel="patrol",
+        language=member.preferred_language,
+        activity=activity,
+        agency=agency,
+        agents_count=agents_count,
+        vehicles_count=vehicles_count,
+        lat=shift.place.lat,
+        lng=shift.place.lng,
+        place_text=shift.place.name,
+        seen_at=timezone.now(),
+        description=description,
+        reporter_member=member,
+    )
+    key = reports.check_source(f"member:{member.pk}", bucket="member")
+    report = reports.report_submit(data=data, source_key_value=key)
+    # A patrol on its shift is a trusted reporter, whatever the member's own vetting tier.
+    type(report).objects.filter(pk=report.pk).update(trusted=True, flood_group="")
+    report.trusted = True
+    Shift.objects.filter(pk=shift.pk).update(
+        report=report,
+        outcome=Shift.Outcome.ACTIVITY,
+        outcome_at=timezone.now(),
+        outcome_by=member,
+    )
+    return report
+
+
+def log_add(*, shift: Shift, member: Member, text: str) -> PatrolLogEntry:
+    text = text.strip()
+    if not text or len(text) > 1000:
+        raise PatrolError(gettext_lazy("Write a note of at most 1000 characters."))
+    if not Signup.objects.filter(shift=shift, member=member).exists() and not (
+        can_coordinate_place(member, shift.place)
+    ):
+        raise NotAllowed
+    return PatrolLogEntry.objects.create(shift=shift, author=member, text=text)
+
+
+# --- Reminders and fill requests ------------------------------------------------------------
+
+
+def send_reminders(*, now: datetime | None = None) -> int:
+    """The day before and one hour before, through messaging (idempotent per window)."""
+    now = now or timezone.now()
+    specs = []
+    for label, ahead in (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1))):
+        window = Signup.objects.filter(
+            shift__status=Shift.Status.OPEN,
+            shift__starts_at__gt=now + ahead - timedelta(minutes=30),
+            shift__starts_at__lte=now + ahead + timedelta(minutes=30),
+        ).select_related("shift__place", "member")
+        for row in window:
+            spec = _message_spec(
+                row.member,
+                purpose="reminder",
+                key=f"reminder:{row.shift_id}:{row.member_id}:{label}",
+                text=lambda r=row: (
+                    _("Vecinos reminder: your patrol shift at %(place)s starts %(when)s.")
+                    % {"place": r.shift.place.name, "when": _when(r.shift)}
+                ),
+                ref_id=row.shift_id,
+            )
+            if spec is not None:
+                specs.append(spec)
+    with transaction.atomic():
+        messaging.deliveries_enqueue(specs)
+    return len(specs)
+
+
+def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: int = 50) -> int:
+    """One tap: ask patrol members near an understaffed shift to sign up."""
+    if not (can_coordinate_place(actor, shift.place) or network.has_role(actor, Role.DISPATCHER)):
+        raise NotAllowed
+    taken = set(shift.signups.values_list("member_id", flat=True))
+    candidates = (
+        Member.objects.filter(is_active=True, memberships__role=Role.PATROL)
+        .exclude(pk__in=taken)
+        .distinct()
+    )
+    zone_members = set()
+    if shift.place.zone_id:
+        from vecinos.alerts.models import SubscriptionArea
+
+        zone_members = set(
+            SubscriptionArea.objects.filter(zone_id=shift.place.zone_id).values_list(
+                "subscriber__member_id", flat=True
+            )
+        )
+    org_members = set(
+        Membership.objects.filter(organization_id=shift.place.organization_id).values_list(
+            "member_id", flat=True
+        )
+    )
+    chosen = [m for m in candidates if m.pk in zone_members or m.pk in org_members][:limit]
+    link = f"{settings.PUBLIC_URL}/patrols/shifts/{shift.pk}/"
+    specs = []
+    for member in chosen:
+        spec = _message_spec(
+            member,
+            purpose="patrol_fill",
+            key=f"fill:{shift.pk}:{member.pk}",
+            text=lambda: (
+                _(
+                    "Vecinos: the patrol at %(place)s on %(when)s needs people. "
+                    "Can you come? %(link)s"
+                )
+                % {"place": shift.place.name, "when": _when(shift), "link": link}
+            ),
+            ref_id=shift.pk,
+        )
+        if spec is not None:
+            specs.append(spec)
+    with transaction.atomic():
+        messaging.deliveries_enqueue(specs)
+    audit("patrol.ask_to_fill", actor=actor, target=shift, asked=len(specs))
+    return len(specs)
+
+
+# --- Coverage ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CoverageRow:
+    shift: Shift
+    signed: int
+    checked_in: int
+    state: str  # uncovered | understaffed | staffed | checked_in | all_clear | activity | cancelled
+
+
+def coverage(*, start: datetime, end: datetime, organization_ids: set[int] | None = None):
+    """Shifts in a window with their staffing state: one query, whatever the count."""
+    qs = (
+        Shift.objects.filter(starts_at__gte=start, starts_at__lt=end)
+        .select_related("place", "place__zone")
+        .annotate(
+            n_signed=Count("signups", distinct=True),
+            n_in=Count("signups", filter=Q(signups__checked_in_at__isnull=False), distinct=True),
+        )
+        .order_by("starts_at", "place__name")
+    )
+    if organization_ids is not None:
+        qs = qs.filter(place__organization_id__in=organization_ids)
+    rows = []
+    for shift in qs:
+        if shift.status == Shift.Status.CANCELLED:
+            state = "cancelled"
+        elif shift.outcome == Shift.Outcome.ALL_CLEAR:
+            state = "all_clear"
+        elif shift.outcome == Shift.Outcome.ACTIVITY:
+            state = "activity"
+        elif shift.n_in:
+            state = "checked_in"
+        elif shift.n_signed == 0:
+            state = "uncovered"
+        elif shift.n_signed < shift.min_people:
+            state = "understaffed"
+        else:
+            state = "staffed"
+        rows.append(CoverageRow(shift, shift.n_signed, shift.n_in, state))
+    return rows
+
+
+# --- Calendar feeds ---------------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def feed_create(*, member: Member, organization_id: int | None = None) -> str:
+    if organization_id is not None and not network.can_manage_org(member, organization_id):
+        raise NotAllowed
+    token = secrets.token_urlsafe(24)
+    CalendarFeed.objects.create(
+        member=None if organization_id else member,
+        organization_id=organization_id,
+        token_hash=_hash(token),
+    )
+    audit("patrol.feed_create", actor=member, organization_id=organization_id)
+    return token
+
+
+def feed_revoke(*, member: Member, feed: CalendarFeed) -> None:
+    if feed.member_id != member.pk and not (
+        feed.organization_id and network.can_manage_org(member, feed.organization_id)
+    ):
+        raise NotAllowed
+    feed.revoked_at = timezone.now()
+    feed.save(update_fields=["revoked_at"])
+
+
+def feed_lookup(token: str) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(token_hash=_hash(token), revoked_at__isnull=True).first()
