@@ -65,7 +65,11 @@ async def run(base: str, token: str, seconds: float, clients: int) -> tuple[floa
         done = asyncio.Event()
 
         async def poller() -> None:
-            after = 0
+            # PostgreSQL hands out ids at INSERT, not at COMMIT: a row with a lower id can become
+            # visible just after a higher one. So the cursor trails the newest id by half a
+            # second (what a partner polling this API should do too).
+            after, newest = 0, 0
+            history: list[tuple[float, int]] = []
             headers = {"Authorization": f"Bearer {token}"}
             while True:
                 async with session.get(
@@ -75,13 +79,17 @@ async def run(base: str, token: str, seconds: float, clients: int) -> tuple[floa
                 now = time.monotonic()
                 for row in rows:
                     seen_at.setdefault(row["receipt"], now)
-                    after = max(after, row["id"])
+                    newest = max(newest, row["id"])
+                history.append((now, newest))
+                while len(history) > 1 and history[1][0] <= now - 0.5:
+                    history.pop(0)
+                after = history[0][1] if history[0][0] <= now - 0.5 else after
                 if done.is_set() and (
                     all(k in seen_at for k in sent_at) or time.monotonic() > stop + 15
                 ):
                     return
                 if len(rows) < 1000:
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.1)
 
         started = time.monotonic()
         poll = asyncio.create_task(poller())
@@ -114,20 +122,35 @@ def main() -> None:
     lines = [bench("embedded SQLite", {}, args.seconds, args.clients)]
     if args.postgres:
         db = f"vecinos_bench_{int(time.time())}"
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {db}"],
-                       check=True)
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {db}"],
+            check=True,
+        )
         try:
-            lines.append(bench(
-                "PostgreSQL + Redis",
-                {
-                    "VECINOS_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
-                    "VECINOS_REDIS_URL": "redis://127.0.0.1:6379/5",
-                },
-                args.seconds, args.clients,
-            ))
+            lines.append(
+                bench(
+                    "PostgreSQL + Redis",
+                    {
+                        "VECINOS_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
+                        "VECINOS_REDIS_URL": "redis://127.0.0.1:6379/5",
+                    },
+                    args.seconds,
+                    args.clients,
+                )
+            )
         finally:
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                            f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], check=False)
+            subprocess.run(
+                [
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-qc",
+                    f"DROP DATABASE IF EXISTS {db} WITH (FORCE)",
+                ],
+                check=False,
+            )
     for line in lines:
         print(line)
 

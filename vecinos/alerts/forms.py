@@ -11,6 +11,7 @@ so a template is never sent half-filled.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -175,7 +176,7 @@ class AlertForm(forms.Form):
         if parent is not None:
             from vecinos.alerts.services import FOLLOWUP_KINDS
 
-            self.fields["kind"].choices = [
+            cast(forms.ChoiceField, self.fields["kind"]).choices = [
                 (k, label) for k, label in Alert.Kind.choices if k in FOLLOWUP_KINDS
             ]
             for name in ("tiers", "zones", "lat", "lng", "radius_m"):
@@ -183,6 +184,7 @@ class AlertForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         if self.parent_alert is None:
             has_lat, has_lng = data.get("lat") is not None, data.get("lng") is not None
             if has_lat != has_lng:
@@ -279,6 +281,7 @@ class ChannelsForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         if not self.errors and "email" in self.channels() and not self.has_email:
             raise ValidationError(
                 _("Add an email address to your profile first, or choose another way.")
@@ -304,6 +307,7 @@ class AreaForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         zone = data.get("zone")
         lat, lng = data.get("lat"), data.get("lng")
         if zone is None and (lat is None or lng is None):
@@ -388,6 +392,7 @@ class OptOutImportForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         lines = (data.get("numbers") or "").splitlines()
         upload = data.get("file")
         if upload is not None:

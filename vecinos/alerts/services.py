@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import h3
 from django.conf import settings
@@ -298,11 +299,12 @@ def subscribers_in_area(
         # Point areas: H3 res-7 cells prefilter in the database, exact distance here.
         max_area_radius = 5000
         cells = _disk_cells7(lat, lng, radius_m + max_area_radius)
-        rows = SubscriptionArea.objects.filter(active, cell7__in=cells).values_list(
+        point_rows = SubscriptionArea.objects.filter(active, cell7__in=cells).values_list(
             "subscriber_id", "lat", "lng", "radius_m"
         )
         cos_lat = math.cos(math.radians(lat))
-        for sub_id, a_lat, a_lng, a_radius in rows.iterator(chunk_size=20000):
+        for sub_id, a_lat, a_lng, a_radius in point_rows.iterator(chunk_size=20000):
+            assert a_lat is not None and a_lng is not None  # cell7 is set only with lat/lng
             # Equirectangular distance is exact enough below 50 km and 10x cheaper.
             dx = math.radians(a_lng - lng) * cos_lat
             dy = math.radians(a_lat - lat)
@@ -323,11 +325,11 @@ def subscribers_in_area(
         )
         cells = set().union(*(set(z.cells) for z in zones))
         parents = {h3.cell_to_parent(c, geo.COARSE_RESOLUTION) for c in cells}
-        rows = SubscriptionArea.objects.filter(active, cell7__in=parents).values_list(
+        zone_rows = SubscriptionArea.objects.filter(active, cell7__in=parents).values_list(
             "subscriber_id", "lat", "lng"
         )
-        for sub_id, a_lat, a_lng in rows.iterator(chunk_size=20000):
-            if a_lat is not None and geo.cell_of(a_lat, a_lng) in cells:
+        for sub_id, a_lat, a_lng in zone_rows.iterator(chunk_size=20000):
+            if a_lat is not None and a_lng is not None and geo.cell_of(a_lat, a_lng) in cells:
                 ids.add(sub_id)
     return ids
 
@@ -364,7 +366,7 @@ def select_recipients(alert: Alert) -> list[Target]:
     else:
         chosen: dict[int, str] = {}
         zones = list(alert.zones.all())
-        point = (alert.lat, alert.lng) if alert.lat is not None else None
+        point = (alert.lat, alert.lng) if alert.lat is not None and alert.lng is not None else None
         for tier in TIER_ORDER:
             if tier not in alert.tiers:
                 continue
@@ -397,18 +399,18 @@ def select_recipients(alert: Alert) -> list[Target]:
     if not targets:
         return []
     # Opt-outs, by blind index.
-    ids = [t.subscriber_id for t in targets]
+    target_ids = [t.subscriber_id for t in targets]
     stopped = (
         set(
-            Subscriber.objects.filter(pk__in=ids)
+            Subscriber.objects.filter(pk__in=target_ids)
             .filter(
                 Q(status=Subscriber.Status.STOPPED)
                 | Q(phone_index__in=OptOut.objects.values("phone_index"))
             )
             .values_list("pk", flat=True)
         )
-        if len(ids) < 50_000
-        else _stopped_large(ids)
+        if len(target_ids) < 50_000
+        else _stopped_large(target_ids)
     )
     targets = [t for t in targets if t.subscriber_id not in stopped]
     if alert.kind not in THROTTLE_EXEMPT:
@@ -737,9 +739,14 @@ def _schedule_escalation(alert: Alert) -> None:
     from vecinos.alerts.tasks import run_escalations
 
     delays = sorted({s["after"] for plan in alert.escalation.values() for s in plan[1:]})
+    assert alert.sent_at is not None  # alert_send sets it just before
     for delay in delays:
-        when = alert.sent_at + timedelta(seconds=delay + 2)  # type: ignore[operator]
-        transaction.on_commit(lambda when=when: run_escalations.using(run_after=when).enqueue())
+        when = alert.sent_at + timedelta(seconds=delay + 2)
+
+        def enqueue(when: datetime = when) -> None:
+            run_escalations.using(run_after=when).enqueue()
+
+        transaction.on_commit(enqueue)
 
 
 # --- Acknowledgement ---------------------------------------------------------------------------
@@ -819,7 +826,7 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
             if following
             else None
         )
-        fields = {"step": step_no, "next_step_at": next_at}
+        fields: dict[str, Any] = {"step": step_no, "next_step_at": next_at}
         if step.get("action") == "captain":
             captain = _captain_for(r)
             fields.update(captain=captain, captain_status=AlertRecipient.CaptainStatus.PENDING)
@@ -872,6 +879,8 @@ def _captain_for(recipient: AlertRecipient) -> Member | None:
             .first()
             or org_id
         )
+    if org_id is None:
+        return None  # every membership has an organization: no captain can match
     captains = list(
         Member.objects.filter(
             is_active=True, memberships__role=Role.CAPTAIN, memberships__organization_id=org_id
@@ -933,7 +942,7 @@ def captain_queue(captain: Member):
 
 def progress(alert: Alert) -> dict:
     """Delivery counts by tier and channel, acknowledgements, and who is not yet reached."""
-    by = defaultdict(lambda: defaultdict(int))
+    by: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = (
         Delivery.objects.filter(ref_type="alert", ref_id=alert.pk)
         .values_list("channel", "status")

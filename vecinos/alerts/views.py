@@ -41,6 +41,7 @@ from django.views.decorators.http import require_GET, require_POST
 from vecinos.alerts import cap, selectors, services
 from vecinos.alerts.forms import (
     DEFAULT_RADIUS_M,
+    LABEL_CHOICES,
     MESSAGE_LANGUAGES,
     AlertForm,
     AreaForm,
@@ -54,6 +55,7 @@ from vecinos.alerts.forms import (
 from vecinos.alerts.models import Alert, AlertRecipient, Subscriber, SubscriptionArea, Tier
 from vecinos.core import ratelimit
 from vecinos.core.audit import audit
+from vecinos.core.http import member_of
 from vecinos.core.privacy import source_key
 from vecinos.messaging import services as messaging
 from vecinos.network.phones import phone_index
@@ -131,7 +133,8 @@ def _message_language(language: str) -> str:
 @alerting_view
 @require_GET
 def alerts(request: HttpRequest) -> HttpResponse:
-    rows = selectors.recent_alerts()
+    # Annotated with counts; ack_percent is added here for the template.
+    rows: list[Any] = selectors.recent_alerts()
     for alert in rows:
         alert.ack_percent = selectors.percent(alert.acked, alert.recipients_count)
     return render(request, "alerts/list.html", {"alerts": rows})
@@ -218,7 +221,7 @@ def alert_new(request: HttpRequest) -> HttpResponse:
             else:
                 try:
                     alert = services.alert_create(
-                        actor=request.user,
+                        actor=member_of(request),
                         kind=data["kind"],
                         tiers=list(parent.tiers) if parent else data.get("tiers", []),
                         messages=form.messages(),
@@ -246,7 +249,7 @@ def alert_new(request: HttpRequest) -> HttpResponse:
             "parent": parent,
             "incident": incident,
             "templates": templates,
-            "budget": services.budget_status(_actor_org(request.user)),
+            "budget": services.budget_status(_actor_org(member_of(request))),
         },
     )
 
@@ -279,7 +282,8 @@ def _step_label(alert: Alert, recipient: AlertRecipient) -> str:
 
 
 def _progress_context(alert: Alert) -> dict:
-    unreached = selectors.unreached(alert)
+    # who and step_label are added here for the template.
+    unreached: list[Any] = selectors.unreached(alert)
     for r in unreached:
         r.who = selectors.subscriber_label(r)
         r.step_label = _step_label(alert, r)
@@ -297,6 +301,7 @@ def _progress_context(alert: Alert) -> dict:
 @require_GET
 def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = _alert_or_404(alert_id)
+    viewer = member_of(request)
     zones = [z.name for z in alert.zones.all()]
     area_text = (
         " · ".join(part for part in (alert.area_label, ", ".join(zones)) if part)
@@ -306,8 +311,8 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     context: dict[str, Any] = {
         "alert": alert,
         "area_text": area_text,
-        "is_creator": alert.created_by_id == request.user.pk,
-        "can_approve": selectors.can_approve(request.user, alert),
+        "is_creator": alert.created_by_id == viewer.pk,
+        "can_approve": selectors.can_approve(viewer, alert),
         "needs_second": services.needs_second_person(alert),
         "followup_kinds": [
             (k, label) for k, label in Alert.Kind.choices if k in services.FOLLOWUP_KINDS
@@ -350,7 +355,7 @@ def _post_action(request: HttpRequest, alert_id: int, action) -> HttpResponse:
 @require_POST
 def alert_send(request: HttpRequest, alert_id: int) -> HttpResponse:
     def send(alert: Alert) -> None:
-        alert = services.alert_send(alert=alert, actor=request.user)
+        alert = services.alert_send(alert=alert, actor=member_of(request))
         if alert.status == Alert.Status.PENDING:
             messages.warning(
                 request,
@@ -372,7 +377,7 @@ def alert_send(request: HttpRequest, alert_id: int) -> HttpResponse:
 @require_POST
 def alert_approve(request: HttpRequest, alert_id: int) -> HttpResponse:
     def approve(alert: Alert) -> None:
-        alert = services.alert_approve(alert=alert, actor=request.user)
+        alert = services.alert_approve(alert=alert, actor=member_of(request))
         if alert.status == Alert.Status.SENT:
             messages.success(
                 request,
@@ -386,7 +391,7 @@ def alert_approve(request: HttpRequest, alert_id: int) -> HttpResponse:
 @require_POST
 def alert_cancel(request: HttpRequest, alert_id: int) -> HttpResponse:
     def cancel(alert: Alert) -> None:
-        alert = services.alert_cancel(alert=alert, actor=request.user)
+        alert = services.alert_cancel(alert=alert, actor=member_of(request))
         if alert.status == Alert.Status.CANCELLED:
             messages.success(request, _("The alert was cancelled. Nothing was sent."))
         else:
@@ -444,9 +449,11 @@ def alert_ack(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @login_required
 def captain(request: HttpRequest) -> HttpResponse:
-    if not selectors.is_captain(request.user):
+    actor = member_of(request)
+    if not selectors.is_captain(actor):
         raise PermissionDenied
-    calls = selectors.captain_calls(request.user)
+    # phone, phone_display, who, text and text_lang are added here for the template.
+    calls: list[Any] = selectors.captain_calls(actor)
     for r in calls:
         r.phone = r.subscriber.phone
         r.phone_display = _display_phone(r.phone) if r.phone else ""
@@ -458,7 +465,7 @@ def captain(request: HttpRequest) -> HttpResponse:
         )
         r.text, r.text_lang = services.message_for(r.alert, r.language)
     # Every time phone numbers are shown, who saw how many is on record.
-    audit("tree.view", actor=request.user, shown=len(calls))
+    audit("tree.view", actor=actor, shown=len(calls))
     return render(
         request,
         "alerts/captain.html",
@@ -470,14 +477,15 @@ def captain(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def captain_mark(request: HttpRequest, recipient_id: int) -> HttpResponse:
-    if not selectors.is_captain(request.user):
+    actor = member_of(request)
+    if not selectors.is_captain(actor):
         raise PermissionDenied
     recipient = AlertRecipient.objects.select_related("alert").filter(pk=recipient_id).first()
-    if recipient is None or recipient.captain_id != request.user.pk:
+    if recipient is None or recipient.captain_id != actor.pk:
         raise PermissionDenied  # the same answer for "missing" and "not yours"
     status = request.POST.get("status", "")
     try:
-        services.captain_mark(recipient=recipient, captain=request.user, status=status)
+        services.captain_mark(recipient=recipient, captain=actor, status=status)
     except services.NotAllowed:
         raise PermissionDenied from None
     except ValueError:
@@ -498,7 +506,7 @@ def captain_mark(request: HttpRequest, recipient_id: int) -> HttpResponse:
 @never_cache
 @login_required
 def my_subscriptions(request: HttpRequest) -> HttpResponse:
-    member = request.user
+    member = member_of(request)
     sub = services.ensure_member_subscriber(member)
     if sub is None:
         return render(request, "alerts/my_subscriptions.html", {"sub": None})
@@ -555,7 +563,7 @@ def my_subscriptions(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Area added."))
                 return redirect("my_subscriptions")
     areas = list(selectors.subscriber_areas(sub))
-    label_names = dict(AreaForm.base_fields["label"].choices)
+    label_names = dict(LABEL_CHOICES)  # AreaForm's label choices
     for area in areas:
         area.label_display = label_names.get(area.label, area.label)
     return render(
@@ -575,7 +583,9 @@ def my_subscriptions(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def my_area_remove(request: HttpRequest, area_id: int) -> HttpResponse:
-    area = SubscriptionArea.objects.filter(pk=area_id, subscriber__member=request.user).first()
+    area = SubscriptionArea.objects.filter(
+        pk=area_id, subscriber__member=member_of(request)
+    ).first()
     if area is None:
         raise PermissionDenied
     area.delete()
@@ -733,7 +743,8 @@ def subscribe_confirm(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def optouts(request: HttpRequest) -> HttpResponse:
-    if not selectors.can_manage_optouts(request.user):
+    actor = member_of(request)
+    if not selectors.can_manage_optouts(actor):
         raise PermissionDenied
     import_form = OptOutImportForm()
     undo_form = OptOutUndoForm()
@@ -743,7 +754,7 @@ def optouts(request: HttpRequest) -> HttpResponse:
             import_form = OptOutImportForm(request.POST, request.FILES)
             if import_form.is_valid():
                 result = services.opt_out_import(
-                    phones=import_form.cleaned_data["lines"], actor=request.user
+                    phones=import_form.cleaned_data["lines"], actor=actor
                 )
                 messages.success(
                     request,
@@ -759,7 +770,7 @@ def optouts(request: HttpRequest) -> HttpResponse:
             if undo_form.is_valid():
                 index = phone_index(undo_form.cleaned_data["phone"])
                 try:
-                    undone = services.opt_out_undo(index=index, actor=request.user)
+                    undone = services.opt_out_undo(index=index, actor=actor)
                 except services.NotAllowed:
                     raise PermissionDenied from None
                 if undone:
@@ -782,7 +793,7 @@ def optouts(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def outbox(request: HttpRequest) -> HttpResponse:
-    if not selectors.can_see_outbox(request.user):
+    if not selectors.can_see_outbox(member_of(request)):
         raise PermissionDenied
     rows = selectors.outbox()
     for row in rows:

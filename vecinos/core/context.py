@@ -12,13 +12,12 @@ def site(request):
         nav = {
             "is_coordinator": selectors.is_coordinator(user),
             "can_read_audit": selectors.can_read_audit(user),
-            "can_use_console": selectors.has_role(
-                user, "dispatcher", "coalition_coordinator"
-            ),
+            "can_use_console": selectors.has_role(user, "dispatcher", "coalition_coordinator"),
             "can_take_duty": selectors.has_role(user, "dispatcher", "verifier"),
             "can_alert": selectors.has_role(
                 user, "dispatcher", "coalition_coordinator", "org_coordinator"
             ),
             "is_captain": selectors.has_role(user, "captain"),
+            "can_patrol": selectors.has_role(user, "patrol"),
         }
     return {"site_name": "Vecinos", "public_url": settings.PUBLIC_URL, "nav": nav}

@@ -16,7 +16,9 @@ from django.db import connection, transaction
 def _redis():
     import redis
 
-    return redis.Redis.from_url(settings.REDIS_URL)
+    url = settings.REDIS_URL
+    assert url  # only used when REDIS_URL is set
+    return redis.Redis.from_url(url)
 
 
 def hit(bucket: str, key: str, *, limit: int, window_seconds: int) -> bool:

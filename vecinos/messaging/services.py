@@ -35,7 +35,8 @@ from vecinos.transports.registry import get_transport
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-LEASE_SECONDS = 60
+LEASE_SECONDS = 60  # default of settings.DELIVERY_LEASE_SECONDS (VECINOS_DELIVERY_LEASE)
+BACKOFF_BASE = 5  # default of settings.DELIVERY_BACKOFF_BASE (VECINOS_DELIVERY_BACKOFF_BASE)
 
 
 def address_index(channel: str, address: str) -> str:
@@ -108,7 +109,9 @@ def kick(senders: int = 1) -> None:
         dispatch_deliveries.enqueue()
 
 
-def claim_batch(limit: int = 200, lease_seconds: int = LEASE_SECONDS) -> list[Delivery]:
+def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Delivery]:
+    if lease_seconds is None:
+        lease_seconds = getattr(settings, "DELIVERY_LEASE_SECONDS", LEASE_SECONDS)
     now = timezone.now()
     with transaction.atomic():
         due = Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
@@ -189,13 +192,15 @@ def _send_one(delivery: Delivery, close: bool = True) -> tuple[int, SendResult |
 
 
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))
+    base = getattr(settings, "DELIVERY_BACKOFF_BASE", BACKOFF_BASE)
+    return timedelta(seconds=min(600, base * 2 ** max(0, attempts - 1)))
 
 
 def send_batch(deliveries: list[Delivery], *, concurrency: int | None = None) -> dict[str, int]:
     """Send claimed deliveries concurrently and record every outcome."""
     now = timezone.now()
-    live, expired = [], []
+    live: list[Delivery] = []
+    expired: list[Delivery] = []
     for d in deliveries:
         (expired if d.expires_at is not None and d.expires_at <= now else live).append(d)
     counts = {"sent": 0, "retry": 0, "failed": 0, "expired": len(expired)}

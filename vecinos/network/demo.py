@@ -298,6 +298,9 @@ def load_demo(*, stdout: _Writer | None = None) -> DemoResult:
     try:
         with transaction.atomic():
             credentials = _load(say)
+            from vecinos.patrols.demo import load_patrol_demo
+
+            load_patrol_demo(say=say)
             _write_credentials(credentials)  # inside the transaction: no demo without its file
     except IntegrityError:
         # Someone loaded the demo at the same moment: theirs won.

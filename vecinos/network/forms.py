@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -157,8 +157,9 @@ class InviteForm(forms.Form):
 
     def __init__(self, *args: Any, include_coalition: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = _role_choices(include_coalition=include_coalition)
-        self.fields["role"].initial = Role.PATROL
+        role = cast(forms.ChoiceField, self.fields["role"])
+        role.choices = _role_choices(include_coalition=include_coalition)
+        role.initial = Role.PATROL
 
 
 class RoleChangeForm(forms.Form):
@@ -173,7 +174,8 @@ class RoleChangeForm(forms.Form):
 
     def __init__(self, *args: Any, include_coalition: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [("", _("Choose a role"))] + _role_choices(
+        role = cast(forms.ChoiceField, self.fields["role"])
+        role.choices = [("", _("Choose a role"))] + _role_choices(
             include_coalition=include_coalition
         )
 
@@ -270,6 +272,7 @@ class JoinForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         password1, password2 = data.get("password1"), data.get("password2")
         if password1 and password2 and password1 != password2:
             self.add_error("password2", _("The two passwords are not the same."))
@@ -288,4 +291,5 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("All actions"))] + [(a, a) for a in actions]
+        action = cast(forms.ChoiceField, self.fields["action"])
+        action.choices = [("", _("All actions"))] + [(a, a) for a in actions]

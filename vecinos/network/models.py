@@ -7,7 +7,7 @@ emails and notes are encrypted at rest; phone and email are found by blind index
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -157,6 +157,11 @@ class Member(AbstractBaseUser, PermissionsMixin):
     @property
     def display_name(self) -> str:
         return self.full_name or self.username
+
+    if TYPE_CHECKING:
+        # Installed on request.user by django_otp's OTPMiddleware: whether this session passed
+        # a second-factor check. Members loaded any other way do not have it.
+        def is_verified(self) -> bool: ...
 
 
 class Membership(models.Model):

@@ -204,9 +204,10 @@ def role_grant(
         raise NotAllowed
     # An org coordinator may only give roles to people already in their organization: otherwise
     # they could pull anyone into it and then read their contact details.
-    if not selectors.is_coalition_coordinator(actor) and not Membership.objects.filter(
-        member=member, organization=organization
-    ).exists():
+    if (
+        not selectors.is_coalition_coordinator(actor)
+        and not Membership.objects.filter(member=member, organization=organization).exists()
+    ):
         raise NotAllowed
     membership, created = Membership.objects.get_or_create(
         member=member, organization=organization, role=role

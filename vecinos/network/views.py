@@ -41,6 +41,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vecinos.core.audit import audit
 from vecinos.core.geo import cells_outline
+from vecinos.core.http import member_of
 from vecinos.core.models import AuditEvent
 from vecinos.network import selectors, services
 from vecinos.network.forms import (
@@ -117,14 +118,14 @@ def _require_vouched(member: Member) -> None:
 
 def _managed_org(request: HttpRequest, org_id: int) -> Organization:
     organization = Organization.objects.filter(pk=org_id).first()
-    if organization is None or not selectors.can_manage_org(request.user, organization):
+    if organization is None or not selectors.can_manage_org(member_of(request), organization):
         raise PermissionDenied
     return organization
 
 
 def _viewable_member(request: HttpRequest, member_id: int) -> Member:
     target = Member.objects.filter(pk=member_id).first()
-    if target is None or not selectors.can_view_member(request.user, target):
+    if target is None or not selectors.can_view_member(member_of(request), target):
         raise PermissionDenied
     return target
 
@@ -198,7 +199,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
-    services.sign_out_everywhere(member=request.user)
+    services.sign_out_everywhere(member=member_of(request))
     logout(request)
     messages.info(request, _("You are signed out on every phone and computer."))
     return redirect("login")
@@ -226,7 +227,7 @@ def _two_factor_enroll(user: Member, device: TOTPDevice) -> list[str]:
 @never_cache
 @login_required
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = member_of(request)
     if not user.is_verified() and django_otp.user_has_device(user, confirmed=True):
         # Someone holding only the password must not be able to add an authenticator of their own.
         return redirect(f"{reverse('two_factor_verify')}?{urlencode({'next': request.path})}")
@@ -263,7 +264,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 @require_POST
 def two_factor_recovery(request: HttpRequest) -> HttpResponse:
     """New recovery codes (the old ones stop working), for a session that passed a code."""
-    user = request.user
+    user = member_of(request)
     if not user.is_verified():
         return redirect("two_factor_verify")
     with transaction.atomic():
@@ -275,7 +276,7 @@ def two_factor_recovery(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = member_of(request)
     next_url = _safe_next(request)
     if user.is_verified():
         return redirect(next_url)
@@ -318,7 +319,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    member = request.user
+    member = member_of(request)
     if request.method == "POST":
         form = ProfileForm(request.POST)
         if form.is_valid():
@@ -373,10 +374,11 @@ def profile(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def tokens(request: HttpRequest) -> HttpResponse:
+    member = member_of(request)
     issued = None
     form = TokenCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        issued = services.token_create(member=request.user, name=form.cleaned_data["name"].strip())
+        issued = services.token_create(member=member, name=form.cleaned_data["name"].strip())
         form = TokenCreateForm()
     return render(
         request,
@@ -384,7 +386,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "issued": issued,
-            "tokens": ApiToken.objects.filter(member=request.user),
+            "tokens": ApiToken.objects.filter(member=member),
         },
     )
 
@@ -392,9 +394,10 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = get_object_or_404(ApiToken, pk=token_id, member=request.user)
+    member = member_of(request)
+    token = get_object_or_404(ApiToken, pk=token_id, member=member)
     try:
-        services.token_revoke(actor=request.user, token=token)
+        services.token_revoke(actor=member, token=token)
     except services.NotAllowed:
         raise PermissionDenied from None
     messages.success(request, _("The token “%(name)s” no longer works.") % {"name": token.name})
@@ -406,9 +409,10 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @login_required
 def orgs(request: HttpRequest) -> HttpResponse:
-    if not selectors.is_coordinator(request.user):
+    member = member_of(request)
+    if not selectors.is_coordinator(member):
         raise PermissionDenied
-    organizations = selectors.organizations_for_roster(request.user).annotate(
+    organizations = selectors.organizations_for_roster(member).annotate(
         member_count=Count("memberships__member", distinct=True)
     )
     return render(request, "network/orgs.html", {"organizations": organizations})
@@ -426,7 +430,7 @@ def _pending_invitations(organization: Organization) -> QuerySet[Invitation]:
 def _render_roster(
     request: HttpRequest, organization: Organization, invite_form: InviteForm | None = None
 ) -> HttpResponse:
-    include_coalition = selectors.is_coalition_coordinator(request.user)
+    include_coalition = selectors.is_coalition_coordinator(member_of(request))
     return render(
         request,
         "network/roster.html",
@@ -449,7 +453,7 @@ def roster(request: HttpRequest, org_id: int) -> HttpResponse:
 def roster_export(request: HttpRequest, org_id: int) -> HttpResponse:
     organization = _managed_org(request, org_id)
     people = _group_roster(selectors.roster(organization))
-    audit("roster.export", actor=request.user, organization_id=organization.pk, via="csv")
+    audit("roster.export", actor=member_of(request), organization_id=organization.pk, via="csv")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="{organization.short_name}-members.csv"'
@@ -470,15 +474,14 @@ def roster_export(request: HttpRequest, org_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def invite_create(request: HttpRequest, org_id: int) -> HttpResponse:
+    actor = member_of(request)
     organization = _managed_org(request, org_id)
-    form = InviteForm(
-        request.POST, include_coalition=selectors.is_coalition_coordinator(request.user)
-    )
+    form = InviteForm(request.POST, include_coalition=selectors.is_coalition_coordinator(actor))
     if not form.is_valid():
         return _render_roster(request, organization, invite_form=form)
     try:
         issued = services.invitation_create(
-            actor=request.user, organization=organization, role=form.cleaned_data["role"]
+            actor=actor, organization=organization, role=form.cleaned_data["role"]
         )
     except services.NotAllowed:
         raise PermissionDenied from None
@@ -502,7 +505,7 @@ def invite_revoke(request: HttpRequest, org_id: int, invitation_id: int) -> Http
     organization = _managed_org(request, org_id)
     invitation = get_object_or_404(Invitation, pk=invitation_id, organization=organization)
     try:
-        services.invitation_revoke(actor=request.user, invitation=invitation)
+        services.invitation_revoke(actor=member_of(request), invitation=invitation)
     except services.NotAllowed:
         raise PermissionDenied from None
     messages.success(request, _("The invitation link no longer works."))
@@ -531,7 +534,8 @@ def _render_roster_member(
     training_form: TrainingForm | None = None,
     deactivate_form: ConfirmForm | None = None,
 ) -> HttpResponse:
-    include_coalition = selectors.is_coalition_coordinator(request.user)
+    viewer = member_of(request)
+    include_coalition = selectors.is_coalition_coordinator(viewer)
     memberships = Membership.objects.filter(member=member, organization=organization).order_by(
         "role"
     )
@@ -545,7 +549,7 @@ def _render_roster_member(
             "tier_label": Tier(member.tier).label,
             "vouch_count": member.vouches_received.count(),
             "can_train": member.tier >= Tier.VOUCHED,
-            "is_self": member.pk == request.user.pk,
+            "is_self": member.pk == viewer.pk,
             "role_form": role_form or RoleChangeForm(include_coalition=include_coalition),
             "training_form": training_form
             or TrainingForm(initial={"completed_on": timezone.localdate()}),
@@ -567,18 +571,15 @@ def roster_role(request: HttpRequest, org_id: int, member_id: int) -> HttpRespon
     # Only people already in this organization: granting a role to an outsider would hand the
     # coordinator a way to see anyone's contact details.
     member = _org_member(organization, member_id)
-    form = RoleChangeForm(
-        request.POST, include_coalition=selectors.is_coalition_coordinator(request.user)
-    )
+    actor = member_of(request)
+    form = RoleChangeForm(request.POST, include_coalition=selectors.is_coalition_coordinator(actor))
     if not form.is_valid():
         return _render_roster_member(request, organization, member, role_form=form)
     role, op = form.cleaned_data["role"], form.cleaned_data["op"]
     label = Role(role).label
     try:
         if op == RoleChangeForm.GRANT:
-            services.role_grant(
-                actor=request.user, member=member, organization=organization, role=role
-            )
+            services.role_grant(actor=actor, member=member, organization=organization, role=role)
             messages.success(
                 request,
                 _("%(name)s is now: %(role)s.")
@@ -594,7 +595,7 @@ def roster_role(request: HttpRequest, org_id: int, member_id: int) -> HttpRespon
             if membership is None:
                 form.add_error("role", _("They do not have that role here."))
                 return _render_roster_member(request, organization, member, role_form=form)
-            services.role_revoke(actor=request.user, membership=membership)
+            services.role_revoke(actor=actor, membership=membership)
             messages.success(
                 request,
                 _("%(name)s is no longer: %(role)s.")
@@ -605,8 +606,8 @@ def roster_role(request: HttpRequest, org_id: int, member_id: int) -> HttpRespon
             )
     except services.NotAllowed:
         raise PermissionDenied from None
-    selectors.forget_roles(request.user)
-    if not selectors.can_manage_org(request.user, organization):
+    selectors.forget_roles(actor)
+    if not selectors.can_manage_org(actor, organization):
         return redirect("home")  # they took away their own coordinator role
     if not Membership.objects.filter(member=member, organization=organization).exists():
         return redirect("roster", org_id=organization.pk)
@@ -619,7 +620,7 @@ def roster_vouch(request: HttpRequest, org_id: int, member_id: int) -> HttpRespo
     organization = _managed_org(request, org_id)
     member = _org_member(organization, member_id)
     try:
-        services.vouch_record(actor=request.user, member=member)
+        services.vouch_record(actor=member_of(request), member=member)
     except services.NotAllowed:
         messages.error(request, _("You can vouch only for people in your organizations."))
     else:
@@ -638,7 +639,7 @@ def roster_training(request: HttpRequest, org_id: int, member_id: int) -> HttpRe
     if form.is_valid():
         try:
             services.training_record(
-                actor=request.user,
+                actor=member_of(request),
                 member=member,
                 topic=form.cleaned_data["topic"].strip(),
                 completed_on=form.cleaned_data["completed_on"],
@@ -658,13 +659,14 @@ def roster_training(request: HttpRequest, org_id: int, member_id: int) -> HttpRe
 def roster_deactivate(request: HttpRequest, org_id: int, member_id: int) -> HttpResponse:
     organization = _managed_org(request, org_id)
     member = _org_member(organization, member_id)
+    actor = member_of(request)
     form = ConfirmForm(request.POST)
-    if member.pk == request.user.pk:
+    if member.pk == actor.pk:
         form.add_error(None, _("You cannot deactivate your own account."))
     if not form.is_valid():
         return _render_roster_member(request, organization, member, deactivate_form=form)
     try:
-        services.member_deactivate(actor=request.user, member=member)
+        services.member_deactivate(actor=actor, member=member)
     except services.NotAllowed:
         raise PermissionDenied from None
     messages.success(
@@ -679,8 +681,9 @@ def roster_deactivate(request: HttpRequest, org_id: int, member_id: int) -> Http
 
 def _member_context(request: HttpRequest, target: Member) -> dict[str, Any]:
     memberships = Membership.objects.filter(member=target).select_related("organization")
-    orgs = selectors.coordinated_org_ids(request.user)
-    if target.pk != request.user.pk and orgs is not None:
+    viewer = member_of(request)
+    orgs = selectors.coordinated_org_ids(viewer)
+    if target.pk != viewer.pk and orgs is not None:
         # A coordinator sees only the roles held in organizations they coordinate.
         memberships = memberships.filter(organization_id__in=orgs)
     return {
@@ -704,7 +707,7 @@ def member_detail(request: HttpRequest, member_id: int) -> HttpResponse:
 def member_contact(request: HttpRequest, member_id: int) -> HttpResponse:
     target = _viewable_member(request, member_id)
     try:
-        contact = services.contact_reveal(actor=request.user, member=target)
+        contact = services.contact_reveal(actor=member_of(request), member=target)
     except services.NotAllowed:
         raise PermissionDenied from None
     contact_ctx = {
@@ -721,7 +724,8 @@ def member_contact(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @login_required
 def vouch(request: HttpRequest) -> HttpResponse:
-    _require_vouched(request.user)
+    member = member_of(request)
+    _require_vouched(member)
     form = VouchForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["username"]
@@ -735,7 +739,7 @@ def vouch(request: HttpRequest) -> HttpResponse:
             form.add_error("username", not_yours)
         else:
             try:
-                services.vouch_record(actor=request.user, member=target)
+                services.vouch_record(actor=member, member=target)
             except services.NotAllowed:
                 form.add_error("username", not_yours)
             else:
@@ -827,7 +831,7 @@ def _zone_rings(cells: list[str]) -> list[list[list[float]]]:
 
 @login_required
 def zones(request: HttpRequest) -> HttpResponse:
-    _require_vouched(request.user)
+    _require_vouched(member_of(request))
     zone_list = list(Zone.objects.select_related("organization"))
     data = [
         {
@@ -869,9 +873,10 @@ def _detail_text(detail: Any) -> str:
 
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    if not selectors.can_read_audit(request.user):
+    member = member_of(request)
+    if not selectors.can_read_audit(member):
         raise PermissionDenied
-    events = _visible_audit_events(request.user)
+    events = _visible_audit_events(member)
     actions = list(events.order_by("action").values_list("action", flat=True).distinct())
     form = AuditFilterForm(request.GET or None, actions=actions)
     if form.is_valid():
@@ -887,7 +892,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     usernames = dict(
         Member.objects.filter(pk__in=[int(i) for i in member_ids]).values_list("pk", "username")
     )
-    org_names = dict(
+    # Keyed by pk; looked up with the event's organization_id, which may be None.
+    org_names: dict[int | None, str] = dict(
         Organization.objects.filter(
             pk__in={e.organization_id for e in page if e.organization_id}
         ).values_list("pk", "name")

@@ -33,6 +33,12 @@ class QueueItem(Schema):
     "/reports/queue",
     response=list[QueueItem],
     summary="New reports in the dispatcher queue, oldest first after a cursor",
+    description=(
+        "Pass the largest id you have seen as `after_id`. On PostgreSQL an id is given out "
+        "when a report is inserted, not when it is committed, so a report with a smaller id can "
+        "appear a moment after a larger one: keep your cursor about a second behind the newest "
+        "id and de-duplicate by `receipt`."
+    ),
 )
 def report_queue(request, params: Query[QueueParams]):
     if not selectors.can_use_console(request.auth):

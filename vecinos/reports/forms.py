@@ -6,6 +6,9 @@ calls it too, so the web page, the API and SMS give the same answer with the sam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +16,9 @@ from PIL import Image, UnidentifiedImageError
 
 from vecinos.reports import services
 from vecinos.reports.models import Activity, Agency
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "MPO")
 NUMBER_ERROR = _("Enter a number between 0 and 500.")
@@ -192,7 +198,7 @@ class ReportForm(forms.Form):
             **extra,
         )
 
-    def add_service_errors(self, errors: dict[str, str]) -> None:
+    def add_service_errors(self, errors: Mapping[str, StrOrPromise]) -> None:
         """Show services.ReportInvalid errors on the fields they concern (once each)."""
         for key, message in errors.items():
             name = self.SERVICE_FIELDS.get(key, key)

@@ -6,7 +6,7 @@ their ReportInvalid errors are copied back onto these forms by the views.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -66,7 +66,7 @@ class IncidentMergeForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = choices
+        cast(forms.TypedChoiceField, self.fields["target"]).choices = choices
 
 
 class DispatchForm(forms.Form):
@@ -82,7 +82,7 @@ class DispatchForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["verifiers"].choices = choices
+        cast(forms.TypedMultipleChoiceField, self.fields["verifiers"]).choices = choices
 
 
 class _LocationMixin:
@@ -93,7 +93,7 @@ class _LocationMixin:
         if (lat is None) != (lng is None):
             cleaned["lat"] = cleaned["lng"] = None
             return
-        if lat is not None:
+        if lat is not None and lng is not None:  # both, after the check above
             try:
                 geo.validate_lat_lng(lat, lng)
             except (geo.GeoError, TypeError, ValueError):
@@ -112,13 +112,15 @@ class DutyForm(_LocationMixin, forms.Form):
 
     def __init__(self, *args: Any, roles: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r, DUTY_ROLE_LABELS[r]) for r in roles]
+        role = cast(forms.ChoiceField, self.fields["role"])
+        role.choices = [(r, DUTY_ROLE_LABELS[r]) for r in roles]
         if len(roles) == 1:
-            self.fields["role"].initial = roles[0]
-            self.fields["role"].widget = forms.HiddenInput()
+            role.initial = roles[0]
+            role.widget = forms.HiddenInput()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data
         self._clean_location(cleaned)
         return cleaned
 
@@ -219,6 +221,7 @@ class QuickReportForm(_LocationMixin, forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data
         self._clean_location(cleaned)
         if not cleaned.get("activity"):
             self.add_error("activity", _("Tap what you see."))

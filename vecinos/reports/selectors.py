@@ -63,7 +63,15 @@ def public_rumors(days: int = 7) -> QuerySet[Incident]:
             verified_at__gte=since,
         )
         .select_related("zone")
-        .only("id", "outcome", "activity", "agency", "cell7", "zone__name", "verified_at",
-              "created_at")
+        .only(
+            "id",
+            "outcome",
+            "activity",
+            "agency",
+            "cell7",
+            "zone__name",
+            "verified_at",
+            "created_at",
+        )
         .order_by("-verified_at")
     )

@@ -8,6 +8,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -33,6 +34,9 @@ from vecinos.reports.models import (
     VerificationRequest,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 MAX_PHOTOS = 5
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -50,7 +54,7 @@ OUTCOMES = (
 class ReportInvalid(ValueError):
     """Field errors: {field: message}. Messages are lazily translated strings."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, StrOrPromise]) -> None:
         super().__init__(errors)
         self.errors = errors
 
@@ -131,7 +135,7 @@ def _phone_key(raw: str) -> str:
 def validate(data: ReportInput, *, draft: bool = False) -> None:
     from django.utils.translation import gettext_lazy as _
 
-    errors: dict[str, str] = {}
+    errors: dict[str, StrOrPromise] = {}
     if (data.lat is None) != (data.lng is None):
         errors["location"] = _("Give both latitude and longitude, or neither.")
     elif data.lat is not None and data.lng is not None:
@@ -178,13 +182,13 @@ def clean_photo(content: bytes) -> tuple[bytes, str]:
                 raise UnidentifiedImageError
             if img.width * img.height > 40_000_000:
                 raise ReportInvalid({"photos": _("That photo is too large.")})
-            img = ImageOps.exif_transpose(img)
-            img.thumbnail((2048, 2048))
+            upright = ImageOps.exif_transpose(img)
+            upright.thumbnail((2048, 2048))
             out = io.BytesIO()
-            if img.mode in ("RGBA", "LA", "P"):
-                img.convert("RGBA").save(out, "PNG", optimize=True)
+            if upright.mode in ("RGBA", "LA", "P"):
+                upright.convert("RGBA").save(out, "PNG", optimize=True)
                 return out.getvalue(), "image/png"
-            img.convert("RGB").save(out, "JPEG", quality=85)
+            upright.convert("RGB").save(out, "JPEG", quality=85)
             return out.getvalue(), "image/jpeg"
     except ReportInvalid:
         raise
@@ -331,10 +335,13 @@ def _recompute(incident: Incident) -> None:
     sources = {r["source_key"] for r in reports if r["source_key"] and not r["flood_group"]}
     trusted = sum(1 for r in reports if r["trusted"])
     incident.credibility = min(100, len(sources) + 2 * trusted + (len(reports) - len(sources)) // 3)
-    located = [r for r in reports if r["lat"] is not None]
+    # Reports have both coordinates or neither (validate).
+    located = [
+        (r["lat"], r["lng"]) for r in reports if r["lat"] is not None and r["lng"] is not None
+    ]
     if located and incident.purged_at is None:
-        incident.lat = sum(r["lat"] for r in located) / len(located)
-        incident.lng = sum(r["lng"] for r in located) / len(located)
+        incident.lat = sum(lat for lat, _lng in located) / len(located)
+        incident.lng = sum(lng for _lat, lng in located) / len(located)
         incident.cell7 = geo.cell_of(incident.lat, incident.lng, geo.COARSE_RESOLUTION)
         incident.zone = zone_for(incident.lat, incident.lng)
     activities = [r["activity"] for r in reports if r["activity"]]
@@ -449,7 +456,10 @@ def merge_candidates(report: Report, limit: int = 5) -> list[Incident]:
     close = [
         i
         for i in qs[:50]
-        if geo.haversine_m(report.lat, report.lng, i.lat, i.lng) <= MERGE_RADIUS_M
+        # (the lat/lng range filters already leave out incidents without a location)
+        if i.lat is not None
+        and i.lng is not None
+        and geo.haversine_m(report.lat, report.lng, i.lat, i.lng) <= MERGE_RADIUS_M
     ]
     return close[:limit]
 
@@ -574,12 +584,13 @@ def verifiers_request(
     for verifier in verifiers:
         if not selectors.has_role(verifier, Role.VERIFIER):
             continue
+        distance = ranked.get(verifier.pk)
         request, was_new = VerificationRequest.objects.get_or_create(
             incident=incident,
             verifier=verifier,
             defaults={
                 "requested_by": actor,
-                "distance_m": int(ranked[verifier.pk]) if ranked.get(verifier.pk) else None,
+                "distance_m": int(distance) if distance else None,
             },
         )
         if not was_new:

@@ -33,6 +33,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -45,6 +46,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from vecinos.core import geo
+from vecinos.core.http import member_of
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role
 from vecinos.reports import selectors, services
@@ -216,12 +218,12 @@ def _photo_counts(report_ids: list[int]) -> dict[int, int]:
 
 def _merge_suggestions(reports: list[Report]) -> dict[int, list[tuple[Incident, float]]]:
     """services.merge_candidates for many reports in one query (same 500 m / 60 min rule)."""
-    located = [r for r in reports if r.lat is not None and r.lng is not None]
+    located = [(r, r.lat, r.lng) for r in reports if r.lat is not None and r.lng is not None]
     if not located:
         return {}
-    boxes = {r.pk: geo.bounding_box(r.lat, r.lng, services.MERGE_RADIUS_M) for r in located}
-    whens = {r.pk: r.seen_at or r.created_at for r in located}
-    candidates = list(
+    boxes = {r.pk: geo.bounding_box(lat, lng, services.MERGE_RADIUS_M) for r, lat, lng in located}
+    whens = {r.pk: r.seen_at or r.created_at for r, _lat, _lng in located}
+    candidate_rows = (
         Incident.objects.filter(
             lat__gte=min(b[0] for b in boxes.values()),
             lat__lte=max(b[1] for b in boxes.values()),
@@ -234,19 +236,23 @@ def _merge_suggestions(reports: list[Report]) -> dict[int, list[tuple[Incident, 
         .only("id", "lat", "lng", "created_at", "activity", "status")
         .order_by("-created_at", "-id")[:500]
     )
+    # The lat/lng range filters above already leave out incidents without a location.
+    candidates = [
+        (i, i.lat, i.lng) for i in candidate_rows if i.lat is not None and i.lng is not None
+    ]
     out: dict[int, list[tuple[Incident, float]]] = {}
-    for report in located:
+    for report, lat, lng in located:
         min_lat, max_lat, min_lng, max_lng = boxes[report.pk]
         when = whens[report.pk]
         close = []
-        for incident in candidates:
+        for incident, i_lat, i_lng in candidates:
             if incident.pk == report.incident_id:
                 continue
-            if not (min_lat <= incident.lat <= max_lat and min_lng <= incident.lng <= max_lng):
+            if not (min_lat <= i_lat <= max_lat and min_lng <= i_lng <= max_lng):
                 continue
             if abs(incident.created_at - when) > services.MERGE_WINDOW:
                 continue
-            metres = geo.haversine_m(report.lat, report.lng, incident.lat, incident.lng)
+            metres = geo.haversine_m(lat, lng, i_lat, i_lng)
             if metres <= services.MERGE_RADIUS_M:
                 close.append((incident, metres))
         if close:
@@ -289,8 +295,9 @@ def _flood_label(group: str) -> str:
 
 
 def _queue_context() -> dict[str, Any]:
-    reports = list(selectors.queue_reports(QUEUE_LIMIT, flood=False))
-    flood = list(selectors.queue_reports(FLOOD_LIMIT, flood=True))
+    # Rows get display attributes (labels, counts, suggestions) for the template below.
+    reports: list[Any] = list(selectors.queue_reports(QUEUE_LIMIT, flood=False))
+    flood: list[Any] = list(selectors.queue_reports(FLOOD_LIMIT, flood=True))
     flood_total = Report.objects.filter(status=ReportStatus.NEW).exclude(flood_group="").count()
     photos = _photo_counts([r.pk for r in reports + flood])
     suggestions = _merge_suggestions(reports + flood)
@@ -308,7 +315,7 @@ def _queue_context() -> dict[str, Any]:
     for report in flood:
         groups[report.flood_group].append(report)
     flood_groups = [(_flood_label(key), members) for key, members in sorted(groups.items())]
-    incidents = list(selectors.open_incidents(INCIDENT_LIMIT))
+    incidents: list[Any] = list(selectors.open_incidents(INCIDENT_LIMIT))
     report_counts, request_counts = _incident_summaries([i.pk for i in incidents])
     now = timezone.now()
     for incident in incidents:
@@ -339,7 +346,8 @@ def _queue_context() -> dict[str, Any]:
 @console_view
 def console(request: HttpRequest) -> HttpResponse:
     html, digest = _render_live(request, "reports/console/_queue.html", _queue_context())
-    duty = OnDuty.objects.filter(member=request.user, role="dispatcher", until__gt=timezone.now())
+    member = member_of(request)
+    duty = OnDuty.objects.filter(member=member, role="dispatcher", until__gt=timezone.now())
     return render(
         request,
         "reports/console/console.html",
@@ -347,7 +355,7 @@ def console(request: HttpRequest) -> HttpResponse:
             "queue_html": html,
             "digest": digest,
             "my_duty": duty.first(),
-            "can_duty": network.has_role(request.user, Role.DISPATCHER),
+            "can_duty": network.has_role(member, Role.DISPATCHER),
         },
     )
 
@@ -367,7 +375,7 @@ def console_triage(request: HttpRequest, report_id: int) -> HttpResponse:
     if report.status == ReportStatus.DRAFT:
         return _form_error_text(request, _("This report is not complete yet."), status=409)
     tier = form.cleaned_data["tier"]
-    services.report_triage(report=report, tier=tier, actor=request.user)
+    services.report_triage(report=report, tier=tier, actor=member_of(request))
     if tier == Triage.LOG:
         message = _("Report %(receipt)s logged.") % {"receipt": report.receipt}
     else:
@@ -397,7 +405,7 @@ def console_merge(request: HttpRequest, report_id: int) -> HttpResponse:
     if incident is None or incident.status == Incident.Status.CLOSED:
         return _form_error_text(request, _("That incident is closed or gone."), status=409)
     try:
-        services.report_merge(report=report, incident=incident, actor=request.user)
+        services.report_merge(report=report, incident=incident, actor=member_of(request))
     except services.LockedByOther as exc:
         return _locked(request, exc, reverse("console"))
     message = _("Report %(receipt)s merged into incident #%(id)s.") % {
@@ -417,7 +425,7 @@ def console_ban(request: HttpRequest, report_id: int) -> HttpResponse:
     report = get_object_or_404(Report, pk=report_id)
     form = BanForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    ban = services.ban_source(report=report, actor=request.user, reason=reason)
+    ban = services.ban_source(report=report, actor=member_of(request), reason=reason)
     if ban is None:
         return _form_error_text(
             request, _("This report has no source that can be banned."), status=409
@@ -466,7 +474,8 @@ def _timeline(incident: Incident) -> list[dict[str, Any]]:
 def _live_context(incident: Incident, user: Member) -> dict[str, Any]:
     now = timezone.now()
     locked = bool(incident.lock_holder_id and incident.lock_until and incident.lock_until > now)
-    requests = list(
+    # km_label is added here for the template.
+    requests: list[Any] = list(
         VerificationRequest.objects.filter(incident=incident)
         .select_related("verifier")
         .order_by("created_at", "id")
@@ -528,7 +537,8 @@ def can_dispatch(member: Member) -> bool:
 @console_view
 def console_incident(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _load_incident(incident_id)
-    live = _live_context(incident, request.user)
+    member = member_of(request)
+    live = _live_context(incident, member)
     reports = list(
         Report.objects.filter(incident=incident)
         .select_related("zone")
@@ -548,7 +558,7 @@ def console_incident(request: HttpRequest, incident_id: int) -> HttpResponse:
             "outcome_photos": list(incident.attachments.all()),
             "dispatch_form": dispatch_form,
             "merge_form": merge_form,
-            "can_dispatch": can_dispatch(request.user),
+            "can_dispatch": can_dispatch(member),
             "live_html": live_html,
             "digest": digest,
         },
@@ -559,7 +569,7 @@ def console_incident(request: HttpRequest, incident_id: int) -> HttpResponse:
 def console_incident_live(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _load_incident(incident_id)
     return _live_response(
-        request, "reports/console/_incident_live.html", _live_context(incident, request.user)
+        request, "reports/console/_incident_live.html", _live_context(incident, member_of(request))
     )
 
 
@@ -567,7 +577,9 @@ def _incident_done(request: HttpRequest, incident: Incident, message: str) -> Ht
     if _is_htmx(request):
         incident = _load_incident(incident.pk)
         response = _live_response(
-            request, "reports/console/_incident_live.html", _live_context(incident, request.user)
+            request,
+            "reports/console/_incident_live.html",
+            _live_context(incident, member_of(request)),
         )
         response["HX-Trigger"] = _hx_message(message)
         return response
@@ -578,6 +590,7 @@ def _incident_done(request: HttpRequest, incident: Incident, message: str) -> Ht
 @console_view
 @require_POST
 def console_lock(request: HttpRequest, incident_id: int) -> HttpResponse:
+    actor = member_of(request)
     incident = _load_incident(incident_id)
     back = reverse("console_incident", args=[incident.pk])
     form = LockForm(request.POST)
@@ -586,18 +599,18 @@ def console_lock(request: HttpRequest, incident_id: int) -> HttpResponse:
     action = form.cleaned_data["action"]
     if action == "take":
         try:
-            incident = services.lock_acquire(incident=incident, actor=request.user)
+            incident = services.lock_acquire(incident=incident, actor=actor)
         except services.LockedByOther as exc:
             return _locked(request, exc, back)
         message = _("You are editing this incident until %(time)s.") % {
             "time": _hhmm(incident.lock_until)
         }
     elif action == "release":
-        services.lock_release(incident=incident, actor=request.user)
+        services.lock_release(incident=incident, actor=actor)
         message = _("You stopped editing this incident.")
     else:
         try:
-            services.lock_break(incident=incident, actor=request.user)
+            services.lock_break(incident=incident, actor=actor)
         except services.NotAllowed:
             raise PermissionDenied from None
         message = _("The edit lock is broken. Anyone can now take it.")
@@ -611,7 +624,7 @@ def console_split(request: HttpRequest, report_id: int) -> HttpResponse:
     old = report.incident
     back = reverse("console_incident", args=[old.pk]) if old else reverse("console")
     try:
-        new = services.report_split(report=report, actor=request.user)
+        new = services.report_split(report=report, actor=member_of(request))
     except services.LockedByOther as exc:
         return _locked(request, exc, back)
     messages.success(
@@ -632,7 +645,7 @@ def console_incident_merge(request: HttpRequest, incident_id: int) -> HttpRespon
         return _form_error(request, form, back)
     target = _load_incident(form.cleaned_data["target"])
     try:
-        services.incident_merge(source=incident, target=target, actor=request.user)
+        services.incident_merge(source=incident, target=target, actor=member_of(request))
     except services.LockedByOther as exc:
         return _locked(request, exc, back)
     messages.success(
@@ -647,7 +660,7 @@ def console_incident_merge(request: HttpRequest, incident_id: int) -> HttpRespon
 def console_close(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _load_incident(incident_id)
     try:
-        services.incident_close(incident=incident, actor=request.user)
+        services.incident_close(incident=incident, actor=member_of(request))
     except services.LockedByOther as exc:
         return _locked(request, exc, reverse("console_incident", args=[incident.pk]))
     messages.success(request, _("Incident #%(id)s is closed.") % {"id": incident.pk})
@@ -659,7 +672,8 @@ def console_close(request: HttpRequest, incident_id: int) -> HttpResponse:
 def console_dispatch(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _load_incident(incident_id)
     back = reverse("console_incident", args=[incident.pk])
-    if not can_dispatch(request.user):
+    actor = member_of(request)
+    if not can_dispatch(actor):
         raise PermissionDenied
     asked = set(
         VerificationRequest.objects.filter(incident=incident).values_list("verifier_id", flat=True)
@@ -669,9 +683,7 @@ def console_dispatch(request: HttpRequest, incident_id: int) -> HttpResponse:
         return _form_error(request, form, back)
     verifiers = list(Member.objects.filter(pk__in=form.cleaned_data["verifiers"]))
     try:
-        created = services.verifiers_request(
-            incident=incident, verifiers=verifiers, actor=request.user
-        )
+        created = services.verifiers_request(incident=incident, verifiers=verifiers, actor=actor)
     except services.LockedByOther as exc:
         return _locked(request, exc, back)
     except services.NotAllowed:
@@ -706,7 +718,7 @@ def _may_see_media(request: HttpRequest, incident_id: int | None) -> bool:
 
 
 @never_cache
-def console_media(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def console_media(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     attachment = Attachment.objects.select_related("report").filter(pk=attachment_id).first()
     incident_id = None
     if attachment is not None:
@@ -739,7 +751,8 @@ def console_media(request: HttpRequest, attachment_id: int) -> HttpResponse:
 @never_cache
 @login_required
 def duty(request: HttpRequest) -> HttpResponse:
-    roles = [r for r in ("dispatcher", "verifier") if network.has_role(request.user, r)]
+    member = member_of(request)
+    roles = [r for r in ("dispatcher", "verifier") if network.has_role(member, r)]
     if not roles:
         raise PermissionDenied
     form = DutyForm(roles=roles)
@@ -747,7 +760,7 @@ def duty(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "end":
             end = DutyEndForm(request.POST)
             if end.is_valid() and end.cleaned_data["role"] in roles:
-                services.duty_end(member=request.user, role=end.cleaned_data["role"])
+                services.duty_end(member=member, role=end.cleaned_data["role"])
                 messages.success(request, _("You are off duty. Thank you."))
             return redirect("duty")
         form = DutyForm(request.POST, roles=roles)
@@ -755,7 +768,7 @@ def duty(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 shift = services.duty_start(
-                    member=request.user,
+                    member=member,
                     role=data["role"],
                     hours=data["hours"],
                     lat=data["lat"],
@@ -768,9 +781,7 @@ def duty(request: HttpRequest) -> HttpResponse:
                 _("You are on duty until %(time)s.") % {"time": _hhmm(shift.until)},
             )
             return redirect("duty")
-    shifts = {
-        d.role: d for d in OnDuty.objects.filter(member=request.user, until__gt=timezone.now())
-    }
+    shifts = {d.role: d for d in OnDuty.objects.filter(member=member, until__gt=timezone.now())}
     return render(
         request,
         "reports/console/duty.html",
@@ -778,7 +789,7 @@ def duty(request: HttpRequest) -> HttpResponse:
             "form": form,
             "rows": [(role, shifts.get(role)) for role in roles],
             "role_labels": {"dispatcher": _("Dispatcher"), "verifier": _("Verifier")},
-            "can_console": selectors.can_use_console(request.user),
+            "can_console": selectors.can_use_console(member),
         },
     )
 
@@ -795,7 +806,7 @@ def _refused(request: HttpRequest, title: str, message: str, status: int) -> Htt
 @never_cache
 @login_required
 def quick_report(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = member_of(request)
     if not selectors.can_quick_report(user):
         raise PermissionDenied
     form = QuickReportForm(request.POST or None)
@@ -856,7 +867,7 @@ def quick_report_done(request: HttpRequest) -> HttpResponse:
     receipt = request.session.get(QUICK_RECEIPT_KEY)
     if not receipt:
         return redirect("quick_report")
-    report = Report.objects.filter(receipt=receipt, reporter_member=request.user).first()
+    report = Report.objects.filter(receipt=receipt, reporter_member=member_of(request)).first()
     if report is None:
         return redirect("quick_report")
     return render(request, "reports/member/quick_report_done.html", {"report": report})
