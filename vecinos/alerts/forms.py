@@ -17,6 +17,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vecinos.alerts.models import Alert, Tier
 from vecinos.alerts.services import MAX_MESSAGE
@@ -243,7 +244,11 @@ RADIUS_CHOICES = [
     (3000, _("3 km")),
     (5000, _("5 km")),
 ]
-LABEL_CHOICES = [("home", _("Home")), ("work", _("Work")), ("school", _("School"))]
+LABEL_CHOICES = [
+    ("home", pgettext_lazy("a place where someone lives", "Home")),
+    ("work", _("Work")),
+    ("school", _("School")),
+]
 PHONE_ERROR = _("Enter a valid phone number, for example (213) 555-0134.")
 
 

@@ -176,9 +176,20 @@ def holiday_add(*, actor: Member, day: date, name: str, organization_id: int | N
     )
     if organization_id is not None:
         shifts = shifts.filter(place__organization_id=organization_id)
+    cancelled = told = 0
     for shift in shifts.select_related("place"):
-        shift_cancel(shift=shift, reason=name, actor=actor)
-    audit("patrol.holiday", actor=actor, organization_id=organization_id, day=str(day))
+        told += shift_cancel(shift=shift, reason=name, actor=actor)
+        cancelled += 1
+    # For the page that added it: how many shifts were cancelled and how many people were told.
+    holiday.cancelled_count, holiday.told_count = cancelled, told  # type: ignore[attr-defined]
+    audit(
+        "patrol.holiday",
+        actor=actor,
+        organization_id=organization_id,
+        day=str(day),
+        cancelled=cancelled,
+        told=told,
+    )
     return holiday
 
 
@@ -207,8 +218,11 @@ def shift_cancel(*, shift: Shift, reason: str, actor: Member | None = None) -> i
 
 
 def _when(shift: Shift) -> str:
+    """Day and time in the active language (called inside translation.override)."""
+    from django.utils.formats import date_format
+
     local = timezone.localtime(shift.starts_at, local_tz())
-    return local.strftime("%a %d %b %H:%M")
+    return f"{date_format(local, 'D j M')} {date_format(local, 'H:i')}"
 
 
 def _message_spec(member: Member, *, purpose: str, key: str, text, ref_id: int):
@@ -263,14 +277,31 @@ def signup(*, shift: Shift, member: Member, lead: bool = False) -> Signup:
         raise PatrolError(gettext_lazy("You are already signed up for this shift.")) from None
 
 
+def _still_ahead(shift: Shift) -> None:
+    """Withdrawing and swapping are for shifts that are open and not over: history is kept."""
+    if shift.status != Shift.Status.OPEN:
+        raise PatrolError(gettext_lazy("This shift was cancelled."))
+    if shift.ends_at <= timezone.now():
+        raise PatrolError(gettext_lazy("This shift is over: it stays in the patrol's history."))
+
+
 def withdraw(*, shift: Shift, member: Member) -> bool:
-    deleted, _rows = Signup.objects.filter(shift=shift, member=member).delete()
+    row = Signup.objects.filter(shift=shift, member=member).first()
+    if row is None:
+        return False
+    _still_ahead(shift)
+    if row.checked_in_at is not None:
+        raise PatrolError(gettext_lazy("You already checked in: check out instead."))
+    deleted, _rows = Signup.objects.filter(pk=row.pk).delete()
     return bool(deleted)
 
 
 def offer_swap(*, signup_row: Signup, member: Member) -> Signup:
     if signup_row.member_id != member.pk:
         raise NotAllowed
+    _still_ahead(signup_row.shift)
+    if signup_row.checked_in_at is not None:
+        raise PatrolError(gettext_lazy("You already checked in: check out instead."))
     signup_row.offered_for_swap = True
     signup_row.save(update_fields=["offered_for_swap"])
     return signup_row
@@ -284,6 +315,7 @@ def take_swap(*, signup_row: Signup, member: Member) -> Signup:
     if row.member_id == member.pk or not can_patrol(member):
         raise NotAllowed
     shift = row.shift
+    _still_ahead(shift)
     overlapping = Signup.objects.filter(
         member=member,
         shift__status=Shift.Status.OPEN,
@@ -318,11 +350,20 @@ def check_in(
     """Only "at the place or not" and the time are kept: never the coordinates."""
     row = _my_signup(shift, member)
     now = timezone.now()
-    if now < shift.starts_at - CHECK_IN_EARLY or now > shift.ends_at:
+    if shift.status != Shift.Status.OPEN:
+        raise PatrolError(gettext_lazy("This shift was cancelled."))
+    if now > shift.ends_at:
+        raise PatrolError(gettext_lazy("This shift is over."))
+    if now < shift.starts_at - CHECK_IN_EARLY:
         raise PatrolError(gettext_lazy("Check-in opens 30 minutes before the shift starts."))
+    if row.checked_in_at is not None:
+        raise PatrolError(gettext_lazy("You are already checked in."))
     at_place = None
     if lat is not None and lng is not None:
-        geo.validate_lat_lng(lat, lng)
+        try:
+            geo.validate_lat_lng(lat, lng)
+        except (geo.GeoError, TypeError, ValueError):
+            raise PatrolError(gettext_lazy("That location is not on the map.")) from None
         at_place = geo.haversine_m(lat, lng, shift.place.lat, shift.place.lng) <= AT_PLACE_METERS
     row.checked_in_at, row.checked_in_at_place = now, at_place
     row.save(update_fields=["checked_in_at", "checked_in_at_place"])
@@ -333,9 +374,19 @@ def check_out(*, shift: Shift, member: Member) -> Signup:
     row = _my_signup(shift, member)
     if row.checked_in_at is None:
         raise PatrolError(gettext_lazy("Check in first."))
+    if row.checked_out_at is not None:
+        raise PatrolError(gettext_lazy("You already checked out."))
     row.checked_out_at = timezone.now()
     row.save(update_fields=["checked_out_at"])
     return row
+
+
+def _under_way(shift: Shift) -> None:
+    """Outcomes and patrol reports: from when check-in opens, on shifts that were not cancelled."""
+    if shift.status != Shift.Status.OPEN:
+        raise PatrolError(gettext_lazy("This shift was cancelled."))
+    if timezone.now() < shift.starts_at - CHECK_IN_EARLY:
+        raise PatrolError(gettext_lazy("The shift has not started yet."))
 
 
 def can_report_outcome(shift: Shift, member: Member) -> bool:
@@ -350,6 +401,7 @@ def mark_outcome(*, shift: Shift, member: Member, outcome: str) -> Shift:
         raise PatrolError(gettext_lazy("Choose all clear or activity seen."))
     if not can_report_outcome(shift, member):
         raise NotAllowed
+    _under_way(shift)
     shift.outcome, shift.outcome_at, shift.outcome_by = outcome, timezone.now(), member
     shift.save(update_fields=["outcome", "outcome_at", "outcome_by"])
     return shift
@@ -372,6 +424,7 @@ def patrol_report(
         can_coordinate_place(member, shift.place)
     ):
         raise NotAllowed
+    _under_way(shift)
     data = reports.ReportInput(
         channel="patrol",
         language=member.preferred_language,
@@ -507,6 +560,9 @@ def coverage(*, start: datetime, end: datetime, organization_ids: set[int] | Non
     qs = (
         Shift.objects.filter(starts_at__gte=start, starts_at__lt=end)
         .select_related("place", "place__zone")
+        # Neither the volunteers' notes (a decryption per row) nor the zone's cell list (a large
+        # JSON document per row) is needed to show coverage.
+        .defer("place__notes", "place__zone__cells", "place__zone__boundary")
         .annotate(
             n_signed=Count("signups", distinct=True),
             n_in=Count("signups", filter=Q(signups__checked_in_at__isnull=False), distinct=True),
