@@ -26,8 +26,12 @@ def free_port() -> int:
 
 def cli(*args: str, env: dict) -> str:
     return subprocess.run(
-        [str(PY), "-m", "vecinos.cli", *args], env=env, check=True, capture_output=True,
-        text=True, cwd=ROOT,
+        [str(PY), "-m", "vecinos.cli", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     ).stdout
 
 
@@ -45,7 +49,10 @@ def served(extra_env: dict | None = None, serve_args: tuple[str, ...] = ()):
     }
     proc = subprocess.Popen(
         [str(PY), "-m", "vecinos.cli", "serve", *serve_args],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -66,9 +66,7 @@ def seed(n: int) -> None:
             for i in range(start, min(n, start + chunk)):
                 phone = f"+1213{2000000 + i:07d}"
                 index = blind_index(phone, purpose="phone")
-                contacts.append(
-                    ContactPoint(channel="sms", address=phone, address_index=index)
-                )
+                contacts.append(ContactPoint(channel="sms", address=phone, address_index=index))
             ContactPoint.objects.bulk_create(contacts)
             for contact in contacts:
                 subs.append(
@@ -88,7 +86,10 @@ def seed(n: int) -> None:
                 lng = CENTER[1] + rng.uniform(-SPREAD, SPREAD)
                 areas.append(
                     SubscriptionArea(
-                        subscriber=sub, lat=lat, lng=lng, radius_m=1000,
+                        subscriber=sub,
+                        lat=lat,
+                        lng=lng,
+                        radius_m=1000,
                         cell7=geo.cell_of(lat, lng, geo.COARSE_RESOLUTION),
                     )
                 )
@@ -106,10 +107,15 @@ def send() -> None:
 
     alice, bruno = Member.objects.get(username="alice"), Member.objects.get(username="bruno")
     alert = services.alert_create(
-        actor=alice, kind=Alert.Kind.SIGHTING, tiers=[Tier.PUBLIC],
-        messages={"es": "Operativo confirmado cerca de usted. Conozca sus derechos.",
-                  "en": "Confirmed operation near you. Know your rights."},
-        point=CENTER, radius_m=TARGET_RADIUS_M,
+        actor=alice,
+        kind=Alert.Kind.SIGHTING,
+        tiers=[Tier.PUBLIC],
+        messages={
+            "es": "Operativo confirmado cerca de usted. Conozca sus derechos.",
+            "en": "Confirmed operation near you. Know your rights.",
+        },
+        point=CENTER,
+        radius_m=TARGET_RADIUS_M,
     )
     services.alert_send(alert=alert, actor=alice)
     t0 = time.perf_counter()
@@ -131,10 +137,17 @@ def send() -> None:
         .values_list("status")
         .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("id"))
     )
-    print(json.dumps({
-        "selected": selected, "selection_ms": selection_ms, "fanout_write_s": fanned,
-        "elapsed_s": elapsed, "states": states,
-    }))
+    print(
+        json.dumps(
+            {
+                "selected": selected,
+                "selection_ms": selection_ms,
+                "fanout_write_s": fanned,
+                "elapsed_s": elapsed,
+                "states": states,
+            }
+        )
+    )
 
 
 def seed_selection(n: int) -> None:
@@ -150,17 +163,25 @@ def seed_selection(n: int) -> None:
     for start in range(0, n, chunk):
         with transaction.atomic():
             subs = Subscriber.objects.bulk_create(
-                [Subscriber(status=Subscriber.Status.ACTIVE, source="bench", channels=["sms"])
-                 for _ in range(min(chunk, n - start))],
+                [
+                    Subscriber(status=Subscriber.Status.ACTIVE, source="bench", channels=["sms"])
+                    for _ in range(min(chunk, n - start))
+                ],
                 batch_size=chunk,
             )
             areas = []
             for sub in subs:
                 lat = CENTER[0] + rng.uniform(-SPREAD, SPREAD)
                 lng = CENTER[1] + rng.uniform(-SPREAD, SPREAD)
-                areas.append(SubscriptionArea(
-                    subscriber_id=sub.pk, lat=lat, lng=lng, radius_m=1000,
-                    cell7=geo.cell_of(lat, lng, geo.COARSE_RESOLUTION)))
+                areas.append(
+                    SubscriptionArea(
+                        subscriber_id=sub.pk,
+                        lat=lat,
+                        lng=lng,
+                        radius_m=1000,
+                        cell7=geo.cell_of(lat, lng, geo.COARSE_RESOLUTION),
+                    )
+                )
             SubscriptionArea.objects.bulk_create(areas, batch_size=chunk)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -186,8 +207,12 @@ def time_selection() -> None:
 
 def inner(step: str, env: dict, *args: str) -> dict:
     out = subprocess.run(
-        [PY, __file__, "--inner", step, *args], env=env, cwd=ROOT, capture_output=True,
-        text=True, check=False,
+        [PY, __file__, "--inner", step, *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode != 0:
         sys.exit(f"{step} failed:\n{out.stderr[-3000:]}")
@@ -196,8 +221,14 @@ def inner(step: str, env: dict, *args: str) -> dict:
 
 def start_stub(port_file: Path, fail_rate: float = 0.0) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [PY, str(ROOT / "bench" / "_twilio_stub.py"), "--port-file", str(port_file),
-         "--fail-rate", str(fail_rate)],
+        [
+            PY,
+            str(ROOT / "bench" / "_twilio_stub.py"),
+            "--port-file",
+            str(port_file),
+            "--fail-rate",
+            str(fail_rate),
+        ],
         stdout=subprocess.DEVNULL,
     )
     for _ in range(100):
@@ -225,11 +256,19 @@ async def raw_client(url: str, n: int, concurrency: int = 64) -> float:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as s:
 
         async def one(i: int) -> None:
-            async with sem, s.post(
-                url, auth=auth, headers={"Idempotency-Key": f"raw-{i}"},
-                data={"To": f"+1323{3000000 + i:07d}", "Body": "raw client benchmark",
-                      "MessagingServiceSid": "MGbench"},
-            ) as r:
+            async with (
+                sem,
+                s.post(
+                    url,
+                    auth=auth,
+                    headers={"Idempotency-Key": f"raw-{i}"},
+                    data={
+                        "To": f"+1323{3000000 + i:07d}",
+                        "Body": "raw client benchmark",
+                        "MessagingServiceSid": "MGbench",
+                    },
+                ) as r,
+            ):
                 await r.read()
 
         t0 = time.perf_counter()
@@ -263,12 +302,18 @@ def run(label: str, extra_env: dict, subscribers: int, workers: int) -> tuple[st
         "VECINOS_LOG_LEVEL": "WARNING",
         **extra_env,
     }
-    subprocess.run([PY, "-m", "vecinos.cli", "migrate", "--verbosity", "0"], env=env, cwd=ROOT,
-                   check=True)
+    subprocess.run(
+        [PY, "-m", "vecinos.cli", "migrate", "--verbosity", "0"], env=env, cwd=ROOT, check=True
+    )
     inner("seed", env, str(subscribers))
     procs = [
-        subprocess.Popen([PY, "-m", "vecinos.cli", "worker"], env=env, cwd=ROOT,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [PY, "-m", "vecinos.cli", "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(workers)
     ]
     time.sleep(2)
@@ -294,10 +339,13 @@ def run(label: str, extra_env: dict, subscribers: int, workers: int) -> tuple[st
         f"peak worker {peak:.0f} MB"
     )
     detail = {
-        "selected": result["selected"], "states": result["states"],
+        "selected": result["selected"],
+        "states": result["states"],
         "fan-out write (s)": round(result["fanout_write_s"], 2),
-        "stub messages": stats["messages"], "stub duplicate attempts": stats["duplicates"],
-        "numbers messaged twice": stats["numbers_twice"], "workers": workers,
+        "stub messages": stats["messages"],
+        "stub duplicate attempts": stats["duplicates"],
+        "numbers messaged twice": stats["numbers_twice"],
+        "workers": workers,
     }
     print(f"[{label}] {json.dumps(detail)}", flush=True)
     print(f"[{label}] {line}", flush=True)
@@ -306,23 +354,42 @@ def run(label: str, extra_env: dict, subscribers: int, workers: int) -> tuple[st
 
 def selection(label: str, extra_env: dict, n: int) -> str:
     data = Path(tempfile.mkdtemp(prefix="vecinos-select-"))
-    env = {**os.environ, "VECINOS_ENV": "development", "VECINOS_DATA_DIR": str(data),
-           "VECINOS_LOG_LEVEL": "WARNING", **extra_env}
-    subprocess.run([PY, "-m", "vecinos.cli", "migrate", "--verbosity", "0"], env=env, cwd=ROOT,
-                   check=True)
+    env = {
+        **os.environ,
+        "VECINOS_ENV": "development",
+        "VECINOS_DATA_DIR": str(data),
+        "VECINOS_LOG_LEVEL": "WARNING",
+        **extra_env,
+    }
+    subprocess.run(
+        [PY, "-m", "vecinos.cli", "migrate", "--verbosity", "0"], env=env, cwd=ROOT, check=True
+    )
     inner("seed_selection", env, str(n))
     t = inner("time_selection", env)
-    line = (f"selection: {t['found']} of {n} subscribers within 10 km in "
-            f"{t['median_ms']:.0f} ms (median of 5)")
+    line = (
+        f"selection: {t['found']} of {n} subscribers within 10 km in "
+        f"{t['median_ms']:.0f} ms (median of 5)"
+    )
     print(f"[{label}] {line}", flush=True)
     return line
 
 
 def _pg(name: str) -> str:
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                    f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True)
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                    f"CREATE DATABASE {name}"], check=True)
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-qc",
+            f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+        ],
+        check=True,
+    )
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True
+    )
     return f"postgres://postgres@127.0.0.1:5432/{name}"
 
 
@@ -335,23 +402,27 @@ def main() -> None:
     args = parser.parse_args()
     if args.inner:
         step, *rest = args.inner
-        {"seed": lambda: seed(int(rest[0])), "send": send,
-         "seed_selection": lambda: seed_selection(int(rest[0])),
-         "time_selection": time_selection}[step]()
+        {
+            "seed": lambda: seed(int(rest[0])),
+            "send": send,
+            "seed_selection": lambda: seed_selection(int(rest[0])),
+            "time_selection": time_selection,
+        }[step]()
         return
     lines = []
     sel = selection("embedded SQLite", {}, args.selection) if args.selection else ""
     line, _ = run("embedded SQLite", {}, args.subscribers, workers=1)
     lines.append(line)
     if args.postgres:
-        pg = {"VECINOS_DATABASE_URL": _pg("vecinos_fanout"),
-              "VECINOS_REDIS_URL": "redis://127.0.0.1:6379/7"}
+        pg = {
+            "VECINOS_DATABASE_URL": _pg("vecinos_fanout"),
+            "VECINOS_REDIS_URL": "redis://127.0.0.1:6379/7",
+        }
         subprocess.run(["redis-cli", "-n", "7", "FLUSHDB"], check=False, capture_output=True)
         line, _ = run("PostgreSQL + Redis", pg, args.subscribers, workers=2)
         lines.append(line)
         if args.selection:
-            selection("PostgreSQL", {"VECINOS_DATABASE_URL": _pg("vecinos_select")},
-                      args.selection)
+            selection("PostgreSQL", {"VECINOS_DATABASE_URL": _pg("vecinos_select")}, args.selection)
     print(sel)
     for line in lines:
         print(line)

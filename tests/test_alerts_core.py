@@ -70,8 +70,13 @@ def test_stop_wins_and_ack_stops_escalation_and_captain_reaches_the_rest(persona
         "captain", org=personas.org_a, roles=(Role.CAPTAIN,), tier=Vetting.VOUCHED
     )
     responders = [
-        make_member(f"resp{i}", org=personas.org_a, roles=(Role.RESPONDER,),
-                    tier=Vetting.VOUCHED, phone=f"+1213555017{i}")
+        make_member(
+            f"resp{i}",
+            org=personas.org_a,
+            roles=(Role.RESPONDER,),
+            tier=Vetting.VOUCHED,
+            phone=f"+1213555017{i}",
+        )
         for i in range(3)
     ]
     for member in responders:
@@ -122,7 +127,9 @@ def test_stop_wins_and_ack_stops_escalation_and_captain_reaches_the_rest(persona
 def test_bad_alerts_get_clear_errors(personas):
     with pytest.raises(services.AlertError) as err:
         services.alert_create(
-            actor=personas.dispatcher, kind="sighting", tiers=[Tier.PUBLIC],
+            actor=personas.dispatcher,
+            kind="sighting",
+            tiers=[Tier.PUBLIC],
             messages={"es": "Hola {area}"},
         )
     assert {"target", "message_es"} <= set(err.value.errors)
@@ -137,8 +144,12 @@ def test_throttle_holds_back_the_seventh_alert_in_an_hour_but_not_all_clears(per
     sub = public("+12135550163", BOYLE)
     for i in range(7):
         alert = services.alert_create(
-            actor=personas.coalition, kind="notice", tiers=[Tier.PUBLIC],
-            messages={"es": f"Aviso {i}"}, point=BOYLE, radius_m=1000,
+            actor=personas.coalition,
+            kind="notice",
+            tiers=[Tier.PUBLIC],
+            messages={"es": f"Aviso {i}"},
+            point=BOYLE,
+            radius_m=1000,
         )
         alert = services.alert_send(alert=alert, actor=personas.coalition)
         services.alert_approve(alert=alert, actor=personas.dispatcher)

@@ -486,6 +486,7 @@ API_WHO_MAY: dict[str, frozenset[str]] = {
     "/api/v1/zones": VOUCHED,  # as the zones page
 }
 
+
 def _api_cases():
     for path in API_WHO_MAY:
         for persona in [*PERSONAS, "anonymous"]:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("hooks/", include("vecinos.messaging.urls")),
     path("", include("vecinos.alerts.urls")),
+    path("patrols/", include("vecinos.patrols.urls")),
     path("", include("vecinos.reports.urls")),
     path("", include("vecinos.network.urls")),
 ]
