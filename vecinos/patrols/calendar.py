@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import icalendar
@@ -214,7 +215,8 @@ def org_calendar(organization: Organization) -> bytes:
     )
     holidays = _holiday_days(organization)
     # Generated shifts: cancelled ones become EXDATEs, the coming ones overrides with counts.
-    by_template: dict[int, list[Shift]] = defaultdict(list)
+    # Keyed by template_id (never None here: filtered on template__in); rows carry n_signed.
+    by_template: dict[int | None, list[Any]] = defaultdict(list)
     template_shifts = (
         Shift.objects.filter(template__in=[t.pk for t in templates])
         .filter(
@@ -229,7 +231,7 @@ def org_calendar(organization: Organization) -> bytes:
         .order_by("starts_at")
     )
     for shift in template_shifts:
-        by_template[shift.template_id].append(shift)  # type: ignore[index]
+        by_template[shift.template_id].append(shift)
     loose = list(
         Shift.objects.filter(
             place__organization=organization,
@@ -294,7 +296,7 @@ def _add_template(
     template: ShiftTemplate,
     first: date,
     holidays: list[date],
-    shifts: list[Shift],
+    shifts: list[Any],
     tz,
     now: datetime,
 ) -> None:
@@ -348,7 +350,7 @@ def _add_template(
     cal.add_component(event)
 
     for shift in overrides:
-        signed = shift.n_signed  # type: ignore[attr-defined]
+        signed = shift.n_signed
         override = _event(uid, shift.starts_at, shift.ends_at, summary, now)
         override.add("recurrence-id", _local(shift.starts_at))
         override.add("location", place.name)

@@ -73,7 +73,7 @@ PLACES: list[tuple[str, str, str, float, float]] = [
 ]
 
 # Recurring shifts by kind: (weekdays, start, end, min, ideal, max)
-SHIFTS = {
+SHIFTS: dict[str, list[tuple[list[int], time, time, int, int, int]]] = {
     Place.Kind.SCHOOL: [
         ([0, 1, 2, 3, 4], time(7, 15), time(8, 15), 2, 4, 6),
         ([0, 1, 2, 3, 4], time(14, 30), time(15, 30), 2, 4, 6),
@@ -134,7 +134,7 @@ def _load(orgs: dict[str, Organization], coordinator: Member) -> dict[str, int]:
     now = timezone.now()
     zones = _zone_index()
 
-    notes = {
+    notes: dict[str, str] = {
         Place.Kind.SCHOOL: SCHOOL_NOTES,
         Place.Kind.COURTHOUSE: COURT_NOTES,
         Place.Kind.CORNER: CORNER_NOTES,

@@ -26,6 +26,7 @@ class _LatLngForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data
         lat, lng = cleaned.get("lat"), cleaned.get("lng")
         if (lat is None) != (lng is None):
             raise forms.ValidationError(_("That location could not be used."))
@@ -122,6 +123,7 @@ class PatrolReportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data
         if not cleaned.get("activity") and "activity" not in self.errors:
             self.add_error("activity", _("Tap what you see."))
         if not cleaned.get("agency"):

@@ -7,7 +7,7 @@ here field by field, so the error sits next to the field it is about; the servic
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,6 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from vecinos.network.models import Organization
 from vecinos.patrols import services
 from vecinos.patrols.models import Place
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 NAME_MAX = 120
 NOTES_MAX = 2000
@@ -106,7 +109,7 @@ class PlaceForm(forms.Form):
 
     def __init__(self, *args: Any, organizations, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = organizations
+        cast(OrganizationChoice, self.fields["organization"]).queryset = organizations
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -119,6 +122,7 @@ class PlaceForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         for field in ("lat", "lng"):
             value = data.get(field)
             if value is not None and not math.isfinite(value):
@@ -208,11 +212,17 @@ class TemplateForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         start, end = data.get("start_time"), data.get("end_time")
         if start is not None and end is not None and end <= start:
             self.add_error("end_time", END_BEFORE_START)
-        people = [data.get(k) for k in ("min_people", "ideal_people", "max_people")]
-        if None not in people and not (people[0] <= people[1] <= people[2]):
+        low, ideal, high = (data.get(k) for k in ("min_people", "ideal_people", "max_people"))
+        if (
+            low is not None
+            and ideal is not None
+            and high is not None
+            and not (low <= ideal <= high)
+        ):
             self.add_error("ideal_people", PEOPLE_ORDER)
         first, last = data.get("active_from"), data.get("active_until")
         if first is not None and last is not None and last < first:
@@ -259,10 +269,10 @@ class HolidayForm(forms.Form):
 
     def __init__(self, *args: Any, organizations, allow_all: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(str(o.pk), o.name) for o in organizations]
+        choices: list[tuple[str, StrOrPromise]] = [(str(o.pk), o.name) for o in organizations]
         if allow_all:
             choices.insert(0, (self.ALL, _("All organizations")))
-        self.fields["organization"].choices = choices
+        cast(forms.ChoiceField, self.fields["organization"]).choices = choices
 
     def clean_date(self):
         day = self.cleaned_data["date"]

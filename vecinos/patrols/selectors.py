@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -173,7 +174,8 @@ def open_shifts_near_location(
     distances = _places_near(lat, lng, NEAR_RADIUS_M)
     if not distances:
         return Finder([], "distance", False)
-    rows = list(_open_upcoming(member, now).filter(place_id__in=list(distances)))
+    # Decorated with distance_m / distance_km for the template.
+    rows: list[Any] = list(_open_upcoming(member, now).filter(place_id__in=list(distances)))
     for shift in rows:
         shift.distance_m = distances[shift.place_id]
         shift.distance_km = round(shift.distance_m / 1000, 1)

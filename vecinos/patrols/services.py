@@ -44,7 +44,9 @@ class NotAllowed(PermissionError):
 
 
 def local_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
+    name = settings.TIME_ZONE
+    assert name is not None  # settings.py always sets TIME_ZONE
+    return ZoneInfo(name)
 
 
 # --- Who may do what ------------------------------------------------------------------------
@@ -628,12 +630,12 @@ def coverage_values(
 ) -> list[CoverageItem]:
     """``coverage`` for pages that list thousands of shifts: the same states, one query, rows
     as plain tuples (building three model instances per shift dominates the time otherwise)."""
-    qs = Shift.objects.filter(starts_at__gte=start, starts_at__lt=end)
+    shifts = Shift.objects.filter(starts_at__gte=start, starts_at__lt=end)
     if organization_ids is not None:
-        qs = qs.filter(place__organization_id__in=organization_ids)
+        shifts = shifts.filter(place__organization_id__in=organization_ids)
     # One multi-valued join (sign-ups), so plain counts are exact: no COUNT(DISTINCT).
-    qs = (
-        qs.annotate(
+    rows = (
+        shifts.annotate(
             n_signed=Count("signups"),
             n_in=Count("signups", filter=Q(signups__checked_in_at__isnull=False)),
         )
@@ -690,7 +692,7 @@ def coverage_values(
             ideal,
             signed,
             n_in,
-        ) in qs
+        ) in rows
     ]
 
 

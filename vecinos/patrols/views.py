@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from vecinos.core.http import member_of
 from vecinos.network.models import Tier
 from vecinos.patrols import selectors, services
 from vecinos.patrols.forms import (
@@ -43,7 +44,7 @@ from vecinos.reports.models import Activity, Report
 
 RECEIPT_KEY = "patrol_receipt"
 # The activity tile picked for the dispatcher before the patrol taps anything.
-ACTIVITY_FOR_KIND = {
+ACTIVITY_FOR_KIND: dict[str, str] = {
     Place.Kind.SCHOOL: Activity.SCHOOL,
     Place.Kind.COURTHOUSE: Activity.COURTHOUSE,
 }
@@ -53,7 +54,7 @@ def _shift_or_refuse(request: HttpRequest, shift_id: int) -> Shift:
     shift = selectors.shift_for_page(shift_id)
     if shift is None:
         raise Http404
-    if not selectors.may_view_shift(request.user, shift):
+    if not selectors.may_view_shift(member_of(request), shift):
         raise PermissionDenied
     return shift
 
@@ -84,7 +85,7 @@ def shift_action(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 @never_cache
 @login_required
 def shifts(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = member_of(request)
     if not services.can_patrol(user):
         raise PermissionDenied
     near = NearForm(request.GET)
@@ -110,7 +111,7 @@ def shifts(request: HttpRequest) -> HttpResponse:
 
 
 def _shift_context(request: HttpRequest, shift: Shift, **extra: Any) -> dict[str, Any]:
-    user = request.user
+    user = member_of(request)
     now = timezone.now()
     mine = selectors.my_signup(shift, user)
     private = selectors.can_see_private(user, shift.place)
@@ -164,9 +165,10 @@ def shift_page(request: HttpRequest, shift_id: int) -> HttpResponse:
 
 @shift_action
 def signup(request: HttpRequest, shift: Shift) -> HttpResponse:
+    member = member_of(request)
     form = SignupForm(request.POST)
     lead = form.is_valid() and form.cleaned_data["lead"]
-    services.signup(shift=shift, member=request.user, lead=lead)
+    services.signup(shift=shift, member=member, lead=lead)
     if lead:
         messages.success(request, _("You are signed up as the lead of this shift."))
     else:
@@ -176,7 +178,8 @@ def signup(request: HttpRequest, shift: Shift) -> HttpResponse:
 
 @shift_action
 def withdraw(request: HttpRequest, shift: Shift) -> HttpResponse:
-    if services.withdraw(shift=shift, member=request.user):
+    member = member_of(request)
+    if services.withdraw(shift=shift, member=member):
         messages.success(request, _("You are no longer on this shift."))
     else:
         messages.error(request, _("You were not signed up for this shift."))
@@ -185,14 +188,15 @@ def withdraw(request: HttpRequest, shift: Shift) -> HttpResponse:
 
 @shift_action
 def swap_offer(request: HttpRequest, shift: Shift) -> HttpResponse:
-    row = selectors.my_signup(shift, request.user)
+    member = member_of(request)
+    row = selectors.my_signup(shift, member)
     if row is None:
         raise services.PatrolError(_("You are not signed up for this shift."))
     if row.offered_for_swap:
         messages.info(request, _("Your place is already offered for a swap."))
     else:
         row.shift = shift
-        services.offer_swap(signup_row=row, member=request.user)
+        services.offer_swap(signup_row=row, member=member)
         messages.success(
             request,
             _(
@@ -205,14 +209,15 @@ def swap_offer(request: HttpRequest, shift: Shift) -> HttpResponse:
 
 @shift_action
 def swap_take(request: HttpRequest, shift: Shift) -> HttpResponse:
-    if not services.can_patrol(request.user):
+    member = member_of(request)
+    if not services.can_patrol(member):
         raise services.NotAllowed
-    if selectors.my_signup(shift, request.user) is not None:
+    if selectors.my_signup(shift, member) is not None:
         raise services.PatrolError(_("You are already signed up for this shift."))
-    row = selectors.offered_row_for(shift, request.user)
+    row = selectors.offered_row_for(shift, member)
     if row is None:
         raise services.PatrolError(_("That shift is no longer offered."))
-    taken = services.take_swap(signup_row=row, member=request.user)
+    taken = services.take_swap(signup_row=row, member=member)
     if taken.is_lead:
         messages.success(request, _("You took the offered place. You are the lead of this shift."))
     else:
@@ -222,9 +227,10 @@ def swap_take(request: HttpRequest, shift: Shift) -> HttpResponse:
 
 @shift_action
 def check_in(request: HttpRequest, shift: Shift) -> HttpResponse:
+    member = member_of(request)
     point = CheckInForm(request.POST).point()
     lat, lng = point if point is not None else (None, None)
-    row = services.check_in(shift=shift, member=request.user, lat=lat, lng=lng)
+    row = services.check_in(shift=shift, member=member, lat=lat, lng=lng)
     if row.checked_in_at_place:
         messages.success(request, _("You are checked in at the place."))
     elif row.checked_in_at_place is False:
@@ -239,18 +245,20 @@ def check_in(request: HttpRequest, shift: Shift) -> HttpResponse:
 
 @shift_action
 def check_out(request: HttpRequest, shift: Shift) -> HttpResponse:
-    services.check_out(shift=shift, member=request.user)
+    member = member_of(request)
+    services.check_out(shift=shift, member=member)
     messages.success(request, _("You are checked out. Thank you for patrolling!"))
     return redirect("patrol_shift", shift.pk)
 
 
 @shift_action
 def outcome(request: HttpRequest, shift: Shift) -> HttpResponse:
+    member = member_of(request)
     form = OutcomeForm(request.POST)
     if not form.is_valid():
         raise services.PatrolError(_("Choose all clear or activity seen."))
     choice = form.cleaned_data["outcome"]
-    services.mark_outcome(shift=shift, member=request.user, outcome=choice)
+    services.mark_outcome(shift=shift, member=member, outcome=choice)
     if choice == Shift.Outcome.ACTIVITY:
         messages.warning(request, _("Activity seen. Tell the dispatchers what you see."))
         return redirect("patrol_report", shift.pk)
@@ -260,12 +268,13 @@ def outcome(request: HttpRequest, shift: Shift) -> HttpResponse:
 
 @shift_action
 def log_add(request: HttpRequest, shift: Shift) -> HttpResponse:
-    if not selectors.can_see_log(request.user, shift, selectors.my_signup(shift, request.user)):
+    member = member_of(request)
+    if not selectors.can_see_log(member, shift, selectors.my_signup(shift, member)):
         raise PermissionDenied
     form = LogForm(request.POST)
     if form.is_valid():
         try:
-            services.log_add(shift=shift, member=request.user, text=form.cleaned_data["text"])
+            services.log_add(shift=shift, member=member, text=form.cleaned_data["text"])
         except services.PatrolError as exc:
             form.add_error("text", str(exc))
         else:
@@ -303,7 +312,7 @@ def _render_report(
 @login_required
 def report(request: HttpRequest, shift_id: int) -> HttpResponse:
     shift = _shift_or_refuse(request, shift_id)
-    user = request.user
+    user = member_of(request)
     mine = selectors.my_signup(shift, user)
     if not selectors.may_file_report(user, shift, mine):
         raise PermissionDenied
@@ -369,7 +378,7 @@ def report_done(request: HttpRequest, shift_id: int) -> HttpResponse:
     shift = _shift_or_refuse(request, shift_id)
     receipt = request.session.get(RECEIPT_KEY)
     made = (
-        Report.objects.filter(receipt=receipt, reporter_member=request.user).first()
+        Report.objects.filter(receipt=receipt, reporter_member=member_of(request)).first()
         if receipt
         else None
     )

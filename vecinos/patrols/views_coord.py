@@ -665,11 +665,11 @@ def _render_calendar(
     )
     org_rows = []
     if network.is_coordinator(member):
-        live: dict[int, list[CalendarFeed]] = {}
+        live: dict[int | None, list[CalendarFeed]] = {}  # organization_id: set by the filter
         for feed in CalendarFeed.objects.filter(
             organization__in=network.organizations_for_roster(member), revoked_at__isnull=True
         ).order_by("-created_at"):
-            live.setdefault(feed.organization_id, []).append(feed)  # type: ignore[arg-type]
+            live.setdefault(feed.organization_id, []).append(feed)
         org_rows = [
             {"organization": org, "feeds": live.get(org.pk, [])}
             for org in network.organizations_for_roster(member).defer("coordinator_contact")
