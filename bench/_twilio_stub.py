@@ -3,6 +3,10 @@
 Records every request; answers 201 with a new SID; a repeated Idempotency-Key gets the first
 answer again and is counted as a duplicate attempt, not a second message. Optional failure
 injection: --fail-rate 0.3 answers 500 (or stalls past the client's timeout) for that share.
+A message counts (in "messages" and per number) only when the stub answers 201: a failed or
+stalled request answers 500 (a stalled one after --stall seconds, when the client has long
+given up) and records nothing, so "each number exactly once" is checkable. GET /_stats for
+the counters, GET /_numbers for how many messages each number got.
 
     python bench/_twilio_stub.py --port 0 --stats-file /tmp/stats.json
 """
@@ -17,23 +21,26 @@ import uuid
 
 from aiohttp import web
 
-STATE: dict = {"messages": 0, "keys": {}, "duplicates": 0, "failed": 0, "to": {}}
+STATE: dict = {"messages": 0, "keys": {}, "duplicates": 0, "failed": 0, "stalled": 0, "to": {}}
 
 
 async def create(request: web.Request) -> web.Response:
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Basic "):
-        return web.json_response({"code": 20003, "message": "Authenticate", "status": 401},
-                                 status=401)
+        return web.json_response(
+            {"code": 20003, "message": "Authenticate", "status": 401}, status=401
+        )
     form = await request.post()
     key = request.headers.get("Idempotency-Key", "")
     fail_rate = request.app["fail_rate"]
     if fail_rate and random.random() < fail_rate:
         STATE["failed"] += 1
         if random.random() < 0.5:
+            STATE["stalled"] += 1
             await asyncio.sleep(request.app["stall"])  # the client times out
-        return web.json_response({"code": 20500, "message": "Internal error", "status": 500},
-                                 status=500)
+        return web.json_response(
+            {"code": 20500, "message": "Internal error", "status": 500}, status=500
+        )
     if key and key in STATE["keys"]:
         STATE["duplicates"] += 1
         return web.json_response(STATE["keys"][key], status=201)
@@ -50,13 +57,23 @@ async def create(request: web.Request) -> web.Response:
 async def stats(request: web.Request) -> web.Response:
     twice = sum(1 for n in STATE["to"].values() if n > 1)
     return web.json_response(
-        {"messages": STATE["messages"], "duplicates": STATE["duplicates"],
-         "failed": STATE["failed"], "numbers": len(STATE["to"]), "numbers_twice": twice}
+        {
+            "messages": STATE["messages"],
+            "duplicates": STATE["duplicates"],
+            "failed": STATE["failed"],
+            "stalled": STATE["stalled"],
+            "numbers": len(STATE["to"]),
+            "numbers_twice": twice,
+        }
     )
 
 
+async def numbers(request: web.Request) -> web.Response:
+    return web.json_response({"to": STATE["to"]})
+
+
 async def reset(request: web.Request) -> web.Response:
-    STATE.update(messages=0, keys={}, duplicates=0, failed=0, to={})
+    STATE.update(messages=0, keys={}, duplicates=0, failed=0, stalled=0, to={})
     return web.json_response({"ok": True})
 
 
@@ -72,6 +89,7 @@ def main() -> None:
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", create)
     app.router.add_post("/2010-04-01/Accounts/{sid}/Calls.json", create)
     app.router.add_get("/_stats", stats)
+    app.router.add_get("/_numbers", numbers)
     app.router.add_post("/_reset", reset)
 
     async def start() -> None:

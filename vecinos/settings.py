@@ -127,6 +127,8 @@ else:
                     "PRAGMA synchronous=NORMAL;"
                     "PRAGMA foreign_keys=ON;"
                     "PRAGMA busy_timeout=10000;"
+                    "PRAGMA cache_size=-65536;"
+                    "PRAGMA mmap_size=268435456;"
                 ),
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -272,6 +274,10 @@ DELIVERY_BATCH_SIZE = env_int("VECINOS_DELIVERY_BATCH", 200, minimum=1, maximum=
 DELIVERY_CONCURRENCY = env_int("VECINOS_DELIVERY_CONCURRENCY", 16, minimum=1, maximum=256)
 # Dispatch tasks started for one large fan-out (per worker they share its threads).
 DELIVERY_PARALLEL_TASKS = env_int("VECINOS_DELIVERY_PARALLEL_TASKS", 4, minimum=1, maximum=64)
+# Seconds a worker holds claimed deliveries before the sweeper may hand them to another worker
+# (a crashed worker's rows come back after this long), and the first retry delay (doubling).
+DELIVERY_LEASE_SECONDS = env_int("VECINOS_DELIVERY_LEASE", 60, minimum=1, maximum=3600)
+DELIVERY_BACKOFF_BASE = env_int("VECINOS_DELIVERY_BACKOFF_BASE", 5, minimum=1, maximum=600)
 _TRANSPORT_PATHS = {
     "console": "vecinos.transports.console.transport.ConsoleTransport",
     "twilio": "vecinos.transports.twilio.sms.TwilioSmsTransport",

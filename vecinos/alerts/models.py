@@ -56,7 +56,9 @@ class Subscriber(models.Model):
     language = models.CharField(max_length=8, default="es")
     # Channels in order of preference, e.g. ["sms", "voice"].
     channels = models.JSONField(default=list)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
     confirm_code = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -85,7 +87,13 @@ class SubscriptionArea(models.Model):
     cell7 = models.CharField(max_length=16, blank=True, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["lat", "lng"], name="area_latlng")]
+        indexes = [
+            models.Index(fields=["lat", "lng"], name="area_latlng"),
+            # Covers the radius selection: no table lookups for a million rows.
+            models.Index(
+                fields=["cell7", "subscriber", "lat", "lng", "radius_m"], name="area_cell_cover"
+            ),
+        ]
 
 
 class OptOut(models.Model):
