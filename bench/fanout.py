@@ -29,6 +29,8 @@ PY = str(ROOT / ".venv" / "bin" / "python")
 CENTER = (34.05, -118.25)
 SPREAD = 0.25  # degrees each way: a ~55 x 46 km box over the LA basin
 TARGET_RADIUS_M = 19_500  # covers about half of that box
+# The 1,000,000-subscriber selection spreads over Los Angeles County (~100 x 90 km).
+WIDE_SPREAD = 0.45
 
 
 # --- Inner steps (run inside Django with the benchmark's environment) ---------------------------
@@ -171,8 +173,8 @@ def seed_selection(n: int) -> None:
             )
             areas = []
             for sub in subs:
-                lat = CENTER[0] + rng.uniform(-SPREAD, SPREAD)
-                lng = CENTER[1] + rng.uniform(-SPREAD, SPREAD)
+                lat = CENTER[0] + rng.uniform(-WIDE_SPREAD, WIDE_SPREAD)
+                lng = CENTER[1] + rng.uniform(-WIDE_SPREAD, WIDE_SPREAD)
                 areas.append(
                     SubscriptionArea(
                         subscriber_id=sub.pk,
