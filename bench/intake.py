@@ -26,6 +26,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import cli, served  # noqa: E402
 
+SERVE_ARGS: tuple[str, ...] = ()  # exactly as the README runs it
 ACTIVITIES = ["home", "street", "checkpoint", "workplace", "courthouse", "school", "staging"]
 
 
@@ -105,7 +106,7 @@ async def run(base: str, token: str, seconds: float, clients: int) -> tuple[floa
 
 def bench(label: str, extra_env: dict, seconds: float, clients: int) -> str:
     env_over = {"VECINOS_REPORT_RATE_LIMIT": "100000000", **extra_env}
-    with served(env_over, ("--web-workers", "3", "--threads", "8")) as (base, env):
+    with served(env_over, SERVE_ARGS) as (base, env):
         token = cli("token", "create", "dispatcher", "--name", "bench", env=env).strip()
         rate, p95, lost, errors = asyncio.run(run(base, token, seconds, clients))
     line = f"intake: {rate:.0f} reports/s, p95 queue visibility {p95:.3f} s, lost {lost}"
@@ -118,7 +119,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=48)
     parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL + Redis")
+    parser.add_argument("--serve-args", default="", help="extra arguments for vecinos serve")
     args = parser.parse_args()
+    global SERVE_ARGS
+    SERVE_ARGS = tuple(args.serve_args.split())
     lines = [bench("embedded SQLite", {}, args.seconds, args.clients)]
     if args.postgres:
         db = f"vecinos_bench_{int(time.time())}"

@@ -233,6 +233,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     host = args.host
     port = args.port or settings.PORT
+    sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite")
+    web_workers = args.web_workers or (1 if sqlite else 2)
+    threads = args.threads or (16 if sqlite else 8)
     env = dict(os.environ)
     web = subprocess.Popen(
         [
@@ -243,19 +246,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "--bind",
             f"{host}:{port}",
             "--workers",
-            str(args.web_workers),
+            str(web_workers),
             "--worker-class",
             "gthread",
             "--threads",
-            str(args.threads),
+            str(threads),
             "--graceful-timeout",
             "5",
             "--log-level",
             "warning",
         ],
         env=env,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads in this process yet
     )
-    worker = subprocess.Popen([sys.executable, "-m", "vecinos.cli", "worker"], env=env)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "vecinos.cli", "worker"], env=env, preexec_fn=_die_with_parent
+    )
     children = [("web server", web), ("worker", worker)]
     _print_banner(settings.PUBLIC_URL if settings.PUBLIC_URL else f"http://{host}:{port}")
 
@@ -297,8 +303,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the web server and the background worker together")
     p.add_argument("--host", default=os.environ.get("VECINOS_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=None, help="default: $VECINOS_PORT or 8000")
-    p.add_argument("--web-workers", type=int, default=2, help="web processes (default 2)")
-    p.add_argument("--threads", type=int, default=8, help="threads per web process (default 8)")
+    p.add_argument(
+        "--web-workers",
+        type=int,
+        default=None,
+        help="web processes (default: 1 on SQLite, whose writes queue in-process; 2 otherwise)",
+    )
+    p.add_argument(
+        "--threads", type=int, default=None, help="threads per web process (default 16 / 8)"
+    )
     p.add_argument("--no-demo", action="store_true", help="do not load the demo coalition")
     p.set_defaults(func=cmd_serve)
 

@@ -116,7 +116,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "vecinos.core.sqlite",
             "NAME": str(DATA_DIR / "vecinos.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers (the dispatcher console) run while the worker writes;
