@@ -22,7 +22,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         _WRITE_LOCK.acquire()
         self._holds_write_lock = True
         try:
-            super()._start_transaction_under_autocommit()
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private hook, not in the stubs
         except BaseException:
             self._release_write_lock()
             raise
@@ -34,18 +34,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _commit(self):
         try:
-            return super()._commit()
+            return super()._commit()  # type: ignore[misc]  # private hook, not in the stubs
         finally:
             self._release_write_lock()
 
     def _rollback(self):
         try:
-            return super()._rollback()
+            return super()._rollback()  # type: ignore[misc]  # private hook, not in the stubs
         finally:
             self._release_write_lock()
 
     def _close(self):
         try:
-            return super()._close()
+            return super()._close()  # type: ignore[misc]  # private hook, not in the stubs
         finally:
             self._release_write_lock()
