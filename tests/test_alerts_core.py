@@ -155,3 +155,16 @@ def test_throttle_holds_back_the_seventh_alert_in_an_hour_but_not_all_clears(per
         services.alert_approve(alert=alert, actor=personas.dispatcher)
     assert AlertRecipient.objects.filter(subscriber=sub).count() == 6
     assert Delivery.objects.filter(status=DeliveryStatus.QUEUED).count() == 6
+
+
+@pytest.mark.django_db
+def test_large_selection_leaves_out_stopped_and_opted_out_people():
+    keep = public("+12135550164", BOYLE)
+    stopped = public("+12135550165", BOYLE)
+    opted = public("+12135550166", BOYLE)
+    Subscriber.objects.filter(pk=stopped.pk).update(status=Subscriber.Status.STOPPED)
+    from vecinos.alerts.models import OptOut
+
+    OptOut.objects.create(phone_index=opted.phone_index)
+    out = services._stopped_large([keep.pk, stopped.pk, opted.pk])
+    assert out >= {stopped.pk, opted.pk} and keep.pk not in out

@@ -452,7 +452,7 @@ def select_recipients(alert: Alert) -> list[Target]:
             )
             .values_list("pk", flat=True)
         )
-        if len(target_ids) < 50_000
+        if len(target_ids) < 2_000
         else _stopped_large(target_ids)
     )
     targets = [t for t in targets if t.subscriber_id not in stopped]
