@@ -22,7 +22,8 @@ UNREACHED_LIMIT = 50
 LIST_LIMIT = 100
 OUTBOX_LIMIT = 200
 FEED_GRACE = timedelta(days=7)
-_ACK_LINK = re.compile(r"(/a/)[^/\s]+(/?)")
+# Signed links act for the person who got them: acknowledgement, verification, calendar.
+_ACK_LINK = re.compile(r"(/(?:a|v|cal)/)[^/\s]+(/?)")
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
@@ -35,11 +36,9 @@ def can_alert(member: Member) -> bool:
 
 def can_approve(member: Member, alert: Alert) -> bool:
     """A second, different person with an alerting role approves a public alert."""
-    return (
-        alert.status == Alert.Status.PENDING
-        and member.pk != alert.created_by_id
-        and can_alert(member)
-    )
+    from vecinos.alerts.services import may_approve
+
+    return alert.status == Alert.Status.PENDING and can_alert(member) and may_approve(member, alert)
 
 
 def can_see_outbox(member: Member) -> bool:

@@ -588,6 +588,18 @@ def alert_create(
     return alert
 
 
+def may_approve(member: Member, alert: Alert) -> bool:
+    """Dispatchers and coalition coordinators, or a coordinator of the alert's organization:
+    a coordinator of another group cannot approve (and be charged for) someone else's alert."""
+    if member.pk == alert.created_by_id:
+        return False
+    if network.has_role(member, Role.DISPATCHER, Role.COALITION_COORDINATOR):
+        return True
+    return alert.organization_id is not None and network.has_role(
+        member, Role.ORG_COORDINATOR, organization_id=alert.organization_id
+    )
+
+
 def needs_second_person(alert: Alert) -> bool:
     return Tier.PUBLIC in alert.tiers
 
@@ -598,7 +610,9 @@ def alert_send(*, alert: Alert, actor: Member) -> Alert:
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
     if alert.status != Alert.Status.DRAFT:
         return alert
-    if not can_alert(actor):
+    # Only the author sends their draft: otherwise a second person could press Send on
+    # someone else's public draft and then approve it themselves, alone.
+    if not can_alert(actor) or actor.pk != alert.created_by_id:
         raise NotAllowed
     if needs_second_person(alert):
         alert.status = Alert.Status.PENDING
@@ -615,9 +629,7 @@ def alert_approve(*, alert: Alert, actor: Member) -> Alert:
         return alert
     if actor.pk == alert.created_by_id:
         raise NotAllowed(_("A second, different person must approve a public alert."))
-    if not network.has_role(
-        actor, Role.DISPATCHER, Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR
-    ):
+    if not may_approve(actor, alert):
         raise NotAllowed
     alert.approved_by = actor
     alert.save(update_fields=["approved_by"])

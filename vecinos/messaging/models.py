@@ -76,7 +76,8 @@ class Delivery(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices)
     language = models.CharField(max_length=8, default="es")
     subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField()
+    # Encrypted: a verification request names a place, a body may hold a signed link.
+    body = EncryptedTextField()
     # (purpose, ref, contact, channel, step): a second insert of the same delivery is refused
     # by the database, and the provider gets the same key so a re-send is never doubled.
     idempotency_key = models.CharField(max_length=120, unique=True)

@@ -8,6 +8,8 @@ the provider call carries the same key.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import threading
 import time
@@ -15,13 +17,14 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from vecinos.core.crypto import blind_index
+from vecinos.core.crypto import blind_index, encrypt
 from vecinos.messaging.models import (
     FINAL_STATUSES,
     Channel,
@@ -105,7 +108,7 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
             s.contact.channel if s.contact is not None else s.channel,
             s.language,
             s.subject[:200],
-            s.body,
+            encrypt(s.body),  # the raw INSERT skips the field's own encryption
             s.key,
             DeliveryStatus.QUEUED.value,
             0,
@@ -179,18 +182,25 @@ class RateLimiter:
         self.next_at = time.monotonic()
         self.lock = threading.Lock()
 
-    def wait(self, deadline: float | None = None) -> bool:
-        """Wait for a slot; False (no slot taken) when the next one is after deadline."""
+    def reserve(self, deadline: float | None = None) -> float | None:
+        """Book the next slot: seconds to wait for it, or None when it is after deadline."""
         if not self.interval:
-            return True
+            return 0.0
         with self.lock:
             now = time.monotonic()
             at = max(self.next_at, now)
             if deadline is not None and at > deadline:
-                return False
+                return None
             self.next_at = at + self.interval
-        if at > now:
-            time.sleep(at - now)
+        return max(0.0, at - now)
+
+    def wait(self, deadline: float | None = None) -> bool:
+        """Wait for a slot; False (no slot taken) when the next one is after deadline."""
+        delay = self.reserve(deadline)
+        if delay is None:
+            return False
+        if delay:
+            time.sleep(delay)
         return True
 
 
@@ -225,6 +235,105 @@ def _send_by(delivery: Delivery) -> datetime | None:
 # The outcome of a claimed delivery not handed to the provider because its lease was running
 # out (a slow rate limit, a long queue in the thread pool): it goes back to the queue unsent.
 NOT_SENT = None
+
+
+def _message(delivery: Delivery) -> OutboundMessage:
+    validity = None
+    if delivery.expires_at is not None:
+        validity = max(1, int((delivery.expires_at - timezone.now()).total_seconds()))
+    return OutboundMessage(
+        channel=delivery.channel,
+        address=delivery.contact.address,
+        body=delivery.body,
+        language=delivery.language,
+        idempotency_key=delivery.idempotency_key,
+        subject=delivery.subject,
+        validity_seconds=validity,
+        status_callback=_status_callback_url(),
+        extra={"delivery_id": delivery.pk},
+    )
+
+
+def _deadline(delivery: Delivery) -> float | None:
+    """send_by as a monotonic deadline; -1.0 when it has already passed."""
+    send_by = _send_by(delivery)
+    if send_by is None:
+        return None
+    left = (send_by - timezone.now()).total_seconds()
+    return time.monotonic() + left if left > 0 else -1.0
+
+
+class _Loop:
+    """One event loop per worker process, in a daemon thread, for transports with send_async.
+
+    Thousands of provider requests can be in flight on a handful of sockets while the
+    worker's own thread records outcomes; the ORM never runs on this loop.
+    """
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.loop = asyncio.new_event_loop()
+        self.sessions: dict[str, Any] = {}
+        self.semaphore: Any = None
+        thread = threading.Thread(target=self.loop.run_forever, name="vecinos-send", daemon=True)
+        thread.start()
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        import asyncio
+
+        async def _close_all() -> None:
+            for session in list(self.sessions.values()):
+                await session.close()
+            self.sessions.clear()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(_close_all(), self.loop).result(timeout=2)
+
+    async def _send(self, pk: int, transport, message, deadline):
+        import asyncio
+
+        import aiohttp
+
+        if self.semaphore is None:
+            self.semaphore = asyncio.Semaphore(settings.DELIVERY_CONCURRENCY * 4)
+        key = type(transport).__name__
+        session = self.sessions.get(key)
+        if session is None:
+            connector = aiohttp.TCPConnector(limit=settings.DELIVERY_CONCURRENCY * 4)
+            session = self.sessions[key] = aiohttp.ClientSession(connector=connector)
+        async with self.semaphore:
+            delay = _limiter(message.channel, transport.rate_limit).reserve(deadline)
+            if delay is None:
+                return pk, NOT_SENT
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                return pk, await transport.send_async(message, session)
+            except TransportError as exc:
+                return pk, exc
+            except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
+                log.exception("transport %s crashed", message.channel)
+                return pk, TransportError(f"crash: {type(exc).__name__}")
+
+    def submit(self, pk: int, transport, message, deadline):
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(
+            self._send(pk, transport, message, deadline), self.loop
+        )
+
+
+_loop_holder: dict[str, _Loop] = {}
+_loop_lock = threading.Lock()
+
+
+def _send_loop() -> _Loop:
+    with _loop_lock:
+        if "loop" not in _loop_holder:
+            _loop_holder["loop"] = _Loop()
+        return _loop_holder["loop"]
 
 
 def _send_one(
@@ -299,9 +408,32 @@ def send_batch(deliveries: list[Delivery], *, concurrency: int | None = None) ->
     # in small groups as they arrive, so a crash loses (and later re-sends, under the same
     # idempotency key) at most one group.
     inline = [d for d in live if get_transport(d.channel).inline]
-    pooled = [d for d in live if not get_transport(d.channel).inline]
+    asynchronous = [
+        d
+        for d in live
+        if not get_transport(d.channel).inline and hasattr(get_transport(d.channel), "send_async")
+    ]
+    pooled = [
+        d
+        for d in live
+        if not get_transport(d.channel).inline
+        and not hasattr(get_transport(d.channel), "send_async")
+    ]
     for d in inline:
         pending.append(_send_one(d, close=False))
+    if asynchronous:
+        runner = _send_loop()
+        futures = []
+        for d in asynchronous:
+            deadline = _deadline(d)
+            if deadline == -1.0:
+                pending.append((d.pk, NOT_SENT))
+                continue
+            futures.append(runner.submit(d.pk, get_transport(d.channel), _message(d), deadline))
+        for future in as_completed(futures):
+            pending.append(future.result())
+            if len(pending) >= RECORD_EVERY:
+                flush()
     if pooled:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pooled)))) as pool:
             futures = [pool.submit(_send_one, d) for d in pooled]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from vecinos.core import geo
 from vecinos.network import selectors as network
-from vecinos.network.models import Member, Membership, Role
+from vecinos.network.models import Member, Membership, Role, Tier
 from vecinos.patrols import services
 from vecinos.patrols.models import PatrolLogEntry, Place, Shift, Signup
 
@@ -42,9 +42,10 @@ def may_view_shift(member: Member, shift: Shift) -> bool:
 
 def can_see_private(member: Member, place: Place) -> bool:
     """A place's notes and a shift's roster: the place's organization and its coordinators."""
-    return services.is_org_member(member, place.organization_id) or services.can_coordinate_place(
-        member, place
-    )
+    # Vouched members of the place's organization (a newcomer sees nothing about others).
+    if services.can_coordinate_place(member, place):
+        return True
+    return member.tier >= Tier.VOUCHED and services.is_org_member(member, place.organization_id)
 
 
 def can_see_log(member: Member, shift: Shift, mine: Signup | None) -> bool:

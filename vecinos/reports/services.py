@@ -184,11 +184,17 @@ def clean_photo(content: bytes) -> tuple[bytes, str]:
                 raise ReportInvalid({"photos": _("That photo is too large.")})
             upright = ImageOps.exif_transpose(img)
             upright.thumbnail((2048, 2048))
+            mode = "RGBA" if upright.mode in ("RGBA", "LA", "P") else "RGB"
+            # Copy the pixels only into a fresh image: no EXIF, GPS, XMP, ICC or comments
+            # (Pillow would carry a JPEG comment over from the original's info).
+            pixels = upright.convert(mode)
+            clean = Image.new(mode, pixels.size)
+            clean.paste(pixels)
             out = io.BytesIO()
-            if upright.mode in ("RGBA", "LA", "P"):
-                upright.convert("RGBA").save(out, "PNG", optimize=True)
+            if mode == "RGBA":
+                clean.save(out, "PNG", optimize=True)
                 return out.getvalue(), "image/png"
-            upright.convert("RGB").save(out, "JPEG", quality=85)
+            clean.save(out, "JPEG", quality=85)
             return out.getvalue(), "image/jpeg"
     except ReportInvalid:
         raise
@@ -760,8 +766,20 @@ def purge_expired_reports(*, now: datetime | None = None) -> dict[str, int]:
     )
     purged_incidents = Incident.objects.filter(pk__in=incident_ids).update(
         lat=None, lng=None, place_summary="", outcome_notes="", purged_at=now
-    )
-    return {"reports": purged_reports, "incidents": purged_incidents, "files": files}
+    )  # Message bodies can carry places and signed links (verification requests): they follow
+    # the same retention as the reports they were about.
+    from vecinos.messaging.models import Delivery
+    from vecinos.transports.models import OutboxMessage
+
+    bodies = Delivery.objects.filter(created_at__lt=cutoff).exclude(body="").update(body="")
+    bodies += OutboxMessage.objects.filter(created_at__lt=cutoff).exclude(body="").update(body="")
+
+    return {
+        "reports": purged_reports,
+        "incidents": purged_incidents,
+        "files": files,
+        "message_bodies": bodies,
+    }
 
 
 def counts_by_status() -> dict[str, int]:

@@ -13,7 +13,7 @@ class OutboxMessage(models.Model):
     channel = models.CharField(max_length=16)
     address = EncryptedTextField()
     subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField()
+    body = EncryptedTextField()
     language = models.CharField(max_length=8, blank=True)
     provider_id = models.CharField(max_length=40, unique=True)
     idempotency_key = models.CharField(max_length=120, unique=True)

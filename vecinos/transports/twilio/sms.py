@@ -103,6 +103,10 @@ class TwilioSmsTransport(Transport):
             )
         except urllib3.exceptions.HTTPError as exc:  # timeouts, refused, reset
             raise TransportError(f"twilio unreachable: {type(exc).__name__}") from None
+        return self.result(status, body)
+
+    def result(self, status: int, body: dict) -> SendResult:
+        """Twilio's answer as a SendResult, or the TransportError it means."""
         if status in (200, 201) and body.get("sid"):
             return SendResult(provider_id=str(body["sid"]), status="sent")
         try:
@@ -113,3 +117,39 @@ class TwilioSmsTransport(Transport):
         if status == 400 and code in PERMANENT_CODES:
             raise TransportError(detail, permanent=True, code=str(code))
         raise TransportError(detail, code=str(code or status))
+
+    async def send_async(self, message: OutboundMessage, session) -> SendResult:
+        """The same request on the worker's event loop (aiohttp): many in flight, few threads."""
+
+        import aiohttp
+
+        if message.channel != "sms":
+            raise TransportError(f"not an SMS: {message.channel}", code="config")
+        sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+        if not (sid and token) or not (
+            settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM_NUMBER
+        ):
+            raise TransportError("twilio is not configured", code="config")
+        url = f"{settings.TWILIO_API_URL}/{API_VERSION}/Accounts/{sid}/Messages.json"
+        headers = {
+            "Authorization": aiohttp.encode_basic_auth(sid, token),
+            "Idempotency-Key": message.idempotency_key,
+            "Accept": "application/json",
+        }
+        timeout = float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
+        try:
+            async with session.post(
+                url,
+                data=self.fields(message),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as response:
+                raw = await response.read()
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise TransportError(f"twilio unreachable: {type(exc).__name__}") from None
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = {}
+        return self.result(status, body if isinstance(body, dict) else {})

@@ -1,0 +1,92 @@
+"""Regression tests for the first security review's findings."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from PIL import Image
+
+from tests.conftest import make_member
+from vecinos.alerts import selectors as alert_selectors
+from vecinos.alerts import services as alerts
+from vecinos.alerts.models import Alert, Tier
+from vecinos.messaging import services as messaging
+from vecinos.messaging.models import Delivery
+from vecinos.network.models import Role
+from vecinos.network.models import Tier as Vetting
+from vecinos.patrols import selectors as patrol_selectors
+from vecinos.patrols.models import Place
+from vecinos.reports import services as reports
+
+
+@pytest.mark.django_db
+def test_nobody_can_send_someone_elses_public_draft_and_approve_it_alone(personas):
+    draft = alerts.alert_create(
+        actor=personas.dispatcher,
+        kind=Alert.Kind.NOTICE,
+        tiers=[Tier.PUBLIC],
+        messages={"es": "Aviso"},
+        point=(34.04, -118.21),
+        radius_m=1000,
+    )
+    with pytest.raises(alerts.NotAllowed):
+        alerts.alert_send(alert=draft, actor=personas.outsider)
+    draft.refresh_from_db()
+    assert draft.status == Alert.Status.DRAFT
+
+
+def test_outbox_masks_verification_and_calendar_links():
+    body = "Verify: http://x/v/eyJ2ciI6MX0:abc:def/ and http://x/a/tok/ and http://x/cal/zzz.ics"
+    masked = alert_selectors.mask_body(body)
+    assert "eyJ2" not in masked and "/a/tok/" not in masked and "zzz" not in masked
+
+
+@pytest.mark.django_db
+def test_a_newcomer_in_the_organization_does_not_see_place_notes(personas):
+    place = Place.objects.create(
+        name="Escuela",
+        kind="school",
+        lat=34.04,
+        lng=-118.21,
+        organization=personas.org_a,
+        notes="Gate code 1234",
+    )
+    assert not patrol_selectors.can_see_private(personas.newcomer, place)
+    vouched = make_member("vouched", org=personas.org_a, roles=(Role.PATROL,), tier=Vetting.VOUCHED)
+    assert patrol_selectors.can_see_private(vouched, place)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_message_bodies_are_encrypted_and_follow_report_retention():
+    contact = messaging.contact_point(channel="sms", address="+12135550191")
+    messaging.deliveries_enqueue(
+        [
+            messaging.DeliverySpec(
+                purpose="verify",
+                contact=contact,
+                language="es",
+                body="Verifique cerca de Calle Soto 1234",
+                key="sec:1",
+            )
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM messaging_delivery")
+        (raw,) = cursor.fetchone()
+    assert "Soto" not in raw
+    assert Delivery.objects.get().body.endswith("Soto 1234")
+    Delivery.objects.update(created_at=timezone.now() - timedelta(days=400))
+    assert reports.purge_expired_reports()["message_bodies"] == 1
+    assert Delivery.objects.get().body == ""
+
+
+def test_photo_cleaning_drops_jpeg_comments():
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(buf, "JPEG", comment=b"COMMENT-AT-34.04,-118.21")
+    assert b"COMMENT-AT" in buf.getvalue()
+    cleaned, content_type = reports.clean_photo(buf.getvalue())
+    assert content_type == "image/jpeg" and b"COMMENT-AT" not in cleaned
