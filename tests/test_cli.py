@@ -111,3 +111,14 @@ def test_emergency_purge_from_the_command_line(tmp_path):
     assert db.execute("select count(*) from network_membership").fetchone()[0] == 0
     assert db.execute("select count(*) from network_organization").fetchone()[0] >= 8
     assert db.execute("select count(*) from network_zone").fetchone()[0] >= 10
+    # Everything else that points at a person is gone too.
+    for table in (
+        "alerts_subscriber",
+        "messaging_contactpoint",
+        "messaging_delivery",
+        "patrols_signup",
+        "transports_outboxmessage",
+    ):
+        assert db.execute(f"select count(*) from {table}").fetchone()[0] == 0, table
+    assert db.execute("select count(*) from patrols_place").fetchone()[0] > 0
+    assert db.execute("select count(*) from patrols_place where notes != ''").fetchone()[0] == 0

@@ -152,9 +152,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
             return 1
     from django.db import connection
 
-    from vecinos.network.services import purge_personal_data
+    from vecinos.purge import purge_everything_personal
 
-    counts = purge_personal_data()
+    counts = purge_everything_personal()
     if connection.vendor == "sqlite":
         # Deleted rows linger in free pages and the WAL until the file is rewritten.
         with connection.cursor() as cursor:
