@@ -46,6 +46,13 @@ class Subscriber(models.Model):
         blank=True,
         related_name="+",
     )
+    push = models.ForeignKey(
+        "messaging.ContactPoint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     email_contact = models.ForeignKey(
         "messaging.ContactPoint",
         on_delete=models.SET_NULL,

@@ -730,7 +730,12 @@ def budget_status(organization_id: int | None) -> dict[str, int | bool]:
 
 
 def _contact_for(sub: Subscriber, channel: str) -> ContactPoint | None:
-    contact = {"sms": sub.sms, "voice": sub.voice, "email": sub.email_contact}.get(channel)
+    contact = {
+        "sms": sub.sms,
+        "voice": sub.voice,
+        "email": sub.email_contact,
+        "push": sub.push,
+    }.get(channel)
     if contact is not None and contact.usable:
         return contact
     return None
@@ -776,11 +781,14 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
     for i in range(0, len(sub_ids), 5000):
         chunk = sub_ids[i : i + 5000]
         contact_ids: list[int] = []
-        for pk, chans, sms_id, voice_id, email_id in Subscriber.objects.filter(
+        for pk, chans, sms_id, voice_id, email_id, push_id in Subscriber.objects.filter(
             pk__in=chunk
-        ).values_list("pk", "channels", "sms_id", "voice_id", "email_contact_id"):
-            channels_of[pk] = (chans, {"sms": sms_id, "voice": voice_id, "email": email_id})
-            contact_ids.extend(c for c in (sms_id, voice_id, email_id) if c)
+        ).values_list("pk", "channels", "sms_id", "voice_id", "email_contact_id", "push_id"):
+            channels_of[pk] = (
+                chans,
+                {"sms": sms_id, "voice": voice_id, "email": email_id, "push": push_id},
+            )
+            contact_ids.extend(c for c in (sms_id, voice_id, email_id, push_id) if c)
         usable.update(
             ContactPoint.objects.filter(pk__in=contact_ids, usable=True).values_list(
                 "pk", flat=True
@@ -792,10 +800,12 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
     step_updates: dict[datetime | None, list[int]] = defaultdict(list)
     for r in rows:
         plan = alert.escalation.get(r.tier, [])
-        first = plan[0]["channel"] if plan else "sms"
         chans, contacts = channels_of.get(r.subscriber_id, ([], {}))
+        # The first message goes by the person's own first choice (push, SMS, email...);
+        # escalation steps then follow the policy (voice, captain).
+        first = chans[0] if chans else (plan[0]["channel"] if plan else "sms")
         contact_id, channel = None, ""
-        for candidate in [first, *(c for c in chans if c != first)]:
+        for candidate in [first, *(c for c in chans if c != first), "sms"]:
             cid = contacts.get(candidate)
             if cid and cid in usable:
                 contact_id, channel = cid, candidate
@@ -1064,3 +1074,28 @@ def progress(alert: Alert) -> dict:
         "recipients": alert.recipients_count,
         "acknowledged": sum(a for _t, _n, a in tiers),
     }
+
+
+def push_attach(*, member: Member, subscription, language: str) -> Subscriber | None:
+    """A member's browser turned notifications on: push becomes their first channel."""
+    from vecinos.messaging.push import push_subscribe
+
+    sub = ensure_member_subscriber(member)
+    if sub is None:
+        return None
+    contact = push_subscribe(member=member, subscription=subscription, language=language)
+    sub.push = contact
+    sub.channels = ["push", *[c for c in sub.channels if c != "push"]]
+    sub.save(update_fields=["push", "channels"])
+    return sub
+
+
+def push_detach(*, member: Member, endpoint: str) -> None:
+    from vecinos.messaging.push import push_unsubscribe
+
+    push_unsubscribe(member=member, endpoint=endpoint)
+    Subscriber.objects.filter(member=member).update(push=None)
+    sub = Subscriber.objects.filter(member=member).first()
+    if sub is not None and "push" in sub.channels:
+        sub.channels = [c for c in sub.channels if c != "push"] or ["sms"]
+        sub.save(update_fields=["channels"])

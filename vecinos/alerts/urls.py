@@ -21,6 +21,7 @@ urlpatterns = [
     path("tree/", views.captain, name="captain"),
     path("tree/<int:recipient_id>/mark/", views.captain_mark, name="captain_mark"),
     path("me/alerts/", views.my_subscriptions, name="my_subscriptions"),
+    path("me/push/", views.my_push, name="my_push"),
     path("me/alerts/areas/<int:area_id>/remove/", views.my_area_remove, name="my_area_remove"),
     path("subscribe/", views.subscribe, name="subscribe"),
     path("subscribe/confirm/", views.subscribe_confirm, name="subscribe_confirm"),

@@ -575,8 +575,19 @@ def my_subscriptions(request: HttpRequest) -> HttpResponse:
             "areas": areas,
             "channels_form": channels_form,
             "area_form": area_form,
+            "vapid_public_key": _vapid_key(),
+            "push_on": sub.push_id is not None,
         },
     )
+
+
+def _vapid_key() -> str:
+    from vecinos.messaging.push import vapid_public_key
+
+    try:
+        return vapid_public_key() or ""
+    except Exception:  # noqa: BLE001 - no VAPID key configured: no push button
+        return ""
 
 
 @never_cache
@@ -829,3 +840,36 @@ def cap_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     response = HttpResponse(cap.cap_xml(alert), content_type="application/xml; charset=utf-8")
     response["Cache-Control"] = "public, max-age=30"
     return response
+
+
+@never_cache
+@login_required
+def my_push(request: HttpRequest) -> HttpResponse:
+    """POST a browser PushSubscription (JSON) to turn notifications on; DELETE to turn off."""
+    import json as _json
+
+    from django.http import JsonResponse
+
+    from vecinos.messaging.push import InvalidSubscription
+
+    member = member_of(request)
+    if request.method not in ("POST", "DELETE"):
+        return JsonResponse({"error": _("Use POST or DELETE.")}, status=405)
+    try:
+        body = _json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse({"error": _("That subscription could not be read.")}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": _("That subscription could not be read.")}, status=400)
+    if request.method == "DELETE":
+        services.push_detach(member=member, endpoint=str(body.get("endpoint", ""))[:2000])
+        return HttpResponse(status=204)
+    language = str(body.pop("language", "") or member.preferred_language)[:8]
+    try:
+        sub = services.push_attach(member=member, subscription=body, language=language)
+    except InvalidSubscription:
+        return JsonResponse({"error": _("That subscription could not be read.")}, status=400)
+    if sub is None:
+        return JsonResponse({"error": _("Add a phone number to your profile first.")}, status=400)
+    audit("push.subscribe", actor=member, target=sub)
+    return JsonResponse({"ok": True}, status=201)
