@@ -108,9 +108,9 @@ def test_two_person_rule_over_the_api(client, personas):
     same = post(client, f"/api/v1/alerts/{alert_id}/approve", {}, personas.dispatcher)
     assert same.status_code == 403
     assert Alert.objects.get(pk=alert_id).status == Alert.Status.PENDING
-    # A coordinator of another organization may not approve (or be charged for) org A's alert.
+    # A coordinator of another organization does not even see org A's alert.
     outsider = post(client, f"/api/v1/alerts/{alert_id}/approve", {}, personas.outsider)
-    assert outsider.status_code == 403
+    assert outsider.status_code == 404
     other = post(client, f"/api/v1/alerts/{alert_id}/approve", {}, personas.coordinator)
     assert other.status_code == 200 and other.json() == {"id": alert_id, "status": "sent"}
     assert Delivery.objects.count() == 1

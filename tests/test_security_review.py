@@ -90,3 +90,18 @@ def test_photo_cleaning_drops_jpeg_comments():
     assert b"COMMENT-AT" in buf.getvalue()
     cleaned, content_type = reports.clean_photo(buf.getvalue())
     assert content_type == "image/jpeg" and b"COMMENT-AT" not in cleaned
+
+
+@pytest.mark.django_db
+def test_alerts_are_scoped_to_the_organization_for_org_coordinators(personas, login):
+    alert = alerts.alert_create(
+        actor=personas.coordinator,
+        kind=Alert.Kind.NOTICE,
+        tiers=[Tier.INTERNAL],
+        messages={"es": "Aviso interno de la organización A"},
+    )
+    outsider = login(personas.outsider)
+    assert outsider.get(f"/alerts/{alert.pk}/").status_code == 404
+    assert "Aviso interno" not in outsider.get("/alerts/").content.decode()
+    dispatcher = login(personas.dispatcher)
+    assert dispatcher.get(f"/alerts/{alert.pk}/").status_code == 200

@@ -79,8 +79,8 @@ def _alerter(request: HttpRequest):
     return member
 
 
-def _alert(alert_id: int) -> Alert:
-    alert = selectors.alert_get(alert_id)
+def _alert(alert_id: int, member) -> Alert:
+    alert = selectors.alert_get(alert_id, member)
     if alert is None:
         raise HttpError(404, "Not found")
     return alert
@@ -122,7 +122,7 @@ def alert_create(request: HttpRequest, payload: AlertIn):
             errors["incident_id"] = _("Only a confirmed incident can be turned into an alert.")
     parent = None
     if payload.parent_id is not None:
-        parent = selectors.alert_get(payload.parent_id)
+        parent = selectors.alert_get(payload.parent_id, member)
         if parent is None or parent.status != Alert.Status.SENT:
             errors["parent_id"] = _("A follow-up needs an alert that was sent.")
         elif payload.kind not in services.FOLLOWUP_KINDS:
@@ -174,7 +174,7 @@ def alert_create(request: HttpRequest, payload: AlertIn):
 )
 def alert_approve(request: HttpRequest, alert_id: int):
     member = _alerter(request)
-    alert = _alert(alert_id)
+    alert = _alert(alert_id, member)
     try:
         alert = services.alert_approve(alert=alert, actor=member)
     except services.NotAllowed:
@@ -190,8 +190,8 @@ def alert_approve(request: HttpRequest, alert_id: int):
     summary="An alert and its delivery counts by state",
 )
 def alert_read(request: HttpRequest, alert_id: int):
-    _alerter(request)
-    alert = _alert(alert_id)
+    member = _alerter(request)
+    alert = _alert(alert_id, member)
     data = services.progress(alert)
     return {
         "id": alert.pk,

@@ -58,10 +58,23 @@ def is_captain(member: Member) -> bool:
 # --- alerts --------------------------------------------------------------------------------------
 
 
-def recent_alerts(limit: int = LIST_LIMIT) -> list[Alert]:
+def visible_alerts(member: Member | None):
+    """Dispatchers and coalition coordinators see every alert; an organization's
+    coordinators see their organization's alerts only."""
+    qs = Alert.objects.all()
+    if member is None:
+        return qs
+    if network.has_role(member, Role.DISPATCHER, Role.COALITION_COORDINATOR):
+        return qs
+    orgs = network.coordinated_org_ids(member) or set()
+    return qs.filter(organization_id__in=orgs)
+
+
+def recent_alerts(limit: int = LIST_LIMIT, member: Member | None = None) -> list[Alert]:
     """The latest alerts with their acknowledgement counts (one query)."""
     return list(
-        Alert.objects.select_related("created_by", "approved_by")
+        visible_alerts(member)
+        .select_related("created_by", "approved_by")
         .annotate(
             acked=Count("recipients", filter=Q(recipients__acknowledged_at__isnull=False)),
         )
@@ -69,9 +82,10 @@ def recent_alerts(limit: int = LIST_LIMIT) -> list[Alert]:
     )
 
 
-def alert_get(alert_id: int) -> Alert | None:
+def alert_get(alert_id: int, member: Member | None = None) -> Alert | None:
     return (
-        Alert.objects.select_related("created_by", "approved_by", "parent", "incident")
+        visible_alerts(member)
+        .select_related("created_by", "approved_by", "parent", "incident")
         .filter(pk=alert_id)
         .first()
     )

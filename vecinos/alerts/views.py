@@ -95,8 +95,8 @@ def alerting_view(view):
     return never_cache(wrapped)
 
 
-def _alert_or_404(alert_id: int) -> Alert:
-    alert = selectors.alert_get(alert_id)
+def _alert_or_404(request: HttpRequest, alert_id: int) -> Alert:
+    alert = selectors.alert_get(alert_id, member_of(request))
     if alert is None:
         raise Http404
     return alert
@@ -134,7 +134,7 @@ def _message_language(language: str) -> str:
 @require_GET
 def alerts(request: HttpRequest) -> HttpResponse:
     # Annotated with counts; ack_percent is added here for the template.
-    rows: list[Any] = selectors.recent_alerts()
+    rows: list[Any] = selectors.recent_alerts(member=member_of(request))
     for alert in rows:
         alert.ack_percent = selectors.percent(alert.acked, alert.recipients_count)
     return render(request, "alerts/list.html", {"alerts": rows})
@@ -207,7 +207,7 @@ def alert_new(request: HttpRequest) -> HttpResponse:
     parent_id = _int(request.POST.get("parent") or request.GET.get("parent"))
     parent = None
     if parent_id is not None:
-        parent = selectors.alert_get(parent_id)
+        parent = selectors.alert_get(parent_id, member_of(request))
         if parent is None or parent.status != Alert.Status.SENT:
             raise Http404
     initial, templates, incident = _prefill(request, parent)
@@ -300,7 +300,7 @@ def _progress_context(alert: Alert) -> dict:
 @alerting_view
 @require_GET
 def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = _alert_or_404(alert_id)
+    alert = _alert_or_404(request, alert_id)
     viewer = member_of(request)
     zones = [z.name for z in alert.zones.all()]
     area_text = (
@@ -331,7 +331,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
 @alerting_view
 @require_GET
 def alert_progress(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = _alert_or_404(alert_id)
+    alert = _alert_or_404(request, alert_id)
     context = _progress_context(alert)
     response = render(request, "alerts/_progress.html", context)
     if not context["live"]:
@@ -340,7 +340,7 @@ def alert_progress(request: HttpRequest, alert_id: int) -> HttpResponse:
 
 
 def _post_action(request: HttpRequest, alert_id: int, action) -> HttpResponse:
-    alert = _alert_or_404(alert_id)
+    alert = _alert_or_404(request, alert_id)
     try:
         action(alert)
     except services.NotAllowed:
@@ -403,7 +403,7 @@ def alert_cancel(request: HttpRequest, alert_id: int) -> HttpResponse:
 @alerting_view
 @require_GET
 def alert_tree(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = _alert_or_404(alert_id)
+    alert = _alert_or_404(request, alert_id)
     context = {"alert": alert, "groups": selectors.tree(alert), "live": selectors.is_live(alert)}
     if _is_htmx(request):
         response = render(request, "alerts/_tree.html", context)
