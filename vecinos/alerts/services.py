@@ -672,19 +672,6 @@ def load_ack_token(token: str, max_age_days: int = 7) -> AlertRecipient | None:
     return AlertRecipient.objects.select_related("alert").filter(pk=rid).first()
 
 
-def _body(alert: Alert, recipient_id: int, language: str, channel: str) -> str:
-    text, lang = message_for(alert, language)
-    with translation.override(lang if lang in ("en", "es") else "es"):
-        if channel == Channel.VOICE:
-            return text
-        if alert.kind in (Alert.Kind.ALL_CLEAR, Alert.Kind.CORRECTION, Alert.Kind.NOTICE):
-            return f"{text}"
-        return _("%(text)s Reply 1 to confirm you got this: %(link)s") % {
-            "text": text,
-            "link": ack_link(recipient_id),
-        }
-
-
 def _bodies(alert: Alert):
     """A fast body maker for a fan-out: each language's wording is translated once."""
     templates: dict[tuple[str, str], tuple[str, bool]] = {}
@@ -919,6 +906,7 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
         )[:limit]
     )
     specs = []
+    makers: dict[int, Any] = {}  # one body maker per alert: its wording translated once
     for r in due:
         plan = r.alert.escalation.get(r.tier, [])
         step_no = r.step + 1
@@ -957,7 +945,9 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
                 ref_id=r.alert_id,
                 ref_item=r.pk,
                 contact=contact,
-                body=_body(r.alert, r.pk, r.language, contact.channel),
+                body=makers.setdefault(r.alert_id, _bodies(r.alert))(
+                    r.pk, r.language, contact.channel
+                ),
                 language=r.language,
                 key=f"alert:{r.alert_id}:{r.pk}:{contact.channel}:{step_no}",
                 expires_at=r.alert.expires_at,

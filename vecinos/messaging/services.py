@@ -340,28 +340,11 @@ def _send_one(
     delivery: Delivery, close: bool = True
 ) -> tuple[int, SendResult | TransportError | None]:
     transport = get_transport(delivery.channel)
-    validity = None
-    if delivery.expires_at is not None:
-        validity = max(1, int((delivery.expires_at - timezone.now()).total_seconds()))
-    message = OutboundMessage(
-        channel=delivery.channel,
-        address=delivery.contact.address,
-        body=delivery.body,
-        language=delivery.language,
-        idempotency_key=delivery.idempotency_key,
-        subject=delivery.subject,
-        validity_seconds=validity,
-        status_callback=_status_callback_url(),
-        extra={"delivery_id": delivery.pk},
-    )
+    message = _message(delivery)
     try:
-        send_by = _send_by(delivery)
-        deadline = None
-        if send_by is not None:
-            left = (send_by - timezone.now()).total_seconds()
-            if left <= 0:
-                return delivery.pk, NOT_SENT
-            deadline = time.monotonic() + left
+        deadline = _deadline(delivery)
+        if deadline == -1.0:
+            return delivery.pk, NOT_SENT
         if not _limiter(delivery.channel, transport.rate_limit).wait(deadline):
             return delivery.pk, NOT_SENT
         return delivery.pk, transport.send(message)
