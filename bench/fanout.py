@@ -254,7 +254,7 @@ async def raw_client(url: str, n: int, concurrency: int = 64) -> float:
     import aiohttp
 
     sem = asyncio.Semaphore(concurrency)
-    auth = aiohttp.BasicAuth("ACbench", "token")
+    auth = aiohttp.encode_basic_auth("ACbench", "token")
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as s:
 
         async def one(i: int) -> None:
@@ -262,8 +262,7 @@ async def raw_client(url: str, n: int, concurrency: int = 64) -> float:
                 sem,
                 s.post(
                     url,
-                    auth=auth,
-                    headers={"Idempotency-Key": f"raw-{i}"},
+                    headers={"Authorization": auth, "Idempotency-Key": f"raw-{i}"},
                     data={
                         "To": f"+1323{3000000 + i:07d}",
                         "Body": "raw client benchmark",

@@ -176,7 +176,7 @@ def test_photos_are_served_only_to_console_users_and_assigned_verifiers(world, p
     assert response.status_code == 200
     assert response["Content-Type"] in ("image/png", "image/jpeg")
     assert "no-store" in response["Cache-Control"]
-    assert b"".join(response.streaming_content)[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0")
+    assert response.content[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0")
 
 
 @pytest.mark.django_db

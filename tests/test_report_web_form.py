@@ -19,6 +19,7 @@ from tests.conftest import make_member, sign_in
 from vecinos.network.models import Tier
 from vecinos.reports import services
 from vecinos.reports.models import Attachment, Report
+from vecinos.reports.recordings import read_media
 
 URL = "/report/"
 
@@ -130,7 +131,9 @@ def test_full_report_with_gps_photo_is_stored_without_metadata(client, _media):
     assert report.seen_at == datetime(2025, 6, 10, 21, 20, tzinfo=UTC)  # 14:20 in Los Angeles
 
     attachment = Attachment.objects.get(report=report)
-    stored = (_media / attachment.path).read_bytes()
+    on_disk = (_media / attachment.path).read_bytes()
+    assert not on_disk.startswith(b"\xff\xd8")  # encrypted at rest, not a JPEG on disk
+    stored = read_media(attachment)
     assert b"CameraMaker" not in stored and b"Model X" not in stored
     with Image.open(io.BytesIO(stored)) as img:
         assert img.format == "JPEG"

@@ -8,7 +8,6 @@ from urllib.parse import urlparse
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -20,6 +19,7 @@ from tests.test_console import file_report
 from vecinos.network.models import Role, Tier
 from vecinos.reports import services
 from vecinos.reports.models import Attachment, Incident, Triage, VerificationRequest
+from vecinos.reports.recordings import read_media
 
 
 def jpeg_with_gps() -> bytes:
@@ -85,7 +85,7 @@ def test_signed_link_accept_then_confirm_moves_the_incident(asked, personas, log
     assert incident.verified_by == personas.verifier and incident.verified_at
     assert incident.ready_for_alert
     stored = Attachment.objects.get(incident=incident)
-    with Image.open(settings.MEDIA_ROOT / stored.path) as img:
+    with Image.open(io.BytesIO(read_media(stored))) as img:
         assert not img.getexif()  # camera and GPS data stripped
     thanks = phone.get(u["thanks"])
     assert thanks.status_code == 200 and "Confirmed" in thanks.content.decode()

@@ -17,6 +17,12 @@ once); ``fail_next(n, status=500)`` or ``fail_next(n, status=400, code=21211)`` 
 n requests; ``delay_next(n, seconds)`` accepts the next n messages but answers late (a client
 timeout after the provider accepted: the case idempotency keys exist for).
 
+Recordings: ``GET .../Recordings/{Sid}.mp3`` (or ``.wav``) answers the audio bytes,
+``GET .../Recordings/{Sid}.json`` the Recording resource, ``DELETE .../Recordings/{Sid}.json``
+``204`` with no body; an unknown or deleted recording answers ``404`` (Twilio error 20404).
+``add_recording(audio)`` puts one there and returns its sid; ``recording_url(sid)`` is the
+``RecordingUrl`` Twilio would send to the ``<Record>`` action.
+
 New resources are one more entry in ``ROUTES``.
 """
 
@@ -89,6 +95,8 @@ class TwilioStub:
         self.by_sid: dict[str, dict] = {}
         self.calls: list[dict] = []  # accepted Call resources, each once
         self.calls_by_key: dict[str, dict] = {}
+        self.recordings: dict[str, bytes] = {}  # sid -> audio, until deleted
+        self.deleted_recordings: list[str] = []
         self.lock = threading.Lock()
         self._failures: list[Failure] = []
         self._delays: list[float] = []
@@ -117,6 +125,9 @@ class TwilioStub:
 
             def do_GET(self) -> None:
                 stub._handle(self, "GET")
+
+            def do_DELETE(self) -> None:
+                stub._handle(self, "DELETE")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -150,6 +161,8 @@ class TwilioStub:
             self.by_sid.clear()
             self.calls.clear()
             self.calls_by_key.clear()
+            self.recordings.clear()
+            self.deleted_recordings.clear()
             self._failures.clear()
             self._delays.clear()
 
@@ -160,6 +173,16 @@ class TwilioStub:
     def calls_to(self, number: str) -> list[dict]:
         with self.lock:
             return [c for c in self.calls if c["to"] == number]
+
+    def add_recording(self, audio: bytes) -> str:
+        sid = "RE" + secrets.token_hex(16)
+        with self.lock:
+            self.recordings[sid] = audio
+        return sid
+
+    def recording_url(self, sid: str) -> str:
+        """The RecordingUrl of a <Record> action callback (no extension: Twilio's form)."""
+        return f"{self.url}{API}/Accounts/{self.account_sid}/Recordings/{sid}"
 
     # --- HTTP --------------------------------------------------------------------------------
 
@@ -176,17 +199,23 @@ class TwilioStub:
         status, body, delay = self._dispatch(request)
         if delay:
             time.sleep(delay)
-        data = json.dumps(body).encode()
+        if isinstance(body, bytes):  # media (a recording's audio)
+            data, content_type = body, "audio/mpeg"
+        else:
+            data, content_type = json.dumps(body).encode(), "application/json; charset=utf-8"
+        if status == 204:
+            data = b""
         try:
             http.send_response(status)
-            http.send_header("Content-Type", "application/json; charset=utf-8")
+            if status != 204:
+                http.send_header("Content-Type", content_type)
             http.send_header("Content-Length", str(len(data)))
             http.end_headers()
             http.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test)
 
-    def _dispatch(self, request: StubRequest) -> tuple[int, dict, float]:
+    def _dispatch(self, request: StubRequest) -> tuple[int, dict | bytes, float]:
         for method, pattern, name in ROUTES:
             match = re.fullmatch(pattern, request.path)
             if match and method == request.method:
@@ -360,6 +389,62 @@ class TwilioStub:
     def fetch_call(self, request: StubRequest, account: str, sid: str) -> tuple[int, dict, float]:
         return self.fetch_message(request, account, sid)  # by_sid holds calls and messages
 
+    def fetch_recording_media(
+        self, request: StubRequest, account: str, sid: str, ext: str
+    ) -> tuple[int, dict | bytes, float]:
+        with self.lock:
+            audio = self.recordings.get(sid)
+        if audio is None:
+            return (
+                404,
+                twilio_error(404, 20404, f"The requested resource {request.path} was not found"),
+                0,
+            )
+        return 200, audio, 0
+
+    def fetch_recording(
+        self, request: StubRequest, account: str, sid: str
+    ) -> tuple[int, dict, float]:
+        with self.lock:
+            audio = self.recordings.get(sid)
+        if audio is None:
+            return (
+                404,
+                twilio_error(404, 20404, f"The requested resource {request.path} was not found"),
+                0,
+            )
+        return (
+            200,
+            {
+                "sid": sid,
+                "account_sid": account,
+                "api_version": "2010-04-01",
+                "status": "completed",
+                "source": "RecordVerb",
+                "channels": 1,
+                "duration": "7",
+                "price_unit": "USD",
+                "date_created": formatdate(usegmt=True),
+                "uri": f"{API}/Accounts/{account}/Recordings/{sid}.json",
+            },
+            0,
+        )
+
+    def delete_recording(
+        self, request: StubRequest, account: str, sid: str
+    ) -> tuple[int, dict, float]:
+        with self.lock:
+            audio = self.recordings.pop(sid, None)
+            if audio is not None:
+                self.deleted_recordings.append(sid)
+        if audio is None:
+            return (
+                404,
+                twilio_error(404, 20404, f"The requested resource {request.path} was not found"),
+                0,
+            )
+        return 204, {}, 0
+
     def _pop_delay(self) -> float:
         return self._delays.pop(0) if self._delays else 0.0
 
@@ -369,6 +454,21 @@ ROUTES = [
     ("GET", rf"{API}/Accounts/(?P<account>AC\w+)/Messages/(?P<sid>SM\w+)\.json", "fetch_message"),
     ("POST", rf"{API}/Accounts/(?P<account>AC\w+)/Calls\.json", "create_call"),
     ("GET", rf"{API}/Accounts/(?P<account>AC\w+)/Calls/(?P<sid>CA\w+)\.json", "fetch_call"),
+    (
+        "GET",
+        rf"{API}/Accounts/(?P<account>AC\w+)/Recordings/(?P<sid>RE\w+)\.(?P<ext>mp3|wav)",
+        "fetch_recording_media",
+    ),
+    (
+        "GET",
+        rf"{API}/Accounts/(?P<account>AC\w+)/Recordings/(?P<sid>RE\w+)\.json",
+        "fetch_recording",
+    ),
+    (
+        "DELETE",
+        rf"{API}/Accounts/(?P<account>AC\w+)/Recordings/(?P<sid>RE\w+)\.json",
+        "delete_recording",
+    ),
 ]
 
 

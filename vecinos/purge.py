@@ -38,9 +38,16 @@ def purge_everything_personal() -> dict[str, int]:
     # Reports keep only their coarse summary; media files go.
     from django.conf import settings
 
+    from vecinos.reports import recordings
+
     for path in Attachment.objects.exclude(path="").values_list("path", flat=True):
         (settings.MEDIA_ROOT / path).unlink(missing_ok=True)
-    counts["attachments"] = Attachment.objects.all().delete()[0]
+    # Hotline recordings still held at Twilio are deleted there too. Those Twilio could not
+    # confirm stay as empty rows (only the Recording's address) so the catch-up deletes them.
+    left_at_twilio = recordings.purge_remote(Attachment.objects.all())
+    counts["attachments"] = Attachment.objects.exclude(pk__in=left_at_twilio).delete()[0]
+    Attachment.objects.filter(pk__in=left_at_twilio).update(path="", size=0)
+    counts["recordings_left_at_twilio"] = len(left_at_twilio)
     counts["reports"] = Report.objects.update(
         lat=None,
         lng=None,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterable
@@ -21,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from vecinos.core.crypto import blind_index, encrypt
@@ -151,10 +153,33 @@ def kick(senders: int = 1) -> None:
         log.exception("could not wake a worker; the sweeper will send the queued deliveries")
 
 
-def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Delivery]:
+@dataclass(slots=True)
+class Claimed:
+    """A delivery a worker holds under a lease: only what sending and recording need.
+
+    Read with one values_list query (no model instances): at tens of thousands of messages a
+    minute the ORM's per-row cost would be most of the worker's time.
+    """
+
+    pk: int
+    channel: str
+    language: str
+    subject: str
+    body: str
+    idempotency_key: str
+    expires_at: datetime | None
+    attempts: int  # as claimed: the lease holder's token
+    contact_id: int
+    address: str
+    lease_until: datetime
+    lease_seconds: int
+
+
+def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Claimed]:
     if lease_seconds is None:
         lease_seconds = getattr(settings, "DELIVERY_LEASE_SECONDS", LEASE_SECONDS)
     now = timezone.now()
+    lease_until = now + timedelta(seconds=lease_seconds)
     with transaction.atomic():
         due = Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
         if connection.features.has_select_for_update_skip_locked:
@@ -165,13 +190,18 @@ def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Deli
             return []
         Delivery.objects.filter(id__in=ids).update(
             status=DeliveryStatus.SENDING,
-            lease_until=now + timedelta(seconds=lease_seconds),
+            lease_until=lease_until,
             attempts=F("attempts") + 1,
         )
-    claimed = list(Delivery.objects.filter(id__in=ids).select_related("contact").order_by("id"))
-    for d in claimed:
-        d.lease_seconds = lease_seconds  # type: ignore[attr-defined]  # read by _send_by
-    return claimed
+    rows = (
+        Delivery.objects.filter(id__in=ids)
+        .order_by("id")
+        .values_list(
+            "id", "channel", "language", "subject", "body", "idempotency_key", "expires_at",
+            "attempts", "contact_id", "contact__address",
+        )
+    )  # fmt: skip
+    return [Claimed(*row, lease_until=lease_until, lease_seconds=lease_seconds) for row in rows]
 
 
 class RateLimiter:
@@ -218,56 +248,53 @@ def _status_callback_url() -> str:
     return f"{settings.PUBLIC_URL}/hooks/twilio/status"
 
 
-def _send_by(delivery: Delivery) -> datetime | None:
+def _send_by(delivery: Claimed) -> datetime:
     """The last moment to hand a claimed delivery to the provider: half-way through its lease.
 
     The rest of the lease is for the provider call itself (keep the lease above twice the
     slowest transport timeout): if the lease ran out while we sent, the sweeper could give the
     row to another worker, and a provider without idempotency keys (Twilio) would get it twice.
     """
-    if delivery.lease_until is None:
-        return None
-    held: int | None = getattr(delivery, "lease_seconds", None)
-    lease = held or int(getattr(settings, "DELIVERY_LEASE_SECONDS", LEASE_SECONDS))
-    return delivery.lease_until - timedelta(seconds=lease / 2)
+    return delivery.lease_until - timedelta(seconds=delivery.lease_seconds / 2)
 
 
 # The outcome of a claimed delivery not handed to the provider because its lease was running
 # out (a slow rate limit, a long queue in the thread pool): it goes back to the queue unsent.
 NOT_SENT = None
 
+Outcome = tuple[int, SendResult | TransportError | None]
 
-def _message(delivery: Delivery) -> OutboundMessage:
+
+def _message(delivery: Claimed, now: datetime, callback: str) -> OutboundMessage:
     validity = None
     if delivery.expires_at is not None:
-        validity = max(1, int((delivery.expires_at - timezone.now()).total_seconds()))
+        validity = max(1, int((delivery.expires_at - now).total_seconds()))
     return OutboundMessage(
         channel=delivery.channel,
-        address=delivery.contact.address,
+        address=delivery.address,
         body=delivery.body,
         language=delivery.language,
         idempotency_key=delivery.idempotency_key,
         subject=delivery.subject,
         validity_seconds=validity,
-        status_callback=_status_callback_url(),
+        status_callback=callback,
         extra={"delivery_id": delivery.pk},
     )
 
 
-def _deadline(delivery: Delivery) -> float | None:
+def _deadline(delivery: Claimed, now: datetime, mono: float) -> float:
     """send_by as a monotonic deadline; -1.0 when it has already passed."""
-    send_by = _send_by(delivery)
-    if send_by is None:
-        return None
-    left = (send_by - timezone.now()).total_seconds()
-    return time.monotonic() + left if left > 0 else -1.0
+    left = (_send_by(delivery) - now).total_seconds()
+    return mono + left if left > 0 else -1.0
 
 
 class _Loop:
     """One event loop per worker process, in a daemon thread, for transports with send_async.
 
     Thousands of provider requests can be in flight on a handful of sockets while the
-    worker's own thread records outcomes; the ORM never runs on this loop.
+    worker's own threads record outcomes; the ORM never runs on this loop. A batch goes over
+    in one call and its outcomes come back through a thread-safe queue as they finish, so the
+    per-message cost of crossing between threads is one queue put.
     """
 
     def __init__(self) -> None:
@@ -291,18 +318,19 @@ class _Loop:
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(_close_all(), self.loop).result(timeout=2)
 
-    async def _send(self, pk: int, transport, message, deadline):
-        import asyncio
-
+    def _session(self, transport) -> Any:
         import aiohttp
 
-        if self.semaphore is None:
-            self.semaphore = asyncio.Semaphore(settings.DELIVERY_CONCURRENCY * 4)
         key = type(transport).__name__
         session = self.sessions.get(key)
         if session is None:
             connector = aiohttp.TCPConnector(limit=settings.DELIVERY_CONCURRENCY * 4)
             session = self.sessions[key] = aiohttp.ClientSession(connector=connector)
+        return session
+
+    async def _send(self, pk: int, transport, message, deadline) -> Outcome:
+        import asyncio
+
         async with self.semaphore:
             delay = _limiter(message.channel, transport.rate_limit).reserve(deadline)
             if delay is None:
@@ -310,19 +338,37 @@ class _Loop:
             if delay:
                 await asyncio.sleep(delay)
             try:
-                return pk, await transport.send_async(message, session)
+                return pk, await transport.send_async(message, self._session(transport))
             except TransportError as exc:
                 return pk, exc
             except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
                 log.exception("transport %s crashed", message.channel)
                 return pk, TransportError(f"crash: {type(exc).__name__}")
 
-    def submit(self, pk: int, transport, message, deadline):
+    async def _send_all(self, jobs: list, out: queue.SimpleQueue) -> None:
         import asyncio
 
-        return asyncio.run_coroutine_threadsafe(
-            self._send(pk, transport, message, deadline), self.loop
-        )
+        if self.semaphore is None:
+            self.semaphore = asyncio.Semaphore(settings.DELIVERY_CONCURRENCY * 4)
+
+        def done(pk: int, task: asyncio.Future) -> None:
+            # _send catches every error; only a cancellation at shutdown gets here unanswered.
+            if task.cancelled():
+                out.put((pk, TransportError("cancelled")))
+            else:
+                out.put(task.result())
+
+        for pk, transport, message, deadline in jobs:
+            task = asyncio.ensure_future(self._send(pk, transport, message, deadline))
+            task.add_done_callback(functools.partial(done, pk))
+
+    def submit_all(self, jobs: list) -> queue.SimpleQueue:
+        """Start sending every (pk, transport, message, deadline); outcomes arrive on the queue."""
+        import asyncio
+
+        out: queue.SimpleQueue = queue.SimpleQueue()
+        asyncio.run_coroutine_threadsafe(self._send_all(jobs, out), self.loop)
+        return out
 
 
 _loop_holder: dict[str, _Loop] = {}
@@ -336,13 +382,9 @@ def _send_loop() -> _Loop:
         return _loop_holder["loop"]
 
 
-def _send_one(
-    delivery: Delivery, close: bool = True
-) -> tuple[int, SendResult | TransportError | None]:
+def _send_one(delivery: Claimed, message: OutboundMessage, deadline: float) -> Outcome:
     transport = get_transport(delivery.channel)
-    message = _message(delivery)
     try:
-        deadline = _deadline(delivery)
         if deadline == -1.0:
             return delivery.pk, NOT_SENT
         if not _limiter(delivery.channel, transport.rate_limit).wait(deadline):
@@ -353,9 +395,6 @@ def _send_one(
     except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
         log.exception("transport %s crashed", delivery.channel)
         return delivery.pk, TransportError(f"crash: {type(exc).__name__}")
-    finally:
-        if close:
-            close_old_connections()
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -363,11 +402,17 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, base * 2 ** max(0, attempts - 1)))
 
 
-def send_batch(deliveries: list[Delivery], *, concurrency: int | None = None) -> dict[str, int]:
+# Outcomes are recorded in groups of at most this many as they arrive: a worker killed
+# mid-batch loses (and later re-sends under the same idempotency key) at most one group.
+RECORD_EVERY = 100
+
+
+def send_batch(deliveries: list[Claimed], *, concurrency: int | None = None) -> dict[str, int]:
     """Send claimed deliveries concurrently and record every outcome."""
     now = timezone.now()
-    live: list[Delivery] = []
-    expired: list[Delivery] = []
+    mono = time.monotonic()
+    live: list[Claimed] = []
+    expired: list[Claimed] = []
     for d in deliveries:
         (expired if d.expires_at is not None and d.expires_at <= now else live).append(d)
     counts = {"sent": 0, "retry": 0, "failed": 0, "expired": len(expired), "released": 0}
@@ -380,46 +425,57 @@ def send_batch(deliveries: list[Delivery], *, concurrency: int | None = None) ->
         )
     workers = concurrency or settings.DELIVERY_CONCURRENCY
     by_id = {d.pk: d for d in live}
-    pending: list[tuple[int, SendResult | TransportError | None]] = []
+    callback = _status_callback_url()
+    transports = {channel: get_transport(channel) for channel in {d.channel for d in live}}
+    # Transports that write to our own database (console) run in this thread, in this
+    # transaction's connection; network transports with send_async run on the worker's event
+    # loop; the rest in a thread pool.
+    inline: list[Outcome] = []
+    jobs: list[tuple[int, Any, OutboundMessage, float]] = []
+    pooled: list[tuple[Claimed, OutboundMessage, float]] = []
+    for d in live:
+        transport = transports[d.channel]
+        message = _message(d, now, callback)
+        deadline = _deadline(d, now, mono)
+        if transport.inline:
+            inline.append(_send_one(d, message, deadline))
+        elif deadline == -1.0:
+            inline.append((d.pk, NOT_SENT))
+        elif hasattr(transport, "send_async"):
+            jobs.append((d.pk, transport, message, deadline))
+        else:
+            pooled.append((d, message, deadline))
+    pending: list[Outcome] = inline
 
     def flush() -> None:
         _record(pending, by_id, counts)
         pending.clear()
 
-    # Transports that write to our own database (console) run in this thread, in this
-    # transaction's connection; network transports run concurrently. Outcomes are recorded
-    # in small groups as they arrive, so a crash loses (and later re-sends, under the same
-    # idempotency key) at most one group.
-    inline = [d for d in live if get_transport(d.channel).inline]
-    asynchronous = [
-        d
-        for d in live
-        if not get_transport(d.channel).inline and hasattr(get_transport(d.channel), "send_async")
-    ]
-    pooled = [
-        d
-        for d in live
-        if not get_transport(d.channel).inline
-        and not hasattr(get_transport(d.channel), "send_async")
-    ]
-    for d in inline:
-        pending.append(_send_one(d, close=False))
-    if asynchronous:
-        runner = _send_loop()
-        futures = []
-        for d in asynchronous:
-            deadline = _deadline(d)
-            if deadline == -1.0:
-                pending.append((d.pk, NOT_SENT))
-                continue
-            futures.append(runner.submit(d.pk, get_transport(d.channel), _message(d), deadline))
-        for future in as_completed(futures):
-            pending.append(future.result())
-            if len(pending) >= RECORD_EVERY:
+    if jobs:
+        out = _send_loop().submit_all(jobs)
+        left = len(jobs)
+        while left:
+            pending.append(out.get())
+            left -= 1
+            # Take whatever else has already arrived, then record it in one transaction.
+            while left and len(pending) < RECORD_EVERY:
+                try:
+                    pending.append(out.get_nowait())
+                except queue.Empty:
+                    break
+                left -= 1
+            if len(pending) >= RECORD_EVERY or not left or out.empty():
                 flush()
     if pooled:
+
+        def one(item: tuple[Claimed, OutboundMessage, float]) -> Outcome:
+            try:
+                return _send_one(*item)
+            finally:
+                close_old_connections()
+
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pooled)))) as pool:
-            futures = [pool.submit(_send_one, d) for d in pooled]
+            futures = [pool.submit(one, item) for item in pooled]
             for future in as_completed(futures):
                 pending.append(future.result())
                 if len(pending) >= RECORD_EVERY:
@@ -428,75 +484,70 @@ def send_batch(deliveries: list[Delivery], *, concurrency: int | None = None) ->
     return counts
 
 
-RECORD_EVERY = 50
+def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str, int]) -> None:
+    """Write outcomes in one transaction, with plain parameterized UPDATEs.
 
-
-def _record(
-    outcomes: list[tuple[int, SendResult | TransportError | None]],
-    by_id: dict[int, Delivery],
-    counts: dict[str, int],
-) -> None:
+    Every update matches (status "sending", attempts as claimed): the claim counter is the
+    lease holder's token. If our lease expired and the sweeper gave the row to another worker
+    (which bumped attempts), our outcome must not overwrite theirs.
+    """
     if not outcomes:
         return
     now = timezone.now()
-    done: dict[str, list[tuple[int, str, int]]] = {"sent": [], "delivered": []}
-    # Every update below matches (status "sending", attempts as claimed): the claim counter is
-    # the lease holder's token. If our lease expired and the sweeper gave the row to another
-    # worker (which bumped attempts), our outcome must not overwrite theirs.
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    done: list[tuple] = []
+    released: list[tuple[int, int]] = []
+    errors: list[tuple[Claimed, TransportError]] = []
     for pk, outcome in outcomes:
         d = by_id[pk]
-        holder = Delivery.objects.filter(pk=pk, status=DeliveryStatus.SENDING, attempts=d.attempts)
         if outcome is NOT_SENT:
-            # Never reached the provider: back to the queue, and the attempt does not count.
-            holder.update(
-                status=DeliveryStatus.QUEUED,
-                lease_until=None,
-                next_attempt_at=now,
-                attempts=F("attempts") - 1,
-            )
-            counts["released"] += 1
-            continue
-        if isinstance(outcome, SendResult):
-            key = "delivered" if outcome.status == "delivered" else "sent"
-            done[key].append((pk, outcome.provider_id[:64], d.attempts))
-            counts["sent"] += 1
-            continue
-        fields: dict = {"lease_until": None}
-        if outcome.permanent or d.attempts >= MAX_ATTEMPTS:
-            fields.update(status=DeliveryStatus.FAILED, final_at=now, last_error=str(outcome)[:200])
-            counts["failed"] += 1
-            if outcome.permanent:
-                ContactPoint.objects.filter(pk=d.contact_id).update(
-                    usable=False, unusable_reason=(outcome.code or str(outcome))[:80]
-                )
+            released.append((pk, d.attempts))
+        elif isinstance(outcome, SendResult):
+            delivered = outcome.status == "delivered"
+            status = DeliveryStatus.DELIVERED if delivered else DeliveryStatus.SENT
+            final = now_db if delivered else None
+            done.append((status.value, outcome.provider_id[:64], now_db, final, pk, d.attempts))
         else:
-            fields.update(
-                status=DeliveryStatus.QUEUED,
-                next_attempt_at=now + _backoff(d.attempts),
-                last_error=str(outcome)[:200],
+            errors.append((d, outcome))
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    sending = DeliveryStatus.SENDING.value
+    with transaction.atomic(), connection.cursor() as cursor:
+        if done:
+            cursor.executemany(
+                f"UPDATE {table} SET status = %s, provider_id = %s, sent_at = %s, "  # noqa: S608
+                f"final_at = %s, lease_until = NULL, last_error = '' "
+                f"WHERE id = %s AND status = '{sending}' AND attempts = %s",
+                done,
             )
-            counts["retry"] += 1
-        # Only the worker holding the lease records the outcome.
-        holder.update(**fields)
-    for key, rows in done.items():
-        by_attempts: dict[int, list[tuple[int, str]]] = {}
-        for pk, pid, attempts in rows:
-            by_attempts.setdefault(attempts, []).append((pk, pid))
-        for attempts, group in by_attempts.items():
-            fields = {
-                "lease_until": None,
-                "sent_at": now,
-                "last_error": "",
-                "provider_id": Case(*[When(pk=pk, then=Value(pid)) for pk, pid in group]),
-                "status": DeliveryStatus.DELIVERED if key == "delivered" else DeliveryStatus.SENT,
-            }
-            if key == "delivered":
-                fields["final_at"] = now
-            Delivery.objects.filter(
-                pk__in=[pk for pk, _pid in group],
-                status=DeliveryStatus.SENDING,
-                attempts=attempts,
-            ).update(**fields)
+            counts["sent"] += len(done)
+        if released:
+            # Never reached the provider: back to the queue, and the attempt does not count.
+            cursor.executemany(
+                f"UPDATE {table} SET status = '{DeliveryStatus.QUEUED.value}', "  # noqa: S608
+                f"lease_until = NULL, next_attempt_at = %s, attempts = attempts - 1 "
+                f"WHERE id = %s AND status = '{sending}' AND attempts = %s",
+                [(now_db, pk, attempts) for pk, attempts in released],
+            )
+            counts["released"] += len(released)
+        for d, error in errors:
+            holder = Delivery.objects.filter(
+                pk=d.pk, status=DeliveryStatus.SENDING, attempts=d.attempts
+            )
+            fields: dict = {"lease_until": None, "last_error": str(error)[:200]}
+            if error.permanent or d.attempts >= MAX_ATTEMPTS:
+                fields.update(status=DeliveryStatus.FAILED, final_at=now)
+                counts["failed"] += 1
+                if error.permanent:
+                    ContactPoint.objects.filter(pk=d.contact_id).update(
+                        usable=False, unusable_reason=(error.code or str(error))[:80]
+                    )
+            else:
+                fields.update(
+                    status=DeliveryStatus.QUEUED, next_attempt_at=now + _backoff(d.attempts)
+                )
+                counts["retry"] += 1
+            # Only the worker holding the lease records the outcome.
+            holder.update(**fields)
 
 
 def dispatch(*, batch_size: int | None = None, max_batches: int | None = None) -> dict[str, int]:

@@ -165,7 +165,23 @@ class Report(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "created_at"], name="report_queue")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="report_queue"),
+            # Flood signals on every public report: recent reports of one source or one area,
+            # and (partial) the ones of a group not flagged yet.
+            models.Index(fields=["source_key", "created_at"], name="report_source_recent"),
+            models.Index(fields=["cell7", "created_at"], name="report_area_recent"),
+            models.Index(
+                fields=["source_key", "created_at"],
+                name="report_source_unflagged",
+                condition=models.Q(flood_group=""),
+            ),
+            models.Index(
+                fields=["cell7", "created_at"],
+                name="report_area_unflagged",
+                condition=models.Q(flood_group=""),
+            ),
+        ]
         verbose_name = _("report")
         verbose_name_plural = _("reports")
 

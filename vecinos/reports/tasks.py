@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django_tasks import task
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from vecinos.core import ratelimit
-from vecinos.reports import services
+from vecinos.reports import recordings, services
 
 
 @db_periodic_task(crontab(minute="7"), name="reports.purge_expired")
@@ -16,3 +17,15 @@ def purge_expired() -> dict[str, int]:
     result = services.purge_expired_reports()
     result["rate_counters"] = ratelimit.purge_expired()
     return result
+
+
+@task()
+def fetch_recording(attachment_id: int) -> str:
+    """A hotline message just committed: fetch it from Twilio, store it, delete it there."""
+    return recordings.recording_collect(attachment_id=attachment_id)
+
+
+@db_periodic_task(crontab(minute="*/5"), name="reports.collect_recordings")
+def collect_recordings() -> dict[str, int]:
+    """Catch-up for recordings still held at Twilio (a lost task, an outage, retention)."""
+    return recordings.recordings_catch_up()

@@ -7,8 +7,9 @@ Who may do what:
   not to one organization, so an organization coordinator of any member group may work the queue
   (and may break an edit lock); sending verifiers stays with dispatchers and coalition
   coordinators, as ``services.verifiers_request`` enforces.
-- Photos: console users, and verifiers asked to check that incident (signed in, or holding the
-  signed link opened in this browser session).
+- Photos and hotline recordings: console users, and verifiers asked to check that incident
+  (signed in, or holding the signed link opened in this browser session). Recordings are
+  decrypted on the way out (``recordings.read_audio``).
 - The duty page: members whose dispatcher or verifier role is in force.
 - The quick report: any active signed-in member; the report carries their vetting tier.
 
@@ -23,16 +24,14 @@ import hashlib
 import re
 from collections import Counter, defaultdict
 from functools import wraps
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -49,7 +48,7 @@ from vecinos.core import geo
 from vecinos.core.http import member_of
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role
-from vecinos.reports import selectors, services
+from vecinos.reports import recordings, selectors, services
 from vecinos.reports.forms_console import (
     BanForm,
     DispatchForm,
@@ -204,16 +203,23 @@ def _distance_label(metres: float | None) -> str:
 # --- batched reads for the queue (a fixed number of queries, however long the queue) ---------
 
 
-def _photo_counts(report_ids: list[int]) -> dict[int, int]:
+def _media_summary(report_ids: list[int]) -> tuple[dict[int, int], dict[int, int | None]]:
+    """Photo counts, and each report's hotline recording (its id once stored, None while it is
+    still at Twilio), in one query."""
+    photos: dict[int, int] = {}
+    recordings_by_report: dict[int, int | None] = {}
     if not report_ids:
-        return {}
-    rows = (
-        Attachment.objects.filter(report_id__in=report_ids)
-        .values("report_id")
-        .annotate(n=Count("id"))
-        .values_list("report_id", "n")
+        return photos, recordings_by_report
+    rows = Attachment.objects.filter(report_id__in=report_ids).values_list(
+        "report_id", "kind", "pk", "path"
     )
-    return dict(rows)
+    for report_id, kind, pk, path in rows:
+        if kind == Attachment.Kind.RECORDING:
+            if path or report_id not in recordings_by_report:
+                recordings_by_report[report_id] = pk if path else None
+        else:
+            photos[report_id] = photos.get(report_id, 0) + 1
+    return photos, recordings_by_report
 
 
 def _merge_suggestions(reports: list[Report]) -> dict[int, list[tuple[Incident, float]]]:
@@ -299,7 +305,7 @@ def _queue_context() -> dict[str, Any]:
     reports: list[Any] = list(selectors.queue_reports(QUEUE_LIMIT, flood=False))
     flood: list[Any] = list(selectors.queue_reports(FLOOD_LIMIT, flood=True))
     flood_total = Report.objects.filter(status=ReportStatus.NEW).exclude(flood_group="").count()
-    photos = _photo_counts([r.pk for r in reports + flood])
+    photos, voice = _media_summary([r.pk for r in reports + flood])
     suggestions = _merge_suggestions(reports + flood)
     # Labels looked up once per request: get_FOO_display() rebuilds its choices dict per call,
     # a fifth of the fragment's render time with 150 rows.
@@ -307,6 +313,8 @@ def _queue_context() -> dict[str, Any]:
     channel, status = _labels(IntakeChannel), _labels(Incident.Status)
     for report in reports + flood:
         report.photo_count = photos.get(report.pk, 0)
+        report.has_recording = report.pk in voice
+        report.recording_id = voice.get(report.pk)
         report.suggestions = suggestions.get(report.pk, [])
         report.activity_label = activity.get(report.activity, "")
         report.agency_label = agency.get(report.agency, report.agency)
@@ -731,16 +739,51 @@ def console_media(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
         raise PermissionDenied
     if attachment is None or not attachment.path:
         raise Http404
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / attachment.path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise Http404
+    if attachment.kind == Attachment.Kind.RECORDING:
+        return _recording_response(request, attachment)
+    try:
+        content = recordings.read_media(attachment)  # photos are encrypted at rest too
+    except (recordings.MediaUnreadable, OSError):
+        raise Http404 from None
     inline = attachment.content_type.startswith(("image/", "audio/"))
-    response = FileResponse(
-        path.open("rb"),
-        content_type=attachment.content_type if inline else "application/octet-stream",
-        as_attachment=not inline,
+    response = HttpResponse(
+        content, content_type=attachment.content_type if inline else "application/octet-stream"
     )
+    if not inline:
+        response["Content-Disposition"] = "attachment"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _recording_response(request: HttpRequest, attachment: Attachment) -> HttpResponse:
+    """The decrypted audio of a hotline message (encrypted on disk), with single byte ranges:
+    Safari's <audio> asks for ``Range: bytes=0-1`` first and plays nothing without a 206."""
+    try:
+        audio = recordings.read_audio(attachment)
+    except (recordings.MediaUnreadable, OSError):
+        raise Http404 from None
+    status, start, end = 200, 0, len(audio) - 1
+    match = _RANGE.fullmatch(request.headers.get("Range", "").strip())
+    if match and (match[1] or match[2]) and audio:
+        if match[1]:
+            start, end = int(match[1]), min(int(match[2] or end), end)
+        else:  # the last N bytes
+            start = max(0, len(audio) - int(match[2]))
+        if start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{len(audio)}"
+            return response
+        status = 206
+    response = HttpResponse(
+        audio[start : end + 1], content_type=attachment.content_type, status=status
+    )
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{len(audio)}"
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = "inline"
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -6,6 +6,7 @@
               nobody on duty, or nobody answers                     -> record
     menu 2    <Record maxLength=120>                               -> step=recorded
     recorded  a NEW voice report with the recording attached; thanks; hang up
+              (a worker then fetches the audio, stores it encrypted and deletes it at Twilio)
 
 A wrong or missing key repeats a menu once, then moves on (language: Spanish; main menu:
 recording), so no caller is ever stuck in a loop. A dispatcher's number only ever appears inside
@@ -30,7 +31,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from vecinos.core.privacy import source_key
 from vecinos.network import selectors as network
 from vecinos.network.models import Role
-from vecinos.reports import services
+from vecinos.reports import recordings, services
 from vecinos.reports.models import Attachment, OnDuty, Report, ReportStatus
 
 FLOW = "hotline"
@@ -155,7 +156,7 @@ def dialed(lang: str, params: dict) -> VoiceResponse:
 
 @transaction.atomic
 def voice_report_submit(*, language: str, recording_url: str, e164: str, index: str) -> Report:
-    """A NEW voice report with its recording (the URL is encrypted; fetched later)."""
+    """A NEW voice report with its recording (the URL is encrypted; see ``recordings``)."""
     report = services.report_submit(
         data=services.ReportInput(
             channel="voice",
@@ -168,12 +169,14 @@ def voice_report_submit(*, language: str, recording_url: str, e164: str, index: 
     )
     report.reporter_index = index
     report.save(update_fields=["reporter_index"])
-    Attachment.objects.create(
+    attachment = Attachment.objects.create(
         report=report,
         kind=Attachment.Kind.RECORDING,
         content_type="audio/mpeg",
         remote_url=recording_url,
     )
+    # Fetched (and deleted at Twilio) by a worker once the report is committed.
+    transaction.on_commit(lambda: recordings.kick(attachment.pk))
     return services.draft_complete(report=report)
 
 

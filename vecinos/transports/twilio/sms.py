@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from urllib.parse import urlencode
 
 import urllib3
 from django.conf import settings
@@ -135,12 +136,16 @@ class TwilioSmsTransport(Transport):
             "Authorization": aiohttp.encode_basic_auth(sid, token),
             "Idempotency-Key": message.idempotency_key,
             "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
         }
+        # Encoded here: a dict would make aiohttp build a FormData (and a multipart boundary
+        # from uuid4) for every message.
+        data = urlencode(self.fields(message)).encode()
         timeout = float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
         try:
             async with session.post(
                 url,
-                data=self.fields(message),
+                data=data,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:

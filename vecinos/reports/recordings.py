@@ -1,0 +1,338 @@
+"""Voice-hotline recordings: fetched from Twilio, kept encrypted on disk, deleted at Twilio.
+
+A hotline message arrives as a Twilio ``RecordingUrl`` (kept encrypted in
+``Attachment.remote_url``). A task enqueued when the report is committed, and a catch-up every
+five minutes, move it here:
+
+    remote_url set, no path    -> GET {TWILIO_API_URL}/2010-04-01/Accounts/{AC}/Recordings/{RE}.mp3
+    remote_url set, path set   -> stored here; DELETE .../Recordings/{RE}.json still to do
+    remote_url empty, path set -> done: only we hold it, until retention
+    remote_url empty, no path  -> Twilio no longer had it (404): nothing to play
+
+``remote_url`` is cleared only once Twilio confirmed the delete (204, or 404: already gone), so
+an outage or a crash between the steps never leaves a recording at Twilio that nobody tracks.
+Timeouts, refused connections, 5xx, 429 and any other unexpected answer are transient: the
+row stays as it is and the next run tries again. A recording whose report is past retention is
+never fetched again, only deleted at Twilio.
+
+SSRF guard: the URL Twilio sent is only parsed, never requested. Its scheme, host and port must
+be those of ``settings.TWILIO_API_URL`` and its path a Recording resource; the request goes to a
+URL rebuilt from the configured base and the two SIDs, redirects are not followed, and the
+account's credentials are never sent anywhere else.
+
+At rest the audio is AES-256-GCM under a key derived (HKDF) from ``VECINOS_FIELD_KEY`` for this
+purpose alone: a copy of the media folder without the key holds no one's voice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache, lru_cache
+from urllib.parse import urlsplit
+
+import urllib3
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from vecinos.core import crypto
+from vecinos.core.audit import audit
+from vecinos.reports.models import Attachment
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2010-04-01"
+MAX_BYTES = 25 * 1024 * 1024  # 120 s of MP3 is about 2 MB; anything far larger is not ours
+BATCH = 100
+UNREACHABLE_IN_A_ROW = 3  # Twilio down: stop this run instead of waiting on every timeout
+_RESOURCE = re.compile(
+    rf"/{API_VERSION}/Accounts/(?P<account>AC[0-9A-Za-z]{{1,34}})"
+    r"/Recordings/(?P<sid>RE[0-9A-Za-z]{1,34})(?:\.(?:mp3|wav|json))?"
+)
+MAGIC = b"VREC1"
+_NONCE = 12
+
+# Outcomes of one attempt (task results and catch-up counters).
+DONE = "done"  # stored and deleted at Twilio
+GONE = "gone"  # Twilio had no such recording any more
+UNREACHABLE = "unreachable"  # timeout, refused connection, 5xx, 429: the row is unchanged
+RETRY = "retry"  # any other unexpected answer (a 401, a redirect): the row is unchanged
+REFUSED = "refused"  # not a Recording on the configured Twilio API host: never requested
+UNCONFIGURED = "unconfigured"  # no account SID / auth token: nothing can be done yet
+SKIPPED = "skipped"  # nothing to do (already done, or another worker got there first)
+
+
+class MediaUnreadable(Exception):
+    """A stored recording that cannot be decrypted (wrong key, damaged or foreign file)."""
+
+
+# --- encryption at rest ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _aead(raw_key: str) -> AESGCM:
+    master = crypto._decode_key(raw_key)
+    return AESGCM(crypto._derive(master, b"vecinos media encryption v1"))
+
+
+def encrypt_media(content: bytes) -> bytes:
+    nonce = os.urandom(_NONCE)
+    return MAGIC + nonce + _aead(settings.FIELD_KEY).encrypt(nonce, content, MAGIC)
+
+
+def decrypt_media(blob: bytes) -> bytes:
+    if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + _NONCE + 16:
+        raise MediaUnreadable("not an encrypted file")
+    nonce = blob[len(MAGIC) : len(MAGIC) + _NONCE]
+    try:
+        return _aead(settings.FIELD_KEY).decrypt(nonce, blob[len(MAGIC) + _NONCE :], MAGIC)
+    except InvalidTag:
+        raise MediaUnreadable("file does not decrypt with this key") from None
+
+
+def read_media(attachment: Attachment) -> bytes:
+    """The decrypted content of a stored photo or recording. Raises MediaUnreadable or OSError."""
+    root = settings.MEDIA_ROOT.resolve()
+    path = (root / attachment.path).resolve()
+    if not attachment.path or not path.is_relative_to(root):
+        raise MediaUnreadable("no stored file")
+    return decrypt_media(path.read_bytes())
+
+
+# --- Twilio's Recording resource ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordingRef:
+    account: str
+    sid: str
+
+    def url(self, extension: str) -> str:
+        base = settings.TWILIO_API_URL.rstrip("/")
+        return f"{base}/{API_VERSION}/Accounts/{self.account}/Recordings/{self.sid}.{extension}"
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.username is not None or parts.password is not None or not parts.hostname:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port
+
+
+def parse_recording_url(url: str) -> RecordingRef | None:
+    """The Recording a URL names, or None unless it is one on the configured Twilio API host."""
+    base = settings.TWILIO_API_URL.rstrip("/")
+    origin = _origin(url)
+    if origin is None or origin != _origin(base):
+        return None
+    path = urlsplit(url).path
+    prefix = urlsplit(base).path.rstrip("/")
+    if not path.startswith(prefix + "/"):
+        return None
+    match = _RESOURCE.fullmatch(path[len(prefix) :])
+    if match is None:
+        return None
+    return RecordingRef(account=match["account"], sid=match["sid"])
+
+
+def configured() -> bool:
+    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+
+
+@cache
+def _pool() -> urllib3.PoolManager:
+    return urllib3.PoolManager(maxsize=4, block=False, retries=False)
+
+
+def _call(method: str, url: str) -> tuple[int, bytes]:
+    """(status, body up to MAX_BYTES + 1) with the account's basic auth. Network trouble raises
+    urllib3's HTTPError. Redirects are returned, never followed (see the SSRF guard above)."""
+    headers = urllib3.make_headers(
+        basic_auth=f"{settings.TWILIO_ACCOUNT_SID}:{settings.TWILIO_AUTH_TOKEN}"
+    )
+    seconds = float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", 10))
+    response = _pool().request(
+        method,
+        url,
+        headers=headers,
+        redirect=False,
+        preload_content=False,
+        timeout=urllib3.Timeout(connect=seconds, read=seconds),
+    )
+    try:
+        body = response.read(MAX_BYTES + 1)
+    finally:
+        response.release_conn()
+    return response.status, body
+
+
+def _transient(attachment_id: int, step: str, detail: int | str) -> str:
+    log.warning("recording %s: %s failed (%s); will retry", attachment_id, step, detail)
+    if isinstance(detail, str) or detail == 429 or detail >= 500:
+        return UNREACHABLE
+    return RETRY
+
+
+def delete_remote(ref: RecordingRef, *, attachment_id: int = 0) -> str:
+    """DELETE the Recording at Twilio: DONE on 204/200 or 404 (already gone), else why not."""
+    try:
+        status, _body = _call("DELETE", ref.url("json"))
+    except urllib3.exceptions.HTTPError as exc:
+        return _transient(attachment_id, "delete at Twilio", type(exc).__name__)
+    if status in (200, 204, 404):
+        return DONE
+    return _transient(attachment_id, "delete at Twilio", status)
+
+
+def _fetch(attachment: Attachment, ref: RecordingRef) -> str:
+    """GET the audio and store it encrypted; the row keeps its remote_url for the delete."""
+    from vecinos.reports.services import _store_media
+
+    try:
+        status, body = _call("GET", ref.url("mp3"))
+    except urllib3.exceptions.HTTPError as exc:
+        return _transient(attachment.pk, "download", type(exc).__name__)
+    if status == 404:
+        # Deleted at Twilio already (by hand, or by a run whose answer was lost): nothing to
+        # fetch or delete any more. Never over a row another worker has just stored.
+        if Attachment.objects.filter(pk=attachment.pk, path="").update(remote_url=""):
+            audit("report.recording_gone", target=attachment)
+        return GONE
+    if status != 200 or not body:
+        return _transient(attachment.pk, "download", status)
+    if len(body) > MAX_BYTES:
+        return _transient(attachment.pk, "download", 413)
+    rel = _store_media(body, "audio/mpeg", "recordings")  # encrypted there
+    with transaction.atomic():
+        row = (
+            Attachment.objects.select_for_update(of=("self",))
+            .select_related("report")
+            .filter(pk=attachment.pk)
+            .first()
+        )
+        if row is None or row.path or not row.remote_url or _past_retention(row):
+            # Another worker stored it first, or retention took it meanwhile.
+            (settings.MEDIA_ROOT / rel).unlink(missing_ok=True)
+            return SKIPPED
+        row.path, row.size, row.content_type = rel, len(body), "audio/mpeg"
+        row.save(update_fields=["path", "size", "content_type"])
+        audit("report.recording_fetched", target=row, size=len(body))
+    attachment.path = rel
+    return DONE
+
+
+def _past_retention(attachment: Attachment) -> bool:
+    """Retention has taken, or is about to take, this report: never fetch its audio again."""
+    report = attachment.report
+    if report is None:
+        return False
+    cutoff = timezone.now() - timedelta(days=settings.REPORT_RETENTION_DAYS)
+    return report.purged_at is not None or report.created_at < cutoff
+
+
+def recording_collect(*, attachment_id: int) -> str:
+    """One step forward for one recording: fetch and store it, then delete it at Twilio."""
+    attachment = (
+        Attachment.objects.select_related("report")
+        .filter(pk=attachment_id, kind=Attachment.Kind.RECORDING)
+        .first()
+    )
+    if attachment is None or not attachment.remote_url:
+        return SKIPPED
+    ref = parse_recording_url(attachment.remote_url)
+    if ref is None:
+        # Kept, not cleared: if the operator moves TWILIO_API_URL (an edge location), the row
+        # is still there to be deleted once the host matches again.
+        log.warning(
+            "recording %s: not a Twilio Recording URL on the API host; refused", attachment.pk
+        )
+        return REFUSED
+    if not configured():
+        return UNCONFIGURED
+    past_retention = _past_retention(attachment)
+    if not attachment.path and not past_retention:
+        outcome = _fetch(attachment, ref)
+        if outcome != DONE:
+            return outcome
+    outcome = delete_remote(ref, attachment_id=attachment.pk)
+    if outcome != DONE:
+        return outcome
+    Attachment.objects.filter(pk=attachment.pk).update(remote_url="")
+    audit("report.recording_deleted_at_provider", target=attachment)
+    if past_retention and not attachment.path:
+        attachment.delete()  # left behind by retention only to be deleted at Twilio
+    return DONE
+
+
+def pending_ids(limit: int = BATCH) -> list[int]:
+    """Recordings still held at Twilio (an empty value is stored as "": filterable)."""
+    return list(
+        Attachment.objects.filter(kind=Attachment.Kind.RECORDING)
+        .exclude(remote_url="")
+        .order_by("-pk")  # a new message first: never stuck behind old troubled rows
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def recordings_catch_up(limit: int = BATCH) -> dict[str, int]:
+    """The periodic sweep: every recording still at Twilio gets one more attempt."""
+    counts: Counter[str] = Counter()
+    in_a_row = 0
+    for attachment_id in pending_ids(limit):
+        outcome = recording_collect(attachment_id=attachment_id)
+        counts[outcome] += 1
+        in_a_row = in_a_row + 1 if outcome == UNREACHABLE else 0
+        if outcome == UNCONFIGURED or in_a_row >= UNREACHABLE_IN_A_ROW:
+            break
+    return dict(counts)
+
+
+def kick(attachment_id: int) -> None:
+    """Enqueue the fetch. If the queue is down the row is safe: the catch-up fetches it."""
+    from vecinos.reports.tasks import fetch_recording
+
+    try:
+        fetch_recording.enqueue(attachment_id)
+    except Exception:  # noqa: BLE001 - Redis/SQLite queue unavailable
+        log.exception("could not enqueue recording %s; the catch-up will fetch it", attachment_id)
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+def purge_remote(attachments: QuerySet[Attachment]) -> set[int]:
+    """Retention: delete at Twilio every recording of these attachments still held there.
+
+    Returns the ids whose delete could not be confirmed (Twilio unreachable, not configured):
+    the caller keeps those rows, emptied, so the catch-up deletes them at Twilio later.
+    A URL that is not a Twilio Recording on the API host cannot be deleted by us: it is let go.
+    """
+    keep: set[int] = set()
+    reachable = configured()
+    rows = attachments.filter(kind=Attachment.Kind.RECORDING).exclude(remote_url="")
+    for row in rows.only("pk", "remote_url"):
+        ref = parse_recording_url(row.remote_url)
+        if ref is None:
+            log.warning("recording %s: not a Twilio Recording URL; dropped by retention", row.pk)
+            continue
+        if reachable and delete_remote(ref, attachment_id=row.pk) == DONE:
+            audit("report.recording_deleted_at_provider", target=row, retention=True)
+            continue
+        reachable = False  # one failure: leave the rest to the catch-up, no timeout per row
+        keep.add(row.pk)
+    return keep
+
+
+read_audio = read_media
