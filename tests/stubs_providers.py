@@ -13,6 +13,7 @@
   ``/messages``) with basic auth, request checks as the app makes them (400 ``{"message"}``),
   202 with the message state; a repeated ``id`` is refused as the app does ("Message with the
   same ID already exists", 500). Like the app, it does not check numbers when queueing.
+  ``webhook(event, id, key=...)`` makes a signed delivery receipt as the app posts it.
 - ``SmtpStub``: an aiosmtpd SMTP server on 127.0.0.1 that records every accepted mail and can
   refuse recipients with any code.
 
@@ -406,6 +407,55 @@ class AndroidGatewayStub(HttpStub):
         except ValueError:
             return False
         return (user, password) == (self.username, self.password)
+
+    def webhook(
+        self,
+        event: str,
+        message_id: str,
+        *,
+        key: str,
+        reason: str | None = None,
+        timestamp: int | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
+        """A delivery receipt as the app posts it: (raw body, headers), signed with ``key``.
+
+        Body per the app's webhook docs (``deviceId``, ``event``, event ``id``, ``payload``
+        with ``messageId``, ``phoneNumber``, ``simNumber`` and the event's time, ``reason``
+        for ``sms:failed``, ``webhookId``); ``X-Signature`` is the hex HMAC-SHA256 of the raw
+        body followed by ``X-Timestamp`` (Unix seconds).
+        """
+        import hashlib
+        import hmac
+
+        sent = self.messages.get(message_id, {})
+        when = datetime.now(UTC).astimezone().isoformat(timespec="milliseconds")
+        payload: dict = {
+            "messageId": message_id,
+            "phoneNumber": (sent.get("phoneNumbers") or ["+13235550100"])[0],
+            "simNumber": None,
+        }
+        payload[{"sms:sent": "sentAt", "sms:delivered": "deliveredAt"}.get(event, "failedAt")] = (
+            when
+        )
+        if reason is not None:
+            payload["reason"] = reason
+        body = json.dumps(
+            {
+                "deviceId": self.device_id,
+                "event": event,
+                "id": secrets.token_urlsafe(15),
+                "payload": payload,
+                "webhookId": "vecinos-" + event.split(":")[-1],
+            },
+            separators=(",", ":"),
+        ).encode()
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        signature = hmac.new(key.encode(), body + stamp.encode(), hashlib.sha256).hexdigest()
+        return body, {
+            "Content-Type": "application/json",
+            "X-Signature": signature,
+            "X-Timestamp": stamp,
+        }
 
 
 # --- SMTP -----------------------------------------------------------------------------------------

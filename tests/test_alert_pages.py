@@ -408,19 +408,27 @@ def test_progress_stops_polling_when_the_alert_expired(client, login, personas):
 
 
 @pytest.mark.django_db
-def test_ack_link_shows_the_alert_in_their_language_and_acknowledges_once(client, personas):
+def test_ack_link_shows_the_alert_in_their_language_and_the_button_acknowledges_once(
+    client, personas
+):
     alert = sent_internal_alert(personas)
     recipient = AlertRecipient.objects.filter(alert=alert).first()
     token = services.ack_token(recipient.pk)
-    response = client.get(reverse("alert_ack", args=[token]))
+    url = reverse("alert_ack", args=[token])
+    response = client.get(url)
     assert response.status_code == 200
     page = response.content.decode()
     assert 'lang="es"' in page
     assert "Activación de prueba." in page
+    assert 'method="post"' in page and "csrfmiddlewaretoken" in page
+    recipient.refresh_from_db()
+    assert recipient.acknowledged_at is None  # opening the link is not pressing the button
+    response = client.post(url, {"via": "link"})
+    assert response.status_code == 200
     recipient.refresh_from_db()
     first = recipient.acknowledged_at
     assert first is not None and recipient.ack_via == "link"
-    assert client.get(reverse("alert_ack", args=[token])).status_code == 200
+    assert client.post(url, {"via": "link"}).status_code == 200
     recipient.refresh_from_db()
     assert recipient.acknowledged_at == first
     assert AlertRecipient.objects.filter(alert=alert, acknowledged_at__isnull=False).count() == 1
@@ -432,7 +440,10 @@ def test_ack_link_in_english_says_thank_you(client, personas):
     personas.verifier.save()
     alert = sent_internal_alert(personas)
     recipient = AlertRecipient.objects.get(alert=alert, subscriber__member=personas.verifier)
-    response = client.get(reverse("alert_ack", args=[services.ack_token(recipient.pk)]))
+    url = reverse("alert_ack", args=[services.ack_token(recipient.pk)])
+    page = client.get(url).content.decode()
+    assert "I got it" in page and "Test activation." in page
+    response = client.post(url, {"via": "link"})
     assert "Thank you, we know you got it." in response.content.decode()
     assert "Test activation." in response.content.decode()
 
@@ -440,9 +451,12 @@ def test_ack_link_in_english_says_thank_you(client, personas):
 @pytest.mark.django_db
 @pytest.mark.parametrize("token", ["nonsense", "eyJhIjoxfQ:1abcde:forged"])
 def test_bad_ack_links_answer_410(client, personas, token):
-    response = client.get(reverse("alert_ack", args=[token]))
-    assert response.status_code == 410
-    assert "This link does not work" in response.content.decode()
+    for response in (
+        client.get(reverse("alert_ack", args=[token])),
+        client.post(reverse("alert_ack", args=[token])),
+    ):
+        assert response.status_code == 410
+        assert "This link does not work" in response.content.decode()
 
 
 # --- the captain page ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """End to end in headless Chromium: a coordinator signs in with two-step sign-in, writes an alert
 to dispatchers/verifiers and to members in a zone, sends it and watches the progress bar fill;
-a member opens the signed link from their text message on a phone-sized screen, and the
-coordinator's page shows the acknowledgement within a poll or two.
+a member opens the signed link from their text message on a phone-sized screen and presses
+"I got it", and the coordinator's page shows the acknowledgement within a poll or two.
 
 Messages go through the console transport: on_commit hooks run under live_server, and tasks run
 inline in tests, so the fan-out is delivered by the time the "Send" answer comes back.
@@ -146,6 +146,16 @@ def test_coordinator_watches_an_alert_fill_and_a_member_acknowledges_on_a_phone(
     phone.set_default_timeout(8000)
     response = phone.goto(link)
     assert response is not None and response.status == 200
+    settle(phone)
+    expect(phone.locator("blockquote.ack-text")).to_contain_text("near Boyle Heights")
+    # Opening the link (as a link preview would) confirms nothing: the button does.
+    recipient = AlertRecipient.objects.get(alert=alert, subscriber__member=rosa)
+    assert recipient.acknowledged_at is None
+    button = phone.get_by_role("button", name="I got it")
+    expect(button).to_be_visible()
+    assert button.bounding_box()["height"] >= 44  # a thumb-sized target
+    with phone.expect_navigation():
+        button.click()
     settle(phone)
     expect(phone.get_by_text("Thank you, we know you got it.")).to_be_visible()
     expect(phone.locator("blockquote.ack-text")).to_contain_text("near Boyle Heights")

@@ -106,4 +106,7 @@ def test_status_callbacks_move_forward_only(flaky):
     assert services.status_update(provider_id="SMabc", status="delivered")
     assert services.status_update(provider_id="SMabc", status="sent")
     assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+    # A late "failed" after "delivered" changes nothing (and so starts no fallback).
+    assert services.status_update(provider_id="SMabc", status="failed", error_code="30003")
+    assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
     assert not services.status_update(provider_id="SMnope", status="delivered")

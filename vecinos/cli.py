@@ -234,7 +234,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host
     port = args.port or settings.PORT
     sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite")
-    web_workers = args.web_workers or (1 if sqlite else 2)
+    # Two processes use both cores; SQLite writers queue fairly across them (core/sqlite).
+    web_workers = args.web_workers or 2
     threads = args.threads or (16 if sqlite else 8)
     env = dict(os.environ)
     web = subprocess.Popen(
@@ -307,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--web-workers",
         type=int,
         default=None,
-        help="web processes (default: 1 on SQLite, whose writes queue in-process; 2 otherwise)",
+        help="web processes (default: 2)",
     )
     p.add_argument(
         "--threads", type=int, default=None, help="threads per web process (default 16 / 8)"

@@ -133,6 +133,10 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Each web thread keeps its connection: opening one costs the PRAGMAs above and a
+            # cold page cache on every request.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             # A file, not :memory:, so tests can read the raw bytes and the live server shares it.
             "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
         }
@@ -332,6 +336,9 @@ ANDROID_GATEWAY_USER = env_str("VECINOS_ANDROID_GATEWAY_USER", "sms") or "sms"
 ANDROID_GATEWAY_PASSWORD = env_str("VECINOS_ANDROID_GATEWAY_PASSWORD", "") or ""  # or ..._FILE
 ANDROID_GATEWAY_TIMEOUT = env_int("VECINOS_ANDROID_GATEWAY_TIMEOUT", 10, minimum=1, maximum=60)
 ANDROID_SMS_RATE = env_int("VECINOS_ANDROID_SMS_RATE", 1, minimum=1)
+# The app's webhook signing key (Settings > Webhooks > Signing Key): receipts at /hooks/android/
+# are refused (403) without it.
+ANDROID_WEBHOOK_KEY = env_str("VECINOS_ANDROID_WEBHOOK_KEY", "") or ""  # or ..._FILE
 _CONSOLE = _TRANSPORT_PATHS["console"]
 TRANSPORTS = {
     "sms": {"path": _TRANSPORT_PATHS[SMS_TRANSPORT]},

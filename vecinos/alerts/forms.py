@@ -23,6 +23,7 @@ from vecinos.alerts.models import Alert, Tier
 from vecinos.alerts.services import MAX_MESSAGE
 from vecinos.network.models import LANGUAGE_CHOICES, Zone
 from vecinos.network.phones import InvalidPhone, normalize_phone
+from vecinos.transports import registry
 
 MESSAGE_LANGUAGES = ("es", "en")
 
@@ -237,6 +238,18 @@ LANGUAGE_HELP = _(
     "translation; otherwise you get Spanish."
 )
 PUBLIC_CHANNEL_CHOICES = CHANNEL_CHOICES[:2]
+# Offered only where a Signal provider is configured (transports.registry.is_configured): the
+# Signal number is the person's own phone number.
+SIGNAL_CHOICE = ("signal", _("Signal (on this same phone number)"))
+CHANNEL_UNAVAILABLE = _("That way of reaching you is not available here. Choose another one.")
+
+
+def channel_choices(base: list, *, signal_first: bool = False) -> list:
+    if not registry.is_configured("signal"):
+        return list(base)
+    return [SIGNAL_CHOICE, *base] if signal_first else [*base, SIGNAL_CHOICE]
+
+
 RADIUS_CHOICES = [
     (500, _("500 m")),
     (1000, _("1 km")),
@@ -270,6 +283,11 @@ class ChannelsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.has_email = has_email
         self.fields["third"].label = _("And then")
+        offered = channel_choices(CHANNEL_CHOICES)
+        for name in ("first", "second", "third"):
+            field = cast(forms.ChoiceField, self.fields[name])
+            field.choices = offered if name == "first" else [("", _("Nothing else")), *offered]
+            field.error_messages["invalid_choice"] = CHANNEL_UNAVAILABLE
 
     @classmethod
     def initial_for(cls, language: str, channels: list[str]) -> dict:
@@ -345,14 +363,30 @@ class PublicSubscribeForm(forms.Form):
         choices=PUBLIC_CHANNEL_CHOICES,
         widget=forms.CheckboxSelectMultiple,
         initial=["sms"],
-        error_messages={"required": _("Choose at least one way to reach you.")},
+        error_messages={
+            "required": _("Choose at least one way to reach you."),
+            "invalid_choice": CHANNEL_UNAVAILABLE,
+        },
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Signal, when offered, is tried first: the order of the boxes is the order of trying.
+        field = cast(forms.MultipleChoiceField, self.fields["channels"])
+        field.choices = channel_choices(PUBLIC_CHANNEL_CHOICES, signal_first=True)
+        if len(field.choices) > len(PUBLIC_CHANNEL_CHOICES):
+            field.help_text = _("When you tick Signal, alerts come by Signal first.")
 
     def clean_phone(self) -> str:
         try:
             return normalize_phone(self.cleaned_data["phone"])
         except InvalidPhone:
             raise ValidationError(PHONE_ERROR, code="invalid_phone") from None
+
+    def clean_channels(self) -> list[str]:
+        chosen = set(self.cleaned_data["channels"])
+        offered = channel_choices(PUBLIC_CHANNEL_CHOICES, signal_first=True)
+        return [value for value, _label in offered if value in chosen]
 
 
 class ConfirmCodeForm(forms.Form):

@@ -18,8 +18,8 @@ from typing import Any
 import h3
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -42,6 +42,7 @@ from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliverySt
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Role, Zone
 from vecinos.network.phones import normalize_phone, phone_index
+from vecinos.transports import registry
 
 DEFAULT_EXPIRY = timedelta(hours=4)
 MAX_MESSAGE = 640
@@ -97,6 +98,11 @@ def _contacts_for(sub: Subscriber) -> None:
         sub.voice = messaging.contact_point(
             channel=Channel.VOICE, address=sub.phone, member=sub.member, language=sub.language
         )
+        if Channel.SIGNAL in sub.channels:
+            # The Signal number is their phone: found again by the phone's blind index.
+            messaging.contact_point(
+                channel=Channel.SIGNAL, address=sub.phone, member=sub.member, language=sub.language
+            )
     if sub.email:
         sub.email_contact = messaging.contact_point(
             channel=Channel.EMAIL, address=sub.email, member=sub.member, language=sub.language
@@ -688,7 +694,12 @@ def _bodies(alert: Alert):
                 ):
                     templates[key] = (text, False)
                 else:
-                    wording = _("%(text)s Reply 1 to confirm you got this: %(link)s")
+                    wording = (
+                        # A reply on Signal reaches no one here: only the link confirms.
+                        _("%(text)s Confirm you got this: %(link)s")
+                        if channel == Channel.SIGNAL
+                        else _("%(text)s Reply 1 to confirm you got this: %(link)s")
+                    )
                     templates[key] = (wording.replace("%(text)s", text.replace("%", "%%")), True)
         wording, with_link = templates[key]
         return wording % {"link": ack_link(recipient_id)} if with_link else wording
@@ -753,80 +764,112 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
     alert.sent_at = now
     alert.recipients_count = len(targets)
     alert.save(update_fields=["escalation", "status", "sent_at", "recipients_count"])
-    rows = [
-        AlertRecipient(alert=alert, subscriber_id=t.subscriber_id, tier=t.tier, language=t.language)
-        for t in targets
-    ]
-    # SQLite 3.35+ and PostgreSQL return the new ids, so nothing is read back.
-    AlertRecipient.objects.bulk_create(rows, batch_size=2000)
-    if rows and rows[0].pk is None:
-        rows = list(AlertRecipient.objects.filter(alert=alert))
     # Contact points by id (no decryption here: workers decrypt the address when they send).
     channels_of: dict[int, tuple[list[str], dict[str, int | None]]] = {}
     usable: set[int] = set()
-    sub_ids = [r.subscriber_id for r in rows]
+    sub_ids = [t.subscriber_id for t in targets]
+    # Signal only while a provider sends it; otherwise their next channel is used.
+    signal_on = registry.is_configured(Channel.SIGNAL)
     for i in range(0, len(sub_ids), 5000):
         chunk = sub_ids[i : i + 5000]
         contact_ids: list[int] = []
-        for pk, chans, sms_id, voice_id, email_id, push_id in Subscriber.objects.filter(
+        on_signal: dict[str, int] = {}  # phone index -> subscriber, for those who chose Signal
+        for pk, chans, sms_id, voice_id, email_id, push_id, index in Subscriber.objects.filter(
             pk__in=chunk
-        ).values_list("pk", "channels", "sms_id", "voice_id", "email_contact_id", "push_id"):
+        ).values_list(
+            "pk", "channels", "sms_id", "voice_id", "email_contact_id", "push_id", "phone_index"
+        ):
             channels_of[pk] = (
                 chans,
                 {"sms": sms_id, "voice": voice_id, "email": email_id, "push": push_id},
             )
             contact_ids.extend(c for c in (sms_id, voice_id, email_id, push_id) if c)
+            if signal_on and Channel.SIGNAL in chans and index:
+                on_signal[index] = pk
+        # A Signal contact point shares the phone's blind index (messaging.address_index).
+        signal_rows = ContactPoint.objects.filter(
+            channel=Channel.SIGNAL, address_index__in=list(on_signal)
+        ).values_list("pk", "address_index")
+        for signal_id, index in signal_rows if on_signal else ():
+            channels_of[on_signal[index]][1]["signal"] = signal_id
+            contact_ids.append(signal_id)
         usable.update(
             ContactPoint.objects.filter(pk__in=contact_ids, usable=True).values_list(
                 "pk", flat=True
             )
         )
-    bodies = _bodies(alert)
-    subject = str(alert.get_kind_display())
-    specs = []
-    step_updates: dict[datetime | None, list[int]] = defaultdict(list)
-    for r in rows:
-        plan = alert.escalation.get(r.tier, [])
-        chans, contacts = channels_of.get(r.subscriber_id, ([], {}))
+    # Each person's first message and when their escalation is due, decided before the rows
+    # are written, so each recipient row is written once, complete.
+    first_of: dict[int, tuple[int, str]] = {}
+    recipient_rows = []
+    escalates = alert.kind not in THROTTLE_EXEMPT
+    for t in targets:
+        plan = alert.escalation.get(t.tier, [])
+        chans, contacts = channels_of.get(t.subscriber_id, ([], {}))
         # The first message goes by the person's own first choice (push, SMS, email...);
         # escalation steps then follow the policy (voice, captain).
         first = chans[0] if chans else (plan[0]["channel"] if plan else "sms")
-        contact_id, channel = None, ""
+        next_step_at = None
         for candidate in [first, *(c for c in chans if c != first), "sms"]:
             cid = contacts.get(candidate)
             if cid and cid in usable:
-                contact_id, channel = cid, candidate
+                first_of[t.subscriber_id] = (cid, candidate)
+                if len(plan) > 1 and escalates:
+                    next_step_at = now + timedelta(seconds=plan[1]["after"])
                 break
-        if contact_id is None:
-            step_updates[None].append(r.pk)
+        recipient_rows.append((t.subscriber_id, t.tier, t.language, next_step_at))
+    ids_of = _insert_recipients(alert, recipient_rows)
+    bodies = _bodies(alert)
+    subject = str(alert.get_kind_display())
+    specs = []
+    for t in targets:
+        if t.subscriber_id not in first_of:
             continue
+        contact_id, channel = first_of[t.subscriber_id]
+        rid = ids_of[t.subscriber_id]
         specs.append(
             messaging.DeliverySpec(
                 purpose="alert",
                 ref_type="alert",
                 ref_id=alert.pk,
-                ref_item=r.pk,
+                ref_item=rid,
                 contact=None,
                 contact_id=contact_id,
                 channel=channel,
-                body=bodies(r.pk, r.language, channel),
-                language=r.language,
-                key=f"alert:{alert.pk}:{r.pk}:{channel}:0",
+                body=bodies(rid, t.language, channel),
+                language=t.language,
+                key=f"alert:{alert.pk}:{rid}:{channel}:0",
                 expires_at=alert.expires_at,
                 subject=subject,
             )
         )
-        if len(plan) > 1 and alert.kind not in THROTTLE_EXEMPT:
-            step_updates[now + timedelta(seconds=plan[1]["after"])].append(r.pk)
-    for when, ids in step_updates.items():
-        for i in range(0, len(ids), 5000):
-            AlertRecipient.objects.filter(pk__in=ids[i : i + 5000]).update(next_step_at=when)
     messaging.deliveries_enqueue(specs)
     Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.SENT)
     alert.status = Alert.Status.SENT
     audit("alert.send", actor=actor, target=alert, recipients=len(targets), messages=len(specs))
     _schedule_escalation(alert)
     return alert
+
+
+def _insert_recipients(alert: Alert, rows: list[tuple[int, str, str, datetime | None]]) -> dict:
+    """Write an alert's recipient rows with one plain multi-row INSERT (bulk_create spends most
+    of a large fan-out preparing fields) and read back their ids: subscriber -> recipient id."""
+    if not rows:
+        return {}
+    adapt = connection.ops.adapt_datetimefield_value
+    values = [
+        (alert.pk, sub_id, tier, language, "", 0, adapt(when) if when else None, "")
+        for sub_id, tier, language, when in rows
+    ]
+    table = connection.ops.quote_name(AlertRecipient._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (alert_id, subscriber_id, tier, language, ack_via, step, "  # noqa: S608
+        "next_step_at, captain_status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    )
+    with connection.cursor() as cursor:
+        for i in range(0, len(values), 2000):
+            cursor.executemany(sql, values[i : i + 2000])
+    return dict(AlertRecipient.objects.filter(alert=alert).values_list("subscriber_id", "pk"))
 
 
 def _schedule_escalation(alert: Alert) -> None:
@@ -957,6 +1000,94 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
     with transaction.atomic():
         messaging.deliveries_enqueue(specs)
     return counts
+
+
+def _usable_contacts(sub: Subscriber) -> dict[str, ContactPoint]:
+    """Every way to reach this person that still works, by channel."""
+    found = {c: _contact_for(sub, c) for c in ("sms", "voice", "email", "push")}
+    if registry.is_configured(Channel.SIGNAL) and sub.phone_index:
+        found["signal"] = ContactPoint.objects.filter(
+            channel=Channel.SIGNAL, address_index=sub.phone_index, usable=True
+        ).first()
+    return {c: contact for c, contact in found.items() if contact is not None}
+
+
+def fall_back_failed(*, now: datetime | None = None, limit: int = 2000) -> int:
+    """Someone whose every message of a live alert failed for good (no Signal account, a
+    rejected email, an expired push subscription, a carrier's 'undelivered') gets the alert by
+    their next channel that was not tried yet, in their order of preference, then SMS.
+
+    Run every minute by the escalation auditor; each channel is tried once per alert (the
+    idempotency key), so two runners never double it.
+    """
+    now = now or timezone.now()
+    mine = {
+        "ref_type": "alert",
+        "ref_id": OuterRef("alert_id"),
+        "ref_item": OuterRef("pk"),
+    }
+    failed = Delivery.objects.filter(
+        **mine, status__in=[DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED]
+    )
+    live = Delivery.objects.filter(
+        **mine,
+        status__in=[
+            DeliveryStatus.QUEUED,
+            DeliveryStatus.SENDING,
+            DeliveryStatus.SENT,
+            DeliveryStatus.DELIVERED,
+        ],
+    )
+    stranded = list(
+        AlertRecipient.objects.filter(
+            acknowledged_at__isnull=True,
+            alert__status=Alert.Status.SENT,
+            alert__expires_at__gt=now,
+            alert__sent_at__gte=now - timedelta(days=1),
+        )
+        .filter(Exists(failed))
+        .exclude(Exists(live))
+        .select_related(
+            "alert",
+            "subscriber__sms",
+            "subscriber__voice",
+            "subscriber__email_contact",
+            "subscriber__push",
+        )[:limit]
+    )
+    if not stranded:
+        return 0
+    tried: dict[int | None, set[str]] = defaultdict(set)
+    for item, used in Delivery.objects.filter(
+        ref_type="alert", ref_item__in=[r.pk for r in stranded]
+    ).values_list("ref_item", "channel"):
+        tried[item].add(used)
+    specs = []
+    makers: dict[int, Any] = {}
+    for r in stranded:
+        contacts = _usable_contacts(r.subscriber)
+        order = [*r.subscriber.channels, "sms"]
+        untried = [c for c in order if c in contacts and c not in tried[r.pk]]
+        if not untried:
+            continue  # nothing left to try: the phone tree (captain step) is their way
+        channel = untried[0]
+        contact = contacts[channel]
+        specs.append(
+            messaging.DeliverySpec(
+                purpose="alert",
+                ref_type="alert",
+                ref_id=r.alert_id,
+                ref_item=r.pk,
+                contact=contact,
+                body=makers.setdefault(r.alert_id, _bodies(r.alert))(r.pk, r.language, channel),
+                language=r.language,
+                key=f"alert:{r.alert_id}:{r.pk}:{channel}:fallback",
+                expires_at=r.alert.expires_at,
+                subject=str(r.alert.get_kind_display()),
+            )
+        )
+    with transaction.atomic():
+        return messaging.deliveries_enqueue(specs)
 
 
 def _captain_for(recipient: AlertRecipient) -> Member | None:

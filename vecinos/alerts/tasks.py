@@ -9,10 +9,14 @@ from vecinos.alerts import services
 
 @task()
 def run_escalations() -> dict[str, int]:
-    return services.escalate_due()
+    counts = services.escalate_due()
+    counts["fallback"] = services.fall_back_failed()
+    return counts
 
 
 @db_periodic_task(crontab(minute="*"))
 def escalation_auditor() -> None:
-    """Finds escalation steps that fell behind schedule (a lost task, a stopped worker)."""
+    """Finds escalation steps that fell behind schedule (a lost task, a stopped worker), and
+    people whose message failed for good, who get it by their next channel."""
     services.escalate_due()
+    services.fall_back_failed()

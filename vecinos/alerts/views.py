@@ -36,7 +36,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vecinos.alerts import cap, selectors, services
 from vecinos.alerts.forms import (
@@ -416,15 +416,29 @@ def alert_tree(request: HttpRequest, alert_id: int) -> HttpResponse:
 # --- acknowledgement link ------------------------------------------------------------------------
 
 
+ACK_VIA = {"link", "push"}
+
+
 @never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD", "POST"])
 def alert_ack(request: HttpRequest, token: str) -> HttpResponse:
+    """The signed link in an alert. GET only shows it with a "got it" button; POST confirms.
+
+    Messaging apps and mail scanners fetch links to build previews (GET, sometimes HEAD), so
+    nothing but a POST (a person pressing the button, or the push notification's action) may
+    acknowledge. The form is CSRF-protected and works without JavaScript. A second POST is
+    harmless and says it was already confirmed.
+    """
     recipient = services.load_ack_token(token)
     if recipient is None:
         return render(request, "alerts/ack_gone.html", status=410)
     alert = recipient.alert
     text, lang = services.message_for(alert, recipient.language)
-    first = services.acknowledge(recipient=recipient, via="link")
+    state = "ask" if recipient.acknowledged_at is None else "already"
+    if request.method == "POST":
+        via = request.POST.get("via", "link")
+        first = services.acknowledge(recipient=recipient, via=via if via in ACK_VIA else "link")
+        state = "done" if first else "already"
     page_lang = _message_language(recipient.language)
     with translation.override(page_lang):
         response = render(
@@ -432,14 +446,17 @@ def alert_ack(request: HttpRequest, token: str) -> HttpResponse:
             "alerts/ack.html",
             {
                 "alert": alert,
+                "token": token,
                 "text": text,
                 "text_lang": lang,
-                "first_time": first,
+                "state": state,
                 "expired": alert.expires_at <= timezone.now(),
             },
         )
     response["Content-Language"] = page_lang
     response["X-Robots-Tag"] = "noindex"
+    # The site's "same-origin" Referrer-Policy keeps the token from other sites. Not
+    # "no-referrer": browsers then send "Origin: null" with the form, and CSRF refuses it.
     return response
 
 

@@ -608,8 +608,12 @@ def status_update(*, provider_id: str, status: str, error_code: str = "") -> boo
     delivery = Delivery.objects.filter(provider_id=provider_id).first()
     if delivery is None:
         return False
-    if delivery.status in FINAL_STATUSES and mapped == DeliveryStatus.SENT:
-        return True  # callbacks arrive out of order; never step back
+    if delivery.status in FINAL_STATUSES and (
+        mapped == DeliveryStatus.SENT or delivery.status == DeliveryStatus.DELIVERED
+    ):
+        # Callbacks arrive out of order: never step back, and once the carrier said
+        # "delivered" a late "failed" must not make the fallback send it again.
+        return True
     fields: dict = {"status": mapped}
     if mapped in FINAL_STATUSES:
         fields["final_at"] = timezone.now()

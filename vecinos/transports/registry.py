@@ -27,3 +27,16 @@ def get_transport(channel: str) -> Transport:
 
 def reset() -> None:
     _load.cache_clear()
+
+
+CONSOLE_PATH = "vecinos.transports.console.transport.ConsoleTransport"
+
+
+def is_configured(channel: str) -> bool:
+    """True when a real provider (not the console Outbox) sends this channel.
+
+    Used to offer optional channels such as Signal only on networks that set them up: a person
+    must never pick a way to be reached that only ends up in the Outbox.
+    """
+    conf = settings.TRANSPORTS.get(channel)
+    return conf is not None and conf.get("path", CONSOLE_PATH) != CONSOLE_PATH

@@ -3,8 +3,9 @@
  * The push payload is JSON (vecinos/transports/webpush/transport.py):
  *   {"title": "...", "body": "...", "url": "https://<site>/a/<token>/", "tag": "...", "lang": "es"}
  * "url" is the alert's signed acknowledgement link when there is one. The "Confirm / Confirmar"
- * action POSTs to it; if that does not work (signed out, CSRF, offline) the link is opened so
- * the person can confirm on the page. Only links on this site are ever opened or posted to.
+ * action reads the page's CSRF token and POSTs to it as its button does (a GET never
+ * confirms); if that does not work (CSRF, offline) the link is opened so the person can press
+ * the button on the page. Only links on this site are ever opened or posted to.
  */
 "use strict";
 
@@ -70,14 +71,33 @@ function openPage(url) {
   });
 }
 
+// The acknowledgement page only confirms on a POST with its CSRF token (link previews GET it):
+// fetch the page (which also sets the CSRF cookie), take the form's token, then POST as the
+// button does.
+var CSRF_FIELD = /name="csrfmiddlewaretoken" value="([^"]+)"/;
+
 function confirmAlert(notification) {
   var url = notification.data.url;
-  return fetch(url, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { Accept: "application/json", "X-Requested-With": "vecinos-push" },
-    body: new URLSearchParams({ via: "push" }),
-  })
+  return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    .then(function (page) {
+      if (!page.ok) {
+        throw new Error("ack page: " + page.status);
+      }
+      return page.text();
+    })
+    .then(function (html) {
+      var match = CSRF_FIELD.exec(html);
+      if (!match) {
+        // No form: already confirmed, or the page changed. Let the person see it.
+        throw new Error("no ack form");
+      }
+      return fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "text/html", "X-Requested-With": "vecinos-push" },
+        body: new URLSearchParams({ csrfmiddlewaretoken: match[1], via: "push" }),
+      });
+    })
     .then(function (response) {
       if (!response.ok) {
         throw new Error("ack refused: " + response.status);

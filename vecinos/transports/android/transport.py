@@ -4,7 +4,9 @@ in local-server mode, for networks that cannot pay a provider.
 ``POST {ANDROID_GATEWAY_URL}/message`` with HTTP basic auth (the app's username, "sms" by
 default, and password) and JSON ``{"message": body, "phoneNumbers": [e164], "id": <key>,
 "ttl": <seconds>}``; the phone answers ``202 {"id", "state": "Pending", "recipients": [...]}``
-and sends from its own queue (and SIM), so the answer means "queued on the phone".
+and sends from its own queue (and SIM), so the answer means "queued on the phone". The phone
+reports sent / delivered / failed later by signed webhooks to ``/hooks/android/``
+(``webhook.py``), matched by the message id kept as the delivery's provider id.
 
 Settings (read at send time): ANDROID_GATEWAY_URL, ANDROID_GATEWAY_USER,
 ANDROID_GATEWAY_PASSWORD, ANDROID_GATEWAY_TIMEOUT, ANDROID_SMS_RATE. Selected with
