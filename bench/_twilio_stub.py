@@ -1,7 +1,10 @@
 """A fast Twilio-speaking stub for benchmarks (aiohttp): Messages.json and Calls.json.
 
-Records every request; answers 201 with a new SID; a repeated Idempotency-Key gets the first
-answer again and is counted as a duplicate attempt, not a second message. Optional failure
+Records every request; answers 201 with a new SID. Like Twilio, it ignores Idempotency-Key: a
+repeated request makes a second message (and that number shows up as "messaged twice"); a
+repeated key is also counted in "duplicates". GET Messages.json?To= lists the messages to a
+number, newest first, as Twilio's list resource does (the worker looks there before re-sending
+an attempt whose outcome it never heard). Optional failure
 injection: --fail-rate 0.3 answers 500 (or stalls past the client's timeout) for that share.
 A message counts (in "messages" and per number) only when the stub answers 201: a failed or
 stalled request answers 500 (a stalled one after --stall seconds, when the client has long
@@ -21,7 +24,10 @@ import uuid
 
 from aiohttp import web
 
-STATE: dict = {"messages": 0, "keys": {}, "duplicates": 0, "failed": 0, "stalled": 0, "to": {}}
+STATE: dict = {
+    "messages": 0, "keys": {}, "duplicates": 0, "failed": 0, "stalled": 0, "to": {}, "sent": {},
+    "lists": 0,
+}  # fmt: skip
 
 
 async def create(request: web.Request) -> web.Response:
@@ -42,16 +48,26 @@ async def create(request: web.Request) -> web.Response:
             {"code": 20500, "message": "Internal error", "status": 500}, status=500
         )
     if key and key in STATE["keys"]:
-        STATE["duplicates"] += 1
-        return web.json_response(STATE["keys"][key], status=201)
+        STATE["duplicates"] += 1  # Twilio would send it again, and so does this stub
     kind = "CA" if request.path.endswith("Calls.json") else "SM"
-    body = {"sid": kind + uuid.uuid4().hex, "status": "queued", "to": form.get("To", "")}
+    to = form.get("To", "")
+    body = {"sid": kind + uuid.uuid4().hex, "status": "queued", "to": to}
     if key:
         STATE["keys"][key] = body
     STATE["messages"] += 1
-    to = form.get("To", "")
     STATE["to"][to] = STATE["to"].get(to, 0) + 1
+    STATE["sent"].setdefault(to, []).append({**body, "body": form.get("Body", "")})
     return web.json_response(body, status=201)
+
+
+async def listing(request: web.Request) -> web.Response:
+    if not request.headers.get("Authorization", "").startswith("Basic "):
+        return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+    STATE["lists"] += 1
+    to = request.query.get("To", "")
+    size = int(request.query.get("PageSize", "50"))
+    found = list(reversed(STATE["sent"].get(to, [])))[:size]
+    return web.json_response({"messages": found, "page": 0, "page_size": size})
 
 
 async def stats(request: web.Request) -> web.Response:
@@ -60,6 +76,7 @@ async def stats(request: web.Request) -> web.Response:
         {
             "messages": STATE["messages"],
             "duplicates": STATE["duplicates"],
+            "lists": STATE["lists"],
             "failed": STATE["failed"],
             "stalled": STATE["stalled"],
             "numbers": len(STATE["to"]),
@@ -73,7 +90,7 @@ async def numbers(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    STATE.update(messages=0, keys={}, duplicates=0, failed=0, stalled=0, to={})
+    STATE.update(messages=0, keys={}, duplicates=0, failed=0, stalled=0, to={}, sent={}, lists=0)
     return web.json_response({"ok": True})
 
 
@@ -87,6 +104,7 @@ def main() -> None:
     app = web.Application()
     app["fail_rate"], app["stall"] = args.fail_rate, args.stall
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", create)
+    app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", listing)
     app.router.add_post("/2010-04-01/Accounts/{sid}/Calls.json", create)
     app.router.add_get("/_stats", stats)
     app.router.add_get("/_numbers", numbers)

@@ -161,11 +161,59 @@ def test_an_unreachable_provider_is_transient(twilio, settings):
     assert not caught.value.permanent
 
 
-def test_the_same_idempotency_key_never_makes_a_second_message(twilio):
+def test_twilio_ignores_the_key_so_a_lost_attempt_is_found_before_sending_again(twilio):
+    # Like Twilio, the stub makes a second message for a repeated Idempotency-Key ...
     first = TwilioSmsTransport().send(message(idempotency_key="alert:7:sms"))
     second = TwilioSmsTransport().send(message(idempotency_key="alert:7:sms"))
-    assert first.provider_id == second.provider_id
-    assert len(twilio.messages) == 1 and len(twilio.requests) == 2
+    assert first.provider_id != second.provider_id and len(twilio.messages) == 2
+    # ... so the transport looks first: the newest message to that number with that text.
+    link = "https://vecinos.example/a/tok123/"
+    sent = TwilioSmsTransport().send(message(address="+12135550170", body=f"Alerta {link}"))
+    found = TwilioSmsTransport().find_sent(message(address="+12135550170", body=f"Alerta {link}"))
+    assert found is not None and found.provider_id == sent.provider_id
+    # A body Twilio re-encoded still matches by the recipient's own signed link.
+    assert (
+        TwilioSmsTransport().find_sent(
+            message(address="+12135550170", body=f"Alerta \u201cya\u201d {link}")
+        )
+        == found
+    )
+    # Nothing to that number, or another text: nothing found, so it is sent.
+    assert TwilioSmsTransport().find_sent(message(address="+12135550171", body="Alerta")) is None
+    assert TwilioSmsTransport().find_sent(message(address="+12135550170", body="Otra")) is None
+    [listing] = [r for r in twilio.requests if r.method == "GET"][:1]
+    assert listing.form["To"] == "+12135550170" and listing.headers["Authorization"]
+
+
+def test_a_worker_killed_after_sending_leaves_no_double_text(twilio):
+    delivery = enqueue("+12135550172", "lost")
+    [claimed] = services.claim_batch(10)
+    # The provider took it, then the worker died before recording anything.
+    TwilioSmsTransport().send(services._message(claimed, timezone.now(), ""))
+    assert len(twilio.messages_to("+12135550172")) == 1
+    Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now())
+    assert services.sweep() == 1
+    delivery.refresh_from_db()
+    assert delivery.outcome_unknown and delivery.status == DeliveryStatus.QUEUED
+    assert services.dispatch()["sent"] == 1
+    delivery.refresh_from_db()
+    assert len(twilio.messages_to("+12135550172")) == 1  # found, not sent again
+    assert delivery.provider_id == twilio.messages_to("+12135550172")[0]["sid"]
+    assert delivery.status == DeliveryStatus.SENT and not delivery.outcome_unknown
+
+
+def test_an_unknown_outcome_with_nothing_at_twilio_is_sent(twilio):
+    delivery = enqueue("+12135550173", "never-left")
+    Delivery.objects.filter(pk=delivery.pk).update(outcome_unknown=True)
+    assert services.dispatch()["sent"] == 1
+    assert len(twilio.messages_to("+12135550173")) == 1
+    # If Twilio cannot be asked, nothing is sent and the question stays open.
+    delivery2 = enqueue("+12135550174", "ask-fails")
+    Delivery.objects.filter(pk=delivery2.pk).update(outcome_unknown=True)
+    twilio.fail_next(1, status=500, code=20500)
+    assert services.dispatch()["retry"] == 1
+    delivery2.refresh_from_db()
+    assert delivery2.outcome_unknown and not twilio.messages_to("+12135550174")
 
 
 def test_a_timeout_after_twilio_accepted_is_resent_without_a_double(twilio):

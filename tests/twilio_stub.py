@@ -91,6 +91,9 @@ class TwilioStub:
         self.auth_token = auth_token or secrets.token_hex(16)
         self.requests: list[StubRequest] = []
         self.messages: list[dict] = []  # accepted Message resources, each once
+        # Twilio ignores Idempotency-Key: a repeated request makes a second message, as here.
+        # (True makes the stub fold repeats, as some gateways do.)
+        self.honor_idempotency_key = False
         self.by_key: dict[str, dict] = {}
         self.by_sid: dict[str, dict] = {}
         self.calls: list[dict] = []  # accepted Call resources, each once
@@ -189,8 +192,10 @@ class TwilioStub:
     def _handle(self, http: BaseHTTPRequestHandler, method: str) -> None:
         length = int(http.headers.get("Content-Length") or 0)
         raw = http.rfile.read(length).decode() if length else ""
-        form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-        path = http.path.split("?", 1)[0]
+        path, _sep, query = http.path.partition("?")
+        # A GET's parameters are in its query string (Twilio's list filters: To, PageSize).
+        source = query if method == "GET" else raw
+        form = {k: v[-1] for k, v in parse_qs(source, keep_blank_values=True).items()}
         # Header names are case-insensitive on the wire: keep them in one canonical case.
         headers = {k.title(): v for k, v in http.headers.items()}
         request = StubRequest(method, path, headers, form)
@@ -267,7 +272,7 @@ class TwilioStub:
                 return 400, twilio_error(400, 21624, "Invalid validity period value"), 0
         key = request.headers.get("Idempotency-Key", "")
         with self.lock:
-            if key and key in self.by_key:
+            if key and key in self.by_key and self.honor_idempotency_key:
                 return 201, _public(self.by_key[key]), self._pop_delay()
             sid = "SM" + secrets.token_hex(16)
             resource = {
@@ -305,6 +310,32 @@ class TwilioStub:
             delay = self._pop_delay()
         return 201, _public(resource), delay
 
+    def list_messages(self, request: StubRequest, account: str) -> tuple[int, dict, float]:
+        """GET Messages.json: newest first, filtered by To, at most PageSize (default 50)."""
+        to = request.form.get("To", "")
+        try:
+            size = max(1, min(1000, int(request.form.get("PageSize", "50"))))
+        except ValueError:
+            return 400, twilio_error(400, 20001, "Invalid PageSize"), 0
+        with self.lock:
+            found = [m for m in reversed(self.messages) if not to or m["to"] == to][:size]
+        uri = f"{API}/Accounts/{account}/Messages.json"
+        return (
+            200,
+            {
+                "messages": [_public(m) for m in found],
+                "page": 0,
+                "page_size": size,
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+                "uri": uri,
+                "end": max(0, len(found) - 1),
+                "start": 0,
+            },
+            0,
+        )
+
     def fetch_message(
         self, request: StubRequest, account: str, sid: str
     ) -> tuple[int, dict, float]:
@@ -336,7 +367,7 @@ class TwilioStub:
             return 400, twilio_error(400, 21212, f"Invalid 'From' Phone Number: {sender}"), 0
         key = request.headers.get("Idempotency-Key", "")
         with self.lock:
-            if key and key in self.calls_by_key:
+            if key and key in self.calls_by_key and self.honor_idempotency_key:
                 return 201, _public(self.calls_by_key[key]), self._pop_delay()
             sid = "CA" + secrets.token_hex(16)
             resource = {
@@ -451,6 +482,7 @@ class TwilioStub:
 
 ROUTES = [
     ("POST", rf"{API}/Accounts/(?P<account>AC\w+)/Messages\.json", "create_message"),
+    ("GET", rf"{API}/Accounts/(?P<account>AC\w+)/Messages\.json", "list_messages"),
     ("GET", rf"{API}/Accounts/(?P<account>AC\w+)/Messages/(?P<sid>SM\w+)\.json", "fetch_message"),
     ("POST", rf"{API}/Accounts/(?P<account>AC\w+)/Calls\.json", "create_call"),
     ("GET", rf"{API}/Accounts/(?P<account>AC\w+)/Calls/(?P<sid>CA\w+)\.json", "fetch_call"),

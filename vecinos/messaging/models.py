@@ -94,6 +94,9 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     final_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # The last attempt may have reached the provider (its worker died, or the answer timed
+    # out): the next attempt first asks the provider whether it went through.
+    outcome_unknown = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

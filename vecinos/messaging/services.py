@@ -86,7 +86,7 @@ class DeliverySpec:
 _INSERT_COLUMNS = (
     "purpose", "ref_type", "ref_id", "ref_item", "contact_id", "channel", "language", "subject",
     "body", "idempotency_key", "status", "attempts", "next_attempt_at", "expires_at",
-    "provider_id", "last_error", "created_at",
+    "provider_id", "last_error", "created_at", "outcome_unknown",
 )  # fmt: skip
 
 
@@ -119,6 +119,7 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
             "",
             "",
             now_db,
+            False,
         )
         for s in specs
     ]
@@ -171,6 +172,7 @@ class Claimed:
     attempts: int  # as claimed: the lease holder's token
     contact_id: int
     address: str
+    outcome_unknown: bool
     lease_until: datetime
     lease_seconds: int
 
@@ -198,7 +200,7 @@ def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Clai
         .order_by("id")
         .values_list(
             "id", "channel", "language", "subject", "body", "idempotency_key", "expires_at",
-            "attempts", "contact_id", "contact__address",
+            "attempts", "contact_id", "contact__address", "outcome_unknown",
         )
     )  # fmt: skip
     return [Claimed(*row, lease_until=lease_until, lease_seconds=lease_seconds) for row in rows]
@@ -328,7 +330,7 @@ class _Loop:
             session = self.sessions[key] = aiohttp.ClientSession(connector=connector)
         return session
 
-    async def _send(self, pk: int, transport, message, deadline) -> Outcome:
+    async def _send(self, pk: int, transport, message, deadline, look: bool) -> Outcome:
         import asyncio
 
         async with self.semaphore:
@@ -338,7 +340,13 @@ class _Loop:
             if delay:
                 await asyncio.sleep(delay)
             try:
-                return pk, await transport.send_async(message, self._session(transport))
+                session = self._session(transport)
+                if look and hasattr(transport, "find_sent_async"):
+                    # The last attempt may have gone through: never send it twice.
+                    found = await transport.find_sent_async(message, session)
+                    if found is not None:
+                        return pk, found
+                return pk, await transport.send_async(message, session)
             except TransportError as exc:
                 return pk, exc
             except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
@@ -358,8 +366,8 @@ class _Loop:
             else:
                 out.put(task.result())
 
-        for pk, transport, message, deadline in jobs:
-            task = asyncio.ensure_future(self._send(pk, transport, message, deadline))
+        for pk, transport, message, deadline, look in jobs:
+            task = asyncio.ensure_future(self._send(pk, transport, message, deadline, look))
             task.add_done_callback(functools.partial(done, pk))
 
     def submit_all(self, jobs: list) -> queue.SimpleQueue:
@@ -389,6 +397,11 @@ def _send_one(delivery: Claimed, message: OutboundMessage, deadline: float) -> O
             return delivery.pk, NOT_SENT
         if not _limiter(delivery.channel, transport.rate_limit).wait(deadline):
             return delivery.pk, NOT_SENT
+        if delivery.outcome_unknown and hasattr(transport, "find_sent"):
+            # The last attempt may have gone through: never send it twice.
+            found = transport.find_sent(message)
+            if found is not None:
+                return delivery.pk, found
         return delivery.pk, transport.send(message)
     except TransportError as exc:
         return delivery.pk, exc
@@ -431,7 +444,7 @@ def send_batch(deliveries: list[Claimed], *, concurrency: int | None = None) -> 
     # transaction's connection; network transports with send_async run on the worker's event
     # loop; the rest in a thread pool.
     inline: list[Outcome] = []
-    jobs: list[tuple[int, Any, OutboundMessage, float]] = []
+    jobs: list[tuple[int, Any, OutboundMessage, float, bool]] = []
     pooled: list[tuple[Claimed, OutboundMessage, float]] = []
     for d in live:
         transport = transports[d.channel]
@@ -442,7 +455,7 @@ def send_batch(deliveries: list[Claimed], *, concurrency: int | None = None) -> 
         elif deadline == -1.0:
             inline.append((d.pk, NOT_SENT))
         elif hasattr(transport, "send_async"):
-            jobs.append((d.pk, transport, message, deadline))
+            jobs.append((d.pk, transport, message, deadline, d.outcome_unknown))
         else:
             pooled.append((d, message, deadline))
     pending: list[Outcome] = inline
@@ -506,7 +519,9 @@ def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str
             delivered = outcome.status == "delivered"
             status = DeliveryStatus.DELIVERED if delivered else DeliveryStatus.SENT
             final = now_db if delivered else None
-            done.append((status.value, outcome.provider_id[:64], now_db, final, pk, d.attempts))
+            done.append(
+                (status.value, outcome.provider_id[:64], now_db, final, False, pk, d.attempts)
+            )
         else:
             errors.append((d, outcome))
     table = connection.ops.quote_name(Delivery._meta.db_table)
@@ -515,7 +530,7 @@ def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str
         if done:
             cursor.executemany(
                 f"UPDATE {table} SET status = %s, provider_id = %s, sent_at = %s, "  # noqa: S608
-                f"final_at = %s, lease_until = NULL, last_error = '' "
+                f"final_at = %s, lease_until = NULL, last_error = '', outcome_unknown = %s "
                 f"WHERE id = %s AND status = '{sending}' AND attempts = %s",
                 done,
             )
@@ -533,7 +548,12 @@ def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str
             holder = Delivery.objects.filter(
                 pk=d.pk, status=DeliveryStatus.SENDING, attempts=d.attempts
             )
-            fields: dict = {"lease_until": None, "last_error": str(error)[:200]}
+            fields: dict = {
+                "lease_until": None,
+                "last_error": str(error)[:200],
+                # A timeout after sending leaves the outcome open: look before the next try.
+                "outcome_unknown": error.uncertain,
+            }
             if error.permanent or d.attempts >= MAX_ATTEMPTS:
                 fields.update(status=DeliveryStatus.FAILED, final_at=now)
                 counts["failed"] += 1
@@ -574,8 +594,10 @@ def dispatch(*, batch_size: int | None = None, max_batches: int | None = None) -
 def sweep() -> int:
     """Put deliveries whose worker died (lease expired) back in the queue."""
     now = timezone.now()
+    # Their worker may have handed them to the provider before it died: the next attempt
+    # asks the provider first (outcome_unknown).
     requeued = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_until__lt=now).update(
-        status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=now
+        status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=now, outcome_unknown=True
     )
     due = Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now).exists()
     if requeued or due:

@@ -12,10 +12,17 @@ from dataclasses import dataclass, field
 
 
 class TransportError(Exception):
-    def __init__(self, message: str, *, permanent: bool = False, code: str = "") -> None:
+    """``uncertain=True``: the request may have reached the provider (a timeout while waiting
+    for the answer, a connection cut after sending). Before sending again, a transport that can
+    look (``find_sent``) is asked whether the first attempt went through."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, code: str = "", uncertain: bool = False
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.uncertain = uncertain
 
 
 @dataclass(frozen=True)

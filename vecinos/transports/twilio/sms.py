@@ -9,9 +9,12 @@ are permanent (the contact point is marked unusable); everything else (429, 5xx,
 refused connections, other 4xx such as a wrong token) is transient and retried with backoff,
 so a configuration mistake never marks thousands of contacts unusable.
 
-Every request carries ``Idempotency-Key: <delivery key>``. Twilio's Messages API does not
-document an idempotency header, so against Twilio itself "never doubled" rests on the delivery
-lease; gateways and the test stub that honour the header also make a re-sent request safe.
+Every request carries ``Idempotency-Key: <delivery key>``, but Twilio's Messages API does not
+honour one. So when an attempt may have gone through without us hearing (a timeout waiting for
+the answer, a worker that died mid-send) the error is ``uncertain`` and the next attempt first
+looks: ``find_sent`` lists the recent messages to that number (``GET Messages.json?To=``) and
+adopts the one with the same body (every alert body carries its recipient's own signed link),
+instead of texting the person twice.
 """
 
 from __future__ import annotations
@@ -24,6 +27,18 @@ import urllib3
 from django.conf import settings
 
 from vecinos.transports.base import OutboundMessage, SendResult, Transport, TransportError
+
+# How many of the newest messages to one number are looked through for a lost attempt.
+LOOK_BACK = 50
+
+
+def _uncertain(exc: BaseException) -> bool:
+    """False only when the request certainly never left (the connection was never made)."""
+    reason = getattr(exc, "reason", None) or exc
+    return not isinstance(
+        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
+    )
+
 
 API_VERSION = "2010-04-01"
 # 21211 invalid To, 21610 unsubscribed (STOP), 21614 not a mobile number, 21408 region disabled
@@ -103,8 +118,71 @@ class TwilioSmsTransport(Transport):
                 timeout=float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT)),
             )
         except urllib3.exceptions.HTTPError as exc:  # timeouts, refused, reset
-            raise TransportError(f"twilio unreachable: {type(exc).__name__}") from None
+            raise TransportError(
+                f"twilio unreachable: {type(exc).__name__}", uncertain=_uncertain(exc)
+            ) from None
         return self.result(status, body)
+
+    def _list_url(self, message: OutboundMessage) -> str:
+        sid = settings.TWILIO_ACCOUNT_SID
+        query = urlencode({"To": message.address, "PageSize": LOOK_BACK})
+        return f"{settings.TWILIO_API_URL}/{API_VERSION}/Accounts/{sid}/Messages.json?{query}"
+
+    @staticmethod
+    def _match(message: OutboundMessage, status: int, body: dict) -> SendResult | None:
+        if status != 200:
+            raise TransportError(f"twilio list {status}", uncertain=True)
+        # The same text, or (should a Messaging Service's smart encoding have swapped a curly
+        # quote) the same signed link, which is this recipient's alone.
+        links = [w for w in message.body.split() if w.startswith(("http://", "https://"))]
+        for resource in body.get("messages") or []:
+            text = resource.get("body") if isinstance(resource, dict) else None
+            if (
+                isinstance(text, str)
+                and resource.get("to") == message.address
+                and (text == message.body or (links and links[-1] in text))
+                and resource.get("sid")
+                and resource.get("status") not in ("failed", "canceled")
+            ):
+                return SendResult(provider_id=str(resource["sid"]), status="sent")
+        return None
+
+    def find_sent(self, message: OutboundMessage) -> SendResult | None:
+        """The message an earlier, unanswered attempt made, if Twilio has it; else None."""
+        sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+        headers = urllib3.make_headers(basic_auth=f"{sid}:{token}")
+        headers["Accept"] = "application/json"
+        timeout = float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
+        try:
+            response = _pool(max(4, settings.DELIVERY_CONCURRENCY)).request(
+                "GET", self._list_url(message), headers=headers, timeout=timeout
+            )
+            body = json.loads(response.data or b"{}")
+        except (urllib3.exceptions.HTTPError, ValueError) as exc:
+            raise TransportError(f"twilio list: {type(exc).__name__}", uncertain=True) from None
+        return self._match(message, response.status, body if isinstance(body, dict) else {})
+
+    async def find_sent_async(self, message: OutboundMessage, session) -> SendResult | None:
+        import aiohttp
+
+        sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+        headers = {
+            "Authorization": aiohttp.encode_basic_auth(sid, token),
+            "Accept": "application/json",
+        }
+        timeout = float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
+        try:
+            async with session.get(
+                self._list_url(message),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as response:
+                raw = await response.read()
+                status = response.status
+            body = json.loads(raw or b"{}")
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            raise TransportError(f"twilio list: {type(exc).__name__}", uncertain=True) from None
+        return self._match(message, status, body if isinstance(body, dict) else {})
 
     def result(self, status: int, body: dict) -> SendResult:
         """Twilio's answer as a SendResult, or the TransportError it means."""
@@ -152,7 +230,11 @@ class TwilioSmsTransport(Transport):
                 raw = await response.read()
                 status = response.status
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise TransportError(f"twilio unreachable: {type(exc).__name__}") from None
+            # Refused before connecting: certainly not sent. Anything later: maybe sent.
+            raise TransportError(
+                f"twilio unreachable: {type(exc).__name__}",
+                uncertain=not isinstance(exc, aiohttp.ClientConnectorError),
+            ) from None
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
