@@ -20,6 +20,7 @@ from vecinos.core.env import (
     env_choice,
     env_int,
     env_list,
+    env_networks,
     env_str,
     secret_from_env_or_file,
 )
@@ -47,6 +48,9 @@ PORT = env_int("VECINOS_PORT", 8000, minimum=1, maximum=65535)
 PUBLIC_URL = (env_str("VECINOS_PUBLIC_URL", f"http://127.0.0.1:{PORT}") or "").rstrip("/")
 ALLOWED_HOSTS = env_list("VECINOS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("VECINOS_CSRF_TRUSTED_ORIGINS", [PUBLIC_URL])
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed when keying
+# rate limits and bans (vecinos.core.clientip). Empty: no proxy, REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env_networks("VECINOS_TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -37,6 +37,7 @@ from vecinos.alerts.models import (
 )
 from vecinos.core import geo
 from vecinos.core.audit import audit
+from vecinos.core.bulk import insert_rows, with_ids
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliveryStatus
 from vecinos.network import selectors as network
@@ -430,7 +431,7 @@ def select_recipients(alert: Alert) -> list[Target]:
                 )
                 ids = (
                     set(
-                        Subscriber.objects.filter(member_filter, pk__in=in_area).values_list(
+                        with_ids(Subscriber.objects.filter(member_filter), in_area).values_list(
                             "pk", flat=True
                         )
                     )
@@ -440,7 +441,7 @@ def select_recipients(alert: Alert) -> list[Target]:
             for sub_id in ids:
                 chosen.setdefault(sub_id, tier)  # the most inner tier wins
         languages = (
-            dict(Subscriber.objects.filter(pk__in=chosen.keys()).values_list("pk", "language"))
+            dict(with_ids(Subscriber.objects.all(), chosen.keys()).values_list("pk", "language"))
             if chosen
             else {}
         )
@@ -662,12 +663,13 @@ def message_for(alert: Alert, language: str) -> tuple[str, str]:
     return text, lang
 
 
-def ack_token(recipient_id: int) -> str:
-    return signing.dumps(recipient_id, salt="vecinos.ack", compress=True)
+def ack_token(recipient_id: int, signer: signing.TimestampSigner | None = None) -> str:
+    # The same token as signing.dumps(..., salt="vecinos.ack"); a fan-out reuses one signer.
+    return (signer or signing.TimestampSigner(salt="vecinos.ack")).sign_object(recipient_id)
 
 
-def ack_link(recipient_id: int) -> str:
-    return f"{settings.PUBLIC_URL}/a/{ack_token(recipient_id)}/"
+def ack_link(recipient_id: int, signer: signing.TimestampSigner | None = None) -> str:
+    return f"{settings.PUBLIC_URL}/a/{ack_token(recipient_id, signer)}/"
 
 
 def load_ack_token(token: str, max_age_days: int = 7) -> AlertRecipient | None:
@@ -681,6 +683,7 @@ def load_ack_token(token: str, max_age_days: int = 7) -> AlertRecipient | None:
 def _bodies(alert: Alert):
     """A fast body maker for a fan-out: each language's wording is translated once."""
     templates: dict[tuple[str, str], tuple[str, bool]] = {}
+    signer = signing.TimestampSigner(salt="vecinos.ack")
 
     def make(recipient_id: int, language: str, channel: str) -> str:
         key = (language, channel)
@@ -702,7 +705,7 @@ def _bodies(alert: Alert):
                     )
                     templates[key] = (wording.replace("%(text)s", text.replace("%", "%%")), True)
         wording, with_link = templates[key]
-        return wording % {"link": ack_link(recipient_id)} if with_link else wording
+        return wording % {"link": ack_link(recipient_id, signer)} if with_link else wording
 
     return make
 
@@ -774,8 +777,8 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
         chunk = sub_ids[i : i + 5000]
         contact_ids: list[int] = []
         on_signal: dict[str, int] = {}  # phone index -> subscriber, for those who chose Signal
-        for pk, chans, sms_id, voice_id, email_id, push_id, index in Subscriber.objects.filter(
-            pk__in=chunk
+        for pk, chans, sms_id, voice_id, email_id, push_id, index in with_ids(
+            Subscriber.objects.all(), chunk
         ).values_list(
             "pk", "channels", "sms_id", "voice_id", "email_contact_id", "push_id", "phone_index"
         ):
@@ -794,7 +797,7 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
             channels_of[on_signal[index]][1]["signal"] = signal_id
             contact_ids.append(signal_id)
         usable.update(
-            ContactPoint.objects.filter(pk__in=contact_ids, usable=True).values_list(
+            with_ids(ContactPoint.objects.filter(usable=True), contact_ids).values_list(
                 "pk", flat=True
             )
         )
@@ -852,8 +855,8 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
 
 
 def _insert_recipients(alert: Alert, rows: list[tuple[int, str, str, datetime | None]]) -> dict:
-    """Write an alert's recipient rows with one plain multi-row INSERT (bulk_create spends most
-    of a large fan-out preparing fields) and read back their ids: subscriber -> recipient id."""
+    """Write an alert's recipient rows with plain multi-row INSERTs (core.bulk) and read back
+    their ids: subscriber -> recipient id."""
     if not rows:
         return {}
     adapt = connection.ops.adapt_datetimefield_value
@@ -861,14 +864,11 @@ def _insert_recipients(alert: Alert, rows: list[tuple[int, str, str, datetime | 
         (alert.pk, sub_id, tier, language, "", 0, adapt(when) if when else None, "")
         for sub_id, tier, language, when in rows
     ]
-    table = connection.ops.quote_name(AlertRecipient._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} (alert_id, subscriber_id, tier, language, ack_via, step, "  # noqa: S608
-        "next_step_at, captain_status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-    )
-    with connection.cursor() as cursor:
-        for i in range(0, len(values), 2000):
-            cursor.executemany(sql, values[i : i + 2000])
+    columns = (
+        "alert_id", "subscriber_id", "tier", "language", "ack_via", "step", "next_step_at",
+        "captain_status",
+    )  # fmt: skip
+    insert_rows(AlertRecipient._meta.db_table, columns, values)
     return dict(AlertRecipient.objects.filter(alert=alert).values_list("subscriber_id", "pk"))
 
 

@@ -8,6 +8,7 @@ to pass Docker/systemd secrets without putting them in the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -72,6 +73,32 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of IP addresses or CIDR networks; empty when unset.
+
+    A bare address is a one-address network. Host bits set under a mask (``10.0.0.1/8``) and
+    "every address" (``0.0.0.0/0``, ``::/0``) are refused rather than guessed at.
+    """
+    value = env_str(name)
+    if value is None:
+        return ()
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=True)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be a comma-separated list of IP addresses or networks "
+                f"(like 127.0.0.1,10.0.0.0/8); {item!r} is not one"
+            ) from None
+        if network.prefixlen == 0:
+            raise ConfigError(f"{name} must not trust every address ({item!r})")
+        networks.append(network)
+    return tuple(networks)
 
 
 def secret_from_env_or_file(name: str, path: Path, generate) -> tuple[str, bool]:

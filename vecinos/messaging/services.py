@@ -26,6 +26,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from vecinos.core.bulk import insert_rows
 from vecinos.core.crypto import blind_index, encrypt
 from vecinos.messaging.models import (
     FINAL_STATUSES,
@@ -93,9 +94,8 @@ _INSERT_COLUMNS = (
 def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
     """Insert deliveries (in the caller's transaction) and wake a worker on commit.
 
-    A plain multi-row INSERT: Django's bulk_create spends ~200 us per row preparing the
-    twenty-odd fields, which is most of a 50,000-person fan-out. A second insert of the same
-    idempotency key is ignored by the database (ON CONFLICT DO NOTHING / INSERT OR IGNORE).
+    Plain multi-row INSERTs (core.bulk). A second insert of the same idempotency key is
+    ignored by the database (ON CONFLICT DO NOTHING / INSERT OR IGNORE).
     """
     now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
@@ -125,16 +125,7 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
     ]
     if not values:
         return 0
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
-    marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-    if connection.vendor == "sqlite":
-        sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
-    else:
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
-    with connection.cursor() as cursor:
-        for i in range(0, len(values), 2000):
-            cursor.executemany(sql, values[i : i + 2000])
+    insert_rows(Delivery._meta.db_table, _INSERT_COLUMNS, values, ignore_conflicts=True)
     # Big fan-outs wake several senders (they claim disjoint batches); small ones, one.
     senders = min(settings.DELIVERY_PARALLEL_TASKS, -(-len(values) // settings.DELIVERY_BATCH_SIZE))
     transaction.on_commit(lambda: kick(senders))

@@ -1,0 +1,87 @@
+"""Fast inserts for the few hot paths that write tens of thousands of rows at once (an alert's
+recipients and deliveries). Django's bulk_create spends most of such a write preparing fields.
+On PostgreSQL the rows go over COPY (30x faster than multi-row INSERTs here), through a
+temporary table when conflicts must be ignored; on SQLite, multi-row INSERTs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
+from django.db.models import QuerySet
+
+# Bound parameters per statement: well under SQLite's 32,766 and PostgreSQL's 65,535.
+MAX_PARAMS = 16_000
+
+
+def insert_rows(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence], *, ignore_conflicts: bool = False
+) -> None:
+    """INSERT rows (already adapted for the database) in the caller's transaction."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _copy_rows(table, columns, rows, ignore_conflicts=ignore_conflicts)
+        return
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, MAX_PARAMS // len(columns))
+    verb = "INSERT"
+    tail = ""
+    if ignore_conflicts:
+        if connection.vendor == "sqlite":
+            verb = "INSERT OR IGNORE"
+        else:
+            tail = " ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = (
+                f"{verb} INTO {quote(table)} ({names}) VALUES {', '.join([one] * len(chunk))}{tail}"  # noqa: S608
+            )
+            cursor.execute(sql, [value for row in chunk for value in row])
+
+
+def _copy_rows(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence], *, ignore_conflicts: bool
+) -> None:
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor, in the same transaction
+        target = quote(table)
+        if ignore_conflicts:
+            # COPY cannot skip a duplicate key: copy into a scratch table of the same columns,
+            # then move the rows over with ON CONFLICT DO NOTHING.
+            target = quote(f"_bulk_{table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {target}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT {names} FROM {quote(table)} WITH NO DATA"
+            )
+        with raw.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if ignore_conflicts:
+            cursor.execute(
+                f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {target} "  # noqa: S608
+                "ON CONFLICT DO NOTHING"
+            )
+            cursor.execute(f"DROP TABLE {target}")
+
+
+def with_ids(queryset: QuerySet, ids: Iterable[int], field: str = "id") -> QuerySet:
+    """queryset.filter(<field>__in=ids) for long id lists. On PostgreSQL the ids go as one
+    array parameter: psycopg parses a query with tens of thousands of
+    placeholders in Python on every call, which was a second of a large fan-out."""
+    ids = list(ids)
+    if connection.vendor != "postgresql":
+        return queryset.filter(**{f"{field}__in": ids})
+    column = connection.ops.quote_name(queryset.model._meta.get_field(field).column)
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    # A semi-join on the unnested array (hashed), not "= ANY(array)", which the planner may
+    # turn into a linear search of the array for every row.
+    where = f"{table}.{column} IN (SELECT unnest(%s::bigint[]))"
+    return queryset.extra(where=[where], params=[ids])  # noqa: S610
