@@ -246,3 +246,16 @@ def test_subscribe_limit_keys_on_the_client_behind_the_proxy(settings, monkeypat
         assert proxy.post(url, {}, HTTP_X_FORWARDED_FOR=flooder).status_code == 200
         assert proxy.post(url, {}, HTTP_X_FORWARDED_FOR=flooder).status_code == 429
         assert proxy.post(url, {}, HTTP_X_FORWARDED_FOR=neighbor).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_ipv6_client_cannot_hop_addresses_within_its_64_to_escape_the_limit(settings):
+    settings.REPORT_RATE_LIMIT = 2
+    block = f"2001:db8:{secrets.randbelow(0xFFFF):x}:{secrets.randbelow(0xFFFF):x}"
+    with time_machine.travel(datetime(2025, 6, 10, 19, 1, tzinfo=UTC), tick=False):
+        for host in ("::1", "::2"):
+            assert post_report(Client(REMOTE_ADDR=f"{block}{host}")).status_code == 201
+        # A third address in the same /64 (one phone's or one household's block): limited.
+        assert post_report(Client(REMOTE_ADDR=f"{block}::beef")).status_code == 429
+        # Another block is somebody else.
+        assert post_report(Client(REMOTE_ADDR="2001:db8:ffff:1::1")).status_code == 201

@@ -55,7 +55,7 @@ from vecinos.alerts.forms import (
 from vecinos.alerts.models import Alert, AlertRecipient, Subscriber, SubscriptionArea, Tier
 from vecinos.core import ratelimit
 from vecinos.core.audit import audit
-from vecinos.core.clientip import client_address
+from vecinos.core.clientip import limit_key
 from vecinos.core.http import member_of
 from vecinos.core.privacy import source_key
 from vecinos.messaging import services as messaging
@@ -104,7 +104,7 @@ def _alert_or_404(request: HttpRequest, alert_id: int) -> Alert:
 
 
 def _client_key(request: HttpRequest) -> str:
-    return source_key(client_address(request))
+    return source_key(limit_key(request))
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:

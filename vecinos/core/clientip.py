@@ -97,3 +97,13 @@ def client_address(request: HttpRequest) -> str:
     # Every hop is trusted: the request came from inside the proxies' own networks. Like
     # nginx's real_ip_recursive, use the furthest hop.
     return str(client)
+
+
+def limit_key(request: HttpRequest) -> str:
+    """What rate limits and bans key on: the client's address, an IPv6 one by its /64 (the block
+    a phone or a household is given, within which it could otherwise hop at will)."""
+    value = client_address(request)
+    address = parse_address(value)
+    if address is not None and address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return value

@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import ConfigDict
 
-from vecinos.core.clientip import client_address
+from vecinos.core.clientip import limit_key
 from vecinos.reports import selectors, services
 from vecinos.reports.models import Activity, Agency, Incident, Report
 
@@ -147,7 +147,7 @@ def _console_member(request: HttpRequest):
 def report_create(request: HttpRequest, payload: ReportIn):
     member = _reporter(request)
     try:
-        key = services.check_source(client_address(request), bucket="api")
+        key = services.check_source(limit_key(request), bucket="api")
     except (services.RateLimited, services.Banned):
         # One answer for "over the limit" and "banned": a flooder learns nothing from it.
         message = _(

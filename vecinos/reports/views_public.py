@@ -17,7 +17,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from vecinos.core.clientip import client_address
+from vecinos.core.clientip import limit_key
 from vecinos.reports import selectors, services
 from vecinos.reports.forms import ReportForm
 from vecinos.reports.models import Incident
@@ -39,7 +39,7 @@ def report_form(request: HttpRequest) -> HttpResponse:
         form = ReportForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                key = services.check_source(client_address(request), bucket="web")
+                key = services.check_source(limit_key(request), bucket="web")
             except (services.RateLimited, services.Banned):
                 return too_many(request)
             member = request.user if request.user.is_authenticated else None
