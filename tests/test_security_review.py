@@ -105,3 +105,54 @@ def test_alerts_are_scoped_to_the_organization_for_org_coordinators(personas, lo
     assert "Aviso interno" not in outsider.get("/alerts/").content.decode()
     dispatcher = login(personas.dispatcher)
     assert dispatcher.get(f"/alerts/{alert.pk}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_account_its_author_alone_vetted_is_not_the_second_person(personas):
+    from datetime import date
+
+    from vecinos.network import services as network
+    from vecinos.network.models import Membership, Organization
+
+    author, org = personas.coordinator, personas.org_a
+    # The coordinator invites a "second person", vouches for them (a coordinator's vouch is
+    # enough), records their training and makes them a coordinator too ...
+    puppet = make_member("puppet", org=org, roles=(Role.PATROL,), phone="+12135550190")
+    network.vouch_record(actor=author, member=puppet)
+    network.training_record(actor=author, member=puppet, topic="alerts", completed_on=date.today())
+    puppet.refresh_from_db()
+    assert puppet.tier == Vetting.TRAINED
+    Membership.objects.create(member=puppet, organization=org, role=Role.ORG_COORDINATOR)
+    # ... and a third, vetted only by the puppet.
+    puppet2 = make_member(
+        "puppet2", org=org, roles=(Role.PATROL,), phone="+12135550191", tier=Vetting.TRAINED
+    )
+    network.vouch_record(actor=puppet, member=puppet2)
+    Membership.objects.create(member=puppet2, organization=org, role=Role.ORG_COORDINATOR)
+    alert = alerts.alert_create(
+        actor=author,
+        kind=Alert.Kind.NOTICE,
+        tiers=[Tier.PUBLIC],
+        messages={"es": "Aviso"},
+        point=(34.04, -118.21),
+        radius_m=1000,
+    )
+    alerts.alert_send(alert=alert, actor=author)
+    for sock in (puppet, puppet2):
+        assert not alerts.may_approve(sock, alert)
+        with pytest.raises(alerts.NotAllowed):
+            alerts.alert_approve(alert=alert, actor=sock)
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.PENDING and not Delivery.objects.exists()
+    # Once someone else also vouches for them, they are a second person.
+    network.vouch_record(actor=personas.coalition, member=puppet)
+    assert alerts.may_approve(puppet, alert) and alerts.may_approve(puppet2, alert)
+    # And the dispatcher, vetted by nobody here, always was.
+    assert alerts.may_approve(personas.dispatcher, alert)
+    # The puppet is still independent of others' alerts.
+    other = alerts.alert_create(
+        actor=personas.coalition, kind=Alert.Kind.NOTICE, tiers=[Tier.PUBLIC],
+        messages={"es": "Aviso"}, point=(34.04, -118.21), radius_m=1000,
+    )  # fmt: skip
+    assert not alerts.may_approve(personas.coalition, other)
+    assert Organization.objects.filter(pk=org.pk).exists()

@@ -600,6 +600,9 @@ def may_approve(member: Member, alert: Alert) -> bool:
     a coordinator of another group cannot approve (and be charged for) someone else's alert."""
     if member.pk == alert.created_by_id:
         return False
+    # Two people, not one person and an account they vouched for and trained themselves.
+    if network.vetted_only_by(member, alert.created_by):
+        return False
     if network.has_role(member, Role.DISPATCHER, Role.COALITION_COORDINATOR):
         return True
     return alert.organization_id is not None and network.has_role(

@@ -113,3 +113,38 @@ def requires_two_factor(member: Member) -> bool:
         member.is_superuser
         or Membership.objects.filter(member=member, role__in=settings.TWO_FACTOR_ROLES).exists()
     )
+
+
+def vetted_only_by(member: Member, author: Member | None, *, depth: int = 8) -> bool:
+    """True when every way `member` was vetted (vouches, recorded trainings) leads back to
+    `author`: someone the author alone brought in, directly or through people the author alone
+    brought in. Such a person is not a second, independent person for the author's alerts.
+
+    Members nobody vetted (founding accounts made from the command line) stand on their own.
+    """
+    if author is None:
+        return False
+    from vecinos.network.models import Training, Vouch
+
+    seen: dict[int, bool] = {}
+
+    def only_author(pk: int, level: int) -> bool:
+        if pk == author.pk:
+            return True
+        if pk in seen:
+            return seen[pk]
+        seen[pk] = False  # a cycle does not make anyone independent of the author
+        vetters = set(Vouch.objects.filter(member_id=pk).values_list("voucher_id", flat=True))
+        vetters |= set(
+            Training.objects.filter(member_id=pk, recorded_by__isnull=False).values_list(
+                "recorded_by_id", flat=True
+            )
+        )
+        if not vetters or level >= depth:
+            result = False  # a founding account, or a chain too long to be a sock puppet's
+        else:
+            result = all(only_author(v, level + 1) for v in vetters)
+        seen[pk] = result
+        return result
+
+    return member.pk != author.pk and only_author(member.pk, 0)
