@@ -262,3 +262,16 @@ def test_a_live_phone_posts_receipts_over_http(live_server, gateway):
         assert response.status == 200, response.data
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED
+
+
+def test_a_gateway_without_a_webhook_key_is_warned_about(settings):
+    from vecinos.core.checks import delivery_receipts
+
+    settings.SMS_TRANSPORT = "android"
+    settings.ANDROID_WEBHOOK_KEY = ""
+    [warning] = delivery_receipts(None)
+    assert warning.id == "vecinos.W001" and "VECINOS_ANDROID_WEBHOOK_KEY" in warning.msg
+    settings.ANDROID_WEBHOOK_KEY = "k" * 32
+    assert delivery_receipts(None) == []
+    settings.SMS_TRANSPORT, settings.ANDROID_WEBHOOK_KEY = "twilio", ""
+    assert delivery_receipts(None) == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from vecinos.core.crypto import FieldKeyError, _decode_key
 
@@ -49,3 +49,20 @@ def production_settings(app_configs, **kwargs):
             Error("DEBUG must be off in production: unset VECINOS_DEBUG.", id="vecinos.E004")
         )
     return errors
+
+
+@register(Tags.security, deploy=False)
+def delivery_receipts(app_configs, **kwargs):
+    """Texts sent through an Android phone gateway report delivered / failed only through its
+    signed webhook: without the key every receipt is refused, and a failed text never falls
+    back to the person's next channel."""
+    if getattr(settings, "SMS_TRANSPORT", "") == "android" and not settings.ANDROID_WEBHOOK_KEY:
+        return [
+            Warning(
+                "The Android SMS gateway is on but VECINOS_ANDROID_WEBHOOK_KEY is not set: its "
+                "delivery receipts (/hooks/android/) will be refused.",
+                hint="Set the same signing key in the gateway app's webhook settings.",
+                id="vecinos.W001",
+            )
+        ]
+    return []
