@@ -57,6 +57,9 @@ async def create(request: web.Request) -> web.Response:
     STATE["messages"] += 1
     STATE["to"][to] = STATE["to"].get(to, 0) + 1
     STATE["sent"].setdefault(to, []).append({**body, "body": form.get("Body", "")})
+    if request.app["answer_delay"]:
+        # Taken, but the answer is slow: a worker killed now never hears it was sent.
+        await asyncio.sleep(request.app["answer_delay"])
     return web.json_response(body, status=201)
 
 
@@ -100,9 +103,11 @@ def main() -> None:
     parser.add_argument("--fail-rate", type=float, default=0.0)
     parser.add_argument("--stall", type=float, default=12.0)
     parser.add_argument("--port-file", default="")
+    parser.add_argument("--answer-delay", type=float, default=0.0, help="seconds after taking one")
     args = parser.parse_args()
     app = web.Application()
     app["fail_rate"], app["stall"] = args.fail_rate, args.stall
+    app["answer_delay"] = args.answer_delay
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", create)
     app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", listing)
     app.router.add_post("/2010-04-01/Accounts/{sid}/Calls.json", create)

@@ -208,7 +208,9 @@ def get_json(url: str) -> dict:
 
 
 class Stub:
-    def __init__(self, data: Path, fail_rate: float = 0.0, stall: float = 12.0) -> None:
+    def __init__(
+        self, data: Path, fail_rate: float = 0.0, stall: float = 12.0, answer_delay: float = 0.0
+    ) -> None:
         port_file = data / "stub.port"
         self.proc = subprocess.Popen(
             [
@@ -220,6 +222,8 @@ class Stub:
                 str(fail_rate),
                 "--stall",
                 str(stall),
+                "--answer-delay",
+                str(answer_delay),
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -371,7 +375,9 @@ def verify(
 def kill_worker(args: argparse.Namespace) -> tuple[bool, str]:
     label = "kill -9 worker"
     data = Path(tempfile.mkdtemp(prefix="vecinos-faults-kill-"))
-    stub = Stub(data)
+    # The stub answers each message half a second after taking it, so the kill lands while
+    # messages are sent but not yet recorded: the next worker must find them, not resend.
+    stub = Stub(data, answer_delay=0.5)
     env = environment(
         data,
         stub,
@@ -424,7 +430,8 @@ def kill_worker(args: argparse.Namespace) -> tuple[bool, str]:
         )
         if ok:
             line += (
-                f"; {frozen.get('sending', 0)} in flight at the kill, "
+                f"; {unrecorded} taken by the provider but unrecorded at the kill, "
+                f"{frozen.get('sending', 0)} in flight at the kill, "
                 f"{result['requeued']} re-queued after the lease expired"
             )
         return ok, line
