@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 # Bound parameters per statement: well under SQLite's 32,766 and PostgreSQL's 65,535.
@@ -49,7 +49,9 @@ def _copy_rows(
 ) -> None:
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in columns)
-    with connection.cursor() as cursor:
+    # One transaction (a savepoint inside the caller's): the scratch table is ON COMMIT DROP,
+    # which in autocommit mode would drop it the moment it was created.
+    with transaction.atomic(), connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor, in the same transaction
         target = quote(table)
         if ignore_conflicts:
