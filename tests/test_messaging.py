@@ -110,3 +110,40 @@ def test_status_callbacks_move_forward_only(flaky):
     assert services.status_update(provider_id="SMabc", status="failed", error_code="30003")
     assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
     assert not services.status_update(provider_id="SMnope", status="delivered")
+
+
+class DownTransport(Transport):
+    """A provider that is down: every attempt fails transiently."""
+
+    def send(self, message):
+        raise TransportError("503 from provider")
+
+
+@pytest.mark.django_db
+def test_a_provider_outage_delays_an_alert_until_its_expiry_instead_of_dropping_it():
+    with override_settings(TRANSPORTS={"sms": {"path": "tests.test_messaging.DownTransport"}}):
+        registry.reset()
+        contact = services.contact_point(channel="sms", address="+12135550155")
+        now = timezone.now()
+        services.deliveries_enqueue(
+            [
+                spec(contact, "alert", expires_at=now + timedelta(hours=4)),
+                spec(contact, "no-expiry"),
+            ]
+        )
+        for _ in range(services.MAX_ATTEMPTS + 2):
+            Delivery.objects.filter(status=DeliveryStatus.QUEUED).update(next_attempt_at=now)
+            services.dispatch()
+        alert, other = (Delivery.objects.get(idempotency_key=k) for k in ("alert", "no-expiry"))
+        # Without an expiry it gives up after MAX_ATTEMPTS; the alert is still trying.
+        assert other.status == DeliveryStatus.FAILED and other.attempts == services.MAX_ATTEMPTS
+        assert alert.status == DeliveryStatus.QUEUED
+        assert alert.attempts == services.MAX_ATTEMPTS + 2
+        # Once the next try would come after the alert's expiry, it stops.
+        Delivery.objects.filter(pk=alert.pk).update(
+            next_attempt_at=now, expires_at=timezone.now() + timedelta(seconds=30)
+        )
+        services.dispatch()
+        alert.refresh_from_db()
+        assert alert.status == DeliveryStatus.FAILED and "503" in alert.last_error
+    registry.reset()

@@ -40,7 +40,12 @@ from vecinos.transports.registry import get_transport
 
 log = logging.getLogger(__name__)
 
+# Transient errors: a message with an expiry (every alert has one) is retried until its next
+# try would come after that expiry, so a provider outage of minutes only delays it; a message
+# without one gives up after MAX_ATTEMPTS. RETRY_CAP bounds both.
 MAX_ATTEMPTS = 6
+RETRY_CAP = 60
+BACKOFF_MAX = 120  # seconds between tries at most
 LEASE_SECONDS = 60  # default of settings.DELIVERY_LEASE_SECONDS (VECINOS_DELIVERY_LEASE)
 BACKOFF_BASE = 5  # default of settings.DELIVERY_BACKOFF_BASE (VECINOS_DELIVERY_BACKOFF_BASE)
 
@@ -403,7 +408,15 @@ def _send_one(delivery: Claimed, message: OutboundMessage, deadline: float) -> O
 
 def _backoff(attempts: int) -> timedelta:
     base = getattr(settings, "DELIVERY_BACKOFF_BASE", BACKOFF_BASE)
-    return timedelta(seconds=min(600, base * 2 ** max(0, attempts - 1)))
+    return timedelta(seconds=min(BACKOFF_MAX, base * 2 ** max(0, min(attempts, 20) - 1)))
+
+
+def _gives_up(delivery: Claimed, error: TransportError, now: datetime) -> bool:
+    if error.permanent or delivery.attempts >= RETRY_CAP:
+        return True
+    if delivery.expires_at is None:
+        return delivery.attempts >= MAX_ATTEMPTS
+    return now + _backoff(delivery.attempts) >= delivery.expires_at
 
 
 # Outcomes are recorded in groups of at most this many as they arrive: a worker killed
@@ -545,7 +558,7 @@ def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str
                 # A timeout after sending leaves the outcome open: look before the next try.
                 "outcome_unknown": error.uncertain,
             }
-            if error.permanent or d.attempts >= MAX_ATTEMPTS:
+            if _gives_up(d, error, now):
                 fields.update(status=DeliveryStatus.FAILED, final_at=now)
                 counts["failed"] += 1
                 if error.permanent:
