@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -489,7 +489,9 @@ def send_batch(deliveries: list[Claimed], *, concurrency: int | None = None) -> 
             try:
                 return _send_one(*item)
             finally:
-                close_old_connections()
+                # This pool's threads end with the batch: close any connection a transport
+                # opened here (connections are per thread, and may be kept for minutes).
+                connections.close_all()
 
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pooled)))) as pool:
             futures = [pool.submit(one, item) for item in pooled]
