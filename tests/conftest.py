@@ -253,3 +253,31 @@ def new_page(browser):
     yield _new_page
     for context in contexts:
         context.close()
+
+
+def browser_sign_in(page, base: str, username: str, device: TOTPDevice, *, to: str) -> None:
+    """Sign in through the real pages (password, then the authenticator code), landing on `to`.
+
+    Opens `to`, follows the redirect to the sign-in page, and checks each page loaded without
+    console errors or outside requests (page.problems) before going on.
+    """
+    from django_otp.oath import TOTP
+
+    def loaded() -> None:
+        page.wait_for_load_state("load")
+        assert not page.problems, page.problems
+
+    page.goto(f"{base}{to}")
+    page.wait_for_url("**/signin/**")
+    loaded()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/2fa/verify/**")
+    loaded()
+    page.get_by_label("Code:", exact=True).fill(f"{TOTP(device.bin_key).token():06d}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{base}{to}")
+    loaded()

@@ -11,11 +11,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD, make_member
+from tests.conftest import PASSWORD, browser_sign_in, make_member
 from vecinos.network.models import Organization, Role, Tier
 from vecinos.patrols.models import Place, Shift, Signup
 from vecinos.reports.models import Report
@@ -161,20 +160,7 @@ def test_patrol_lead_reports_activity_and_dispatcher_sees_it_trusted(
     # --- the dispatcher signs in (password, then the authenticator code) -----------------------
     desk = new_page()
     desk.set_default_timeout(5000)
-    desk.goto(f"{base}/console/")
-    desk.wait_for_url("**/signin/**")
-    settle(desk)
-    desk.get_by_label("Username").fill("disp.marta")
-    desk.get_by_label("Password").fill(PASSWORD)
-    with desk.expect_navigation():
-        desk.get_by_role("button", name="Sign in").click()
-    desk.wait_for_url("**/2fa/verify/**")
-    settle(desk)
-    desk.get_by_label("Code:", exact=True).fill(f"{TOTP(device.bin_key).token():06d}")
-    with desk.expect_navigation():
-        desk.get_by_role("button", name="Continue").click()
-    desk.wait_for_url(f"{base}/console/")
-    settle(desk)
+    browser_sign_in(desk, base, "disp.marta", device, to="/console/")
     expect(desk.get_by_role("heading", name="Dispatcher console")).to_be_visible()
     queue_row = desk.locator(f'#console-live [data-row="r{report.pk}"]')
     expect(queue_row).to_contain_text(receipt)

@@ -9,11 +9,10 @@ from __future__ import annotations
 import io
 import wave
 
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD, make_member
+from tests.conftest import browser_sign_in, make_member
 from vecinos.network.models import Organization, Role, Tier
 from vecinos.reports import services
 from vecinos.reports.models import Attachment, Report
@@ -56,17 +55,7 @@ def test_the_dispatcher_plays_a_hotline_message_in_the_queue(
     base = live_server.url
     desk = new_page()
     desk.set_default_timeout(5000)
-    desk.goto(f"{base}/console/")
-    desk.wait_for_url("**/signin/**")
-    desk.get_by_label("Username").fill("disp.rosa")
-    desk.get_by_label("Password").fill(PASSWORD)
-    with desk.expect_navigation():
-        desk.get_by_role("button", name="Sign in").click()
-    desk.wait_for_url("**/2fa/verify/**")
-    desk.get_by_label("Code:", exact=True).fill(f"{TOTP(device.bin_key).token():06d}")
-    with desk.expect_navigation():
-        desk.get_by_role("button", name="Continue").click()
-    desk.wait_for_url(f"{base}/console/")
+    browser_sign_in(desk, base, "disp.rosa", device, to="/console/")
 
     player = desk.locator("#console-live audio")
     expect(player).to_have_count(1)

@@ -12,12 +12,11 @@ import re
 import time
 
 import pytest
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD, make_member
+from tests.conftest import browser_sign_in, make_member
 from vecinos.network.models import Organization, Role, Tier
 from vecinos.reports import services
 from vecinos.reports.models import Attachment, Incident, Report, VerificationRequest
@@ -89,20 +88,7 @@ def test_phone_report_reaches_dispatcher_and_is_confirmed_by_verifier(
     # --- the dispatcher signs in (password, then the authenticator code) and opens the console
     desk = new_page()
     desk.set_default_timeout(5000)
-    desk.goto(f"{base}/console/")
-    desk.wait_for_url("**/signin/**")
-    settle(desk)
-    desk.get_by_label("Username").fill("disp.marta")
-    desk.get_by_label("Password").fill(PASSWORD)
-    with desk.expect_navigation():
-        desk.get_by_role("button", name="Sign in").click()
-    desk.wait_for_url("**/2fa/verify/**")
-    settle(desk)
-    desk.get_by_label("Code:", exact=True).fill(f"{TOTP(device.bin_key).token():06d}")
-    with desk.expect_navigation():
-        desk.get_by_role("button", name="Continue").click()
-    desk.wait_for_url(f"{base}/console/")
-    settle(desk)
+    browser_sign_in(desk, base, "disp.marta", device, to="/console/")
     expect(desk.get_by_role("heading", name="Dispatcher console")).to_be_visible()
     expect(desk.locator("#console-live")).to_contain_text("No new reports.")
     expect(desk.locator("#console-live")).to_contain_text("1 verifier on duty")
