@@ -19,7 +19,7 @@ from tests.conftest import make_member, sign_in
 from vecinos.network.models import Tier
 from vecinos.reports import services
 from vecinos.reports.models import Attachment, Report
-from vecinos.reports.recordings import read_media
+from vecinos.reports.services import read_media
 
 URL = "/report/"
 

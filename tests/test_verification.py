@@ -19,7 +19,7 @@ from tests.test_console import file_report
 from vecinos.network.models import Role, Tier
 from vecinos.reports import services
 from vecinos.reports.models import Attachment, Incident, Triage, VerificationRequest
-from vecinos.reports.recordings import read_media
+from vecinos.reports.services import read_media
 
 
 def jpeg_with_gps() -> bytes:

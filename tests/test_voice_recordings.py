@@ -25,8 +25,9 @@ from tests.twilio_stub import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
     signed_post,
 )
+from vecinos.core import crypto
 from vecinos.core.models import AuditEvent
-from vecinos.reports import recordings
+from vecinos.reports import recordings, services
 from vecinos.reports.models import Attachment, Report
 from vecinos.reports.tasks import collect_recordings, purge_expired
 
@@ -109,7 +110,7 @@ def test_a_hotline_message_is_fetched_stored_encrypted_and_deleted_at_twilio(
     on_disk = (settings.MEDIA_ROOT / attachment.path).read_bytes()
     # Encrypted at rest: neither the audio nor a recognisable part of it is on disk.
     assert on_disk != AUDIO and AUDIO[:64] not in on_disk and AUDIO[-64:] not in on_disk
-    assert recordings.decrypt_media(on_disk) == AUDIO
+    assert crypto.decrypt_bytes(on_disk) == AUDIO
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"report.recording_fetched", "report.recording_deleted_at_provider"} <= actions
 
@@ -214,7 +215,7 @@ def test_a_failed_delete_is_retried_without_downloading_again(twilio):
     assert recordings.recording_collect(attachment_id=attachment.pk) == recordings.DONE
     assert [m for m, _path in recording_calls(twilio)] == ["GET", "DELETE", "DELETE"]
     attachment.refresh_from_db()
-    assert attachment.remote_url == "" and recordings.read_audio(attachment) == AUDIO
+    assert attachment.remote_url == "" and services.read_media(attachment) == AUDIO
 
 
 def test_an_unreachable_twilio_keeps_the_url(client, twilio, django_capture_on_commit_callbacks):

@@ -28,19 +28,12 @@ def insert_rows(
     names = ", ".join(quote(c) for c in columns)
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_statement = max(1, MAX_PARAMS // len(columns))
-    verb = "INSERT"
-    tail = ""
-    if ignore_conflicts:
-        if connection.vendor == "sqlite":
-            verb = "INSERT OR IGNORE"
-        else:
-            tail = " ON CONFLICT DO NOTHING"
+    verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"  # SQLite's spelling
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            sql = (
-                f"{verb} INTO {quote(table)} ({names}) VALUES {', '.join([one] * len(chunk))}{tail}"  # noqa: S608
-            )
+            values = ", ".join([one] * len(chunk))
+            sql = f"{verb} INTO {quote(table)} ({names}) VALUES {values}"  # noqa: S608
             cursor.execute(sql, [value for row in chunk for value in row])
 
 

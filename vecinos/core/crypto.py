@@ -14,6 +14,7 @@ import hmac
 import os
 from functools import lru_cache
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -66,6 +67,37 @@ def decrypt(token: str) -> str:
     aead, _ = _keys(settings.FIELD_KEY)
     blob = base64.b64decode(token[len(PREFIX) :])
     return aead.decrypt(blob[:12], blob[12:], None).decode("utf-8")
+
+
+# Files (photos, hotline recordings): MAGIC, a 12-byte nonce, then AES-256-GCM ciphertext under
+# a key of their own derived from the field key.
+MEDIA_MAGIC = b"VREC1"
+
+
+class Undecryptable(ValueError):
+    """Not our ciphertext, damaged, or encrypted under another key."""
+
+
+@lru_cache(maxsize=4)
+def _media_key(raw: str) -> AESGCM:
+    return AESGCM(_derive(_decode_key(raw), b"vecinos media encryption v1"))
+
+
+def encrypt_bytes(content: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return MEDIA_MAGIC + nonce + _media_key(settings.FIELD_KEY).encrypt(nonce, content, MEDIA_MAGIC)
+
+
+def decrypt_bytes(blob: bytes) -> bytes:
+    head = len(MEDIA_MAGIC) + 12
+    if not blob.startswith(MEDIA_MAGIC) or len(blob) < head + 16:
+        raise Undecryptable("not an encrypted file")
+    try:
+        return _media_key(settings.FIELD_KEY).decrypt(
+            blob[len(MEDIA_MAGIC) : head], blob[head:], MEDIA_MAGIC
+        )
+    except InvalidTag:
+        raise Undecryptable("file does not decrypt with this key") from None
 
 
 def blind_index(value: str, *, purpose: str) -> str:

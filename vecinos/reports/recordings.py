@@ -27,23 +27,19 @@ purpose alone: a copy of the media folder without the key holds no one's voice.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache, lru_cache
+from functools import cache
 from urllib.parse import urlsplit
 
 import urllib3
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from vecinos.core import crypto
 from vecinos.core.audit import audit
 from vecinos.reports.models import Attachment
 
@@ -57,8 +53,6 @@ _RESOURCE = re.compile(
     rf"/{API_VERSION}/Accounts/(?P<account>AC[0-9A-Za-z]{{1,34}})"
     r"/Recordings/(?P<sid>RE[0-9A-Za-z]{1,34})(?:\.(?:mp3|wav|json))?"
 )
-MAGIC = b"VREC1"
-_NONCE = 12
 
 # Outcomes of one attempt (task results and catch-up counters).
 DONE = "done"  # stored and deleted at Twilio
@@ -68,43 +62,6 @@ RETRY = "retry"  # any other unexpected answer (a 401, a redirect): the row is u
 REFUSED = "refused"  # not a Recording on the configured Twilio API host: never requested
 UNCONFIGURED = "unconfigured"  # no account SID / auth token: nothing can be done yet
 SKIPPED = "skipped"  # nothing to do (already done, or another worker got there first)
-
-
-class MediaUnreadable(Exception):
-    """A stored recording that cannot be decrypted (wrong key, damaged or foreign file)."""
-
-
-# --- encryption at rest ----------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4)
-def _aead(raw_key: str) -> AESGCM:
-    master = crypto._decode_key(raw_key)
-    return AESGCM(crypto._derive(master, b"vecinos media encryption v1"))
-
-
-def encrypt_media(content: bytes) -> bytes:
-    nonce = os.urandom(_NONCE)
-    return MAGIC + nonce + _aead(settings.FIELD_KEY).encrypt(nonce, content, MAGIC)
-
-
-def decrypt_media(blob: bytes) -> bytes:
-    if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + _NONCE + 16:
-        raise MediaUnreadable("not an encrypted file")
-    nonce = blob[len(MAGIC) : len(MAGIC) + _NONCE]
-    try:
-        return _aead(settings.FIELD_KEY).decrypt(nonce, blob[len(MAGIC) + _NONCE :], MAGIC)
-    except InvalidTag:
-        raise MediaUnreadable("file does not decrypt with this key") from None
-
-
-def read_media(attachment: Attachment) -> bytes:
-    """The decrypted content of a stored photo or recording. Raises MediaUnreadable or OSError."""
-    root = settings.MEDIA_ROOT.resolve()
-    path = (root / attachment.path).resolve()
-    if not attachment.path or not path.is_relative_to(root):
-        raise MediaUnreadable("no stored file")
-    return decrypt_media(path.read_bytes())
 
 
 # --- Twilio's Recording resource ---------------------------------------------------------------
@@ -333,6 +290,3 @@ def purge_remote(attachments: QuerySet[Attachment]) -> set[int]:
         reachable = False  # one failure: leave the rest to the catch-up, no timeout per row
         keep.add(row.pk)
     return keep
-
-
-read_audio = read_media

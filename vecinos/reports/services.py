@@ -17,7 +17,7 @@ from django.db.models import Count
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from vecinos.core import geo, ratelimit
+from vecinos.core import crypto, geo, ratelimit
 from vecinos.core.crypto import blind_index
 from vecinos.core.privacy import source_key
 from vecinos.network.models import Member, Role, Tier, Zone
@@ -218,13 +218,27 @@ def _store_media(content: bytes, content_type: str, folder: str) -> str:
     The file name says nothing about its content: a stolen disk shows only random names and
     ciphertext.
     """
-    from vecinos.reports.recordings import encrypt_media
-
     rel = f"{folder}/{timezone.now():%Y%m}/{uuid.uuid4().hex}.bin"
     path = settings.MEDIA_ROOT / rel
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encrypt_media(content))
+    path.write_bytes(crypto.encrypt_bytes(content))
     return rel
+
+
+class MediaUnreadable(Exception):
+    """A stored file that is missing, outside the media root, or does not decrypt."""
+
+
+def read_media(attachment: Attachment) -> bytes:
+    """The decrypted content of a stored photo or recording. Raises MediaUnreadable or OSError."""
+    root = settings.MEDIA_ROOT.resolve()
+    path = (root / attachment.path).resolve()
+    if not attachment.path or not path.is_relative_to(root):
+        raise MediaUnreadable("no stored file")
+    try:
+        return crypto.decrypt_bytes(path.read_bytes())
+    except crypto.Undecryptable as exc:
+        raise MediaUnreadable(str(exc)) from None
 
 
 def zone_id_for(lat: float, lng: float) -> int | None:

@@ -9,7 +9,7 @@ Who may do what:
   coordinators, as ``services.verifiers_request`` enforces.
 - Photos and hotline recordings: console users, and verifiers asked to check that incident
   (signed in, or holding the signed link opened in this browser session). Recordings are
-  decrypted on the way out (``recordings.read_audio``).
+  decrypted on the way out (``services.read_media``).
 - The duty page: members whose dispatcher or verifier role is in force.
 - The quick report: any active signed-in member; the report carries their vetting tier.
 
@@ -48,7 +48,7 @@ from vecinos.core import geo
 from vecinos.core.http import member_of
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role
-from vecinos.reports import recordings, selectors, services
+from vecinos.reports import selectors, services
 from vecinos.reports.forms_console import (
     BanForm,
     DispatchForm,
@@ -742,8 +742,8 @@ def console_media(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     if attachment.kind == Attachment.Kind.RECORDING:
         return _recording_response(request, attachment)
     try:
-        content = recordings.read_media(attachment)  # photos are encrypted at rest too
-    except (recordings.MediaUnreadable, OSError):
+        content = services.read_media(attachment)  # photos are encrypted at rest too
+    except (services.MediaUnreadable, OSError):
         raise Http404 from None
     inline = attachment.content_type.startswith(("image/", "audio/"))
     response = HttpResponse(
@@ -762,8 +762,8 @@ def _recording_response(request: HttpRequest, attachment: Attachment) -> HttpRes
     """The decrypted audio of a hotline message (encrypted on disk), with single byte ranges:
     Safari's <audio> asks for ``Range: bytes=0-1`` first and plays nothing without a 206."""
     try:
-        audio = recordings.read_audio(attachment)
-    except (recordings.MediaUnreadable, OSError):
+        audio = services.read_media(attachment)
+    except (services.MediaUnreadable, OSError):
         raise Http404 from None
     status, start, end = 200, 0, len(audio) - 1
     match = _RANGE.fullmatch(request.headers.get("Range", "").strip())
