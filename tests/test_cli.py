@@ -12,7 +12,17 @@ import pytest
 from vecinos.cli import build_parser, main
 from vecinos.network.models import ApiToken
 
-SUBCOMMANDS = ["serve", "worker", "migrate", "createadmin", "demo", "check", "token", "purge"]
+SUBCOMMANDS = [
+    "serve",
+    "worker",
+    "migrate",
+    "createadmin",
+    "demo",
+    "check",
+    "token",
+    "purge",
+    "import",
+]
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: int = 120):

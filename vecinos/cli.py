@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def _setup_django() -> None:
@@ -161,6 +162,40 @@ def cmd_purge(args: argparse.Namespace) -> int:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             cursor.execute("VACUUM")
     print("Purged: " + json.dumps(counts))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"No such file: {args.file}", file=sys.stderr)
+        return 2
+    _setup_django()
+    from vecinos.core.tabular import TableError, read_table
+    from vecinos.network.models import Organization
+    from vecinos.onboarding.imports import ImportRefused, run_import
+
+    organization = Organization.objects.filter(short_name=args.organization).first()
+    if organization is None:
+        names = ", ".join(Organization.objects.values_list("short_name", flat=True)[:60])
+        print(f"No organization with the short name {args.organization!r}.", file=sys.stderr)
+        print(f"Short names: {names or '(none yet)'}", file=sys.stderr)
+        return 2
+    try:
+        table = read_table(path.read_bytes())
+        result = run_import(
+            kind=args.kind, table=table, organization=organization, dry_run=args.dry_run
+        )
+    except (TableError, ImportRefused) as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 1
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for problem in sorted(result.problems, key=lambda p: p.line):
+        print(f"line {problem.line}: {problem.outcome}: {problem.reason}", file=sys.stderr)
+    if args.dry_run:
+        print("dry run: nothing was saved")
+    print(result.summary)
     return 0
 
 
@@ -354,6 +389,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--personal-data", action="store_true", help="destroy all personal data")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("import", help="import members or subscribers from a CSV or XLSX file")
+    p.add_argument("kind", choices=["members", "subscribers"])
+    p.add_argument("file", help="a .csv or .xlsx file (first row: column names)")
+    p.add_argument(
+        "--organization", required=True, help="the organization's short name, as the app shows it"
+    )
+    p.add_argument("--dry-run", action="store_true", help="check and count, save nothing")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("genkey", help="print a new random field-encryption key")
     p.set_defaults(func=cmd_genkey)

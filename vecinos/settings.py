@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "vecinos.reports",
     "vecinos.alerts",
     "vecinos.patrols",
+    "vecinos.onboarding",
 ]
 
 MIDDLEWARE = [

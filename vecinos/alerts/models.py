@@ -70,6 +70,12 @@ class Subscriber(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=8, default="web")  # sms | web | member | import
+    # How an imported subscriber agreed to hear from the coalition (a sign-up sheet, a form),
+    # and the organization that brought them in: kept with the record, as carriers require.
+    consent = EncryptedTextField(blank=True)
+    imported_by = models.ForeignKey(
+        "network.Organization", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         constraints = [

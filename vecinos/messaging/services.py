@@ -653,3 +653,40 @@ def status_update(*, provider_id: str, status: str, error_code: str = "") -> boo
             )
     Delivery.objects.filter(pk=delivery.pk).update(**fields)
     return True
+
+
+def contact_points_ensure(*, channel: str, entries: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """Contact points for many addresses at once (imports): {address index: contact id}.
+
+    `entries` are (address, language). Existing points are kept as they are (their language,
+    their usable flag: a carrier's "unusable" is never undone by an import).
+    """
+    wanted: dict[str, tuple[str, str]] = {}
+    for address, language in entries:
+        wanted.setdefault(address_index(channel, address), (address, language))
+    found: dict[str, int] = {}
+    keys = list(wanted)
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start : start + 5000]
+        found.update(
+            ContactPoint.objects.filter(channel=channel, address_index__in=chunk).values_list(
+                "address_index", "id"
+            )
+        )
+    missing = [key for key in keys if key not in found]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    insert_rows(
+        ContactPoint._meta.db_table,
+        ("channel", "address", "address_index", "language", "usable", "unusable_reason",
+         "created_at"),
+        [(channel, encrypt(wanted[key][0]), key, wanted[key][1], True, "", now) for key in missing],
+        ignore_conflicts=True,  # a point created meanwhile is simply found below
+    )  # fmt: skip
+    for start in range(0, len(missing), 5000):
+        chunk = missing[start : start + 5000]
+        found.update(
+            ContactPoint.objects.filter(channel=channel, address_index__in=chunk).values_list(
+                "address_index", "id"
+            )
+        )
+    return found
