@@ -311,25 +311,39 @@ def test_contact_details_cannot_be_shown_with_a_get(client, world):
 # --- roster export ------------------------------------------------------------------------------
 
 
-def test_roster_export_is_audited_and_has_no_contact_columns(client, world):
+def test_roster_export_gives_names_and_phones_to_the_groups_own_coordinator_audited(client, world):
     coordinator, org_a = world.personas.coordinator, world.personas.org_a
     sign_in(client, coordinator)
     response = client.get(reverse("roster_export", args=[org_a.pk]))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    text = response.content.decode()
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["username", "roles", "tier"]
-    usernames = {row[0] for row in rows[1:]}
-    assert {"coordinator", "newcomer", "target"} <= usernames
-    assert "outsider" not in usernames
-    for secret in ("Testperson", "Tania", "+1213", "555-01", "example.org", "@"):
-        assert secret not in text
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["username", "roles", "tier", "name", "phone"]
+    by_name = {row[0]: row for row in rows[1:]}
+    assert {"coordinator", "newcomer", "target"} <= set(by_name)
+    assert "outsider" not in by_name
+    assert by_name["newcomer"][3] == world.personas.newcomer.full_name
+    assert by_name["newcomer"][4] == "'" + world.personas.newcomer.phone  # "+" would be a formula
     event = AuditEvent.objects.get(action="roster.export")
     assert event.actor == coordinator
     assert event.organization_id == org_a.pk
-    assert event.detail == {"via": "csv"}
+    assert event.detail == {"via": "csv", "contacts": True}
+
+
+def test_roster_export_of_another_group_has_no_contact_columns(client, world):
+    org_b = world.personas.org_b
+    make_member("bmember", org=org_b, roles=(Role.PATROL,), phone="+12135550177")
+    sign_in(client, world.personas.coalition)  # coalition coordinator, a member of org A
+    text = client.get(reverse("roster_export", args=[org_b.pk])).content.decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["username", "roles", "tier"]
+    for secret in ("Testperson", "+1213", "555-01"):
+        assert secret not in text
+    assert AuditEvent.objects.get(action="roster.export").detail == {
+        "via": "csv",
+        "contacts": False,
+    }
 
 
 def test_roster_export_neutralizes_spreadsheet_formulas(client, world):

@@ -452,21 +452,29 @@ def roster(request: HttpRequest, org_id: int) -> HttpResponse:
 @login_required
 def roster_export(request: HttpRequest, org_id: int) -> HttpResponse:
     organization = _managed_org(request, org_id)
+    actor = member_of(request)
     people = _group_roster(selectors.roster(organization))
-    audit("roster.export", actor=member_of(request), organization_id=organization.pk, via="csv")
+    # Need to know: names and phones (for calling down a phone tree) go only to the group's own
+    # coordinators; a coalition coordinator from another group gets the roster without them.
+    contacts = selectors.has_role(
+        actor, "org_coordinator", "coalition_coordinator", organization_id=organization.pk
+    )
+    audit(
+        "roster.export", actor=actor, organization_id=organization.pk, via="csv", contacts=contacts
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="{organization.short_name}-members.csv"'
     )
     writer = csv.writer(response)
-    writer.writerow(["username", "roles", "tier"])
+    writer.writerow(["username", "roles", "tier", *(["name", "phone"] if contacts else [])])
     for entry in people:
-        username = entry["member"].username
-        if username[:1] in ("=", "+", "-", "@"):
-            username = "'" + username  # keep spreadsheets from reading it as a formula
-        writer.writerow(
-            [username, ";".join(entry["role_codes"]), Tier(entry["member"].tier).name.lower()]
-        )
+        member = entry["member"]
+        row = [member.username, ";".join(entry["role_codes"]), Tier(member.tier).name.lower()]
+        if contacts:
+            row += [member.full_name, member.phone]
+        # Keep spreadsheets from reading a cell as a formula.
+        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in row])
     return response
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -502,6 +502,28 @@ def _member_areas(member: Member, areas: list[_Area]) -> bool:
     return bool(added)
 
 
+def preview(
+    *,
+    kind: Kind,
+    table: Table,
+    organization: Organization,
+    chosen: Mapping[str, int | None] | None = None,
+    rows: int = 10,
+) -> tuple[HeaderMap, list[str], ImportResult]:
+    """The mapping, the missing required fields, and the problems of the first rows (read only)."""
+    mapping, missing = headers_for(kind, table, chosen)
+    result = ImportResult(kind=kind, dry_run=True)
+    if not missing:
+        head = Table(headers=table.headers, rows=table.rows[:rows])
+        _parse(kind, head, mapping, _Places(), result, _default_language(organization))
+    return mapping, missing, result
+
+
+def _default_language(organization: Organization) -> str:
+    language = (organization.languages or ["es"])[0]
+    return language if language in LANGUAGE_CODES else "es"
+
+
 def run_import(
     *,
     kind: Kind,
@@ -511,9 +533,17 @@ def run_import(
     dry_run: bool = False,
     chosen: Mapping[str, int | None] | None = None,
     via: str = "cli",
+    progress: Callable[[int, int], None] | None = None,
+    chunk: int = 5000,
 ) -> ImportResult:
-    """Import people from a parsed table into an organization. A dry run does all the work in
-    a transaction that is rolled back, so its counts are exactly those of the real run."""
+    """Import people from a parsed table into an organization.
+
+    Rows are validated and merged by phone first (the whole file); then written in chunks, each
+    in its own transaction, so the app can show progress and a failure keeps the chunks before
+    it (running the file again completes it: nothing is ever doubled). After the merge no two
+    rows share a phone, so the chunks are independent: a dry run rolls each one back and its
+    counts are exactly those of the real run.
+    """
     mapping, missing = headers_for(kind, table, chosen)
     if missing:
         raise ImportRefused(
@@ -524,17 +554,15 @@ def run_import(
         result.warnings.append(
             _("Columns ignored: %(columns)s") % {"columns": ", ".join(mapping.unknown[:20])}
         )
-    default_language = (organization.languages or ["es"])[0]
-    if default_language not in LANGUAGE_CODES:
-        default_language = "es"
-    with transaction.atomic():
-        rows = _parse(kind, table, mapping, _Places(), result, default_language)
-        if kind == "subscribers":
-            _import_subscribers(rows, organization, result)
-        else:
-            _import_members(rows, organization, result)
-        if dry_run:
-            transaction.set_rollback(True)
+    rows = _parse(kind, table, mapping, _Places(), result, _default_language(organization))
+    write = _import_subscribers if kind == "subscribers" else _import_members
+    for start in range(0, len(rows), chunk):
+        with transaction.atomic():
+            write(rows[start : start + chunk], organization, result)
+            if dry_run:
+                transaction.set_rollback(True)
+        if progress is not None:
+            progress(min(start + chunk, len(rows)), len(rows))
     audit(
         f"import.{kind}",
         actor=actor,

@@ -1,0 +1,157 @@
+"""Importing people in the app: upload, map the columns, preview, dry run, import, report."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import sign_in
+from vecinos.alerts.models import Subscriber
+from vecinos.core.audit import AuditEvent
+from vecinos.onboarding.models import ImportJob
+
+pytestmark = pytest.mark.django_db
+
+CSV = (
+    "Teléfono,Idioma,Código postal,Permiso,Nota\n"
+    "(213) 555-0170,español,90033,hoja 2025,\n"
+    "12345,es,90033,hoja,\n"
+    "213-555-0171,en,90011,web,\n"
+).encode()
+
+
+def upload(client, org, data=CSV, kind="subscribers", name="lista.csv"):
+    return client.post(
+        reverse("import_start"),
+        {"organization": org.pk, "kind": kind, "file": SimpleUploadedFile(name, data)},
+    )
+
+
+def test_coordinator_uploads_maps_previews_dry_runs_and_imports(
+    personas, login, django_capture_on_commit_callbacks
+):
+    client = login(personas.coordinator)
+    response = upload(client, personas.org_a)
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response.url == reverse("import_job", args=[job.pk])
+    assert job.file and bytes(job.file)[:5] == b"VREC1"  # encrypted at rest, not the CSV
+    page = client.get(reverse("import_job", args=[job.pk]))
+    html = page.content.decode()
+    # Columns suggested from the Spanish headers; the first rows checked.
+    assert '<option value="0" selected>Teléfono</option>' in html
+    assert '<option value="3" selected>Permiso</option>' in html
+    assert "not a valid phone number" in html
+    assert "Nota" in html  # ignored column named
+    mapping = {"phone": "0", "language": "1", "zip": "2", "consent": "3", "email": "", "zone": ""}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("import_job", args=[job.pk]), {**mapping, "action": "dry_run"})
+    job.refresh_from_db()
+    assert job.status == "done" and job.dry_run
+    assert (job.result["new"], job.result["errors"]) == (2, 1)
+    assert Subscriber.objects.count() == 0
+    html = client.get(reverse("import_job", args=[job.pk])).content.decode()
+    assert "Dry run: nothing was saved" in html
+    report = client.get(reverse("import_report", args=[job.pk]))
+    assert report["Content-Type"].startswith("text/csv")
+    assert report.content.decode().splitlines()[1] == "3,error,not a valid phone number"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("import_job", args=[job.pk]), {**mapping, "action": "import"})
+    job.refresh_from_db()
+    assert job.status == "done" and not job.dry_run
+    assert Subscriber.objects.count() == 2
+    assert bytes(job.file) == b""  # the file is not kept
+    assert AuditEvent.objects.filter(action="import.subscribers").count() == 2
+    # The report stays downloadable; the finished job offers no second run.
+    assert client.get(reverse("import_report", args=[job.pk])).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("import_job", args=[job.pk]), {**mapping, "action": "import"})
+    assert Subscriber.objects.count() == 2
+
+
+def test_progress_fragment_tells_the_page_to_refresh_when_done(personas, login):
+    client = login(personas.coordinator)
+    upload(client, personas.org_a)
+    job = ImportJob.objects.get()
+    job.status, job.rows_done = "running", 1
+    job.save()
+    fragment = client.get(reverse("import_progress", args=[job.pk]))
+    assert "1 of 3 rows" in fragment.content.decode()
+    assert "HX-Refresh" not in fragment
+    job.status = "done"
+    job.save()
+    assert client.get(reverse("import_progress", args=[job.pk]))["HX-Refresh"] == "true"
+
+
+def test_a_missing_required_column_blocks_the_import(personas, login):
+    client = login(personas.coordinator)
+    upload(client, personas.org_a, data=b"phone,name\n2135550170,Ana\n")
+    job = ImportJob.objects.get()
+    response = client.post(
+        reverse("import_job", args=[job.pk]), {"phone": "0", "consent": "", "action": "import"}
+    )
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == "uploaded" and Subscriber.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "The submitted file is empty"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1xx", ".xlsx or .csv"),
+    ],
+)
+def test_unreadable_uploads_are_refused_on_the_form(personas, login, data, message):
+    client = login(personas.coordinator)
+    response = upload(client, personas.org_a, data=data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_a_coordinator_cannot_import_into_another_organization(personas, login):
+    client = login(personas.coordinator)
+    response = upload(client, personas.org_b)
+    assert response.status_code == 200  # org B is not among the choices
+    assert "Select a valid choice" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["dispatcher", "verifier", "newcomer", "outsider", "anonymous"])
+def test_only_the_uploader_and_coordinators_reach_imports(personas, login, who):
+    owner = login(personas.coordinator)
+    upload(owner, personas.org_a)
+    job = ImportJob.objects.get()
+    client = sign_in(Client(), getattr(personas, who, None) if who != "anonymous" else None)
+    urls = [
+        reverse("import_job", args=[job.pk]),
+        reverse("import_progress", args=[job.pk]),
+        reverse("import_report", args=[job.pk]),
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code in (302, 403, 404), url
+        if response.status_code == 302:
+            assert "signin" in response.url
+    start = client.get(reverse("import_start"))
+    if who == "outsider":
+        assert start.status_code == 200  # a coordinator of org B may import into org B
+    else:
+        assert start.status_code in (302, 403)
+
+
+def test_abandoned_uploads_are_forgotten_after_a_day(personas, login):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from vecinos.onboarding.services import import_jobs_forget
+
+    client = login(personas.coordinator)
+    upload(client, personas.org_a)
+    assert import_jobs_forget() == 0
+    assert import_jobs_forget(now=timezone.now() + timedelta(hours=25)) == 1
+    assert bytes(ImportJob.objects.get().file) == b""

@@ -1,0 +1,119 @@
+"""Imports started in the app: upload, then a background run with progress."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from vecinos.core.crypto import decrypt_bytes, encrypt_bytes
+from vecinos.core.tabular import TableError, read_table
+from vecinos.network import selectors as network
+from vecinos.network.models import Member, Organization
+from vecinos.onboarding.imports import ImportRefused, ImportResult, run_import
+from vecinos.onboarding.models import ImportJob
+
+KEEP_UPLOADS = timedelta(hours=24)
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+def import_job_create(
+    *, actor: Member, organization: Organization, kind: str, data: bytes
+) -> ImportJob:
+    """Read the file once (so a bad one is refused at upload) and keep it encrypted."""
+    if not network.can_manage_org(actor, organization):
+        raise NotAllowed
+    table = read_table(data)  # TableError for the form
+    return ImportJob.objects.create(
+        organization=organization,
+        kind=kind,
+        created_by=actor,
+        file=encrypt_bytes(data),
+        headers=table.headers,
+        rows_total=len(table.rows),
+    )
+
+
+@transaction.atomic
+def import_job_start(*, job: ImportJob, actor: Member, mapping: dict, dry_run: bool) -> bool:
+    """Queue a dry run or the real import. False if the job cannot run (running, or done)."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.created_by_id != actor.pk or not network.can_manage_org(actor, job.organization):
+        raise NotAllowed
+    if job.status == ImportJob.Status.RUNNING or not job.file:
+        return False
+    job.mapping, job.dry_run = mapping, dry_run
+    job.status, job.rows_done, job.result = ImportJob.Status.RUNNING, 0, {}
+    job.save(update_fields=["mapping", "dry_run", "status", "rows_done", "result"])
+    from vecinos.onboarding.tasks import run_import_job
+
+    transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
+    return True
+
+
+def _progress(job_id: int):
+    def report(done: int, total: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(rows_done=done)
+
+    return report
+
+
+def import_job_run(*, job_id: int) -> None:
+    job = ImportJob.objects.select_related("organization", "created_by").get(pk=job_id)
+    if job.status != ImportJob.Status.RUNNING:
+        return
+    try:
+        table = read_table(decrypt_bytes(bytes(job.file)))
+        result = run_import(
+            kind=job.kind,  # type: ignore[arg-type]
+            table=table,
+            organization=job.organization,
+            actor=job.created_by,
+            dry_run=job.dry_run,
+            chosen={k: (int(v) if v is not None else None) for k, v in job.mapping.items()},
+            via="app",
+            progress=_progress(job.pk),
+        )
+    except (TableError, ImportRefused) as exc:
+        result = ImportResult(kind=job.kind, dry_run=job.dry_run)
+        result.warnings.append(str(exc))
+        status = ImportJob.Status.FAILED
+    else:
+        status = ImportJob.Status.DONE
+    fields = {
+        "status": status,
+        "finished_at": timezone.now(),
+        "rows_done": job.rows_total,
+        "result": {
+            "new": result.new,
+            "updated": result.updated,
+            "skipped": result.skipped,
+            "errors": result.errors,
+            "warnings": result.warnings,
+            "problems": [[p.line, p.outcome, p.reason] for p in result.problems],
+        },
+    }
+    if not job.dry_run:
+        fields["file"] = b""  # imported: the file is not kept
+    ImportJob.objects.filter(pk=job.pk).update(**fields)
+
+
+def import_jobs_forget(*, now=None) -> int:
+    """Uploads left for a day are emptied: their file, and the lines of their report."""
+    cutoff = (now or timezone.now()) - KEEP_UPLOADS
+    return (
+        ImportJob.objects.filter(created_at__lt=cutoff)
+        .exclude(status=ImportJob.Status.RUNNING)
+        .update(file=b"", result={}, headers=[])
+    )
+
+
+def report_csv(job: ImportJob) -> str:
+    result = ImportResult(kind=job.kind, dry_run=job.dry_run)
+    for line, outcome, reason in job.result.get("problems", []):
+        (result.skip if outcome == "skipped" else result.error)(line, reason)
+    return result.problems_csv()
