@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from vecinos.network.models import Organization
 from vecinos.onboarding.imports import ALIASES, FIELDS, REQUIRED
 from vecinos.onboarding.models import ImportJob
 
@@ -23,7 +24,9 @@ FIELD_LABELS = {
 
 
 class UploadForm(forms.Form):
-    organization = forms.ModelChoiceField(queryset=None, label=_("Organization"))
+    organization: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=Organization.objects.none(), label=_("Organization")
+    )
     kind = forms.ChoiceField(choices=ImportJob.Kind.choices, label=_("Who is in the file"))
     file = forms.FileField(
         label=_("Spreadsheet (.csv or .xlsx)"),
