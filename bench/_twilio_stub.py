@@ -100,6 +100,7 @@ async def reset(request: web.Request) -> web.Response:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--fail-rate", type=float, default=0.0)
     parser.add_argument("--stall", type=float, default=12.0)
     parser.add_argument("--port-file", default="")
@@ -118,7 +119,7 @@ def main() -> None:
     async def start() -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024)
+        site = web.TCPSite(runner, args.host, args.port, backlog=1024)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         if args.port_file:
