@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 MAX_PHOTOS = 5
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+# How far back a sighting may be dated. Older is not news for a rapid-response queue, and the
+# bound keeps absurd times (year 1 with a +14:00 offset) from overflowing on save.
+SEEN_AT_MAX_AGE = timedelta(days=30)
 LOCK_MINUTES = 5
 MERGE_RADIUS_M = 500
 MERGE_WINDOW = timedelta(minutes=60)
@@ -161,8 +164,12 @@ def validate(data: ReportInput, *, draft: bool = False) -> None:
         errors["description"] = _("Keep the description under 2000 characters.")
     if len(data.equipment) > 200:
         errors["equipment"] = _("Keep the equipment under 200 characters.")
-    if data.seen_at is not None and data.seen_at > timezone.now() + timedelta(minutes=10):
-        errors["seen_at"] = _("The time seen cannot be in the future.")
+    if data.seen_at is not None:
+        now = timezone.now()
+        if data.seen_at > now + timedelta(minutes=10):
+            errors["seen_at"] = _("The time seen cannot be in the future.")
+        elif data.seen_at < now - SEEN_AT_MAX_AGE:
+            errors["seen_at"] = _("The time seen must be within the last 30 days.")
     if len(data.photos) > MAX_PHOTOS:
         errors["photos"] = _("Attach at most 5 photos.")
     if not draft and not errors:
