@@ -345,3 +345,16 @@ def test_served_request_with_too_many_header_fields_is_refused(server):
     headers = {f"X-Filler-{i}": "1" for i in range(60)}
     status, _took = _raw(port, _head(port, "/healthz", headers).replace(b"POST", b"GET", 1))
     assert status == "HTTP/1.1 431 Request Header Fields Too Large"
+
+
+@pytest.mark.django_db
+def test_photo_is_shrunk_then_turned_upright_by_its_exif_orientation():
+    img = Image.new("RGB", (4000, 1000), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90° clockwise
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif)
+    content, _type = services.clean_photo(out.getvalue())
+    cleaned = Image.open(io.BytesIO(content))
+    assert cleaned.size == (512, 2048)
+    assert not cleaned.getexif()

@@ -386,6 +386,13 @@ REPORT_RATE_WINDOW = env_int("VECINOS_REPORT_RATE_WINDOW", 600, minimum=10)
 FLOOD_SOURCE_THRESHOLD = env_int("VECINOS_FLOOD_SOURCE_THRESHOLD", 4, minimum=2)
 FLOOD_AREA_THRESHOLD = env_int("VECINOS_FLOOD_AREA_THRESHOLD", 15, minimum=3)
 FLOOD_WINDOW_SECONDS = 600
+# A coalition-wide surge of anonymous reports (many sources, many places): the console says so
+# when the last SURGE_WINDOW holds at least SURGE_MIN_REPORTS and SURGE_FACTOR times the usual
+# rate of the SURGE_BASELINE before it.
+SURGE_WINDOW_SECONDS = 600
+SURGE_BASELINE_SECONDS = 7200
+SURGE_MIN_REPORTS = env_int("VECINOS_SURGE_MIN_REPORTS", 30, minimum=5)
+SURGE_FACTOR = 4
 TWILIO_ACCOUNT_SID = env_str("VECINOS_TWILIO_ACCOUNT_SID", "") or ""
 TWILIO_AUTH_TOKEN = env_str("VECINOS_TWILIO_AUTH_TOKEN", "") or ""
 TWILIO_API_URL = (env_str("VECINOS_TWILIO_API_URL", "https://api.twilio.com") or "").rstrip("/")

@@ -310,8 +310,10 @@ def clean_photo(content: bytes) -> tuple[bytes, str]:
                     raise UnidentifiedImageError
                 if fmt in ("JPEG", "MPO"):
                     img.draft(None, (PHOTO_SIDE, PHOTO_SIDE))  # decode reduced, 1/2 to 1/8
+                # Shrink first (the box is square, so turning afterwards changes nothing), then
+                # turn upright: the copy that turning makes is of the small image.
+                img.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
                 upright = ImageOps.exif_transpose(img)
-                upright.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
                 mode = "RGBA" if upright.mode in ("RGBA", "LA", "P") else "RGB"
                 # Copy the pixels only into a fresh image: no EXIF, GPS, XMP, ICC or comments
                 # (Pillow would carry a JPEG comment over from the original's info).
@@ -322,7 +324,7 @@ def clean_photo(content: bytes) -> tuple[bytes, str]:
                 del pixels
                 out = io.BytesIO()
                 if mode == "RGBA":
-                    clean.save(out, "PNG", optimize=True)
+                    clean.save(out, "PNG")
                     return out.getvalue(), "image/png"
                 clean.save(out, "JPEG", quality=85)
                 return out.getvalue(), "image/jpeg"
@@ -468,11 +470,19 @@ def flag_floods(report: Report) -> None:
             value = report.source_key
         elif report.cell7 and by_area + 1 >= area_t:
             report.flood_group = f"area:{report.cell7}"
-            where = "cell7 = %s AND incident_id IS NULL"
-            value = report.cell7
+            # The area's first report of the window came before the burst (many addresses
+            # following one genuine sighting look just like this): it is never folded away.
+            cursor.execute(
+                f"UPDATE {table} SET flood_group = %s WHERE cell7 = %s AND incident_id IS NULL "  # noqa: S608
+                f"AND flood_group = '' AND {recent} AND id > (SELECT MIN(id) FROM {table} "
+                f"WHERE cell7 = %s AND incident_id IS NULL AND {recent})",
+                [report.flood_group, report.cell7, since, False, report.cell7, since, False],
+            )
+            return
         else:
             return
-        # Only the group's unflagged reports: a partial index holds just those.
+        # Only the group's unflagged reports: a partial index holds just those. One source's
+        # burst folds its own first report too: nobody else's report is touched.
         cursor.execute(
             f"UPDATE {table} SET flood_group = %s WHERE {where} AND flood_group = '' "  # noqa: S608
             f"AND {recent}",
