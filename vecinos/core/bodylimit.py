@@ -57,5 +57,5 @@ class RequestBodyLimitMiddleware:
                 return _too_large(request)
             # Django reads a body without Content-Length as empty: hand it what was read.
             request.META["CONTENT_LENGTH"] = str(len(body))
-            request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[attr-defined]
+            request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[assignment]
         return self.get_response(request)
