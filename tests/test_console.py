@@ -219,9 +219,10 @@ def test_queue_fragment_runs_a_pinned_number_of_queries(personas, login):
     assert response.status_code == 200
     assert response.content.count(b'data-row="r') >= 50
     assert response.content.count(b"Merge into incident #") >= 50
-    # session, user, OTP device, roles, then the queue's own reads: a constant, whatever the size.
+    # session, user, OTP device, roles, then the queue's own reads (lane counts, the trusted
+    # lane, the page of other reports, floods, the surge check...): a constant, whatever the size.
     assert len(many) == len(few), [q["sql"][:120] for q in many.captured_queries]
-    assert len(many) <= 13
+    assert len(many) <= 15
 
 
 @pytest.mark.django_db

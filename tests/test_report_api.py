@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -21,6 +22,12 @@ from vecinos.reports.models import IntakeChannel, Report
 
 REPORTS = "/api/v1/reports"
 INCIDENTS = "/api/v1/incidents"
+
+
+# Yesterday at 14:20 in Los Angeles: a sighting must be dated within the last 30 days.
+SEEN_LOCAL = (datetime.now(ZoneInfo("America/Los_Angeles")) - timedelta(days=1)).replace(
+    hour=14, minute=20, second=0, microsecond=0
+)
 
 
 def random_ip() -> str:
@@ -49,7 +56,7 @@ GOOD = {
     "place_text": "Soto St and 1st St",
     "agents_count": 4,
     "vehicles_count": 3,
-    "seen_at": "2025-06-10T14:20:00",
+    "seen_at": SEEN_LOCAL.strftime("%Y-%m-%dT%H:%M:%S"),
     "equipment": "green uniforms",
     "description": "Cars stopped at a checkpoint.",
     "reporter_contact": "signal: @someone",
@@ -89,8 +96,8 @@ def test_anonymous_report_is_accepted_with_id_and_receipt(client):
     assert (report.activity, report.agency, report.agents_count) == ("checkpoint", "cbp", 4)
     assert report.language == "es" and report.reporter_contact == "signal: @someone"
     assert report.reporter_member is None and not report.trusted
-    # A time without an offset is read in the coalition's time zone (Los Angeles, UTC-7).
-    assert report.seen_at == datetime(2025, 6, 10, 21, 20, tzinfo=UTC)
+    # A time without an offset is read in the coalition's time zone (Los Angeles).
+    assert report.seen_at == SEEN_LOCAL.astimezone(UTC)
 
 
 @pytest.mark.django_db

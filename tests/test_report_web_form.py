@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -22,6 +23,12 @@ from vecinos.reports.models import Attachment, Report
 from vecinos.reports.services import read_media
 
 URL = "/report/"
+
+
+# Yesterday at 14:20 in Los Angeles: a sighting must be dated within the last 30 days.
+SEEN_LOCAL = (datetime.now(ZoneInfo("America/Los_Angeles")) - timedelta(days=1)).replace(
+    hour=14, minute=20, second=0, microsecond=0
+)
 
 
 def random_ip() -> str:
@@ -69,7 +76,7 @@ def full_report(**overrides):
         "place_text": "Cesar Chavez Ave and Soto St",
         "agents_count": "6",
         "vehicles_count": "2",
-        "seen_at": "2025-06-10T14:20",
+        "seen_at": SEEN_LOCAL.strftime("%Y-%m-%dT%H:%M"),
         "equipment": "vests marked ICE, unmarked vans",
         "description": "Two people detained outside the market.",
         "reporter_contact": "+1 213 555 0199",
@@ -128,7 +135,7 @@ def test_full_report_with_gps_photo_is_stored_without_metadata(client, _media):
     assert report.cell7 and report.place_text == "Cesar Chavez Ave and Soto St"
     assert report.reporter_contact == "+1 213 555 0199"
     assert report.language == "en" and report.reporter_member is None and not report.trusted
-    assert report.seen_at == datetime(2025, 6, 10, 21, 20, tzinfo=UTC)  # 14:20 in Los Angeles
+    assert report.seen_at == SEEN_LOCAL.astimezone(UTC)  # 14:20 in Los Angeles
 
     attachment = Attachment.objects.get(report=report)
     on_disk = (_media / attachment.path).read_bytes()

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything reads the body (CSRF, views); after the locale, so the 413 is translated.
+    "vecinos.core.bodylimit.RequestBodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -368,10 +370,16 @@ TRANSPORTS = {
 # --- Reports ----------------------------------------------------------------------------------
 REPORT_RETENTION_DAYS = env_int("VECINOS_REPORT_RETENTION_DAYS", 30, minimum=1, maximum=3650)
 MEDIA_ROOT = DATA_DIR / "media"
+# Any request body larger than this is refused with 413 from its headers, before it is read
+# (core.bodylimit; gunicorn has no limit of its own); a chunked body is read only up to it.
+REQUEST_BODY_MAX = env_int("VECINOS_REQUEST_BODY_MAX_MB", 20, minimum=1, maximum=100) * 1024 * 1024
 # Photos stay in memory until their metadata is stripped: a raw upload carrying GPS coordinates
-# is never written to a temp file. Django compares this with the whole request body: five
-# photos of 10 MB (the form's own limits) plus the text fields.
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 10 * 1024 * 1024 + 256 * 1024
+# is never written to a temp file. The memory handler is the only handler (none that writes
+# to disk), and it accepts any body the limit above lets through.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX
+# Photos decoded at once per web process (each takes up to ~50 MB and a core for a moment).
+PHOTO_DECODE_CONCURRENCY = env_int("VECINOS_PHOTO_DECODES", 2, minimum=1, maximum=16)
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
 # Per source (rotating keyed hash of IP or phone): reports per window.
 REPORT_RATE_LIMIT = env_int("VECINOS_REPORT_RATE_LIMIT", 10, minimum=1)
@@ -379,6 +387,13 @@ REPORT_RATE_WINDOW = env_int("VECINOS_REPORT_RATE_WINDOW", 600, minimum=10)
 FLOOD_SOURCE_THRESHOLD = env_int("VECINOS_FLOOD_SOURCE_THRESHOLD", 4, minimum=2)
 FLOOD_AREA_THRESHOLD = env_int("VECINOS_FLOOD_AREA_THRESHOLD", 15, minimum=3)
 FLOOD_WINDOW_SECONDS = 600
+# A coalition-wide surge of anonymous reports (many sources, many places): the console says so
+# when the last SURGE_WINDOW holds at least SURGE_MIN_REPORTS and SURGE_FACTOR times the usual
+# rate of the SURGE_BASELINE before it.
+SURGE_WINDOW_SECONDS = 600
+SURGE_BASELINE_SECONDS = 7200
+SURGE_MIN_REPORTS = env_int("VECINOS_SURGE_MIN_REPORTS", 30, minimum=5)
+SURGE_FACTOR = 4
 TWILIO_ACCOUNT_SID = env_str("VECINOS_TWILIO_ACCOUNT_SID", "") or ""
 TWILIO_AUTH_TOKEN = env_str("VECINOS_TWILIO_AUTH_TOKEN", "") or ""
 TWILIO_API_URL = (env_str("VECINOS_TWILIO_API_URL", "https://api.twilio.com") or "").rstrip("/")

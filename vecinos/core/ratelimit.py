@@ -43,6 +43,20 @@ def hit(bucket: str, key: str, *, limit: int, window_seconds: int) -> bool:
     return int(count) <= limit
 
 
+def peek(bucket: str, key: str, *, limit: int, window_seconds: int) -> bool:
+    """Without counting: True while the source has hits left in this window."""
+    window = int(time.time() // window_seconds)
+    name = f"rl:{bucket}:{key}:{window}"
+    if settings.REDIS_URL:
+        count = _redis().get(name)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count FROM core_ratecounter WHERE name = %s", [name])
+            row = cursor.fetchone()
+            count = row[0] if row else 0
+    return int(count or 0) < limit
+
+
 def purge_expired() -> int:
     from vecinos.core.models import RateCounter
 

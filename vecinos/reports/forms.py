@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, UnidentifiedImageError
 
 from vecinos.reports import services
 from vecinos.reports.models import Activity, Agency
@@ -20,12 +20,12 @@ from vecinos.reports.models import Activity, Agency
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "MPO")
 NUMBER_ERROR = _("Enter a number between 0 and 500.")
 LOCATION_ERROR = _("That location is not on the map. Move the pin and try again.")
 NOT_A_PHOTO = _("“%(name)s” is not a photo. Only photos (JPEG, PNG, WebP or GIF) can be attached.")
 TOO_BIG = _("“%(name)s” is too big. Each photo must be 10 MB or smaller.")
 TOO_MANY = _("Attach at most 5 photos.")
+TOO_LARGE = _("“%(name)s” is too large an image. Send a smaller photo or a screenshot of it.")
 
 
 class MultiplePhotoInput(forms.FileInput):
@@ -140,6 +140,13 @@ class ReportForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "tel"}),
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["photos"].help_text = _(
+            "Up to 5 photos, 10 MB each and %(mb)s MB in all. We remove the location and camera "
+            "data."
+        ) % {"mb": settings.REQUEST_BODY_MAX // (1024 * 1024)}
+
     # Which form field shows each error key of services.ReportInvalid.
     SERVICE_FIELDS = {"location": "lat", "__all__": None}
 
@@ -152,18 +159,15 @@ class ReportForm(forms.Form):
             if upload.size > services.MAX_PHOTO_BYTES:
                 errors.append(forms.ValidationError(TOO_BIG, params={"name": upload.name}))
                 continue
-            # A cheap check only (no decoding): services.clean_photo re-encodes every photo
-            # without metadata before anything is written to disk.
+            # The header only (no decoding, cheap): services.clean_photo decodes and re-encodes
+            # every photo without metadata, a few at a time, before anything is written.
             try:
-                with Image.open(upload) as probe:
-                    fmt = probe.format
-                    probe.verify()
-                if fmt not in PHOTO_FORMATS:
-                    raise UnidentifiedImageError
-            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+                fmt, pixels = services.photo_header(upload)
+            except services.ReportInvalid:
                 errors.append(forms.ValidationError(NOT_A_PHOTO, params={"name": upload.name}))
-            finally:
-                upload.seek(0)
+                continue
+            if services.photo_too_large(fmt, pixels):
+                errors.append(forms.ValidationError(TOO_LARGE, params={"name": upload.name}))
         if errors:
             raise forms.ValidationError(errors)
         return photos

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from vecinos.network import selectors as network
@@ -32,18 +34,75 @@ def is_trusted_reporter(member: Member) -> bool:
     return member.is_authenticated and member.tier >= Tier.VOUCHED
 
 
-def queue_reports(limit: int = 100, *, flood: bool | None = None) -> QuerySet[Report]:
+def queue_reports(
+    limit: int = 100,
+    *,
+    flood: bool | None = None,
+    trusted: bool | None = None,
+    offset: int = 0,
+) -> QuerySet[Report]:
     """New (untriaged) reports for the console, newest first; floods are grouped separately.
 
     ``flood=False`` leaves out flood-flagged reports and ``flood=True`` keeps only them, so a
-    burst of hundreds cannot push ordinary reports past the limit.
+    burst of hundreds cannot push ordinary reports past the limit. ``trusted`` picks the lane
+    of reports from vouched members and patrols (never flood-flagged), which no anonymous
+    burst can push off the console.
     """
     qs = Report.objects.filter(status=ReportStatus.NEW)
     if flood is True:
         qs = qs.exclude(flood_group="")
     elif flood is False:
         qs = qs.filter(flood_group="")
-    return qs.select_related("zone", "incident").order_by("-created_at", "-id")[:limit]
+    if trusted is not None:
+        qs = qs.filter(trusted=trusted)
+    qs = qs.select_related("zone", "incident").order_by("-created_at", "-id")
+    return qs[offset : offset + limit]
+
+
+def queue_counts() -> dict[str, int]:
+    """How many new reports each console lane holds, in one read."""
+    counts = Report.objects.filter(status=ReportStatus.NEW).aggregate(
+        n_trusted=Count("id", filter=Q(trusted=True)),
+        n_open=Count("id", filter=Q(trusted=False, flood_group="")),
+        n_flood=Count("id", filter=~Q(flood_group="")),
+    )
+    return {name[2:]: value for name, value in counts.items()}
+
+
+@dataclass(frozen=True)
+class Surge:
+    reports: int  # anonymous reports in the last SURGE_WINDOW
+    sources: int  # from this many different connections or phones
+    usual: float  # the average per SURGE_WINDOW over the SURGE_BASELINE before it
+
+
+def anonymous_surge(now: datetime | None = None) -> Surge | None:
+    """A sudden rise of anonymous reports coalition-wide, whatever their sources and places.
+
+    Flood groups catch one source or one small area; a campaign spread over many addresses and
+    many cells passes both. This compares the last 10 minutes with the two hours before: at
+    least SURGE_MIN_REPORTS and SURGE_FACTOR times the usual rate is a surge.
+    """
+    now = now or timezone.now()
+    window = timedelta(seconds=settings.SURGE_WINDOW_SECONDS)
+    baseline = timedelta(seconds=settings.SURGE_BASELINE_SECONDS)
+    recent = Q(created_at__gte=now - window)
+    counts = (
+        Report.objects.filter(trusted=False, created_at__gte=now - window - baseline)
+        .exclude(status=ReportStatus.DRAFT)
+        .aggregate(
+            n_reports=Count("id", filter=recent),
+            n_sources=Count("source_key", filter=recent & ~Q(source_key=""), distinct=True),
+            n_before=Count("id", filter=~recent),
+        )
+    )
+    counts = {name[2:]: value for name, value in counts.items()}
+    usual = counts["before"] * window / baseline
+    if counts["reports"] < settings.SURGE_MIN_REPORTS:
+        return None
+    if counts["reports"] < settings.SURGE_FACTOR * usual:
+        return None
+    return Surge(reports=counts["reports"], sources=counts["sources"], usual=usual)
 
 
 def open_incidents(limit: int = 100) -> QuerySet[Incident]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import io
 import secrets
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -40,6 +44,9 @@ if TYPE_CHECKING:
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 MAX_PHOTOS = 5
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+# How far back a sighting may be dated. Older is not news for a rapid-response queue, and the
+# bound keeps absurd times (year 1 with a +14:00 offset) from overflowing on save.
+SEEN_AT_MAX_AGE = timedelta(days=30)
 LOCK_MINUTES = 5
 MERGE_RADIUS_M = 500
 MERGE_WINDOW = timedelta(minutes=60)
@@ -110,9 +117,32 @@ def source_of(raw: str) -> str:
     return source_key(raw or "unknown")
 
 
+def precheck_source(raw: str, *, bucket: str, uploads: bool) -> None:
+    """Before a submission is even parsed: a banned source, or one already over its limit, is
+    refused before it costs anything. A submission carrying uploads (photos: decoding them is
+    the costly part) counts at once, in a bucket of its own, valid or not. Raises Banned or
+    RateLimited; check_source still counts the report itself once it is valid."""
+    key = source_of(raw)
+    _check_ban(raw, key)
+    limit, window = settings.REPORT_RATE_LIMIT, settings.REPORT_RATE_WINDOW
+    if not ratelimit.peek(bucket, key, limit=limit, window_seconds=window):
+        raise RateLimited
+    if uploads and not ratelimit.hit(f"{bucket}-upload", key, limit=limit, window_seconds=window):
+        raise RateLimited
+
+
 def check_source(raw: str, *, bucket: str) -> str:
     """Rate limit and ban check for a submission; returns the rotating source key."""
     key = source_of(raw)
+    _check_ban(raw, key)
+    if not ratelimit.hit(
+        bucket, key, limit=settings.REPORT_RATE_LIMIT, window_seconds=settings.REPORT_RATE_WINDOW
+    ):
+        raise RateLimited
+    return key
+
+
+def _check_ban(raw: str, key: str) -> None:
     # Yesterday's key too: a ban made just before the daily rotation must not lapse at once.
     previous = source_key(raw or "unknown", now=time.time() - 86400)
     # Plain SQL: this runs before every public submission.
@@ -129,11 +159,6 @@ def check_source(raw: str, *, bucket: str) -> str:
         )
         if cursor.fetchone() is not None:
             raise Banned
-    if not ratelimit.hit(
-        bucket, key, limit=settings.REPORT_RATE_LIMIT, window_seconds=settings.REPORT_RATE_WINDOW
-    ):
-        raise RateLimited
-    return key
 
 
 def _phone_key(raw: str) -> str:
@@ -161,8 +186,12 @@ def validate(data: ReportInput, *, draft: bool = False) -> None:
         errors["description"] = _("Keep the description under 2000 characters.")
     if len(data.equipment) > 200:
         errors["equipment"] = _("Keep the equipment under 200 characters.")
-    if data.seen_at is not None and data.seen_at > timezone.now() + timedelta(minutes=10):
-        errors["seen_at"] = _("The time seen cannot be in the future.")
+    if data.seen_at is not None:
+        now = timezone.now()
+        if data.seen_at > now + timedelta(minutes=10):
+            errors["seen_at"] = _("The time seen cannot be in the future.")
+        elif data.seen_at < now - SEEN_AT_MAX_AGE:
+            errors["seen_at"] = _("The time seen must be within the last 30 days.")
     if len(data.photos) > MAX_PHOTOS:
         errors["photos"] = _("Attach at most 5 photos.")
     if not draft and not errors:
@@ -176,40 +205,133 @@ def validate(data: ReportInput, *, draft: bool = False) -> None:
         raise ReportInvalid(errors)
 
 
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "MPO")
+PHOTO_SIDE = 2048  # stored photos are at most this on their long side
+# Decoding is what an anonymous photo costs (a 40 MP PNG of 150 KB is 160 MB of pixels, and
+# seconds of a core). A photo that Pillow can only decode whole may have at most 12 MP (a
+# phone's 4000x3000); a JPEG is decoded reduced (draft: 1/2, 1/4 or 1/8 scale, still at least
+# PHOTO_SIDE), so it may have 50 MP and still decodes to about 13 MP at most.
+PHOTO_MAX_PIXELS = 12_000_000
+JPEG_MAX_PIXELS = 50_000_000
+PHOTO_BUSY_WAIT_SECONDS = 60
+
+
+def _photo_too_large() -> ReportInvalid:
+    from django.utils.translation import gettext_lazy as _
+
+    return ReportInvalid(
+        {"photos": _("That photo is too large. Send a smaller photo or a screenshot of it.")}
+    )
+
+
+def _not_a_photo() -> ReportInvalid:
+    from django.utils.translation import gettext_lazy as _
+
+    return ReportInvalid({"photos": _("Only photos (JPEG, PNG, WebP or GIF) can be attached.")})
+
+
+def photo_header(stream) -> tuple[str, int]:
+    """A photo's format and pixel count from its header only (nothing decoded). Raises
+    ReportInvalid when it is not a photo. Rewinds the stream."""
+    try:
+        with Image.open(stream) as probe:
+            fmt, (width, height) = probe.format, probe.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise _not_a_photo() from None
+    finally:
+        stream.seek(0)
+    if fmt not in PHOTO_FORMATS:
+        raise _not_a_photo()
+    return fmt, width * height
+
+
+def photo_too_large(fmt: str, pixels: int) -> bool:
+    return pixels > (JPEG_MAX_PIXELS if fmt in ("JPEG", "MPO") else PHOTO_MAX_PIXELS)
+
+
+def probe_photo(stream) -> str:
+    """Check a photo from its header: a photo, within the pixel caps. Raises ReportInvalid."""
+    fmt, pixels = photo_header(stream)
+    if photo_too_large(fmt, pixels):
+        raise _photo_too_large()
+    return fmt
+
+
+_decode_slots = threading.BoundedSemaphore(max(1, settings.PHOTO_DECODE_CONCURRENCY))
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc
+    except (OSError, AttributeError):
+        return None
+
+
+@contextmanager
+def _decode_slot():
+    """At most PHOTO_DECODE_CONCURRENCY photos decode at once in a process, whatever the number
+    of threads and requests; the others wait their turn (a minute at most)."""
+    from django.utils.translation import gettext_lazy as _
+
+    if not _decode_slots.acquire(timeout=PHOTO_BUSY_WAIT_SECONDS):
+        raise ReportInvalid(
+            {
+                "photos": _(
+                    "Too many photos are being received right now. Try again in a minute, or "
+                    "send the report without photos."
+                )
+            }
+        )
+    try:
+        yield
+    finally:
+        _decode_slots.release()
+        # The decoded pixels were freed, but glibc keeps freed heap in its per-thread arenas:
+        # hand it back to the system, or each worker keeps its peak for good.
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
+
+
 def clean_photo(content: bytes) -> tuple[bytes, str]:
     """Re-encode an image without any metadata (EXIF, GPS, XMP). Raises ReportInvalid."""
     from django.utils.translation import gettext_lazy as _
 
     if len(content) > MAX_PHOTO_BYTES:
         raise ReportInvalid({"photos": _("Each photo must be 10 MB or smaller.")})
-    try:
-        with Image.open(io.BytesIO(content)) as probe:
-            probe.verify()
-        with Image.open(io.BytesIO(content)) as img:
-            if img.format not in ("JPEG", "PNG", "WEBP", "GIF", "MPO"):
-                raise UnidentifiedImageError
-            if img.width * img.height > 40_000_000:
-                raise ReportInvalid({"photos": _("That photo is too large.")})
-            upright = ImageOps.exif_transpose(img)
-            upright.thumbnail((2048, 2048))
-            mode = "RGBA" if upright.mode in ("RGBA", "LA", "P") else "RGB"
-            # Copy the pixels only into a fresh image: no EXIF, GPS, XMP, ICC or comments
-            # (Pillow would carry a JPEG comment over from the original's info).
-            pixels = upright.convert(mode)
-            clean = Image.new(mode, pixels.size)
-            clean.paste(pixels)
-            out = io.BytesIO()
-            if mode == "RGBA":
-                clean.save(out, "PNG", optimize=True)
-                return out.getvalue(), "image/png"
-            clean.save(out, "JPEG", quality=85)
-            return out.getvalue(), "image/jpeg"
-    except ReportInvalid:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ReportInvalid(
-            {"photos": _("Only photos (JPEG, PNG, WebP or GIF) can be attached.")}
-        ) from None
+    fmt = probe_photo(io.BytesIO(content))
+    with _decode_slot():
+        try:
+            with Image.open(io.BytesIO(content)) as probe:
+                probe.verify()
+            with Image.open(io.BytesIO(content)) as img:
+                if img.format != fmt:
+                    raise UnidentifiedImageError
+                if fmt in ("JPEG", "MPO"):
+                    img.draft(None, (PHOTO_SIDE, PHOTO_SIDE))  # decode reduced, 1/2 to 1/8
+                # Shrink first (the box is square, so turning afterwards changes nothing), then
+                # turn upright: the copy that turning makes is of the small image.
+                img.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+                upright = ImageOps.exif_transpose(img)
+                mode = "RGBA" if upright.mode in ("RGBA", "LA", "P") else "RGB"
+                # Copy the pixels only into a fresh image: no EXIF, GPS, XMP, ICC or comments
+                # (Pillow would carry a JPEG comment over from the original's info).
+                pixels = upright.convert(mode)
+                del upright
+                clean = Image.new(mode, pixels.size)
+                clean.paste(pixels)
+                del pixels
+                out = io.BytesIO()
+                if mode == "RGBA":
+                    clean.save(out, "PNG")
+                    return out.getvalue(), "image/png"
+                clean.save(out, "JPEG", quality=85)
+                return out.getvalue(), "image/jpeg"
+        except ReportInvalid:
+            raise
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            raise _not_a_photo() from None
 
 
 def _store_media(content: bytes, content_type: str, folder: str) -> str:
@@ -348,11 +470,19 @@ def flag_floods(report: Report) -> None:
             value = report.source_key
         elif report.cell7 and by_area + 1 >= area_t:
             report.flood_group = f"area:{report.cell7}"
-            where = "cell7 = %s AND incident_id IS NULL"
-            value = report.cell7
+            # The area's first report of the window came before the burst (many addresses
+            # following one genuine sighting look just like this): it is never folded away.
+            cursor.execute(
+                f"UPDATE {table} SET flood_group = %s WHERE cell7 = %s AND incident_id IS NULL "  # noqa: S608
+                f"AND flood_group = '' AND {recent} AND id > (SELECT MIN(id) FROM {table} "
+                f"WHERE cell7 = %s AND incident_id IS NULL AND {recent})",
+                [report.flood_group, report.cell7, since, False, report.cell7, since, False],
+            )
+            return
         else:
             return
-        # Only the group's unflagged reports: a partial index holds just those.
+        # Only the group's unflagged reports: a partial index holds just those. One source's
+        # burst folds its own first report too: nobody else's report is touched.
         cursor.execute(
             f"UPDATE {table} SET flood_group = %s WHERE {where} AND flood_group = '' "  # noqa: S608
             f"AND {recent}",

@@ -25,6 +25,7 @@ import re
 from collections import Counter, defaultdict
 from functools import wraps
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -75,6 +76,7 @@ from vecinos.reports.models import (
 )
 
 QUEUE_LIMIT = 100
+TRUSTED_LIMIT = 100
 FLOOD_LIMIT = 50
 INCIDENT_LIMIT = 100
 SUGGESTIONS_PER_REPORT = 3
@@ -181,7 +183,10 @@ def _form_error(request: HttpRequest, form, back: str) -> HttpResponse:
 def _console_done(request: HttpRequest, message: str) -> HttpResponse:
     """After an action in the queue: the fresh queue for htmx, or back to the console."""
     if _is_htmx(request):
-        response = _live_response(request, "reports/console/_queue.html", _queue_context())
+        # The page the dispatcher is on (the console's own URL carries it).
+        current = parse_qs(urlsplit(request.headers.get("HX-Current-URL", "")).query)
+        page = _page_number(current)
+        response = _live_response(request, "reports/console/_queue.html", _queue_context(page))
         response["HX-Trigger"] = _hx_message(message)
         return response
     messages.success(request, message)
@@ -300,18 +305,40 @@ def _flood_label(group: str) -> str:
     return group
 
 
-def _queue_context() -> dict[str, Any]:
+def _page_of(request: HttpRequest) -> int:
+    return _page_number(request.GET)
+
+
+def _page_number(query) -> int:
+    raw = query.get("page", "1")
+    raw = raw[-1] if isinstance(raw, list) else raw
+    try:
+        return max(1, min(int(raw), 10_000))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _queue_context(page: int = 1) -> dict[str, Any]:
+    # Three lanes: trusted reports (vouched members, patrols) that no anonymous burst can push
+    # away, the other new reports paged by QUEUE_LIMIT with their total, and flood groups.
+    counts = selectors.queue_counts()
+    pages = max(1, -(-counts["open"] // QUEUE_LIMIT))
+    page = min(page, pages)
+    offset = (page - 1) * QUEUE_LIMIT
+    trusted: list[Any] = list(selectors.queue_reports(TRUSTED_LIMIT, flood=False, trusted=True))
     # Rows get display attributes (labels, counts, suggestions) for the template below.
-    reports: list[Any] = list(selectors.queue_reports(QUEUE_LIMIT, flood=False))
+    reports: list[Any] = list(
+        selectors.queue_reports(QUEUE_LIMIT, flood=False, trusted=False, offset=offset)
+    )
     flood: list[Any] = list(selectors.queue_reports(FLOOD_LIMIT, flood=True))
-    flood_total = Report.objects.filter(status=ReportStatus.NEW).exclude(flood_group="").count()
-    photos, voice = _media_summary([r.pk for r in reports + flood])
-    suggestions = _merge_suggestions(reports + flood)
+    flood_total = counts["flood"]
+    photos, voice = _media_summary([r.pk for r in trusted + reports + flood])
+    suggestions = _merge_suggestions(trusted + reports + flood)
     # Labels looked up once per request: get_FOO_display() rebuilds its choices dict per call,
     # a fifth of the fragment's render time with 150 rows.
     activity, agency = _labels(Activity), _labels(Agency)
     channel, status = _labels(IntakeChannel), _labels(Incident.Status)
-    for report in reports + flood:
+    for report in trusted + reports + flood:
         report.photo_count = photos.get(report.pk, 0)
         report.has_recording = report.pk in voice
         report.recording_id = voice.get(report.pk)
@@ -339,7 +366,16 @@ def _queue_context() -> dict[str, Any]:
         )
     verifiers_on_duty = OnDuty.objects.filter(role="verifier", until__gt=now).count()
     return {
+        "trusted_reports": trusted,
+        "trusted_total": counts["trusted"],
         "reports": reports,
+        "reports_total": counts["open"],
+        "first_shown": offset + 1,
+        "last_shown": offset + len(reports),
+        "page": page,
+        "previous_page": page - 1 if page > 1 else None,
+        "next_page": page + 1 if page < pages else None,
+        "surge": selectors.anonymous_surge(),
         "flood_groups": flood_groups,
         "flood_total": flood_total,
         "flood_shown": len(flood),
@@ -353,7 +389,8 @@ def _queue_context() -> dict[str, Any]:
 
 @console_view
 def console(request: HttpRequest) -> HttpResponse:
-    html, digest = _render_live(request, "reports/console/_queue.html", _queue_context())
+    context = _queue_context(_page_of(request))
+    html, digest = _render_live(request, "reports/console/_queue.html", context)
     member = member_of(request)
     duty = OnDuty.objects.filter(member=member, role="dispatcher", until__gt=timezone.now())
     return render(
@@ -362,6 +399,7 @@ def console(request: HttpRequest) -> HttpResponse:
         {
             "queue_html": html,
             "digest": digest,
+            "page": context["page"],
             "my_duty": duty.first(),
             "can_duty": network.has_role(member, Role.DISPATCHER),
         },
@@ -370,7 +408,7 @@ def console(request: HttpRequest) -> HttpResponse:
 
 @console_view
 def console_queue(request: HttpRequest) -> HttpResponse:
-    return _live_response(request, "reports/console/_queue.html", _queue_context())
+    return _live_response(request, "reports/console/_queue.html", _queue_context(_page_of(request)))
 
 
 @console_view

@@ -32,10 +32,29 @@ def too_many(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# A report's text fields fit well under this; a bigger body carries photos.
+UPLOAD_BODY_BYTES = 64 * 1024
+
+
+def _carries_uploads(request: HttpRequest) -> bool:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > UPLOAD_BODY_BYTES
+    except ValueError:
+        return True
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def report_form(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
+        # The source first, from the headers alone: a banned or over-limit source is refused
+        # before its body (photos) is parsed or decoded.
+        try:
+            services.precheck_source(
+                limit_key(request), bucket="web", uploads=_carries_uploads(request)
+            )
+        except (services.RateLimited, services.Banned):
+            return too_many(request)
         form = ReportForm(request.POST, request.FILES)
         if form.is_valid():
             try:
