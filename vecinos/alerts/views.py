@@ -392,9 +392,18 @@ def alert_approve(request: HttpRequest, alert_id: int) -> HttpResponse:
 @require_POST
 def alert_cancel(request: HttpRequest, alert_id: int) -> HttpResponse:
     def cancel(alert: Alert) -> None:
+        was_sent = alert.status in (Alert.Status.SENDING, Alert.Status.SENT)
         alert = services.alert_cancel(alert=alert, actor=member_of(request))
         if alert.status == Alert.Status.CANCELLED:
             messages.success(request, _("The alert was cancelled. Nothing was sent."))
+        elif was_sent and alert.stop_reason == Alert.StopReason.CANCELLED:
+            messages.success(
+                request,
+                _(
+                    "The alert was stopped: no more calls or messages will go out for it. "
+                    "What was already sent cannot be unsent; send a correction if needed."
+                ),
+            )
         else:
             messages.error(request, _("This alert was already sent and cannot be cancelled."))
 
@@ -487,7 +496,11 @@ def captain(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "alerts/captain.html",
-        {"calls": calls, "statuses": AlertRecipient.CaptainStatus},
+        {
+            "calls": calls,
+            "closed": selectors.captain_closed(actor),
+            "statuses": AlertRecipient.CaptainStatus,
+        },
     )
 
 
