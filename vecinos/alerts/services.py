@@ -688,7 +688,7 @@ def approvers(alert: Alert) -> list[Member]:
                 memberships__organization_id=alert.organization_id,
             )
         )
-        .exclude(pk=alert.created_by_id)
+        .exclude(pk=alert.created_by_id or 0)
         .distinct()
         .order_by("pk")
     )
