@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import make_member, sign_in
-from vecinos.alerts import services
+from vecinos.alerts import services, tasks
 from vecinos.alerts.models import Alert, Tier
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Delivery, DeliveryStatus
@@ -81,6 +81,28 @@ def test_dispatchers_on_duty_are_told_first_by_their_first_channel(
     assert sms.address == "+12135550120"
     assert "dispatcher" in sms.body and f"/alerts/{alert.pk}/" in sms.body
     assert "Operativo" not in sms.body  # the text is read on the page, signed in
+
+
+def test_after_five_minutes_everyone_who_may_approve_is_told_once(
+    client, personas, second_dispatcher
+):
+    reports.duty_start(member=second_dispatcher, role="dispatcher", hours=2)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        alert = request_approval(client, personas)
+    assert set(told(alert)) == {second_dispatcher.pk}
+    with time_machine.travel(start + timedelta(minutes=4), tick=False):
+        tasks.escalation_auditor.call_local()
+    assert set(told(alert)) == {second_dispatcher.pk}
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        tasks.escalation_auditor.call_local()
+        tasks.escalation_auditor.call_local()
+    assert set(told(alert)) == {
+        second_dispatcher.pk,
+        personas.coalition.pk,
+        personas.coordinator.pk,
+    }
+    assert Delivery.objects.filter(ref_type="alert_approval").count() == 3
 
 
 def test_with_nobody_on_duty_everyone_who_may_approve_is_told(client, personas, second_dispatcher):

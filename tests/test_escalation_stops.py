@@ -225,3 +225,31 @@ def test_an_expired_alert_closes_its_captains_calls(client, personas, network):
     sign_in(client, captain)
     page = client.get(reverse("captain")).content.decode()
     assert "The alert expired" in page and "tel:" not in page
+
+
+def test_an_all_clear_sent_while_a_runner_prepares_a_voice_step_wins(
+    client, personas, network, monkeypatch
+):
+    """The runner has moved the recipients past the step (its conditional update) and is about
+    to queue their calls when the all-clear commits: the calls are not queued."""
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        original = activation(personas)
+        messaging.dispatch()
+    real_contact_for = services._contact_for
+    interleaved: list[Alert] = []
+
+    def all_clear_meanwhile(sub, channel):
+        if not interleaved:
+            interleaved.append(
+                follow_up(
+                    client, personas, original, Alert.Kind.ALL_CLEAR, "Despejado.", "All clear."
+                )
+            )
+        return real_contact_for(sub, channel)
+
+    monkeypatch.setattr(services, "_contact_for", all_clear_meanwhile)
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        counts = services.escalate_due()
+    assert interleaved and counts["voice"] == 0
+    assert not Delivery.objects.filter(channel="voice").exists()

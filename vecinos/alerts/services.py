@@ -56,6 +56,7 @@ THROTTLE_EXEMPT = (Alert.Kind.ALL_CLEAR, Alert.Kind.CORRECTION)
 FALLBACK_LANGUAGES = ("es", "en")
 APPROVAL_REF = "alert_approval"  # Delivery.ref_type of "an alert waits for your approval"
 MAX_APPROVERS_NOTIFIED = 20
+APPROVAL_WIDEN_AFTER = timedelta(minutes=5)  # then every approver is told, not only on duty
 
 # Escalation per tier, copied onto each alert when it is sent. "after" is seconds since send.
 DEFAULT_ESCALATION: dict[str, list[dict]] = {
@@ -721,14 +722,15 @@ def _first_contact(member: Member) -> ContactPoint | None:
     return None
 
 
-def _notify_approvers(alert: Alert) -> int:
+def _notify_approvers(alert: Alert, *, everyone: bool = False) -> int:
     """Tell the people who may approve that a public alert waits for them: the dispatchers on
-    duty if any may approve it, otherwise everyone who may, each by their first channel. The
-    console shows it too (selectors.approval_notices). Answered or cancelled, the requests
-    still queued are cancelled."""
+    duty if any may approve it, otherwise (or, with ``everyone``, once it has waited
+    APPROVAL_WIDEN_AFTER) everyone who may, each by their first channel. The console shows it
+    too (selectors.approval_notices). Answered or cancelled, the requests still queued are
+    cancelled. One request per person and alert (the idempotency key)."""
     people = approvers(alert)
     on_duty = reports_selectors.on_duty_ids("dispatcher")
-    chosen = [m for m in people if m.pk in on_duty] or people
+    chosen = people if everyone else ([m for m in people if m.pk in on_duty] or people)
     link = f"{settings.PUBLIC_URL}{reverse('alert_detail', args=[alert.pk])}"
     author = alert.created_by.username if alert.created_by else "?"
     specs = []
@@ -759,6 +761,22 @@ def _notify_approvers(alert: Alert) -> int:
         )
     messaging.deliveries_enqueue(specs)
     return len(specs)
+
+
+def remind_approvers(*, now: datetime | None = None) -> int:
+    """Public alerts still waiting after APPROVAL_WIDEN_AFTER: everyone who may approve them
+    is told, not only those on duty (run by the minute auditor; nobody is told twice)."""
+    now = now or timezone.now()
+    waiting = Alert.objects.filter(
+        status=Alert.Status.PENDING,
+        requested_at__lte=now - APPROVAL_WIDEN_AFTER,
+        expires_at__gt=now,
+    ).select_related("created_by")[:50]
+    told = 0
+    for alert in waiting:
+        with transaction.atomic():
+            told += _notify_approvers(alert, everyone=True)
+    return told
 
 
 # --- Stopping: all-clear, correction, cancel, expiry ---------------------------------------------
@@ -1189,8 +1207,28 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
         )
         counts[contact.channel] = counts.get(contact.channel, 0) + 1
     with transaction.atomic():
-        messaging.deliveries_enqueue(specs)
+        live = _still_live({spec.ref_id for spec in specs})
+        for spec in specs:
+            if spec.ref_id not in live and spec.contact is not None:
+                counts[spec.contact.channel] -= 1
+                counts["skipped"] += 1
+        messaging.deliveries_enqueue([spec for spec in specs if spec.ref_id in live])
     return counts
+
+
+def _still_live(alert_ids: set[int | None]) -> set[int]:
+    """The alerts among these not stopped, locked until the caller's transaction ends: an
+    all-clear stopping one of them (which updates the same rows first) waits for the caller's
+    new messages to be committed and then cancels them, or the caller sees it stopped."""
+    ids = [pk for pk in alert_ids if pk is not None]
+    if not ids:
+        return set()
+    return set(
+        Alert.objects.select_for_update()
+        .filter(pk__in=ids, stopped_at__isnull=True)
+        .order_by("pk")  # one lock order for every runner
+        .values_list("pk", flat=True)
+    )
 
 
 def _usable_contacts(sub: Subscriber) -> dict[str, ContactPoint]:
@@ -1279,7 +1317,8 @@ def fall_back_failed(*, now: datetime | None = None, limit: int = 2000) -> int:
             )
         )
     with transaction.atomic():
-        return messaging.deliveries_enqueue(specs)
+        live = _still_live({spec.ref_id for spec in specs})
+        return messaging.deliveries_enqueue([spec for spec in specs if spec.ref_id in live])
 
 
 def _captain_for(recipient: AlertRecipient) -> Member | None:

@@ -19,7 +19,9 @@ def run_escalations() -> dict[str, int]:
 def escalation_auditor() -> None:
     """Finds escalation steps that fell behind schedule (a lost task, a stopped worker), and
     people whose message failed for good, who get it by their next channel; expired alerts
-    stop (their captains' open calls close)."""
+    stop (their captains' open calls close); public alerts still waiting for approval are
+    announced to every approver."""
     services.stop_expired()
     services.escalate_due()
     services.fall_back_failed()
+    services.remind_approvers()
