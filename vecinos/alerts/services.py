@@ -1317,8 +1317,8 @@ def fall_back_failed(*, now: datetime | None = None, limit: int = 2000) -> int:
             )
         )
     with transaction.atomic():
-        live = _still_live({spec.ref_id for spec in specs})
-        return messaging.deliveries_enqueue([spec for spec in specs if spec.ref_id in live])
+        running = _still_live({spec.ref_id for spec in specs})
+        return messaging.deliveries_enqueue([spec for spec in specs if spec.ref_id in running])
 
 
 def _captain_for(recipient: AlertRecipient) -> Member | None:
