@@ -172,9 +172,15 @@ def test_correction_closes_captains_open_calls_with_a_note(client, personas, net
     assert "A correction was sent" in page and "Do not call for it" in page
     # A closed call cannot be reopened by marking it.
     recipient = open_calls.first()
-    client.post(reverse("captain_mark", args=[recipient.pk]), {"status": "no_answer"})
+    response = client.post(
+        reverse("captain_mark", args=[recipient.pk]), {"status": "no_answer"}, follow=True
+    )
+    assert "This call is no longer needed: A correction was sent." in response.content.decode()
     recipient.refresh_from_db()
     assert recipient.captain_status == "closed"
+    sign_in(client, personas.dispatcher)
+    tree = client.get(reverse("alert_tree", args=[original.pk])).content.decode()
+    assert "Closed: no longer needed: 2" in tree
 
 
 def test_stopping_a_sent_alert_from_its_page_stops_its_escalation(client, personas, network):

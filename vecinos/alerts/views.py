@@ -515,6 +515,13 @@ def captain_mark(request: HttpRequest, recipient_id: int) -> HttpResponse:
     if recipient is None or recipient.captain_id != actor.pk:
         raise PermissionDenied  # the same answer for "missing" and "not yours"
     status = request.POST.get("status", "")
+    if recipient.captain_status == AlertRecipient.CaptainStatus.CLOSED:
+        messages.info(
+            request,
+            _("This call is no longer needed: %(reason)s.")
+            % {"reason": recipient.alert.get_stop_reason_display()},
+        )
+        return redirect("captain")
     try:
         services.captain_mark(recipient=recipient, captain=actor, status=status)
     except services.NotAllowed:
