@@ -104,7 +104,7 @@ def test_two_person_rule_over_the_api(client, personas):
     response = post(client, "/api/v1/alerts", PUBLIC, personas.dispatcher)
     assert response.status_code == 201 and response.json()["status"] == "pending"
     alert_id = response.json()["id"]
-    assert Delivery.objects.count() == 0
+    assert Delivery.objects.filter(ref_type="alert").count() == 0
     same = post(client, f"/api/v1/alerts/{alert_id}/approve", {}, personas.dispatcher)
     assert same.status_code == 403
     assert Alert.objects.get(pk=alert_id).status == Alert.Status.PENDING
@@ -113,10 +113,12 @@ def test_two_person_rule_over_the_api(client, personas):
     assert outsider.status_code == 404
     other = post(client, f"/api/v1/alerts/{alert_id}/approve", {}, personas.coordinator)
     assert other.status_code == 200 and other.json() == {"id": alert_id, "status": "sent"}
-    assert Delivery.objects.count() == 1
+    assert Delivery.objects.filter(ref_type="alert").count() == 1
     # Approving again changes nothing.
     again = post(client, f"/api/v1/alerts/{alert_id}/approve", {}, personas.coordinator)
-    assert again.json()["status"] == "sent" and Delivery.objects.count() == 1
+    assert (
+        again.json()["status"] == "sent" and Delivery.objects.filter(ref_type="alert").count() == 1
+    )
 
 
 @pytest.mark.django_db

@@ -342,7 +342,10 @@ def test_public_alert_waits_for_a_second_person_on_the_page(client, login, perso
     # Posting anyway does not help.
     assert client.post(reverse("alert_approve", args=[alert.pk])).status_code == 403
     alert.refresh_from_db()
-    assert alert.status == Alert.Status.PENDING and Delivery.objects.count() == 0
+    assert (
+        alert.status == Alert.Status.PENDING
+        and Delivery.objects.filter(ref_type="alert").count() == 0
+    )
 
     login(personas.coordinator)
     page = client.get(reverse("alert_detail", args=[alert.pk])).content.decode()
@@ -350,7 +353,7 @@ def test_public_alert_waits_for_a_second_person_on_the_page(client, login, perso
     client.post(reverse("alert_approve", args=[alert.pk]))
     alert.refresh_from_db()
     assert alert.status == Alert.Status.SENT and alert.approved_by == personas.coordinator
-    assert Delivery.objects.count() == 1
+    assert Delivery.objects.filter(ref_type="alert").count() == 1
 
 
 @pytest.mark.django_db

@@ -467,7 +467,10 @@ def test_a_reply_acknowledges_the_latest_alert(client, personas, body, language)
     assert acked.acknowledged_at is not None and acked.ack_via == "sms"
     assert acked.next_step_at is None
     assert AlertRecipient.objects.get(alert=older, subscriber=sub).acknowledged_at is None
-    assert Delivery.objects.get(ref_id=newer.pk, ref_item=acked.pk).acknowledged_at is not None
+    assert (
+        Delivery.objects.get(ref_type="alert", ref_id=newer.pk, ref_item=acked.pk).acknowledged_at
+        is not None
+    )
 
 
 def test_a_second_acknowledgement_is_thanked_and_changes_nothing(client, personas):

@@ -143,7 +143,11 @@ def test_an_account_its_author_alone_vetted_is_not_the_second_person(personas):
         with pytest.raises(alerts.NotAllowed):
             alerts.alert_approve(alert=alert, actor=sock)
     alert.refresh_from_db()
-    assert alert.status == Alert.Status.PENDING and not Delivery.objects.exists()
+    assert alert.status == Alert.Status.PENDING
+    assert not Delivery.objects.filter(ref_type="alert").exists()
+    # Nor are they asked to approve it.
+    asked = Delivery.objects.filter(ref_type="alert_approval").values_list("ref_item", flat=True)
+    assert set(asked).isdisjoint({puppet.pk, puppet2.pk})
     # Once someone else also vouches for them, they are a second person.
     network.vouch_record(actor=personas.coalition, member=puppet)
     assert alerts.may_approve(puppet, alert) and alerts.may_approve(puppet2, alert)

@@ -143,6 +143,12 @@ class Alert(models.Model):
         SENT = "sent", _("Sent")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class StopReason(models.TextChoices):
+        ALL_CLEAR = "all_clear", _("An all-clear was sent")
+        CORRECTION = "correction", _("A correction was sent")
+        CANCELLED = "cancelled", _("Stopped by a dispatcher")
+        EXPIRED = "expired", _("The alert expired")
+
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     tiers = models.JSONField(default=list)
@@ -177,6 +183,11 @@ class Alert(models.Model):
     # Frozen copy of the escalation policy at send time: later edits never change it.
     escalation = models.JSONField(default=dict)
     recipients_count = models.PositiveIntegerField(default=0)
+    # When its author asked for the second person (the waiting time shown on the alert).
+    requested_at = models.DateTimeField(null=True, blank=True)
+    # Set once nothing more of this alert may go out (escalation, queued messages, captains).
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=12, choices=StopReason.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -192,6 +203,7 @@ class AlertRecipient(models.Model):
         REACHED = "reached", _("Reached")
         NO_ANSWER = "no_answer", _("No answer")
         WRONG_NUMBER = "wrong_number", _("Wrong number")
+        CLOSED = "closed", _("Closed: no longer needed")
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="recipients")
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")

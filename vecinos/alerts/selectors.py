@@ -289,3 +289,81 @@ def mask_address(address: str) -> str:
 def mask_body(body: str) -> str:
     """Signed acknowledgement links and confirmation codes act for the person: hide them."""
     return _CODE.sub("••••••", _ACK_LINK.sub(r"\1…\2", body or ""))
+
+
+# --- what alerts add to the reports pages (registered in AlertsConfig.ready) -------------------
+
+
+def incident_alert_counts(alert_ids: list[int]) -> dict[int, dict]:
+    """For an incident's timeline: each alert's kind, recipients, messages out, acks."""
+    from vecinos.messaging.models import Delivery, DeliveryStatus
+
+    out_states = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
+    sent = dict(
+        Delivery.objects.filter(ref_type="alert", ref_id__in=alert_ids, status__in=out_states)
+        .values_list("ref_id")
+        .annotate(n=Count("id"))
+    )
+    rows = Alert.objects.filter(pk__in=alert_ids).annotate(
+        acked=Count("recipients", filter=Q(recipients__acknowledged_at__isnull=False))
+    )
+    return {
+        a.pk: {
+            "label": a.get_kind_display(),
+            "recipients": a.recipients_count,
+            "sent": sent.get(a.pk, 0),
+            "acknowledged": a.acked,
+        }
+        for a in rows
+    }
+
+
+def waiting_approvals(member: Member) -> list[Alert]:
+    """Public alerts waiting for a second person that this member may approve, oldest first."""
+    pending = (
+        visible_alerts(member)
+        .filter(status=Alert.Status.PENDING)
+        .select_related("created_by")
+        .order_by("requested_at", "pk")[:20]
+    )
+    return [a for a in pending if services.may_approve(member, a)]
+
+
+def approval_notices(member: Member) -> list[dict[str, str]]:
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    now = timezone.now()
+    notices = []
+    for alert in waiting_approvals(member):
+        since = alert.requested_at or alert.created_at
+        notices.append(
+            {
+                "text": _(
+                    "Public alert #%(id)s (%(kind)s) by %(who)s waits for your approval "
+                    "since %(minutes)s min"
+                )
+                % {
+                    "id": alert.pk,
+                    "kind": alert.get_kind_display(),
+                    "who": alert.created_by.username if alert.created_by else "?",
+                    "minutes": int((now - since).total_seconds() // 60),
+                },
+                "url": reverse("alert_detail", args=[alert.pk]),
+            }
+        )
+    return notices
+
+
+def captain_closed(captain: Member, hours: int = 12) -> list[AlertRecipient]:
+    """The captain's calls closed because the alert stopped (no phone numbers: no call)."""
+    return list(
+        AlertRecipient.objects.filter(
+            captain=captain,
+            captain_status=AlertRecipient.CaptainStatus.CLOSED,
+            captain_at__gte=timezone.now() - timedelta(hours=hours),
+        )
+        .select_related("alert")
+        .only("id", "captain_at", "alert__id", "alert__kind", "alert__stop_reason")
+        .order_by("-captain_at", "-pk")[:50]
+    )

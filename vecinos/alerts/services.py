@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -43,6 +44,8 @@ from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliverySt
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Role, Zone
 from vecinos.network.phones import normalize_phone, phone_index
+from vecinos.reports import selectors as reports_selectors
+from vecinos.reports import services as reports
 from vecinos.transports import registry
 
 DEFAULT_EXPIRY = timedelta(hours=4)
@@ -51,6 +54,9 @@ THROTTLE_PER_HOUR = 6
 FOLLOWUP_KINDS = (Alert.Kind.UPDATE, Alert.Kind.ALL_CLEAR, Alert.Kind.CORRECTION)
 THROTTLE_EXEMPT = (Alert.Kind.ALL_CLEAR, Alert.Kind.CORRECTION)
 FALLBACK_LANGUAGES = ("es", "en")
+APPROVAL_REF = "alert_approval"  # Delivery.ref_type of "an alert waits for your approval"
+MAX_APPROVERS_NOTIFIED = 20
+APPROVAL_WIDEN_AFTER = timedelta(minutes=5)  # then every approver is told, not only on duty
 
 # Escalation per tier, copied onto each alert when it is sent. "after" is seconds since send.
 DEFAULT_ESCALATION: dict[str, list[dict]] = {
@@ -626,8 +632,10 @@ def alert_send(*, alert: Alert, actor: Member) -> Alert:
         raise NotAllowed
     if needs_second_person(alert):
         alert.status = Alert.Status.PENDING
-        alert.save(update_fields=["status"])
-        audit("alert.request_approval", actor=actor, target=alert)
+        alert.requested_at = timezone.now()
+        alert.save(update_fields=["status", "requested_at"])
+        notified = _notify_approvers(alert)
+        audit("alert.request_approval", actor=actor, target=alert, notified=notified)
         return alert
     return _fan_out(alert, actor)
 
@@ -644,17 +652,200 @@ def alert_approve(*, alert: Alert, actor: Member) -> Alert:
     alert.approved_by = actor
     alert.save(update_fields=["approved_by"])
     audit("alert.approve", actor=actor, target=alert)
+    messaging.deliveries_cancel(ref_type=APPROVAL_REF, ref_ids=[alert.pk], reason="answered")
     return _fan_out(alert, actor)
 
 
+@transaction.atomic
 def alert_cancel(*, alert: Alert, actor: Member) -> Alert:
+    """A draft or a pending alert is cancelled (nothing was sent). A sent alert cannot be
+    unsent: it is stopped, so no escalation step, queued message or captain call follows."""
     if not can_alert(actor):
         raise NotAllowed
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
     if alert.status in (Alert.Status.DRAFT, Alert.Status.PENDING):
         alert.status = Alert.Status.CANCELLED
         alert.save(update_fields=["status"])
+        messaging.deliveries_cancel(ref_type=APPROVAL_REF, ref_ids=[alert.pk], reason="cancelled")
         audit("alert.cancel", actor=actor, target=alert)
+    elif alert.status in (Alert.Status.SENDING, Alert.Status.SENT) and alert.stopped_at is None:
+        stopped = _stop([alert.pk], Alert.StopReason.CANCELLED)
+        audit("alert.stop", actor=actor, target=alert, **stopped)
+        alert.refresh_from_db()
     return alert
+
+
+# --- Approval requests ------------------------------------------------------------------------
+
+
+def approvers(alert: Alert) -> list[Member]:
+    """Everyone who may approve this alert, those on duty as dispatchers first."""
+    candidates = (
+        Member.objects.filter(is_active=True)
+        .filter(
+            Q(memberships__role__in=(Role.DISPATCHER, Role.COALITION_COORDINATOR))
+            | Q(
+                memberships__role=Role.ORG_COORDINATOR,
+                memberships__organization_id=alert.organization_id,
+            )
+        )
+        .exclude(pk=alert.created_by_id or 0)
+        .distinct()
+        .order_by("pk")
+    )
+    allowed = [m for m in candidates if may_approve(m, alert)]
+    on_duty = reports_selectors.on_duty_ids("dispatcher")
+    return sorted(allowed, key=lambda m: (m.pk not in on_duty, m.pk))
+
+
+def _first_contact(member: Member) -> ContactPoint | None:
+    """The member's first channel that can carry a link (a voice call cannot)."""
+    sub = (
+        Subscriber.objects.filter(member=member)
+        .select_related("sms", "voice", "email_contact", "push")
+        .first()
+    )
+    if sub is not None:
+        contacts = _usable_contacts(sub)
+        for channel in [*sub.channels, "sms", "email"]:
+            if channel != Channel.VOICE and channel in contacts:
+                return contacts[channel]
+    language = member.preferred_language
+    if member.phone:
+        return messaging.contact_point(
+            channel=Channel.SMS, address=member.phone, member=member, language=language
+        )
+    if member.email:
+        return messaging.contact_point(
+            channel=Channel.EMAIL, address=member.email, member=member, language=language
+        )
+    return None
+
+
+def _notify_approvers(alert: Alert, *, everyone: bool = False) -> int:
+    """Tell the people who may approve that a public alert waits for them: the dispatchers on
+    duty if any may approve it, otherwise (or, with ``everyone``, once it has waited
+    APPROVAL_WIDEN_AFTER) everyone who may, each by their first channel. The console shows it
+    too (selectors.approval_notices). Answered or cancelled, the requests still queued are
+    cancelled. One request per person and alert (the idempotency key)."""
+    people = approvers(alert)
+    on_duty = reports_selectors.on_duty_ids("dispatcher")
+    chosen = people if everyone else ([m for m in people if m.pk in on_duty] or people)
+    link = f"{settings.PUBLIC_URL}{reverse('alert_detail', args=[alert.pk])}"
+    author = alert.created_by.username if alert.created_by else "?"
+    specs = []
+    for member in chosen[:MAX_APPROVERS_NOTIFIED]:
+        contact = _first_contact(member)
+        if contact is None:
+            continue
+        language = member.preferred_language if member.preferred_language in ("en", "es") else "es"
+        with translation.override(language):
+            body = _(
+                "Vecinos: %(who)s asks you to approve a public alert (%(kind)s). It waits for "
+                "a second person: %(link)s"
+            ) % {"who": author, "kind": alert.get_kind_display(), "link": link}
+            subject = _("A public alert waits for your approval")
+        specs.append(
+            messaging.DeliverySpec(
+                purpose="approval",
+                ref_type=APPROVAL_REF,
+                ref_id=alert.pk,
+                ref_item=member.pk,
+                contact=contact,
+                body=body,
+                language=language,
+                key=f"approval:{alert.pk}:{member.pk}",
+                expires_at=alert.expires_at,
+                subject=subject,
+            )
+        )
+    messaging.deliveries_enqueue(specs)
+    return len(specs)
+
+
+def remind_approvers(*, now: datetime | None = None) -> int:
+    """Public alerts still waiting after APPROVAL_WIDEN_AFTER: everyone who may approve them
+    is told, not only those on duty (run by the minute auditor; nobody is told twice)."""
+    now = now or timezone.now()
+    waiting = Alert.objects.filter(
+        status=Alert.Status.PENDING,
+        requested_at__lte=now - APPROVAL_WIDEN_AFTER,
+        expires_at__gt=now,
+    ).select_related("created_by")[:50]
+    told = 0
+    for alert in waiting:
+        with transaction.atomic():
+            told += _notify_approvers(alert, everyone=True)
+    return told
+
+
+# --- Stopping: all-clear, correction, cancel, expiry ---------------------------------------------
+
+
+def _thread_of(alert: Alert) -> list[int]:
+    """The alerts an all-clear or correction supersedes: the original and every follow-up of
+    it that went out (updates in between), but not the new one."""
+    root_id = alert.parent_id
+    seen: set[int] = set()
+    while root_id is not None and root_id not in seen:
+        seen.add(root_id)
+        parent_id = Alert.objects.filter(pk=root_id).values_list("parent_id", flat=True).first()
+        if parent_id is None:
+            break
+        root_id = parent_id
+    ids: set[int] = {root_id} if root_id is not None else set()
+    frontier = list(ids)
+    while frontier:
+        frontier = list(
+            Alert.objects.filter(parent_id__in=frontier)
+            .exclude(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        ids.update(frontier)
+    ids.discard(alert.pk)
+    return sorted(
+        Alert.objects.filter(
+            pk__in=ids, status__in=(Alert.Status.SENDING, Alert.Status.SENT)
+        ).values_list("pk", flat=True)
+    )
+
+
+def _stop(alert_ids: list[int], reason: str) -> dict[str, int]:
+    """Nothing more of these alerts goes out: no escalation step (voice, captain), no queued
+    message (cancelled, not sent late), and captains' open calls close with the reason."""
+    if not alert_ids:
+        return {"steps": 0, "captain_calls": 0, "cancelled": 0}
+    now = timezone.now()
+    Alert.objects.filter(pk__in=alert_ids, stopped_at__isnull=True).update(
+        stopped_at=now, stop_reason=reason
+    )
+    steps = AlertRecipient.objects.filter(
+        alert_id__in=alert_ids, next_step_at__isnull=False
+    ).update(next_step_at=None)
+    calls = AlertRecipient.objects.filter(
+        alert_id__in=alert_ids,
+        captain_status__in=(
+            AlertRecipient.CaptainStatus.PENDING,
+            AlertRecipient.CaptainStatus.NO_ANSWER,
+        ),
+    ).update(captain_status=AlertRecipient.CaptainStatus.CLOSED, captain_at=now)
+    cancelled = messaging.deliveries_cancel(
+        ref_type="alert", ref_ids=alert_ids, reason=f"stopped: {reason}"
+    )
+    return {"steps": steps, "captain_calls": calls, "cancelled": cancelled}
+
+
+def stop_expired(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Expired alerts stop too: their captains' open calls close (run by the minute auditor)."""
+    now = now or timezone.now()
+    ids = list(
+        Alert.objects.filter(
+            status=Alert.Status.SENT, stopped_at__isnull=True, expires_at__lte=now
+        ).values_list("pk", flat=True)[:limit]
+    )
+    with transaction.atomic():
+        _stop(ids, Alert.StopReason.EXPIRED)
+    return len(ids)
 
 
 def message_for(alert: Alert, language: str) -> tuple[str, str]:
@@ -853,6 +1044,19 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
     Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.SENT)
     alert.status = Alert.Status.SENT
     audit("alert.send", actor=actor, target=alert, recipients=len(targets), messages=len(specs))
+    if alert.kind in THROTTLE_EXEMPT and alert.parent_id:
+        reason = (
+            Alert.StopReason.ALL_CLEAR
+            if alert.kind == Alert.Kind.ALL_CLEAR
+            else Alert.StopReason.CORRECTION
+        )
+        superseded = _thread_of(alert)
+        stopped = _stop(superseded, reason)
+        audit("alert.supersede", actor=actor, target=alert, alerts=superseded, **stopped)
+    if alert.incident_id:
+        reports.incident_alerted(
+            incident_id=alert.incident_id, alert_id=alert.pk, alert_kind=alert.kind, actor=actor
+        )
     _schedule_escalation(alert)
     return alert
 
@@ -947,6 +1151,7 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
             next_step_at__lte=now,
             acknowledged_at__isnull=True,
             alert__status=Alert.Status.SENT,
+            alert__stopped_at__isnull=True,
         ).select_related(
             "alert", "subscriber__sms", "subscriber__voice", "subscriber__email_contact"
         )[:limit]
@@ -972,8 +1177,9 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
             captain = _captain_for(r)
             fields.update(captain=captain, captain_status=AlertRecipient.CaptainStatus.PENDING)
         # The conditional update is the lock: only one runner moves a recipient past a step.
+        # An all-clear sent meanwhile clears next_step_at, so a step it stopped never runs.
         if not AlertRecipient.objects.filter(
-            pk=r.pk, step=r.step, acknowledged_at__isnull=True
+            pk=r.pk, step=r.step, acknowledged_at__isnull=True, next_step_at__isnull=False
         ).update(**fields):
             counts["skipped"] += 1
             continue
@@ -1001,8 +1207,28 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
         )
         counts[contact.channel] = counts.get(contact.channel, 0) + 1
     with transaction.atomic():
-        messaging.deliveries_enqueue(specs)
+        live = _still_live({spec.ref_id for spec in specs})
+        for spec in specs:
+            if spec.ref_id not in live and spec.contact is not None:
+                counts[spec.contact.channel] -= 1
+                counts["skipped"] += 1
+        messaging.deliveries_enqueue([spec for spec in specs if spec.ref_id in live])
     return counts
+
+
+def _still_live(alert_ids: set[int | None]) -> set[int]:
+    """The alerts among these not stopped, locked until the caller's transaction ends: an
+    all-clear stopping one of them (which updates the same rows first) waits for the caller's
+    new messages to be committed and then cancels them, or the caller sees it stopped."""
+    ids = [pk for pk in alert_ids if pk is not None]
+    if not ids:
+        return set()
+    return set(
+        Alert.objects.select_for_update()
+        .filter(pk__in=ids, stopped_at__isnull=True)
+        .order_by("pk")  # one lock order for every runner
+        .values_list("pk", flat=True)
+    )
 
 
 def _usable_contacts(sub: Subscriber) -> dict[str, ContactPoint]:
@@ -1045,6 +1271,7 @@ def fall_back_failed(*, now: datetime | None = None, limit: int = 2000) -> int:
         AlertRecipient.objects.filter(
             acknowledged_at__isnull=True,
             alert__status=Alert.Status.SENT,
+            alert__stopped_at__isnull=True,
             alert__expires_at__gt=now,
             alert__sent_at__gte=now - timedelta(days=1),
         )
@@ -1090,7 +1317,8 @@ def fall_back_failed(*, now: datetime | None = None, limit: int = 2000) -> int:
             )
         )
     with transaction.atomic():
-        return messaging.deliveries_enqueue(specs)
+        running = _still_live({spec.ref_id for spec in specs})
+        return messaging.deliveries_enqueue([spec for spec in specs if spec.ref_id in running])
 
 
 def _captain_for(recipient: AlertRecipient) -> Member | None:
@@ -1144,6 +1372,8 @@ def captain_mark(*, recipient: AlertRecipient, captain: Member, status: str) -> 
         AlertRecipient.CaptainStatus.WRONG_NUMBER,
     ):
         raise ValueError(status)
+    if recipient.captain_status == AlertRecipient.CaptainStatus.CLOSED:
+        return recipient  # the alert was stopped (all-clear, correction): nothing to mark
     recipient.captain_status = status
     recipient.captain_at = timezone.now()
     recipient.save(update_fields=["captain_status", "captain_at"])

@@ -9,6 +9,7 @@ from vecinos.alerts import services
 
 @task()
 def run_escalations() -> dict[str, int]:
+    services.stop_expired()
     counts = services.escalate_due()
     counts["fallback"] = services.fall_back_failed()
     return counts
@@ -17,6 +18,10 @@ def run_escalations() -> dict[str, int]:
 @db_periodic_task(crontab(minute="*"))
 def escalation_auditor() -> None:
     """Finds escalation steps that fell behind schedule (a lost task, a stopped worker), and
-    people whose message failed for good, who get it by their next channel."""
+    people whose message failed for good, who get it by their next channel; expired alerts
+    stop (their captains' open calls close); public alerts still waiting for approval are
+    announced to every approver."""
+    services.stop_expired()
     services.escalate_due()
     services.fall_back_failed()
+    services.remind_approvers()

@@ -392,9 +392,18 @@ def alert_approve(request: HttpRequest, alert_id: int) -> HttpResponse:
 @require_POST
 def alert_cancel(request: HttpRequest, alert_id: int) -> HttpResponse:
     def cancel(alert: Alert) -> None:
+        was_sent = alert.status in (Alert.Status.SENDING, Alert.Status.SENT)
         alert = services.alert_cancel(alert=alert, actor=member_of(request))
         if alert.status == Alert.Status.CANCELLED:
             messages.success(request, _("The alert was cancelled. Nothing was sent."))
+        elif was_sent and alert.stop_reason == Alert.StopReason.CANCELLED:
+            messages.success(
+                request,
+                _(
+                    "The alert was stopped: no more calls or messages will go out for it. "
+                    "What was already sent cannot be unsent; send a correction if needed."
+                ),
+            )
         else:
             messages.error(request, _("This alert was already sent and cannot be cancelled."))
 
@@ -487,7 +496,11 @@ def captain(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "alerts/captain.html",
-        {"calls": calls, "statuses": AlertRecipient.CaptainStatus},
+        {
+            "calls": calls,
+            "closed": selectors.captain_closed(actor),
+            "statuses": AlertRecipient.CaptainStatus,
+        },
     )
 
 
@@ -502,6 +515,13 @@ def captain_mark(request: HttpRequest, recipient_id: int) -> HttpResponse:
     if recipient is None or recipient.captain_id != actor.pk:
         raise PermissionDenied  # the same answer for "missing" and "not yours"
     status = request.POST.get("status", "")
+    if recipient.captain_status == AlertRecipient.CaptainStatus.CLOSED:
+        messages.info(
+            request,
+            _("This call is no longer needed: %(reason)s.")
+            % {"reason": recipient.alert.get_stop_reason_display()},
+        )
+        return redirect("captain")
     try:
         services.captain_mark(recipient=recipient, captain=actor, status=status)
     except services.NotAllowed:

@@ -690,3 +690,18 @@ def contact_points_ensure(*, channel: str, entries: Iterable[tuple[str, str]]) -
             )
         )
     return found
+
+
+def deliveries_cancel(*, ref_type: str, ref_ids: Iterable[int], reason: str) -> int:
+    """Cancel the messages still waiting in the queue for these references (an alert that an
+    all-clear superseded, an approval request already answered): they are not sent late.
+
+    Rows a worker holds right now (SENDING) are left to it: they were handed over already or
+    are about to be, and taking them back here would race the worker's outcome.
+    """
+    ids = list(ref_ids)
+    if not ids:
+        return 0
+    return Delivery.objects.filter(
+        ref_type=ref_type, ref_id__in=ids, status=DeliveryStatus.QUEUED
+    ).update(status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error=reason[:200])

@@ -65,6 +65,10 @@ class Incident(models.Model):
         UNABLE = "unable", _("Unable to verify")
         NOT_ENFORCEMENT = "not_enforcement", _("Not immigration enforcement")
         CLOSED = "closed", _("Closed")
+        # Moved by the alerts app (reports.services.incident_alerted), never by a verifier.
+        ALERTED = "alerted", _("Alerted")
+        ALL_CLEAR = "all_clear", _("All clear")
+        CORRECTED = "corrected", _("Corrected")
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

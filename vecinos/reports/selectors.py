@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role, Tier
-from vecinos.reports.models import Incident, Report, ReportStatus
+from vecinos.reports.models import Incident, IncidentEvent, OnDuty, Report, ReportStatus
 
 CONSOLE_ROLES = (Role.DISPATCHER, Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR)
 
@@ -113,14 +113,36 @@ def open_incidents(limit: int = 100) -> QuerySet[Incident]:
     )
 
 
+def on_duty_ids(role: str) -> set[int]:
+    """Members on duty in this role right now (dispatcher | verifier)."""
+    return set(
+        OnDuty.objects.filter(role=role, until__gt=timezone.now()).values_list(
+            "member_id", flat=True
+        )
+    )
+
+
 def public_rumors(days: int = 7) -> QuerySet[Incident]:
-    """Incidents with a known outcome, for the public rumor-check page (coarse data only)."""
+    """Incidents with a known outcome, for the public rumor-check page (coarse data only).
+
+    ``alert_state`` is the incident's latest alert event (alert_sent, alert_all_clear,
+    alert_correction), so the page shows the latest state even after the incident is closed.
+    """
     since = timezone.now() - timedelta(days=days)
+    latest_alert = (
+        IncidentEvent.objects.filter(
+            incident=OuterRef("pk"),
+            kind__in=("alert_sent", "alert_all_clear", "alert_correction"),
+        )
+        .order_by("-created_at", "-id")
+        .values("kind")[:1]
+    )
     return (
         Incident.objects.filter(
             outcome__in=[Incident.Status.CONFIRMED, Incident.Status.FALSE_ALARM],
             verified_at__gte=since,
         )
+        .annotate(alert_state=Subquery(latest_alert))
         .select_related("zone")
         .only(
             "id",

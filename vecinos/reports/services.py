@@ -889,6 +889,29 @@ def incident_close(*, incident: Incident, actor: Member) -> Incident:
     return incident
 
 
+# The timeline event each kind of alert writes, and the state it moves the incident to.
+ALERT_EVENTS = {
+    "all_clear": ("alert_all_clear", Incident.Status.ALL_CLEAR),
+    "correction": ("alert_correction", Incident.Status.CORRECTED),
+}
+ALERT_EVENT_KINDS = ("alert_sent", "alert_all_clear", "alert_correction")
+
+
+def incident_alerted(
+    *, incident_id: int, alert_id: int, alert_kind: str, actor: Member | None
+) -> None:
+    """An alert made from this incident went out (called by `alerts`, which reports never
+    imports): the incident moves to alerted, all clear or corrected, and its timeline says so.
+    A closed incident stays closed; its timeline (and the rumor page) still follow."""
+    event, state = ALERT_EVENTS.get(alert_kind, ("alert_sent", Incident.Status.ALERTED))
+    Incident.objects.filter(pk=incident_id).exclude(status=Incident.Status.CLOSED).update(
+        status=state, updated_at=timezone.now()
+    )
+    IncidentEvent.objects.create(
+        incident_id=incident_id, kind=event, actor=actor, detail={"alert": alert_id}
+    )
+
+
 # --- Bans and retention ---------------------------------------------------------------------------
 
 

@@ -49,7 +49,7 @@ from vecinos.core import geo
 from vecinos.core.http import member_of
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role
-from vecinos.reports import selectors, services
+from vecinos.reports import hooks, selectors, services
 from vecinos.reports.forms_console import (
     BanForm,
     DispatchForm,
@@ -100,6 +100,11 @@ EVENT_TEXT = {
     "outcome": gettext_lazy("Outcome: %(outcome)s"),
     "closed": gettext_lazy("Incident closed"),
 }
+# Alerts made from the incident, with live counts from the alerts app (reports.hooks).
+ALERT_EVENT_TEXT = gettext_lazy(
+    "Alert #%(alert)s sent (%(label)s) to %(recipients)s people: %(sent)s messages sent, "
+    "%(acknowledged)s acknowledged"
+)
 
 
 class _Lenient(dict):
@@ -402,6 +407,7 @@ def console(request: HttpRequest) -> HttpResponse:
             "page": context["page"],
             "my_duty": duty.first(),
             "can_duty": network.has_role(member, Role.DISPATCHER),
+            "notices": hooks.console_notices(member),
         },
     )
 
@@ -495,9 +501,26 @@ def _timeline(incident: Incident) -> list[dict[str, Any]]:
         for pk in e.detail.get("verifiers", [])
     }
     names = dict(Member.objects.filter(pk__in=verifier_ids).values_list("pk", "username"))
+    counts = hooks.alert_counts(
+        [
+            e.detail["alert"]
+            for e in events
+            if e.kind in services.ALERT_EVENT_KINDS and isinstance(e.detail.get("alert"), int)
+        ]
+    )
     rows = []
     for event in events:
         detail = _Lenient(event.detail or {})
+        if event.kind in services.ALERT_EVENT_KINDS:
+            detail.update(counts.get(event.detail.get("alert"), {}))
+            rows.append(
+                {
+                    "at": event.created_at,
+                    "actor": event.actor.username if event.actor else "",
+                    "text": str(ALERT_EVENT_TEXT) % detail,
+                }
+            )
+            continue
         if event.kind == "triaged" and detail.get("tier") in Triage.values:
             detail["tier"] = Triage(detail["tier"]).label
         if event.kind == "outcome" and detail.get("outcome") in Incident.Status.values:

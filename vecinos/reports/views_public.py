@@ -111,6 +111,9 @@ def rumors(request: HttpRequest) -> HttpResponse:
         rows.append(
             {
                 "confirmed": incident.outcome == Incident.Status.CONFIRMED,
+                # The latest word sent about it: an all-clear or a correction outranks
+                # "Confirmed" (alert_sent, alert_all_clear, alert_correction or None).
+                "alert_state": getattr(incident, "alert_state", None),
                 "activity": incident.get_activity_display(),
                 "agency": incident.get_agency_display(),
                 "zone": incident.zone.name if incident.zone_id and incident.zone else "",
