@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0003_subscriber_push'),
+        ('alerts', '0004_alert_stop_and_approval_wait'),
         ('network', '0001_initial'),
     ]
 
