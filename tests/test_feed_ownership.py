@@ -47,9 +47,7 @@ def test_org_feed_stops_when_its_maker_loses_the_coordinator_role(client, person
     assert b"BEGIN:VCALENDAR" in fetch(reader, token).content
     role_revoke(
         actor=personas.coalition,
-        membership=Membership.objects.get(
-            member=personas.coordinator, role=Role.ORG_COORDINATOR
-        ),
+        membership=Membership.objects.get(member=personas.coordinator, role=Role.ORG_COORDINATOR),
     )
     assert fetch(reader, token).status_code == 410
 

@@ -1,4 +1,4 @@
-""""Sign out everywhere" revokes API tokens too (and says so); tokens can expire."""
+""" "Sign out everywhere" revokes API tokens too (and says so); tokens can expire."""
 
 from __future__ import annotations
 

@@ -139,6 +139,9 @@ class ProfileForm(forms.Form):
         return _clean_phone(self.cleaned_data.get("phone", ""))
 
 
+DEFAULT_TOKEN_DAYS = 90
+
+
 class TokenCreateForm(forms.Form):
     name = forms.CharField(
         label=_("Token name"),
@@ -161,7 +164,7 @@ class TokenCreateForm(forms.Form):
         coerce=int,
         initial="90",
         required=False,
-        empty_value=90,
+        empty_value=None,  # not given: DEFAULT_TOKEN_DAYS
         error_messages={"invalid_choice": _("Choose how long the token works.")},
     )
 

@@ -45,6 +45,7 @@ from vecinos.core.http import member_of
 from vecinos.core.models import AuditEvent
 from vecinos.network import selectors, services
 from vecinos.network.forms import (
+    DEFAULT_TOKEN_DAYS,
     PHONE_ERROR,
     WRONG_CODE,
     AuditFilterForm,
@@ -408,7 +409,10 @@ def tokens(request: HttpRequest) -> HttpResponse:
         issued = services.token_create(
             member=member,
             name=form.cleaned_data["name"].strip(),
-            valid_days=form.cleaned_data["valid_days"] or None,
+            # 0: no end date; not given: the default lifetime.
+            valid_days=DEFAULT_TOKEN_DAYS
+            if form.cleaned_data["valid_days"] is None
+            else form.cleaned_data["valid_days"] or None,
         )
         form = TokenCreateForm()
     return render(
