@@ -145,3 +145,40 @@ def test_a_self_made_dispatcher_cannot_see_another_organizations_public_alert(pe
     grant(client, personas.org_a, personas.coordinator, Role.DISPATCHER)
     response = client.get(reverse("alert_detail", args=[alert.pk]))
     assert response.status_code in (403, 404)
+
+
+def test_an_old_dispatcher_invitation_from_an_org_coordinator_cannot_be_used(client, personas):
+    """Invitations made before the rule, by an organization coordinator, do not hand out the
+    role when opened."""
+    from django.utils import timezone
+
+    from vecinos.network.services import _hash_token
+
+    Invitation.objects.create(
+        organization=personas.org_a,
+        role=Role.DISPATCHER,
+        token_hash=_hash_token("old-token-from-before-the-rule"),
+        created_by=personas.coordinator,
+        expires_at=timezone.now() + timezone.timedelta(hours=24),
+    )
+    response = client.post(
+        reverse("join", args=["old-token-from-before-the-rule"]),
+        {
+            "username": "sockpuppet",
+            "password1": "a long enough passphrase 42",
+            "password2": "a long enough passphrase 42",
+            "full_name": "Sock Puppet",
+            "phone": "",
+            "email": "",
+            "preferred_language": "es",
+        },
+    )
+    assert response.status_code == 410
+    assert not Membership.objects.filter(member__username="sockpuppet").exists()
+
+
+def test_a_coalition_coordinators_dispatcher_invitation_can_be_used(client, personas):
+    issued = invitation_create(
+        actor=personas.coalition, organization=personas.org_a, role=Role.DISPATCHER
+    )
+    assert client.get(reverse("join", args=[issued.token])).status_code == 200

@@ -96,13 +96,25 @@ def invitation_create(*, actor: Member, organization: Organization, role: str) -
     return IssuedInvite(invitation, token)
 
 
+def _invitation_usable(invitation: Invitation) -> bool:
+    """Unused, unrevoked, unexpired; and for a coalition-wide role, made by someone who is a
+    coalition coordinator now (invitations from before that rule, by an organization
+    coordinator, or whose maker lost the role, hand out nothing)."""
+    if not invitation.is_usable:
+        return False
+    if invitation.role in COALITION_WIDE_ROLES:
+        creator = invitation.created_by
+        return creator is not None and selectors.is_coalition_coordinator(creator)
+    return True
+
+
 def invitation_lookup(token: str) -> Invitation:
     invitation = (
         Invitation.objects.select_related("organization")
         .filter(token_hash=_hash_token(token))
         .first()
     )
-    if invitation is None or not invitation.is_usable:
+    if invitation is None or not _invitation_usable(invitation):
         raise InviteUnusable
     return invitation
 
@@ -123,7 +135,7 @@ def invitation_accept(
     invitation = (
         Invitation.objects.select_for_update().filter(token_hash=_hash_token(token)).first()
     )
-    if invitation is None or not invitation.is_usable:
+    if invitation is None or not _invitation_usable(invitation):
         raise InviteUnusable
     member = Member(
         username=username,

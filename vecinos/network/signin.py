@@ -45,7 +45,9 @@ def passes_second_factor(request: HttpRequest, credentials: dict | None = None) 
         code = "".join(str(request.POST.get(CODE_FIELD, "")).split())
     if code and len(code) <= 16 and isinstance(username, str) and isinstance(password, str):
         member = Member.objects.filter(username=username, is_active=True).first()
-        if member is not None and member.check_password(password):
+        if member is None:
+            Member().set_password(password)  # the same work: no timing hint of who exists
+        elif member.check_password(password):
             result = django_otp.match_token(member, code) or False
     setattr(request, _CACHE, result)
     return result is not False
