@@ -425,7 +425,7 @@ def test_repeated_failed_sign_ins_lock_the_username_without_storing_the_ip(clien
         assert_clear_error(response, "Please enter a correct username and password")
     # The failure that reaches the limit is already answered with the lockout page.
     response = client.post(url, {"username": "dispatcher", "password": "wrong guess"})
-    assert_clear_error(response, "Too many failed sign-ins. Wait 15 minutes and try again.", 429)
+    assert_clear_error(response, "Too many failed sign-ins for this username.", 429)
 
     # Now even the right password is refused until the cool-off ends.
     response = client.post(url, {"username": "dispatcher", "password": PASSWORD})

@@ -118,12 +118,15 @@ def cmd_token(args: argparse.Namespace) -> int:
         print(f"No active member called {args.username!r}.", file=sys.stderr)
         return 1
     if args.action == "create":
-        issued = token_create(member=member, name=args.name)
+        if args.days < 0:
+            print("--days must be 0 or more.", file=sys.stderr)
+            return 1
+        issued = token_create(member=member, name=args.name, valid_days=args.days or None)
         print(issued.secret)
         return 0
     if args.action == "list":
         for t in ApiToken.objects.filter(member=member):
-            state = "revoked" if t.revoked_at else "active"
+            state = "revoked" if t.revoked_at else "expired" if t.is_expired else "active"
             print(f"{t.pk}\t{t.prefix}…\t{t.name}\t{state}")
         return 0
     token = ApiToken.objects.filter(member=member, pk=args.id).first()
@@ -387,6 +390,12 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("create", help="create a token and print it once")
     t.add_argument("username")
     t.add_argument("--name", required=True, help="what the token is for")
+    t.add_argument(
+        "--days",
+        type=int,
+        default=90,
+        help="days until the token stops working (default 90; 0 for no end date)",
+    )
     t = tsub.add_parser("list", help="list a member's tokens")
     t.add_argument("username")
     t = tsub.add_parser("revoke", help="revoke a token")

@@ -225,6 +225,9 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "vecinos.network.views.locked_out"
+# The lock never applies to a sign-in that also gives a valid authenticator code: wrong passwords
+# typed by someone else cannot keep a dispatcher out (vecinos/network/signin.py).
+AXES_WHITELIST_CALLABLE = "vecinos.network.signin.passes_second_factor"
 AXES_VERBOSE = False
 
 # --- Content-Security-Policy: nothing from outside hosts, no inline script ------------------
@@ -276,6 +279,8 @@ LOGGING = {
 
 # --- Vecinos ----------------------------------------------------------------------------------
 INVITE_TTL_HOURS = env_int("VECINOS_INVITE_TTL_HOURS", 72, minimum=1, maximum=24 * 30)
+# How long a handled Twilio webhook is remembered (as a keyed hash) to refuse replays of it.
+WEBHOOK_REPLAY_DAYS = env_int("VECINOS_WEBHOOK_REPLAY_DAYS", 365, minimum=1, maximum=3650)
 TWO_FACTOR_ROLES = ("coalition_coordinator", "org_coordinator", "dispatcher")
 # axes.W006 asks for IP-based lockout; we deliberately never see client IPs (see above).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

@@ -103,3 +103,13 @@ class Delivery(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["ref_type", "ref_id"], name="delivery_ref"),
         ]
+
+
+class WebhookSeen(models.Model):
+    """A provider webhook already handled, so a captured copy re-sent later (a saved STOP
+    replayed after START) is ignored. Twilio's signature has no timestamp or nonce: the
+    message's or call step's SID is the only thing that tells a replay apart. Only a keyed hash
+    is kept (no SID, no phone number), for ``VECINOS_WEBHOOK_REPLAY_DAYS``."""
+
+    key = models.CharField(max_length=64, unique=True)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -637,7 +637,11 @@ def status_update(*, provider_id: str, status: str, error_code: str = "") -> boo
     if delivery is None:
         return False
     if delivery.status in FINAL_STATUSES and (
-        mapped == DeliveryStatus.SENT or delivery.status == DeliveryStatus.DELIVERED
+        mapped == DeliveryStatus.SENT
+        or delivery.status == DeliveryStatus.DELIVERED
+        # The same final status again (a replayed callback): nothing to do, and above all not
+        # marking a contact unusable that was made usable again since.
+        or delivery.status == mapped
     ):
         # Callbacks arrive out of order: never step back, and once the carrier said
         # "delivered" a late "failed" must not make the fallback send it again.

@@ -22,7 +22,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from vecinos.core import ratelimit
 from vecinos.core.privacy import source_key
-from vecinos.messaging import inbound, services
+from vecinos.messaging import inbound, replay, services
 from vecinos.network.phones import InvalidPhone, normalize_phone
 from vecinos.transports.twilio.webhooks import is_valid_request
 
@@ -53,6 +53,12 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
     if not is_valid_request(request):
         return forbidden()
     response = MessagingResponse()
+    # A signed request can be captured and re-sent at will (Twilio signs no timestamp): each
+    # message is handled once, so a saved STOP cannot silence someone who sent START since.
+    if not replay.first_time(
+        "sms", request.POST.get("MessageSid") or request.POST.get("SmsSid", "")
+    ):
+        return twiml(response)
     e164 = _phone(request.POST.get("From", ""))
     if not e164:  # short codes, alphanumeric senders, garbage: nobody to talk to
         return twiml(response)
@@ -104,6 +110,19 @@ def twilio_voice(request: HttpRequest) -> HttpResponse:
     """Voice flows by name (``?flow=hotline``); a call's first request carries no ``step``."""
     if not is_valid_request(request):
         return forbidden()
+    # Each step of a call is handled once (the step, and its retry counter, are in the URL).
+    call_sid = request.POST.get("CallSid", "")
+    if call_sid and not replay.first_time(
+        "voice",
+        call_sid,
+        request.get_full_path(),
+        request.POST.get("Digits", ""),
+        request.POST.get("RecordingSid", ""),
+        request.POST.get("DialCallStatus", ""),
+    ):
+        response = VoiceResponse()
+        response.hangup()
+        return twiml(response)
     params = {**request.POST.dict(), **request.GET.dict()}
     e164 = _phone(params.get("From", ""))
     params["from_e164"] = e164

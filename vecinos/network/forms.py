@@ -7,11 +7,18 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from vecinos.network.models import LANGUAGE_CHOICES, Member, Role, username_validator
+from vecinos.network.models import (
+    COALITION_WIDE_ROLES,
+    LANGUAGE_CHOICES,
+    Member,
+    Role,
+    username_validator,
+)
 from vecinos.network.phones import InvalidPhone, normalize_phone
 
 NAME_MAX = 120
@@ -132,6 +139,9 @@ class ProfileForm(forms.Form):
         return _clean_phone(self.cleaned_data.get("phone", ""))
 
 
+DEFAULT_TOKEN_DAYS = 90
+
+
 class TokenCreateForm(forms.Form):
     name = forms.CharField(
         label=_("Token name"),
@@ -142,13 +152,31 @@ class TokenCreateForm(forms.Form):
             "max_length": _("A token name can be at most 80 characters."),
         },
     )
+    valid_days = forms.TypedChoiceField(
+        label=_("Works for"),
+        choices=[
+            ("7", _("7 days")),
+            ("30", _("30 days")),
+            ("90", _("90 days")),
+            ("365", _("1 year")),
+            ("0", _("No end date")),
+        ],
+        coerce=int,
+        initial="90",
+        required=False,
+        empty_value=None,  # not given: DEFAULT_TOKEN_DAYS
+        error_messages={"invalid_choice": _("Choose how long the token works.")},
+    )
 
 
-def _role_choices(*, include_coalition: bool) -> list[tuple[str, Any]]:
+def _role_choices(*, include_coalition: bool, coalition_wide: bool = True) -> list[tuple[str, Any]]:
+    """``include_coalition``: the coalition coordinator role; ``coalition_wide``: dispatcher and
+    verifier (offered to organization coordinators only to take away)."""
     return [
         (value, label)
         for value, label in Role.choices
-        if include_coalition or value != Role.COALITION_COORDINATOR
+        if (include_coalition or value != Role.COALITION_COORDINATOR)
+        and (coalition_wide or value not in COALITION_WIDE_ROLES)
     ]
 
 
@@ -158,7 +186,10 @@ class InviteForm(forms.Form):
     def __init__(self, *args: Any, include_coalition: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         role = cast(forms.ChoiceField, self.fields["role"])
-        role.choices = _role_choices(include_coalition=include_coalition)
+        # Only a coalition coordinator invites dispatchers and verifiers.
+        role.choices = _role_choices(
+            include_coalition=include_coalition, coalition_wide=include_coalition
+        )
         role.initial = Role.PATROL
 
 
@@ -293,3 +324,31 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         action = cast(forms.ChoiceField, self.fields["action"])
         action.choices = [("", _("All actions"))] + [(a, a) for a in actions]
+
+
+class SignInForm(AuthenticationForm):
+    """Username and password, and optionally the authenticator code in the same step: a sign-in
+    with a valid code is let through even while wrong passwords typed by someone else have the
+    username locked (vecinos.network.signin)."""
+
+    code = forms.CharField(
+        label=_("Code from your authenticator app (if you use one)"),
+        required=False,
+        max_length=16,
+        help_text=_(
+            "Optional. With it you skip the next step, and you can sign in even after "
+            "someone else typed wrong passwords for your username."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        from vecinos.network.signin import second_factor_device
+
+        cleaned = super().clean()
+        device = second_factor_device(self.request) if self.request is not None else None
+        if device is not None and self.user_cache is not None:
+            # django_otp keeps this device in the session when the member is logged in: the
+            # code given here counts as the second step.
+            self.user_cache.otp_device = device  # type: ignore[attr-defined]
+        return cleaned

@@ -51,6 +51,9 @@ ROLE_MIN_TIER: dict[str, int] = {
 }
 
 COORDINATOR_ROLES = (Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR)
+# Roles whose power reaches past the holder's organization (every alert, every incident): only a
+# coalition coordinator gives them, and never to themself.
+COALITION_WIDE_ROLES = (Role.COALITION_COORDINATOR, Role.DISPATCHER, Role.VERIFIER)
 
 LANGUAGE_CHOICES = [
     ("en", _("English")),
@@ -239,9 +242,15 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # None: no end date (the owner chose so, or a token made before tokens could expire).
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
 class ZoneKind(models.TextChoices):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from vecinos.core.audit import audit
 from vecinos.network import selectors
 from vecinos.network.models import (
+    COALITION_WIDE_ROLES,
     LANGUAGE_CODES,
     ApiToken,
     Invitation,
@@ -30,6 +31,14 @@ from vecinos.network.phones import email_index, normalize_phone, phone_index
 
 class NotAllowed(PermissionError):
     """The actor may not do this. Views turn it into a 403 page."""
+
+
+class NeedsCoalitionCoordinator(NotAllowed):
+    """Only a coalition coordinator may give this role (it reaches past one organization)."""
+
+
+class SelfGrant(NotAllowed):
+    """Nobody gives themself a role."""
 
 
 class InviteUnusable(ValueError):
@@ -69,8 +78,10 @@ class IssuedInvite:
 def invitation_create(*, actor: Member, organization: Organization, role: str) -> IssuedInvite:
     if not selectors.can_manage_org(actor, organization):
         raise NotAllowed
-    if role == Role.COALITION_COORDINATOR and not selectors.is_coalition_coordinator(actor):
-        raise NotAllowed
+    if role in COALITION_WIDE_ROLES and not selectors.is_coalition_coordinator(actor):
+        # An invitation is a grant to whoever opens it, the coordinator's own second account
+        # included: the same rule as role_grant.
+        raise NeedsCoalitionCoordinator
     token = secrets.token_urlsafe(24)
     invitation = Invitation.objects.create(
         organization=organization,
@@ -85,13 +96,25 @@ def invitation_create(*, actor: Member, organization: Organization, role: str) -
     return IssuedInvite(invitation, token)
 
 
+def _invitation_usable(invitation: Invitation) -> bool:
+    """Unused, unrevoked, unexpired; and for a coalition-wide role, made by someone who is a
+    coalition coordinator now (invitations from before that rule, by an organization
+    coordinator, or whose maker lost the role, hand out nothing)."""
+    if not invitation.is_usable:
+        return False
+    if invitation.role in COALITION_WIDE_ROLES:
+        creator = invitation.created_by
+        return creator is not None and selectors.is_coalition_coordinator(creator)
+    return True
+
+
 def invitation_lookup(token: str) -> Invitation:
     invitation = (
         Invitation.objects.select_related("organization")
         .filter(token_hash=_hash_token(token))
         .first()
     )
-    if invitation is None or not invitation.is_usable:
+    if invitation is None or not _invitation_usable(invitation):
         raise InviteUnusable
     return invitation
 
@@ -112,7 +135,7 @@ def invitation_accept(
     invitation = (
         Invitation.objects.select_for_update().filter(token_hash=_hash_token(token)).first()
     )
-    if invitation is None or not invitation.is_usable:
+    if invitation is None or not _invitation_usable(invitation):
         raise InviteUnusable
     member = Member(
         username=username,
@@ -200,8 +223,13 @@ def role_grant(
 ) -> Membership:
     if not selectors.can_manage_org(actor, organization):
         raise NotAllowed
-    if role == Role.COALITION_COORDINATOR and not selectors.is_coalition_coordinator(actor):
-        raise NotAllowed
+    if actor.pk == member.pk:
+        raise SelfGrant
+    # Dispatchers and verifiers see and act on every organization's incidents and alerts: an
+    # organization coordinator handing that to themself or a friend would escape their
+    # organization. Only a coalition coordinator (another person) gives these roles.
+    if role in COALITION_WIDE_ROLES and not selectors.is_coalition_coordinator(actor):
+        raise NeedsCoalitionCoordinator
     # An org coordinator may only give roles to people already in their organization: otherwise
     # they could pull anyone into it and then read their contact details.
     if (
@@ -262,10 +290,17 @@ def contact_reveal(*, actor: Member, member: Member) -> dict[str, str]:
     return {"phone": member.phone, "email": member.email}
 
 
-def sign_out_everywhere(*, member: Member) -> None:
+@transaction.atomic
+def sign_out_everywhere(*, member: Member) -> int:
+    """End every session and revoke every API token (a lost phone may hold either).
+    Returns how many tokens were revoked."""
     member.session_epoch += 1
     member.save(update_fields=["session_epoch"])
-    audit("auth.signout_all", actor=member, target=member)
+    revoked = ApiToken.objects.filter(member=member, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    audit("auth.signout_all", actor=member, target=member, tokens_revoked=revoked)
+    return revoked
 
 
 # --- API tokens -------------------------------------------------------------------------------
@@ -279,12 +314,18 @@ class IssuedToken:
     secret: str
 
 
-def token_create(*, member: Member, name: str) -> IssuedToken:
+def token_create(*, member: Member, name: str, valid_days: int | None = None) -> IssuedToken:
+    """``valid_days``: the token stops working that many days from now; None: no end date."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(days=valid_days) if valid_days else None
     token = ApiToken.objects.create(
-        member=member, name=name[:80], prefix=secret[:12], token_hash=_hash_token(secret)
+        member=member,
+        name=name[:80],
+        prefix=secret[:12],
+        token_hash=_hash_token(secret),
+        expires_at=expires_at,
     )
-    audit("token.create", actor=member, target=token)
+    audit("token.create", actor=member, target=token, valid_days=valid_days)
     return IssuedToken(token, secret)
 
 
@@ -305,7 +346,7 @@ def token_authenticate(secret: str) -> Member | None:
         .filter(token_hash=_hash_token(secret), revoked_at__isnull=True)
         .first()
     )
-    if token is None or not token.member.is_active:
+    if token is None or not token.member.is_active or token.is_expired:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):

@@ -32,7 +32,7 @@ from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -45,6 +45,7 @@ from vecinos.core.http import member_of
 from vecinos.core.models import AuditEvent
 from vecinos.network import selectors, services
 from vecinos.network.forms import (
+    DEFAULT_TOKEN_DAYS,
     PHONE_ERROR,
     WRONG_CODE,
     AuditFilterForm,
@@ -53,6 +54,7 @@ from vecinos.network.forms import (
     JoinForm,
     ProfileForm,
     RoleChangeForm,
+    SignInForm,
     SixDigitCodeForm,
     TokenCreateForm,
     TrainingForm,
@@ -162,10 +164,13 @@ def _role_rows(member: Member, memberships: QuerySet[Membership]) -> list[dict[s
 
 class SignInView(LoginView):
     template_name = "registration/login.html"
+    authentication_form = SignInForm
     redirect_authenticated_user = True
 
     def get_success_url(self) -> str:
         url = super().get_success_url()
+        if getattr(self.request.user, "otp_device", None) is not None:
+            return url  # the code was given with the password
         # Anyone who set up an authenticator is asked for a code, not only those whose role
         # makes it compulsory (the middleware enforces it for those).
         if django_otp.user_has_device(self.request.user, confirmed=True):
@@ -176,14 +181,23 @@ class SignInView(LoginView):
 sign_in = SignInView.as_view()
 
 
-def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any):
-    """django-axes calls this when a username has too many failed sign-ins."""
+def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """django-axes calls this (request, original response, credentials) when a username has too
+    many failed sign-ins. The sign-in form is shown again: with a code from their
+    authenticator, the owner gets in regardless."""
+    credentials = next((arg for arg in args if isinstance(arg, dict)), None) or {}
+    form = SignInForm(request)
+    username = credentials.get("username")
+    form.fields["username"].initial = username if isinstance(username, str) else ""
     return render(
         request,
-        "error.html",
+        "registration/login.html",
         {
-            "title": _("Too many failed sign-ins"),
-            "message": _("Too many failed sign-ins. Wait 15 minutes and try again."),
+            "form": form,
+            "locked": True,
+            "next": _safe_next(request)
+            if (request.POST.get("next") or request.GET.get("next"))
+            else "",
         },
         status=429,
     )
@@ -199,9 +213,19 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
-    services.sign_out_everywhere(member=member_of(request))
+    revoked = services.sign_out_everywhere(member=member_of(request))
     logout(request)
     messages.info(request, _("You are signed out on every phone and computer."))
+    if revoked:
+        messages.info(
+            request,
+            ngettext(
+                "Your API token was revoked.",
+                "Your %(count)d API tokens were revoked.",
+                revoked,
+            )
+            % {"count": revoked},
+        )
     return redirect("login")
 
 
@@ -243,6 +267,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         if device.verify_token(form.cleaned_data["code"]):
             codes = _two_factor_enroll(user, device)
             django_otp.login(request, device)
+            request.session.cycle_key()
             return render(request, "network/recovery_codes.html", {"codes": codes, "new": True})
         form.add_error("code", WRONG_CODE)
 
@@ -288,6 +313,9 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         device = django_otp.match_token(user, form.cleaned_data["code"])
         if device is not None:
             django_otp.login(request, device)
+            # A new session id once the session gains its second factor: an id planted or seen
+            # before this point (fixation) is worth nothing afterwards.
+            request.session.cycle_key()
             return redirect(next_url)
         audit("2fa.failed", actor=user, target=user)
         form.add_error("code", WRONG_CODE)
@@ -378,7 +406,14 @@ def tokens(request: HttpRequest) -> HttpResponse:
     issued = None
     form = TokenCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        issued = services.token_create(member=member, name=form.cleaned_data["name"].strip())
+        issued = services.token_create(
+            member=member,
+            name=form.cleaned_data["name"].strip(),
+            # 0: no end date; not given: the default lifetime.
+            valid_days=DEFAULT_TOKEN_DAYS
+            if form.cleaned_data["valid_days"] is None
+            else form.cleaned_data["valid_days"] or None,
+        )
         form = TokenCreateForm()
     return render(
         request,
@@ -541,6 +576,7 @@ def _render_roster_member(
     role_form: RoleChangeForm | None = None,
     training_form: TrainingForm | None = None,
     deactivate_form: ConfirmForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     viewer = member_of(request)
     include_coalition = selectors.is_coalition_coordinator(viewer)
@@ -558,11 +594,13 @@ def _render_roster_member(
             "vouch_count": member.vouches_received.count(),
             "can_train": member.tier >= Tier.VOUCHED,
             "is_self": member.pk == viewer.pk,
+            "include_coalition": include_coalition,
             "role_form": role_form or RoleChangeForm(include_coalition=include_coalition),
             "training_form": training_form
             or TrainingForm(initial={"completed_on": timezone.localdate()}),
             "deactivate_form": deactivate_form or ConfirmForm(),
         },
+        status=status,
     )
 
 
@@ -612,6 +650,19 @@ def roster_role(request: HttpRequest, org_id: int, member_id: int) -> HttpRespon
                     "role": label,
                 },
             )
+    except services.SelfGrant:
+        form.add_error("role", _("You cannot give yourself a role. Ask another coordinator."))
+        return _render_roster_member(request, organization, member, role_form=form, status=403)
+    except services.NeedsCoalitionCoordinator:
+        form.add_error(
+            "role",
+            _(
+                "Only a coalition coordinator can give the role %(role)s: it reaches every "
+                "organization's incidents and alerts."
+            )
+            % {"role": label},
+        )
+        return _render_roster_member(request, organization, member, role_form=form, status=403)
     except services.NotAllowed:
         raise PermissionDenied from None
     selectors.forget_roles(actor)

@@ -28,6 +28,7 @@ from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from vecinos.network import selectors as network
 from vecinos.network.models import Member, Organization
 from vecinos.patrols.models import Holiday, Place, Shift, ShiftTemplate, Signup
 from vecinos.patrols.services import local_tz
@@ -381,9 +382,19 @@ def _add_single(cal: icalendar.Calendar, shift: Shift, place: Place, now: dateti
 
 
 def feed_body(feed) -> bytes | None:
-    """The calendar for a live feed row, or None when what it pointed at is gone."""
+    """The calendar for a live feed row, or None when what it pointed at is gone or its owner
+    may no longer see it: deactivated, or (an organization's feed) no longer coordinating that
+    organization. Organization feeds made before feeds had owners have none and never serve."""
+    member = (
+        Member.objects.filter(pk=feed.member_id, is_active=True).first()
+        if feed.member_id is not None
+        else None
+    )
+    if member is None:
+        return None
     if feed.organization_id is not None:
         organization = Organization.objects.filter(pk=feed.organization_id).first()
-        return org_calendar(organization) if organization is not None else None
-    member = Member.objects.filter(pk=feed.member_id, is_active=True).first()
-    return member_calendar(member) if member is not None else None
+        if organization is None or not network.can_manage_org(member, organization):
+            return None
+        return org_calendar(organization)
+    return member_calendar(member)

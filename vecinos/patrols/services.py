@@ -707,8 +707,10 @@ def feed_create(*, member: Member, organization_id: int | None = None) -> str:
     if organization_id is not None and not network.can_manage_org(member, organization_id):
         raise NotAllowed
     token = secrets.token_urlsafe(24)
+    # Every feed has an owner, an organization's too: it serves only while its owner may still
+    # see what it shows (calendar.feed_body), so it dies with their account or their role.
     CalendarFeed.objects.create(
-        member=None if organization_id else member,
+        member=member,
         organization_id=organization_id,
         token_hash=_hash(token),
     )

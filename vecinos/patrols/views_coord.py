@@ -660,9 +660,9 @@ def _render_calendar(
     request: HttpRequest, *, issued: dict[str, str] | None = None, status: int = 200
 ) -> HttpResponse:
     member = member_of(request)
-    mine = CalendarFeed.objects.filter(member=member, revoked_at__isnull=True).order_by(
-        "-created_at"
-    )
+    mine = CalendarFeed.objects.filter(
+        member=member, organization__isnull=True, revoked_at__isnull=True
+    ).order_by("-created_at")
     org_rows = []
     if network.is_coordinator(member):
         live: dict[int | None, list[CalendarFeed]] = {}  # organization_id: set by the filter

@@ -772,18 +772,20 @@ def _may_see_media(request: HttpRequest, incident_id: int | None) -> bool:
         return True
     if incident_id is None:
         return False
+    # A verifier's access lasts as long as their request: asked or going, on an incident still
+    # open, while they are an active verifier. Once they reported back (or declined, or were
+    # cancelled) the link, and the browser session it was opened in, show nothing more.
     live = VerificationRequest.objects.filter(
         incident_id=incident_id,
-        status__in=[
-            VerificationRequest.Status.SENT,
-            VerificationRequest.Status.ACCEPTED,
-            VerificationRequest.Status.DONE,
-        ],
-    )
+        status__in=[VerificationRequest.Status.SENT, VerificationRequest.Status.ACCEPTED],
+        verifier__is_active=True,
+    ).exclude(incident__status=Incident.Status.CLOSED)
     if request.user.is_authenticated:
-        return live.filter(verifier=request.user).exists()
-    granted = request.session.get(VERIFY_SESSION_KEY) or []
-    return bool(granted) and live.filter(pk__in=granted).exists()
+        vr = live.filter(verifier=request.user).first()
+    else:
+        granted = request.session.get(VERIFY_SESSION_KEY) or []
+        vr = live.filter(pk__in=granted).select_related("verifier").first() if granted else None
+    return vr is not None and selectors.can_verify(vr.verifier)
 
 
 @never_cache

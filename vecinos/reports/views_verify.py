@@ -6,7 +6,9 @@ deactivated or loses the verifier role. Someone signed in as a different member 
 a link forwarded to (or opened on the laptop of) someone else does not let them report an outcome
 in the verifier's name.
 
-Opening a valid link also lets this browser session see the incident's photos (console_media).
+Opening a valid link also lets this browser session see the incident's photos (console_media),
+only while the request is open (asked or going, the incident not closed): once the verifier
+reported back, or the request was cancelled, the link and that session see nothing more.
 """
 
 from __future__ import annotations
@@ -67,10 +69,17 @@ def _signed(view):
 
 def _context(token: str, vr: VerificationRequest, **extra: Any) -> dict[str, Any]:
     incident = vr.incident
-    reports = list(
-        Report.objects.filter(incident=incident)
-        .prefetch_related("attachments")
-        .order_by("created_at", "id")
+    # Once the request is over (cancelled, or the incident closed: someone else reported back)
+    # the page says so, without the reports.
+    reports = (
+        list(
+            Report.objects.filter(incident=incident)
+            .prefetch_related("attachments")
+            .order_by("created_at", "id")
+        )
+        if incident.status != Incident.Status.CLOSED
+        and vr.status != VerificationRequest.Status.CANCELLED
+        else []
     )
     agents = [r.agents_count for r in reports if r.agents_count is not None]
     vehicles = [r.vehicles_count for r in reports if r.vehicles_count is not None]
