@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from pathlib import Path
 
 import dj_database_url
 
 from vecinos.core.env import (
+    ConfigError,
     env_bool,
     env_choice,
     env_int,
@@ -208,6 +210,18 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HSTS on every HTTPS answer in production (a year). Behind a TLS-terminating proxy, name the
+# header it sets (VECINOS_PROXY_SSL_HEADER=X-Forwarded-Proto) so Django knows the request came
+# over HTTPS; only set it when the proxy overwrites that header from clients.
+SECURE_HSTS_SECONDS = env_int(
+    "VECINOS_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0, maximum=63_072_000
+)
+_PROXY_SSL_HEADER = env_str("VECINOS_PROXY_SSL_HEADER", "") or ""
+if _PROXY_SSL_HEADER and not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,63}", _PROXY_SSL_HEADER):
+    raise ConfigError("VECINOS_PROXY_SSL_HEADER must be a header name, e.g. X-Forwarded-Proto")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "vecinos.core.views.csrf_failure"
 OTP_TOTP_ISSUER = "Vecinos"
