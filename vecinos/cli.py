@@ -262,6 +262,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "5",
             "--log-level",
             "warning",
+            "--logger-class",
+            "vecinos.core.gunicorn_logger.PrivateLogger",
         ],
         env=env,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads in this process yet

@@ -277,11 +277,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Signed-link tokens and addresses are removed from every record (core.logs): on the
+    # loggers that log request paths, before any handler sees them, and on the handler.
+    "filters": {"redact": {"()": "vecinos.core.logs.RedactingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("VECINOS_LOG_LEVEL", "INFO")},
     "loggers": {
         # django.server logs the client address of every request; keep it quiet.
         "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
+        "django.request": {"filters": ["redact"]},
+        "django.security.csrf": {"filters": ["redact"]},
         "axes": {"level": "WARNING"},
     },
 }
