@@ -196,6 +196,8 @@ def subscribe(
             area.lat, area.lng = point
             area.radius_m = radius_m or 1500
             area.cell7 = geo.cell_of(point[0], point[1], geo.COARSE_RESOLUTION)
+            if sub.member_id is not None:  # a named person: only their neighborhood in clear
+                area.place_coarsely(point[0], point[1], area.radius_m)
             if zone is not None:
                 area.zone = None  # a point with a radius is more precise than the zone
         area.save()
@@ -292,7 +294,8 @@ def _zone_hits_circle(zone: Zone, lat: float, lng: float, radius_m: float) -> bo
     )
 
 
-MAX_AREA_RADIUS_M = 5000
+# 5 km chosen at most, plus the widening of a member's coarse area (models.place_coarsely).
+MAX_AREA_RADIUS_M = 5000 + 1500
 # Distance from a res-7 cell's center to its farthest corner (edge length ~1.22 km).
 CELL7_REACH_M = 1.1 * h3.average_hexagon_edge_length(geo.COARSE_RESOLUTION, unit="m")
 
