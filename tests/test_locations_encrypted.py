@@ -184,3 +184,46 @@ def test_expired_duty_rows_are_deleted_by_the_periodic_task(client, login, perso
     with time_machine.travel(timezone.now() + timedelta(hours=1, minutes=1)):
         assert purge_expired_duty.call_local() == 1
     assert not OnDuty.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrations_encrypt_rows_written_before(personas):
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("reports", "0003_flood_indexes"), ("alerts", "0003_subscriber_push")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    member = personas.verifier.pk
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO reports_onduty (member_id, role, until, lat, lng, started_at) "
+            "VALUES (%s, 'verifier', %s, %s, %s, %s)",
+            [member, now + timedelta(hours=2), DUTY_AT[0], DUTY_AT[1], now],
+        )
+        cursor.execute(
+            "INSERT INTO reports_onduty (member_id, role, until, lat, lng, started_at) "
+            "VALUES (%s, 'dispatcher', %s, %s, %s, %s)",
+            [member, now - timedelta(hours=2), QUICK_AT[0], QUICK_AT[1], now],
+        )
+        cursor.execute(
+            "INSERT INTO alerts_alert (kind, status, tiers, area_label, messages, expires_at, "
+            "created_at, escalation, recipients_count) "
+            "VALUES ('activation', 'sent', '[\"internal\"]', '', %s, %s, %s, '{}', 0)",
+            ['{"es": "Reuni\u00f3n en la casa azul"}', now + timedelta(hours=2), now],
+        )
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT role, lat, lng FROM reports_onduty")
+        rows = cursor.fetchall()
+    assert [r[0] for r in rows] == ["verifier"]  # the expired row is gone
+    assert all(str(v).startswith("v1:") for v in rows[0][1:])
+    duty = OnDuty.objects.get()
+    assert (duty.lat, duty.lng) == DUTY_AT
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT messages FROM alerts_alert")
+        (stored,) = cursor.fetchone()
+    assert str(stored).startswith("v1:") and "casa azul" not in str(stored)
+    assert Alert.objects.get().messages == {"es": "Reunión en la casa azul"}
