@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
+    "ninja",  # its static files: the API docs page loads Swagger UI from us, not a CDN
     "huey.contrib.djhuey",
     "django_tasks",
     "vecinos.core",
