@@ -100,3 +100,41 @@ class PrivacyHeadersMiddleware:
         if not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class PartialPageMiddleware:
+    """htmx fragments (the console queue, an alert's progress, a phone tree) opened directly in
+    a browser become a whole document: a language, a title and the stylesheet, so a screen
+    reader knows what it is reading. htmx's own requests get the bare fragment."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code != 200
+            or getattr(response, "streaming", False)
+            or request.headers.get("HX-Request")
+            or not response.get("Content-Type", "").startswith("text/html")
+        ):
+            return response
+        head = response.content[:200].lstrip().lower()
+        if not head or head.startswith((b"<!doctype", b"<html")):
+            return response
+        from django.templatetags.static import static
+        from django.utils import translation
+        from django.utils.html import escape
+        from django.utils.translation import gettext
+
+        charset = response.charset or "utf-8"
+        wrapped = (
+            f'<!doctype html>\n<html lang="{escape(translation.get_language() or "en")}">\n'
+            f'<head><meta charset="{charset}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(gettext('Vecinos'))}</title>"
+            f'<link rel="stylesheet" href="{escape(static("css/vecinos.css"))}"></head>\n'
+            '<body><main id="main">'
+        ).encode(charset)
+        response.content = wrapped + response.content + b"</main></body></html>\n"
+        return response
