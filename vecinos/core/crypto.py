@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 from functools import lru_cache
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -141,6 +142,9 @@ class EncryptedFloatField(EncryptedTextField):
     """
 
     description = "Encrypted number"
+    # What django-stubs' plugin reads as the attribute's types (annotations only).
+    _pyi_private_set_type: float | int | str  # type: ignore[assignment]
+    _pyi_private_get_type: float  # type: ignore[assignment]
 
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
@@ -164,6 +168,8 @@ class EncryptedJSONField(models.TextField):
     """A JSON value (a dict of texts by language) stored as AES-GCM ciphertext."""
 
     description = "Encrypted JSON"
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
