@@ -3,6 +3,8 @@ body that is not JSON is answered with the same {"errors": {...}} shape as other
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from vecinos.network.services import token_create
@@ -42,9 +44,16 @@ def operations(schema):
             yield method, path, op
 
 
+def no_duplicate_keys(pairs):
+    keys = [k for k, _v in pairs]
+    assert len(keys) == len(set(keys)), keys
+    return dict(pairs)
+
+
 @pytest.mark.django_db
 def test_every_operation_documents_401_and_422(client):
-    schema = client.get("/api/v1/openapi.json").json()
+    raw = client.get("/api/v1/openapi.json").content
+    schema = json.loads(raw, object_pairs_hook=no_duplicate_keys)
     for method, path, op in operations(schema):
         answers = op["responses"]
         if op.get("security"):
@@ -53,7 +62,7 @@ def test_every_operation_documents_401_and_422(client):
             assert "422" in answers, (method, path)
         if op.get("requestBody"):
             assert "400" in answers, (method, path)
-            assert "errors" in str(answers["400"]), (method, path)
+            assert "errors" in str(answers["400"]) or "FieldErrorsOut" in str(answers["400"])
 
 
 @pytest.mark.django_db

@@ -157,3 +157,9 @@ def test_gunicorn_under_vecinos_serve_logs_no_client_address(tmp_path):
     invalid = [line for line in output.splitlines() if "Invalid request" in line]
     assert invalid, output
     assert all("127.0.0.1" not in line and "ip=" not in line for line in invalid), invalid
+
+
+def test_redaction_keeps_iso_times_and_removes_signed_values():
+    assert redact("eta 2026-12-03T10:49:39.850-08:00") == "eta 2026-12-03T10:49:39.850-08:00"
+    signed = "eyJ2ciI6N30:1vQx7Z:Q2hhbGVjb3N2ZXJkZXNjb25sYXBhbGFicmE"
+    assert signed not in redact(f"Forbidden: /x?t={signed}")

@@ -78,7 +78,10 @@ class VecinosAPI(NinjaAPI):
         for path, operations in schema.get("paths", {}).items():
             short = "/" + path.removeprefix(root.rstrip("/")).lstrip("/")
             for method, operation in operations.items():
-                answers = operation.setdefault("responses", {})
+                # Ninja keys answers by int status; the same code as a string would be written
+                # as a second, duplicate JSON key (Swagger UI refuses the document).
+                answers = {str(k): v for k, v in operation.get("responses", {}).items()}
+                operation["responses"] = answers
                 if operation.get("security"):
                     answers.setdefault("401", _answer("No valid credential", _DETAIL))
                 if (method, short) in FORBIDDING:

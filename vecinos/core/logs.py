@@ -13,10 +13,11 @@ import logging
 import re
 
 REDACTED = "[redacted]"
-# A token segment after one of the signed-link prefixes (any mount point), and any long segment
-# shaped like a django.core.signing value ("payload:timestamp:signature").
+# A token segment after one of the signed-link prefixes (any mount point), and anything shaped
+# like a django.core.signing value ("payload:timestamp:signature", a 20+ character signature;
+# ISO times such as 2026-12-03T10:49:39-08:00 stay).
 _LINK = re.compile(r"/(a|join|v|cal|thanks)/[^/\s?#\"'<>]+?(?=\.ics\b|[/\s?#\"'<>]|$)")
-_SIGNED = re.compile(r"[A-Za-z0-9_\-=.]{6,}:[A-Za-z0-9_\-=.:]{10,}")
+_SIGNED = re.compile(r"[A-Za-z0-9_\-=.]+(?::[A-Za-z0-9_\-=.]+)*:[A-Za-z0-9_\-]{20,}")
 _FROM_IP = re.compile(r" from ip=\S*?: ")
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 

@@ -49,9 +49,7 @@ class TwoFactorRequiredMiddleware:
 # this origin only) on the pages whose scripts ask for a position, by URL name.
 DENIED_FEATURES = (
     "accelerometer",
-    "ambient-light-sensor",
     "autoplay",
-    "bluetooth",
     "browsing-topics",
     "camera",
     "display-capture",
