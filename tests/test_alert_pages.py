@@ -559,7 +559,10 @@ def test_member_adds_and_removes_places_and_orders_channels(client, login, perso
     )
     areas = list(SubscriptionArea.objects.filter(subscriber=sub).order_by("pk"))
     assert [a.zone_id for a in areas] == [zone.pk, None]
-    assert (areas[1].lat, areas[1].lng, areas[1].radius_m) == (34.041, -118.211, 500)
+    # A member's place: rounded to about 100 m, kept encrypted; in clear only its neighborhood
+    # cell's centre with a radius widened to still cover it (test_locations_encrypted.py).
+    assert areas[1].point == "34.04100,-118.21100,500" and areas[1].shown_radius_m == 500
+    assert areas[1].radius_m > 500
     response = client.post(
         reverse("my_subscriptions"),
         {"action": "channels", "language": "en", "first": "voice", "second": "sms", "third": ""},

@@ -75,6 +75,11 @@ def _check_worker(timeout: float) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _setup_django()
+    from django.conf import settings
+
+    if settings.PRODUCTION:
+        print("The demo coalition is fictional: it is never loaded in production.", file=sys.stderr)
+        return 1
     _call("migrate", interactive=False, verbosity=0)
     _call("demo")
     return 0
@@ -266,7 +271,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _call("migrate", interactive=False, verbosity=0)
     from vecinos.network.models import Organization
 
-    if not args.no_demo and not Organization.objects.exists():
+    # The fictional demo is for trying Vecinos out: never into a production database.
+    if not args.no_demo and not settings.PRODUCTION and not Organization.objects.exists():
         _call("demo")
 
     host = args.host
@@ -303,6 +309,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "8190",
             "--log-level",
             "warning",
+            "--logger-class",
+            "vecinos.core.gunicorn_logger.PrivateLogger",
         ],
         env=env,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads in this process yet

@@ -68,5 +68,15 @@ def purge_everything_personal() -> dict[str, int]:
     Signup.objects.all().delete()
     CalendarFeed.objects.all().delete()
     Place.objects.update(notes="")
+    # Sign-in throttling rows keep usernames and browser strings.
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    counts["sign_in_attempts"] = AccessAttempt.objects.all().delete()[0]
+    AccessLog.objects.all().delete()
+    AccessFailureLog.objects.all().delete()
     counts.update(purge_personal_data())
+    # The demo's passwords file names the demo accounts (and gives their passwords).
+    from vecinos.network.demo import credentials_path
+
+    credentials_path().unlink(missing_ok=True)
     return counts

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from pathlib import Path
 
 import dj_database_url
 
 from vecinos.core.env import (
+    ConfigError,
     env_bool,
     env_choice,
     env_int,
@@ -64,6 +66,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
+    "ninja",  # its static files: the API docs page loads Swagger UI from us, not a CDN
     "huey.contrib.djhuey",
     "django_tasks",
     "vecinos.core",
@@ -77,12 +80,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "vecinos.core.middleware.PrivacyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Before anything reads the body (CSRF, views); after the locale, so the 413 is translated.
     "vecinos.core.bodylimit.RequestBodyLimitMiddleware",
+    "vecinos.core.middleware.PartialPageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -211,6 +216,18 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HSTS on every HTTPS answer in production (a year). Behind a TLS-terminating proxy, name the
+# header it sets (VECINOS_PROXY_SSL_HEADER=X-Forwarded-Proto) so Django knows the request came
+# over HTTPS; only set it when the proxy overwrites that header from clients.
+SECURE_HSTS_SECONDS = env_int(
+    "VECINOS_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0, maximum=63_072_000
+)
+_PROXY_SSL_HEADER = env_str("VECINOS_PROXY_SSL_HEADER", "") or ""
+if _PROXY_SSL_HEADER and not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,63}", _PROXY_SSL_HEADER):
+    raise ConfigError("VECINOS_PROXY_SSL_HEADER must be a header name, e.g. X-Forwarded-Proto")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "vecinos.core.views.csrf_failure"
 OTP_TOTP_ISSUER = "Vecinos"
@@ -268,11 +285,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Signed-link tokens and addresses are removed from every record (core.logs): on the
+    # loggers that log request paths, before any handler sees them, and on the handler.
+    "filters": {"redact": {"()": "vecinos.core.logs.RedactingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("VECINOS_LOG_LEVEL", "INFO")},
     "loggers": {
         # django.server logs the client address of every request; keep it quiet.
         "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
+        "django.request": {"filters": ["redact"]},
+        "django.security.csrf": {"filters": ["redact"]},
         "axes": {"level": "WARNING"},
     },
 }

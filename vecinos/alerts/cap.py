@@ -9,6 +9,7 @@ Documents are built with ElementTree, so every text is escaped by the serializer
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -41,6 +42,18 @@ INFO_CODES: dict[str, tuple[str, str, str, str]] = {
     Alert.Kind.ALL_CLEAR: ("AllClear", "Past", "Minor", "Observed"),
     Alert.Kind.NOTICE: ("Monitor", "Expected", "Minor", "Likely"),
 }
+
+
+# Characters XML 1.0 cannot carry (ElementTree writes them raw, and the document no longer
+# parses). Alert texts refuse them on the way in; this keeps older rows from breaking a feed.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+_LANG_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
+
+
+def xml_text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", value)
 
 
 def _host() -> str:
@@ -100,7 +113,7 @@ def area_desc(alert: Alert) -> str:
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     el = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
     if text is not None:
-        el.text = text
+        el.text = xml_text(text)
     return el
 
 
@@ -133,7 +146,9 @@ def cap_document(alert: Alert) -> ET.Element:
         with translation.override(lang if lang in CAP_LANGUAGES else "en"):
             event = str(Alert.Kind(alert.kind).label)
         info = _sub(root, "info")
-        _sub(info, "language", CAP_LANGUAGES.get(lang, lang))
+        _sub(
+            info, "language", CAP_LANGUAGES.get(lang, lang if _LANG_TAG.fullmatch(lang) else "und")
+        )
         _sub(info, "category", "Safety")
         _sub(info, "event", event)
         _sub(info, "responseType", response_type)
@@ -161,9 +176,9 @@ def cap_xml(alert: Alert) -> bytes:
 def _atom(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     # Unqualified names under a root that declares the Atom namespace as the default: Atom
     # attributes (rel, href) have no namespace, which ElementTree's default_namespace refuses.
-    el = ET.SubElement(parent, tag, attrs)
+    el = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrs.items()})
     if text is not None:
-        el.text = text
+        el.text = xml_text(text)
     return el
 
 

@@ -6,11 +6,15 @@ Deliveries themselves are messaging.Delivery rows keyed to an AlertRecipient.
 
 from __future__ import annotations
 
+import math
+
+import h3
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from vecinos.core.crypto import EncryptedTextField
+from vecinos.core import geo
+from vecinos.core.crypto import EncryptedJSONField, EncryptedTextField
 
 
 class Subscriber(models.Model):
@@ -98,6 +102,11 @@ class SubscriptionArea(models.Model):
     radius_m = models.PositiveIntegerField(null=True, blank=True)
     # H3 res-7 cell of the point: the index that makes "everyone within 10 km" fast.
     cell7 = models.CharField(max_length=16, blank=True, db_index=True)
+    # A member's own place (their home, say) is not kept in plaintext: lat/lng hold the centre
+    # of its res-7 cell (a neighborhood) and radius_m grows by the distance to it, so the
+    # selection still reaches everyone it would have; the chosen point and radius are here,
+    # encrypted ("lat,lng,radius"), for display.
+    point = EncryptedTextField(blank=True)
 
     class Meta:
         indexes = [
@@ -107,6 +116,21 @@ class SubscriptionArea(models.Model):
                 fields=["cell7", "subscriber", "lat", "lng", "radius_m"], name="area_cell_cover"
             ),
         ]
+
+    def place_coarsely(self, lat: float, lng: float, radius_m: int) -> None:
+        """Keep a named person's place only as its neighborhood cell (see ``point``)."""
+        self.cell7 = geo.cell_of(lat, lng, geo.COARSE_RESOLUTION)
+        c_lat, c_lng = h3.cell_to_latlng(self.cell7)
+        self.lat, self.lng = round(c_lat, 5), round(c_lng, 5)
+        self.radius_m = radius_m + math.ceil(geo.haversine_m(lat, lng, self.lat, self.lng)) + 1
+        self.point = f"{lat:.5f},{lng:.5f},{radius_m}"
+
+    @property
+    def shown_radius_m(self) -> int | None:
+        """The radius the person chose (a member's area stores a wider, coarse one)."""
+        if self.point:
+            return int(self.point.rsplit(",", 1)[1])
+        return self.radius_m
 
 
 class OptOut(models.Model):
@@ -157,7 +181,8 @@ class Alert(models.Model):
     lng = models.FloatField(null=True, blank=True)
     radius_m = models.PositiveIntegerField(null=True, blank=True)
     area_label = models.CharField(max_length=120, blank=True)  # coarse, public (CAP <area>)
-    messages = models.JSONField(default=dict)  # {"es": "...", "en": "..."}
+    # {"es": "...", "en": "..."}, encrypted at rest (internal alerts name places and people).
+    messages = EncryptedJSONField(default=dict)
     expires_at = models.DateTimeField()
     incident = models.ForeignKey(
         "reports.Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"

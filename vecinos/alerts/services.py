@@ -8,6 +8,7 @@ updates, so two workers (or a worker and the auditor) never run one step twice.
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
@@ -201,6 +202,8 @@ def subscribe(
             area.lat, area.lng = point
             area.radius_m = radius_m or 1500
             area.cell7 = geo.cell_of(point[0], point[1], geo.COARSE_RESOLUTION)
+            if sub.member_id is not None:  # a named person: only their neighborhood in clear
+                area.place_coarsely(point[0], point[1], area.radius_m)
             if zone is not None:
                 area.zone = None  # a point with a radius is more precise than the zone
         area.save()
@@ -297,7 +300,8 @@ def _zone_hits_circle(zone: Zone, lat: float, lng: float, radius_m: float) -> bo
     )
 
 
-MAX_AREA_RADIUS_M = 5000
+# 5 km chosen at most, plus the widening of a member's coarse area (models.place_coarsely).
+MAX_AREA_RADIUS_M = 5000 + 1500
 # Distance from a res-7 cell's center to its farthest corner (edge length ~1.22 km).
 CELL7_REACH_M = 1.1 * h3.average_hexagon_edge_length(geo.COARSE_RESOLUTION, unit="m")
 
@@ -504,14 +508,26 @@ def can_alert(member: Member) -> bool:
     )
 
 
+# A language key is a short language tag ("es", "zh-Hant", "es-419"): it is written into CAP
+# documents and SMS templates. Control characters (but tab and newlines) are refused: XML 1.0
+# cannot carry them, and one would break the public feeds for as long as the alert is listed.
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
 def validate_messages(messages: dict[str, str]) -> dict[str, str]:
     errors: dict[str, str] = {}
     clean = {k: (v or "").strip() for k, v in messages.items() if (v or "").strip()}
     if not clean:
         errors["messages"] = str(gettext_lazy("Write the message in at least one language."))
     for lang, text in clean.items():
-        if len(lang) > 8:
+        if not LANGUAGE_TAG.fullmatch(lang):
             errors["messages"] = str(gettext_lazy("Unknown language code."))
+            continue
+        if CONTROL_CHARS.search(text):
+            errors[f"message_{lang}"] = str(
+                gettext_lazy("Remove the invisible control characters from the message.")
+            )
         if len(text) > MAX_MESSAGE:
             errors[f"message_{lang}"] = str(
                 gettext_lazy("Keep each message under %(n)s characters.") % {"n": MAX_MESSAGE}

@@ -7,6 +7,8 @@ from django.core.checks import Error, Tags, Warning, register
 
 from vecinos.core.crypto import FieldKeyError, _decode_key
 
+MIN_DISTINCT_SECRET_CHARS = 16
+MIN_DISTINCT_KEY_BYTES = 16  # 32 random bytes: about 30 distinct values
 WEAK_SECRETS = {"", "changeme", "change-me", "secret", "insecure", "django-insecure"}
 
 
@@ -20,7 +22,13 @@ def production_settings(app_configs, **kwargs):
     if not settings.PRODUCTION:
         return errors
     secret = settings.SECRET_KEY
-    if not settings.SECRET_KEY_FROM_ENV or secret.lower() in WEAK_SECRETS or len(secret) < 40:
+    # A generated key (token_urlsafe(50)) has 30-odd distinct characters; "aaaa..." has one.
+    if (
+        not settings.SECRET_KEY_FROM_ENV
+        or secret.lower() in WEAK_SECRETS
+        or len(secret) < 40
+        or len(set(secret)) < MIN_DISTINCT_SECRET_CHARS
+    ):
         errors.append(
             Error(
                 "Production needs its own secret key: set VECINOS_SECRET_KEY or "
@@ -35,6 +43,18 @@ def production_settings(app_configs, **kwargs):
                 "VECINOS_FIELD_KEY or VECINOS_FIELD_KEY_FILE.",
                 hint="Generate one with: vecinos genkey",
                 id="vecinos.E002",
+            )
+        )
+    try:
+        weak_field_key = len(set(_decode_key(settings.FIELD_KEY))) < MIN_DISTINCT_KEY_BYTES
+    except FieldKeyError:
+        weak_field_key = False  # reported as vecinos.E005 above
+    if weak_field_key:
+        errors.append(
+            Error(
+                "VECINOS_FIELD_KEY is not random (too few distinct bytes).",
+                hint="Generate one with: vecinos genkey",
+                id="vecinos.E006",
             )
         )
     if not (settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE):

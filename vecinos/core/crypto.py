@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 from functools import lru_cache
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -130,3 +132,63 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(str(value))
+
+
+class EncryptedFloatField(EncryptedTextField):
+    """A coordinate stored as AES-GCM ciphertext; Python code sees a float (or None).
+
+    For positions that are only displayed or compared in Python (a verifier's duty position):
+    queries keep a coarse cell beside it. A plaintext number left by an older schema still reads.
+    """
+
+    description = "Encrypted number"
+    # What django-stubs' plugin reads as the attribute's types (annotations only).
+    _pyi_private_set_type: float | int | str  # type: ignore[assignment]
+    _pyi_private_get_type: float  # type: ignore[assignment]
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return None
+        return float(decrypt(value) if str(value).startswith(PREFIX) else value)
+
+    def to_python(self, value):
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and value.startswith(PREFIX):
+            value = decrypt(value)
+        return float(value)
+
+    def get_prep_value(self, value):
+        if value is None or value == "":
+            return None
+        return encrypt(repr(float(value)))
+
+
+class EncryptedJSONField(models.TextField):
+    """A JSON value (a dict of texts by language) stored as AES-GCM ciphertext."""
+
+    description = "Encrypted JSON"
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        if value.startswith(PREFIX):
+            value = decrypt(value)
+        return json.loads(value)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            if value.startswith(PREFIX):
+                value = decrypt(value)
+            return json.loads(value) if value else value
+        return value
+
+    def get_prep_value(self, value):
+        if value is None:
+            return value
+        return encrypt(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def value_to_string(self, obj):
+        return json.dumps(self.value_from_object(obj), ensure_ascii=False)

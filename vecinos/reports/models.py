@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from vecinos.core.crypto import EncryptedTextField
+from vecinos.core.crypto import EncryptedFloatField, EncryptedTextField
 
 
 class Activity(models.TextChoices):
@@ -138,14 +138,16 @@ class Report(models.Model):
     vehicles_count = models.PositiveSmallIntegerField(null=True, blank=True)
     activity = models.CharField(max_length=16, choices=Activity.choices, blank=True)
     agency = models.CharField(max_length=16, choices=Agency.choices, default=Agency.UNKNOWN)
-    lat = models.FloatField(null=True, blank=True)
-    lng = models.FloatField(null=True, blank=True)
+    # Encrypted: a member's quick report is sent from where they stand. Queries use cell7 and
+    # the incident's position; the report's own is only read in Python.
+    lat = EncryptedFloatField(null=True, blank=True)
+    lng = EncryptedFloatField(null=True, blank=True)
     cell7 = models.CharField(max_length=16, blank=True, db_index=True)
     zone = models.ForeignKey(
         "network.Zone", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     place_text = EncryptedTextField(blank=True)
-    equipment = models.CharField(max_length=200, blank=True)
+    equipment = EncryptedTextField(blank=True)  # at most 200 characters (the form, the API)
     description = EncryptedTextField(blank=True)
     # Who reported (optional). Purged with the report's retention.
     reporter_contact = EncryptedTextField(blank=True)
@@ -239,9 +241,11 @@ class OnDuty(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty"
     )
     role = models.CharField(max_length=16)  # dispatcher | verifier
-    until = models.DateTimeField()
-    lat = models.FloatField(null=True, blank=True)
-    lng = models.FloatField(null=True, blank=True)
+    until = models.DateTimeField(db_index=True)
+    # Where a named person is right now: ciphertext, only compared in Python (verifier ranking).
+    # Expired rows are deleted by reports.purge_expired_duty every few minutes.
+    lat = EncryptedFloatField(null=True, blank=True)
+    lng = EncryptedFloatField(null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

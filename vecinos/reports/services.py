@@ -714,6 +714,11 @@ def duty_end(*, member: Member, role: str) -> None:
     OnDuty.objects.filter(member=member, role=role).delete()
 
 
+def duty_purge_expired() -> int:
+    """Delete duty rows whose time is over: an old position of a named person is not kept."""
+    return OnDuty.objects.filter(until__lte=timezone.now()).delete()[0]
+
+
 def verifiers_ranked(incident: Incident) -> list[tuple[Member, float | None]]:
     """Trained verifiers on duty now, nearest first (those without a location last)."""
     duties = OnDuty.objects.filter(role="verifier", until__gt=timezone.now()).select_related(

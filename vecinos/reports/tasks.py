@@ -19,6 +19,12 @@ def purge_expired() -> dict[str, int]:
     return result
 
 
+@db_periodic_task(crontab(minute="*/5"), name="reports.purge_expired_duty")
+def purge_expired_duty() -> int:
+    """Duty rows whose time is over go, with the position they held."""
+    return services.duty_purge_expired()
+
+
 @task()
 def fetch_recording(attachment_id: int) -> str:
     """A hotline message just committed: fetch it from Twilio, store it, delete it there."""

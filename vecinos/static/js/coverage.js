@@ -82,6 +82,13 @@
     return box;
   }
 
+  // Leaflet puts a string into the tooltip as HTML: hand it a text node instead.
+  function textOnly(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span;
+  }
+
   function coverageMap() {
     var el = document.getElementById("coverage-map");
     var data = readJSON("coverage-data");
@@ -101,7 +108,7 @@
         className: "cov-marker cov-marker-" + place.state,
       }).addTo(map);
       marker.bindPopup(popupNode(place, shiftsLabel));
-      marker.bindTooltip(place.name + " — " + place.label);
+      marker.bindTooltip(textOnly(place.name + " — " + place.label));
       bounds.extend([place.lat, place.lng]);
     });
     if (bounds.isValid()) {
