@@ -3,10 +3,15 @@ alert composer's live count and the coordinators' zone editor."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponseBase
-from django.views.decorators.http import require_http_methods
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods
 
-from vecinos.maps import tiles
+from vecinos.maps import selectors, tiles
+from vecinos.maps.forms import PublicMapForm
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -16,3 +21,82 @@ def map_tiles(request: HttpRequest, name: str) -> HttpResponseBase:
     if source is None or source.path is None or source.path.name != name:
         raise Http404
     return tiles.tiles_response(request, source.path)
+
+
+# --- the public verified map -------------------------------------------------------------------
+
+
+def _public_json(points: list[dict]) -> dict:
+    """GeoJSON: a hexagon (H3 res 7) or a zone's centre per checked outcome, times to the hour."""
+    features = []
+    for p in points:
+        if p["ring"]:
+            ring = [[lng, lat] for lat, lng in p["ring"]]
+            geometry = {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+        else:
+            geometry = {"type": "Point", "coordinates": [p["lng"], p["lat"]]}
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {
+                    "outcome": p["outcome"],
+                    "activity": p["activity"],
+                    "activity_label": p["activity_label"],
+                    "agency_label": p["agency_label"],
+                    "zone": p["zone"],
+                    "cell": p["cell"],
+                    "hour": p["hour"].isoformat() if p["hour"] else None,
+                    "checked_hour": p["checked"].isoformat() if p["checked"] else None,
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+@require_GET
+@cache_control(public=True, max_age=60)
+def public_map(request: HttpRequest) -> HttpResponse:
+    form = PublicMapForm(request.GET or None)
+    flt = form.filter() if request.GET else selectors.default_filter()
+    points = selectors.public_points(flt)
+    status = 400 if request.GET and not form.is_valid() else 200
+    for_js = [
+        {
+            "confirmed": p["confirmed"],
+            "lat": p["lat"],
+            "lng": p["lng"],
+            "ring": p["ring"],
+            "title": p["activity_label"],
+            "agency": p["agency_label"],
+            "place": p["zone"],
+            "when": date_format(p["hour"], "DATETIME_FORMAT") if p["hour"] else "",
+        }
+        for p in points
+    ]
+    query = request.GET.urlencode()
+    return render(
+        request,
+        "maps/public_map.html",
+        {
+            "form": form,
+            "points": points,
+            "points_js": for_js,
+            "filter": flt,
+            "delay_hours": max(1, round(selectors.public_delay().total_seconds() / 3600)),
+            "json_url": reverse("public_map_data") + (f"?{query}" if query else ""),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@cache_control(public=True, max_age=60)
+def public_map_data(request: HttpRequest) -> JsonResponse:
+    form = PublicMapForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        return JsonResponse({"errors": {k: [str(e) for e in v] for k, v in form.errors.items()}}, status=400)
+    flt = form.filter() if request.GET else selectors.default_filter()
+    data = _public_json(selectors.public_points(flt))
+    data["since"], data["until"] = flt.since.isoformat(), flt.until.isoformat()
+    return JsonResponse(data)
