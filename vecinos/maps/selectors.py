@@ -112,3 +112,65 @@ def public_points(flt: PublicFilter) -> list[dict]:
             }
         )
     return out
+
+
+# --- the console map ----------------------------------------------------------------------------
+
+CONSOLE_REPORTS = 100
+CONSOLE_FLOOD = 50
+CONSOLE_INCIDENTS = 100
+
+
+def console_map() -> dict:
+    """What the dispatcher console's map shows: the same rows as the queue (new reports, open
+    incidents), verifiers on duty who gave a location, and patrol places with people checked in.
+    A fixed number of queries, however busy the queue."""
+    from vecinos.patrols import selectors as patrols
+
+    statuses = {v: str(label) for v, label in Incident.Status.choices}
+    activities = {v: str(label) for v, label in Activity.choices}
+    reports_out = []
+    for flood in (False, True):
+        limit = CONSOLE_FLOOD if flood else CONSOLE_REPORTS
+        for r in reports.queue_reports(limit, flood=flood):
+            if r.lat is None or r.lng is None:
+                continue
+            reports_out.append(
+                {
+                    "id": r.pk,
+                    "receipt": r.receipt,
+                    "lat": r.lat,
+                    "lng": r.lng,
+                    "activity": activities.get(r.activity, ""),
+                    "at": timezone.localtime(r.created_at).strftime("%H:%M"),
+                    "flood": bool(r.flood_group),
+                    "incident": r.incident_id,
+                }
+            )
+    incidents_out = [
+        {
+            "id": i.pk,
+            "lat": i.lat,
+            "lng": i.lng,
+            "status": i.status,
+            "status_label": statuses.get(i.status, i.status),
+            "activity": activities.get(i.activity, ""),
+            "at": timezone.localtime(i.created_at).strftime("%H:%M"),
+        }
+        for i in reports.open_incidents(CONSOLE_INCIDENTS)
+        if i.lat is not None and i.lng is not None
+    ]
+    verifiers = [
+        {"id": pk, "name": name, "lat": lat, "lng": lng}
+        for pk, name, lat, lng in reports.verifiers_on_duty_located()
+    ]
+    patrols_out = [
+        {"id": pk, "name": name, "lat": lat, "lng": lng, "people": n}
+        for pk, name, lat, lng, n in patrols.checked_in_now()
+    ]
+    return {
+        "reports": reports_out,
+        "incidents": incidents_out,
+        "verifiers": verifiers,
+        "patrols": patrols_out,
+    }

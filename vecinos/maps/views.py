@@ -3,15 +3,20 @@ alert composer's live count and the coordinators' zone editor."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.formats import date_format
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vecinos.maps import selectors, tiles
 from vecinos.maps.forms import PublicMapForm
+from vecinos.reports import selectors as report_selectors
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -100,3 +105,26 @@ def public_map_data(request: HttpRequest) -> JsonResponse:
     data = _public_json(selectors.public_points(flt))
     data["since"], data["until"] = flt.since.isoformat(), flt.until.isoformat()
     return JsonResponse(data)
+
+
+# --- the console map ----------------------------------------------------------------------------
+
+LIVE_DIGEST_HEADER = "X-Live-Digest"
+
+
+@never_cache
+@require_GET
+def console_map_data(request: HttpRequest) -> HttpResponse:
+    """The console map's data, polled every second like the queue: 204 when unchanged."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "signed out"}, status=401)
+    if not report_selectors.can_use_console(request.user):
+        raise PermissionDenied
+    body = json.dumps(selectors.console_map(), separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(body.encode()).hexdigest()[:20]
+    if request.headers.get(LIVE_DIGEST_HEADER) == digest:
+        response = HttpResponse(status=204)
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response[LIVE_DIGEST_HEADER] = digest
+    return response

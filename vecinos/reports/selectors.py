@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role, Tier
-from vecinos.reports.models import Incident, Report, ReportStatus
+from vecinos.reports.models import Incident, OnDuty, Report, ReportStatus
 
 CONSOLE_ROLES = (Role.DISPATCHER, Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR)
 
@@ -74,4 +74,15 @@ def public_rumors(days: int = 7) -> QuerySet[Incident]:
             "created_at",
         )
         .order_by("-verified_at")
+    )
+
+
+def verifiers_on_duty_located() -> list[tuple[int, str, float, float]]:
+    """(member id, username, lat, lng) of verifiers on duty now who gave a location."""
+    return list(
+        OnDuty.objects.filter(
+            role="verifier", until__gt=timezone.now(), lat__isnull=False, lng__isnull=False
+        )
+        .order_by("member_id")
+        .values_list("member_id", "member__username", "lat", "lng")
     )
