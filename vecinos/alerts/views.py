@@ -233,6 +233,7 @@ def alert_new(request: HttpRequest) -> HttpResponse:
                         incident=incident,
                         parent=parent,
                         area_label=data.get("area_label", ""),
+                        polygon=None if parent else (data.get("polygon") or None),
                     )
                 except services.NotAllowed:
                     raise PermissionDenied from None

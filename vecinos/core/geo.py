@@ -79,3 +79,45 @@ def centroid(cells: Iterable[str]) -> tuple[float, float]:
     if not pts:
         raise GeoError("no cells")
     return sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
+
+
+class Plane:
+    """Metres on a local flat projection around (lat0, lng0): exact enough within ~50 km, and
+    cheap enough to test a hundred thousand points against a drawn polygon."""
+
+    def __init__(self, lat0: float, lng0: float) -> None:
+        self.lat0, self.lng0 = lat0, lng0
+        self.kx = math.radians(1) * math.cos(math.radians(lat0)) * EARTH_RADIUS_M
+        self.ky = math.radians(1) * EARTH_RADIUS_M
+
+    def xy(self, lat: float, lng: float) -> tuple[float, float]:
+        return (lng - self.lng0) * self.kx, (lat - self.lat0) * self.ky
+
+
+def point_in_ring(x: float, y: float, ring: Sequence[tuple[float, float]]) -> bool:
+    """Even-odd rule; ``ring`` is open (the last corner joins the first)."""
+    inside = False
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        xi, yi = ring[i]
+        xj, yj = ring[j]
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+def distance_to_ring(x: float, y: float, ring: Sequence[tuple[float, float]]) -> float:
+    """Distance from a point to the ring's edges (0 on an edge), in the ring's units."""
+    best = math.inf
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        ax, ay = ring[j]
+        bx, by = ring[i]
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / length2))
+        px, py = ax + t * dx - x, ay + t * dy - y
+        best = min(best, px * px + py * py)
+        j = i
+    return math.sqrt(best)

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-import json
-import math
 from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vecinos.alerts.forms import parse_polygon
+from vecinos.alerts.models import Tier
 from vecinos.maps.selectors import PUBLIC_MAX_DAYS, PublicFilter, default_filter
+from vecinos.network.models import Zone
 from vecinos.reports.models import Activity, Incident
 
 OUTCOME_CHOICES = [
@@ -52,40 +53,21 @@ class PublicMapForm(forms.Form):
         )
 
 
-MAX_POLYGON_POINTS = 200
+class ReachForm(forms.Form):
+    """The composer's area as it is being drawn (the same fields as the alert form)."""
 
+    tiers = forms.MultipleChoiceField(choices=Tier.choices, required=False)
+    zones = forms.ModelMultipleChoiceField(queryset=Zone.objects.all(), required=False)
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90)
+    lng = forms.FloatField(required=False, min_value=-180, max_value=180)
+    radius_m = forms.IntegerField(required=False, min_value=50, max_value=50_000)
+    polygon = forms.CharField(required=False, max_length=20_000)
 
-def parse_polygon(text: str) -> list[list[float]]:
-    """A drawn polygon from the composer: JSON [[lat, lng], ...], 3 to 200 distinct points.
+    def clean_polygon(self) -> list[list[float]]:
+        return parse_polygon(self.cleaned_data.get("polygon") or "")
 
-    Raises forms.ValidationError with a message for the person (never a 500).
-    """
-    if not text or not text.strip():
-        return []
-    try:
-        raw = json.loads(text)
-    except ValueError:
-        raise forms.ValidationError(_("The drawn area could not be read. Draw it again.")) from None
-    if not isinstance(raw, list):
-        raise forms.ValidationError(_("The drawn area could not be read. Draw it again."))
-    points: list[list[float]] = []
-    for item in raw:
-        if (
-            not isinstance(item, list | tuple)
-            or len(item) != 2
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in item)
-        ):
-            raise forms.ValidationError(_("The drawn area could not be read. Draw it again."))
-        lat, lng = float(item[0]), float(item[1])
-        if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
-            raise forms.ValidationError(_("The drawn area is not on the map."))
-        point = [round(lat, 6), round(lng, 6)]
-        if not points or points[-1] != point:
-            points.append(point)
-    if len(points) > 1 and points[0] == points[-1]:
-        points.pop()
-    if len(points) < 3:
-        raise forms.ValidationError(_("An area needs at least three corners."))
-    if len(points) > MAX_POLYGON_POINTS:
-        raise forms.ValidationError(_("The drawn area has too many corners (at most 200)."))
-    return points
+    def point(self) -> tuple[float, float] | None:
+        lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")
+        if lat is None or lng is None or not self.cleaned_data.get("radius_m"):
+            return None
+        return lat, lng

@@ -174,3 +174,39 @@ def console_map() -> dict:
         "verifiers": verifiers,
         "patrols": patrols_out,
     }
+
+
+# --- the alert composer's live count -------------------------------------------------------------
+
+
+def reach(
+    *,
+    tiers: list[str],
+    zones: list | None = None,
+    point: tuple[float, float] | None = None,
+    radius_m: int | None = None,
+    polygon: list[list[float]] | None = None,
+) -> dict:
+    """Who an alert drawn this way would reach now, by tier and by language.
+
+    Runs the fan-out's own selection (``alerts.services.select_recipients``: tiers, areas,
+    opt-outs, the hourly throttle) on an unsaved draft, so the count is what sending would do.
+    """
+    from vecinos.alerts.models import TIER_ORDER, Alert
+    from vecinos.alerts.services import select_recipients
+
+    draft = Alert(
+        kind=Alert.Kind.SIGHTING,
+        tiers=[t for t in TIER_ORDER if t in tiers],
+        lat=point[0] if point else None,
+        lng=point[1] if point else None,
+        radius_m=radius_m if point else None,
+        polygon=polygon or [],
+    )
+    targets = select_recipients(draft, zones=list(zones or []))
+    by_tier: dict[str, int] = {}
+    by_language: dict[str, int] = {}
+    for target in targets:
+        by_tier[target.tier] = by_tier.get(target.tier, 0) + 1
+        by_language[target.language] = by_language.get(target.language, 0) + 1
+    return {"total": len(targets), "by_tier": by_tier, "by_language": by_language}

@@ -7,4 +7,5 @@ urlpatterns = [
     path("map/", views.public_map, name="public_map"),
     path("map/data.json", views.public_map_data, name="public_map_data"),
     path("console/map.json", views.console_map_data, name="console_map_data"),
+    path("alerts/reach.json", views.alert_reach, name="alert_reach"),
 ]

@@ -11,11 +11,15 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Js
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.translation import ngettext
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vecinos.maps import selectors, tiles
-from vecinos.maps.forms import PublicMapForm
+from vecinos.alerts import selectors as alert_selectors
+from vecinos.alerts.models import Tier
+from vecinos.maps.forms import PublicMapForm, ReachForm
+from vecinos.network.models import LANGUAGE_CHOICES
 from vecinos.reports import selectors as report_selectors
 
 
@@ -128,3 +132,50 @@ def console_map_data(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(body, content_type="application/json")
     response[LIVE_DIGEST_HEADER] = digest
     return response
+
+
+# --- the alert composer: "would reach N people" ----------------------------------------------------
+
+
+@never_cache
+@require_GET
+def alert_reach(request: HttpRequest) -> HttpResponse:
+    """How many people the area being drawn would reach, by tier and by language."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "signed out"}, status=401)
+    if not alert_selectors.can_alert(request.user):
+        raise PermissionDenied
+    form = ReachForm(request.GET)
+    if not form.is_valid():
+        errors = {k: [str(e) for e in v] for k, v in form.errors.items()}
+        return JsonResponse({"errors": errors}, status=400)
+    data = form.cleaned_data
+    point = form.point()
+    result = selectors.reach(
+        tiers=data.get("tiers") or [],
+        zones=list(data.get("zones") or []),
+        point=point,
+        radius_m=data.get("radius_m") if point else None,
+        polygon=data.get("polygon") or None,
+    )
+    tier_labels = {value: str(label) for value, label in Tier.choices}
+    language_names = dict(LANGUAGE_CHOICES)
+    result["text"] = reach_text(result, tier_labels, language_names)
+    return JsonResponse(result)
+
+
+def reach_text(result: dict, tier_labels: dict, language_names: dict) -> str:
+    total = result["total"]
+    head = ngettext(
+        "Would reach %(n)s person", "Would reach %(n)s people", total
+    ) % {"n": f"{total:,}"}
+    if not total:
+        return head + "."
+    tiers = ", ".join(
+        f"{tier_labels.get(t, t)}: {n:,}" for t, n in result["by_tier"].items()
+    )
+    langs = ", ".join(
+        f"{language_names.get(code, code)}: {n:,}"
+        for code, n in sorted(result["by_language"].items(), key=lambda kv: -kv[1])
+    )
+    return f"{head} ({tiers}; {langs})."

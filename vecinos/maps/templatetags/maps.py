@@ -17,3 +17,25 @@ register = template.Library()
 def basemap() -> dict:
     source = tiles.source()
     return {"tiles_url": source.url if source else ""}
+
+
+def _zone_outlines() -> list[dict]:
+    import h3
+
+    from vecinos.core.geo import cells_outline
+    from vecinos.network.models import Zone
+
+    out = []
+    for zone in Zone.objects.order_by("name").only("pk", "name", "cells"):
+        try:
+            rings = cells_outline(zone.cells)
+        except (ValueError, TypeError, h3.H3BaseException):
+            rings = []
+        out.append({"id": zone.pk, "name": zone.name, "rings": rings})
+    return out
+
+
+@register.inclusion_tag("maps/_alert_area_map.html")
+def alert_area_map() -> dict:
+    """The composer's map: draw a circle or a polygon, or tap zones; the live count below."""
+    return {"zones": _zone_outlines()}
