@@ -359,9 +359,20 @@ class PublicSubscribeForm(forms.Form):
     place = forms.CharField(
         label=_("ZIP code or neighborhood"),
         max_length=80,
-        error_messages={"required": _("Enter a ZIP code or the name of your neighborhood.")},
+        required=False,
         help_text=_("For example 90033 or Boyle Heights."),
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+    # A place tapped on the map instead (rounded to about 100 m), with a radius.
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
+    lng = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
+    radius_m = forms.TypedChoiceField(
+        label=_("How far around it"),
+        choices=RADIUS_CHOICES,
+        coerce=int,
+        initial=1000,
+        required=False,
+        help_text=_("For a place tapped on the map."),
     )
     language = forms.ChoiceField(
         label=_("Language"), choices=LANGUAGE_CHOICES, help_text=LANGUAGE_HELP
@@ -384,6 +395,23 @@ class PublicSubscribeForm(forms.Form):
         field.choices = channel_choices(PUBLIC_CHANNEL_CHOICES, signal_first=True)
         if len(field.choices) > len(PUBLIC_CHANNEL_CHOICES):
             field.help_text = _("When you tick Signal, alerts come by Signal first.")
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        lat, lng = data.get("lat"), data.get("lng")
+        if lat is not None and lng is not None:
+            # About 100 m: enough for a radius of 500 m or more, and no one's front door.
+            data["lat"], data["lng"] = round(lat, 3), round(lng, 3)
+            data["radius_m"] = data.get("radius_m") or 1000
+        else:
+            data["lat"] = data["lng"] = None
+            if not (data.get("place") or "").strip() and "place" not in self.errors:
+                self.add_error("place", _("Enter a ZIP code or the name of your neighborhood."))
+        return data
+
+    def point(self) -> tuple[float, float] | None:
+        lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")
+        return (lat, lng) if lat is not None and lng is not None else None
 
     def clean_phone(self) -> str:
         try:

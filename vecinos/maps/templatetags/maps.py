@@ -39,3 +39,9 @@ def _zone_outlines() -> list[dict]:
 def alert_area_map() -> dict:
     """The composer's map: draw a circle or a polygon, or tap zones; the live count below."""
     return {"zones": _zone_outlines()}
+
+
+@register.inclusion_tag("maps/_pick_area.html")
+def pick_area_map() -> dict:
+    """Tap a place on the map, set a radius: fills the form's lat/lng (about 100 m)."""
+    return {}
