@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from vecinos.alerts.forms import parse_polygon
 from vecinos.alerts.models import Tier
 from vecinos.maps.selectors import PUBLIC_MAX_DAYS, PublicFilter, default_filter
-from vecinos.network.models import Zone
+from vecinos.network.models import Organization, Zone, ZoneKind
 from vecinos.reports.models import Activity, Incident
 
 OUTCOME_CHOICES = [
@@ -71,3 +71,24 @@ class ReachForm(forms.Form):
         if lat is None or lng is None or not self.cleaned_data.get("radius_m"):
             return None
         return lat, lng
+
+
+class ZoneForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ZoneKind.choices)
+    organization = forms.ModelChoiceField(
+        label=_("Organization"),
+        queryset=Organization.objects.order_by("name"),
+        required=False,
+        empty_label=_("(the whole coalition)"),
+    )
+    # The outline drawn on the map, [[lat, lng], ...] as JSON (set by the map script).
+    boundary = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20_000)
+
+    def clean_boundary(self) -> list[list[float]]:
+        ring = parse_polygon(self.cleaned_data.get("boundary") or "")
+        if not ring:
+            raise forms.ValidationError(
+                _("Draw the zone's outline on the map (at least three corners).")
+            )
+        return ring

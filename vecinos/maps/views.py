@@ -6,11 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 
+import h3
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -18,8 +22,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from vecinos.maps import selectors, tiles
 from vecinos.alerts import selectors as alert_selectors
 from vecinos.alerts.models import Tier
-from vecinos.maps.forms import PublicMapForm, ReachForm
-from vecinos.network.models import LANGUAGE_CHOICES
+from vecinos.core.geo import cells_outline
+from vecinos.core.http import member_of
+from vecinos.maps.forms import PublicMapForm, ReachForm, ZoneForm
+from vecinos.network import selectors as network_selectors
+from vecinos.network import services as network_services
+from vecinos.network.models import LANGUAGE_CHOICES, Member, Zone
 from vecinos.reports import selectors as report_selectors
 
 
@@ -179,3 +187,82 @@ def reach_text(result: dict, tier_labels: dict, language_names: dict) -> str:
         for code, n in sorted(result["by_language"].items(), key=lambda kv: -kv[1])
     )
     return f"{head} ({tiers}; {langs})."
+
+
+# --- zones drawn on the map by coalition coordinators --------------------------------------------
+
+
+def _coalition_coordinator(request: HttpRequest) -> Member:
+    member = member_of(request)
+    if not network_selectors.is_coalition_coordinator(member):
+        raise PermissionDenied
+    return member
+
+
+def _ring_of(zone: Zone | None) -> list[list[float]]:
+    """The zone's outline as [lat, lng] corners: its drawn boundary, else its cells' outline."""
+    if zone is None:
+        return []
+    coords = ((zone.boundary or {}).get("coordinates") or [[]])[0]
+    if not coords:
+        try:
+            rings = cells_outline(zone.cells)
+        except (ValueError, TypeError, h3.H3BaseException):
+            rings = []
+        coords = rings[0] if rings else []
+    ring = [[round(lat, 6), round(lng, 6)] for lng, lat in coords]
+    if len(ring) > 1 and ring[0] == ring[-1]:
+        ring.pop()
+    return ring
+
+
+@never_cache
+@login_required
+def zone_list(request: HttpRequest) -> HttpResponse:
+    _coalition_coordinator(request)
+    zones = list(Zone.objects.select_related("organization").order_by("name"))
+    return render(request, "maps/zone_list.html", {"zones": zones})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def zone_edit(request: HttpRequest, zone_id: int | None = None) -> HttpResponse:
+    actor = _coalition_coordinator(request)
+    zone = get_object_or_404(Zone, pk=zone_id) if zone_id is not None else None
+    status = 200
+    if request.method == "POST":
+        form = ZoneForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                saved = network_services.zone_save(
+                    actor=actor,
+                    zone=zone,
+                    name=data["name"],
+                    kind=data["kind"],
+                    organization=data.get("organization"),
+                    ring=data["boundary"],
+                )
+            except network_services.ZoneInvalid as exc:
+                for key, message in exc.errors.items():
+                    form.add_error(key if key in form.fields else None, message)
+            else:
+                messages.success(request, _("Zone “%(name)s” saved.") % {"name": saved.name})
+                return redirect("zone_list")
+        status = 400
+    else:
+        initial = {"boundary": json.dumps(_ring_of(zone))} if zone else {}
+        if zone:
+            initial.update(name=zone.name, kind=zone.kind, organization=zone.organization_id)
+        form = ZoneForm(initial=initial)
+    others = [
+        {"id": z.pk, "name": z.name, "rings": [[[lng, lat] for lat, lng in _ring_of(z)]]}
+        for z in Zone.objects.exclude(pk=zone.pk if zone else None).order_by("name")
+    ]
+    return render(
+        request,
+        "maps/zone_edit.html",
+        {"form": form, "zone": zone, "others": others},
+        status=status,
+    )

@@ -340,11 +340,101 @@
     }
   }
 
+  // --- zones drawn by coalition coordinators ----------------------------------------------------
+
+  function zoneEditor(box) {
+    var L = window.L;
+    var form = box.closest("form");
+    var boundary = form.querySelector("input[name=boundary]");
+    box.hidden = false;
+    var map = L.map(box.querySelector("#zone-map"), { zoomSnap: 0.5, attributionControl: false });
+    map.setView(DEFAULT_CENTER, DEFAULT_ZOOM);
+    var lang = (document.documentElement.lang || "en").split("-")[0];
+    var bounds = L.latLngBounds([]);
+    (readJSON("area-map-zones") || []).forEach(function (zone) {
+      (zone.rings || []).forEach(function (ring) {
+        if (ring.length < 3) {
+          return;
+        }
+        var other = L.polygon(
+          ring.map(function (pt) {
+            return [pt[1], pt[0]];
+          }),
+          { className: "am-zone", weight: 1, fillOpacity: 0.08, pmIgnore: true, interactive: true }
+        ).addTo(map);
+        other.bindTooltip(zone.name, { sticky: true });
+        bounds.extend(other.getBounds());
+      });
+    });
+    var shape = null;
+
+    function save() {
+      if (!shape) {
+        boundary.value = "";
+        return;
+      }
+      boundary.value = JSON.stringify(
+        shape.getLatLngs()[0].map(function (p) {
+          return [Number(p.lat.toFixed(6)), Number(p.lng.toFixed(6))];
+        })
+      );
+    }
+
+    function adopt(layer) {
+      if (shape && shape !== layer) {
+        map.removeLayer(shape);
+      }
+      shape = layer;
+      layer.on("pm:edit pm:dragend", save);
+      save();
+    }
+
+    if (map.pm) {
+      map.pm.setLang(lang === "es" ? "es" : "en");
+      map.pm.addControls({
+        position: "topleft",
+        drawMarker: false,
+        drawCircleMarker: false,
+        drawPolyline: false,
+        drawCircle: false,
+        drawText: false,
+        cutPolygon: false,
+        rotateMode: false,
+        drawRectangle: true,
+        drawPolygon: true,
+        editMode: true,
+        dragMode: true,
+        removalMode: true,
+      });
+      map.on("pm:create", function (event) {
+        adopt(event.layer);
+      });
+      map.on("pm:remove", function (event) {
+        if (event.layer === shape) {
+          shape = null;
+          save();
+        }
+      });
+    }
+    if (boundary.value) {
+      try {
+        adopt(L.polygon(JSON.parse(boundary.value), { className: "am-drawn" }).addTo(map));
+        bounds = shape.getBounds();
+      } catch (e) {
+        boundary.value = "";
+      }
+    }
+    if (bounds.isValid()) {
+      map.fitBounds(bounds, { padding: [16, 16] });
+    }
+  }
+
   ready(function () {
     if (typeof window.L === "undefined") {
       return;
     }
     document.querySelectorAll("[data-area-map]").forEach(composer);
     document.querySelectorAll("[data-pick-area]").forEach(picker);
+    document.querySelectorAll("[data-zone-editor]").forEach(zoneEditor);
   });
 })();
