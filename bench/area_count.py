@@ -4,7 +4,7 @@ selection the fan-out uses (alerts.services.select_recipients on the draft, thro
 maps.selectors.reach), for a drawn polygon over East Los Angeles, on the embedded default.
 Seeds with bench/fanout.py's 1M-subscriber selection seed.
 
-    .venv/bin/python bench/area_count.py [--subscribers 1000000] [--postgres]
+    .venv/bin/python bench/area_count.py [--subscribers 1000000] [--postgres] [--data-dir DIR]
 
 Ends with:
 area count: <N> of <M> in <T> ms (median of 5)
@@ -56,8 +56,9 @@ def time_count() -> None:
     print(json.dumps({"median_ms": runs[len(runs) // 2], "result": result, "runs": runs}))
 
 
-def run(label: str, extra_env: dict, n: int) -> str:
-    data = Path(tempfile.mkdtemp(prefix="vecinos-area-"))
+def run(label: str, extra_env: dict, n: int, data_dir: str = "") -> str:
+    data = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="vecinos-area-"))
+    seeded = (data / "seeded").exists()
     env = {
         **os.environ,
         "VECINOS_ENV": "development",
@@ -68,7 +69,9 @@ def run(label: str, extra_env: dict, n: int) -> str:
     subprocess.run(
         [PY, "-m", "vecinos.cli", "migrate", "--verbosity", "0"], env=env, cwd=ROOT, check=True
     )
-    fanout.inner("seed_selection", env, str(n))
+    if not seeded:
+        fanout.inner("seed_selection", env, str(n))
+        (data / "seeded").write_text(str(n))
     out = subprocess.run(
         [PY, __file__, "--inner", "time_count"], env=env, cwd=ROOT, capture_output=True, text=True
     )
@@ -86,11 +89,12 @@ def main() -> None:
     parser.add_argument("--inner", nargs="+")
     parser.add_argument("--subscribers", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--data-dir", default="", help="reuse a seeded data dir (SQLite)")
     args = parser.parse_args()
     if args.inner:
         {"time_count": time_count}[args.inner[0]]()
         return
-    line = run("embedded SQLite", {}, args.subscribers)
+    line = run("embedded SQLite", {}, args.subscribers, args.data_dir)
     if args.postgres:
         run("PostgreSQL", {"VECINOS_DATABASE_URL": fanout._pg("vecinos_area")}, args.subscribers)
     print(line)

@@ -75,7 +75,8 @@
     wrap.querySelectorAll("[hidden]").forEach(function (node) {
       node.hidden = false;
     });
-    var map = L.map(el, { zoomSnap: 0.5, attributionControl: false, keyboard: false });
+    // maxZoom up front: the cluster layer needs it before any tile layer has loaded.
+    var map = L.map(el, { zoomSnap: 0.5, attributionControl: false, keyboard: false, maxZoom: 19 });
     map.setView(DEFAULT_CENTER, DEFAULT_ZOOM);
     var clustered = L.markerClusterGroup
       ? L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false })
@@ -193,14 +194,14 @@
           }
           return null;
         })
+        .catch(function () {
+          return null; // offline for a moment: the next poll tries again
+        })
         .then(function (data) {
+          busy = false;
           if (data) {
             draw(data);
           }
-        })
-        .catch(function () {})
-        .then(function () {
-          busy = false;
         });
     }
     var timer = window.setInterval(poll, 1000);
