@@ -41,6 +41,21 @@ POLYGON = [
 ]
 
 
+def seed(n: int) -> None:
+    """fanout.py's 1M selection seed; tops up a data dir an interrupted run left part-seeded."""
+    fanout._django()
+    from vecinos.alerts.models import Subscriber
+
+    have = Subscriber.objects.count()
+    if have >= n:
+        print(json.dumps({"seeded": have}))
+        return
+    if have:  # a different random stream for the rest, so no place is seeded twice
+        real = fanout.random.Random
+        fanout.random.Random = lambda _seed: real(_seed + have)  # type: ignore[assignment,misc]
+    fanout.seed_selection(n - have)
+
+
 def time_count() -> None:
     fanout._django()
     from vecinos.alerts.models import Tier
@@ -70,7 +85,15 @@ def run(label: str, extra_env: dict, n: int, data_dir: str = "") -> str:
         [PY, "-m", "vecinos.cli", "migrate", "--verbosity", "0"], env=env, cwd=ROOT, check=True
     )
     if not seeded:
-        fanout.inner("seed_selection", env, str(n))
+        out = subprocess.run(
+            [PY, __file__, "--inner", "seed", str(n)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        if out.returncode != 0:
+            sys.exit(out.stderr[-3000:])
         (data / "seeded").write_text(str(n))
     out = subprocess.run(
         [PY, __file__, "--inner", "time_count"], env=env, cwd=ROOT, capture_output=True, text=True
@@ -92,7 +115,8 @@ def main() -> None:
     parser.add_argument("--data-dir", default="", help="reuse a seeded data dir (SQLite)")
     args = parser.parse_args()
     if args.inner:
-        {"time_count": time_count}[args.inner[0]]()
+        step, *rest = args.inner
+        {"time_count": time_count, "seed": lambda: seed(int(rest[0]))}[step]()
         return
     line = run("embedded SQLite", {}, args.subscribers, args.data_dir)
     if args.postgres:

@@ -30,7 +30,9 @@ def _console_transports():
 
 
 def public(lat, lng, radius=500, language="es", status=Subscriber.Status.ACTIVE, phone=""):
-    sub = Subscriber.objects.create(status=status, language=language, channels=["sms"], source="web")
+    sub = Subscriber.objects.create(
+        status=status, language=language, channels=["sms"], source="web"
+    )
     SubscriptionArea.objects.create(
         subscriber=sub, lat=lat, lng=lng, radius_m=radius, cell7=geo.cell_of(lat, lng, 7)
     )
@@ -73,12 +75,20 @@ def test_stopped_and_pending_subscribers_and_far_ones_are_left_out():
 
 def test_zone_subscriptions_count_when_the_zone_touches_the_polygon():
     zone = Zone.objects.create(
-        name="Boyle Heights", slug="bh", kind="neighborhood",
-        cells=geo.circle_cells(34.04, -118.21, 600), center_lat=34.04, center_lng=-118.21,
+        name="Boyle Heights",
+        slug="bh",
+        kind="neighborhood",
+        cells=geo.circle_cells(34.04, -118.21, 600),
+        center_lat=34.04,
+        center_lng=-118.21,
     )
     far_zone = Zone.objects.create(
-        name="Pasadena", slug="pas", kind="neighborhood",
-        cells=geo.circle_cells(34.15, -118.14, 600), center_lat=34.15, center_lng=-118.14,
+        name="Pasadena",
+        slug="pas",
+        kind="neighborhood",
+        cells=geo.circle_cells(34.15, -118.14, 600),
+        center_lat=34.15,
+        center_lng=-118.14,
     )
     sub = Subscriber.objects.create(status=Subscriber.Status.ACTIVE, language="en", source="web")
     SubscriptionArea.objects.create(subscriber=sub, zone=zone)
@@ -119,7 +129,10 @@ def test_a_drawn_polygon_is_stored_and_the_fan_out_uses_it(client, login, person
         ("{not json", "could not be read"),
         (json.dumps([[34.0, -118.2], [34.1, -118.2]]), "at least three corners"),
         (json.dumps([[95.0, -118.2], [34.1, -118.2], [34.1, -118.3]]), "not on the map"),
-        (json.dumps([[34.0, -118.2]] * 2 + [[34.0 + i / 1000, -118.3] for i in range(205)]), "too many corners"),
+        (
+            json.dumps([[34.0, -118.2]] * 2 + [[34.0 + i / 1000, -118.3] for i in range(205)]),
+            "too many corners",
+        ),
         (json.dumps([["a", "b"], [1, 2], [3, 4]]), "could not be read"),
     ],
 )
@@ -133,8 +146,12 @@ def test_a_bad_drawn_area_gets_a_clear_message(client, login, personas, bad, mes
 
 def test_cap_carries_the_polygon_closed_and_coarse(client, personas):
     alert = services.alert_create(
-        actor=personas.dispatcher, kind="sighting", tiers=[Tier.PUBLIC],
-        messages={"es": "Operativo.", "en": "Operation."}, polygon=SQUARE, area_label="Boyle Heights",
+        actor=personas.dispatcher,
+        kind="sighting",
+        tiers=[Tier.PUBLIC],
+        messages={"es": "Operativo.", "en": "Operation."},
+        polygon=SQUARE,
+        area_label="Boyle Heights",
     )
     services.alert_send(alert=alert, actor=personas.dispatcher)
     services.alert_approve(alert=alert, actor=personas.coordinator)
@@ -150,12 +167,17 @@ def test_cap_carries_the_polygon_closed_and_coarse(client, personas):
 def test_a_tiny_polygon_becomes_a_coarse_circle_in_cap(client, personas):
     tiny = [[34.0401, -118.2101], [34.0403, -118.2101], [34.0403, -118.2104]]
     alert = services.alert_create(
-        actor=personas.dispatcher, kind="sighting", tiers=[Tier.PUBLIC],
-        messages={"es": "Operativo.", "en": "Operation."}, polygon=tiny,
+        actor=personas.dispatcher,
+        kind="sighting",
+        tiers=[Tier.PUBLIC],
+        messages={"es": "Operativo.", "en": "Operation."},
+        polygon=tiny,
     )
     services.alert_send(alert=alert, actor=personas.dispatcher)
     services.alert_approve(alert=alert, actor=personas.coordinator)
-    area = ET.fromstring(client.get(f"/cap/alerts/{alert.pk}.xml").content).find(f"{CAP}info/{CAP}area")
+    area = ET.fromstring(client.get(f"/cap/alerts/{alert.pk}.xml").content).find(
+        f"{CAP}info/{CAP}area"
+    )
     assert area.find(f"{CAP}polygon") is None
     (circle,) = [c.text for c in area.findall(f"{CAP}circle")]
     assert circle == "34.04,-118.21 2.0"
@@ -182,8 +204,11 @@ def test_the_count_is_what_the_fan_out_then_sends(client, login, personas):
     only_public = client.get("/alerts/reach.json", {**params, "tiers": "public"}).json()
     assert only_public["by_language"] == {"en": 3, "es": 2}
     alert = services.alert_create(
-        actor=personas.dispatcher, kind="sighting", tiers=["public", "internal"],
-        messages={"es": "Operativo.", "en": "Operation."}, polygon=SQUARE,
+        actor=personas.dispatcher,
+        kind="sighting",
+        tiers=["public", "internal"],
+        messages={"es": "Operativo.", "en": "Operation."},
+        polygon=SQUARE,
     )
     services.alert_send(alert=alert, actor=personas.dispatcher)
     services.alert_approve(alert=alert, actor=personas.coordinator)
@@ -195,7 +220,8 @@ def test_circle_and_zones_are_counted_too_and_bad_input_is_a_400(client, login, 
     public(34.04, -118.21, language="es")
     login(personas.dispatcher)
     circle = client.get(
-        "/alerts/reach.json", {"tiers": "public", "lat": "34.04", "lng": "-118.21", "radius_m": "800"}
+        "/alerts/reach.json",
+        {"tiers": "public", "lat": "34.04", "lng": "-118.21", "radius_m": "800"},
     ).json()
     assert circle["total"] == 1 and circle["by_language"] == {"es": 1}
     bad = client.get("/alerts/reach.json", {"tiers": "public", "polygon": "[[1,2]]"})

@@ -37,7 +37,9 @@ def _tiles_and_transports(settings, tmp_path):
 
 def only_our_host(page, base: str) -> set:
     hosts: set = set()
-    page.on("request", lambda req: hosts.add(req.url.split("/")[2]) if "://" in req.url[:8] else None)
+    page.on(
+        "request", lambda req: hosts.add(req.url.split("/")[2]) if "://" in req.url[:8] else None
+    )
     return hosts
 
 
@@ -75,8 +77,11 @@ def test_console_map_shows_the_queue_live_and_opens_an_incident(live_server, new
     dispatcher, device = member_with_device("disp.dana", org, Role.DISPATCHER)
     verifier = make_member("vera.v", org=org, roles=(Role.VERIFIER,), tier=Tier.TRAINED)
     OnDuty.objects.create(
-        member=verifier, role="verifier", until=timezone.now() + timedelta(hours=2),
-        lat=34.06, lng=-118.23,
+        member=verifier,
+        role="verifier",
+        until=timezone.now() + timedelta(hours=2),
+        lat=34.06,
+        lng=-118.23,
     )
     report_at(34.0407, -118.2110, "a")
     report_at(34.0700, -118.2900, "b")
@@ -89,7 +94,9 @@ def test_console_map_shows_the_queue_live_and_opens_an_incident(live_server, new
     expect(page.locator("#console-map .cm-verifier")).to_have_count(1)
     page.wait_for_timeout(600)
     assert tiles_drawn(page) >= 1
-    page.screenshot(path=f"{SHOTS}/console-map-{'phone' if phone else 'desk'}.png", full_page=not phone)
+    page.screenshot(
+        path=f"{SHOTS}/console-map-{'phone' if phone else 'desk'}.png", full_page=not phone
+    )
     # Live: a new report appears within the one-second refresh.
     report_at(34.0500, -118.2000, "d")
     page.wait_for_selector("#console-map[data-shown='4']", state="attached", timeout=5000)
@@ -109,9 +116,13 @@ def test_composer_polygon_shows_its_live_count_and_is_saved(live_server, new_pag
     base = live_server.url
     org = Organization.objects.create(name="Vecinos Unidos", short_name="vu")
     coordinator, device = member_with_device("coord.ana", org, Role.COALITION_COORDINATOR)
-    for i, (lat, lng, lang) in enumerate([(34.05, -118.25, "es"), (34.052, -118.248, "en"), (34.30, -118.0, "es")]):
-        sub = Subscriber.objects.create(status=Subscriber.Status.ACTIVE, language=lang, source="web")
-        SubscriptionArea.objects.create(subscriber=sub, lat=lat, lng=lng, radius_m=500, cell7=geo.cell_of(lat, lng, 7))
+    for lat, lng, lang in [(34.05, -118.25, "es"), (34.052, -118.248, "en"), (34.30, -118.0, "es")]:
+        sub = Subscriber.objects.create(
+            status=Subscriber.Status.ACTIVE, language=lang, source="web"
+        )
+        SubscriptionArea.objects.create(
+            subscriber=sub, lat=lat, lng=lng, radius_m=500, cell7=geo.cell_of(lat, lng, 7)
+        )
     page = new_page(phone=phone)
     hosts = only_our_host(page, base)
     browser_sign_in(page, base, "coord.ana", device, to="/alerts/new/")
@@ -129,11 +140,17 @@ def test_composer_polygon_shows_its_live_count_and_is_saved(live_server, new_pag
     page.mouse.click(cx + corners[0][0], cy + corners[0][1])  # close the ring
     count = page.locator("[data-reach]")
     expect(count).to_have_attribute("data-total", "2", timeout=3000)
-    expect(count).to_contain_text(re.compile(r"Would reach 2 people \(Public subscribers: 2; (English: 1, Spanish: 1|Spanish: 1, English: 1)\)"))
+    expect(count).to_contain_text(
+        re.compile(
+            r"Would reach 2 people \(Public subscribers: 2; (English: 1, Spanish: 1|Spanish: 1, English: 1)\)"
+        )
+    )
     assert page.locator("input[name=polygon]").input_value().startswith("[[")
     page.wait_for_timeout(400)
     assert tiles_drawn(page) >= 1
-    page.screenshot(path=f"{SHOTS}/composer-polygon-{'phone' if phone else 'desk'}.png", full_page=True)
+    page.screenshot(
+        path=f"{SHOTS}/composer-polygon-{'phone' if phone else 'desk'}.png", full_page=True
+    )
     page.get_by_label("Area name").fill("Downtown")
     with page.expect_navigation():
         page.get_by_role("button", name="Review before sending").click()
@@ -166,7 +183,7 @@ def test_a_subscription_area_is_picked_by_tapping_on_a_phone(live_server, new_pa
     page.screenshot(path=f"{SHOTS}/subscribe-tap-phone.png", full_page=True)
     page.locator("input[name=phone]").fill("3235550177")
     with page.expect_navigation():
-        page.locator("form[action=\"/subscribe/\"] button[type=submit]").click()
+        page.locator('form[action="/subscribe/"] button[type=submit]').click()
     area = SubscriptionArea.objects.get()
     assert (area.lat, area.lng, area.radius_m) == (lat, lng, 2000)
     assert not page.problems, page.problems
@@ -177,10 +194,19 @@ def test_a_subscription_area_is_picked_by_tapping_on_a_phone(live_server, new_pa
 def test_public_map_shows_checked_outcomes_coarsely(live_server, new_page, phone):
     base = live_server.url
     now = timezone.now()
-    for lat, lng, outcome in [(34.0407, -118.2110, "confirmed"), (34.0700, -118.2900, "false_alarm")]:
+    for lat, lng, outcome in [
+        (34.0407, -118.2110, "confirmed"),
+        (34.0700, -118.2900, "false_alarm"),
+    ]:
         Incident.objects.create(
-            status=outcome, outcome=outcome, activity="workplace", agency="ice", lat=lat, lng=lng,
-            cell7=geo.cell_of(lat, lng, 7), verified_at=now - timedelta(hours=3),
+            status=outcome,
+            outcome=outcome,
+            activity="workplace",
+            agency="ice",
+            lat=lat,
+            lng=lng,
+            cell7=geo.cell_of(lat, lng, 7),
+            verified_at=now - timedelta(hours=3),
         )
     page = new_page(phone=phone, locale="en-US" if not phone else "es-US")
     hosts = only_our_host(page, base)

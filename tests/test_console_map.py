@@ -32,14 +32,19 @@ def busy_console(personas, n=3):
     triaged = report(lat=34.05, lng=-118.25, key="kx")
     services.report_triage(report=triaged, tier="verify", actor=personas.dispatcher)
     OnDuty.objects.create(
-        member=personas.verifier, role="verifier", until=timezone.now() + timedelta(hours=2),
-        lat=34.03, lng=-118.22,
+        member=personas.verifier,
+        role="verifier",
+        until=timezone.now() + timedelta(hours=2),
+        lat=34.03,
+        lng=-118.22,
     )
     place = Place.objects.create(
         name="Roosevelt High", kind="school", lat=34.039, lng=-118.205, organization=personas.org_a
     )
     now = timezone.now()
-    shift = Shift.objects.create(place=place, starts_at=now - timedelta(minutes=20), ends_at=now + timedelta(hours=1))
+    shift = Shift.objects.create(
+        place=place, starts_at=now - timedelta(minutes=20), ends_at=now + timedelta(hours=1)
+    )
     Signup.objects.create(shift=shift, member=personas.newcomer, checked_in_at=now)
     return triaged
 
@@ -61,7 +66,12 @@ def test_dispatcher_sees_reports_incidents_verifiers_and_patrols(client, login, 
     assert incident["id"] == triaged.incident_id
     assert incident["status"] == "new"
     assert data["verifiers"] == [
-        {"id": personas.verifier.pk, "name": personas.verifier.username, "lat": 34.03, "lng": -118.22}
+        {
+            "id": personas.verifier.pk,
+            "name": personas.verifier.username,
+            "lat": 34.03,
+            "lng": -118.22,
+        }
     ]
     (patrol,) = data["patrols"]
     assert patrol["name"] == "Roosevelt High" and patrol["people"] == 1

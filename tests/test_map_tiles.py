@@ -151,4 +151,4 @@ def test_csp_admits_only_a_configured_tile_host(tmp_path):
 def test_data_dir_archive_is_found_without_the_setting(tmp_path):
     write_archive(tmp_path / "region.pmtiles")
     module = _settings_with({"VECINOS_DATA_DIR": str(tmp_path), "VECINOS_MAP_TILES": ""})
-    assert module.MAP_TILES == str(tmp_path / "region.pmtiles")
+    assert str(tmp_path / "region.pmtiles") == module.MAP_TILES

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 LAT, LNG = 34.041234, -118.213456  # a street corner in Boyle Heights
 
 
-def incident(outcome, *, minutes_ago=180, activity="workplace", lat=LAT, lng=LNG, zone=None, verifier=None):
+def incident(
+    outcome, *, minutes_ago=180, activity="workplace", lat=LAT, lng=LNG, zone=None, verifier=None
+):
     now = timezone.now()
     obj = Incident.objects.create(
         status=outcome or Incident.Status.NEW,
@@ -76,8 +78,12 @@ def test_places_are_res7_hexagons_never_the_point(client):
 
 def test_a_zone_is_shown_by_its_name_and_centre(client):
     zone = Zone.objects.create(
-        name="Boyle Heights", slug="bh", kind="neighborhood",
-        cells=geo.circle_cells(LAT, LNG, 800), center_lat=34.04, center_lng=-118.21,
+        name="Boyle Heights",
+        slug="bh",
+        kind="neighborhood",
+        cells=geo.circle_cells(LAT, LNG, 800),
+        center_lat=34.04,
+        center_lng=-118.21,
     )
     incident(Incident.Status.CONFIRMED, zone=zone)
     (feature,) = features(client)
@@ -116,7 +122,9 @@ def test_bad_filters_get_a_clear_message_not_a_500(client):
     assert "first day must come before" in json.dumps(response.json())
     response = client.get("/map/data.json", {"since": "yesterday-ish"})
     assert response.status_code == 400
-    page = client.get("/map/", {"since": "2020-01-01", "until": "2026-01-01"}, HTTP_ACCEPT_LANGUAGE="es")
+    page = client.get(
+        "/map/", {"since": "2020-01-01", "until": "2026-01-01"}, HTTP_ACCEPT_LANGUAGE="es"
+    )
     assert page.status_code == 400
     assert "Elija como máximo un año" in page.content.decode()
 
@@ -136,8 +144,12 @@ def test_page_lists_outcomes_with_feed_links_in_english_and_spanish(client):
 
 def test_query_count_does_not_grow_with_points(client, django_assert_max_num_queries):
     zone = Zone.objects.create(
-        name="Boyle Heights", slug="bh", kind="neighborhood",
-        cells=geo.circle_cells(LAT, LNG, 800), center_lat=34.04, center_lng=-118.21,
+        name="Boyle Heights",
+        slug="bh",
+        kind="neighborhood",
+        cells=geo.circle_cells(LAT, LNG, 800),
+        center_lat=34.04,
+        center_lng=-118.21,
     )
     for i in range(12):
         incident(Incident.Status.CONFIRMED, zone=zone if i % 2 else None, lat=LAT + i * 0.02)

@@ -53,7 +53,13 @@ def test_public_subscribe_needs_a_place_or_a_tap(client):
     assert not Subscriber.objects.exists()
     bad = client.post(
         reverse("subscribe"),
-        {"phone": "3235550191", "lat": "134", "lng": "-118.2", "language": "en", "channels": ["sms"]},
+        {
+            "phone": "3235550191",
+            "lat": "134",
+            "lng": "-118.2",
+            "language": "en",
+            "channels": ["sms"],
+        },
     )
     assert bad.status_code == 200 and not Subscriber.objects.exists()
 

@@ -21,7 +21,12 @@ OUTLINE = [[34.050, -118.225], [34.050, -118.200], [34.030, -118.200], [34.030, 
 def test_only_coalition_coordinators_edit_zones(client, login, personas, who):
     login(getattr(personas, who))
     assert client.get("/zones/edit/").status_code == 403
-    assert client.post("/zones/edit/new/", {"name": "X", "kind": "other", "boundary": json.dumps(OUTLINE)}).status_code == 403
+    assert (
+        client.post(
+            "/zones/edit/new/", {"name": "X", "kind": "other", "boundary": json.dumps(OUTLINE)}
+        ).status_code
+        == 403
+    )
     assert not Zone.objects.exists()
 
 
@@ -33,7 +38,12 @@ def test_a_drawn_outline_becomes_the_zone(client, login, personas):
     login(personas.coalition)
     response = client.post(
         "/zones/edit/new/",
-        {"name": "Boyle Heights", "kind": "neighborhood", "organization": personas.org_a.pk, "boundary": json.dumps(OUTLINE)},
+        {
+            "name": "Boyle Heights",
+            "kind": "neighborhood",
+            "organization": personas.org_a.pk,
+            "boundary": json.dumps(OUTLINE),
+        },
     )
     assert response.status_code == 302
     zone = Zone.objects.get()
@@ -42,7 +52,11 @@ def test_a_drawn_outline_becomes_the_zone(client, login, personas):
     assert 34.030 < zone.center_lat < 34.050 and -118.225 < zone.center_lng < -118.200
     inside = h3.latlng_to_cell(34.04, -118.21, 9)
     assert inside in zone.cells
-    assert zone.boundary["coordinates"][0][0] == zone.boundary["coordinates"][0][-1] == [-118.225, 34.05]
+    assert (
+        zone.boundary["coordinates"][0][0]
+        == zone.boundary["coordinates"][0][-1]
+        == [-118.225, 34.05]
+    )
     assert AuditEvent.objects.filter(action="zone.save").exists()
     # Redraw it smaller: the cells follow.
     smaller = [[34.045, -118.215], [34.045, -118.205], [34.035, -118.205], [34.035, -118.215]]
@@ -61,7 +75,10 @@ def test_a_drawn_outline_becomes_the_zone(client, login, personas):
     [
         ("", "Draw the zone"),
         (json.dumps(OUTLINE[:2]), "at least three corners"),
-        (json.dumps([[34.0400, -118.2100], [34.0401, -118.2100], [34.0401, -118.2101]]), "too small"),
+        (
+            json.dumps([[34.0400, -118.2100], [34.0401, -118.2100], [34.0401, -118.2101]]),
+            "too small",
+        ),
         ("[[[1]]]", "could not be read"),
     ],
 )
@@ -75,7 +92,10 @@ def test_bad_outlines_get_a_clear_message(client, login, personas, boundary, mes
 
 def test_duplicate_names_are_refused_in_spanish_too(client, login, personas):
     login(personas.coalition)
-    client.post("/zones/edit/new/", {"name": "Boyle Heights", "kind": "other", "boundary": json.dumps(OUTLINE)})
+    client.post(
+        "/zones/edit/new/",
+        {"name": "Boyle Heights", "kind": "other", "boundary": json.dumps(OUTLINE)},
+    )
     response = client.post(
         "/zones/edit/new/",
         {"name": "boyle heights", "kind": "other", "boundary": json.dumps(OUTLINE)},

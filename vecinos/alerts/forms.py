@@ -523,7 +523,9 @@ def parse_polygon(text: str) -> list[list[float]]:
         ):
             raise forms.ValidationError(_("The drawn area could not be read. Draw it again."))
         lat, lng = float(item[0]), float(item[1])
-        if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        if not (
+            math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180
+        ):
             raise forms.ValidationError(_("The drawn area is not on the map."))
         point = [round(lat, 6), round(lng, 6)]
         if not points or points[-1] != point:

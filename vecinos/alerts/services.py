@@ -407,7 +407,9 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
     west, east = min(c[1] for c in corners) - dlng, max(c[1] for c in corners) + dlng
     box = h3.LatLngPoly([(south, west), (south, east), (north, east), (north, west)])
     inner: list[str] = []
-    rim: list[str] = []
+    # Rim cells with what a row in them needs: whether the whole cell is outside the polygon,
+    # and the least distance from any point of the cell to the polygon's edges.
+    rim: dict[str, tuple[bool, float]] = {}
     for cell in h3.polygon_to_cells(box, geo.COARSE_RESOLUTION):
         x, y = plane.xy(*h3.cell_to_latlng(cell))
         edge = geo.distance_to_ring(x, y, shape)
@@ -415,9 +417,10 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
         if inside and edge >= CELL7_REACH_M:
             inner.append(cell)
         elif inside or edge <= CELL7_REACH_M + MAX_AREA_RADIUS_M:
-            rim.append(cell)
+            rim[cell] = (not inside and edge > CELL7_REACH_M, max(0.0, edge - CELL7_REACH_M))
     area_t = SubscriptionArea._meta.db_table
     ids: set[int] = set()
+    rim_cells = list(rim)
     with connection.cursor() as cursor:
         for start in range(0, len(inner), 500):
             chunk = inner[start : start + 500]
@@ -428,20 +431,22 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
             )
             ids.update(row[0] for row in cursor.fetchall())
         kx, ky = plane.kx, plane.ky
-        for start in range(0, len(rim), 500):
-            chunk = rim[start : start + 500]
+        for start in range(0, len(rim_cells), 500):
+            chunk = rim_cells[start : start + 500]
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
-                f"SELECT a.subscriber_id, a.lat, a.lng, a.radius_m FROM {area_t} a "  # noqa: S608
-                f"WHERE a.cell7 IN ({marks})",
+                f"SELECT a.subscriber_id, a.cell7, a.lat, a.lng, a.radius_m "  # noqa: S608
+                f"FROM {area_t} a WHERE a.cell7 IN ({marks})",
                 chunk,
             )
-            for sub_id, a_lat, a_lng, a_radius in cursor.fetchall():
-                if sub_id in ids:
-                    continue
+            for sub_id, cell7, a_lat, a_lng, a_radius in cursor.fetchall():
+                outside, least = rim[cell7]
+                reach_m = a_radius or 0
+                if least > reach_m or sub_id in ids:
+                    continue  # the whole cell is farther from the polygon than this radius
                 x, y = (a_lng - lng0) * kx, (a_lat - lat0) * ky
-                if geo.point_in_ring(x, y, shape) or (
-                    a_radius and geo.distance_to_ring(x, y, shape) <= a_radius
+                if (not outside and geo.point_in_ring(x, y, shape)) or (
+                    reach_m and geo.distance_to_ring(x, y, shape) <= reach_m
                 ):
                     ids.add(sub_id)
     touched = [

@@ -59,6 +59,7 @@ from vecinos.core.clientip import limit_key
 from vecinos.core.http import member_of
 from vecinos.core.privacy import source_key
 from vecinos.messaging import services as messaging
+from vecinos.network.models import Zone
 from vecinos.network.phones import phone_index
 
 SUBSCRIBE_LIMIT = 5
@@ -694,6 +695,8 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     place_text = data["place"].strip()
     picked = form.point()
+    zone: Zone | None
+    point: tuple[float, float] | None
     if picked is not None:  # tapped on the map: that point and the chosen radius
         zone, point = None, picked
         with translation.override(data["language"]):  # said in their text, in their language

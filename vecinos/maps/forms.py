@@ -20,7 +20,9 @@ OUTCOME_CHOICES = [
 
 
 class PublicMapForm(forms.Form):
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput({"type": "date"}))
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput({"type": "date"})
+    )
     until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput({"type": "date"}))
     outcome = forms.ChoiceField(label=_("What was found"), choices=OUTCOME_CHOICES, required=False)
     activity = forms.ChoiceField(

@@ -129,12 +129,10 @@ def tiles_response(request: HttpRequest, path: Path) -> HttpResponse | Streaming
     body: Iterator[bytes] | list[bytes] = (
         [] if request.method == "HEAD" else _read(path, first, length)
     )
-    response = StreamingHttpResponse(
-        body, status=status, content_type="application/vnd.pmtiles"
-    )
-    response["Content-Length"] = str(length)
+    stream = StreamingHttpResponse(body, status=status, content_type="application/vnd.pmtiles")
+    stream["Content-Length"] = str(length)
     if status == 206:
-        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+        stream["Content-Range"] = f"bytes {first}-{last}/{size}"
     for key, value in common.items():
-        response[key] = value
-    return response
+        stream[key] = value
+    return stream

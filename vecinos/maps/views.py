@@ -19,11 +19,11 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from vecinos.maps import selectors, tiles
 from vecinos.alerts import selectors as alert_selectors
 from vecinos.alerts.models import Tier
 from vecinos.core.geo import cells_outline
 from vecinos.core.http import member_of
+from vecinos.maps import selectors, tiles
 from vecinos.maps.forms import PublicMapForm, ReachForm, ZoneForm
 from vecinos.network import selectors as network_selectors
 from vecinos.network import services as network_services
@@ -112,7 +112,9 @@ def public_map(request: HttpRequest) -> HttpResponse:
 def public_map_data(request: HttpRequest) -> JsonResponse:
     form = PublicMapForm(request.GET or None)
     if request.GET and not form.is_valid():
-        return JsonResponse({"errors": {k: [str(e) for e in v] for k, v in form.errors.items()}}, status=400)
+        return JsonResponse(
+            {"errors": {k: [str(e) for e in v] for k, v in form.errors.items()}}, status=400
+        )
     flt = form.filter() if request.GET else selectors.default_filter()
     data = _public_json(selectors.public_points(flt))
     data["since"], data["until"] = flt.since.isoformat(), flt.until.isoformat()
@@ -142,7 +144,7 @@ def console_map_data(request: HttpRequest) -> HttpResponse:
     return response
 
 
-# --- the alert composer: "would reach N people" ----------------------------------------------------
+# --- the alert composer: "would reach N people" -------------------------------------------------
 
 
 @never_cache
@@ -174,14 +176,12 @@ def alert_reach(request: HttpRequest) -> HttpResponse:
 
 def reach_text(result: dict, tier_labels: dict, language_names: dict) -> str:
     total = result["total"]
-    head = ngettext(
-        "Would reach %(n)s person", "Would reach %(n)s people", total
-    ) % {"n": f"{total:,}"}
+    head = ngettext("Would reach %(n)s person", "Would reach %(n)s people", total) % {
+        "n": f"{total:,}"
+    }
     if not total:
         return head + "."
-    tiers = ", ".join(
-        f"{tier_labels.get(t, t)}: {n:,}" for t, n in result["by_tier"].items()
-    )
+    tiers = ", ".join(f"{tier_labels.get(t, t)}: {n:,}" for t, n in result["by_tier"].items())
     langs = ", ".join(
         f"{language_names.get(code, code)}: {n:,}"
         for code, n in sorted(result["by_language"].items(), key=lambda kv: -kv[1])
@@ -252,13 +252,18 @@ def zone_edit(request: HttpRequest, zone_id: int | None = None) -> HttpResponse:
                 return redirect("zone_list")
         status = 400
     else:
-        initial = {"boundary": json.dumps(_ring_of(zone))} if zone else {}
+        initial: dict[str, object] = {}
         if zone:
-            initial.update(name=zone.name, kind=zone.kind, organization=zone.organization_id)
+            initial.update(
+                boundary=json.dumps(_ring_of(zone)),
+                name=zone.name,
+                kind=zone.kind,
+                organization=zone.organization_id,
+            )
         form = ZoneForm(initial=initial)
     others = [
         {"id": z.pk, "name": z.name, "rings": [[[lng, lat] for lat, lng in _ring_of(z)]]}
-        for z in Zone.objects.exclude(pk=zone.pk if zone else None).order_by("name")
+        for z in Zone.objects.exclude(pk=zone.pk if zone else -1).order_by("name")
     ]
     return render(
         request,

@@ -366,7 +366,7 @@ def zone_save(
     name = (name or "").strip()[:120]
     if not name:
         errors["name"] = _("Give the zone a name.")
-    elif Zone.objects.filter(name__iexact=name).exclude(pk=zone.pk if zone else None).exists():
+    elif Zone.objects.filter(name__iexact=name).exclude(pk=zone.pk if zone else -1).exists():
         errors["name"] = _("Another zone already has this name.")
     boundary = [[lng, lat] for lat, lng in ring]
     cells: list[str] = []

@@ -77,7 +77,7 @@ def public_rumors(days: int = 7) -> QuerySet[Incident]:
     )
 
 
-def verifiers_on_duty_located() -> list[tuple[int, str, float, float]]:
+def verifiers_on_duty_located() -> list[tuple[int, str, float | None, float | None]]:
     """(member id, username, lat, lng) of verifiers on duty now who gave a location."""
     return list(
         OnDuty.objects.filter(
