@@ -68,7 +68,25 @@ def time_count() -> None:
         result = reach(tiers=[Tier.PUBLIC, Tier.MEMBERS], polygon=POLYGON)
         runs.append((time.perf_counter() - t0) * 1000)
     runs.sort()
-    print(json.dumps({"median_ms": runs[len(runs) // 2], "result": result, "runs": runs}))
+    # The area step alone (what bench/fanout.py's "selection" line times for a circle).
+    from vecinos.alerts.services import subscribers_in_polygon
+
+    area_runs = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        subscribers_in_polygon(ring=POLYGON)
+        area_runs.append((time.perf_counter() - t0) * 1000)
+    area_runs.sort()
+    print(
+        json.dumps(
+            {
+                "median_ms": runs[len(runs) // 2],
+                "area_ms": area_runs[2],
+                "result": result,
+                "runs": runs,
+            }
+        )
+    )
 
 
 def run(label: str, extra_env: dict, n: int, data_dir: str = "") -> str:
@@ -102,6 +120,7 @@ def run(label: str, extra_env: dict, n: int, data_dir: str = "") -> str:
         sys.exit(out.stderr[-3000:])
     t = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"[{label}] {json.dumps(t['result'])} runs {[round(r) for r in t['runs']]}", flush=True)
+    print(f"[{label}] polygon area step alone: {t['area_ms']:.0f} ms (median of 5)", flush=True)
     line = f"area count: {t['result']['total']} of {n} in {t['median_ms']:.0f} ms (median of 5)"
     print(f"[{label}] {line}", flush=True)
     return line

@@ -294,6 +294,7 @@ def _zone_hits_circle(zone: Zone, lat: float, lng: float, radius_m: float) -> bo
 MAX_AREA_RADIUS_M = 5000
 # Distance from a res-7 cell's center to its farthest corner (edge length ~1.22 km).
 CELL7_REACH_M = 1.1 * h3.average_hexagon_edge_length(geo.COARSE_RESOLUTION, unit="m")
+CELL8_REACH_M = 1.1 * h3.average_hexagon_edge_length(8, unit="m")
 
 
 def _point_areas_near(lat: float, lng: float, radius_m: float) -> set[int]:
@@ -400,6 +401,7 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
     lng0 = sum(c[1] for c in corners) / len(corners)
     plane = geo.Plane(lat0, lng0)
     shape = [plane.xy(lat, lng) for lat, lng in corners]
+    edges = geo.ring_edges(shape)
     margin = MAX_AREA_RADIUS_M + 2 * CELL7_REACH_M
     dlat = math.degrees(margin / geo.EARTH_RADIUS_M)
     dlng = dlat / max(math.cos(math.radians(lat0)), 1e-6)
@@ -412,7 +414,7 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
     rim: dict[str, tuple[bool, float]] = {}
     for cell in h3.polygon_to_cells(box, geo.COARSE_RESOLUTION):
         x, y = plane.xy(*h3.cell_to_latlng(cell))
-        edge = geo.distance_to_ring(x, y, shape)
+        edge = geo.distance_to_edges(x, y, edges)
         inside = geo.point_in_ring(x, y, shape)
         if inside and edge >= CELL7_REACH_M:
             inner.append(cell)
@@ -421,6 +423,7 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
     area_t = SubscriptionArea._meta.db_table
     ids: set[int] = set()
     rim_cells = list(rim)
+    fine: dict[str, tuple[int, float]] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(inner), 500):
             chunk = inner[start : start + 500]
@@ -440,13 +443,32 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
                 chunk,
             )
             for sub_id, cell7, a_lat, a_lng, a_radius in cursor.fetchall():
-                outside, least = rim[cell7]
                 reach_m = a_radius or 0
-                if least > reach_m or sub_id in ids:
+                if rim[cell7][1] > reach_m or sub_id in ids:
                     continue  # the whole cell is farther from the polygon than this radius
+                # The row's res-8 cell (a seventh of the size) settles most rows without
+                # arithmetic: wholly inside, or farther than the radius. Cached per cell.
+                fine_cell = h3.latlng_to_cell(a_lat, a_lng, 8)
+                state = fine.get(fine_cell)
+                if state is None:
+                    fx, fy = plane.xy(*h3.cell_to_latlng(fine_cell))
+                    f_edge = geo.distance_to_edges(fx, fy, edges)
+                    f_inside = geo.point_in_ring(fx, fy, shape)
+                    if f_inside and f_edge >= CELL8_REACH_M:
+                        state = (1, 0.0)
+                    elif not f_inside and f_edge > CELL8_REACH_M:
+                        state = (-1, f_edge - CELL8_REACH_M)
+                    else:
+                        state = (0, 0.0)
+                    fine[fine_cell] = state
+                if state[0] == 1:
+                    ids.add(sub_id)
+                    continue
+                if state[1] > reach_m:
+                    continue
                 x, y = (a_lng - lng0) * kx, (a_lat - lat0) * ky
-                if (not outside and geo.point_in_ring(x, y, shape)) or (
-                    reach_m and geo.distance_to_ring(x, y, shape) <= reach_m
+                if (state[0] == 0 and geo.point_in_ring(x, y, shape)) or (
+                    reach_m and geo.distance_to_edges(x, y, edges) <= reach_m
                 ):
                     ids.add(sub_id)
     touched = [
@@ -507,6 +529,7 @@ def select_recipients(alert: Alert, *, zones: list[Zone] | None = None) -> list[
         chosen: dict[int, str] = {}
         zones = list(alert.zones.all()) if zones is None else zones
         point = (alert.lat, alert.lng) if alert.lat is not None and alert.lng is not None else None
+        in_area: set[int] | None = None
         for tier in TIER_ORDER:
             if tier not in alert.tiers:
                 continue
@@ -515,9 +538,10 @@ def select_recipients(alert: Alert, *, zones: list[Zone] | None = None) -> list[
             elif tier == Tier.RESPONDERS:
                 ids = _members_with_roles((Role.RESPONDER,))
             else:
-                in_area = subscribers_in_area(zones=zones, point=point, radius_m=alert.radius_m)
-                if alert.polygon:
-                    in_area |= subscribers_in_polygon(ring=alert.polygon)
+                if in_area is None:  # the same area for members and the public: look once
+                    in_area = subscribers_in_area(zones=zones, point=point, radius_m=alert.radius_m)
+                    if alert.polygon:
+                        in_area |= subscribers_in_polygon(ring=alert.polygon)
                 member_filter = (
                     Q(member__isnull=False) if tier == Tier.MEMBERS else Q(member__isnull=True)
                 )

@@ -107,17 +107,39 @@ def point_in_ring(x: float, y: float, ring: Sequence[tuple[float, float]]) -> bo
     return inside
 
 
-def distance_to_ring(x: float, y: float, ring: Sequence[tuple[float, float]]) -> float:
-    """Distance from a point to the ring's edges (0 on an edge), in the ring's units."""
-    best = math.inf
+def ring_edges(
+    ring: Sequence[tuple[float, float]],
+) -> list[tuple[float, float, float, float, float]]:
+    """(ax, ay, dx, dy, length²) of each edge of an open ring, for ``distance_to_edges``."""
+    out = []
     j = len(ring) - 1
     for i in range(len(ring)):
         ax, ay = ring[j]
-        bx, by = ring[i]
-        dx, dy = bx - ax, by - ay
-        length2 = dx * dx + dy * dy
-        t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / length2))
-        px, py = ax + t * dx - x, ay + t * dy - y
-        best = min(best, px * px + py * py)
+        dx, dy = ring[i][0] - ax, ring[i][1] - ay
+        out.append((ax, ay, dx, dy, dx * dx + dy * dy))
         j = i
+    return out
+
+
+def distance_to_edges(
+    x: float, y: float, edges: list[tuple[float, float, float, float, float]]
+) -> float:
+    """Distance from a point to the nearest edge (0 on an edge), in the edges' units."""
+    best = math.inf
+    for ax, ay, dx, dy, length2 in edges:
+        wx, wy = x - ax, y - ay
+        t = (wx * dx + wy * dy) / length2 if length2 else 0.0
+        if t < 0.0:
+            t = 0.0
+        elif t > 1.0:
+            t = 1.0
+        px, py = wx - t * dx, wy - t * dy
+        d = px * px + py * py
+        if d < best:
+            best = d
     return math.sqrt(best)
+
+
+def distance_to_ring(x: float, y: float, ring: Sequence[tuple[float, float]]) -> float:
+    """Distance from a point to the ring's edges (0 on an edge), in the ring's units."""
+    return distance_to_edges(x, y, ring_edges(ring))
