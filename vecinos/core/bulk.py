@@ -7,7 +7,6 @@ temporary table when conflicts must be ignored; on SQLite, multi-row INSERTs.
 from __future__ import annotations
 
 import json
-
 from collections.abc import Iterable, Sequence
 
 from django.db import connection, transaction
