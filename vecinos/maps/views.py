@@ -72,7 +72,7 @@ def _public_json(points: list[dict]) -> dict:
 
 
 @require_GET
-@cache_control(public=True, max_age=60)
+@cache_control(max_age=60)  # not "public": the page carries the visitor's CSRF token
 def public_map(request: HttpRequest) -> HttpResponse:
     form = PublicMapForm(request.GET or None)
     flt = form.filter() if request.GET else selectors.default_filter()
