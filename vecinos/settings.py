@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "vecinos.alerts",
     "vecinos.patrols",
     "vecinos.onboarding",
+    "vecinos.maps",
 ]
 
 MIDDLEWARE = [
@@ -247,15 +249,31 @@ AXES_LOCKOUT_CALLABLE = "vecinos.network.views.locked_out"
 AXES_WHITELIST_CALLABLE = "vecinos.network.signin.passes_second_factor"
 AXES_VERBOSE = False
 
+# --- Map tiles: a PMTiles archive served by Vecinos itself, or the coalition's own tile server ---
+# A path to a .pmtiles file (served at /tiles/<its name>), or an http(s) URL (a .pmtiles file or
+# a {z}/{x}/{y} template) whose host alone is then added to the Content-Security-Policy.
+# Unset: the first *.pmtiles file in the data directory, if there is one.
+MAP_TILES = env_str("VECINOS_MAP_TILES", "") or ""
+if not MAP_TILES:
+    _found = sorted(DATA_DIR.glob("*.pmtiles"))
+    MAP_TILES = str(_found[0]) if _found else ""
+MAP_TILES_ORIGIN = ""
+if MAP_TILES.startswith(("http://", "https://")):
+    _tiles = urlsplit(MAP_TILES)
+    MAP_TILES_ORIGIN = f"{_tiles.scheme}://{_tiles.netloc}"
+# The public map shows verified outcomes only after this delay (at least an hour).
+PUBLIC_MAP_DELAY_MINUTES = env_int("VECINOS_PUBLIC_MAP_DELAY_MINUTES", 60, minimum=60)
+
 # --- Content-Security-Policy: nothing from outside hosts, no inline script ------------------
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        # blob: for raster tiles read out of a PMTiles archive by pmtiles' Leaflet layer.
+        "img-src": ["'self'", "data:", "blob:", *([MAP_TILES_ORIGIN] if MAP_TILES_ORIGIN else [])],
         "font-src": ["'self'"],
-        "connect-src": ["'self'"],
+        "connect-src": ["'self'", *([MAP_TILES_ORIGIN] if MAP_TILES_ORIGIN else [])],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
         "base-uri": ["'none'"],

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("hooks/", include("vecinos.messaging.urls")),
+    path("", include("vecinos.maps.urls")),
     path("", include("vecinos.alerts.urls")),
     path("patrols/", include("vecinos.patrols.urls")),
     path("orgs/", include("vecinos.onboarding.urls")),

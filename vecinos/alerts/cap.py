@@ -2,7 +2,8 @@
 
 Only sent alerts that include the public tier are ever exposed (``selectors.public_alerts``).
 Locations are coarse on purpose: a circle centred on coordinates rounded to two decimals (about
-1 km) with a radius of at least 2 km, and an area description that is a neighborhood name.
+1 km) with a radius of at least 2 km, a drawn polygon with its corners rounded the same way, and
+an area description that is a neighborhood name.
 Documents are built with ElementTree, so every text is escaped by the serializer.
 """
 
@@ -96,13 +97,43 @@ def _zone_extent_km(zone) -> float:
     return far / 1000
 
 
+def _coarse_ring(alert: Alert) -> list[tuple[float, float]]:
+    """The drawn polygon's corners rounded like circle centres (two decimals, about 1 km)."""
+    corners: list[tuple[float, float]] = []
+    for lat, lng in alert.polygon or []:
+        corner = (round(lat, COARSE_DECIMALS), round(lng, COARSE_DECIMALS))
+        if not corners or corners[-1] != corner:
+            corners.append(corner)
+    if len(corners) > 1 and corners[0] == corners[-1]:
+        corners.pop()
+    return corners if len(set(corners)) >= 3 else []
+
+
+def polygons(alert: Alert) -> list[str]:
+    """CAP polygons: "lat,lon" pairs, closed (first pair repeated last), at least four pairs."""
+    corners = _coarse_ring(alert)
+    if not corners:
+        return []
+    return [" ".join(f"{lat:.2f},{lng:.2f}" for lat, lng in [*corners, corners[0]])]
+
+
 def circles(alert: Alert) -> list[str]:
-    """Coarse circles: the alert's point and radius, or one around each target zone."""
+    """Coarse circles: the alert's point and radius, one around each target zone, and one
+    around a drawn polygon too small to survive the rounding."""
+    out = []
     if alert.lat is not None and alert.lng is not None:
-        return [_coarse_circle(alert.lat, alert.lng, (alert.radius_m or 0) / 1000)]
-    return [
-        _coarse_circle(z.center_lat, z.center_lng, _zone_extent_km(z)) for z in alert.zones.all()
-    ]
+        out.append(_coarse_circle(alert.lat, alert.lng, (alert.radius_m or 0) / 1000))
+    else:
+        out += [
+            _coarse_circle(z.center_lat, z.center_lng, _zone_extent_km(z))
+            for z in alert.zones.all()
+        ]
+    if alert.polygon and not _coarse_ring(alert):
+        lat = sum(c[0] for c in alert.polygon) / len(alert.polygon)
+        lng = sum(c[1] for c in alert.polygon) / len(alert.polygon)
+        far = max(geo.haversine_m(lat, lng, a, b) for a, b in alert.polygon)
+        out.append(_coarse_circle(lat, lng, far / 1000))
+    return out
 
 
 def area_desc(alert: Alert) -> str:
@@ -140,6 +171,7 @@ def cap_document(alert: Alert) -> ET.Element:
     )
     area = area_desc(alert)
     area_circles = circles(alert)
+    area_polygons = polygons(alert)
     for lang, text in alert.messages.items():
         if not text:
             continue
@@ -162,6 +194,8 @@ def cap_document(alert: Alert) -> ET.Element:
         _sub(info, "web", settings.PUBLIC_URL + reverse("cap_alert", args=[alert.pk]))
         area_el = _sub(info, "area")
         _sub(area_el, "areaDesc", area)
+        for polygon in area_polygons:  # the schema puts <polygon> before <circle>
+            _sub(area_el, "polygon", polygon)
         for circle in area_circles:
             _sub(area_el, "circle", circle)
     return root

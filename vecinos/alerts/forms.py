@@ -10,6 +10,8 @@ so a template is never sent half-filled.
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -150,6 +152,8 @@ class AlertForm(forms.Form):
         required=False,
         help_text=_("Shown publicly (in the alert feed): a neighborhood, never an address."),
     )
+    # Corners of an area drawn on the map, [[lat, lng], ...] as JSON (set by the map script).
+    polygon = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20_000)
     message_es = forms.CharField(
         label=_("Message in Spanish"),
         required=False,
@@ -181,7 +185,7 @@ class AlertForm(forms.Form):
             cast(forms.ChoiceField, self.fields["kind"]).choices = [
                 (k, label) for k, label in Alert.Kind.choices if k in FOLLOWUP_KINDS
             ]
-            for name in ("tiers", "zones", "lat", "lng", "radius_m"):
+            for name in ("tiers", "zones", "lat", "lng", "radius_m", "polygon"):
                 del self.fields[name]
 
     def clean(self) -> dict:
@@ -192,6 +196,9 @@ class AlertForm(forms.Form):
             if has_lat != has_lng:
                 self.add_error("lat", _("Give both latitude and longitude, or neither."))
         return data
+
+    def clean_polygon(self) -> list[list[float]]:
+        return parse_polygon(self.cleaned_data.get("polygon") or "")
 
     def messages(self) -> dict[str, str]:
         return {lang: self.cleaned_data.get(f"message_{lang}", "") for lang in MESSAGE_LANGUAGES}
@@ -208,6 +215,7 @@ class AlertForm(forms.Form):
         "kind": "kind",
         "tiers": "tiers",
         "target": "zones",
+        "polygon": "polygon",
         "radius_m": "radius_m",
         "expires_at": "expires_hours",
         "message_es": "message_es",
@@ -351,9 +359,20 @@ class PublicSubscribeForm(forms.Form):
     place = forms.CharField(
         label=_("ZIP code or neighborhood"),
         max_length=80,
-        error_messages={"required": _("Enter a ZIP code or the name of your neighborhood.")},
+        required=False,
         help_text=_("For example 90033 or Boyle Heights."),
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+    # A place tapped on the map instead (rounded to about 100 m), with a radius.
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
+    lng = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
+    radius_m = forms.TypedChoiceField(
+        label=_("How far around it"),
+        choices=RADIUS_CHOICES,
+        coerce=int,
+        initial=1000,
+        required=False,
+        help_text=_("For a place tapped on the map."),
     )
     language = forms.ChoiceField(
         label=_("Language"), choices=LANGUAGE_CHOICES, help_text=LANGUAGE_HELP
@@ -376,6 +395,23 @@ class PublicSubscribeForm(forms.Form):
         field.choices = channel_choices(PUBLIC_CHANNEL_CHOICES, signal_first=True)
         if len(field.choices) > len(PUBLIC_CHANNEL_CHOICES):
             field.help_text = _("When you tick Signal, alerts come by Signal first.")
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        lat, lng = data.get("lat"), data.get("lng")
+        if lat is not None and lng is not None:
+            # About 100 m: enough for a radius of 500 m or more, and no one's front door.
+            data["lat"], data["lng"] = round(lat, 3), round(lng, 3)
+            data["radius_m"] = data.get("radius_m") or 1000
+        else:
+            data["lat"] = data["lng"] = None
+            if not (data.get("place") or "").strip() and "place" not in self.errors:
+                self.add_error("place", _("Enter a ZIP code or the name of your neighborhood."))
+        return data
+
+    def point(self) -> tuple[float, float] | None:
+        lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")
+        return (lat, lng) if lat is not None and lng is not None else None
 
     def clean_phone(self) -> str:
         try:
@@ -460,3 +496,44 @@ class OptOutUndoForm(forms.Form):
             return normalize_phone(self.cleaned_data["phone"])
         except InvalidPhone:
             raise ValidationError(PHONE_ERROR, code="invalid_phone") from None
+
+
+MAX_POLYGON_POINTS = 200
+
+
+def parse_polygon(text: str) -> list[list[float]]:
+    """A drawn polygon from the composer: JSON [[lat, lng], ...], 3 to 200 distinct points.
+
+    Raises forms.ValidationError with a message for the person (never a 500).
+    """
+    if not text or not text.strip():
+        return []
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise forms.ValidationError(_("The drawn area could not be read. Draw it again.")) from None
+    if not isinstance(raw, list):
+        raise forms.ValidationError(_("The drawn area could not be read. Draw it again."))
+    points: list[list[float]] = []
+    for item in raw:
+        if (
+            not isinstance(item, list | tuple)
+            or len(item) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in item)
+        ):
+            raise forms.ValidationError(_("The drawn area could not be read. Draw it again."))
+        lat, lng = float(item[0]), float(item[1])
+        if not (
+            math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180
+        ):
+            raise forms.ValidationError(_("The drawn area is not on the map."))
+        point = [round(lat, 6), round(lng, 6)]
+        if not points or points[-1] != point:
+            points.append(point)
+    if len(points) > 1 and points[0] == points[-1]:
+        points.pop()
+    if len(points) < 3:
+        raise forms.ValidationError(_("An area needs at least three corners."))
+    if len(points) > MAX_POLYGON_POINTS:
+        raise forms.ValidationError(_("The drawn area has too many corners (at most 200)."))
+    return points

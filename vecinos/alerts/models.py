@@ -180,6 +180,8 @@ class Alert(models.Model):
     lat = models.FloatField(null=True, blank=True)
     lng = models.FloatField(null=True, blank=True)
     radius_m = models.PositiveIntegerField(null=True, blank=True)
+    # A drawn area: [[lat, lng], ...] (3 to 200 corners, not closed); CAP <polygon>.
+    polygon = models.JSONField(default=list, blank=True)
     area_label = models.CharField(max_length=120, blank=True)  # coarse, public (CAP <area>)
     # {"es": "...", "en": "..."}, encrypted at rest (internal alerts name places and people).
     messages = EncryptedJSONField(default=dict)

@@ -304,6 +304,7 @@ def _zone_hits_circle(zone: Zone, lat: float, lng: float, radius_m: float) -> bo
 MAX_AREA_RADIUS_M = 5000 + 1500
 # Distance from a res-7 cell's center to its farthest corner (edge length ~1.22 km).
 CELL7_REACH_M = 1.1 * h3.average_hexagon_edge_length(geo.COARSE_RESOLUTION, unit="m")
+CELL8_REACH_M = 1.1 * h3.average_hexagon_edge_length(8, unit="m")
 
 
 def _point_areas_near(lat: float, lng: float, radius_m: float) -> set[int]:
@@ -394,6 +395,126 @@ def subscribers_in_area(
     return ids
 
 
+def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]]) -> set[int]:
+    """Ids of active subscribers whose areas touch a drawn polygon ([lat, lng] corners, open).
+
+    The same plan as the radius selection: res-7 cells wholly inside the polygon contribute
+    every area without arithmetic; only cells near its edges are checked row by row (a point
+    inside, or its radius reaching an edge). Zone subscriptions count when the zone touches it.
+    """
+    corners = [(float(lat), float(lng)) for lat, lng in ring]
+    if len(corners) < 3:
+        return set()
+    for lat, lng in corners:
+        geo.validate_lat_lng(lat, lng)
+    lat0 = sum(c[0] for c in corners) / len(corners)
+    lng0 = sum(c[1] for c in corners) / len(corners)
+    plane = geo.Plane(lat0, lng0)
+    shape = [plane.xy(lat, lng) for lat, lng in corners]
+    edges = geo.ring_edges(shape)
+    margin = MAX_AREA_RADIUS_M + 2 * CELL7_REACH_M
+    dlat = math.degrees(margin / geo.EARTH_RADIUS_M)
+    dlng = dlat / max(math.cos(math.radians(lat0)), 1e-6)
+    south, north = min(c[0] for c in corners) - dlat, max(c[0] for c in corners) + dlat
+    west, east = min(c[1] for c in corners) - dlng, max(c[1] for c in corners) + dlng
+    box = h3.LatLngPoly([(south, west), (south, east), (north, east), (north, west)])
+    inner: list[str] = []
+    # Rim cells with what a row in them needs: whether the whole cell is outside the polygon,
+    # and the least distance from any point of the cell to the polygon's edges.
+    rim: dict[str, tuple[bool, float]] = {}
+    for cell in h3.polygon_to_cells(box, geo.COARSE_RESOLUTION):
+        x, y = plane.xy(*h3.cell_to_latlng(cell))
+        edge = geo.distance_to_edges(x, y, edges)
+        inside = geo.point_in_ring(x, y, shape)
+        if inside and edge >= CELL7_REACH_M:
+            inner.append(cell)
+        elif inside or edge <= CELL7_REACH_M + MAX_AREA_RADIUS_M:
+            rim[cell] = (not inside and edge > CELL7_REACH_M, max(0.0, edge - CELL7_REACH_M))
+    area_t = SubscriptionArea._meta.db_table
+    ids: set[int] = set()
+    rim_cells = list(rim)
+    fine: dict[str, tuple[int, float]] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(inner), 500):
+            chunk = inner[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT a.subscriber_id FROM {area_t} a WHERE a.cell7 IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            ids.update(row[0] for row in cursor.fetchall())
+        kx, ky = plane.kx, plane.ky
+        # Cells in bands of their least distance to the polygon: a row there only counts when
+        # its radius reaches that far, which the covering index filters before Python sees it.
+        bands: dict[int, list[str]] = defaultdict(list)
+        for cell in rim_cells:
+            bands[int(rim[cell][1] // 250) * 250].append(cell)
+        rows: list[tuple] = []
+        for least_m, band in sorted(bands.items()):
+            for start in range(0, len(band), 500):
+                chunk = band[start : start + 500]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT a.subscriber_id, a.cell7, a.lat, a.lng, a.radius_m "  # noqa: S608
+                    f"FROM {area_t} a WHERE a.cell7 IN ({marks})"
+                    + (" AND a.radius_m >= %s" if least_m else ""),
+                    [*chunk, least_m] if least_m else chunk,
+                )
+                rows += cursor.fetchall()
+        if rows:
+            for sub_id, cell7, a_lat, a_lng, a_radius in rows:
+                reach_m = a_radius or 0
+                if rim[cell7][1] > reach_m or sub_id in ids:
+                    continue  # the whole cell is farther from the polygon than this radius
+                # The row's res-8 cell (a seventh of the size) settles most rows without
+                # arithmetic: wholly inside, or farther than the radius. Cached per cell.
+                fine_cell = h3.latlng_to_cell(a_lat, a_lng, 8)
+                state = fine.get(fine_cell)
+                if state is None:
+                    fx, fy = plane.xy(*h3.cell_to_latlng(fine_cell))
+                    f_edge = geo.distance_to_edges(fx, fy, edges)
+                    f_inside = geo.point_in_ring(fx, fy, shape)
+                    if f_inside and f_edge >= CELL8_REACH_M:
+                        state = (1, 0.0)
+                    elif not f_inside and f_edge > CELL8_REACH_M:
+                        state = (-1, f_edge - CELL8_REACH_M)
+                    else:
+                        state = (0, 0.0)
+                    fine[fine_cell] = state
+                if state[0] == 1:
+                    ids.add(sub_id)
+                    continue
+                if state[1] > reach_m:
+                    continue
+                x, y = (a_lng - lng0) * kx, (a_lat - lat0) * ky
+                if (state[0] == 0 and geo.point_in_ring(x, y, shape)) or (
+                    reach_m and geo.distance_to_edges(x, y, edges) <= reach_m
+                ):
+                    ids.add(sub_id)
+    touched = [
+        z.pk
+        for z in Zone.objects.all()
+        if any(
+            geo.point_in_ring(*plane.xy(*h3.cell_to_latlng(c)), shape)
+            for c in [*z.cells[::4], *z.cells[-1:]]
+        )
+        or geo.point_in_ring(*plane.xy(z.center_lat, z.center_lng), shape)
+    ]
+    if touched:
+        ids.update(
+            SubscriptionArea.objects.filter(zone_id__in=touched).values_list(
+                "subscriber_id", flat=True
+            )
+        )
+    # Named statuses, not "not active": the status index then answers without a table scan.
+    ids.difference_update(
+        Subscriber.objects.filter(
+            status__in=[s for s in Subscriber.Status.values if s != Subscriber.Status.ACTIVE]
+        ).values_list("pk", flat=True)
+    )
+    return ids
+
+
 def _members_with_roles(roles: tuple[str, ...]) -> set[int]:
     member_ids = {
         m.pk
@@ -414,8 +535,12 @@ class Target:
     language: str
 
 
-def select_recipients(alert: Alert) -> list[Target]:
-    """Who this alert goes to: tiers, geography, opt-outs and the per-person throttle."""
+def select_recipients(alert: Alert, *, zones: list[Zone] | None = None) -> list[Target]:
+    """Who this alert goes to: tiers, geography, opt-outs and the per-person throttle.
+
+    ``zones`` stands in for ``alert.zones`` on an alert not saved yet (the composer's live
+    "would reach N people" count runs this same selection on the draft being drawn).
+    """
     if alert.parent_id and alert.kind in FOLLOWUP_KINDS:
         # Exactly the people who received the original, in the language they got it in,
         # whatever tiers or zones changed since (STOP still wins).
@@ -425,8 +550,9 @@ def select_recipients(alert: Alert) -> list[Target]:
         targets = [Target(s, t, lang) for s, t, lang in rows]
     else:
         chosen: dict[int, str] = {}
-        zones = list(alert.zones.all())
+        zones = list(alert.zones.all()) if zones is None else zones
         point = (alert.lat, alert.lng) if alert.lat is not None and alert.lng is not None else None
+        in_area: set[int] | None = None
         for tier in TIER_ORDER:
             if tier not in alert.tiers:
                 continue
@@ -435,7 +561,10 @@ def select_recipients(alert: Alert) -> list[Target]:
             elif tier == Tier.RESPONDERS:
                 ids = _members_with_roles((Role.RESPONDER,))
             else:
-                in_area = subscribers_in_area(zones=zones, point=point, radius_m=alert.radius_m)
+                if in_area is None:  # the same area for members and the public: look once
+                    in_area = subscribers_in_area(zones=zones, point=point, radius_m=alert.radius_m)
+                    if alert.polygon:
+                        in_area |= subscribers_in_polygon(ring=alert.polygon)
                 member_filter = (
                     Q(member__isnull=False) if tier == Tier.MEMBERS else Q(member__isnull=True)
                 )
@@ -555,6 +684,7 @@ def alert_create(
     incident=None,
     parent: Alert | None = None,
     area_label: str = "",
+    polygon: list[list[float]] | None = None,
 ) -> Alert:
     if not can_alert(actor):
         raise NotAllowed
@@ -569,8 +699,16 @@ def alert_create(
     if not tiers:
         errors["tiers"] = str(gettext_lazy("Choose who should get this alert."))
     needs_area = parent is None and any(t in (Tier.MEMBERS, Tier.PUBLIC) for t in tiers)
-    if needs_area and not zones and not (point and radius_m):
+    if needs_area and not zones and not (point and radius_m) and not polygon:
         errors["target"] = str(gettext_lazy("Choose zones or a place and radius."))
+    if polygon:
+        try:
+            for corner in polygon:
+                geo.validate_lat_lng(*corner)
+            if not 3 <= len(polygon) <= 200:
+                raise geo.GeoError("corners")
+        except (geo.GeoError, TypeError, ValueError):
+            errors["target"] = str(gettext_lazy("That place is not on the map."))
     if point is not None:
         try:
             geo.validate_lat_lng(*point)
@@ -602,6 +740,7 @@ def alert_create(
         lat=point[0] if point else (parent.lat if parent else None),
         lng=point[1] if point else (parent.lng if parent else None),
         radius_m=radius_m or (parent.radius_m if parent else None),
+        polygon=[list(c) for c in polygon] if polygon else (list(parent.polygon) if parent else []),
         area_label=(area_label or (parent.area_label if parent else ""))[:120],
         expires_at=expires_at,
         incident=incident or (parent.incident if parent else None),

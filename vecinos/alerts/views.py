@@ -59,6 +59,7 @@ from vecinos.core.clientip import limit_key
 from vecinos.core.http import member_of
 from vecinos.core.privacy import source_key
 from vecinos.messaging import services as messaging
+from vecinos.network.models import Zone
 from vecinos.network.phones import phone_index
 
 SUBSCRIBE_LIMIT = 5
@@ -233,6 +234,7 @@ def alert_new(request: HttpRequest) -> HttpResponse:
                         incident=incident,
                         parent=parent,
                         area_label=data.get("area_label", ""),
+                        polygon=None if parent else (data.get("polygon") or None),
                     )
                 except services.NotAllowed:
                     raise PermissionDenied from None
@@ -712,7 +714,15 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         return render(request, "alerts/subscribe.html", {"form": form})
     data = form.cleaned_data
     place_text = data["place"].strip()
-    zone, point, area = services.resolve_place(place_text)
+    picked = form.point()
+    zone: Zone | None
+    point: tuple[float, float] | None
+    if picked is not None:  # tapped on the map: that point and the chosen radius
+        zone, point = None, picked
+        with translation.override(data["language"]):  # said in their text, in their language
+            area = place_text or _("a place you chose on the map")
+    else:
+        zone, point, area = services.resolve_place(place_text)
     if zone is None and point is None:
         form.add_error(
             "place",
@@ -725,7 +735,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     ):
         return _too_many(request)
     index = phone_index(e164)
-    is_zip = place_text.isdigit() and len(place_text) == 5
+    is_zip = picked is None and place_text.isdigit() and len(place_text) == 5
     with transaction.atomic():
         existing = Subscriber.objects.filter(phone_index=index).first()
         if services.is_opted_out(index):
@@ -739,9 +749,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                 phone=e164,
                 language=data["language"],
                 channels=data["channels"],
-                zone=zone if not is_zip else None,
-                point=point if is_zip else None,
-                radius_m=ZIP_RADIUS_M if is_zip else None,
+                zone=zone if not (is_zip or picked) else None,
+                point=point if (is_zip or picked) else None,
+                radius_m=data["radius_m"] if picked else (ZIP_RADIUS_M if is_zip else None),
                 label=area[:40],
                 source="web",
                 confirmed=False,

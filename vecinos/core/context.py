@@ -11,6 +11,7 @@ def site(request):
 
         nav = {
             "is_coordinator": selectors.is_coordinator(user),
+            "is_coalition_coordinator": selectors.is_coalition_coordinator(user),
             "can_read_audit": selectors.can_read_audit(user),
             "can_use_console": selectors.has_role(user, "dispatcher", "coalition_coordinator"),
             "can_take_duty": selectors.has_role(user, "dispatcher", "verifier"),

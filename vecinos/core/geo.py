@@ -79,3 +79,67 @@ def centroid(cells: Iterable[str]) -> tuple[float, float]:
     if not pts:
         raise GeoError("no cells")
     return sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
+
+
+class Plane:
+    """Metres on a local flat projection around (lat0, lng0): exact enough within ~50 km, and
+    cheap enough to test a hundred thousand points against a drawn polygon."""
+
+    def __init__(self, lat0: float, lng0: float) -> None:
+        self.lat0, self.lng0 = lat0, lng0
+        self.kx = math.radians(1) * math.cos(math.radians(lat0)) * EARTH_RADIUS_M
+        self.ky = math.radians(1) * EARTH_RADIUS_M
+
+    def xy(self, lat: float, lng: float) -> tuple[float, float]:
+        return (lng - self.lng0) * self.kx, (lat - self.lat0) * self.ky
+
+
+def point_in_ring(x: float, y: float, ring: Sequence[tuple[float, float]]) -> bool:
+    """Even-odd rule; ``ring`` is open (the last corner joins the first)."""
+    inside = False
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        xi, yi = ring[i]
+        xj, yj = ring[j]
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+def ring_edges(
+    ring: Sequence[tuple[float, float]],
+) -> list[tuple[float, float, float, float, float]]:
+    """(ax, ay, dx, dy, length²) of each edge of an open ring, for ``distance_to_edges``."""
+    out = []
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        ax, ay = ring[j]
+        dx, dy = ring[i][0] - ax, ring[i][1] - ay
+        out.append((ax, ay, dx, dy, dx * dx + dy * dy))
+        j = i
+    return out
+
+
+def distance_to_edges(
+    x: float, y: float, edges: list[tuple[float, float, float, float, float]]
+) -> float:
+    """Distance from a point to the nearest edge (0 on an edge), in the edges' units."""
+    best = math.inf
+    for ax, ay, dx, dy, length2 in edges:
+        wx, wy = x - ax, y - ay
+        t = (wx * dx + wy * dy) / length2 if length2 else 0.0
+        if t < 0.0:
+            t = 0.0
+        elif t > 1.0:
+            t = 1.0
+        px, py = wx - t * dx, wy - t * dy
+        d = px * px + py * py
+        if d < best:
+            best = d
+    return math.sqrt(best)
+
+
+def distance_to_ring(x: float, y: float, ring: Sequence[tuple[float, float]]) -> float:
+    """Distance from a point to the ring's edges (0 on an edge), in the ring's units."""
+    return distance_to_edges(x, y, ring_edges(ring))

@@ -10,7 +10,10 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
+from vecinos.core import geo
 from vecinos.core.audit import audit
 from vecinos.network import selectors
 from vecinos.network.models import (
@@ -25,6 +28,7 @@ from vecinos.network.models import (
     Tier,
     Training,
     Vouch,
+    Zone,
 )
 from vecinos.network.phones import email_index, normalize_phone, phone_index
 
@@ -377,3 +381,56 @@ def purge_personal_data(*, actor: Member | None = None) -> dict[str, int]:
     Organization.objects.update(coordinator_contact="")
     audit("purge.personal_data", **counts)
     return counts
+
+
+class ZoneInvalid(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+@transaction.atomic
+def zone_save(
+    *,
+    actor: Member,
+    name: str,
+    kind: str,
+    ring: list[list[float]],
+    organization: Organization | None = None,
+    zone: Zone | None = None,
+) -> Zone:
+    """Create or redraw a zone from a drawn boundary ([lat, lng] corners): its H3 cells, centre
+    and GeoJSON boundary. Coalition coordinators only (zones are the whole coalition's)."""
+    if not selectors.is_coalition_coordinator(actor):
+        raise PermissionError("only coalition coordinators edit zones")
+    errors: dict[str, str] = {}
+    name = (name or "").strip()[:120]
+    if not name:
+        errors["name"] = _("Give the zone a name.")
+    elif Zone.objects.filter(name__iexact=name).exclude(pk=zone.pk if zone else -1).exists():
+        errors["name"] = _("Another zone already has this name.")
+    boundary = [[lng, lat] for lat, lng in ring]
+    cells: list[str] = []
+    try:
+        cells = geo.polygon_cells([*boundary, boundary[0]] if boundary else [])
+    except geo.GeoError:
+        errors["boundary"] = _("Draw the zone's outline on the map (at least three corners).")
+    if boundary and not cells and "boundary" not in errors:
+        errors["boundary"] = _("That outline is too small: draw a larger area.")
+    if errors:
+        raise ZoneInvalid(errors)
+    lat, lng = geo.centroid(cells)
+    if zone is None:
+        base = slugify(name)[:70] or "zone"
+        slug, n = base, 1
+        while Zone.objects.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        zone = Zone(slug=slug)
+    zone.name, zone.kind, zone.organization = name, kind, organization
+    zone.cells = cells
+    zone.boundary = {"type": "Polygon", "coordinates": [[*boundary, boundary[0]]]}
+    zone.center_lat, zone.center_lng = lat, lng
+    zone.save()
+    audit("zone.save", actor=actor, target=zone, cells=len(cells))
+    return zone

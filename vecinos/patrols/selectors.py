@@ -221,3 +221,31 @@ def open_shifts_in_my_areas(member: Member, *, now: datetime | None = None) -> F
         .order_by("starts_at", "place__name", "pk")[: FINDER_LIMIT + 1]
     )
     return Finder(rows[:FINDER_LIMIT], "zone", len(rows) > FINDER_LIMIT)
+
+
+def checked_in_now(*, now: datetime | None = None) -> list[tuple[int, str, float, float, int]]:
+    """(place id, name, lat, lng, people checked in) for shifts under way now: places only,
+    never who or where a person is."""
+    now = now or timezone.now()
+    rows = (
+        Signup.objects.filter(
+            shift__starts_at__lte=now + timedelta(minutes=30),
+            shift__ends_at__gte=now,
+            shift__status=Shift.Status.OPEN,
+            checked_in_at__isnull=False,
+            checked_out_at__isnull=True,
+        )
+        .values("shift__place_id", "shift__place__name", "shift__place__lat", "shift__place__lng")
+        .annotate(n=Count("id"))
+        .order_by("shift__place_id")
+    )
+    return [
+        (
+            r["shift__place_id"],
+            r["shift__place__name"],
+            r["shift__place__lat"],
+            r["shift__place__lng"],
+            r["n"],
+        )
+        for r in rows
+    ]

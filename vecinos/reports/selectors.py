@@ -156,3 +156,14 @@ def public_rumors(days: int = 7) -> QuerySet[Incident]:
         )
         .order_by("-verified_at")
     )
+
+
+def verifiers_on_duty_located() -> list[tuple[int, str, float | None, float | None]]:
+    """(member id, username, lat, lng) of verifiers on duty now who gave a location."""
+    return list(
+        OnDuty.objects.filter(
+            role="verifier", until__gt=timezone.now(), lat__isnull=False, lng__isnull=False
+        )
+        .order_by("member_id")
+        .values_list("member_id", "member__username", "lat", "lng")
+    )

@@ -1,0 +1,47 @@
+"""``{% basemap %}``: the street-map scripts, placed right after leaflet.js on any page with a map.
+
+Every Leaflet map made afterwards gets the basemap (static/js/basemap.js hooks L.Map), so the
+apps that draw maps need no code of their own for streets.
+"""
+
+from __future__ import annotations
+
+from django import template
+
+from vecinos.maps import tiles
+
+register = template.Library()
+
+
+@register.inclusion_tag("maps/_basemap.html")
+def basemap() -> dict:
+    source = tiles.source()
+    return {"tiles_url": source.url if source else ""}
+
+
+def _zone_outlines() -> list[dict]:
+    import h3
+
+    from vecinos.core.geo import cells_outline
+    from vecinos.network.models import Zone
+
+    out = []
+    for zone in Zone.objects.order_by("name").only("pk", "name", "cells"):
+        try:
+            rings = cells_outline(zone.cells)
+        except (ValueError, TypeError, h3.H3BaseException):
+            rings = []
+        out.append({"id": zone.pk, "name": zone.name, "rings": rings})
+    return out
+
+
+@register.inclusion_tag("maps/_alert_area_map.html")
+def alert_area_map() -> dict:
+    """The composer's map: draw a circle or a polygon, or tap zones; the live count below."""
+    return {"zones": _zone_outlines()}
+
+
+@register.inclusion_tag("maps/_pick_area.html")
+def pick_area_map() -> dict:
+    """Tap a place on the map, set a radius: fills the form's lat/lng (about 100 m)."""
+    return {}
