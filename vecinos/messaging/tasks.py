@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django_tasks import task
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, on_startup
 
 from vecinos.messaging import services
 
@@ -15,3 +15,9 @@ def dispatch_deliveries() -> dict[str, int]:
 @db_periodic_task(crontab(minute="*"))
 def sweep_deliveries() -> None:
     services.sweep()
+
+
+@on_startup()
+def delivery_heartbeat() -> None:
+    # Runs in each consumer thread of a worker process; the heartbeat starts once per process.
+    services.start_heartbeat()
