@@ -340,9 +340,7 @@ class _Held:
         with self.lock:
             if claimed_before is None:
                 return dict(self.tokens)
-            return {
-                pk: t for pk, t in self.tokens.items() if self.claimed_at[pk] <= claimed_before
-            }
+            return {pk: t for pk, t in self.tokens.items() if self.claimed_at[pk] <= claimed_before}
 
     def renewable(self, mono: float) -> dict[int, int]:
         """Rows whose lease has a second or more to run: nobody can have swept them yet.
@@ -459,9 +457,7 @@ class _Loop:
         import asyncio
 
         async with self.semaphore:
-            delay = _limiter(message.channel, transport.rate_limit).reserve(
-                _held.slot_deadline(pk)
-            )
+            delay = _limiter(message.channel, transport.rate_limit).reserve(_held.slot_deadline(pk))
             if delay is None:
                 return pk, NOT_SENT
             if delay:
@@ -504,7 +500,7 @@ class _Loop:
             task.add_done_callback(functools.partial(done, pk))
 
     def submit_all(self, jobs: list) -> queue.SimpleQueue:
-        """Start sending every (pk, transport, message, expiry, look); outcomes come on the queue."""
+        """Start sending every (pk, transport, message, expiry, look); outcomes come back."""
         import asyncio
 
         out: queue.SimpleQueue = queue.SimpleQueue()
