@@ -342,11 +342,11 @@ class _Held:
                 return dict(self.tokens)
             return {pk: t for pk, t in self.tokens.items() if self.claimed_at[pk] <= claimed_before}
 
-    def renewable(self, mono: float) -> dict[int, int]:
-        """Rows whose lease has a second or more to run: nobody can have swept them yet.
+    def renewable(self, mono: float, margin: float) -> dict[int, int]:
+        """Rows whose lease has more than margin seconds to run: nobody can have swept them.
         Rows already handed to a provider are renewed too, until their answer is recorded."""
         with self.lock:
-            return {pk: t for pk, t in self.tokens.items() if self.lease_end[pk] > mono + 1}
+            return {pk: t for pk, t in self.tokens.items() if self.lease_end[pk] > mono + margin}
 
     def renewed(self, pks: Iterable[int], mono: float, lease: float) -> None:
         with self.lock:
@@ -820,13 +820,14 @@ def renew_leases() -> int:
     """Extend the lease of every delivery this process holds (and may still hand over)."""
     lease = _lease_seconds()
     mono = time.monotonic()
-    until = timezone.now() + timedelta(seconds=lease)
-    tokens = _held.renewable(mono)
+    now = timezone.now()
+    margin = min(1.0, lease / 4)
+    tokens = _held.renewable(mono, margin)
     renewed = 0
     for chunk in _chunks(list(tokens)):
-        renewed += Delivery.objects.filter(pk__in=chunk, status=DeliveryStatus.SENDING).update(
-            lease_until=until
-        )
+        renewed += Delivery.objects.filter(
+            pk__in=chunk, status=DeliveryStatus.SENDING, lease_until__gt=now
+        ).update(lease_until=now + timedelta(seconds=lease))
         # Only after the write: a sender hands a row over only within half its written lease.
         _held.renewed(chunk, mono, lease)
     return renewed
