@@ -273,3 +273,38 @@ def test_every_worker_process_starts_the_heartbeat():
     import vecinos.messaging.tasks  # noqa: F401  (registers the startup hook)
 
     assert "delivery_heartbeat" in HUEY._startup
+
+
+@pytest.mark.django_db
+def test_rows_of_a_worker_seen_dead_on_this_host_come_back_at_once_without_its_lease():
+    import subprocess
+    import sys
+
+    # A worker process of this host that has exited (as after kill -9).
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    mine = services.process_id()
+    assert mine is not None
+    host = mine.rsplit("/", 2)[0]
+    owners = {
+        "dead": f"{host}/{gone.pid}/1",
+        "alive": mine,
+        "elsewhere": f"other-host/4026531836/{gone.pid}/1",  # cannot be judged from here
+    }
+    for name, owner in owners.items():
+        enqueue(f"+1213555020{len(name)}", name)
+        [claimed] = services.claim_batch(1)
+        Delivery.objects.filter(pk=claimed.pk).update(lease_owner=owner)
+    # Every lease still has most of its time to run.
+    assert (
+        Delivery.objects.filter(lease_until__gt=timezone.now() + timedelta(seconds=5)).count() == 3
+    )
+    services.sweep()
+    rows = {d.idempotency_key: d for d in Delivery.objects.all()}
+    assert rows["dead"].status == DeliveryStatus.QUEUED and rows["dead"].outcome_unknown
+    # A short grace first: the provider may still be taking what it was sending.
+    assert rows["dead"].next_attempt_at <= timezone.now() + timedelta(
+        seconds=services.DEAD_OWNER_GRACE
+    )
+    assert rows["alive"].status == rows["elsewhere"].status == DeliveryStatus.SENDING
+    assert rows["alive"].lease_owner == mine

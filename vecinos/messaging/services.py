@@ -13,7 +13,9 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -138,15 +140,16 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
     return len(values)
 
 
-def kick(senders: int = 1) -> None:
+def kick(senders: int = 1, *, at: datetime | None = None) -> None:
     """Wake workers. If the queue is down the rows are safe in the database: the sweeper (or
     the next kick) sends them, so the person who sent the alert must not see an error and be
     tempted to send it again."""
     from vecinos.messaging.tasks import dispatch_deliveries
 
     try:
+        task = dispatch_deliveries if at is None else dispatch_deliveries.using(run_after=at)
         for _ in range(max(1, senders)):
-            dispatch_deliveries.enqueue()
+            task.enqueue()
     except Exception:  # noqa: BLE001 - Redis/SQLite queue unavailable
         log.exception("could not wake a worker; the sweeper will send the queued deliveries")
 
@@ -193,6 +196,7 @@ def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Clai
         Delivery.objects.filter(id__in=ids).update(
             status=DeliveryStatus.SENDING,
             lease_until=lease_until,
+            lease_owner=process_id(),
             attempts=F("attempts") + 1,
         )
     rows = (
@@ -205,6 +209,50 @@ def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Clai
         )
     )  # fmt: skip
     return [Claimed(*row, lease_until=lease_until, lease_seconds=lease_seconds) for row in rows]
+
+
+def _proc_start(pid: int | str) -> str:
+    """A process's start time in clock ticks since boot (/proc/PID/stat field 22)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+        return fh.read().rsplit(")", 1)[1].split()[19]
+
+
+@functools.cache
+def _this_host() -> str:
+    """host/pid namespace: where a process id means the same process as here ("" if unknown)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        return ""
+    return f"{socket.gethostname()[:24]}/{namespace}"
+
+
+def process_id() -> str | None:
+    """This worker process, as recorded on the leases it holds; None where /proc is missing."""
+    host = _this_host()
+    if not host:
+        return None
+    try:
+        return f"{host}/{os.getpid()}/{_proc_start(os.getpid())}"
+    except (OSError, IndexError):
+        return None
+
+
+def _is_dead(owner: str) -> bool:
+    """True only for a process of this host and pid namespace that is certainly gone (no such
+    pid, or the pid now belongs to a process started at another time)."""
+    parts = owner.rsplit("/", 2)
+    if len(parts) != 3 or not _this_host() or parts[0] != _this_host():
+        return False
+    _host, pid, started = parts
+    if not pid.isdigit():
+        return False
+    try:
+        return _proc_start(pid) != started
+    except FileNotFoundError:
+        return True
+    except (OSError, IndexError):
+        return False
 
 
 class RateLimiter:
@@ -776,12 +824,38 @@ def sweep(*, kick_due: bool = True) -> int:
     )
     if requeued:
         log.warning("re-queued %d deliveries whose worker stopped renewing their lease", requeued)
+    requeued += _requeue_dead_owners(now)
     due = (
         kick_due
         and Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now).exists()
     )
     if requeued or due:
         kick()
+    return requeued
+
+
+# A worker seen dead may have handed a message over just before: give the provider a moment to
+# finish taking it, so the look-up before the next attempt finds it.
+DEAD_OWNER_GRACE = 3.0
+
+
+def _requeue_dead_owners(now: datetime) -> int:
+    """Re-queue at once (well before their lease ends) the rows of dead workers of this host."""
+    owners = (
+        Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_owner__isnull=False)
+        .values_list("lease_owner", flat=True)
+        .distinct()
+    )
+    dead = [owner for owner in owners if _is_dead(owner)]
+    if not dead:
+        return 0
+    at = now + timedelta(seconds=DEAD_OWNER_GRACE)
+    requeued = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_owner__in=dead).update(
+        status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=at, outcome_unknown=True
+    )
+    if requeued:
+        log.warning("re-queued %d deliveries of a worker that died (%s)", requeued, dead)
+        kick(at=at)
     return requeued
 
 
