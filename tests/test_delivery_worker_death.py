@@ -91,10 +91,11 @@ def test_stop_cancels_the_rows_a_dead_worker_held(client, personas):
     # A worker claims the fan-out and dies before sending anything.
     assert len(services.claim_batch(10)) == 2
     say(client, phones[1], "STOP")
+    stopped = Delivery.objects.get(ref_id=alert.pk, contact_id=subs[1].sms_id)
+    assert stopped.status == DeliveryStatus.CANCELLED  # claimed, and cancelled at once
     Delivery.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
-    assert services.sweep() == 2
-    counts = services.dispatch()
-    assert counts["sent"] == 1 and counts["withdrawn"] == 1
+    assert services.sweep() == 1
+    assert services.dispatch()["sent"] == 1
     assert set(OutboxMessage.objects.values_list("address", flat=True)) == {phones[0]}
     stopped = Delivery.objects.get(ref_id=alert.pk, contact_id=subs[1].sms_id)
     assert stopped.status == DeliveryStatus.CANCELLED and stopped.last_error == "opted out"
@@ -175,6 +176,21 @@ def test_stop_and_cancellation_reach_rows_waiting_for_a_rate_slot(
     stopped = Delivery.objects.get(pk=rows[stopper])
     assert stopped.status == DeliveryStatus.CANCELLED and stopped.last_error == "opted out"
     assert Delivery.objects.get(pk=rows[dropped]).last_error == "superseded"
+
+
+@pytest.mark.django_db
+def test_a_row_whose_number_became_unusable_after_it_was_queued_is_not_sent():
+    registry.reset()
+    row = enqueue("+12135550195", "unusable")
+    # An opt-out imported by a coordinator, or a carrier's "invalid number" on another message.
+    row.contact.__class__.objects.filter(pk=row.contact_id).update(
+        usable=False, unusable_reason="twilio 21211"
+    )
+    counts = services.dispatch()
+    row.refresh_from_db()
+    assert counts["withdrawn"] == 1 and counts["sent"] == 0
+    assert row.status == DeliveryStatus.CANCELLED and row.last_error == "twilio 21211"
+    assert not OutboxMessage.objects.exists()
 
 
 # --- 26: validity at send time, never an expired message ----------------------------------------
