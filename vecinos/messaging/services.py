@@ -837,9 +837,10 @@ def sweep(*, kick_due: bool = True) -> int:
 # A worker seen dead may have handed a message over just before: give the provider a moment to
 # finish taking it, so the look-up before the next attempt finds it.
 DEAD_OWNER_GRACE = 3.0
+STARTUP_GRACE = 1.0
 
 
-def _requeue_dead_owners(now: datetime) -> int:
+def _requeue_dead_owners(now: datetime, grace: float = DEAD_OWNER_GRACE) -> int:
     """Re-queue at once (well before their lease ends) the rows of dead workers of this host."""
     owners = (
         Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_owner__isnull=False)
@@ -849,7 +850,7 @@ def _requeue_dead_owners(now: datetime) -> int:
     dead = [owner for owner in owners if _is_dead(owner)]
     if not dead:
         return 0
-    at = now + timedelta(seconds=DEAD_OWNER_GRACE)
+    at = now + timedelta(seconds=grace)
     requeued = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_owner__in=dead).update(
         status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=at, outcome_unknown=True
     )
@@ -925,6 +926,14 @@ def start_heartbeat() -> bool:
     with _heartbeat_lock:
         if _held.beating:
             return False
+        # A worker starting after another one of this host died (serve restarts it at once)
+        # takes back the dead one's rows before any task runs, so they go out first (they come
+        # first in the queue); the death was at least a boot ago, so a short grace will do.
+        try:
+            if _requeue_dead_owners(timezone.now(), grace=STARTUP_GRACE):
+                time.sleep(STARTUP_GRACE)
+        except Exception:  # noqa: BLE001 - the heartbeat will try again
+            log.exception("could not re-queue the deliveries of a dead worker at startup")
         _held.beating = True
     threading.Thread(target=_beat_forever, name="vecinos-heartbeat", daemon=True).start()
     return True
