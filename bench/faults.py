@@ -429,6 +429,7 @@ def kill_worker(args: argparse.Namespace) -> tuple[bool, str]:
         held_file.write_text(json.dumps(at_kill_states["held"]))
         workers.start(1)
         t_restart = time.monotonic()
+        restarted_after = time.time() - killed_at  # the orchestrator's own steps, under load
         result = inner(
             "settle",
             env,
@@ -464,7 +465,7 @@ def kill_worker(args: argparse.Namespace) -> tuple[bool, str]:
                 f"{frozen.get('sending', 0)} in flight at the kill, "
                 f"{result['requeued']} re-queued after the lease expired by the orchestrator; "
                 f"extra delay of the held rows p95 {delay['p95']} s (max {delay['max']} s, "
-                f"{delay['n']} rows)"
+                f"{delay['n']} rows; new worker started {restarted_after:.1f} s after the kill)"
             )
         return ok, line
     finally:
