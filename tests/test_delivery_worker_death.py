@@ -211,17 +211,20 @@ def enqueue(address: str, key: str, **kw) -> Delivery:
 @pytest.mark.django_db
 def test_validity_is_what_is_left_when_each_message_goes_out(twilio, settings):
     slow_rate(settings, 0.5)  # a slot every two seconds
-    expires = timezone.now() + timedelta(seconds=3.5)
-    rows = [enqueue(f"+1213555018{i}", f"v{i}", expires_at=expires) for i in range(3)]
+    expires = timezone.now() + timedelta(seconds=5.5)
+    rows = [enqueue(f"+1213555018{i}", f"v{i}", expires_at=expires) for i in range(4)]
     counts = services.dispatch()
     validities = [int(m["_validity_period"]) for m in twilio.messages]
-    assert len(validities) == 2, (counts, validities)
-    # The second waited two seconds for its slot: it is told so, not the claim-time figure.
-    assert validities[1] < validities[0] <= 3
-    last = Delivery.objects.get(pk=rows[2].pk)
+    assert len(validities) >= 2, (counts, validities)
+    # Each waited two seconds more for its slot, and is told so: not the claim-time figure.
+    assert all(a > b for a, b in zip(validities, validities[1:], strict=False)), validities
+    assert validities[0] <= 5
+    # The last slot comes after the expiry: that one is never handed over.
+    last = Delivery.objects.get(pk=rows[-1].pk)
     assert last.status == DeliveryStatus.CANCELLED
     assert last.last_error == "expired before sending"
-    assert counts["expired"] == 1 and not twilio.messages_to(rows[2].contact.address)
+    assert not twilio.messages_to(rows[-1].contact.address)
+    assert counts["expired"] >= 1 and counts["sent"] + counts["expired"] == 4
 
 
 # --- 27: an unknown outcome is looked up first; found messages keep their time -------------------

@@ -458,6 +458,8 @@ def _verdict(
     left = int((expires_at - timezone.now()).total_seconds())
     if left < 1:
         return EXPIRED
+    if left == message.validity_seconds:
+        return message  # the usual case on the hot path: no new object
     return dataclasses.replace(message, validity_seconds=left)
 
 
