@@ -849,7 +849,7 @@ def _requeue_dead_owners(now: datetime, grace: float = DEAD_OWNER_GRACE) -> int:
         .values_list("lease_owner", flat=True)
         .distinct()
     )
-    dead = [owner for owner in owners if _is_dead(owner)]
+    dead = [owner for owner in owners if owner and _is_dead(owner)]
     if not dead:
         return 0
     at = now + timedelta(seconds=grace)
