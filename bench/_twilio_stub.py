@@ -21,6 +21,8 @@ import asyncio
 import json
 import random
 import uuid
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from aiohttp import web
 
@@ -51,7 +53,12 @@ async def create(request: web.Request) -> web.Response:
         STATE["duplicates"] += 1  # Twilio would send it again, and so does this stub
     kind = "CA" if request.path.endswith("Calls.json") else "SM"
     to = form.get("To", "")
-    body = {"sid": kind + uuid.uuid4().hex, "status": "queued", "to": to}
+    body = {
+        "sid": kind + uuid.uuid4().hex,
+        "status": "queued",
+        "to": to,
+        "date_created": format_datetime(datetime.now(UTC)),  # RFC 2822, as Twilio writes it
+    }
     if key:
         STATE["keys"][key] = body
     STATE["messages"] += 1

@@ -135,7 +135,28 @@ def _states(alert_id: int) -> dict[str, int]:
 
 def states(alert_id: int) -> None:
     fanout._django()
-    print(json.dumps({"states": _states(alert_id)}))
+    from vecinos.messaging.models import Delivery
+
+    # The rows a worker held when it was killed: their recipients wait for the re-queue.
+    held = Delivery.objects.filter(ref_type="alert", ref_id=alert_id, status="sending")
+    print(
+        json.dumps({"states": _states(alert_id), "held": list(held.values_list("id", flat=True))})
+    )
+
+
+def late(ids_file: str, killed_at: float) -> None:
+    """How long after the kill the rows the dead worker held reached their recipients."""
+    fanout._django()
+    from vecinos.messaging.models import Delivery
+
+    ids = json.loads(Path(ids_file).read_text())
+    rows = Delivery.objects.filter(id__in=ids, status__in=SENT).values_list("sent_at", flat=True)
+    delays = sorted(max(0.0, t.timestamp() - killed_at) for t in rows if t is not None)
+
+    def pick(q: float) -> float:
+        return round(delays[min(len(delays) - 1, int(q * len(delays)))], 1) if delays else 0.0
+
+    print(json.dumps({"n": len(delays), "p50": pick(0.5), "p95": pick(0.95), "max": pick(1.0)}))
 
 
 def settle(alert_id: int, timeout: float, sweep_every: float) -> None:
@@ -399,11 +420,16 @@ def kill_worker(args: argparse.Namespace) -> tuple[bool, str]:
         at_kill = wait_for_messages(stub, int(n * args.kill_at))
         victim = workers.procs[0]
         os.kill(victim.pid, signal.SIGKILL)
+        killed_at = time.time()
         victim.wait()
         after_kill = stub.stats()["messages"]
-        frozen = inner("states", env, str(sent["alert"]))["states"]
+        at_kill_states = inner("states", env, str(sent["alert"]))
+        frozen = at_kill_states["states"]
+        held_file = data / "held.json"
+        held_file.write_text(json.dumps(at_kill_states["held"]))
         workers.start(1)
         t_restart = time.monotonic()
+        restarted_after = time.time() - killed_at  # the orchestrator's own steps, under load
         result = inner(
             "settle",
             env,
@@ -415,6 +441,9 @@ def kill_worker(args: argparse.Namespace) -> tuple[bool, str]:
         # Messages the stub accepted but the dead worker never recorded: the next worker must
         # find each at the provider instead of sending it again ("numbers messaged twice").
         unrecorded = after_kill - sum(frozen.get(s, 0) for s in SENT)
+        # The extra delay: from the kill until each row the dead worker held went out (or was
+        # found already sent at the provider, which counts as no delay).
+        delay = inner("late", env, str(held_file), repr(killed_at))
         ok, line, detail = verify(
             label,
             result,
@@ -427,13 +456,16 @@ def kill_worker(args: argparse.Namespace) -> tuple[bool, str]:
                 "states_after_kill": frozen,
                 "accepted_unrecorded_at_kill": unrecorded,
                 "recovery_s": round(time.monotonic() - t_restart, 1),
+                "held_delay_s": delay,
             },
         )
         if ok:
             line += (
                 f"; {unrecorded} taken by the provider but unrecorded at the kill, "
                 f"{frozen.get('sending', 0)} in flight at the kill, "
-                f"{result['requeued']} re-queued after the lease expired"
+                f"{result['requeued']} re-queued after the lease expired by the orchestrator; "
+                f"extra delay of the held rows p95 {delay['p95']} s (max {delay['max']} s, "
+                f"{delay['n']} rows; new worker started {restarted_after:.1f} s after the kill)"
             )
         return ok, line
     finally:
@@ -645,6 +677,7 @@ def main() -> None:
             "seed": lambda: fanout.seed(int(rest[0])),
             "approve": approve,
             "states": lambda: states(int(rest[0])),
+            "late": lambda: late(rest[0], float(rest[1])),
             "settle": lambda: settle(int(rest[0]), float(rest[1]), float(rest[2])),
         }[step]()
         return

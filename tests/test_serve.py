@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -65,7 +66,13 @@ def served(tmp_path):
 def test_serve_runs_web_and_worker_with_demo_and_stops_on_ctrl_c(served):
     proc, base, env = served
     status, body = get(base + "/healthz")
-    assert json.loads(body) == {"status": "ok", "database": "ok", "queue": "ok"}
+    assert json.loads(body) == {
+        "status": "ok",
+        "database": "ok",
+        "queue": "ok",
+        "worker": "running",
+        "worker_restarts": 0,
+    }
     assert get(base + "/signin/")[0] == 200
     # The worker started beside the web server consumes the queue.
     check = subprocess.run(
@@ -83,3 +90,55 @@ def test_serve_runs_web_and_worker_with_demo_and_stops_on_ctrl_c(served):
     assert f"running at {base}/" in output
     assert "coordinator / " in output  # the demo sign-in is printed
     assert "Stopped." in output
+
+
+def worker_pid(serve_pid: int) -> int | None:
+    """The `vecinos worker` child of a running `vecinos serve`."""
+    for task in Path(f"/proc/{serve_pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"vecinos.cli" in cmdline and b"worker" in cmdline:
+                return int(child)
+    return None
+
+
+def test_a_killed_worker_is_started_again_while_the_web_server_stays_up(served):
+    proc, base, env = served
+    victim = worker_pid(proc.pid)
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    # The web server (and every webhook with it) keeps answering; /healthz tells the story.
+    deadline = time.monotonic() + 30
+    state: dict = {}
+    while time.monotonic() < deadline:
+        status, body = get(base + "/healthz")
+        assert status == 200
+        state = json.loads(body)
+        if state.get("worker_restarts") == 1 and state.get("worker") == "running":
+            break
+        time.sleep(0.2)
+    assert state["worker_restarts"] == 1 and state["worker"] == "running", state
+    assert state["worker_last_exit_code"] == -signal.SIGKILL
+    assert state["worker_last_exit"].endswith("Z")
+    replacement = worker_pid(proc.pid)
+    assert replacement is not None and replacement != victim
+    # The new worker consumes the queue.
+    check = subprocess.run(
+        [sys.executable, "-m", "vecinos.cli", "check", "--worker", "--timeout", "30"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert check.returncode == 0, check.stderr
+    assert get(base + "/signin/")[0] == 200
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    assert "The worker exited (code -9)" in output
+    assert "starting it again now" in output
+    assert "stopping" not in output
+    assert not (Path(env["VECINOS_DATA_DIR"]) / "serve-state.json").exists()

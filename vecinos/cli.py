@@ -1,12 +1,14 @@
 """The `vecinos` command: serve, worker, migrate, createadmin, demo, check, token, purge, genkey.
 
-`vecinos serve` runs the web server and the background worker together as two child processes
-and stops both on Ctrl-C. Every subcommand answers --help.
+`vecinos serve` runs the web server and the background worker together as two child processes,
+starts the worker again if it dies (the web server stays up), and stops both on Ctrl-C.
+Every subcommand answers --help.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
@@ -258,6 +260,78 @@ def _die_with_parent() -> None:
         pass
 
 
+# What `serve` knows about its worker, for /healthz (vecinos.core.views): a JSON file in the
+# data directory, written by serve only.
+SERVE_STATE = "serve-state.json"
+RESTART_PAUSE_MAX = 60.0  # seconds between restarts of a worker that keeps dying
+STEADY_AFTER = 60.0  # a worker that ran this long before dying is restarted at once
+
+
+class _WorkerSupervisor:
+    """Starts the worker, and starts it again when it dies (back-off if it keeps dying)."""
+
+    def __init__(self, env: dict, state_file) -> None:
+        self.env, self.state_file = env, state_file
+        self.worker: subprocess.Popen | None = None
+        self.restarts = 0
+        self.pause = 0.0
+        self.started = self.start_at = 0.0
+        self.state: dict = {"serve_pid": os.getpid(), "worker": "starting", "worker_restarts": 0}
+        self.start()
+
+    def start(self) -> None:
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "vecinos.cli", "worker"],
+            env=self.env,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - serve runs no threads
+        )
+        self.started = time.monotonic()
+        self.state.update(worker="running", worker_pid=self.worker.pid)
+        self.write()
+
+    def poll(self) -> None:
+        if self.worker is None:
+            if time.monotonic() >= self.start_at:
+                self.start()
+            return
+        rc = self.worker.poll()
+        if rc is None:
+            return
+        ran = time.monotonic() - self.started
+        # At once after a worker that had been running a while; 1, 2, 4 ... 60 s while it keeps
+        # dying soon after starting (a bad setting, a database that is down).
+        self.pause = 0.0 if ran >= STEADY_AFTER else min(RESTART_PAUSE_MAX, self.pause * 2 or 1.0)
+        if self.restarts == 0:
+            self.pause = 0.0
+        self.restarts += 1
+        self.worker = None
+        self.start_at = time.monotonic() + self.pause
+        when = "now" if not self.pause else f"in {self.pause:g} s"
+        print(
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')} The worker exited (code {rc}) after "
+            f"{ran:.0f} s; starting it again {when}. The web server keeps running.",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.state.update(
+            worker="restarting",
+            worker_pid=None,
+            worker_restarts=self.restarts,
+            worker_last_exit=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            worker_last_exit_code=rc,
+        )
+        self.write()
+
+    def write(self) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state))
+        os.replace(tmp, self.state_file)
+
+    def forget(self) -> None:
+        with contextlib.suppress(OSError):
+            self.state_file.unlink()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup_django()
     from django.conf import settings
@@ -315,10 +389,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         env=env,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads in this process yet
     )
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "vecinos.cli", "worker"], env=env, preexec_fn=_die_with_parent
-    )
-    children = [("web server", web), ("worker", worker)]
     _print_banner(settings.PUBLIC_URL if settings.PUBLIC_URL else f"http://{host}:{port}")
 
     stopping = False
@@ -329,23 +399,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    # The web server answers webhooks (STOP included) whatever happens to the worker: a worker
+    # that dies is started again at once, then with a growing pause if it keeps dying.
+    supervisor = _WorkerSupervisor(env, settings.DATA_DIR / SERVE_STATE)
     code = 0
-    while not stopping:
-        for label, child in children:
-            if child.poll() is not None:
-                print(f"The {label} exited; stopping.", file=sys.stderr)
+    try:
+        while not stopping:
+            if web.poll() is not None:
+                print("The web server exited; stopping.", file=sys.stderr)
                 stopping, code = True, 1
-        time.sleep(0.2)
-    for _label, child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for _label, child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+                break
+            supervisor.poll()
+            time.sleep(0.2)
+    finally:
+        children = [c for c in (web, supervisor.worker) if c is not None]
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        supervisor.forget()
     print("Stopped.")
     return code
 

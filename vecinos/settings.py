@@ -334,7 +334,7 @@ DELIVERY_CONCURRENCY = env_int("VECINOS_DELIVERY_CONCURRENCY", 16, minimum=1, ma
 DELIVERY_PARALLEL_TASKS = env_int("VECINOS_DELIVERY_PARALLEL_TASKS", 4, minimum=1, maximum=64)
 # Seconds a worker holds claimed deliveries before the sweeper may hand them to another worker
 # (a crashed worker's rows come back after this long), and the first retry delay (doubling).
-DELIVERY_LEASE_SECONDS = env_int("VECINOS_DELIVERY_LEASE", 60, minimum=1, maximum=3600)
+DELIVERY_LEASE_SECONDS = env_int("VECINOS_DELIVERY_LEASE", 20, minimum=1, maximum=3600)
 DELIVERY_BACKOFF_BASE = env_int("VECINOS_DELIVERY_BACKOFF_BASE", 5, minimum=1, maximum=600)
 _TRANSPORT_PATHS = {
     "console": "vecinos.transports.console.transport.ConsoleTransport",

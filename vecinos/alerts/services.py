@@ -232,9 +232,11 @@ def opt_out(*, index: str, source: str = "sms") -> int:
         address_index=index, channel__in=[Channel.SMS, Channel.VOICE]
     )
     contacts.update(usable=False, unusable_reason="opted out")
-    cancelled = Delivery.objects.filter(contact__in=contacts, status=DeliveryStatus.QUEUED).update(
-        status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error="opted out"
-    )
+    # Claimed rows too: a worker checks right before handing each one over, and one found at
+    # the provider after all is recorded as sent.
+    cancelled = Delivery.objects.filter(
+        contact__in=contacts, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
+    ).update(status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error="opted out")
     return cancelled
 
 

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
 import logging
+import os
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -37,16 +40,32 @@ def _queue_ok() -> bool:
         return False
 
 
+def _serve_state() -> dict:
+    """The worker as `vecinos serve` sees it (running / restarting, restarts so far), when this
+    web server runs under serve; {} otherwise. serve writes the file; a stale one (its serve
+    is gone) is ignored."""
+    try:
+        state = json.loads((settings.DATA_DIR / "serve-state.json").read_text())
+        os.kill(int(state["serve_pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    keys = ("worker", "worker_restarts", "worker_last_exit", "worker_last_exit_code")
+    return {k: state[k] for k in keys if k in state}
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     db, queue = _database_ok(), _queue_ok()
     ok = db and queue
+    # A worker being restarted does not make this 503: the web server (and with it every
+    # webhook, STOP included) is up, and a load balancer must keep sending it traffic.
     return JsonResponse(
         {
             "status": "ok" if ok else "error",
             "database": "ok" if db else "error",
             "queue": "ok" if queue else "error",
+            **_serve_state(),
         },
         status=200 if ok else 503,
     )

@@ -86,6 +86,10 @@ class Delivery(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # The worker process holding the lease (host/pid namespace/pid/start time): a worker on
+    # the same host sees at once that it died and re-queues its rows without waiting for the
+    # lease to run out.
+    lease_owner = models.CharField(max_length=64, null=True, blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     provider_id = models.CharField(max_length=64, blank=True, db_index=True)

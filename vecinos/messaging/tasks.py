@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django_tasks import task
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, on_startup
 
 from vecinos.messaging import replay, services
 
@@ -20,3 +20,9 @@ def sweep_deliveries() -> None:
 @db_periodic_task(crontab(minute="17", hour="4"), name="messaging.prune_webhooks_seen")
 def prune_webhooks_seen() -> None:
     replay.prune()
+
+
+@on_startup()
+def delivery_heartbeat() -> None:
+    # Runs in each consumer thread of a worker process; the heartbeat starts once per process.
+    services.start_heartbeat()

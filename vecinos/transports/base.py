@@ -9,6 +9,7 @@ contact point is marked unusable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 class TransportError(Exception):
@@ -43,6 +44,8 @@ class OutboundMessage:
 class SendResult:
     provider_id: str
     status: str = "sent"  # sent | delivered (console transports deliver at once)
+    # When it went out, if earlier than now: a message found by a look-up (find_sent).
+    sent_at: datetime | None = None
 
 
 class Transport:

@@ -20,6 +20,8 @@ instead of texting the person twice.
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from functools import cache
 from urllib.parse import urlencode
 
@@ -38,6 +40,17 @@ def _uncertain(exc: BaseException) -> bool:
     return not isinstance(
         reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
     )
+
+
+def _created(value) -> datetime | None:
+    """Twilio's date_created (RFC 2822, "Thu, 03 Dec 2026 18:00:00 +0000"), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        created = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return created if created.tzinfo is not None else None
 
 
 API_VERSION = "2010-04-01"
@@ -144,7 +157,11 @@ class TwilioSmsTransport(Transport):
                 and resource.get("sid")
                 and resource.get("status") not in ("failed", "canceled")
             ):
-                return SendResult(provider_id=str(resource["sid"]), status="sent")
+                return SendResult(
+                    provider_id=str(resource["sid"]),
+                    status="sent",
+                    sent_at=_created(resource.get("date_created")),
+                )
         return None
 
     def find_sent(self, message: OutboundMessage) -> SendResult | None:
