@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from vecinos.core.languages import ui_languages
 from vecinos.core.env import (
     env_bool,
     env_choice,
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "vecinos.reports",
     "vecinos.alerts",
     "vecinos.patrols",
+    "vecinos.rights",
 ]
 
 MIDDLEWARE = [
@@ -242,7 +244,9 @@ CONTENT_SECURITY_POLICY = {
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("es", "Español")]
+# The interface switcher: languages whose catalog ships (vecinos.core.languages.ui_languages);
+# content (rights articles, alerts, SMS) may be in any language of the registry.
+LANGUAGES = ui_languages()
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
@@ -363,6 +367,13 @@ TRANSPORTS = {
         else _CONSOLE
     },
 }
+
+# --- Rights library ---------------------------------------------------------------------------
+# The coalition's hotline, printed on red cards and flyers and shown on every rights page
+# (empty: cards leave a line to write it by hand), and who gives legal help (free text: names,
+# phone numbers, hours), shown under every article.
+HOTLINE_NUMBER = env_str("VECINOS_HOTLINE_NUMBER", "") or ""
+LEGAL_PARTNERS = env_str("VECINOS_LEGAL_PARTNERS", "") or ""
 
 # --- Reports ----------------------------------------------------------------------------------
 REPORT_RETENTION_DAYS = env_int("VECINOS_REPORT_RETENTION_DAYS", 30, minimum=1, maximum=3650)
