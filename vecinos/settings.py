@@ -272,6 +272,8 @@ LOGGING = {
         # django.server logs the client address of every request; keep it quiet.
         "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
         "axes": {"level": "WARNING"},
+        # fpdf2 subsets fonts through fontTools, which logs every glyph at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }
 

@@ -85,19 +85,17 @@ class Document(FPDF):
         self.set_margins(0, 0, 0)
         self.set_creator("Vecinos")
         files = _font_files()
+        # Regular only: instancing a bold weight from the variable fonts costs seconds (tens
+        # of seconds for Noto Sans); headings stand out by size and colour instead.
         for family in families | {"sans"}:
-            if family == "sans" or family == "arabic" or family == "khmer":
-                self.add_font(family, "", files[family])
-                self.add_font(family, "B", files[family], variations={"wght": 700})
-            else:
-                self.add_font(family, "", files[family])
+            self.add_font(family, "", files[family])
         self.set_fallback_fonts(["sans"], exact_match=False)
+        self._fitted: dict[tuple, tuple[float, int]] = {}
 
     def use(self, code: str, size: float, bold: bool = False) -> Fonts:
         fonts = fonts_for(code)
         lang = languages.get(code)
-        style = "B" if bold and fonts.family in ("sans", "arabic", "khmer") else ""
-        self.set_font(fonts.family, style, size)
+        self.set_font(fonts.family, "", size)
         self.set_text_shaping(
             use_shaping_engine=True,
             direction="rtl" if lang is not None and lang.rtl else "ltr",
@@ -123,20 +121,29 @@ class Document(FPDF):
         lang = languages.get(code)
         if lang is not None and lang.rtl and align == Align.L:
             align = Align.R
-        while True:
+        key = (code, text, w, h, size)
+        if key in self._fitted:  # the same text on eight cards: measure it once
+            size, count = self._fitted[key]
             fonts = self.use(code, size, bold)
             line_h = size * 0.42
-            lines = self.multi_cell(
-                w, line_h, text, dry_run=True, output="LINES", wrapmode=fonts.wrap
-            )
-            if len(lines) * line_h <= h or size <= min_size:
-                break
-            size -= 0.5
+        else:
+            while True:
+                fonts = self.use(code, size, bold)
+                line_h = size * 0.42
+                count = len(
+                    self.multi_cell(
+                        w, line_h, text, dry_run=True, output="LINES", wrapmode=fonts.wrap
+                    )
+                )
+                if count * line_h <= h or size <= min_size:
+                    break
+                size -= 0.5
+            self._fitted[key] = (size, count)
         self.set_xy(x, y)
         self.multi_cell(
             w, line_h, text, align=align, wrapmode=fonts.wrap, new_x=XPos.LEFT, new_y=YPos.NEXT
         )
-        return len(lines) * line_h
+        return count * line_h
 
 
 def _qr_png(url: str) -> io.BytesIO:
