@@ -15,7 +15,7 @@ know it; any other keyword answers in its own language. One word shared by two l
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -31,7 +31,19 @@ from vecinos.rights import content, selectors
 MAX_KEYWORD_WORDS = 3
 UNIVERSAL = ("en", "es")  # the carriers' languages: their keywords work for everybody
 FLOW = "rights"
-_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+def _strip_punctuation(word: str) -> str:
+    """"rights?" -> "rights"; keeps marks (Khmer vowel signs are not letters to ``\\w``)."""
+    def is_punct(ch: str) -> bool:
+        return unicodedata.category(ch)[0] in "PSZ"
+
+    start, end = 0, len(word)
+    while start < end and is_punct(word[start]):
+        start += 1
+    while end > start and is_punct(word[end - 1]):
+        end -= 1
+    return word[start:end]
 
 
 def keyword_table() -> dict[str, list[str]]:
@@ -51,7 +63,7 @@ def keyword_languages(body: str) -> list[str]:
     tokens = (body or "").split()
     if not tokens or len(tokens) > MAX_KEYWORD_WORDS:
         return []
-    first = fold(_PUNCT.sub("", tokens[0]))
+    first = fold(_strip_punctuation(tokens[0]))
     return keyword_table().get(first, [])
 
 
