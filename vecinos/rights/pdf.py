@@ -96,9 +96,10 @@ class Document(FPDF):
         fonts = fonts_for(code)
         lang = languages.get(code)
         self.set_font(fonts.family, "", size)
+        # No forced direction: fpdf2 runs the Unicode bidi algorithm, so a phone number inside
+        # Arabic or Farsi text still reads left to right (forcing "rtl" reverses its digits).
         self.set_text_shaping(
             use_shaping_engine=True,
-            direction="rtl" if lang is not None and lang.rtl else "ltr",
             language=SHAPING_LANGUAGE.get(code, code),
         )
         return fonts
@@ -146,6 +147,12 @@ class Document(FPDF):
         return count * line_h
 
 
+def ltr(text: str) -> str:
+    """A phone number kept left to right inside Arabic or Farsi (a Unicode isolate): without
+    it the bidi algorithm lays "+1 213 555 0100" out as "0100 555 213 +1"."""
+    return f"\u2066{text}\u2069"
+
+
 def _qr_png(url: str) -> io.BytesIO:
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="png", scale=6, border=1)
@@ -182,7 +189,7 @@ def _front(pdf: Document, x: float, y: float, card: dict[str, str], hotline: str
     pdf.set_text_color(255, 255, 255)
     pdf.fit("en", card["front_title"], x + PAD, y + 1.8, CARD_W - 2 * PAD, 6, 10, bold=True)
     pdf.set_text_color(*INK)
-    pdf.fit("en", card["front"], x + PAD, y + 11, CARD_W - 2 * PAD, CARD_H - 19, 7.5)
+    pdf.fit("en", card["front"], x + PAD, y + 11, CARD_W - 2 * PAD, CARD_H - 19, 8.5)
     if hotline:
         pdf.fit("en", f"{card['hotline']}: {hotline}", x + PAD, y + CARD_H - 7, 60, 5, 8, bold=True)
 
@@ -201,11 +208,11 @@ def _back(
     text_w = CARD_W - 2 * PAD - qr_size - 2
     text_x = x + PAD + (qr_size + 2 if rtl else 0)
     lines = [card[key] for key in ("line1", "line2", "line3", "line4", "line5") if card.get(key)]
-    body = "\n".join(f"• {line}" if not rtl else f"{line} •" for line in lines)
-    pdf.fit(code, body, text_x, y + 11, text_w, CARD_H - 20, 7)
+    body = "\n".join(f"• {line}" for line in lines)  # bidi puts the bullet on the right in RTL
+    pdf.fit(code, body, text_x, y + 11, text_w, CARD_H - 20, 8)
     qr_x = x + PAD if rtl else x + CARD_W - PAD - qr_size
     pdf.image(qr, x=qr_x, y=y + CARD_H - qr_size - 2, w=qr_size, h=qr_size)
-    label = f"{card['hotline']}: {hotline}" if hotline else f"{card['hotline']}: ______________"
+    label = f"{card['hotline']}: {ltr(hotline)}" if hotline else f"{card['hotline']}: ______________"
     pdf.fit(code, label, text_x, y + CARD_H - 8, text_w, 6, 8, bold=True)
 
 
@@ -247,10 +254,10 @@ def flyer(
     y = 52.0
     if hotline:
         y += pdf.fit(language, card["hotline"], left, y, width, 10, 16, align=align) + 1
-        y += pdf.fit("en", hotline, left, y, width, 16, 34, bold=True, align=align) + 6
+        y += pdf.fit("en", ltr(hotline), left, y, width, 16, 34, bold=True, align=align) + 6
     y += pdf.fit(language, card["flyer_report"], left, y, width, 10, 16, bold=True, align=align)
     y += pdf.fit("en", report_url, left, y, width, 8, 13, align=align) + 6
-    subscribe = card["flyer_subscribe"] + (f" {hotline}" if hotline else "")
+    subscribe = card["flyer_subscribe"] + (f" {ltr(hotline)}" if hotline else "")
     y += pdf.fit(language, subscribe, left, y, width, 20, 16, bold=True, align=align) + 4
     qr_size = 50.0
     pdf.image(_qr_png(subscribe_url), x=(PAGE_W - qr_size) / 2, y=y, w=qr_size, h=qr_size)
@@ -258,7 +265,7 @@ def flyer(
     y += pdf.fit(language, card["scan"], left, y, width, 8, 12, align=Align.C) + 6
     y += pdf.fit(language, card["flyer_rights"], left, y, width, 10, 18, bold=True, align=align)
     lines = [card[key] for key in ("line1", "line2", "line3", "line4") if card.get(key)]
-    bullet = "\n".join(f"{line} •" if align == Align.R else f"• {line}" for line in lines)
+    bullet = "\n".join(f"• {line}" for line in lines)
     y += pdf.fit(language, bullet, left, y + 1, width, PAGE_H - y - 30, 13, align=align) + 4
     pdf.fit("en", rights_url, left, y, width, 8, 12, align=align)
     pdf.set_text_color(90, 90, 90)
