@@ -165,3 +165,50 @@ def test_offline_list_and_service_worker(client):
 
 def test_public_nav_links_to_rights(client):
     assert 'href="/rights/"' in client.get("/report/").content.decode()
+
+
+def test_coordinator_edits_an_article_as_a_new_version(client, personas, login):
+    login(personas.coordinator)
+    page = client.get("/rights/at-school/edit/?lang=ko")
+    assert page.status_code == 200 and "학교에서" in page.content.decode()
+    response = client.post(
+        "/rights/at-school/edit/?lang=ko",
+        {"title": "학교에서 (개정)", "summary": "요약", "body": "첫 문단.\n\n- 항목"},
+    )
+    assert response.status_code == 302
+    versions = ArticleVersion.objects.filter(article__slug="at-school", language="ko")
+    latest = versions.order_by("-number").first()
+    assert versions.count() == 2 and latest.title == "학교에서 (개정)"
+    assert latest.created_by == personas.coordinator and latest.reviewed_at is None
+    assert AuditEvent.objects.filter(action="rights.version_create").exists()
+    assert "학교에서 (개정)" in client.get("/rights/at-school/?lang=ko").content.decode()
+
+
+def test_empty_edit_gets_a_message_not_a_500(client, personas, login):
+    login(personas.coordinator)
+    response = client.post("/rights/at-school/edit/?lang=es", {"title": "x", "body": "  \n "})
+    assert response.status_code == 200
+    assert "Write the text of the article." in response.content.decode() or "field is required" in response.content.decode()
+    assert ArticleVersion.objects.filter(article__slug="at-school", language="es").count() == 1
+
+
+@pytest.mark.parametrize("who", ["newcomer", "dispatcher", "anonymous"])
+def test_others_cannot_edit(client, personas, login, who):
+    member = getattr(personas, who, None)
+    login(member)
+    response = client.get("/rights/at-school/edit/?lang=es")
+    assert response.status_code == (403 if member else 302)
+    response = client.post("/rights/at-school/edit/?lang=es", {"title": "x", "body": "y"})
+    assert ArticleVersion.objects.filter(article__slug="at-school", language="es").count() == 1
+
+
+def test_edit_in_a_spoken_only_language_is_404(client, personas, login):
+    login(personas.coordinator)
+    assert client.get("/rights/at-school/edit/?lang=mix").status_code == 404
+
+
+def test_vecinos_rights_load_command(capsys):
+    from vecinos.cli import main
+
+    assert main(["rights", "load", "--language", "ko"]) == 0
+    assert "new versions: 0" in capsys.readouterr().out

@@ -47,7 +47,8 @@ def pages_text(response) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("code", sorted(SCRIPTS))
+# Every script is checked once, on a card or a flyer (each PDF takes seconds to lay out).
+@pytest.mark.parametrize("code", ["ar", "ko", "km", "zh-hant", "hy", "ru", "es"])
 def test_red_cards_front_in_english_back_in_the_language(client, code):
     front, back = pages_text(client.get(f"/rights/cards/{code}.pdf"))
     assert "Fifth Amendment" in " ".join(front.split())
@@ -72,7 +73,7 @@ def test_without_a_hotline_the_card_leaves_a_line_to_write_it(client, settings):
     assert "______" in back
 
 
-@pytest.mark.parametrize("code", ["ar", "ko", "km", "zh-hans", "hy", "ru", "es", "tl"])
+@pytest.mark.parametrize("code", ["fa", "zh-hans", "ja", "vi", "tl"])
 def test_flyer_in_each_language(client, code):
     (page,) = pages_text(client.get(f"/rights/flyer/{code}.pdf"))
     if code in SCRIPTS:

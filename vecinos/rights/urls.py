@@ -10,4 +10,5 @@ urlpatterns = [
     path("flyer/<str:lang>.pdf", views.flyer_pdf, name="rights_flyer"),
     path("review/<int:pk>/", views.review, name="rights_review"),
     path("<slug:slug>/", views.article, name="rights_article"),
+    path("<slug:slug>/edit/", views.edit, name="rights_edit"),
 ]

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from vecinos.core import languages
 from vecinos.rights import content, markup, pdf, selectors, services
+from vecinos.rights.forms import VersionForm
 from vecinos.rights.models import ArticleVersion
 
 SW_FILE = settings.BASE_DIR / "static" / "js" / "sw.js"
@@ -130,6 +131,36 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Marked as reviewed."))
     url = reverse("rights_article", args=[version.article.slug])
     return redirect(f"{url}?lang={version.language}")
+
+
+@login_required
+def edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """A coordinator writes a new version of an article in one language."""
+    if not selectors.can_edit(request.user):
+        raise PermissionDenied
+    item = selectors.get_article(slug)
+    lang = languages.get(request.GET.get("lang"))
+    if item is None or lang is None or not lang.written:
+        raise Http404
+    current = selectors.current_version(item, lang.code)
+    if request.method == "POST":
+        form = VersionForm(request.POST)
+        if form.is_valid():
+            services.version_create(
+                article=item, language=lang.code, actor=request.user, **form.cleaned_data
+            )
+            messages.success(request, _("Saved as a new version. It needs a review."))
+            url = reverse("rights_article", args=[item.slug])
+            return redirect(f"{url}?lang={lang.code}")
+    else:
+        initial = (
+            {"title": current.title, "summary": current.summary, "body": current.body}
+            if current
+            else {}
+        )
+        form = VersionForm(initial=initial)
+    context = {"form": form, "article": item, "content_lang": lang, "current": current}
+    return render(request, "rights/edit.html", context)
 
 
 def service_worker(request: HttpRequest) -> HttpResponse:
