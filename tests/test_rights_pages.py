@@ -47,7 +47,7 @@ def test_index_in_english_lists_the_topics_and_says_not_legal_advice(client, set
     assert "At the door" in body and "If someone is detained" in body
     assert "not legal advice" in body
     assert "+1 213 555 0100" in body and "Example Legal Aid" in body
-    assert 'dir="ltr"' in html_tag(response)
+    assert 'dir="rtl"' not in html_tag(response)
 
 
 def test_article_in_spanish(client):
@@ -77,7 +77,7 @@ def test_article_pages_show_each_script(client, code, script):
     response = client.get(f"/rights/if-someone-is-detained/?lang={code}")
     assert response.status_code == 200
     assert re.search(script, response.content.decode())
-    assert 'dir="ltr"' in html_tag(response)
+    assert 'dir="rtl"' not in html_tag(response)
 
 
 def test_language_picker_lists_the_languages_the_article_exists_in(client):
