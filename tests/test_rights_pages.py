@@ -39,9 +39,9 @@ def test_every_shipped_language_has_a_content_file():
 
 def test_non_english_texts_wait_for_a_native_speaker():
     assert not ArticleVersion.objects.filter(language="en", needs_native_review=True).exists()
-    assert not ArticleVersion.objects.exclude(language="en").filter(
-        needs_native_review=False
-    ).exists()
+    assert (
+        not ArticleVersion.objects.exclude(language="en").filter(needs_native_review=False).exists()
+    )
 
 
 def test_index_in_english_lists_the_topics_and_says_not_legal_advice(client, settings):
@@ -76,8 +76,14 @@ def test_arabic_and_farsi_pages_are_right_to_left(client, code):
 
 @pytest.mark.parametrize(
     ("code", "script"),
-    [("ko", "[\uac00-\ud7af]"), ("km", "[\u1780-\u17ff]"), ("hy", "[\u0530-\u058f]"),
-     ("ru", "[\u0400-\u04ff]"), ("zh-hant", "[\u4e00-\u9fff]"), ("ja", "[\u3040-\u30ff]")],
+    [
+        ("ko", "[\uac00-\ud7af]"),
+        ("km", "[\u1780-\u17ff]"),
+        ("hy", "[\u0530-\u058f]"),
+        ("ru", "[\u0400-\u04ff]"),
+        ("zh-hant", "[\u4e00-\u9fff]"),
+        ("ja", "[\u3040-\u30ff]"),
+    ],
 )
 def test_article_pages_show_each_script(client, code, script):
     response = client.get(f"/rights/if-someone-is-detained/?lang={code}")
@@ -103,8 +109,12 @@ def test_unknown_language_falls_back_and_unknown_article_is_404(client):
 def test_article_body_markup_is_escaped(client):
     article = Article.objects.get(slug="at-work")
     services.version_create(
-        article=article, language="en", title="<b>x</b>", summary="s",
-        body="<script>alert(1)</script>\n\n- **bold** item\n- call 213-555-0100", actor=None,
+        article=article,
+        language="en",
+        title="<b>x</b>",
+        summary="s",
+        body="<script>alert(1)</script>\n\n- **bold** item\n- call 213-555-0100",
+        actor=None,
     )
     body = client.get("/rights/at-work/?lang=en").content.decode()
     assert "<script>alert(1)</script>" not in body
@@ -195,7 +205,10 @@ def test_empty_edit_gets_a_message_not_a_500(client, personas, login):
     login(personas.coordinator)
     response = client.post("/rights/at-school/edit/?lang=es", {"title": "x", "body": "  \n "})
     assert response.status_code == 200
-    assert "Write the text of the article." in response.content.decode() or "field is required" in response.content.decode()
+    assert (
+        "Write the text of the article." in response.content.decode()
+        or "field is required" in response.content.decode()
+    )
     assert ArticleVersion.objects.filter(article__slug="at-school", language="es").count() == 1
 
 

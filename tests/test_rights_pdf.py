@@ -42,9 +42,7 @@ def pages_text(response) -> list[str]:
     reader = PdfReader(io.BytesIO(response.content))
     # pypdf leaves a NUL beside each glyph of the CID-keyed CJK font, and the bidi isolates
     # around phone numbers: neither is text.
-    return [
-        re.sub("[\x00\u2066\u2069\u200e]", "", page.extract_text()) for page in reader.pages
-    ]
+    return [re.sub("[\x00\u2066\u2069\u200e]", "", page.extract_text()) for page in reader.pages]
 
 
 # Every script is checked once, on a card or a flyer (each PDF takes seconds to lay out).
@@ -81,7 +79,8 @@ def test_flyer_in_each_language(client, code):
     assert "/report/" in page and "/rights/" in page
 
 
-@pytest.mark.parametrize("path", ["/rights/cards/xx.pdf", "/rights/cards/mix.pdf",
-                                  "/rights/flyer/..%2Fetc.pdf"])
+@pytest.mark.parametrize(
+    "path", ["/rights/cards/xx.pdf", "/rights/cards/mix.pdf", "/rights/flyer/..%2Fetc.pdf"]
+)
 def test_unknown_or_spoken_only_language_is_404(client, path):
     assert client.get(path).status_code == 404

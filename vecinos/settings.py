@@ -15,7 +15,6 @@ from pathlib import Path
 
 import dj_database_url
 
-from vecinos.core.languages import ui_languages
 from vecinos.core.env import (
     env_bool,
     env_choice,
@@ -25,6 +24,7 @@ from vecinos.core.env import (
     env_str,
     secret_from_env_or_file,
 )
+from vecinos.core.languages import ui_languages
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("VECINOS_DATA_DIR", str(Path.cwd() / "var")) or "var").resolve()

@@ -117,7 +117,7 @@ def content_languages() -> list[Language]:
 
 
 def label(lang: Language):
-    """"한국어 (Korean)": the language's own name, then its name in the interface language."""
+    """ "한국어 (Korean)": the language's own name, then its name in the interface language."""
     from django.utils.text import format_lazy
     from django.utils.translation import gettext_lazy
 
@@ -148,7 +148,7 @@ _GSM7 = set(_GSM7_BASIC) | set(_GSM7_EXTENDED)
 
 
 def sms_encoding_of(text: str) -> str:
-    """"gsm7" when every character fits GSM-7, else "ucs2"."""
+    """ "gsm7" when every character fits GSM-7, else "ucs2"."""
     return "gsm7" if all(ch in _GSM7 for ch in text) else "ucs2"
 
 

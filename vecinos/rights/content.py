@@ -130,7 +130,9 @@ def load(language: str) -> LanguageContent | None:
 
 def available() -> list[str]:
     """Registry codes that have a content file, in registry order."""
-    return [lang.code for lang in languages.LANGUAGES if (CONTENT_DIR / f"{lang.code}.txt").exists()]
+    return [
+        lang.code for lang in languages.LANGUAGES if (CONTENT_DIR / f"{lang.code}.txt").exists()
+    ]
 
 
 def page_strings(language: str) -> dict[str, str]:

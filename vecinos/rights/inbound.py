@@ -34,7 +34,8 @@ FLOW = "rights"
 
 
 def _strip_punctuation(word: str) -> str:
-    """"rights?" -> "rights"; keeps marks (Khmer vowel signs are not letters to ``\\w``)."""
+    """ "rights?" -> "rights"; keeps marks (Khmer vowel signs are not letters to ``\\w``)."""
+
     def is_punct(ch: str) -> bool:
         return unicodedata.category(ch)[0] in "PSZ"
 
@@ -98,7 +99,8 @@ register_sms("rights.keyword", handle_rights, priority=95)
 
 
 def hotline_menu_url(language: str) -> str:
-    return f"{reverse('twilio_voice')}?{urlencode({'flow': 'hotline', 'step': 'main', 'lang': language})}"
+    query = urlencode({"flow": "hotline", "step": "main", "lang": language})
+    return f"{reverse('twilio_voice')}?{query}"
 
 
 def say(node, text: str, lang: languages.Language) -> None:

@@ -23,9 +23,39 @@ _PHONE = re.compile(r"(?<![\w])(\+?\d[\d\s().-]{6,}\d)(?![\w])")
 
 
 def _inline(text: str) -> str:
-    html = escape(text)
+    html = str(escape(text))
     html = _BOLD.sub(r"<strong>\1</strong>", html)
     return _PHONE.sub(r'<span dir="ltr" class="ltr">\1</span>', html)
+
+
+def _block(lines: list[str]) -> list[tuple[str, list[str]]]:
+    out: list[tuple[str, list[str]]] = []
+    para: list[str] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if para:
+            out.append(("p", [" ".join(para)]))
+            para.clear()
+        if items:
+            out.append(("ul", list(items)))
+            items.clear()
+
+    for line in lines:
+        if line.startswith("## "):
+            flush()
+            out.append(("h", [line[3:].strip()]))
+        elif line.startswith(("- ", "* ")):
+            if para:
+                out.append(("p", [" ".join(para)]))
+                para.clear()
+            items.append(line[2:].strip())
+        elif items and not para:
+            items[-1] += " " + line  # a wrapped bullet
+        else:
+            para.append(line)
+    flush()
+    return out
 
 
 def blocks(body: str) -> list[tuple[str, list[str]]]:
@@ -33,33 +63,7 @@ def blocks(body: str) -> list[tuple[str, list[str]]]:
     out: list[tuple[str, list[str]]] = []
     for chunk in re.split(r"\n\s*\n", (body or "").replace("\r\n", "\n").strip()):
         lines = [line.strip() for line in chunk.split("\n") if line.strip()]
-        if not lines:
-            continue
-        para: list[str] = []
-        items: list[str] = []
-
-        def flush() -> None:
-            if para:
-                out.append(("p", [" ".join(para)]))
-                para.clear()
-            if items:
-                out.append(("ul", list(items)))
-                items.clear()
-
-        for line in lines:
-            if line.startswith("## "):
-                flush()
-                out.append(("h", [line[3:].strip()]))
-            elif line.startswith(("- ", "* ")):
-                if para:
-                    out.append(("p", [" ".join(para)]))
-                    para.clear()
-                items.append(line[2:].strip())
-            elif items and not para:
-                items[-1] += " " + line  # a wrapped bullet
-            else:
-                para.append(line)
-        flush()
+        out.extend(_block(lines))
     return out
 
 

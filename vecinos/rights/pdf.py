@@ -94,7 +94,6 @@ class Document(FPDF):
 
     def use(self, code: str, size: float, bold: bool = False) -> Fonts:
         fonts = fonts_for(code)
-        lang = languages.get(code)
         self.set_font(fonts.family, "", size)
         # No forced direction: fpdf2 runs the Unicode bidi algorithm, so a phone number inside
         # Arabic or Farsi text still reads left to right (forcing "rtl" reverses its digits).
@@ -131,11 +130,10 @@ class Document(FPDF):
             while True:
                 fonts = self.use(code, size, bold)
                 line_h = size * 0.42
-                count = len(
-                    self.multi_cell(
-                        w, line_h, text, dry_run=True, output="LINES", wrapmode=fonts.wrap
-                    )
+                lines = self.multi_cell(
+                    w, line_h, text, dry_run=True, output="LINES", wrapmode=fonts.wrap
                 )
+                count = len(lines) if isinstance(lines, list) else 1
                 if count * line_h <= h or size <= min_size:
                     break
                 size -= 0.5
@@ -212,7 +210,9 @@ def _back(
     pdf.fit(code, body, text_x, y + 11, text_w, CARD_H - 20, 8)
     qr_x = x + PAD if rtl else x + CARD_W - PAD - qr_size
     pdf.image(qr, x=qr_x, y=y + CARD_H - qr_size - 2, w=qr_size, h=qr_size)
-    label = f"{card['hotline']}: {ltr(hotline)}" if hotline else f"{card['hotline']}: ______________"
+    label = (
+        f"{card['hotline']}: {ltr(hotline)}" if hotline else f"{card['hotline']}: ______________"
+    )
     pdf.fit(code, label, text_x, y + CARD_H - 8, text_w, 6, 8, bold=True)
 
 

@@ -177,7 +177,9 @@ def offline_urls(request: HttpRequest) -> JsonResponse:
     for lang in selectors.library_languages():
         urls.append(f"{index_url}?lang={lang.code}")
         for version in selectors.current_versions(lang.code):
-            urls.append(f"{reverse('rights_article', args=[version.article.slug])}?lang={lang.code}")
+            urls.append(
+                f"{reverse('rights_article', args=[version.article.slug])}?lang={lang.code}"
+            )
     urls += [static("css/vecinos.css"), static("css/rights.css"), static("js/app.js")]
     urls.append(static("js/rights.js"))
     return JsonResponse({"version": _cache_version(urls), "urls": urls})
