@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import phonenumbers
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import make_member
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
@@ -15,6 +16,7 @@ from tests.twilio_stub import (  # noqa: F401  (fixtures)
     twilio_signature,
     twilio_webhooks,
 )
+from vecinos.core.models import AuditEvent  # noqa: E402
 
 SMS = "/hooks/twilio/sms"
 VOICE = "/hooks/twilio/voice"
@@ -140,3 +142,52 @@ def test_back_at_the_main_menu_after_the_rights(client):
     root = call(client, "flow=hotline&step=main&lang=en")
     assert root.find("Gather") is not None
     assert "press 3" in " ".join(s.text or "" for s in root.iter("Say"))
+
+
+# --- Recordings (the spoken-only languages, and any language a coordinator recorded) ----------
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 64
+
+
+def test_coordinator_uploads_a_recording_and_the_hotline_plays_it(client, personas, login, media):
+    login(personas.coordinator)
+    page = client.get("/rights/recordings/")
+    assert page.status_code == 200 and "Tu&#x27;un savi" in page.content.decode()
+    upload = SimpleUploadedFile("mixteco.mp3", MP3, content_type="audio/mpeg")
+    response = client.post("/rights/recordings/", {"language": "mix", "audio": upload})
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="rights.recording_save").exists()
+    client.logout()
+    audio = client.get("/rights/audio/mix/")
+    assert audio.status_code == 200 and audio["Content-Type"] == "audio/mpeg"
+    assert b"".join(audio.streaming_content) == MP3
+    root = call(client, "flow=rights&step=say&lang=mix")
+    assert root.find("Play").text.endswith("/rights/audio/mix/")
+    assert root.find("Say") is None
+    assert len(list(media.joinpath("rights").iterdir())) == 1  # stored once, under MEDIA_ROOT
+
+
+def test_a_recording_that_is_not_audio_is_refused_with_a_message(client, personas, login, media):
+    login(personas.coordinator)
+    upload = SimpleUploadedFile("x.mp3", b"<html>not audio</html>", content_type="audio/mpeg")
+    response = client.post("/rights/recordings/", {"language": "ko", "audio": upload})
+    assert response.status_code == 200
+    assert "MP3 or WAV" in response.content.decode()
+    assert client.get("/rights/audio/ko/").status_code == 404
+
+
+@pytest.mark.parametrize("who", ["newcomer", "dispatcher"])
+def test_only_coordinators_upload_recordings(client, personas, login, who, media):
+    login(getattr(personas, who))
+    upload = SimpleUploadedFile("m.mp3", MP3, content_type="audio/mpeg")
+    assert (
+        client.post("/rights/recordings/", {"language": "mix", "audio": upload}).status_code == 403
+    )
+    assert client.get("/rights/audio/mix/").status_code == 404

@@ -31,3 +31,10 @@ class VersionForm(forms.Form):
         if not markup.blocks(body):
             raise forms.ValidationError(_("Write the text of the article."))
         return body
+
+
+class RecordingForm(forms.Form):
+    audio = forms.FileField(
+        label=_("Recording (MP3 or WAV, at most 10 MB)"),
+        widget=forms.ClearableFileInput(attrs={"accept": "audio/mpeg,audio/wav"}),
+    )

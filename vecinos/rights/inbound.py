@@ -3,8 +3,9 @@
 priority  name            what
     95    rights.keyword  the rights keyword of any shipped language (each content file's
                           ``keywords`` line) -> the short summary in that language + a link
-voice     rights          the summary spoken with the language's text-to-speech voice, then
-                          back to the hotline's main menu (flow=hotline&step=main)
+voice     rights          the recording a coordinator uploaded for the language (<Play>), else
+                          the summary spoken with its text-to-speech voice (English when it
+                          has none), then back to the hotline's main menu (step=main)
 
 95 like JOIN: "RIGHTS" is no plausible answer to a report's "where?". A keyword counts when the
 message is at most three words and starts with it, as the alerts keywords do. The carriers'
@@ -118,8 +119,16 @@ def spoken_summary(language: str) -> tuple[str, languages.Language]:
 
 def rights_call(request, params: dict) -> str:
     language = languages.normalize(params.get("lang"), "es")
-    text, lang = spoken_summary(language)
     response = VoiceResponse()
+    recording = selectors.recording(language)
+    if recording is not None:
+        # A coordinator's recording in the caller's language beats any synthetic voice.
+        response.play(f"{settings.PUBLIC_URL}{reverse('rights_audio', args=[language])}")
+        response.redirect(
+            hotline_menu_url(language if language in UNIVERSAL else "es"), method="POST"
+        )
+        return str(response)
+    text, lang = spoken_summary(language)
     say(response, text, lang)
     hotline = settings.HOTLINE_NUMBER
     if hotline and lang.code in UNIVERSAL:

@@ -83,3 +83,24 @@ class ArticleVersion(models.Model):
     @property
     def reviewed(self) -> bool:
         return self.reviewed_at is not None
+
+
+class Recording(models.Model):
+    """The rights summary as a coordinator recorded it, for one language: the hotline plays it
+    (languages without a text-to-speech voice, and the spoken-only Indigenous languages)."""
+
+    language = models.CharField(_("language"), max_length=8, unique=True)
+    filename = models.CharField(max_length=64)  # under MEDIA_ROOT/rights/
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("rights recording")
+        verbose_name_plural = _("rights recordings")
+
+    def __str__(self) -> str:
+        return self.language

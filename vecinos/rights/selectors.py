@@ -8,7 +8,7 @@ from django.db.models import Max
 
 from vecinos.core import languages, roles
 from vecinos.rights import content
-from vecinos.rights.models import Article, ArticleVersion
+from vecinos.rights.models import Article, ArticleVersion, Recording
 
 
 def can_edit(member) -> bool:
@@ -101,3 +101,11 @@ def sms_keywords() -> dict[str, str]:
             if word:
                 table.setdefault(word, code)
     return table
+
+
+def recording(language: str) -> Recording | None:
+    return Recording.objects.filter(language=language).first()
+
+
+def recordings() -> dict[str, Recording]:
+    return {r.language: r for r in Recording.objects.all()}

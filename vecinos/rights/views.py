@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from vecinos.core import languages
 from vecinos.rights import content, markup, pdf, selectors, services
-from vecinos.rights.forms import VersionForm
+from vecinos.rights.forms import RecordingForm, VersionForm
 from vecinos.rights.models import ArticleVersion
 
 SW_FILE = settings.BASE_DIR / "static" / "js" / "sw.js"
@@ -161,6 +161,43 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
         form = VersionForm(initial=initial)
     context = {"form": form, "article": item, "content_lang": lang, "current": current}
     return render(request, "rights/edit.html", context)
+
+
+@login_required
+def recordings(request: HttpRequest) -> HttpResponse:
+    """Coordinators upload the recorded rights summary per language (played on the hotline)."""
+    if not selectors.can_edit(request.user):
+        raise PermissionDenied
+    form = RecordingForm()
+    if request.method == "POST":
+        lang = languages.get(request.POST.get("language"))
+        form = RecordingForm(request.POST, request.FILES)
+        if lang is None:
+            form.add_error(None, _("Choose a language."))
+        elif form.is_valid():
+            data = form.cleaned_data["audio"].read(services.MAX_RECORDING_BYTES + 1)
+            try:
+                services.recording_save(language=lang.code, data=data, actor=request.user)
+            except services.RightsError:
+                form.add_error("audio", _("Upload an MP3 or WAV file of at most 10 MB."))
+            else:
+                messages.success(request, _("Recording saved."))
+                return redirect("rights_recordings")
+    existing = selectors.recordings()
+    rows = [(lang, existing.get(lang.code)) for lang in languages.content_languages()]
+    return render(request, "rights/recordings.html", {"form": form, "rows": rows})
+
+
+def audio(request: HttpRequest, lang: str) -> FileResponse:
+    recording = selectors.recording(languages.normalize(lang))
+    if recording is None:
+        raise Http404
+    path = services.recording_dir() / recording.filename
+    if not path.exists():
+        raise Http404
+    response = FileResponse(path.open("rb"), content_type=recording.content_type)
+    response["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 def service_worker(request: HttpRequest) -> HttpResponse:
