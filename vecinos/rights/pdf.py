@@ -257,7 +257,8 @@ def flyer(
         y += pdf.fit("en", ltr(hotline), left, y, width, 16, 34, bold=True, align=align) + 6
     y += pdf.fit(language, card["flyer_report"], left, y, width, 10, 16, bold=True, align=align)
     y += pdf.fit("en", report_url, left, y, width, 8, 13, align=align) + 6
-    subscribe = card["flyer_subscribe"] + (f" {ltr(hotline)}" if hotline else "")
+    # The number on its own line: CJK wraps by character and would split it.
+    subscribe = card["flyer_subscribe"] + (f"\n{ltr(hotline)}" if hotline else "")
     y += pdf.fit(language, subscribe, left, y, width, 20, 16, bold=True, align=align) + 4
     qr_size = 50.0
     pdf.image(_qr_png(subscribe_url), x=(PAGE_W - qr_size) / 2, y=y, w=qr_size, h=qr_size)
