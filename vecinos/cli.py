@@ -1,4 +1,5 @@
-"""The `vecinos` command: serve, worker, migrate, createadmin, demo, check, token, purge, genkey.
+"""The `vecinos` command: serve, worker, migrate, createadmin, demo, rights, check, token, purge,
+genkey.
 
 `vecinos serve` runs the web server and the background worker together as two child processes,
 starts the worker again if it dies (the web server stays up), and stops both on Ctrl-C.
@@ -84,6 +85,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
     _call("migrate", interactive=False, verbosity=0)
     _call("demo")
+    return 0
+
+
+def cmd_rights(args: argparse.Namespace) -> int:
+    _setup_django()
+    kwargs = {"languages": args.language} if args.language else {}
+    _call("rights", args.action, **kwargs)
     return 0
 
 
@@ -464,6 +472,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="load the fictional demo coalition (idempotent)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("rights", help="rights library: load the shipped texts into the database")
+    p.add_argument("action", choices=["load"])
+    p.add_argument("--language", action="append", help="only this language (repeatable)")
+    p.set_defaults(func=cmd_rights)
 
     p = sub.add_parser("check", help="check the configuration (production rules included)")
     p.add_argument("--deploy", action="store_true", help="also run Django's deployment checks")

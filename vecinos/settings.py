@@ -27,6 +27,7 @@ from vecinos.core.env import (
     env_str,
     secret_from_env_or_file,
 )
+from vecinos.core.languages import ui_languages
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("VECINOS_DATA_DIR", str(Path.cwd() / "var")) or "var").resolve()
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "vecinos.patrols",
     "vecinos.onboarding",
     "vecinos.maps",
+    "vecinos.rights",
 ]
 
 MIDDLEWARE = [
@@ -283,7 +285,9 @@ CONTENT_SECURITY_POLICY = {
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("es", "Español")]
+# The interface switcher: languages whose catalog ships (vecinos.core.languages.ui_languages);
+# content (rights articles, alerts, SMS) may be in any language of the registry.
+LANGUAGES = ui_languages()
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
@@ -316,6 +320,8 @@ LOGGING = {
         "django.request": {"filters": ["redact"]},
         "django.security.csrf": {"filters": ["redact"]},
         "axes": {"level": "WARNING"},
+        # fpdf2 subsets fonts through fontTools, which logs every glyph at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -413,6 +419,13 @@ TRANSPORTS = {
         else _CONSOLE
     },
 }
+
+# --- Rights library ---------------------------------------------------------------------------
+# The coalition's hotline, printed on red cards and flyers and shown on every rights page
+# (empty: cards leave a line to write it by hand), and who gives legal help (free text: names,
+# phone numbers, hours), shown under every article.
+HOTLINE_NUMBER = env_str("VECINOS_HOTLINE_NUMBER", "") or ""
+LEGAL_PARTNERS = env_str("VECINOS_LEGAL_PARTNERS", "") or ""
 
 # --- Reports ----------------------------------------------------------------------------------
 REPORT_RETENTION_DAYS = env_int("VECINOS_REPORT_RETENTION_DAYS", 30, minimum=1, maximum=3650)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("vecinos.alerts.urls")),
     path("patrols/", include("vecinos.patrols.urls")),
     path("orgs/", include("vecinos.onboarding.urls")),
+    path("rights/", include("vecinos.rights.urls")),
     path("", include("vecinos.reports.urls")),
     path("", include("vecinos.network.urls")),
 ]

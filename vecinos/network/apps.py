@@ -8,4 +8,7 @@ class NetworkConfig(AppConfig):
     verbose_name = _("Coalition")
 
     def ready(self) -> None:
-        from vecinos.network import signals  # noqa: F401
+        from vecinos.core import roles
+        from vecinos.network import selectors, signals  # noqa: F401
+
+        roles.register("coordinator", selectors.is_coordinator)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from vecinos.core import languages
 from vecinos.core.crypto import EncryptedTextField
 
 
@@ -55,22 +56,8 @@ COORDINATOR_ROLES = (Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR)
 # coalition coordinator gives them, and never to themself.
 COALITION_WIDE_ROLES = (Role.COALITION_COORDINATOR, Role.DISPATCHER, Role.VERIFIER)
 
-LANGUAGE_CHOICES = [
-    ("en", _("English")),
-    ("es", _("Spanish")),
-    ("tl", _("Tagalog")),
-    ("ko", _("Korean")),
-    ("zh", _("Chinese")),
-    ("hy", _("Armenian")),
-    ("vi", _("Vietnamese")),
-    ("fa", _("Farsi")),
-    ("ru", _("Russian")),
-    ("ar", _("Arabic")),
-    ("zap", _("Zapotec")),
-    ("mix", _("Mixteco")),
-    ("quc", _("K'iche'")),
-    ("kjb", _("Q'anjob'al")),
-]
+# Every language a person may prefer, written or spoken only: see vecinos.core.languages.
+LANGUAGE_CHOICES = languages.choices()
 LANGUAGE_CODES = {code for code, _label in LANGUAGE_CHOICES}
 
 

@@ -5,6 +5,8 @@
     menu 1    <Dial> every dispatcher on duty now (first to answer takes the call) -> step=dialed
               nobody on duty, or nobody answers                     -> record
     menu 2    <Record maxLength=120>                               -> step=recorded
+    menu 3    <Redirect> to the rights app's flow ("your rights", spoken), which comes back
+              to step=main (this menu again)
     recorded  a NEW voice report with the recording attached; thanks; hang up
               (a worker then fetches the audio, stores it encrypted and deletes it at Twilio)
 
@@ -95,6 +97,7 @@ def main_menu(lang: str, n: int = 0, intro: str = "") -> VoiceResponse:
             _("To speak with a dispatcher, press 1. To leave a message, press 2."),
             lang,
         )
+        _say(gather, _("To hear your rights, press 3."), lang)
     response.redirect(step_url("menu", lang, n), method="POST")
     return response
 
@@ -227,11 +230,18 @@ def hotline(request, params: dict) -> str:
             response = connect(lang, params)
         elif digits == "2":
             response = record(lang)
+        elif digits == "3":
+            # The rights app's voice flow (registered with messaging, not imported here).
+            response = VoiceResponse()
+            rights = urlencode({"flow": "rights", "step": "say", "lang": lang})
+            response.redirect(f"{reverse('twilio_voice')}?{rights}", method="POST")
         elif n == 0:
             with translation.override(lang):
                 response = main_menu(lang, n=1, intro=_("Sorry, that is not an option."))
         else:
             response = record(lang)
+    elif step == "main":
+        response = main_menu(lang)
     elif step == "dialed":
         response = dialed(lang, params)
     elif step == "recorded":

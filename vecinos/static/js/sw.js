@@ -6,6 +6,11 @@
  * action reads the page's CSRF token and POSTs to it as its button does (a GET never
  * confirms); if that does not work (CSRF, offline) the link is opened so the person can press
  * the button on the page. Only links on this site are ever opened or posted to.
+ *
+ * Served a second time at /rights/sw.js (scope /rights/), the same worker keeps the rights
+ * library readable offline: a rights page asks it ({type: "save-rights", list: url}) to save
+ * every page that /rights/offline.json lists; rights pages are then fetched network first and
+ * answered from that cache when there is no connection. Nothing else is cached.
  */
 "use strict";
 
@@ -140,5 +145,83 @@ self.addEventListener("pushsubscriptionchange", function (event) {
       userVisibleOnly: true,
       applicationServerKey: old.options.applicationServerKey,
     })
+  );
+});
+
+// --- The rights library, offline ---------------------------------------------------------------
+
+var RIGHTS_CACHE = "vecinos-rights";
+var RIGHTS_PATH = /^\/rights\//;
+
+function saveRights(listUrl) {
+  var list = sameSite(listUrl);
+  if (!list) {
+    return Promise.resolve();
+  }
+  return fetch(list.href, { credentials: "omit" })
+    .then(function (response) {
+      return response.json();
+    })
+    .then(function (data) {
+      return caches.open(RIGHTS_CACHE).then(function (cache) {
+        var urls = (data.urls || []).filter(function (url) {
+          return sameSite(url);
+        });
+        // One by one: a phone on a bad connection saves what it can.
+        return urls.reduce(function (chain, url) {
+          return chain.then(function () {
+            return fetch(url, { credentials: "omit" })
+              .then(function (response) {
+                if (response.ok) {
+                  return cache.put(url, response);
+                }
+                return undefined;
+              })
+              .catch(function () {});
+          });
+        }, Promise.resolve());
+      });
+    })
+    .catch(function () {});
+}
+
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type === "save-rights" && data.list) {
+    event.waitUntil(saveRights(data.list));
+  }
+});
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") {
+    return;
+  }
+  var url = sameSite(request.url);
+  if (!url || !(RIGHTS_PATH.test(url.pathname) || url.pathname.indexOf("/static/") === 0)) {
+    return;
+  }
+  if (url.pathname.indexOf("/static/") === 0 && !RIGHTS_PATH.test(new URL(self.registration.scope).pathname)) {
+    return;
+  }
+  // Network first (a coordinator's edit shows at once), the saved copy when offline.
+  event.respondWith(
+    fetch(request)
+      .then(function (response) {
+        if (response.ok && RIGHTS_PATH.test(url.pathname) && !/\.pdf$/.test(url.pathname)) {
+          var copy = response.clone();
+          caches.open(RIGHTS_CACHE).then(function (cache) {
+            cache.put(request, copy);
+          });
+        }
+        return response;
+      })
+      .catch(function () {
+        return caches.match(request, { ignoreVary: true }).then(function (cached) {
+          return cached || caches.match(url.pathname + url.search, { ignoreVary: true });
+        }).then(function (cached) {
+          return cached || Response.error();
+        });
+      })
   );
 });

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RightsConfig(AppConfig):
+    name = "vecinos.rights"
+    label = "rights"
+    verbose_name = _("Know your rights")
+
+    def ready(self) -> None:
+        from vecinos.rights import inbound  # noqa: F401  (registers RIGHTS / DERECHOS and voice)

@@ -1,0 +1,111 @@
+"""Reads of the rights library. Public: anyone may read every article."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Max
+
+from vecinos.core import languages, roles
+from vecinos.rights import content
+from vecinos.rights.models import Article, ArticleVersion, Recording
+
+
+def can_edit(member) -> bool:
+    """Coordinators (of any organization, or the coalition) edit and review the library."""
+    return roles.allowed("coordinator", member)
+
+
+def current_versions(language: str) -> list[ArticleVersion]:
+    """The newest version of every article that exists in ``language``, in reading order."""
+    latest = (
+        ArticleVersion.objects.filter(language=language)
+        .values("article_id")
+        .annotate(top=Max("number"))
+    )
+    pairs = {row["article_id"]: row["top"] for row in latest}
+    if not pairs:
+        return []
+    versions = ArticleVersion.objects.filter(
+        language=language, article_id__in=pairs.keys()
+    ).select_related("article", "reviewed_by")
+    chosen = [v for v in versions if pairs.get(v.article_id) == v.number]
+    chosen.sort(key=lambda v: (v.article.position, v.article.slug))
+    return chosen
+
+
+def current_version(article: Article, language: str) -> ArticleVersion | None:
+    return (
+        ArticleVersion.objects.filter(article=article, language=language)
+        .select_related("reviewed_by")
+        .order_by("-number")
+        .first()
+    )
+
+
+def languages_of(article: Article) -> list[languages.Language]:
+    codes = set(article.versions.values_list("language", flat=True).distinct())
+    return [lang for lang in languages.LANGUAGES if lang.code in codes]
+
+
+def library_languages() -> list[languages.Language]:
+    """Languages at least one article is written in, in registry order."""
+    codes = set(ArticleVersion.objects.values_list("language", flat=True).distinct())
+    return [lang for lang in languages.LANGUAGES if lang.code in codes]
+
+
+def get_article(slug: str) -> Article | None:
+    return Article.objects.filter(slug=slug).first()
+
+
+@dataclass
+class Coverage:
+    language: languages.Language
+    articles: int
+    reviewed: int
+    needs_native_review: int
+
+
+def coverage() -> list[Coverage]:
+    """Per written language: articles present, reviewed, still waiting for a native speaker."""
+    rows = []
+    for lang in languages.written_languages():
+        versions = current_versions(lang.code)
+        rows.append(
+            Coverage(
+                language=lang,
+                articles=len(versions),
+                reviewed=sum(1 for v in versions if v.reviewed),
+                needs_native_review=sum(1 for v in versions if v.needs_native_review),
+            )
+        )
+    return rows
+
+
+def sms_summary(language: str) -> str:
+    """The short summary texted back for RIGHTS / DERECHOS: from the page strings."""
+    return content.page_strings(language).get("sms", "")
+
+
+def sms_keywords() -> dict[str, str]:
+    """Folded keyword -> language, from every content file's ``keywords`` line."""
+    from vecinos.messaging.inbound import fold
+
+    table: dict[str, str] = {}
+    for code in content.available():
+        data = content.load(code)
+        if data is None:
+            continue
+        for word in data.page.get("keywords", "").split(","):
+            word = fold(word.strip())
+            if word:
+                table.setdefault(word, code)
+    return table
+
+
+def recording(language: str) -> Recording | None:
+    return Recording.objects.filter(language=language).first()
+
+
+def recordings() -> dict[str, Recording]:
+    return {r.language: r for r in Recording.objects.all()}

@@ -1,0 +1,229 @@
+"""Public rights pages, the red cards and flyers, and the coordinators' review.
+
+The language of an article is the ``?lang=`` of the URL (links carry it, so the offline copy
+of each page is the one asked for), else the interface language, else English.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from vecinos.core import languages
+from vecinos.rights import content, markup, pdf, selectors, services
+from vecinos.rights.forms import RecordingForm, VersionForm
+from vecinos.rights.models import ArticleVersion
+
+SW_FILE = settings.BASE_DIR / "static" / "js" / "sw.js"
+
+
+def _language(request: HttpRequest, available: list[languages.Language]) -> languages.Language:
+    codes = [lang.code for lang in available]
+    for candidate in (request.GET.get("lang"), translation.get_language(), "en"):
+        code = languages.normalize(candidate)
+        if code in codes:
+            return languages.BY_CODE[code]
+    return available[0] if available else languages.BY_CODE["en"]
+
+
+def _common(lang: languages.Language) -> dict:
+    return {
+        "content_lang": lang,
+        "strings": content.page_strings(lang.code),
+        "hotline": settings.HOTLINE_NUMBER,
+        "legal_partners": settings.LEGAL_PARTNERS,
+    }
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    available = selectors.library_languages()
+    lang = _language(request, available)
+    context = {
+        **_common(lang),
+        "versions": selectors.current_versions(lang.code),
+        "languages": available,
+        "can_edit": selectors.can_edit(request.user),
+    }
+    if context["can_edit"]:
+        context["coverage"] = selectors.coverage()
+    return render(request, "rights/index.html", context)
+
+
+def article(request: HttpRequest, slug: str) -> HttpResponse:
+    item = selectors.get_article(slug)
+    if item is None:
+        raise Http404
+    available = selectors.languages_of(item)
+    lang = _language(request, available)
+    version = selectors.current_version(item, lang.code)
+    if version is None:
+        raise Http404
+    context = {
+        **_common(lang),
+        "article": item,
+        "version": version,
+        "body": markup.render(version.body),
+        "languages": available,
+        "can_edit": selectors.can_edit(request.user),
+    }
+    return render(request, "rights/article.html", context)
+
+
+def _pdf_language(code: str) -> str:
+    lang = languages.get(code)
+    if lang is None or not lang.written or lang.code not in content.available():
+        raise Http404
+    return lang.code
+
+
+def _pdf_response(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def _absolute(name: str) -> str:
+    return f"{settings.PUBLIC_URL}{reverse(name)}"
+
+
+def cards_pdf(request: HttpRequest, lang: str) -> HttpResponse:
+    code = _pdf_language(lang)
+    data = pdf.cached("cards", code, settings.HOTLINE_NUMBER, _absolute("subscribe"))
+    return _pdf_response(data, f"red-cards-{code}.pdf")
+
+
+def flyer_pdf(request: HttpRequest, lang: str) -> HttpResponse:
+    code = _pdf_language(lang)
+    data = pdf.cached(
+        "flyer",
+        code,
+        settings.HOTLINE_NUMBER,
+        _absolute("report_form"),
+        f"{_absolute('rights_index')}?lang={code}",
+        _absolute("subscribe"),
+    )
+    return _pdf_response(data, f"flyer-{code}.pdf")
+
+
+@login_required
+@require_POST
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    if not selectors.can_edit(request.user):
+        raise PermissionDenied
+    version = get_object_or_404(ArticleVersion.objects.select_related("article"), pk=pk)
+    latest = selectors.current_version(version.article, version.language)
+    if latest is None or latest.pk != version.pk:
+        messages.error(request, _("A newer version exists: review that one."))
+    else:
+        services.version_mark_reviewed(version=version, actor=request.user)
+        messages.success(request, _("Marked as reviewed."))
+    url = reverse("rights_article", args=[version.article.slug])
+    return redirect(f"{url}?lang={version.language}")
+
+
+@login_required
+def edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """A coordinator writes a new version of an article in one language."""
+    if not selectors.can_edit(request.user):
+        raise PermissionDenied
+    item = selectors.get_article(slug)
+    lang = languages.get(request.GET.get("lang"))
+    if item is None or lang is None or not lang.written:
+        raise Http404
+    current = selectors.current_version(item, lang.code)
+    if request.method == "POST":
+        form = VersionForm(request.POST)
+        if form.is_valid():
+            services.version_create(
+                article=item, language=lang.code, actor=request.user, **form.cleaned_data
+            )
+            messages.success(request, _("Saved as a new version. It needs a review."))
+            url = reverse("rights_article", args=[item.slug])
+            return redirect(f"{url}?lang={lang.code}")
+    else:
+        initial = (
+            {"title": current.title, "summary": current.summary, "body": current.body}
+            if current
+            else {}
+        )
+        form = VersionForm(initial=initial)
+    context = {"form": form, "article": item, "content_lang": lang, "current": current}
+    return render(request, "rights/edit.html", context)
+
+
+@login_required
+def recordings(request: HttpRequest) -> HttpResponse:
+    """Coordinators upload the recorded rights summary per language (played on the hotline)."""
+    if not selectors.can_edit(request.user):
+        raise PermissionDenied
+    form = RecordingForm()
+    if request.method == "POST":
+        lang = languages.get(request.POST.get("language"))
+        form = RecordingForm(request.POST, request.FILES)
+        if lang is None:
+            form.add_error(None, _("Choose a language."))
+        elif form.is_valid():
+            data = form.cleaned_data["audio"].read(services.MAX_RECORDING_BYTES + 1)
+            try:
+                services.recording_save(language=lang.code, data=data, actor=request.user)
+            except services.RightsError:
+                form.add_error("audio", _("Upload an MP3 or WAV file of at most 10 MB."))
+            else:
+                messages.success(request, _("Recording saved."))
+                return redirect("rights_recordings")
+    existing = selectors.recordings()
+    rows = [(lang, existing.get(lang.code)) for lang in languages.content_languages()]
+    return render(request, "rights/recordings.html", {"form": form, "rows": rows})
+
+
+def audio(request: HttpRequest, lang: str) -> FileResponse:
+    recording = selectors.recording(languages.normalize(lang))
+    if recording is None:
+        raise Http404
+    path = services.recording_dir() / recording.filename
+    if not path.exists():
+        raise Http404
+    response = FileResponse(path.open("rb"), content_type=recording.content_type)
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The site's service worker, served under /rights/ so it may keep these pages offline."""
+    response = HttpResponse(SW_FILE.read_bytes(), content_type="application/javascript")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def offline_urls(request: HttpRequest) -> JsonResponse:
+    """What the service worker saves for reading without a connection."""
+    index_url = reverse("rights_index")
+    urls = [index_url]
+    for lang in selectors.library_languages():
+        urls.append(f"{index_url}?lang={lang.code}")
+        for version in selectors.current_versions(lang.code):
+            urls.append(
+                f"{reverse('rights_article', args=[version.article.slug])}?lang={lang.code}"
+            )
+    urls += [static("css/vecinos.css"), static("css/rights.css"), static("js/app.js")]
+    urls.append(static("js/rights.js"))
+    return JsonResponse({"version": _cache_version(urls), "urls": urls})
+
+
+def _cache_version(urls: list[str]) -> str:
+    import hashlib
+
+    latest = ArticleVersion.objects.order_by("-pk").values_list("pk", "reviewed_at").first()
+    return hashlib.sha256(json.dumps([urls, str(latest)]).encode()).hexdigest()[:12]
