@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "vecinos.reports",
     "vecinos.alerts",
     "vecinos.patrols",
+    "vecinos.mobilize",
 ]
 
 MIDDLEWARE = [
@@ -366,6 +367,8 @@ TRANSPORTS = {
 
 # --- Reports ----------------------------------------------------------------------------------
 REPORT_RETENTION_DAYS = env_int("VECINOS_REPORT_RETENTION_DAYS", 30, minimum=1, maximum=3650)
+# RSVP contact details are deleted this many days after their event ends.
+EVENT_RETENTION_DAYS = env_int("VECINOS_EVENT_RETENTION_DAYS", 7, minimum=0, maximum=3650)
 MEDIA_ROOT = DATA_DIR / "media"
 # Photos stay in memory until their metadata is stripped: a raw upload carrying GPS coordinates
 # is never written to a temp file. Django compares this with the whole request body: five

@@ -16,6 +16,7 @@ urlpatterns = [
     path("hooks/", include("vecinos.messaging.urls")),
     path("", include("vecinos.alerts.urls")),
     path("patrols/", include("vecinos.patrols.urls")),
+    path("", include("vecinos.mobilize.urls")),
     path("", include("vecinos.reports.urls")),
     path("", include("vecinos.network.urls")),
 ]
