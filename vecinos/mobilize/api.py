@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from vecinos.mobilize import selectors, services
@@ -71,12 +71,12 @@ def _get(request, activation_id: int) -> Activation:
 def activation_create(request, payload: ActivationIn):
     actor = request.auth
     if not services.can_activate(actor):
-        return 403, {"detail": "Not allowed"}
+        return Status(403, {"detail": "Not allowed"})
     incident = None
     if payload.incident_id is not None:
         incident = Incident.objects.filter(pk=payload.incident_id).first()
         if incident is None:
-            return 400, {"detail": "Invalid", "errors": {"incident": "Unknown incident."}}
+            return Status(400, {"detail": "Invalid", "errors": {"incident": "Unknown incident."}})
     point = (
         (payload.lat, payload.lng) if payload.lat is not None and payload.lng is not None else None
     )
@@ -98,10 +98,10 @@ def activation_create(request, payload: ActivationIn):
         )
         activation = services.activation_send(activation=activation, actor=actor)
     except services.ActivationError as exc:
-        return 400, {"detail": "Invalid", "errors": exc.errors}
+        return Status(400, {"detail": "Invalid", "errors": exc.errors})
     except services.NotAllowed:
-        return 403, {"detail": "Not allowed"}
-    return 201, _out(activation)
+        return Status(403, {"detail": "Not allowed"})
+    return Status(201, _out(activation))
 
 
 @router.get("/activations/{activation_id}", response=ActivationOut)
@@ -115,6 +115,6 @@ def activation_stand_down(request, activation_id: int):
     try:
         services.stand_down(activation=activation, actor=request.auth)
     except services.NotAllowed:
-        return 403, {"detail": "Not allowed"}
+        return Status(403, {"detail": "Not allowed"})
     activation.refresh_from_db()
-    return 200, _out(activation)
+    return Status(200, _out(activation))

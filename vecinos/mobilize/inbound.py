@@ -28,6 +28,7 @@ DECLINED = {"NO": "", "NOPE": "en"}
 ARRIVED = {"LLEGUE": "es", "ARRIVED": "en", "AQUI": "es", "HERE": "en", "LLEGAMOS": "es"}
 LEFT = {"LEFT": "en", "SALI": "es", "LEAVING": "en"}
 MAX_WORDS = 4
+OUTCOME_PAIRS = {("ME", "VOY"): "left"}  # two-word replies (the i18n keyword check reads it)
 
 
 def parse(tokens: list[str]) -> tuple[str, str, int | None, str] | None:
