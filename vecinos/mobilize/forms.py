@@ -69,7 +69,7 @@ class ActivationForm(forms.Form):
 
             lang = (get_language() or "es")[:2]
             self.fields[f"role_{role.key}"] = forms.IntegerField(
-                label=role.name(lang), min_value=0, max_value=500, required=False, initial=0
+                label=role.name(lang), min_value=0, max_value=5000, required=False, initial=0
             )
             self.role_keys.append(role.key)
         if not self.is_bound:
