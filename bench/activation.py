@@ -128,6 +128,15 @@ def board(activation_id: int) -> None:
     print(json.dumps({"board_ms": statistics.median(times) * 1000}))
 
 
+def pending() -> None:
+    _django()
+    from vecinos.messaging.models import Delivery
+
+    print(
+        json.dumps({"pending": Delivery.objects.filter(status__in=("queued", "sending")).count()})
+    )
+
+
 def inner(step: str, env: dict, *args: str) -> dict:
     out = subprocess.run(
         [str(PY), __file__, "--inner", step, *args],
@@ -176,11 +185,21 @@ def main() -> None:
     parser.add_argument("--responders", type=int, default=5000)
     parser.add_argument("--replies", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--after-fanout",
+        action="store_true",
+        help="wait for the call-out's messages to leave before replying (isolates the webhook)",
+    )
     parser.add_argument("--inner", nargs="+")
     args = parser.parse_args()
     if args.inner:
         step, *rest = args.inner
-        {"seed": lambda: seed(int(rest[0])), "board": lambda: board(int(rest[0]))}[step]()
+        steps = {
+            "seed": lambda: seed(int(rest[0])),
+            "board": lambda: board(int(rest[0])),
+            "pending": pending,
+        }
+        steps[step]()
         return
     env_over = {"VECINOS_TWILIO_AUTH_TOKEN": TOKEN, "VECINOS_REPORT_RATE_LIMIT": "100000000"}
     with served(env_over) as (base, env):
@@ -202,6 +221,11 @@ def main() -> None:
             created = json.loads(r.read())
         print(f"call-out to {created['recipients']} people in {time.monotonic() - t0:.2f} s",
               flush=True)  # fmt: skip
+        if args.after_fanout:
+            t1 = time.monotonic()
+            while inner("pending", env)["pending"] and time.monotonic() - t1 < 600:
+                time.sleep(1)
+            print(f"fan-out drained in {time.monotonic() - t0:.1f} s", flush=True)
         ok, errors, elapsed = asyncio.run(replies(base, args.replies, args.clients))
         check = urllib.request.Request(
             f"{base}/api/v1/activations/{created['id']}",

@@ -151,6 +151,8 @@ class EventForm(forms.Form):
 
     def __init__(self, *args, organizations=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = (
+        field = self.fields["organization"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = (
             organizations if organizations is not None else Organization.objects.all()
         )

@@ -1,14 +1,17 @@
 """Replies to call-outs (and event RSVPs by keyword), registered with messaging's router.
 
 priority  name               what
-    70    mobilize.reply     VOY / VOY 15 / GOING 15 / COMING, NO, LLEGUÉ / ARRIVED,
+    98    mobilize.reply     VOY / VOY 15 / GOING 15 / COMING, NO, LLEGUÉ / ARRIVED,
                              ME VOY / LEFT, optionally with the call-out's code (VOY 15 K7QM)
     65    mobilize.rsvp      an event's keyword (RALLY7), and CANCEL + keyword
 voice     alert              wrapped: a call-out's call ("press 1 coming, 2 not") is answered
                              here, every other call goes on to alerts' handler unchanged
 
-70 sits above alerts' acknowledgement (60): "NO" or "VOY" are no answer to an alert, and a
-verifier's NO to a verification request (100) still wins. A reply names a call-out by its
+98 is an answer to a question we asked this person (the 100 band), just below a verifier's
+answer to a verification request (100), which still wins. It sits above JOIN and the language
+words (95: none is a reply word), a report in progress (90: "VOY" or "LLEGUÉ" answer no
+question of it), and alerts' acknowledgement (60). It is also the hot path of a surge of
+replies: it answers before those handlers' write transactions run. A reply names a call-out by its
 code when a person has several open; without one it answers the most recent that asked them.
 """
 
@@ -117,7 +120,7 @@ def handle_rsvp(msg: InboundSms) -> str | None:
     return events.handle_sms(msg)
 
 
-register_sms("mobilize.reply", handle_reply, priority=70)
+register_sms("mobilize.reply", handle_reply, priority=98)
 register_sms("mobilize.rsvp", handle_rsvp, priority=65)
 # The voice transport puts every call on flow "alert"; call-outs are told apart by the delivery.
 router.register_voice(alert_voice.FLOW, voice_router)

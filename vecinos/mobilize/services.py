@@ -298,8 +298,12 @@ def _rank(activation: Activation, targets: list) -> list:
             ).values_list("pk", flat=True)
         )
         if activation.lat is not None and activation.lng is not None:
-            rows = SubscriptionArea.objects.filter(subscriber_id__in=chunk, lat__isnull=False)
+            rows = SubscriptionArea.objects.filter(
+                subscriber_id__in=chunk, lat__isnull=False, lng__isnull=False
+            )
             for sub_id, lat, lng in rows.values_list("subscriber_id", "lat", "lng"):
+                if lat is None or lng is None:
+                    continue
                 d = geo.haversine_m(activation.lat, activation.lng, lat, lng)
                 distance[sub_id] = min(distance.get(sub_id, math.inf), d)
     order = {t: i for i, t in enumerate(TIER_ORDER)}
@@ -582,6 +586,8 @@ def respond(
 ) -> str:
     """Record an answer: coming (with minutes away), declined, arrived, left. Returns the outcome:
     one of OUTCOMES ("enough" when a quota call-out is already full, "closed" when it is over)."""
+    # Replies to one call-out are counted one at a time (the row lock on PostgreSQL, the write
+    # transaction on SQLite), so a quota is never overshot.
     activation = Activation.objects.select_for_update().get(pk=response.activation_id)
     response = Response.objects.get(pk=response.pk)
     now = timezone.now()
@@ -629,23 +635,31 @@ def respond(
     raise ValueError(answer)
 
 
+_LOOKUP = """
+SELECT r.id FROM mobilize_response r JOIN mobilize_activation a ON a.id = r.activation_id
+WHERE r.phone_index = %s AND a.expires_at > %s AND r.status <> 'waiting'
+  AND a.status IN ('open', 'stood_down', 'cancelled')
+ORDER BY CASE WHEN a.code = %s THEN 0 ELSE 1 END, CASE WHEN a.status = 'open' THEN 0 ELSE 1 END,
+  r.asked_at DESC, r.id DESC
+LIMIT 1
+"""
+
+
 def response_for_phone(index: str, code: str = "") -> Response | None:
     """The call-out a reply from this phone answers: the one whose code it names, else the
-    most recent one still open that asked them."""
+    most recent one still open that asked them, else the most recent closed one (to say so).
+
+    One indexed query by the phone's blind index: this runs for every reply of a surge."""
     if not index:
         return None
-    qs = (
-        Response.objects.filter(phone_index=index, activation__expires_at__gt=timezone.now())
-        .exclude(status=Response.Status.WAITING)
-        .exclude(activation__status__in=(Activation.Status.DRAFT, Activation.Status.PENDING))
-        .select_related("activation")
-    )
-    if code:
-        named = qs.filter(activation__code=code).order_by("-pk").first()
-        if named is not None:
-            return named
-    open_one = qs.filter(activation__status=Activation.Status.OPEN).order_by("-asked_at", "-pk")
-    return open_one.first() or qs.order_by("-asked_at", "-pk").first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LOOKUP, [index, connection.ops.adapt_datetimefield_value(timezone.now()), code]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Response.objects.select_related("activation").get(pk=row[0])
 
 
 # --- coordinator actions -----------------------------------------------------------------------

@@ -26,7 +26,7 @@ def _load(token: str) -> tuple[Delivery, Response] | None:
     delivery = Delivery.objects.filter(
         pk=delivery_id, channel=Channel.VOICE, ref_type="activation"
     ).first()
-    if delivery is None or not delivery.ref_item:
+    if delivery is None or not delivery.ref_item or delivery.ref_id is None:
         return None
     response = (
         Response.objects.select_related("activation")
