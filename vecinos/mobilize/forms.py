@@ -153,6 +153,4 @@ class EventForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["organization"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = (
-            organizations if organizations is not None else Organization.objects.all()
-        )
+        field.queryset = organizations if organizations is not None else Organization.objects.all()
