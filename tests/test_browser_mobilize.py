@@ -78,7 +78,7 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
         desk.get_by_role("button", name="Send call-out").click()
     settle(desk)
     activation = Activation.objects.get()
-    expect(desk.locator(".messages")).to_contain_text("Call-out sent to 1 people.")
+    expect(desk.locator(".messages")).to_contain_text("Call-out sent to 1 person.")
     expect(desk.locator('[data-count="coming"]')).to_have_text("0")
 
     # --- the text reaches the responder (console transport: the outbox) ----------------------

@@ -235,3 +235,52 @@ def test_api_refuses_those_who_may_not(client, personas, who):
     made = client.post("/api/v1/activations", body, content_type="application/json", **auth)
     assert made.status_code == 403 or who == "outsider"
     assert client.get(f"/api/v1/activations/{own.pk}").status_code == 401
+
+
+@pytest.mark.parametrize("who", ["newcomer", "verifier", "dispatcher", "anonymous"])
+def test_only_coordinators_create_events(client, personas, who):
+    sign_in(client, personas.all()[who])
+    page = client.get("/events/new/")
+    assert page.status_code in (302, 403)
+    with pytest.raises(events.NotAllowed):
+        if personas.all()[who] is None:
+            raise events.NotAllowed
+        rally(personas, actor=personas.all()[who])
+
+
+def test_a_coordinator_creates_an_event_only_for_their_own_organization(client, personas):
+    with pytest.raises(events.NotAllowed):
+        events.event_create(
+            actor=personas.outsider, organization=personas.org_a, kind="rally",
+            titles={"en": "Not yours"}, starts_at=timezone.now() + timedelta(days=1),
+            ends_at=timezone.now() + timedelta(days=1, hours=1), place="Park",
+        )  # fmt: skip
+    sign_in(client, personas.coordinator)
+    start = timezone.localtime() + timedelta(days=2)
+    page = client.post(
+        "/events/new/",
+        {
+            "kind": "vigil",
+            "title_es": "Vigilia",
+            "title_en": "Vigil",
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "place": "Plaza",
+            "public": "on",
+            "organization": personas.org_a.pk,
+        },  # fmt: skip
+    )
+    event = Event.objects.get()
+    assert page.status_code == 302 and event.organization == personas.org_a
+    bad = client.post("/events/new/", {"kind": "vigil", "title_en": "x", "place": "",
+                                       "starts_at": "soon", "organization": personas.org_a.pk})  # fmt: skip
+    assert bad.status_code == 200 and Event.objects.count() == 1
+
+
+def test_members_only_events_refuse_strangers_by_sms(client, personas):
+    event = rally(personas, public=False)
+    reply = text(client, new_number(), event.code)
+    assert reply is not None and "solo para miembros" in reply
+    assert not Rsvp.objects.exists()
+    assert "Vecinos" in text(client, personas.newcomer.phone, event.code)
+    assert Rsvp.objects.get().member == personas.newcomer

@@ -25,6 +25,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -124,7 +125,12 @@ def callout_new(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    _("Call-out sent to %(n)s people.") % {"n": activation.recipients_count},
+                    ngettext(
+                        "Call-out sent to %(n)s person.",
+                        "Call-out sent to %(n)s people.",
+                        activation.recipients_count,
+                    )
+                    % {"n": activation.recipients_count},
                 )
             return redirect("callout_detail", activation.pk)
     return render(request, "mobilize/new.html", {"form": form, "incident": incident})
@@ -187,7 +193,12 @@ def callout_approve(request: HttpRequest, activation_id: int) -> HttpResponse:
         if activation.status == Activation.Status.OPEN:
             messages.success(
                 request,
-                _("Approved. Call-out sent to %(n)s people.") % {"n": activation.recipients_count},
+                ngettext(
+                    "Approved. Call-out sent to %(n)s person.",
+                    "Approved. Call-out sent to %(n)s people.",
+                    activation.recipients_count,
+                )
+                % {"n": activation.recipients_count},
             )
 
     return _post(request, activation_id, approve)
@@ -207,7 +218,15 @@ def callout_message(request: HttpRequest, activation_id: int) -> HttpResponse:
             audience=form.cleaned_data["audience"],
             texts={"es": form.cleaned_data["text_es"], "en": form.cleaned_data["text_en"]},
         )
-        messages.success(request, _("Message sent to %(n)s people.") % {"n": msg.recipients_count})
+        messages.success(
+            request,
+            ngettext(
+                "Message sent to %(n)s person.",
+                "Message sent to %(n)s people.",
+                msg.recipients_count,
+            )
+            % {"n": msg.recipients_count},
+        )
 
     return _post(request, activation_id, send)
 
@@ -223,7 +242,13 @@ def callout_stand_down(request: HttpRequest, activation_id: int) -> HttpResponse
         )
         if msg is not None:
             messages.success(
-                request, _("Stand-down sent to %(n)s people.") % {"n": msg.recipients_count}
+                request,
+                ngettext(
+                    "Stand-down sent to %(n)s person.",
+                    "Stand-down sent to %(n)s people.",
+                    msg.recipients_count,
+                )
+                % {"n": msg.recipients_count},
             )
         else:
             messages.info(request, _("This call-out is closed."))
