@@ -284,3 +284,19 @@ def test_members_only_events_refuse_strangers_by_sms(client, personas):
     assert not Rsvp.objects.exists()
     assert "Vecinos" in text(client, personas.newcomer.phone, event.code)
     assert Rsvp.objects.get().member == personas.newcomer
+
+
+def test_the_rsvps_qr_code_opens_the_door_list_at_that_person(client, personas):
+    event = rally(personas)
+    other = rally(personas, titles={"en": "Another"})
+    events.rsvp_create(event=event, nickname="Someone else", phone=new_number())
+    page = client.post(f"/events/{event.pk}/", {"nickname": "Lupe", "email": "lupe@example.org"})
+    assert "data-door-qr" in page.content.decode() and "<svg" in page.content.decode()
+    rsvp = Rsvp.objects.get(email_index=messaging.address_index("email", "lupe@example.org"))
+    token = events.door_token(rsvp)
+    sign_in(client, personas.coordinator)
+    door = client.get(f"/events/{event.pk}/door/?t={token}").content.decode()
+    assert "Lupe" in door and "Someone else" not in door
+    # A code is for its own event only, and a forged one shows nobody.
+    assert events.load_door_token(token, other) is None
+    assert "Lupe" not in client.get(f"/events/{event.pk}/door/?t=forged").content.decode()

@@ -12,6 +12,7 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -325,6 +326,26 @@ def purge_past(*, now: datetime | None = None) -> int:
     )
     Event.objects.filter(pk__in=ids).update(purged_at=now)
     return n
+
+
+# --- the RSVP's own QR code (shown after a web RSVP, scanned at the door) -------------------------
+
+DOOR_SALT = "vecinos.rsvp.door"
+
+
+def door_token(rsvp: Rsvp) -> str:
+    return signing.dumps([rsvp.event_id, rsvp.pk], salt=DOOR_SALT, compress=True)
+
+
+def load_door_token(token: str, event: Event) -> int | None:
+    """The RSVP id a door QR code names, for this event only (no expiry: it dies with the RSVP)."""
+    try:
+        value = signing.loads(token or "", salt=DOOR_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(value, list) or len(value) != 2 or value[0] != event.pk:
+        return None
+    return value[1] if isinstance(value[1], int) else None
 
 
 # --- SMS ----------------------------------------------------------------------------------------

@@ -378,6 +378,14 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
                 for field, message in exc.errors.items():
                     form.add_error(field if field in form.fields else None, message)
     share = request.build_absolute_uri(reverse("event_detail", args=[event.pk]))
+    door_qr = ""
+    if done is not None:
+        # The person shows this at the door; whoever checks people in scans it with their
+        # phone's camera, which opens the door list at this RSVP (signed, this event only).
+        door_url = request.build_absolute_uri(
+            f"{reverse('event_door', args=[event.pk])}?t={events.door_token(done)}"
+        )
+        door_qr = segno.make(door_url, error="m", micro=False).svg_inline(scale=4, border=4)
     return render(
         request,
         "mobilize/event.html",
@@ -388,6 +396,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             "hosts": [h.name for h in event.hosts.all()],
             "form": form,
             "done": done,
+            "door_qr": door_qr,
             "share": share,
             "going": selectors.going_count(event),
             "full": event.capacity is not None and selectors.going_count(event) >= event.capacity,
@@ -481,7 +490,10 @@ def event_door(request: HttpRequest, event_id: int) -> HttpResponse:
     event = _managed_event(request, event_id)
     q = (request.GET.get("q") or "").strip().lower()
     rows = list(Rsvp.objects.filter(event=event).exclude(status=Rsvp.Status.CANCELLED))
-    if q:
+    scanned = events.load_door_token(request.GET.get("t", ""), event)
+    if request.GET.get("t"):
+        rows = [r for r in rows if r.pk == scanned]
+    elif q:
         rows = [r for r in rows if q in (r.nickname or "").lower() or q in (r.phone or "")[-4:]
                 or q in (r.email or "").lower()]  # fmt: skip
     audit("event.rsvps_view", actor=member_of(request), target=event, shown=len(rows))
