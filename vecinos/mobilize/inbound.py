@@ -101,7 +101,10 @@ def handle_reply(msg: InboundSms) -> str | None:
     response = services.response_for_phone(msg.from_index, code)
     if response is None:
         return None  # not a responder of any call-out: the next handler or the fallback
-    outcome = services.respond(response=response, answer=answer, via="sms", eta_minutes=minutes)
+    # The router runs each message in one transaction: the row was just read inside it.
+    outcome = services.respond(
+        response=response, answer=answer, via="sms", eta_minutes=minutes, fresh=True
+    )
     lang = response.language if response.language in REPLY_LANGUAGES else (hint or msg.language)
     with translation.override(lang):
         return reply_text(outcome, response, minutes)

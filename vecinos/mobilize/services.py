@@ -583,13 +583,20 @@ def respond(
     via: str,
     eta_minutes: int | None = None,
     role: str = "",
+    fresh: bool = False,
 ) -> str:
     """Record an answer: coming (with minutes away), declined, arrived, left. Returns the outcome:
-    one of OUTCOMES ("enough" when a quota call-out is already full, "closed" when it is over)."""
-    # Replies to one call-out are counted one at a time (the row lock on PostgreSQL, the write
-    # transaction on SQLite), so a quota is never overshot.
-    activation = Activation.objects.select_for_update().get(pk=response.activation_id)
-    response = Response.objects.get(pk=response.pk)
+    one of OUTCOMES ("enough" when a quota call-out is already full, "closed" when it is over).
+
+    ``fresh``: the caller loaded the response (with its activation) in this transaction."""
+    if fresh and connection.vendor == "sqlite":
+        # SQLite: the caller's write transaction already serializes every reply.
+        activation = response.activation
+    else:
+        # Replies to one call-out are counted one at a time (the row lock on PostgreSQL), so a
+        # quota is never overshot.
+        activation = Activation.objects.select_for_update().get(pk=response.activation_id)
+        response = Response.objects.get(pk=response.pk)
     now = timezone.now()
     if activation.status != Activation.Status.OPEN or activation.expires_at <= now:
         return "closed"
