@@ -429,3 +429,14 @@ def test_stand_down_cancels_call_outs_still_queued(personas):
     activation = callout(personas)
     services.stand_down(activation=activation, actor=personas.dispatcher)
     assert not Delivery.objects.filter(ref_type="activation", status=DeliveryStatus.QUEUED).exists()
+
+
+def test_the_outbox_hides_the_signed_call_out_links(client, personas):
+    rosa = responder(personas.org_a, "rosa")
+    callout(personas)
+    [body] = outbox_to(rosa.phone)
+    token = re.search(r"/r/([^/\s]+)/", body).group(1)
+    sign_in(client, personas.dispatcher)
+    page = client.get("/outbox/").content.decode()
+    # A dispatcher reading the outbox must not be able to answer for a responder.
+    assert "/r/…/" in page and token not in page
