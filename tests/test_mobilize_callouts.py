@@ -440,3 +440,20 @@ def test_the_outbox_hides_the_signed_call_out_links(client, personas):
     page = client.get("/outbox/").content.decode()
     # A dispatcher reading the outbox must not be able to answer for a responder.
     assert "/r/…/" in page and token not in page
+
+
+def test_moving_the_staging_point_tells_those_coming_and_updates_their_link(client, personas):
+    rosa = responder(personas.org_a, "rosa", "es")
+    activation = callout(personas)
+    text(client, rosa.phone, "VOY 10")
+    sign_in(client, personas.dispatcher)
+    client.post(
+        f"/mobilize/{activation.pk}/message/",
+        {"audience": "coming", "new_staging_point": "Hollenbeck Park, north gate", "text_es": ""},
+    )
+    activation.refresh_from_db()
+    assert activation.staging_point == "Hollenbeck Park, north gate"
+    moved = [b for b in outbox_to(rosa.phone) if "Hollenbeck" in b]
+    assert moved and "Nuevo punto de reunión" in moved[0]
+    link = services.link_token(response_of(activation, rosa).pk)
+    assert "Hollenbeck Park, north gate" in client.get(f"/r/{link}/").content.decode()

@@ -93,6 +93,9 @@ class ActivationForm(forms.Form):
 
 class MessageForm(forms.Form):
     audience = forms.ChoiceField(label=_("To"), choices=ActivationMessage.Audience.choices)
+    new_staging_point = forms.CharField(
+        label=_("Move to a new staging point (optional)"), max_length=MAX_STAGING, required=False
+    )
     text_es = forms.CharField(
         label=_("Message in Spanish"), max_length=MAX_GUIDANCE, required=False,
         widget=forms.Textarea(attrs={"rows": 2, "lang": "es"}),

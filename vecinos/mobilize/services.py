@@ -696,14 +696,36 @@ def _clean_texts(texts: dict[str, str]) -> dict[str, str]:
 
 @transaction.atomic
 def message_send(
-    *, activation: Activation, actor: Member, audience: str, texts: dict[str, str]
+    *,
+    activation: Activation,
+    actor: Member,
+    audience: str,
+    texts: dict[str, str],
+    new_staging_point: str = "",
 ) -> ActivationMessage:
-    """An update to everyone coming, everyone on site, or both (a move, a new time...)."""
+    """An update to everyone coming, everyone on site, or both (a move, a new time...).
+
+    A new staging point replaces the call-out's (the link pages show it) and leads the text."""
     _check(actor, activation)
     if activation.status != Activation.Status.OPEN:
         raise ActivationError({"text": str(gettext_lazy("This call-out is no longer open."))})
     if audience not in ActivationMessage.Audience.values:
         raise ActivationError({"audience": str(gettext_lazy("Choose who gets the message."))})
+    new_staging_point = new_staging_point.strip()
+    if len(new_staging_point) > MAX_STAGING:
+        raise ActivationError(
+            {
+                "text": str(
+                    gettext_lazy("Keep the staging point under %(n)s characters.")
+                    % {"n": MAX_STAGING}
+                )
+            }
+        )
+    if new_staging_point:
+        activation.staging_point = new_staging_point
+        activation.save(update_fields=["staging_point"])
+        moved = _translated(lambda: moved_text(new_staging_point))
+        texts = {lang: f"{moved[lang]} {texts.get(lang, '')}".strip() for lang in LANGUAGES}
     clean = _clean_texts(texts)
     statuses = {
         "coming": [Response.Status.COMING],
@@ -725,6 +747,10 @@ def message_send(
         "activation.message", actor=actor, target=activation, audience=audience, recipients=len(ids)
     )
     return msg
+
+
+def moved_text(place: str) -> str:
+    return _("New staging point: %(place)s.") % {"place": place}
 
 
 def stand_down_text(code: str) -> str:

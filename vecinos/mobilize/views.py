@@ -217,6 +217,7 @@ def callout_message(request: HttpRequest, activation_id: int) -> HttpResponse:
             actor=member_of(request),
             audience=form.cleaned_data["audience"],
             texts={"es": form.cleaned_data["text_es"], "en": form.cleaned_data["text_en"]},
+            new_staging_point=form.cleaned_data["new_staging_point"],
         )
         messages.success(
             request,
