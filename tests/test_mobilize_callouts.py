@@ -457,3 +457,12 @@ def test_moving_the_staging_point_tells_those_coming_and_updates_their_link(clie
     assert moved and "Nuevo punto de reunión" in moved[0]
     link = services.link_token(response_of(activation, rosa).pk)
     assert "Hollenbeck Park, north gate" in client.get(f"/r/{link}/").content.decode()
+
+
+def test_an_emptied_role_list_gets_the_defaults_back(client, personas):
+    from vecinos.mobilize.models import CalloutRole
+
+    CalloutRole.objects.all().delete()  # as a flushed test database has it
+    sign_in(client, personas.dispatcher)
+    assert 'name="role_observer"' in client.get("/mobilize/new/").content.decode()
+    assert callout(personas).roles == {"observer": 2, "presence": 3}

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vecinos.alerts.models import Tier
-from vecinos.mobilize.models import ActivationMessage, CalloutRole, Event
-from vecinos.mobilize.services import DEFAULT_GUIDANCE, MAX_GUIDANCE, MAX_STAGING
+from vecinos.mobilize.models import ActivationMessage, Event
+from vecinos.mobilize.services import DEFAULT_GUIDANCE, MAX_GUIDANCE, MAX_STAGING, active_roles
 from vecinos.network.models import Organization, Zone
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -64,7 +64,7 @@ class ActivationForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.role_keys = []
-        for role in CalloutRole.objects.filter(active=True):
+        for role in active_roles():
             from django.utils.translation import get_language
 
             lang = (get_language() or "es")[:2]

@@ -94,8 +94,31 @@ def may_approve(member: Member, activation: Activation) -> bool:
     return alert_services.may_approve(member, cast(Alert, activation))
 
 
+DEFAULT_ROLES = [
+    ("observer", "Legal observer", "Observador legal"),
+    ("documenter", "Documenter", "Documentación"),
+    ("accompaniment", "Accompaniment / family support", "Acompañamiento / apoyo a familias"),
+    ("presence", "Presence", "Presencia"),
+    ("driver", "Driver", "Conductor"),
+    ("interpreter", "Interpreter", "Intérprete"),
+]
+
+
+def active_roles() -> list[CalloutRole]:
+    """The editable role list (admin). A migration seeds it; an empty table (a database
+    flushed by tests, or every role deleted by mistake) gets the defaults back."""
+    roles = list(CalloutRole.objects.filter(active=True))
+    if roles or CalloutRole.objects.exists():
+        return roles
+    for order, (key, en, es) in enumerate(DEFAULT_ROLES):
+        CalloutRole.objects.get_or_create(
+            key=key, defaults={"names": {"en": en, "es": es}, "order": order}
+        )
+    return list(CalloutRole.objects.filter(active=True))
+
+
 def role_names(language: str) -> dict[str, str]:
-    return {r.key: r.name(language) for r in CalloutRole.objects.filter(active=True)}
+    return {r.key: r.name(language) for r in active_roles()}
 
 
 # --- create / send / approve -----------------------------------------------------------------
@@ -131,7 +154,7 @@ def _validate(
         )
     if needed_by < timezone.now() - timedelta(minutes=5):
         errors["needed_by"] = str(gettext_lazy("The time people are needed has already passed."))
-    known = set(CalloutRole.objects.filter(active=True).values_list("key", flat=True))
+    known = {r.key for r in active_roles()}
     clean_roles: dict[str, int] = {}
     for key, count in roles.items():
         try:
