@@ -266,6 +266,8 @@ def _keyword_sets():
             "STOP_WORDS", "START_WORDS", "HELP_WORDS", "JOIN_WORDS", "LANGUAGE_WORDS",
             "CONFIRM_WORDS", "ACK_WORDS",
         ),
+        "vecinos.mobilize.inbound": ("COMING", "DECLINED", "ARRIVED", "LEFT"),
+        "vecinos.mobilize.events": ("CANCEL_WORDS",),
     }  # fmt: skip
     for module_name, names in sources.items():
         try:

@@ -222,5 +222,9 @@ def _mount_routers() -> None:
 
     api.add_router("/", alerts_router)
 
+    from vecinos.mobilize.api import router as mobilize_router
+
+    api.add_router("/", mobilize_router)
+
 
 _mount_routers()

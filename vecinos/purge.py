@@ -28,6 +28,10 @@ def purge_everything_personal() -> dict[str, int]:
     from vecinos.transports.models import OutboxMessage
 
     counts: dict[str, int] = {}
+    # Call-out answers and RSVPs point at people (mobilize purges its own).
+    from vecinos.mobilize.purge import purge_personal
+
+    counts.update(purge_personal())
     # Messages and contacts first: they point at people.
     counts["deliveries"] = Delivery.objects.all().delete()[0]
     counts["outbox"] = OutboxMessage.objects.all().delete()[0]

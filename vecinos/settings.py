@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "vecinos.onboarding",
     "vecinos.maps",
     "vecinos.rights",
+    "vecinos.mobilize",
 ]
 
 MIDDLEWARE = [
@@ -429,6 +430,8 @@ LEGAL_PARTNERS = env_str("VECINOS_LEGAL_PARTNERS", "") or ""
 
 # --- Reports ----------------------------------------------------------------------------------
 REPORT_RETENTION_DAYS = env_int("VECINOS_REPORT_RETENTION_DAYS", 30, minimum=1, maximum=3650)
+# RSVP contact details are deleted this many days after their event ends.
+EVENT_RETENTION_DAYS = env_int("VECINOS_EVENT_RETENTION_DAYS", 7, minimum=0, maximum=3650)
 MEDIA_ROOT = DATA_DIR / "media"
 # Any request body larger than this is refused with 413 from its headers, before it is read
 # (core.bodylimit; gunicorn has no limit of its own); a chunked body is read only up to it.

@@ -19,6 +19,7 @@ urlpatterns = [
     path("patrols/", include("vecinos.patrols.urls")),
     path("orgs/", include("vecinos.onboarding.urls")),
     path("rights/", include("vecinos.rights.urls")),
+    path("", include("vecinos.mobilize.urls")),
     path("", include("vecinos.reports.urls")),
     path("", include("vecinos.network.urls")),
 ]

@@ -23,7 +23,7 @@ LIST_LIMIT = 100
 OUTBOX_LIMIT = 200
 FEED_GRACE = timedelta(days=7)
 # Signed links act for the person who got them: acknowledgement, verification, calendar.
-_ACK_LINK = re.compile(r"(/(?:a|v|cal)/)[^/\s]+(/?)")
+_ACK_LINK = re.compile(r"(/(?:a|v|cal|r)/)[^/\s]+(/?)")
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 

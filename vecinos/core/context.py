@@ -20,5 +20,9 @@ def site(request):
             ),
             "is_captain": selectors.has_role(user, "captain"),
             "can_patrol": selectors.has_role(user, "patrol"),
+            # Call-outs: the people who may alert (mobilize.services.can_activate).
+            "can_callout": selectors.has_role(
+                user, "dispatcher", "coalition_coordinator", "org_coordinator"
+            ),
         }
     return {"site_name": "Vecinos", "public_url": settings.PUBLIC_URL, "nav": nav}

@@ -1,0 +1,116 @@
+"""End to end in headless Chromium on a phone-sized screen: a dispatcher sends a call-out from
+the page, a responder gets it in the outbox, replies VOY 10 through the signed Twilio webhook,
+opens the link from the text, sees the staging point and checks in; the dispatcher's live board
+(htmx poll, every second) shows the responder coming, then on site."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+import urllib.request
+
+import pytest
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+
+from tests.conftest import browser_sign_in, make_member
+from tests.twilio_stub import WEBHOOK_TOKEN, RequestValidator
+from vecinos.alerts import services as alert_services
+from vecinos.messaging import services as messaging
+from vecinos.mobilize.models import Activation, Response
+from vecinos.network.models import Organization, Role, Tier
+from vecinos.transports import registry
+from vecinos.transports.models import OutboxMessage
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+STAGING = "Mariachi Plaza, by the kiosk"
+SCREENSHOT = "/tmp/mobilize-phone.png"
+BOARD_SCREENSHOT = "/tmp/mobilize-board.png"
+
+
+def settle(page) -> None:
+    page.wait_for_load_state("load")
+    assert list(page.problems) == [], list(page.problems)
+
+
+def sms(base: str, sender: str, body: str) -> str:
+    params = {"From": sender, "To": "+12135550000", "Body": body,
+              "MessageSid": "SM" + "a" * 32, "AccountSid": "AC" + "0" * 32, "NumMedia": "0"}  # fmt: skip
+    url = f"{base}/hooks/twilio/sms"
+    signature = RequestValidator(WEBHOOK_TOKEN).compute_signature(url, params)
+    request = urllib.request.Request(
+        url, data=urllib.parse.urlencode(params).encode(),
+        headers={"X-Twilio-Signature": signature}, method="POST",
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310 - the live server
+        return r.read().decode()
+
+
+def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board_shows_it(
+    live_server, new_page, settings
+):
+    base = live_server.url
+    settings.PUBLIC_URL = base  # the signed link in the text and the webhook's signed URL
+    settings.TWILIO_AUTH_TOKEN = WEBHOOK_TOKEN
+    registry.reset()
+    org = Organization.objects.create(name="Vecinos de Boyle Heights", short_name="boyle")
+    dispatcher = make_member(
+        "disp.marta", org=org, roles=(Role.DISPATCHER,), tier=Tier.TRAINED, phone="+12135550122"
+    )
+    device = TOTPDevice.objects.create(user=dispatcher, name="phone", confirmed=True)
+    rosa = make_member(
+        "rosa.responde", org=org, roles=(Role.RESPONDER,), tier=Tier.VOUCHED,
+        phone="+13235550187", preferred_language="en",
+    )  # fmt: skip
+    alert_services.ensure_member_subscriber(rosa)
+
+    # --- the dispatcher sends the call-out from the page -------------------------------------
+    desk = new_page(phone=True)
+    desk.set_default_timeout(8000)
+    browser_sign_in(desk, base, "disp.marta", device, to="/mobilize/new/")
+    desk.get_by_label("Staging point").fill(STAGING)
+    when = timezone.localtime() + timezone.timedelta(minutes=30)
+    desk.get_by_label("Needed by").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    desk.get_by_role("spinbutton", name="Legal observer").fill("2")
+    with desk.expect_navigation():
+        desk.get_by_role("button", name="Send call-out").click()
+    settle(desk)
+    activation = Activation.objects.get()
+    expect(desk.locator(".messages")).to_contain_text("Call-out sent to 1 person.")
+    expect(desk.locator('[data-count="coming"]')).to_have_text("0")
+
+    # --- the text reaches the responder (console transport: the outbox) ----------------------
+    messaging.dispatch()
+    [text] = [m.body for m in OutboxMessage.objects.all() if m.address == rosa.phone]
+    assert STAGING in text and "VOY" in text and "safe distance" in text
+    link = re.search(r"(http://\S+/r/\S+/)", text).group(1)
+
+    # --- VOY 10 by SMS through the signed webhook ----------------------------------------------
+    reply = sms(base, rosa.phone, "VOY 10")
+    assert "coming (10 min)" in reply
+    # The board picks it up on its next poll, without a reload.
+    expect(desk.locator('[data-count="coming"]')).to_have_text("1", timeout=5000)
+    expect(desk.locator(".who")).to_contain_text("rosa.responde")
+
+    # --- the responder opens the link on their phone and checks in ----------------------------
+    phone = new_page(phone=True)
+    phone.set_default_timeout(8000)
+    phone.goto(link)
+    settle(phone)
+    expect(phone.locator('[data-field="staging"]')).to_have_text(STAGING)
+    expect(phone.locator('[data-field="status"]')).to_contain_text("Coming")
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="I am here (check in)").click()
+    settle(phone)
+    expect(phone.get_by_role("status")).to_contain_text("You are checked in.")
+    phone.screenshot(path=SCREENSHOT, full_page=True)
+    r = Response.objects.get(activation=activation)
+    assert r.status == "arrived" and r.arrived_at is not None
+
+    expect(desk.locator('[data-count="arrived"]')).to_have_text("1", timeout=5000)
+    expect(desk.locator('[data-count="coming"]')).to_have_text("0")
+    expect(desk.locator(".who")).to_contain_text("on site")
+    desk.screenshot(path=BOARD_SCREENSHOT, full_page=True)
+    settle(desk)

@@ -1,0 +1,120 @@
+"""Call-outs in the JSON API: create (and send), read counts per role and status, stand down."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+
+from vecinos.mobilize import selectors, services
+from vecinos.mobilize.models import Activation
+from vecinos.network.models import Zone
+from vecinos.reports.models import Incident
+
+router = Router(tags=["mobilize"])
+
+
+class ActivationIn(Schema):
+    staging_point: str
+    needed_by: datetime
+    roles: dict[str, int]
+    tiers: list[str] = ["responders"]
+    guidance: dict[str, str] = {}
+    incident_id: int | None = None
+    zone_ids: list[int] = []
+    lat: float | None = None
+    lng: float | None = None
+    radius_m: int | None = None
+    quota: bool = False
+    wave_size: int = 20
+    wave_minutes: int = 10
+
+
+class ActivationOut(Schema):
+    id: int
+    code: str
+    status: str
+    needed_by: datetime
+    recipients: int
+    needed: dict[str, int]
+    counts: dict[str, dict[str, int]]
+
+
+class Error(Schema):
+    detail: str
+    errors: dict[str, str] = {}
+
+
+def _out(activation: Activation) -> dict:
+    return {
+        "id": activation.pk,
+        "code": activation.code,
+        "status": activation.status,
+        "needed_by": activation.needed_by,
+        "recipients": activation.recipients_count,
+        "needed": activation.roles,
+        "counts": services.counts(activation),
+    }
+
+
+def _get(request, activation_id: int) -> Activation:
+    if not services.can_activate(request.auth):
+        raise HttpError(403, "Not allowed")
+    activation = selectors.activation_get(activation_id, request.auth)
+    if activation is None:
+        raise HttpError(404, "Not found")
+    return activation
+
+
+@router.post("/activations", response={201: ActivationOut, 400: Error, 403: Error})
+def activation_create(request, payload: ActivationIn):
+    actor = request.auth
+    if not services.can_activate(actor):
+        return Status(403, {"detail": "Not allowed"})
+    incident = None
+    if payload.incident_id is not None:
+        incident = Incident.objects.filter(pk=payload.incident_id).first()
+        if incident is None:
+            return Status(400, {"detail": "Invalid", "errors": {"incident": "Unknown incident."}})
+    point = (
+        (payload.lat, payload.lng) if payload.lat is not None and payload.lng is not None else None
+    )
+    try:
+        activation = services.activation_create(
+            actor=actor,
+            staging_point=payload.staging_point,
+            needed_by=payload.needed_by,
+            roles=payload.roles,
+            tiers=payload.tiers,
+            guidance=payload.guidance,
+            incident=incident,
+            zones=list(Zone.objects.filter(pk__in=payload.zone_ids)),
+            point=point,
+            radius_m=payload.radius_m,
+            quota=payload.quota,
+            wave_size=payload.wave_size,
+            wave_minutes=payload.wave_minutes,
+        )
+        activation = services.activation_send(activation=activation, actor=actor)
+    except services.ActivationError as exc:
+        return Status(400, {"detail": "Invalid", "errors": exc.errors})
+    except services.NotAllowed:
+        return Status(403, {"detail": "Not allowed"})
+    return Status(201, _out(activation))
+
+
+@router.get("/activations/{activation_id}", response=ActivationOut)
+def activation_read(request, activation_id: int):
+    return _out(_get(request, activation_id))
+
+
+@router.post("/activations/{activation_id}/stand-down", response={200: ActivationOut, 403: Error})
+def activation_stand_down(request, activation_id: int):
+    activation = _get(request, activation_id)
+    try:
+        services.stand_down(activation=activation, actor=request.auth)
+    except services.NotAllowed:
+        return Status(403, {"detail": "Not allowed"})
+    activation.refresh_from_db()
+    return Status(200, _out(activation))

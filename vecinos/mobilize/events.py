@@ -1,0 +1,396 @@
+"""Events: create, RSVP (web and SMS keyword), waitlist, reminders, check-in, retention.
+
+RSVP contact details are encrypted at rest and found by blind index; they are shown only to the
+event's own organization (and a training's trainer), and purged VECINOS_EVENT_RETENTION_DAYS
+after the event.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from vecinos.core.audit import audit
+from vecinos.messaging import services as messaging
+from vecinos.messaging.inbound import REPLY_LANGUAGES, InboundSms
+from vecinos.mobilize import selectors
+from vecinos.mobilize.models import Event, Rsvp
+from vecinos.network import selectors as network
+from vecinos.network import services as network_services
+from vecinos.network.models import Member, Organization
+from vecinos.network.phones import InvalidPhone, normalize_phone, phone_index
+
+MAX_NICKNAME = 60
+LANGUAGES = ("es", "en")
+CANCEL_WORDS = {"CANCEL": "en", "CANCELAR": "es", "CANCELO": "es"}
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class EventError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+def _lang(language: str) -> str:
+    return language if language in LANGUAGES else "es"
+
+
+def _new_code(kind: str) -> str:
+    prefix = {"rally": "RALLY", "press": "PRENSA", "vigil": "VIGILIA", "training": "TALLER"}.get(
+        kind, "EVENTO"
+    )
+    while True:
+        code = f"{prefix}{secrets.randbelow(90) + 10}"
+        if not Event.objects.filter(code=code).exists():
+            return code
+
+
+@transaction.atomic
+def event_create(
+    *,
+    actor: Member,
+    organization: Organization,
+    kind: str,
+    titles: dict[str, str],
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    descriptions: dict[str, str] | None = None,
+    capacity: int | None = None,
+    languages: list[str] | None = None,
+    accessibility: str = "",
+    public: bool = True,
+    hosts: list[Organization] | None = None,
+    trainer: Member | None = None,
+) -> Event:
+    if not (network.is_coordinator(actor) and network.can_manage_org(actor, organization)):
+        raise NotAllowed
+    errors: dict[str, str] = {}
+    clean_titles = {k: v.strip() for k, v in titles.items() if k in LANGUAGES and (v or "").strip()}
+    if not clean_titles:
+        errors["title"] = str(gettext_lazy("Give the event a title in at least one language."))
+    if kind not in Event.Kind.values:
+        errors["kind"] = str(gettext_lazy("Choose the kind of event."))
+    if ends_at <= starts_at:
+        errors["ends_at"] = str(gettext_lazy("The event must end after it starts."))
+    if not place.strip():
+        errors["place"] = str(gettext_lazy("Say where the event is."))
+    if capacity is not None and capacity < 1:
+        errors["capacity"] = str(gettext_lazy("Capacity must be at least 1, or empty."))
+    if errors:
+        raise EventError(errors)
+    event = Event.objects.create(
+        kind=kind,
+        code=_new_code(kind),
+        titles=clean_titles,
+        descriptions={k: v for k, v in (descriptions or {}).items() if v},
+        starts_at=starts_at,
+        ends_at=ends_at,
+        place=place.strip()[:200],
+        capacity=capacity,
+        languages=languages or list(clean_titles),
+        accessibility=accessibility.strip(),
+        public=public,
+        organization=organization,
+        trainer=trainer,
+        created_by=actor,
+    )
+    event.hosts.set({organization, *(hosts or [])})
+    audit("event.create", actor=actor, target=event, organization_id=organization.pk)
+    return event
+
+
+def _full(event: Event) -> bool:
+    return event.capacity is not None and selectors.going_count(event) >= event.capacity
+
+
+@transaction.atomic
+def rsvp_create(
+    *,
+    event: Event,
+    nickname: str = "",
+    phone: str = "",
+    email: str = "",
+    language: str = "es",
+    member: Member | None = None,
+    via: str = "web",
+) -> Rsvp:
+    """One contact at least (phone or email); the same phone or email twice is one RSVP."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    errors: dict[str, str] = {}
+    e164 = ""
+    if phone.strip():
+        try:
+            e164 = normalize_phone(phone)
+        except InvalidPhone:
+            errors["phone"] = str(gettext_lazy("That phone number does not look right."))
+    email = email.strip().lower()
+    if email and not EMAIL_RE.match(email):
+        errors["email"] = str(gettext_lazy("That email address does not look right."))
+    if not e164 and not email and "phone" not in errors and "email" not in errors:
+        errors["contact"] = str(gettext_lazy("Give a phone number or an email address."))
+    if len(nickname) > MAX_NICKNAME:
+        errors["nickname"] = str(gettext_lazy("Keep the name under 60 characters."))
+    if event.cancelled or event.ends_at < timezone.now():
+        errors["event"] = str(gettext_lazy("This event is over or cancelled."))
+    if errors:
+        raise EventError(errors)
+    index = phone_index(e164) if e164 else ""
+    email_index = messaging.address_index("email", email) if email else ""
+    existing = None
+    if index:
+        existing = Rsvp.objects.filter(event=event, phone_index=index).first()
+    if existing is None and email_index:
+        existing = Rsvp.objects.filter(event=event, email_index=email_index).first()
+    if existing is not None and existing.status != Rsvp.Status.CANCELLED:
+        return existing
+    status = Rsvp.Status.WAITLIST if _full(event) else Rsvp.Status.GOING
+    if existing is not None:
+        existing.status = status
+        existing.save(update_fields=["status"])
+        return existing
+    return Rsvp.objects.create(
+        event=event,
+        nickname=nickname.strip(),
+        phone=e164,
+        phone_index=index,
+        email=email,
+        email_index=email_index,
+        language=_lang(language),
+        member=member,
+        status=status,
+        via=via,
+    )
+
+
+@transaction.atomic
+def rsvp_cancel(*, rsvp: Rsvp) -> Rsvp | None:
+    """Cancels; the first on the waitlist moves up (and is told). Returns who moved up."""
+    event = Event.objects.select_for_update().get(pk=rsvp.event_id)
+    was_going = rsvp.status == Rsvp.Status.GOING
+    Rsvp.objects.filter(pk=rsvp.pk).update(status=Rsvp.Status.CANCELLED)
+    if not was_going or _full(event):
+        return None
+    nxt = Rsvp.objects.filter(event=event, status=Rsvp.Status.WAITLIST).order_by("pk").first()
+    if nxt is None:
+        return None
+    nxt.status = Rsvp.Status.GOING
+    nxt.save(update_fields=["status"])
+    with translation.override(nxt.language):
+        text = _("Vecinos: a place opened up. You are now going to %(title)s, %(when)s.") % {
+            "title": event.title(nxt.language),
+            "when": _when(event),
+        }
+    _send(nxt, text, "moved-up")
+    return nxt
+
+
+def _when(event: Event) -> str:
+    return timezone.localtime(event.starts_at).strftime("%Y-%m-%d %H:%M")
+
+
+def _send(rsvp: Rsvp, text: str, tag: str) -> int:
+    specs = []
+    if rsvp.phone:
+        contact = messaging.contact_point(channel="sms", address=rsvp.phone, language=rsvp.language)
+        if contact.usable:
+            specs.append((contact, "sms"))
+    if not specs and rsvp.email:
+        contact = messaging.contact_point(
+            channel="email", address=rsvp.email, language=rsvp.language
+        )
+        if contact.usable:
+            specs.append((contact, "email"))
+    return messaging.deliveries_enqueue(
+        messaging.DeliverySpec(
+            purpose="event",
+            ref_type="event",
+            ref_id=rsvp.event_id,
+            ref_item=rsvp.pk,
+            contact=contact,
+            body=text,
+            language=rsvp.language,
+            key=f"event:{rsvp.event_id}:{rsvp.pk}:{channel}:{tag}",
+            subject=str(gettext_lazy("Event reminder")),
+        )
+        for contact, channel in specs
+    )
+
+
+def reminder_text(event: Event, language: str, soon: bool) -> str:
+    values = {
+        "title": event.title(language),
+        "when": _when(event),
+        "place": event.place,
+        "code": event.code,
+    }
+    with translation.override(_lang(language)):
+        if soon:
+            return (
+                _(
+                    "Vecinos: %(title)s starts in 2 hours at %(place)s. Reply CANCEL %(code)s "
+                    "if you cannot come."
+                )
+                % values
+            )
+        return (
+            _(
+                "Vecinos: reminder, %(title)s is tomorrow, %(when)s, at %(place)s. Reply "
+                "CANCEL %(code)s if you cannot come."
+            )
+            % values
+        )
+
+
+def send_reminders(*, now: datetime | None = None) -> int:
+    """The day before and 2 hours before, in each person's language. Each once (flags)."""
+    now = now or timezone.now()
+    sent = 0
+    for soon, window, flag in (
+        (False, timedelta(hours=24), "reminded_day"),
+        (True, timedelta(hours=2), "reminded_soon"),
+    ):
+        due = Rsvp.objects.filter(
+            status=Rsvp.Status.GOING,
+            event__cancelled=False,
+            event__starts_at__gt=now,
+            event__starts_at__lte=now + window,
+            **{flag: False},
+        ).select_related("event")
+        for rsvp in due:
+            with transaction.atomic():
+                # The flag flips first and only once: two workers never remind twice.
+                if not Rsvp.objects.filter(pk=rsvp.pk, **{flag: False}).update(**{flag: True}):
+                    continue
+                if not soon and rsvp.event.starts_at - now < timedelta(hours=3):
+                    continue  # signed up late: the 2-hour reminder is enough
+                sent += _send(rsvp, reminder_text(rsvp.event, rsvp.language, soon), flag)
+    return sent
+
+
+@transaction.atomic
+def check_in(*, event: Event, rsvp: Rsvp, actor: Member) -> bool:
+    """At the door. At a training, checked in by its trainer (or a coordinator), a member's
+    training is recorded on their vetting (audited by network's service)."""
+    if not selectors.can_manage_event(actor, event) or rsvp.event_id != event.pk:
+        raise NotAllowed
+    updated = Rsvp.objects.filter(pk=rsvp.pk, checked_in_at__isnull=True).update(
+        checked_in_at=timezone.now(), checked_in_by=actor
+    )
+    audit("event.check_in", actor=actor, target=event, rsvp=rsvp.pk)
+    if updated and event.kind == Event.Kind.TRAINING and rsvp.member_id:
+        member = Member.objects.get(pk=rsvp.member_id)
+        try:
+            network_services.training_record(
+                actor=actor,
+                member=member,
+                topic=event.title("en") or event.title("es"),
+                completed_on=timezone.localdate(event.starts_at),
+            )
+        except (network_services.NotAllowed, ValueError):
+            # Not vouched yet, or the trainer cannot vet this member: attendance still counts.
+            audit("event.training_not_recorded", actor=actor, target=event, rsvp=rsvp.pk)
+    return bool(updated)
+
+
+@transaction.atomic
+def walk_in(*, event: Event, actor: Member, delta: int = 1) -> int:
+    if not selectors.can_manage_event(actor, event):
+        raise NotAllowed
+    event.walk_ins = max(event.walk_ins + delta, 0)
+    event.save(update_fields=["walk_ins"])
+    return event.walk_ins
+
+
+def purge_past(*, now: datetime | None = None) -> int:
+    """RSVP contact details of events that ended more than the retention period ago."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.EVENT_RETENTION_DAYS)
+    events = Event.objects.filter(ends_at__lt=cutoff, purged_at__isnull=True)
+    ids = list(events.values_list("pk", flat=True))
+    n = Rsvp.objects.filter(event_id__in=ids).update(
+        nickname="", phone="", phone_index="", email="", email_index="", member=None
+    )
+    Event.objects.filter(pk__in=ids).update(purged_at=now)
+    return n
+
+
+# --- the RSVP's own QR code (shown after a web RSVP, scanned at the door) -------------------------
+
+DOOR_SALT = "vecinos.rsvp.door"
+
+
+def door_token(rsvp: Rsvp) -> str:
+    return signing.dumps([rsvp.event_id, rsvp.pk], salt=DOOR_SALT, compress=True)
+
+
+def load_door_token(token: str, event: Event) -> int | None:
+    """The RSVP id a door QR code names, for this event only (no expiry: it dies with the RSVP)."""
+    try:
+        value = signing.loads(token or "", salt=DOOR_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(value, list) or len(value) != 2 or value[0] != event.pk:
+        return None
+    return value[1] if isinstance(value[1], int) else None
+
+
+# --- SMS ----------------------------------------------------------------------------------------
+
+
+def handle_sms(msg: InboundSms) -> str | None:
+    tokens = msg.words
+    if not tokens or len(tokens) > 3 or not msg.from_e164:
+        return None
+    cancel = tokens[0] in CANCEL_WORDS
+    code = tokens[1] if cancel and len(tokens) > 1 else tokens[0]
+    event = Event.objects.filter(code=code, cancelled=False, ends_at__gte=timezone.now()).first()
+    if event is None:
+        return None
+    lang = CANCEL_WORDS.get(tokens[0]) if cancel else None
+    lang = lang or getattr(msg.member, "preferred_language", "") or msg.language
+    lang = lang if lang in REPLY_LANGUAGES else "es"
+    with translation.override(lang):
+        if not event.public and msg.member is None:
+            return _("Vecinos: this event is for members only.")
+        if cancel:
+            rsvp = (
+                Rsvp.objects.filter(event=event, phone_index=msg.from_index)
+                .exclude(status=Rsvp.Status.CANCELLED)
+                .first()
+            )
+            if rsvp is None:
+                return _("Vecinos: we had no RSVP from this number for %(title)s.") % {
+                    "title": event.title(lang)
+                }
+            rsvp_cancel(rsvp=rsvp)
+            return _("Vecinos: your RSVP for %(title)s is cancelled.") % {
+                "title": event.title(lang)
+            }
+        rsvp = rsvp_create(
+            event=event, phone=msg.from_e164, language=lang, member=msg.member, via="sms"
+        )
+        if rsvp.status == Rsvp.Status.WAITLIST:
+            return _("Vecinos: %(title)s is full. You are on the waitlist; we will text you if a "
+                     "place opens.") % {"title": event.title(lang)}  # fmt: skip
+        return _("Vecinos: you are going to %(title)s, %(when)s, at %(place)s. We will remind "
+                 "you. Reply CANCEL %(code)s to cancel.") % {
+            "title": event.title(lang), "when": _when(event), "place": event.place,
+            "code": event.code}  # fmt: skip
+
+
+def training_date(event: Event) -> date:
+    return timezone.localdate(event.starts_at)

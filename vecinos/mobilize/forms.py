@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vecinos.alerts.models import Tier
+from vecinos.mobilize.models import ActivationMessage, Event
+from vecinos.mobilize.services import DEFAULT_GUIDANCE, MAX_GUIDANCE, MAX_STAGING, active_roles
+from vecinos.network.models import Organization, Zone
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class ActivationForm(forms.Form):
+    staging_point = forms.CharField(
+        label=_("Staging point"),
+        max_length=MAX_STAGING,
+        help_text=_(
+            "Where people meet: a corner or a landmark near the place, not the place itself."
+        ),
+    )
+    needed_by = forms.DateTimeField(label=_("Needed by"), widget=DATETIME_INPUT)
+    guidance_es = forms.CharField(
+        label=_("Guidance in Spanish"),
+        max_length=MAX_GUIDANCE,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "lang": "es"}),
+    )
+    guidance_en = forms.CharField(
+        label=_("Guidance in English"),
+        max_length=MAX_GUIDANCE,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "lang": "en"}),
+    )
+    tiers = forms.MultipleChoiceField(
+        label=_("Who is asked"),
+        choices=[c for c in Tier.choices if c[0] != Tier.INTERNAL],
+        widget=forms.CheckboxSelectMultiple,
+        initial=[Tier.RESPONDERS],
+        help_text=_("The public needs a second coordinator or dispatcher to approve."),
+    )
+    zones = forms.ModelMultipleChoiceField(
+        label=_("Zones"), queryset=Zone.objects.order_by("name"), required=False
+    )
+    lat = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
+    lng = forms.FloatField(label=_("Longitude"), required=False, min_value=-180, max_value=180)
+    radius_m = forms.IntegerField(
+        label=_("Radius in meters"), required=False, min_value=50, max_value=50_000
+    )
+    quota = forms.BooleanField(
+        label=_("Quota mode: ask in waves until enough people say yes"), required=False
+    )
+    wave_size = forms.IntegerField(
+        label=_("People per wave"), min_value=1, max_value=5000, initial=20
+    )
+    wave_minutes = forms.IntegerField(
+        label=_("Minutes before the next wave"), min_value=1, max_value=240, initial=10
+    )
+    incident = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.role_keys = []
+        for role in active_roles():
+            from django.utils.translation import get_language
+
+            lang = (get_language() or "es")[:2]
+            self.fields[f"role_{role.key}"] = forms.IntegerField(
+                label=role.name(lang), min_value=0, max_value=5000, required=False, initial=0
+            )
+            self.role_keys.append(role.key)
+        if not self.is_bound:
+            self.initial.setdefault("needed_by", timezone.localtime() + timedelta(minutes=30))
+            self.initial.setdefault("guidance_es", DEFAULT_GUIDANCE["es"])
+            self.initial.setdefault("guidance_en", DEFAULT_GUIDANCE["en"])
+
+    def role_fields(self):
+        return [self[f"role_{k}"] for k in self.role_keys]
+
+    def roles(self) -> dict[str, int]:
+        return {k: self.cleaned_data.get(f"role_{k}") or 0 for k in self.role_keys}
+
+    def guidance(self) -> dict[str, str]:
+        return {lang: self.cleaned_data.get(f"guidance_{lang}", "") for lang in ("es", "en")}
+
+    def point(self):
+        lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")
+        return (lat, lng) if lat is not None and lng is not None else None
+
+
+class MessageForm(forms.Form):
+    audience = forms.ChoiceField(label=_("To"), choices=ActivationMessage.Audience.choices)
+    new_staging_point = forms.CharField(
+        label=_("Move to a new staging point (optional)"), max_length=MAX_STAGING, required=False
+    )
+    text_es = forms.CharField(
+        label=_("Message in Spanish"), max_length=MAX_GUIDANCE, required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "lang": "es"}),
+    )  # fmt: skip
+    text_en = forms.CharField(
+        label=_("Message in English"), max_length=MAX_GUIDANCE, required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "lang": "en"}),
+    )  # fmt: skip
+
+
+class RsvpForm(forms.Form):
+    nickname = forms.CharField(
+        label=_("Name or nickname (optional)"), max_length=60, required=False
+    )
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    email = forms.CharField(label=_("Email"), max_length=120, required=False)
+
+
+class EventForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Event.Kind.choices)
+    title_es = forms.CharField(label=_("Title in Spanish"), max_length=120, required=False)
+    title_en = forms.CharField(label=_("Title in English"), max_length=120, required=False)
+    description_es = forms.CharField(
+        label=_("Description in Spanish"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    description_en = forms.CharField(
+        label=_("Description in English"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=DATETIME_INPUT)
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=DATETIME_INPUT)
+    place = forms.CharField(label=_("Place"), max_length=200)
+    capacity = forms.IntegerField(
+        label=_("Capacity"), required=False, min_value=1, max_value=100_000
+    )
+    accessibility = forms.CharField(
+        label=_("Accessibility notes"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    public = forms.BooleanField(
+        label=_("Public (listed on the events page)"), required=False, initial=True
+    )
+    organization = forms.ModelChoiceField(
+        label=_("Organization"), queryset=Organization.objects.none()
+    )
+    hosts = forms.ModelMultipleChoiceField(
+        label=_("Co-hosts"), queryset=Organization.objects.order_by("name"), required=False
+    )
+
+    def __init__(self, *args, organizations=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["organization"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = organizations if organizations is not None else Organization.objects.all()

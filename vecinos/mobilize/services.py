@@ -1,0 +1,885 @@
+"""Call-outs: create, the two-person rule, fan-out in waves, replies, messages, stand-down.
+
+Who is asked comes from alerts' own selection (tiers, geography, opt-outs, the hourly throttle),
+called with the activation in place of an alert: one rule, one place. Every message is a
+messaging delivery written in the same transaction as the rows it reports on.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from django.conf import settings
+from django.core import signing
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from vecinos.alerts import services as alert_services
+from vecinos.alerts.models import TIER_ORDER, Alert, Subscriber, SubscriptionArea, Tier
+from vecinos.core import geo
+from vecinos.core.audit import audit
+from vecinos.core.bulk import insert_rows, with_ids
+from vecinos.messaging import services as messaging
+from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliveryStatus
+from vecinos.mobilize.models import Activation, ActivationMessage, CalloutRole, Response
+from vecinos.network import selectors as network
+from vecinos.network.models import Member, Membership, Organization
+from vecinos.network.models import Tier as Vetting
+
+MAX_STAGING = 200
+MAX_GUIDANCE = 480
+MAX_COUNT = 5000
+MAX_ETA_MINUTES = 600
+DEFAULT_OPEN_HOURS = 6
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+LINK_SALT = "vecinos.mobilize"
+LANGUAGES = ("es", "en")
+SAYS_YES = (Response.Status.COMING, Response.Status.ARRIVED)
+
+# Carried with every call-out unless the coordinator writes their own (lawful presence only).
+DEFAULT_GUIDANCE = {
+    "en": (
+        "Lawful presence only: witness, document, accompany. Observe and record from a safe "
+        "distance; do not interfere or touch anyone. Bring your phone charged, ID if you have "
+        "it, water. Follow the lead at the staging point."
+    ),
+    "es": (
+        "Solo presencia legal: ser testigo, documentar, acompañar. Observe y grabe desde una "
+        "distancia segura; no interfiera ni toque a nadie. Traiga su teléfono cargado, "
+        "identificación si tiene, agua. Siga a la persona encargada en el punto de reunión."
+    ),
+}
+
+
+class ActivationError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def can_activate(member: Member) -> bool:
+    """Dispatchers and coordinators: the people who may alert may call people out."""
+    return alert_services.can_alert(member)
+
+
+def may_act_on(member: Member, activation: Activation) -> bool:
+    """Dispatchers and coalition coordinators: every call-out; org coordinators: their own."""
+    if network.has_role(member, "dispatcher", "coalition_coordinator"):
+        return True
+    return activation.organization_id is not None and network.has_role(
+        member, "org_coordinator", organization_id=activation.organization_id
+    )
+
+
+def needs_second_person(activation: Activation) -> bool:
+    return alert_services.needs_second_person(cast(Alert, activation))
+
+
+def may_approve(member: Member, activation: Activation) -> bool:
+    # The alerts rule, unchanged: another person, independent of the author.
+    return alert_services.may_approve(member, cast(Alert, activation))
+
+
+DEFAULT_ROLES = [
+    ("observer", "Legal observer", "Observador legal"),
+    ("documenter", "Documenter", "Documentación"),
+    ("accompaniment", "Accompaniment / family support", "Acompañamiento / apoyo a familias"),
+    ("presence", "Presence", "Presencia"),
+    ("driver", "Driver", "Conductor"),
+    ("interpreter", "Interpreter", "Intérprete"),
+]
+
+
+def active_roles() -> list[CalloutRole]:
+    """The editable role list (admin). A migration seeds it; an empty table (a database
+    flushed by tests, or every role deleted by mistake) gets the defaults back."""
+    roles = list(CalloutRole.objects.filter(active=True))
+    if roles or CalloutRole.objects.exists():
+        return roles
+    for order, (key, en, es) in enumerate(DEFAULT_ROLES):
+        CalloutRole.objects.get_or_create(
+            key=key, defaults={"names": {"en": en, "es": es}, "order": order}
+        )
+    return list(CalloutRole.objects.filter(active=True))
+
+
+def role_names(language: str) -> dict[str, str]:
+    return {r.key: r.name(language) for r in active_roles()}
+
+
+# --- create / send / approve -----------------------------------------------------------------
+
+
+def _new_code() -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _i in range(4))
+        if not Activation.objects.filter(code=code, status=Activation.Status.OPEN).exists():
+            return code
+
+
+def _validate(
+    *,
+    staging_point: str,
+    needed_by: datetime,
+    roles: dict[str, int],
+    guidance: dict[str, str],
+    tiers: list[str],
+    point: tuple[float, float] | None,
+    radius_m: int | None,
+    zones: list,
+    incident: Any,
+    wave_size: int,
+    wave_minutes: int,
+) -> tuple[dict[str, int], dict[str, str]]:
+    errors: dict[str, str] = {}
+    if not staging_point.strip():
+        errors["staging_point"] = str(gettext_lazy("Say where people should meet."))
+    elif len(staging_point) > MAX_STAGING:
+        errors["staging_point"] = str(
+            gettext_lazy("Keep the staging point under %(n)s characters.") % {"n": MAX_STAGING}
+        )
+    if needed_by < timezone.now() - timedelta(minutes=5):
+        errors["needed_by"] = str(gettext_lazy("The time people are needed has already passed."))
+    known = {r.key for r in active_roles()}
+    clean_roles: dict[str, int] = {}
+    for key, count in roles.items():
+        try:
+            n = int(count or 0)
+        except (TypeError, ValueError):
+            n = -1
+        if key not in known:
+            errors["roles"] = str(gettext_lazy("Unknown role."))
+        elif n < 0 or n > MAX_COUNT:
+            errors["roles"] = str(
+                gettext_lazy("Ask for between 0 and %(n)s people per role.") % {"n": MAX_COUNT}
+            )
+        elif n:
+            clean_roles[key] = n
+    if not clean_roles and "roles" not in errors:
+        errors["roles"] = str(gettext_lazy("Ask for at least one person in one role."))
+    clean_guidance = {k: (v or "").strip() for k, v in guidance.items() if (v or "").strip()}
+    for lang, text in clean_guidance.items():
+        if lang not in LANGUAGES:
+            errors["guidance"] = str(gettext_lazy("Unknown language code."))
+        elif len(text) > MAX_GUIDANCE:
+            errors[f"guidance_{lang}"] = str(
+                gettext_lazy("Keep the guidance under %(n)s characters.") % {"n": MAX_GUIDANCE}
+            )
+    if not clean_guidance:
+        clean_guidance = dict(DEFAULT_GUIDANCE)
+    if not tiers or any(t not in Tier.values for t in tiers):
+        errors["tiers"] = str(gettext_lazy("Choose who is asked."))
+    geographic = any(t in (Tier.MEMBERS, Tier.PUBLIC) for t in tiers)
+    if geographic and not zones and not (point is not None and radius_m):
+        errors["tiers"] = str(
+            gettext_lazy("Members and the public are asked by area: choose zones or a radius.")
+        )
+    if point is not None:
+        try:
+            geo.validate_lat_lng(*point)
+        except ValueError:
+            errors["lat"] = str(gettext_lazy("That is not a valid place."))
+    if incident is not None and incident.status != "confirmed":
+        errors["incident"] = str(gettext_lazy("Only a confirmed incident can start a call-out."))
+    if not 1 <= wave_size <= 5000 or not 1 <= wave_minutes <= 240:
+        errors["quota"] = str(
+            gettext_lazy("Waves must be 1 to 5000 people, 1 to 240 minutes apart.")
+        )
+    if errors:
+        raise ActivationError(errors)
+    return clean_roles, clean_guidance
+
+
+def _organization_for(actor: Member, organization: Organization | None) -> Organization | None:
+    if organization is not None:
+        orgs = network.coordinated_org_ids(actor)
+        dispatcher = network.has_role(actor, "dispatcher")
+        if orgs is not None and organization.pk not in orgs and not dispatcher:
+            raise NotAllowed
+        return organization
+    org_id = (
+        Membership.objects.filter(member=actor)
+        .order_by("pk")
+        .values_list("organization_id", flat=True)
+        .first()
+    )
+    return Organization.objects.filter(pk=org_id).first() if org_id else None
+
+
+@transaction.atomic
+def activation_create(
+    *,
+    actor: Member,
+    staging_point: str,
+    needed_by: datetime,
+    roles: dict[str, int],
+    tiers: list[str],
+    guidance: dict[str, str] | None = None,
+    organization: Organization | None = None,
+    incident: Any = None,
+    zones: list | None = None,
+    point: tuple[float, float] | None = None,
+    radius_m: int | None = None,
+    quota: bool = False,
+    wave_size: int = 20,
+    wave_minutes: int = 10,
+    open_hours: int = DEFAULT_OPEN_HOURS,
+) -> Activation:
+    if not can_activate(actor):
+        raise NotAllowed
+    zones = list(zones or [])
+    clean_roles, clean_guidance = _validate(
+        staging_point=staging_point,
+        needed_by=needed_by,
+        roles=roles,
+        guidance=guidance or {},
+        tiers=tiers,
+        point=point,
+        radius_m=radius_m,
+        zones=zones,
+        incident=incident,
+        wave_size=wave_size,
+        wave_minutes=wave_minutes,
+    )
+    activation = Activation.objects.create(
+        code=_new_code(),
+        organization=_organization_for(actor, organization),
+        incident=incident,
+        staging_point=staging_point.strip(),
+        needed_by=needed_by,
+        roles=clean_roles,
+        guidance=clean_guidance,
+        tiers=[t for t in TIER_ORDER if t in tiers],
+        lat=point[0] if point else None,
+        lng=point[1] if point else None,
+        radius_m=radius_m if point else None,
+        quota=quota,
+        wave_size=wave_size,
+        wave_minutes=wave_minutes,
+        created_by=actor,
+        expires_at=max(needed_by, timezone.now()) + timedelta(hours=open_hours),
+    )
+    if zones:
+        activation.zones.set(zones)
+    audit("activation.create", actor=actor, target=activation, tiers=activation.tiers)
+    return activation
+
+
+@transaction.atomic
+def activation_send(*, activation: Activation, actor: Member) -> Activation:
+    """Send now, or wait for a second person when the public is asked (alerts' rule)."""
+    activation = Activation.objects.select_for_update().get(pk=activation.pk)
+    if activation.status != Activation.Status.DRAFT:
+        return activation
+    if not can_activate(actor) or actor.pk != activation.created_by_id:
+        raise NotAllowed
+    if needs_second_person(activation):
+        activation.status = Activation.Status.PENDING
+        activation.save(update_fields=["status"])
+        audit("activation.request_approval", actor=actor, target=activation)
+        return activation
+    return _fan_out(activation, actor)
+
+
+@transaction.atomic
+def activation_approve(*, activation: Activation, actor: Member) -> Activation:
+    activation = Activation.objects.select_for_update().get(pk=activation.pk)
+    if activation.status != Activation.Status.PENDING:
+        return activation
+    if not may_approve(actor, activation):
+        raise NotAllowed(_("A second, different person must approve a call-out to the public."))
+    activation.approved_by = actor
+    activation.save(update_fields=["approved_by"])
+    audit("activation.approve", actor=actor, target=activation)
+    return _fan_out(activation, actor)
+
+
+def _rank(activation: Activation, targets: list) -> list:
+    """Nearest and trained first: inner tiers, then trained members, then distance."""
+    ids = [t.subscriber_id for t in targets]
+    trained: set[int] = set()
+    distance: dict[int, float] = {}
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        trained.update(
+            with_ids(
+                Subscriber.objects.filter(member__tier__gte=Vetting.TRAINED), chunk
+            ).values_list("pk", flat=True)
+        )
+        if activation.lat is not None and activation.lng is not None:
+            rows = SubscriptionArea.objects.filter(
+                subscriber_id__in=chunk, lat__isnull=False, lng__isnull=False
+            )
+            for sub_id, lat, lng in rows.values_list("subscriber_id", "lat", "lng"):
+                if lat is None or lng is None:
+                    continue
+                d = geo.haversine_m(activation.lat, activation.lng, lat, lng)
+                distance[sub_id] = min(distance.get(sub_id, math.inf), d)
+    order = {t: i for i, t in enumerate(TIER_ORDER)}
+    return sorted(
+        targets,
+        key=lambda t: (
+            order.get(t.tier, 9),
+            t.subscriber_id not in trained,
+            distance.get(t.subscriber_id, math.inf),
+            t.subscriber_id,
+        ),
+    )
+
+
+def _fan_out(activation: Activation, actor: Member) -> Activation:
+    now = timezone.now()
+    targets = _rank(activation, alert_services.select_recipients(cast(Alert, activation)))
+    size = activation.wave_size if activation.quota else max(len(targets), 1)
+    info: dict[int, tuple[int | None, str]] = {}
+    ids = [t.subscriber_id for t in targets]
+    for i in range(0, len(ids), 5000):
+        rows = with_ids(Subscriber.objects.all(), ids[i : i + 5000]).values_list(
+            "pk", "member_id", "phone_index"
+        )
+        info.update({pk: (member_id, index) for pk, member_id, index in rows})
+    adapt = connection.ops.adapt_datetimefield_value
+    values = []
+    for rank, t in enumerate(targets):
+        wave = rank // size + 1
+        member_id, index = info.get(t.subscriber_id, (None, ""))
+        status = Response.Status.ASKED if wave == 1 else Response.Status.WAITING
+        values.append(
+            (
+                activation.pk, t.subscriber_id, member_id, index or "", t.tier, t.language, wave,
+                rank, status, "", "", adapt(now) if wave == 1 else None,
+            )
+        )  # fmt: skip
+    columns = (
+        "activation_id", "subscriber_id", "member_id", "phone_index", "tier", "language",
+        "wave", "rank", "status", "role", "via", "asked_at",
+    )  # fmt: skip
+    if values:
+        insert_rows(Response._meta.db_table, columns, values)
+    activation.status = Activation.Status.OPEN
+    activation.sent_at = now
+    activation.waves_sent = 1
+    activation.recipients_count = len(targets)
+    more = len(targets) > size
+    activation.next_wave_at = now + timedelta(minutes=activation.wave_minutes) if more else None
+    activation.save(
+        update_fields=["status", "sent_at", "waves_sent", "recipients_count", "next_wave_at"]
+    )
+    sent = _ask(activation, wave=1)
+    audit("activation.send", actor=actor, target=activation, recipients=len(targets), messages=sent)
+    return activation
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+def link_token(response_id: int, signer: signing.TimestampSigner | None = None) -> str:
+    return (signer or signing.TimestampSigner(salt=LINK_SALT)).sign_object(response_id)
+
+
+def link(response_id: int, signer: signing.TimestampSigner | None = None) -> str:
+    return f"{settings.PUBLIC_URL}/r/{link_token(response_id, signer)}/"
+
+
+def load_link(token: str, max_age_days: int = 3) -> Response | None:
+    try:
+        rid = signing.loads(token, salt=LINK_SALT, max_age=max_age_days * 86400)
+    except signing.BadSignature:
+        return None
+    if not isinstance(rid, int):
+        return None
+    return Response.objects.select_related("activation").filter(pk=rid).first()
+
+
+def local_time(when: datetime) -> str:
+    return timezone.localtime(when).strftime("%H:%M")
+
+
+def guidance_for(activation: Activation, language: str) -> tuple[str, str]:
+    for lang in (language, *LANGUAGES):
+        if activation.guidance.get(lang):
+            return activation.guidance[lang], lang
+    return DEFAULT_GUIDANCE["es"], "es"
+
+
+def _page_language(language: str) -> str:
+    return language if language in LANGUAGES else "es"
+
+
+def ask_text(activation: Activation, language: str, channel: str, url: str = "") -> str:
+    guidance, lang = guidance_for(activation, language)
+    with translation.override(_page_language(lang)):
+        head = _("Vecinos call-out %(code)s: we need %(n)s people at %(place)s by %(time)s.") % {
+            "code": activation.code,
+            "n": activation.needed_total,
+            "place": activation.staging_point,
+            "time": local_time(activation.needed_by),
+        }
+        if channel == Channel.VOICE:
+            return " ".join(
+                (head, guidance, _("Press 1 if you are coming. Press 2 if you cannot come."))
+            )
+        tail = _("Reply VOY and your minutes away (VOY 15) if you are coming, NO if not: %(link)s")
+        return " ".join((head, guidance, tail % {"link": url}))
+
+
+def _first_contacts(sub_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Each person's first usable channel (their own order, then SMS)."""
+    chosen: dict[int, tuple[int, str]] = {}
+    for i in range(0, len(sub_ids), 5000):
+        rows = list(
+            with_ids(Subscriber.objects.all(), sub_ids[i : i + 5000]).values_list(
+                "pk", "channels", "sms_id", "voice_id", "email_contact_id", "push_id"
+            )
+        )
+        contact_ids = [c for r in rows for c in r[2:] if c]
+        usable = (
+            set(
+                with_ids(ContactPoint.objects.filter(usable=True), contact_ids).values_list(
+                    "pk", flat=True
+                )
+            )
+            if contact_ids
+            else set()
+        )
+        for pk, chans, sms, voice, email, push in rows:
+            by = {"sms": sms, "voice": voice, "email": email, "push": push}
+            for channel in [*(chans or []), "sms"]:
+                cid = by.get(channel)
+                if cid and cid in usable:
+                    chosen[pk] = (cid, channel)
+                    break
+    return chosen
+
+
+def _ask(activation: Activation, *, wave: int) -> int:
+    now = timezone.now()
+    rows = list(
+        Response.objects.filter(activation=activation, wave=wave).values_list(
+            "pk", "subscriber_id", "language"
+        )
+    )
+    Response.objects.filter(
+        activation=activation, wave=wave, status=Response.Status.WAITING
+    ).update(status=Response.Status.ASKED, asked_at=now)
+    contacts = _first_contacts([sub for _pk, sub, _lang in rows])
+    signer = signing.TimestampSigner(salt=LINK_SALT)
+    texts: dict[tuple[str, str], str] = {}
+    specs = []
+    for pk, sub, language in rows:
+        if sub not in contacts:
+            continue
+        contact_id, channel = contacts[sub]
+        key = (language, channel)
+        if key not in texts:
+            texts[key] = ask_text(activation, language, channel, "\x00")
+        body = texts[key].replace("\x00", link(pk, signer))
+        specs.append(
+            messaging.DeliverySpec(
+                purpose="callout",
+                ref_type="activation",
+                ref_id=activation.pk,
+                ref_item=pk,
+                contact=None,
+                contact_id=contact_id,
+                channel=channel,
+                body=body,
+                language=language,
+                key=f"callout:{activation.pk}:{pk}:{channel}:ask",
+                expires_at=activation.expires_at,
+                subject=str(gettext_lazy("Call-out")),
+            )
+        )
+    return messaging.deliveries_enqueue(specs)
+
+
+def _send_to(
+    activation: Activation, response_ids: list[int], texts: dict[str, str], tag: str
+) -> int:
+    """One message (by SMS, else their first channel) to each of these responders."""
+    rows = list(
+        Response.objects.filter(pk__in=response_ids).values_list("pk", "subscriber_id", "language")
+    )
+    contacts = _first_contacts([sub for _pk, sub, _lang in rows])
+    specs = []
+    for pk, sub, language in rows:
+        if sub not in contacts:
+            continue
+        contact_id, channel = contacts[sub]
+        text = (
+            texts.get(language) or texts.get("es") or texts.get("en") or next(iter(texts.values()))
+        )
+        specs.append(
+            messaging.DeliverySpec(
+                purpose="callout",
+                ref_type="activation",
+                ref_id=activation.pk,
+                ref_item=pk,
+                contact=None,
+                contact_id=contact_id,
+                channel=channel,
+                body=text,
+                language=language,
+                key=f"callout:{activation.pk}:{pk}:{channel}:{tag}",
+                expires_at=activation.expires_at,
+            )
+        )
+    return messaging.deliveries_enqueue(specs)
+
+
+def _translated(fn) -> dict[str, str]:
+    out = {}
+    for lang in LANGUAGES:
+        with translation.override(lang):
+            out[lang] = fn()
+    return out
+
+
+def enough_text(code: str) -> str:
+    return _("Vecinos call-out %(code)s: we have enough people now. Thank you!") % {"code": code}
+
+
+# --- replies -----------------------------------------------------------------------------------
+
+
+def _filled(activation: Activation) -> dict[str, int]:
+    rows = (
+        Response.objects.filter(activation=activation, status__in=SAYS_YES)
+        .values("role")
+        .annotate(n=Count("pk"))
+    )
+    return {r["role"]: r["n"] for r in rows}
+
+
+def _role_for(activation: Activation, wanted: str, filled: dict[str, int]) -> str | None:
+    """The role to count someone under, or None when every role is full (quota mode)."""
+    if wanted in activation.roles and filled.get(wanted, 0) < activation.roles[wanted]:
+        return wanted
+    for key, needed in activation.roles.items():
+        if filled.get(key, 0) < needed:
+            return key
+    if activation.quota:
+        return None
+    return wanted if wanted in activation.roles else max(activation.roles, key=activation.roles.get)
+
+
+def _quota_met(activation: Activation) -> None:
+    """Everyone asked who has not answered hears "enough, thank you"; no more waves."""
+    now = timezone.now()
+    pending = list(
+        Response.objects.filter(activation=activation, status=Response.Status.ASKED).values_list(
+            "pk", flat=True
+        )
+    )
+    Response.objects.filter(pk__in=pending).update(status=Response.Status.ENOUGH)
+    Activation.objects.filter(pk=activation.pk).update(quota_met_at=now, next_wave_at=None)
+    # Call-outs to them still queued are not needed any more.
+    Delivery.objects.filter(
+        ref_type="activation", ref_id=activation.pk, ref_item__in=pending,
+        status=DeliveryStatus.QUEUED,
+    ).update(status=DeliveryStatus.CANCELLED, final_at=now, last_error="quota met")  # fmt: skip
+    _send_to(activation, pending, _translated(lambda: enough_text(activation.code)), "enough")
+
+
+OUTCOMES = ("coming", "declined", "arrived", "left", "enough", "closed", "same")
+
+
+@transaction.atomic
+def respond(
+    *,
+    response: Response,
+    answer: str,
+    via: str,
+    eta_minutes: int | None = None,
+    role: str = "",
+    fresh: bool = False,
+) -> str:
+    """Record an answer: coming (with minutes away), declined, arrived, left. Returns the outcome:
+    one of OUTCOMES ("enough" when a quota call-out is already full, "closed" when it is over).
+
+    ``fresh``: the caller loaded the response (with its activation) in this transaction."""
+    if fresh and connection.vendor == "sqlite":
+        # SQLite: the caller's write transaction already serializes every reply.
+        activation = response.activation
+    else:
+        # Replies to one call-out are counted one at a time (the row lock on PostgreSQL), so a
+        # quota is never overshot.
+        activation = Activation.objects.select_for_update().get(pk=response.activation_id)
+        response = Response.objects.get(pk=response.pk)
+    now = timezone.now()
+    if activation.status != Activation.Status.OPEN or activation.expires_at <= now:
+        return "closed"
+    update: dict[str, Any] = {"via": via[:8], "answered_at": now}
+    S = Response.Status
+    if answer == "coming":
+        if response.status == S.ARRIVED:
+            return "same"
+        if response.status == S.ENOUGH and activation.quota_met_at is not None:
+            return "enough"
+        filled = _filled(activation)
+        if response.status == S.COMING and response.role:
+            filled[response.role] = filled.get(response.role, 1) - 1
+        chosen = _role_for(activation, role or response.role, filled)
+        if chosen is None:
+            Response.objects.filter(pk=response.pk).update(status=S.ENOUGH, **update)
+            return "enough"
+        minutes = min(max(eta_minutes or 0, 0), MAX_ETA_MINUTES)
+        update.update(status=S.COMING, role=chosen, eta=now + timedelta(minutes=minutes))
+        Response.objects.filter(pk=response.pk).update(**update)
+        filled[chosen] = filled.get(chosen, 0) + 1
+        if activation.quota and all(filled.get(k, 0) >= n for k, n in activation.roles.items()):
+            _quota_met(activation)
+        return "coming"
+    if answer == "declined":
+        if response.status == S.DECLINED:
+            return "same"
+        Response.objects.filter(pk=response.pk).update(status=S.DECLINED, eta=None, **update)
+        return "declined"
+    if answer == "arrived":
+        if response.status == S.ARRIVED:
+            return "same"
+        role = response.role or _role_for(activation, role, _filled(activation)) or ""
+        Response.objects.filter(pk=response.pk).update(
+            status=S.ARRIVED, arrived_at=now, left_at=None, role=role, **update
+        )
+        return "arrived"
+    if answer == "left":
+        if response.status == S.LEFT:
+            return "same"
+        Response.objects.filter(pk=response.pk).update(status=S.LEFT, left_at=now, **update)
+        return "left"
+    raise ValueError(answer)
+
+
+_LOOKUP = """
+SELECT r.id FROM mobilize_response r JOIN mobilize_activation a ON a.id = r.activation_id
+WHERE r.phone_index = %s AND a.expires_at > %s AND r.status <> 'waiting'
+  AND a.status IN ('open', 'stood_down', 'cancelled')
+ORDER BY CASE WHEN a.code = %s THEN 0 ELSE 1 END, CASE WHEN a.status = 'open' THEN 0 ELSE 1 END,
+  r.asked_at DESC, r.id DESC
+LIMIT 1
+"""
+
+
+def response_for_phone(index: str, code: str = "") -> Response | None:
+    """The call-out a reply from this phone answers: the one whose code it names, else the
+    most recent one still open that asked them, else the most recent closed one (to say so).
+
+    One indexed query by the phone's blind index: this runs for every reply of a surge."""
+    if not index:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LOOKUP, [index, connection.ops.adapt_datetimefield_value(timezone.now()), code]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Response.objects.select_related("activation").get(pk=row[0])
+
+
+# --- coordinator actions -----------------------------------------------------------------------
+
+
+def _check(actor: Member, activation: Activation) -> None:
+    if not (can_activate(actor) and may_act_on(actor, activation)):
+        raise NotAllowed
+
+
+def _clean_texts(texts: dict[str, str]) -> dict[str, str]:
+    clean = {k: v.strip() for k, v in texts.items() if k in LANGUAGES and (v or "").strip()}
+    if not clean:
+        raise ActivationError(
+            {"text": str(gettext_lazy("Write the message in at least one language."))}
+        )
+    if any(len(v) > MAX_GUIDANCE for v in clean.values()):
+        raise ActivationError(
+            {
+                "text": str(
+                    gettext_lazy("Keep the message under %(n)s characters.") % {"n": MAX_GUIDANCE}
+                )
+            }
+        )
+    return clean
+
+
+@transaction.atomic
+def message_send(
+    *,
+    activation: Activation,
+    actor: Member,
+    audience: str,
+    texts: dict[str, str],
+    new_staging_point: str = "",
+) -> ActivationMessage:
+    """An update to everyone coming, everyone on site, or both (a move, a new time...).
+
+    A new staging point replaces the call-out's (the link pages show it) and leads the text."""
+    _check(actor, activation)
+    if activation.status != Activation.Status.OPEN:
+        raise ActivationError({"text": str(gettext_lazy("This call-out is no longer open."))})
+    if audience not in ActivationMessage.Audience.values:
+        raise ActivationError({"audience": str(gettext_lazy("Choose who gets the message."))})
+    new_staging_point = new_staging_point.strip()
+    if len(new_staging_point) > MAX_STAGING:
+        raise ActivationError(
+            {
+                "text": str(
+                    gettext_lazy("Keep the staging point under %(n)s characters.")
+                    % {"n": MAX_STAGING}
+                )
+            }
+        )
+    if new_staging_point:
+        activation.staging_point = new_staging_point
+        activation.save(update_fields=["staging_point"])
+        moved = _translated(lambda: moved_text(new_staging_point))
+        texts = {lang: f"{moved[lang]} {texts.get(lang, '')}".strip() for lang in LANGUAGES}
+    clean = _clean_texts(texts)
+    statuses = {
+        "coming": [Response.Status.COMING],
+        "on_site": [Response.Status.ARRIVED],
+        "both": list(SAYS_YES),
+    }[audience]
+    ids = list(
+        Response.objects.filter(activation=activation, status__in=statuses).values_list(
+            "pk", flat=True
+        )
+    )
+    msg = ActivationMessage.objects.create(
+        activation=activation, audience=audience, texts=clean, created_by=actor,
+        recipients_count=len(ids),
+    )  # fmt: skip
+    prefixed = {lang: f"Vecinos {activation.code}: {text}" for lang, text in clean.items()}
+    _send_to(activation, ids, prefixed, f"m{msg.pk}")
+    audit(
+        "activation.message", actor=actor, target=activation, audience=audience, recipients=len(ids)
+    )
+    return msg
+
+
+def moved_text(place: str) -> str:
+    return _("New staging point: %(place)s.") % {"place": place}
+
+
+def stand_down_text(code: str) -> str:
+    return _(
+        "Vecinos call-out %(code)s: STAND DOWN. You are no longer needed. Thank you for "
+        "answering. Leave calmly and safely."
+    ) % {"code": code}
+
+
+@transaction.atomic
+def stand_down(
+    *, activation: Activation, actor: Member, texts: dict[str, str] | None = None
+) -> ActivationMessage | None:
+    """Ends the call-out; everyone who said yes and has not left hears it."""
+    _check(actor, activation)
+    activation = Activation.objects.select_for_update().get(pk=activation.pk)
+    if activation.status not in (
+        Activation.Status.OPEN,
+        Activation.Status.PENDING,
+        Activation.Status.DRAFT,
+    ):
+        return None
+    was_open = activation.status == Activation.Status.OPEN
+    now = timezone.now()
+    activation.status = Activation.Status.STOOD_DOWN if was_open else Activation.Status.CANCELLED
+    activation.closed_at = now
+    activation.next_wave_at = None
+    activation.save(update_fields=["status", "closed_at", "next_wave_at"])
+    # Call-outs still queued to people who have not answered are not sent any more.
+    Delivery.objects.filter(
+        ref_type="activation", ref_id=activation.pk, status=DeliveryStatus.QUEUED
+    ).update(status=DeliveryStatus.CANCELLED, final_at=now, last_error="stood down")
+    audit("activation.stand_down", actor=actor, target=activation)
+    if not was_open:
+        return None
+    clean = _clean_texts(texts) if texts and any(v.strip() for v in texts.values()) else {}
+    default = _translated(lambda: stand_down_text(activation.code))
+    body = {
+        lang: (f"{default[lang]} {clean[lang]}" if lang in clean else default[lang])
+        for lang in LANGUAGES
+    }
+    ids = list(
+        Response.objects.filter(activation=activation, status__in=SAYS_YES).values_list(
+            "pk", flat=True
+        )
+    )
+    msg = ActivationMessage.objects.create(
+        activation=activation, audience="both", stand_down=True, texts=body, created_by=actor,
+        recipients_count=len(ids),
+    )  # fmt: skip
+    _send_to(activation, ids, body, "standdown")
+    return msg
+
+
+@transaction.atomic
+def after_action_save(*, activation: Activation, actor: Member, text: str) -> Activation:
+    _check(actor, activation)
+    if len(text) > 4000:
+        raise ActivationError(
+            {"after_action": str(gettext_lazy("Keep the log under 4000 characters."))}
+        )
+    activation.after_action = text.strip()
+    activation.save(update_fields=["after_action"])
+    audit("activation.after_action", actor=actor, target=activation)
+    return activation
+
+
+# --- waves --------------------------------------------------------------------------------------
+
+
+def next_waves(*, now: datetime | None = None) -> int:
+    """Quota call-outs whose quota is unmet after their wave time ask the next wave."""
+    now = now or timezone.now()
+    asked = 0
+    due = Activation.objects.filter(
+        status=Activation.Status.OPEN, quota=True, next_wave_at__lte=now, quota_met_at__isnull=True
+    ).values_list("pk", flat=True)
+    for pk in list(due):
+        with transaction.atomic():
+            activation = Activation.objects.select_for_update().get(pk=pk)
+            # Re-checked under the lock: the scheduled run and a late reply may race.
+            if activation.next_wave_at is None or activation.next_wave_at > now:
+                continue
+            if activation.status != Activation.Status.OPEN or activation.quota_met_at:
+                continue
+            wave = activation.waves_sent + 1
+            if not Response.objects.filter(activation=activation, wave=wave).exists():
+                Activation.objects.filter(pk=pk).update(next_wave_at=None)
+                continue
+            asked += _ask(activation, wave=wave)
+            more = Response.objects.filter(activation=activation, wave__gt=wave).exists()
+            Activation.objects.filter(pk=pk).update(
+                waves_sent=wave,
+                next_wave_at=now + timedelta(minutes=activation.wave_minutes) if more else None,
+            )
+    return asked
+
+
+def counts(activation: Activation) -> dict[str, dict[str, int]]:
+    """{role: {status: n}} for the API and the board."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = (
+        Response.objects.filter(activation=activation)
+        .values("role", "status")
+        .annotate(n=Count("pk"))
+    )
+    for r in rows:
+        out[r["role"]][r["status"]] = r["n"]
+    return dict(out)
