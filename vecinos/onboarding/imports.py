@@ -383,9 +383,9 @@ def _import_subscribers(rows: list[_Row], organization: Organization, result: Im
             touched.add(row.index)
     insert_rows(
         SubscriptionArea._meta.db_table,
-        ("subscriber_id", "label", "zone_id", "lat", "lng", "radius_m", "cell7"),
+        ("subscriber_id", "label", "zone_id", "lat", "lng", "radius_m", "cell7", "point"),
         [
-            (a.subscriber_id, a.label, a.zone_id, a.lat, a.lng, a.radius_m, a.cell7)
+            (a.subscriber_id, a.label, a.zone_id, a.lat, a.lng, a.radius_m, a.cell7, "")
             for a in new_areas
         ],
     )
@@ -410,9 +410,12 @@ def _import_subscribers(rows: list[_Row], organization: Organization, result: Im
             result.skip(row.line, _("already subscribed, nothing to change"))
 
 
-def _area_row(subscriber_id: int, area: _Area) -> SubscriptionArea:
+def _area_row(subscriber_id: int, area: _Area, *, member: bool = False) -> SubscriptionArea:
     row = SubscriptionArea(subscriber_id=subscriber_id, label=area.label[:40], zone_id=area.zone_id)
-    if area.point:
+    if area.point and member:
+        # A named person's place is kept only as its neighborhood cell (models.place_coarsely).
+        row.place_coarsely(area.point[0], area.point[1], ZIP_RADIUS_M)
+    elif area.point:
         row.lat, row.lng, row.radius_m = area.point[0], area.point[1], ZIP_RADIUS_M
         row.cell7 = geo.cell_of(area.point[0], area.point[1], geo.COARSE_RESOLUTION)
     return row
@@ -496,8 +499,14 @@ def _member_areas(member: Member, areas: list[_Area]) -> bool:
     sub = alerts.ensure_member_subscriber(member)
     if sub is None:
         return False
-    have = {_area_key(z, la, ln) for z, la, ln in sub.areas.values_list("zone_id", "lat", "lng")}
-    added = [_area_row(sub.pk, a) for a in areas if a.key not in have]
+    have = set()
+    for area in sub.areas.all():
+        if area.point:  # a coarsened place: compare the place the person gave
+            lat, lng, _radius = (float(v) for v in area.point.split(","))
+            have.add(_area_key(None, lat, lng))
+        else:
+            have.add(_area_key(area.zone_id, area.lat, area.lng))
+    added = [_area_row(sub.pk, a, member=True) for a in areas if a.key not in have]
     SubscriptionArea.objects.bulk_create(added)
     return bool(added)
 

@@ -8,6 +8,21 @@
      form's latitude/longitude (rounded to about 100 m) and the circle follows the radius.
    Zone names come from JSON and are set as text, never as HTML. */
 (function () {
+
+  // Geoman's toolbar buttons are links with only an icon; their name is on the parent's title.
+  // Give each one an accessible name (WCAG: links must have discernible text).
+  function nameToolbarButtons(map) {
+    var root = map.getContainer();
+    Array.prototype.forEach.call(
+      root.querySelectorAll(".leaflet-buttons-control-button"),
+      function (button) {
+        var holder = button.closest("[title]");
+        if (holder && !button.getAttribute("aria-label")) {
+          button.setAttribute("aria-label", holder.getAttribute("title"));
+        }
+      }
+    );
+  }
   "use strict";
 
   var DEFAULT_CENTER = [34.05, -118.25];
@@ -76,6 +91,7 @@
         dragMode: true,
         removalMode: true,
       });
+      nameToolbarButtons(map);
     }
     var drawn = null;
     var zoneLayers = {};
@@ -406,6 +422,7 @@
         dragMode: true,
         removalMode: true,
       });
+      nameToolbarButtons(map);
       map.on("pm:create", function (event) {
         adopt(event.layer);
       });
