@@ -17,7 +17,37 @@ import time
 from pathlib import Path
 
 
-def _setup_django() -> None:
+class MissingData(Exception):
+    """The data directory or the database a command needs is not there (a clear message)."""
+
+
+def _require_data() -> None:
+    """Refuse, before settings create ./var, when the embedded database was never made.
+
+    Only for the embedded default (no VECINOS_DATABASE_URL) and a fresh process: a database
+    server that is missing or empty is reported by main() from the DatabaseError.
+    """
+    from django.conf import settings as django_settings
+
+    if django_settings.configured or os.environ.get("VECINOS_DATABASE_URL"):
+        return
+    if os.environ.get("DJANGO_SETTINGS_MODULE", "vecinos.settings") != "vecinos.settings":
+        return
+    data_dir = Path(os.environ.get("VECINOS_DATA_DIR") or Path.cwd() / "var").resolve()
+    hint = (
+        "Run `vecinos migrate` (or `vecinos serve`) there first, or set VECINOS_DATA_DIR "
+        "(or VECINOS_DATABASE_URL) to the one you use."
+    )
+    if not data_dir.is_dir():
+        raise MissingData(f"No data directory at {data_dir}. {hint}")
+    if not (data_dir / "vecinos.sqlite3").is_file():
+        raise MissingData(f"No database in {data_dir} (vecinos.sqlite3 is missing). {hint}")
+
+
+def _setup_django(*, creates: bool = False) -> None:
+    """Set Django up; commands that do not create the database first check that it exists."""
+    if not creates:
+        _require_data()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vecinos.settings")
     import django
 
@@ -31,13 +61,13 @@ def _call(*args, **kwargs) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    _setup_django()
+    _setup_django(creates=True)
     _call("migrate", interactive=False, verbosity=args.verbosity)
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    _setup_django()
+    _setup_django(creates=True)
     from django.core.management.base import SystemCheckError
 
     try:
@@ -74,7 +104,7 @@ def _check_worker(timeout: float) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    _setup_django()
+    _setup_django(creates=True)
     _call("migrate", interactive=False, verbosity=0)
     _call("demo")
     return 0
@@ -251,7 +281,7 @@ def _die_with_parent() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _setup_django()
+    _setup_django(creates=True)
     from django.conf import settings
     from django.core.management.base import SystemCheckError
 
@@ -421,6 +451,20 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except MissingData as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from django.db import DatabaseError
+
+        if not isinstance(exc, DatabaseError):
+            raise
+        print(
+            f"The database cannot be used ({exc}). Check VECINOS_DATABASE_URL or "
+            "VECINOS_DATA_DIR, and run `vecinos migrate` if it was never set up.",
+            file=sys.stderr,
+        )
         return 2
 
 
