@@ -49,6 +49,16 @@ def _no_outside_network(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_coalition_cache():
+    """The coalition settings are cached per process; tests create and roll back the row."""
+    from vecinos.core import coalition
+
+    coalition.invalidate()
+    yield
+    coalition.invalidate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_zone_cache():
     """Zone cells are cached per process for a minute; tests create and roll back zones."""
     from vecinos.reports import services as report_services

@@ -10,6 +10,8 @@ handler500 = "vecinos.core.views.server_error"
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("coalition.css", core_views.coalition_css, name="coalition_css"),
+    path("coalition-logo.png", core_views.coalition_logo, name="coalition_logo"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -19,5 +19,17 @@ def site(request):
             ),
             "is_captain": selectors.has_role(user, "captain"),
             "can_patrol": selectors.has_role(user, "patrol"),
+            "is_coalition_coordinator": selectors.is_coalition_coordinator(user),
         }
-    return {"site_name": "Vecinos", "public_url": settings.PUBLIC_URL, "nav": nav}
+    from vecinos.core.coalition import coalition
+
+    current = coalition()
+    language = getattr(request, "LANGUAGE_CODE", None)
+    hotline = current.hotline_for(language)
+    return {
+        "site_name": current.name,
+        "coalition": current,
+        "hotline": hotline,
+        "public_url": settings.PUBLIC_URL,
+        "nav": nav,
+    }
