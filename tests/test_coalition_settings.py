@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
-from vecinos.core.coalition import brand_sms, coalition
+from vecinos.core.coalition import brand_sms, coalition, invalidate
 from vecinos.core.models import AuditEvent, CoalitionSettings
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,7 @@ def test_defaults_come_from_the_environment_on_first_start(settings):
         "hotline": {"default": "+12135550100"},
     }
     assert not CoalitionSettings.objects.exists()
+    invalidate()
     current = coalition()
     assert current.name == "Coalición de Prueba" and current.hotline_for("es") == "+12135550100"
     assert CoalitionSettings.objects.get().short_name == "CDP"
@@ -102,6 +103,7 @@ def test_spanish_visitor_sees_the_spanish_hotline(personas, login, client):
     CoalitionSettings.objects.create(
         pk=1, name="X", short_name="X", hotline={"default": "+12135550199", "es": "+12135550198"}
     )
+    invalidate()
     page = client.get("/report/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert 'href="tel:+12135550198"' in page
 
@@ -139,8 +141,13 @@ def test_texts_sent_start_with_the_short_name(personas):
     from vecinos.messaging.services import DeliverySpec, contact_point, deliveries_enqueue
 
     CoalitionSettings.objects.create(pk=1, name="Red", short_name="RRV")
+    invalidate()
     contact = contact_point(channel="sms", address="+12135550111")
     deliveries_enqueue(
-        [DeliverySpec(purpose="test", contact=contact, body="Vecinos: hello", language="en", key="k1")]
+        [
+            DeliverySpec(
+                purpose="test", contact=contact, body="Vecinos: hello", language="en", key="k1"
+            )
+        ]
     )
     assert Delivery.objects.get().body == "RRV: hello"

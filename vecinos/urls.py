@@ -3,12 +3,14 @@ from django.urls import include, path
 
 from vecinos.api import api
 from vecinos.core import views as core_views
+from vecinos.onboarding import views_public
 
 handler403 = "vecinos.core.views.permission_denied"
 handler404 = "vecinos.core.views.page_not_found"
 handler500 = "vecinos.core.views.server_error"
 
 urlpatterns = [
+    path("", views_public.home, name="public_home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("coalition.css", core_views.coalition_css, name="coalition_css"),
     path("coalition-logo.png", core_views.coalition_logo, name="coalition_logo"),

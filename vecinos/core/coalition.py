@@ -83,19 +83,29 @@ def coalition() -> Coalition:
         value = _from_row(settings_row())
     except DatabaseError:
         # Before the first migration (or with the database away) pages still render.
-        d = defaults()
-        value = Coalition(
-            name=d["name"],
-            short_name=d["short_name"],
-            hotline=d["hotline"],
-            public_contact=d["public_contact"],
-            accent_color=d["accent_color"],
-            time_zone=d["time_zone"],
-        )
-        return value
+        return _from_defaults()
     with _lock:
         _cached = (now, value)
     return value
+
+
+def _from_defaults() -> Coalition:
+    d = defaults()
+    return Coalition(
+        name=d["name"],
+        short_name=d["short_name"],
+        hotline=d["hotline"],
+        public_contact=d["public_contact"],
+        accent_color=d["accent_color"],
+        time_zone=d["time_zone"],
+    )
+
+
+def prime_for_tests() -> None:
+    """Cache the environment's defaults without reading the database (tests only)."""
+    global _cached
+    with _lock:
+        _cached = (float("inf"), _from_defaults())
 
 
 def invalidate() -> None:
