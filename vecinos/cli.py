@@ -266,7 +266,10 @@ def _print_banner(url: str) -> None:
         print("Demo sign-in (fictional coalition):")
         for username, password in creds.items():
             print(f"  {username} / {password}")
-        print("Coordinators and dispatchers set up two-factor (TOTP) at first sign-in.")
+        print(
+            "Sign in with one of these; on the two-step page the demo shows the account's "
+            "current code (demo only)."
+        )
     print(f"Data directory: {settings.DATA_DIR}\n", flush=True)
 
 
@@ -295,6 +298,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if not args.no_demo and not Organization.objects.exists():
         _call("demo")
+    from vecinos.onboarding.demo import refresh_if_loaded
+
+    refresh_if_loaded()  # the demo dispatcher and verifier are on duty again
 
     host = args.host
     port = args.port or settings.PORT

@@ -110,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "vecinos.core.context.site",
+                "vecinos.onboarding.context.demo",
             ],
         },
     }

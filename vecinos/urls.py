@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -24,3 +25,9 @@ urlpatterns = [
     path("", include("vecinos.reports.urls")),
     path("", include("vecinos.network.urls")),
 ]
+
+if not settings.PRODUCTION:
+    # The phone simulator exists only outside production (and only with the console transport).
+    from vecinos.onboarding import views_dev
+
+    urlpatterns.insert(0, path("dev/phone/", views_dev.phone_simulator, name="phone_simulator"))
