@@ -20,6 +20,7 @@ def site(request):
             "is_captain": selectors.has_role(user, "captain"),
             "can_patrol": selectors.has_role(user, "patrol"),
             "is_coalition_coordinator": selectors.is_coalition_coordinator(user),
+            "is_verifier": selectors.has_role(user, "verifier"),
         }
     from vecinos.core.coalition import coalition
 

@@ -4,6 +4,7 @@ quick report, and the verifier's signed-link pages."""
 from django.urls import path
 
 from vecinos.reports import views_console as console
+from vecinos.reports import views_mine
 from vecinos.reports import views_verify as verify
 
 urlpatterns = [
@@ -33,6 +34,7 @@ urlpatterns = [
     ),
     path("console/media/<int:attachment_id>/", console.console_media, name="console_media"),
     path("duty/", console.duty, name="duty"),
+    path("me/requests/", views_mine.my_requests, name="my_requests"),
     path("quick-report/", console.quick_report, name="quick_report"),
     path("quick-report/sent/", console.quick_report_done, name="quick_report_done"),
     path("v/<str:token>/", verify.verify_request, name="verify_request"),
