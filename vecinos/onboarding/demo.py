@@ -107,9 +107,9 @@ def load_day_one(say: Callable[[str], None]) -> dict[str, str]:
     )
     for member in Member.objects.exclude(phone_index=""):
         sub = alert_services.ensure_member_subscriber(member)
-        zone = zone_of_org.get(org_of.get(member.pk, 0)) or (zones[0] if zones else None)
-        if sub is not None and zone is not None:
-            SubscriptionArea.objects.create(subscriber=sub, zone=zone, label=zone.name[:40])
+        area = zone_of_org.get(org_of.get(member.pk, 0)) or (zones[0] if zones else None)
+        if sub is not None and area is not None:
+            SubscriptionArea.objects.create(subscriber=sub, zone=area, label=area.name[:40])
             areas += 1
     say(f"Alerts: {public} public subscribers in {len(zones)} zones, {areas} member alert areas.")
     refresh_duty()

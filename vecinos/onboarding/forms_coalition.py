@@ -79,7 +79,7 @@ class CoalitionSettingsForm(forms.Form):
             ) from None
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         for key in ["hotline_default", *(f"hotline_{c}" for c, _l in settings.LANGUAGES)]:
             try:
                 data[key] = self._clean_hotline(key)

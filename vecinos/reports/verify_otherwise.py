@@ -37,8 +37,9 @@ def responders_near(incident: Incident) -> list[Member]:
         tier__gte=Tier.VOUCHED,
         memberships__role=Role.RESPONDER,
     ).exclude(phone_index="")
-    if incident.zone_id and incident.zone.organization_id:
-        near = qs.filter(memberships__organization_id=incident.zone.organization_id)
+    zone = incident.zone
+    if zone is not None and zone.organization_id:
+        near = qs.filter(memberships__organization_id=zone.organization_id)
         if near.exists():
             qs = near
     return list(qs.distinct().order_by("pk")[:MAX_RESPONDERS])
@@ -52,7 +53,7 @@ def responders_ask(*, incident: Incident, actor: Member) -> int:
     lock_check(incident=incident, actor=actor)
     people = responders_near(incident)
     specs = []
-    place = incident.place_summary or (incident.zone.name if incident.zone_id else "")
+    place = incident.place_summary or (incident.zone.name if incident.zone is not None else "")
     for member in people:
         language = member.preferred_language if member.preferred_language in ("en", "es") else "es"
         with translation.override(language):

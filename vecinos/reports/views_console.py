@@ -528,7 +528,7 @@ def _timeline(incident: Incident) -> list[dict[str, Any]]:
         if event.kind == "verified_otherwise":  # views_notify: the "why" is stored encrypted
             from vecinos.reports.views_notify import event_detail
 
-            detail = event_detail(detail)
+            detail.update(event_detail(detail))
         if event.kind == "outcome" and detail.get("outcome") in Incident.Status.values:
             detail["outcome"] = Incident.Status(detail["outcome"]).label
         if event.kind == "verifiers_requested":

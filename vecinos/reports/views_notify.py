@@ -80,7 +80,7 @@ def incident_verified_otherwise(request: HttpRequest, incident_id: int) -> HttpR
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("console_incident", incident.pk)
     try:
         verify_otherwise.incident_verified_otherwise(
