@@ -74,7 +74,7 @@ class CoalitionSettings(models.Model):
     short_name = models.CharField(
         _("short name"),
         max_length=24,
-        help_text=_("Starts every text message, for example “LARRN:”. Keep it short."),
+        help_text=_("Starts every SMS, for example “LARRN:”. Keep it short."),
     )
     hotline = models.JSONField(_("hotline numbers"), default=dict, blank=True)  # language -> E.164
     public_contact = models.CharField(_("public contact"), max_length=200, blank=True)

@@ -29,7 +29,7 @@ class CoalitionSettingsForm(forms.Form):
     short_name = forms.CharField(
         label=_("Short name"),
         max_length=24,
-        help_text=_("Starts every text message, for example “LARRN:”. Keep it short."),
+        help_text=_("Starts every SMS, for example “LARRN:”. Keep it short."),
     )
     hotline_default = _hotline_field(_("Hotline number"))
     public_contact = forms.CharField(

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=120, verbose_name='coalition name')),
-                ('short_name', models.CharField(help_text='Starts every text message, for example “LARRN:”. Keep it short.', max_length=24, verbose_name='short name')),
+                ('short_name', models.CharField(help_text='Starts every SMS, for example “LARRN:”. Keep it short.', max_length=24, verbose_name='short name')),
                 ('hotline', models.JSONField(blank=True, default=dict, verbose_name='hotline numbers')),
                 ('public_contact', models.CharField(blank=True, max_length=200, verbose_name='public contact')),
                 ('accent_color', models.CharField(default='#0b6e4f', max_length=7, verbose_name='accent colour')),
