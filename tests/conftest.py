@@ -49,6 +49,20 @@ def _no_outside_network(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_coalition_cache():
+    """The coalition settings are cached per process; tests create and roll back the row.
+
+    Each test starts with the environment's defaults already cached (as a running process has
+    them after its first page), so pinned query counts do not include the first read; a test
+    that writes the row calls ``coalition.invalidate()`` (saving through the service does)."""
+    from vecinos.core import coalition
+
+    coalition.prime_for_tests()
+    yield
+    coalition.invalidate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_zone_cache():
     """Zone cells are cached per process for a minute; tests create and roll back zones."""
     from vecinos.reports import services as report_services

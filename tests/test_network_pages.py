@@ -40,7 +40,6 @@ COORDINATORS = frozenset({"coalition", "coordinator", "outsider"})
 ORG_A_COORDINATORS = frozenset({"coalition", "coordinator"})
 
 WHO_MAY: dict[str, frozenset[str]] = {
-    "home": SIGNED_IN,
     "profile": SIGNED_IN,
     "tokens": SIGNED_IN,
     # Each persona tries to revoke the dispatcher's token: only its owner may.
@@ -66,7 +65,8 @@ WHO_MAY: dict[str, frozenset[str]] = {
 
 # Reached by everyone, signed in or not (sign-in itself, joining by invitation) or tested in
 # tests/test_two_factor.py, where the state of the session decides the answer.
-NOT_IN_MATRIX = {"login", "logout", "join", "two_factor_setup", "two_factor_verify"}
+# "home" is public for visitors (tests/test_public_home.py), a member's own home once signed in.
+NOT_IN_MATRIX = {"login", "logout", "join", "two_factor_setup", "two_factor_verify", "home"}
 
 
 @dataclass
@@ -93,7 +93,6 @@ def _org(w: World) -> int:
 
 
 ROUTES: dict[str, Route] = {
-    "home": Route("get", lambda w: reverse("home"), 200),
     "profile": Route("get", lambda w: reverse("profile"), 200),
     "tokens": Route("get", lambda w: reverse("tokens"), 200),
     "token_revoke": Route(

@@ -20,7 +20,37 @@ import time
 from pathlib import Path
 
 
-def _setup_django() -> None:
+class MissingData(Exception):
+    """The data directory or the database a command needs is not there (a clear message)."""
+
+
+def _require_data() -> None:
+    """Refuse, before settings create ./var, when the embedded database was never made.
+
+    Only for the embedded default (no VECINOS_DATABASE_URL) and a fresh process: a database
+    server that is missing or empty is reported by main() from the DatabaseError.
+    """
+    from django.conf import settings as django_settings
+
+    if django_settings.configured or os.environ.get("VECINOS_DATABASE_URL"):
+        return
+    if os.environ.get("DJANGO_SETTINGS_MODULE", "vecinos.settings") != "vecinos.settings":
+        return
+    data_dir = Path(os.environ.get("VECINOS_DATA_DIR") or Path.cwd() / "var").resolve()
+    hint = (
+        "Run `vecinos migrate` (or `vecinos serve`) there first, or set VECINOS_DATA_DIR "
+        "(or VECINOS_DATABASE_URL) to the one you use."
+    )
+    if not data_dir.is_dir():
+        raise MissingData(f"No data directory at {data_dir}. {hint}")
+    if not (data_dir / "vecinos.sqlite3").is_file():
+        raise MissingData(f"No database in {data_dir} (vecinos.sqlite3 is missing). {hint}")
+
+
+def _setup_django(*, creates: bool = False) -> None:
+    """Set Django up; commands that do not create the database first check that it exists."""
+    if not creates:
+        _require_data()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vecinos.settings")
     import django
 
@@ -34,13 +64,13 @@ def _call(*args, **kwargs) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    _setup_django()
+    _setup_django(creates=True)
     _call("migrate", interactive=False, verbosity=args.verbosity)
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    _setup_django()
+    _setup_django(creates=True)
     from django.core.management.base import SystemCheckError
 
     try:
@@ -77,7 +107,7 @@ def _check_worker(timeout: float) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    _setup_django()
+    _setup_django(creates=True)
     from django.conf import settings
 
     if settings.PRODUCTION:
@@ -254,7 +284,10 @@ def _print_banner(url: str) -> None:
         print("Demo sign-in (fictional coalition):")
         for username, password in creds.items():
             print(f"  {username} / {password}")
-        print("Coordinators and dispatchers set up two-factor (TOTP) at first sign-in.")
+        print(
+            "Sign in with one of these; on the two-step page the demo shows the account's "
+            "current code (demo only)."
+        )
     print(f"Data directory: {settings.DATA_DIR}\n", flush=True)
 
 
@@ -341,7 +374,7 @@ class _WorkerSupervisor:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _setup_django()
+    _setup_django(creates=True)
     from django.conf import settings
     from django.core.management.base import SystemCheckError
 
@@ -356,6 +389,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The fictional demo is for trying Vecinos out: never into a production database.
     if not args.no_demo and not settings.PRODUCTION and not Organization.objects.exists():
         _call("demo")
+    from vecinos.onboarding.demo import refresh_if_loaded
+
+    refresh_if_loaded()  # the demo dispatcher and verifier are on duty again
 
     host = args.host
     port = args.port or settings.PORT
@@ -529,6 +565,20 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except MissingData as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from django.db import DatabaseError
+
+        if not isinstance(exc, DatabaseError):
+            raise
+        print(
+            f"The database cannot be used ({exc}). Check VECINOS_DATABASE_URL or "
+            "VECINOS_DATA_DIR, and run `vecinos migrate` if it was never set up.",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "vecinos.core.middleware.CoalitionTimeZoneMiddleware",
     # Before anything reads the body (CSRF, views); after the locale, so the 413 is translated.
     "vecinos.core.bodylimit.RequestBodyLimitMiddleware",
     "vecinos.core.middleware.PartialPageMiddleware",
@@ -119,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "vecinos.core.context.site",
+                "vecinos.onboarding.context.demo",
             ],
         },
     }
@@ -293,6 +295,19 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env_str("VECINOS_TIME_ZONE", "America/Los_Angeles")
+
+# The coalition's public identity on first start; afterwards a coalition coordinator edits it
+# in the app (/orgs/coalition/), and the database row wins (vecinos.core.coalition).
+_hotline = env_str("VECINOS_HOTLINE_NUMBER", "") or ""
+COALITION_DEFAULTS = {
+    "name": env_str("VECINOS_COALITION_NAME", "Vecinos") or "Vecinos",
+    "short_name": env_str("VECINOS_COALITION_SHORT_NAME", "Vecinos") or "Vecinos",
+    "hotline": {"default": _hotline} if _hotline else {},
+    "public_contact": env_str("VECINOS_PUBLIC_CONTACT", "") or "",
+    "accent_color": env_str("VECINOS_ACCENT_COLOR", "#0b6e4f") or "#0b6e4f",
+    "languages": ["en", "es"],
+    "time_zone": TIME_ZONE,
+}
 
 # --- Static files: all served by us, nothing from a CDN ---------------------------------------
 STATIC_URL = "/static/"

@@ -23,6 +23,7 @@ from django.utils.translation import pgettext_lazy
 
 from vecinos.alerts.models import Alert, Tier
 from vecinos.alerts.services import MAX_MESSAGE
+from vecinos.core.coalition import brand_sms
 from vecinos.network.models import LANGUAGE_CHOICES, Zone
 from vecinos.network.phones import InvalidPhone, normalize_phone
 from vecinos.transports import registry
@@ -107,7 +108,8 @@ def fill_template(text: str, *, area: str = "", when: datetime | None = None, la
 def filled_templates(*, area: str = "", when: datetime | None = None) -> dict[str, dict[str, str]]:
     return {
         str(kind): {
-            lang: fill_template(text, area=area, when=when, lang=lang)
+            # Prefilled with the coalition's short name, as the text message will start.
+            lang: brand_sms(fill_template(text, area=area, when=when, lang=lang))
             for lang, text in texts.items()
         }
         for kind, texts in MESSAGE_TEMPLATES.items()

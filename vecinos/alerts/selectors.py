@@ -367,3 +367,14 @@ def captain_closed(captain: Member, hours: int = 12) -> list[AlertRecipient]:
         .only("id", "captain_at", "alert__id", "alert__kind", "alert__stop_reason")
         .order_by("-captain_at", "-pk")[:50]
     )
+
+
+def received_alerts(member, limit: int = 50) -> list:
+    """The alerts this member received (as a subscriber), newest first."""
+    from vecinos.alerts.models import AlertRecipient
+
+    return list(
+        AlertRecipient.objects.filter(subscriber__member=member)
+        .select_related("alert")
+        .order_by("-alert__sent_at", "-id")[:limit]
+    )

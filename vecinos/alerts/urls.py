@@ -5,7 +5,7 @@ Contract paths: /cap/alerts.atom and /cap/alerts/<id>.xml.
 
 from django.urls import path
 
-from vecinos.alerts import views
+from vecinos.alerts import views, views_mine
 
 urlpatterns = [
     path("alerts/", views.alerts, name="alerts"),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("tree/", views.captain, name="captain"),
     path("tree/<int:recipient_id>/mark/", views.captain_mark, name="captain_mark"),
     path("me/alerts/", views.my_subscriptions, name="my_subscriptions"),
+    path("me/alerts/received/", views_mine.my_alerts, name="my_alerts"),
     path("me/push/", views.my_push, name="my_push"),
     path("me/alerts/areas/<int:area_id>/remove/", views.my_area_remove, name="my_area_remove"),
     path("subscribe/", views.subscribe, name="subscribe"),

@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from vecinos.alerts import cap, selectors, services
+from vecinos.alerts import cap, selectors, services, timing
 from vecinos.alerts.forms import (
     DEFAULT_RADIUS_M,
     LABEL_CHOICES,
@@ -324,10 +324,15 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
         "message_rows": sorted(alert.messages.items()),
     }
     if alert.status == Alert.Status.DRAFT:
-        context["estimate"] = len(services.select_recipients(alert))
+        targets = services.select_recipients(alert)
+        context["estimate"] = len(targets)
         context["budget"] = services.budget_status(alert.organization_id)
+        context["timing"] = timing.delivery_estimate([t.subscriber_id for t in targets])
     else:
         context.update(_progress_context(alert))
+        if alert.status == Alert.Status.PENDING:
+            targets = services.select_recipients(alert)
+            context["timing"] = timing.delivery_estimate([t.subscriber_id for t in targets])
     return render(request, "alerts/detail.html", context)
 
 

@@ -24,5 +24,18 @@ def site(request):
             "can_callout": selectors.has_role(
                 user, "dispatcher", "coalition_coordinator", "org_coordinator"
             ),
+            "is_coalition_coordinator": selectors.is_coalition_coordinator(user),
+            "is_verifier": selectors.has_role(user, "verifier"),
         }
-    return {"site_name": "Vecinos", "public_url": settings.PUBLIC_URL, "nav": nav}
+    from vecinos.core.coalition import coalition
+
+    current = coalition()
+    language = getattr(request, "LANGUAGE_CODE", None)
+    hotline = current.hotline_for(language)
+    return {
+        "site_name": current.name,
+        "coalition": current,
+        "hotline": hotline,
+        "public_url": settings.PUBLIC_URL,
+        "nav": nav,
+    }

@@ -136,3 +136,26 @@ class PartialPageMiddleware:
         ).encode(charset)
         response.content = wrapped + response.content + b"</main></body></html>\n"
         return response
+
+
+class CoalitionTimeZoneMiddleware:
+    """Pages show times in the coalition's time zone (its settings row, cached)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        import zoneinfo
+
+        from django.utils import timezone
+
+        from vecinos.core.coalition import coalition
+
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(coalition().time_zone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

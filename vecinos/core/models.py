@@ -60,3 +60,34 @@ class RateCounter(models.Model):
     name = models.CharField(max_length=120, unique=True)
     count = models.PositiveIntegerField(default=0)
     expires = models.BigIntegerField(db_index=True)
+
+
+class CoalitionSettings(models.Model):
+    """The coalition's public identity: one row (pk 1), read through ``core.coalition``.
+
+    Nothing here is personal data (the coalition's own public name, numbers and logo), so it is
+    stored in the clear. The logo is kept in the database as a re-encoded PNG (no metadata) so
+    every web host serves the same one without shared media storage.
+    """
+
+    name = models.CharField(_("coalition name"), max_length=120)
+    short_name = models.CharField(
+        _("short name"),
+        max_length=24,
+        help_text=_("Starts every SMS, for example “LARRN:”. Keep it short."),
+    )
+    hotline = models.JSONField(_("hotline numbers"), default=dict, blank=True)  # language -> E.164
+    public_contact = models.CharField(_("public contact"), max_length=200, blank=True)
+    accent_color = models.CharField(_("accent colour"), max_length=7, default="#0b6e4f")
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="America/Los_Angeles")
+    logo_png = models.BinaryField(blank=True, default=b"")
+    logo_version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("coalition settings")
+        verbose_name_plural = _("coalition settings")
+
+    def __str__(self) -> str:
+        return self.name

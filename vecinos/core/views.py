@@ -114,3 +114,37 @@ def server_error(request: HttpRequest) -> HttpResponse:
         },
         status=500,
     )
+
+
+def _darker(color: str, factor: float = 0.75) -> str:
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{int(c * factor):02x}" for c in (red, green, blue))
+
+
+@require_GET
+def coalition_css(request: HttpRequest) -> HttpResponse:
+    """The coalition's accent colour as CSS variables (a file, so CSP needs no inline style)."""
+    from vecinos.core.coalition import coalition
+
+    color = coalition().accent_color
+    response = HttpResponse(
+        f":root{{--brand:{color};--brand-dark:{_darker(color)}}}\n", content_type="text/css"
+    )
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_GET
+def coalition_logo(request: HttpRequest) -> HttpResponse:
+    """The coalition's logo, served by us (stored as a re-encoded PNG without metadata)."""
+    from django.http import Http404
+
+    from vecinos.core.models import CoalitionSettings
+
+    png = CoalitionSettings.objects.filter(pk=1).values_list("logo_png", flat=True).first()
+    if not png:
+        raise Http404
+    response = HttpResponse(bytes(png), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"  # the URL carries the logo's version
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from vecinos.core.bulk import insert_rows
+from vecinos.core.coalition import brand_sms
 from vecinos.core.crypto import blind_index, encrypt
 from vecinos.messaging.models import (
     FINAL_STATUSES,
@@ -100,6 +101,7 @@ _INSERT_COLUMNS = (
 
 
 def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
+    # Every message starts with the coalition's short name (core.coalition.brand_sms).
     """Insert deliveries (in the caller's transaction) and wake a worker on commit.
 
     Plain multi-row INSERTs (core.bulk). A second insert of the same idempotency key is
@@ -118,7 +120,7 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
             s.contact.channel if s.contact is not None else s.channel,
             s.language,
             s.subject[:200],
-            encrypt(s.body),  # the raw INSERT skips the field's own encryption
+            encrypt(brand_sms(s.body)),  # the raw INSERT skips the field's own encryption
             s.key,
             DeliveryStatus.QUEUED.value,
             0,

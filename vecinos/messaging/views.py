@@ -21,6 +21,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from vecinos.core import ratelimit
+from vecinos.core.coalition import brand_sms
 from vecinos.core.privacy import source_key
 from vecinos.messaging import inbound, replay, services
 from vecinos.network.phones import InvalidPhone, normalize_phone
@@ -67,7 +68,7 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
     urgent = _route(msg, min_priority=inbound.ALWAYS)
     if urgent is not None:
         if urgent:
-            response.message(urgent)
+            response.message(brand_sms(urgent))
         return twiml(response)
     if inbound.is_filtered(msg):
         return twiml(response)
@@ -77,11 +78,11 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
         limit=settings.REPORT_RATE_LIMIT * 3,
         window_seconds=settings.REPORT_RATE_WINDOW,
     ):
-        response.message(inbound.rate_limited_reply(msg))
+        response.message(brand_sms(inbound.rate_limited_reply(msg)))
         return twiml(response)
     reply = _route(msg)
     if reply:
-        response.message(reply)
+        response.message(brand_sms(reply))
     return twiml(response)
 
 

@@ -286,6 +286,11 @@ def _totals() -> dict[str, int]:
     return counts
 
 
+# Apps above network add their part of the demo here when they load (onboarding: subscribers,
+# alert areas, people on duty, the coalition's settings): fn(say) -> extra demo credentials.
+EXTENSIONS: list[Callable[[Callable[[str], None]], dict[str, str]]] = []
+
+
 def load_demo(*, stdout: _Writer | None = None) -> DemoResult:
     """Load the fictional demo coalition once; later calls change nothing."""
 
@@ -301,6 +306,8 @@ def load_demo(*, stdout: _Writer | None = None) -> DemoResult:
             from vecinos.patrols.demo import load_patrol_demo
 
             load_patrol_demo(say=say)
+            for extend in EXTENSIONS:
+                credentials.update(extend(say) or {})
             _write_credentials(credentials)  # inside the transaction: no demo without its file
     except IntegrityError:
         # Someone loaded the demo at the same moment: theirs won.

@@ -117,3 +117,78 @@ def report_csv(job: ImportJob) -> str:
     for line, outcome, reason in job.result.get("problems", []):
         (result.skip if outcome == "skipped" else result.error)(line, reason)
     return result.problems_csv()
+
+
+# --- Coalition settings --------------------------------------------------------------------
+
+LOGO_SIDE = 512
+
+
+class LogoInvalid(ValueError):
+    pass
+
+
+def clean_logo(content: bytes) -> bytes:
+    """Re-encode a logo as a small PNG holding only its pixels (no EXIF, XMP, ICC, text)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(content)) as probe:
+            if probe.format not in ("PNG", "JPEG", "WEBP", "GIF"):
+                raise LogoInvalid
+            if probe.size[0] * probe.size[1] > 25_000_000:
+                raise LogoInvalid
+        with Image.open(io.BytesIO(content)) as img:
+            img.thumbnail((LOGO_SIDE, LOGO_SIDE))
+            pixels = img.convert("RGBA")
+            clean = Image.new("RGBA", pixels.size)
+            clean.paste(pixels)
+            out = io.BytesIO()
+            clean.save(out, "PNG", optimize=True)
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise LogoInvalid from None
+
+
+def coalition_settings_update(
+    *,
+    actor: Member,
+    name: str,
+    short_name: str,
+    hotline: dict[str, str],
+    public_contact: str,
+    accent_color: str,
+    languages: list[str],
+    time_zone: str,
+    logo: bytes | None = None,
+    remove_logo: bool = False,
+):
+    """Save the coalition's settings (coalition coordinators only), audited."""
+    from vecinos.core import coalition
+    from vecinos.core.audit import audit
+    from vecinos.core.models import CoalitionSettings
+
+    if not network.is_coalition_coordinator(actor):
+        raise NotAllowed
+    png = clean_logo(logo) if logo else None  # LogoInvalid before anything is saved
+    with transaction.atomic():
+        coalition.settings_row()
+        row = CoalitionSettings.objects.select_for_update().get(pk=1)
+        before = {f: getattr(row, f) for f in ("name", "short_name", "hotline", "accent_color")}
+        row.name, row.short_name, row.hotline = name, short_name, hotline
+        row.public_contact, row.accent_color = public_contact, accent_color
+        row.languages, row.time_zone = languages, time_zone
+        if png is not None:
+            row.logo_png, row.logo_version = png, row.logo_version + 1
+        elif remove_logo:
+            row.logo_png, row.logo_version = b"", row.logo_version + 1
+        row.save()
+        changed = sorted(f for f, v in before.items() if getattr(row, f) != v)
+        if png is not None or remove_logo:
+            changed.append("logo")
+        audit("coalition.settings_update", actor=actor, target=row, changed=changed)
+        transaction.on_commit(coalition.invalidate)
+    coalition.invalidate()
+    return row

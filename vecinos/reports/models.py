@@ -304,3 +304,26 @@ class BannedSource(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+
+
+class ConsolePresence(models.Model):
+    """When a dispatcher's open console last said it is there (a heartbeat every minute)."""
+
+    member = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    seen_at = models.DateTimeField(db_index=True)
+
+
+class DispatcherPage(models.Model):
+    """One notice to dispatchers that new reports wait (push, and SMS when nobody watches).
+
+    One per burst: reports up to ``report_id_upto`` were announced; the next notice waits for a
+    newer report and for the burst window to pass.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    report_id_upto = models.BigIntegerField()
+    reports = models.PositiveIntegerField(default=0)
+    sms = models.PositiveIntegerField(default=0)
+    push = models.PositiveIntegerField(default=0)

@@ -166,4 +166,16 @@ def verifiers_on_duty_located() -> list[tuple[int, str, float | None, float | No
         )
         .order_by("member_id")
         .values_list("member_id", "member__username", "lat", "lng")
+def open_requests_for(member) -> list:
+    """A verifier's open verification requests (asked or going), newest first."""
+    from vecinos.reports.models import VerificationRequest
+
+    return list(
+        VerificationRequest.objects.filter(
+            verifier=member,
+            status__in=[VerificationRequest.Status.SENT, VerificationRequest.Status.ACCEPTED],
+            created_at__gte=timezone.now() - timedelta(hours=24),  # the signed links' lifetime
+        )
+        .select_related("incident", "incident__zone")
+        .order_by("-created_at")[:50]
     )

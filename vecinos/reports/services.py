@@ -432,6 +432,10 @@ def report_submit(*, data: ReportInput, source_key_value: str = "") -> Report:
                 content_type=content_type,
                 size=len(content),
             )
+        if report.status == ReportStatus.NEW:
+            from vecinos.reports.notify import kick_after_commit
+
+            kick_after_commit()  # dispatchers who are not watching hear of it (notify.py)
     return report
 
 

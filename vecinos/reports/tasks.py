@@ -35,3 +35,19 @@ def fetch_recording(attachment_id: int) -> str:
 def collect_recordings() -> dict[str, int]:
     """Catch-up for recordings still held at Twilio (a lost task, an outage, retention)."""
     return recordings.recordings_catch_up()
+
+
+@task()
+def notify_dispatchers() -> dict[str, int]:
+    """New reports committed: push, and text when nobody watches the console (notify.py)."""
+    from vecinos.reports.notify import dispatchers_notify
+
+    return dispatchers_notify()
+
+
+@db_periodic_task(crontab(minute="*"), name="reports.notify_dispatchers")
+def notify_dispatchers_minutely() -> dict[str, int]:
+    """The same check every minute, for a burst that began while the last notice was fresh."""
+    from vecinos.reports.notify import dispatchers_notify
+
+    return dispatchers_notify()

@@ -99,6 +99,8 @@ EVENT_TEXT = {
     "verifier_declined": gettext_lazy("Verifier declined"),
     "outcome": gettext_lazy("Outcome: %(outcome)s"),
     "closed": gettext_lazy("Incident closed"),
+    "responders_asked": gettext_lazy("No verifier on duty: %(count)s responders asked to look"),
+    "verified_otherwise": gettext_lazy("Verified another way (%(how)s): %(outcome)s. %(why)s"),
 }
 # Alerts made from the incident, with live counts from the alerts app (reports.hooks).
 ALERT_EVENT_TEXT = gettext_lazy(
@@ -523,6 +525,10 @@ def _timeline(incident: Incident) -> list[dict[str, Any]]:
             continue
         if event.kind == "triaged" and detail.get("tier") in Triage.values:
             detail["tier"] = Triage(detail["tier"]).label
+        if event.kind == "verified_otherwise":  # views_notify: the "why" is stored encrypted
+            from vecinos.reports.views_notify import event_detail
+
+            detail.update(event_detail(detail))
         if event.kind == "outcome" and detail.get("outcome") in Incident.Status.values:
             detail["outcome"] = Incident.Status(detail["outcome"]).label
         if event.kind == "verifiers_requested":

@@ -1,0 +1,116 @@
+"""The demo walks end to end: people to reach, people on duty, a code without a second device,
+and a phone simulator to read what they received."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from vecinos.alerts.models import Subscriber, SubscriptionArea
+from vecinos.network.demo import load_demo
+from vecinos.network.models import Member, Zone
+from vecinos.reports.models import OnDuty
+from vecinos.transports.models import OutboxMessage
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    return load_demo()
+
+
+def test_demo_has_subscribers_and_member_areas_in_every_zone_and_people_on_duty(demo):
+    assert set(demo.credentials) == {"coordinator", "dispatcher", "newcomer", "verifier"}
+    for zone in Zone.objects.all():
+        public = SubscriptionArea.objects.filter(zone=zone, subscriber__member__isnull=True)
+        assert public.filter(subscriber__status=Subscriber.Status.ACTIVE).count() >= 3, zone.slug
+    assert SubscriptionArea.objects.filter(subscriber__member__isnull=False).count() > 100
+    on_duty = OnDuty.objects.filter(until__gt=timezone.now())
+    assert set(on_duty.values_list("member__username", "role")) == {
+        ("dispatcher", "dispatcher"),
+        ("verifier", "verifier"),
+    }
+    assert on_duty.get(role="verifier").lat is not None
+
+
+def test_demo_staff_see_their_current_code_and_can_sign_in_with_it(demo, client):
+    client.post(
+        reverse("login"),
+        {"username": "dispatcher", "password": demo.credentials["dispatcher"]},
+    )
+    page = client.get(reverse("two_factor_verify")).content.decode()
+    assert "Demo only" in page
+    code = page.split('id="demo-code">')[1].split("<strong>")[1].split("</strong>")[0]
+    response = client.post(reverse("two_factor_verify"), {"code": code, "next": "/console/"})
+    assert response.status_code == 302 and response["Location"] == "/console/"
+    assert client.get("/console/").status_code == 200
+
+
+def test_no_demo_code_in_production_or_for_real_accounts(demo, client, settings):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.conftest import make_member
+    from vecinos.network.models import Organization, Role, Tier
+
+    org = Organization.objects.first()
+    real = make_member("realstaff", org=org, roles=(Role.DISPATCHER,), tier=Tier.TRAINED)
+    TOTPDevice.objects.create(user=real, name="phone", confirmed=True)
+    client.force_login(real, backend="django.contrib.auth.backends.ModelBackend")
+    page = client.get(reverse("two_factor_verify")).content.decode()
+    assert "Enter your code" in page and "Demo only" not in page
+
+    settings.PRODUCTION = True
+    demo_staff = Member.objects.get(username="dispatcher")
+    client.force_login(demo_staff, backend="django.contrib.auth.backends.ModelBackend")
+    page = client.get(reverse("two_factor_verify")).content.decode()
+    assert "Enter your code" in page and "Demo only" not in page
+
+
+def test_phone_simulator_shows_each_phones_messages_with_working_links(client, db):
+    OutboxMessage.objects.create(
+        channel="sms",
+        address="+13105550100",
+        body="RVLA: please verify incident #4. Open http://127.0.0.1:8000/v/abc/",
+        provider_id="p1",
+        idempotency_key="k1",
+    )
+    OutboxMessage.objects.create(
+        channel="sms", address="+14245550101", body="other", provider_id="p2", idempotency_key="k2"
+    )
+    page = client.get("/dev/phone/?to=%2B13105550100").content.decode()
+    assert 'href="http://testserver/v/abc/"' in page
+    assert "other" not in page.split('id="phone-messages"')[1]
+
+
+def test_phone_simulator_is_gone_in_production_and_with_a_real_provider(client, settings, db):
+    settings.PRODUCTION = True
+    assert client.get("/dev/phone/").status_code == 404
+    settings.PRODUCTION = False
+    settings.TRANSPORTS = {
+        **settings.TRANSPORTS,
+        "sms": {"path": "vecinos.transports.twilio.sms.TwilioSmsTransport"},
+    }
+    assert client.get("/dev/phone/").status_code == 404
+
+
+def test_phone_simulator_is_not_routed_in_production(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django;django.setup();from django.urls import resolve, Resolver404\n"
+        "try:\n resolve('/dev/phone/');print('routed')\n"
+        "except Resolver404:\n print('absent')\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "vecinos.settings",
+        "VECINOS_ENV": "production",
+        "VECINOS_DATA_DIR": str(tmp_path),
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "absent", out.stderr

@@ -1,0 +1,58 @@
+"""`/` is a public front door for visitors; members still get their own home."""
+
+from __future__ import annotations
+
+import pytest
+
+from vecinos.core.models import CoalitionSettings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def coalition_row(db):
+    from vecinos.core.coalition import invalidate
+
+    row = CoalitionSettings.objects.create(
+        pk=1,
+        name="Red Vecinal del Valle",
+        short_name="RVV",
+        hotline={"default": "+12135550199"},
+        public_contact="info@example.org",
+    )
+    invalidate()
+    return row
+
+
+def test_anonymous_visitor_gets_the_public_home_not_a_sign_in_form(client, coalition_row):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Red Vecinal del Valle" in page
+    assert 'href="tel:+12135550199"' in page
+    for url in ("/report/", "/rumors/", "/subscribe/", "/signin/"):
+        assert f'href="{url}"' in page
+    assert "info@example.org" in page
+    assert 'name="password"' not in page
+
+
+def test_public_home_in_spanish(client, coalition_row):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Reporte lo que ve" in page and "Llame a la línea de ayuda: +12135550199" in page
+
+
+def test_without_a_hotline_there_is_no_empty_call_button(client, db):
+    page = client.get("/").content.decode()
+    assert "tel:" not in page and 'href="/report/"' in page
+
+
+def test_signed_in_member_keeps_their_own_home(personas, login, coalition_row):
+    page = login(personas.verifier).get("/").content.decode()
+    assert "Check a rumor" not in page
+    assert "/signout/" in page
+
+
+@pytest.mark.parametrize("url", ["/report/", "/v/not-a-token/"])
+def test_pages_that_say_call_the_hotline_show_the_number(client, coalition_row, url):
+    page = client.get(url).content.decode()
+    assert 'href="tel:+12135550199"' in page

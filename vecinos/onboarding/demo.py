@@ -1,0 +1,158 @@
+"""Day one of the demo coalition: what makes every journey work from `vecinos serve`.
+
+Report -> console -> verifier -> confirm -> alert -> approve -> deliver -> acknowledge ->
+all-clear needs people to reach: public subscribers in every demo zone, members with an alert
+area, a dispatcher and a verifier on duty (refreshed each time the server starts, since duty
+ends), and the staff accounts' two-factor devices (their current code is shown on a demo-only
+banner, never in production). Everything is fictional: numbers in the 555-01XX ranges.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from vecinos.alerts import services as alert_services
+from vecinos.alerts.models import SubscriptionArea
+from vecinos.core import coalition
+from vecinos.core.models import CoalitionSettings
+from vecinos.network import demo as network_demo
+from vecinos.network.models import Member, Membership, Organization, Role, Tier, Zone
+from vecinos.network.phones import normalize_phone, phone_index
+from vecinos.reports.models import OnDuty
+
+VERIFIER = "verifier"
+STAFF = (network_demo.COORDINATOR, network_demo.DISPATCHER, VERIFIER)
+SUBSCRIBERS_PER_ZONE = 3
+DUTY_HOURS = 12
+
+COALITION = {
+    "name": "Red Vecinal de Los Ángeles (demo)",
+    "short_name": "RVLA",
+    "hotline": {"default": "+12135550100", "es": "+12135550100", "en": "+13235550100"},
+    "public_contact": "hola@example.org",
+    "accent_color": "#0b5d4b",
+    "languages": ["es", "en", "zap", "ko", "tl"],
+    "time_zone": "America/Los_Angeles",
+}
+
+
+def is_demo_account(member: Member) -> bool:
+    """A demo staff account in a development data directory (never in production)."""
+    if settings.PRODUCTION or not member.is_authenticated:
+        return False
+    return member.username in network_demo.read_credentials()
+
+
+def demo_loaded() -> bool:
+    return Member.objects.filter(username=network_demo.COORDINATOR).exists()
+
+
+def _first_org_short() -> str:
+    return network_demo.ORGANIZATIONS[0][1]
+
+
+def load_day_one(say: Callable[[str], None]) -> dict[str, str]:
+    rng = random.Random(network_demo.SEED + 11)
+    CoalitionSettings.objects.update_or_create(pk=1, defaults=COALITION)
+    transaction.on_commit(coalition.invalidate)
+
+    # A demo verifier who can sign in (to see "My requests"), in the first organization.
+    password = secrets.token_urlsafe(9)
+    verifier = Member(
+        username=VERIFIER,
+        full_name="Demo Verifier",
+        phone=normalize_phone("+1 310 555 0100"),
+        tier=Tier.TRAINED,
+        preferred_language="es",
+        languages=["es", "en"],
+    )
+    verifier.phone_index = phone_index(verifier.phone)
+    verifier.set_password(password)
+    verifier.save()
+    first_org = Organization.objects.get(short_name=_first_org_short())
+    Membership.objects.create(member=verifier, organization=first_org, role=Role.VERIFIER)
+
+    # Public subscribers in every zone (numbers in area codes the members do not use).
+    zones = list(Zone.objects.order_by("pk"))
+    pool = [f"+1 {area} 555 01{i:02d}" for area in (424, 747, 909, 951) for i in range(100)]
+    rng.shuffle(pool)
+    public = 0
+    for zone in zones:
+        for _ in range(SUBSCRIBERS_PER_ZONE):
+            alert_services.subscribe(
+                phone=pool.pop(),
+                language=rng.choice(["es", "es", "en"]),
+                zone=zone,
+                label=zone.name[:40],
+                source="demo",
+                confirmed=True,
+            )
+            public += 1
+
+    # Members: reachable on their phone, with an alert area in their organization's zone.
+    zone_of_org: dict[int, Zone] = {}
+    for zone in zones:
+        if zone.organization_id is not None:
+            zone_of_org.setdefault(zone.organization_id, zone)
+    areas = 0
+    org_of = dict(
+        Membership.objects.order_by("member_id", "pk").values_list("member_id", "organization_id")
+    )
+    for member in Member.objects.exclude(phone_index=""):
+        sub = alert_services.ensure_member_subscriber(member)
+        area = zone_of_org.get(org_of.get(member.pk, 0)) or (zones[0] if zones else None)
+        if sub is not None and area is not None:
+            SubscriptionArea.objects.create(subscriber=sub, zone=area, label=area.name[:40])
+            areas += 1
+    say(f"Alerts: {public} public subscribers in {len(zones)} zones, {areas} member alert areas.")
+    refresh_duty()
+    _staff_devices()
+    return {VERIFIER: password}
+
+
+def refresh_duty() -> None:
+    """The demo dispatcher and verifier are on duty for the next hours (duty ends: renewed at
+    every start of `vecinos serve`)."""
+    until = timezone.now() + timedelta(hours=DUTY_HOURS)
+    zone = Zone.objects.order_by("pk").first()
+    lat, lng = (zone.center_lat, zone.center_lng) if zone else (None, None)
+    for username, role in ((network_demo.DISPATCHER, "dispatcher"), (VERIFIER, "verifier")):
+        member = Member.objects.filter(username=username).first()
+        if member is not None:
+            OnDuty.objects.update_or_create(
+                member=member, role=role, defaults={"until": until, "lat": lat, "lng": lng}
+            )
+
+
+def _staff_devices() -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for member in Member.objects.filter(username__in=STAFF):
+        TOTPDevice.objects.get_or_create(user=member, name="demo", defaults={"confirmed": True})
+
+
+def current_code(member: Member) -> str:
+    """The demo account's current TOTP code (for the demo-only banner), or ""."""
+    if not is_demo_account(member):
+        return ""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=member, name="demo", confirmed=True).first()
+    if device is None:
+        return ""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def refresh_if_loaded() -> None:
+    if not settings.PRODUCTION and demo_loaded():
+        with transaction.atomic():
+            refresh_duty()
