@@ -24,7 +24,6 @@ def site(request):
             "can_callout": selectors.has_role(
                 user, "dispatcher", "coalition_coordinator", "org_coordinator"
             ),
-            "is_coalition_coordinator": selectors.is_coalition_coordinator(user),
             "is_verifier": selectors.has_role(user, "verifier"),
         }
     from vecinos.core.coalition import coalition

@@ -166,6 +166,9 @@ def verifiers_on_duty_located() -> list[tuple[int, str, float | None, float | No
         )
         .order_by("member_id")
         .values_list("member_id", "member__username", "lat", "lng")
+    )
+
+
 def open_requests_for(member) -> list:
     """A verifier's open verification requests (asked or going), newest first."""
     from vecinos.reports.models import VerificationRequest
