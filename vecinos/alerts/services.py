@@ -565,7 +565,7 @@ def select_recipients(alert: Alert, *, zones: list[Zone] | None = None) -> list[
             else:
                 if in_area is None:  # the same area for members and the public: look once
                     in_area = subscribers_in_area(zones=zones, point=point, radius_m=alert.radius_m)
-                    if alert.polygon:
+                    if getattr(alert, "polygon", None):  # a call-out has no drawn area
                         in_area |= subscribers_in_polygon(ring=alert.polygon)
                 member_filter = (
                     Q(member__isnull=False) if tier == Tier.MEMBERS else Q(member__isnull=True)

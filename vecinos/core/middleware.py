@@ -6,7 +6,14 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 # Pages a person who must enrol in two-factor can still reach.
-ALLOWED_PREFIXES = ("/static/", "/healthz", "/i18n/", "/api/")
+ALLOWED_PREFIXES = (
+    "/static/",
+    "/healthz",
+    "/i18n/",
+    "/api/",
+    "/coalition.css",
+    "/coalition-logo.png",
+)
 
 
 class TwoFactorRequiredMiddleware:

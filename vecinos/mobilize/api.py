@@ -10,6 +10,7 @@ from ninja.errors import HttpError
 from vecinos.mobilize import selectors, services
 from vecinos.mobilize.models import Activation
 from vecinos.network.models import Zone
+from vecinos.reports.api import FieldErrorsOut
 from vecinos.reports.models import Incident
 
 router = Router(tags=["mobilize"])
@@ -67,7 +68,7 @@ def _get(request, activation_id: int) -> Activation:
     return activation
 
 
-@router.post("/activations", response={201: ActivationOut, 400: Error, 403: Error})
+@router.post("/activations", response={201: ActivationOut, 400: FieldErrorsOut, 403: Error})
 def activation_create(request, payload: ActivationIn):
     actor = request.auth
     if not services.can_activate(actor):
