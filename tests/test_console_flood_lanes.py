@@ -159,3 +159,20 @@ def test_a_page_past_the_end_shows_the_last_page(personas, login):
             response = client.get(reverse("console") + f"?page={page}")
             assert response.status_code == 200
             assert len(receipts(response.content.decode())) == 1
+
+
+@pytest.mark.django_db
+def test_queue_totals_stay_right_while_an_incident_is_open(personas, login):
+    # The open incidents' request counts once overwrote the queue's totals (both were named
+    # "counts"): with any incident open the console said 0 new reports and hid the pager.
+    from vecinos.reports import services
+
+    with time_machine.travel(NOON, tick=False):
+        first = api_report(1, lat=34.0412, lng=-118.2134)
+        for n in range(2, 5):
+            api_report(n, lat=spread(n)[0], lng=spread(n)[1])
+        services.incident_open(report=Report.objects.get(receipt=first), actor=personas.dispatcher)
+        html = login(personas.dispatcher).get(reverse("console")).content.decode()
+        total = selectors.queue_counts()["open"]
+    assert total >= 3
+    assert f'<span class="count" data-total>{total}</span>' in html

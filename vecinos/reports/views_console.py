@@ -365,9 +365,9 @@ def _queue_context(page: int = 1) -> dict[str, Any]:
         incident.agency_label = agency.get(incident.agency, incident.agency)
         incident.status_label = status.get(incident.status, incident.status)
         incident.report_count = report_counts.get(incident.pk, 0)
-        counts = request_counts.get(incident.pk, Counter())
-        incident.going = counts.get(VerificationRequest.Status.ACCEPTED, 0)
-        incident.asked = counts.get(VerificationRequest.Status.SENT, 0)
+        asked = request_counts.get(incident.pk, Counter())  # not "counts": the queue's totals
+        incident.going = asked.get(VerificationRequest.Status.ACCEPTED, 0)
+        incident.asked = asked.get(VerificationRequest.Status.SENT, 0)
         incident.locked = bool(
             incident.lock_holder_id and incident.lock_until and incident.lock_until > now
         )
