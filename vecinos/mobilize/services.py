@@ -489,22 +489,38 @@ def _ask(activation: Activation, *, wave: int) -> int:
             texts[key] = ask_text(activation, language, channel, "\x00")
         body = texts[key].replace("\x00", link(pk, signer))
         specs.append(
-            messaging.DeliverySpec(
-                purpose="callout",
-                ref_type="activation",
-                ref_id=activation.pk,
-                ref_item=pk,
-                contact=None,
-                contact_id=contact_id,
-                channel=channel,
-                body=body,
-                language=language,
-                key=f"callout:{activation.pk}:{pk}:{channel}:ask",
-                expires_at=activation.expires_at,
-                subject=str(gettext_lazy("Call-out")),
-            )
-        )
+            _spec(activation, pk, contact_id, channel, body, language, "ask",
+                  subject=str(gettext_lazy("Call-out")))
+        )  # fmt: skip
     return messaging.deliveries_enqueue(specs)
+
+
+def _spec(
+    activation: Activation,
+    response_id: int,
+    contact_id: int,
+    channel: str,
+    body: str,
+    language: str,
+    tag: str,
+    *,
+    subject: str = "",
+) -> messaging.DeliverySpec:
+    """One call-out message to one responder; the key makes each (response, channel, tag) once."""
+    return messaging.DeliverySpec(
+        purpose="callout",
+        ref_type="activation",
+        ref_id=activation.pk,
+        ref_item=response_id,
+        contact=None,
+        contact_id=contact_id,
+        channel=channel,
+        body=body,
+        language=language,
+        key=f"callout:{activation.pk}:{response_id}:{channel}:{tag}",
+        expires_at=activation.expires_at,
+        subject=subject,
+    )
 
 
 def _send_to(
@@ -523,21 +539,7 @@ def _send_to(
         text = (
             texts.get(language) or texts.get("es") or texts.get("en") or next(iter(texts.values()))
         )
-        specs.append(
-            messaging.DeliverySpec(
-                purpose="callout",
-                ref_type="activation",
-                ref_id=activation.pk,
-                ref_item=pk,
-                contact=None,
-                contact_id=contact_id,
-                channel=channel,
-                body=text,
-                language=language,
-                key=f"callout:{activation.pk}:{pk}:{channel}:{tag}",
-                expires_at=activation.expires_at,
-            )
-        )
+        specs.append(_spec(activation, pk, contact_id, channel, text, language, tag))
     return messaging.deliveries_enqueue(specs)
 
 
