@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import make_member, sign_in
-from vecinos.alerts import services, tasks
+from vecinos.alerts import escalation, services, tasks
 from vecinos.alerts.models import Alert, AlertRecipient, Tier
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Delivery, DeliveryStatus
@@ -254,7 +254,7 @@ def test_an_all_clear_sent_while_a_runner_prepares_a_voice_step_wins(
             )
         return real_contact_for(sub, channel)
 
-    monkeypatch.setattr(services, "_contact_for", all_clear_meanwhile)
+    monkeypatch.setattr(escalation, "_contact_for", all_clear_meanwhile)
     with time_machine.travel(start + timedelta(minutes=6), tick=False):
         counts = services.escalate_due()
     assert interleaved and counts["voice"] == 0

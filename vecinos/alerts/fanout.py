@@ -1,0 +1,200 @@
+"""Fan-out: an alert's recipient rows and first deliveries, written in the transaction that
+marks it sent; workers wake on commit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from vecinos.alerts.bodies import (
+    _bodies,
+)
+from vecinos.alerts.budgets import (
+    budget_status,
+)
+from vecinos.alerts.models import (
+    Alert,
+    AlertRecipient,
+    Subscriber,
+    Tier,
+)
+from vecinos.alerts.rules import (
+    DEFAULT_ESCALATION,
+    THROTTLE_EXEMPT,
+    AlertError,
+)
+from vecinos.alerts.selection import (
+    select_recipients,
+)
+from vecinos.alerts.stopping import (
+    _stop,
+    _thread_of,
+)
+from vecinos.core.audit import audit
+from vecinos.core.bulk import insert_rows, with_ids
+from vecinos.messaging import services as messaging
+from vecinos.messaging.models import Channel, ContactPoint
+from vecinos.network import selectors as network
+from vecinos.network.models import Member
+from vecinos.reports import services as reports
+from vecinos.transports import registry
+
+
+def _fan_out(alert: Alert, actor: Member) -> Alert:
+    """Recipients and first deliveries, in this transaction; workers wake on commit."""
+    now = timezone.now()
+    targets = select_recipients(alert)
+    budget = budget_status(alert.organization_id)
+    if (
+        budget["over"]
+        and Tier.PUBLIC in alert.tiers
+        and not network.is_coalition_coordinator(actor)
+    ):
+        raise AlertError(
+            {
+                "budget": str(
+                    gettext_lazy(
+                        "This organization's SMS and call budget for the month is used up. "
+                        "A coalition coordinator can still send it."
+                    )
+                )
+            }
+        )
+    alert.escalation = {t: DEFAULT_ESCALATION[t] for t in alert.tiers}
+    alert.status = Alert.Status.SENDING
+    alert.sent_at = now
+    alert.recipients_count = len(targets)
+    alert.save(update_fields=["escalation", "status", "sent_at", "recipients_count"])
+    # Contact points by id (no decryption here: workers decrypt the address when they send).
+    channels_of: dict[int, tuple[list[str], dict[str, int | None]]] = {}
+    usable: set[int] = set()
+    sub_ids = [t.subscriber_id for t in targets]
+    # Signal only while a provider sends it; otherwise their next channel is used.
+    signal_on = registry.is_configured(Channel.SIGNAL)
+    for i in range(0, len(sub_ids), 5000):
+        chunk = sub_ids[i : i + 5000]
+        contact_ids: list[int] = []
+        on_signal: dict[str, int] = {}  # phone index -> subscriber, for those who chose Signal
+        for pk, chans, sms_id, voice_id, email_id, push_id, index in with_ids(
+            Subscriber.objects.all(), chunk
+        ).values_list(
+            "pk", "channels", "sms_id", "voice_id", "email_contact_id", "push_id", "phone_index"
+        ):
+            channels_of[pk] = (
+                chans,
+                {"sms": sms_id, "voice": voice_id, "email": email_id, "push": push_id},
+            )
+            contact_ids.extend(c for c in (sms_id, voice_id, email_id, push_id) if c)
+            if signal_on and Channel.SIGNAL in chans and index:
+                on_signal[index] = pk
+        # A Signal contact point shares the phone's blind index (messaging.address_index).
+        signal_rows = ContactPoint.objects.filter(
+            channel=Channel.SIGNAL, address_index__in=list(on_signal)
+        ).values_list("pk", "address_index")
+        for signal_id, index in signal_rows if on_signal else ():
+            channels_of[on_signal[index]][1]["signal"] = signal_id
+            contact_ids.append(signal_id)
+        usable.update(
+            with_ids(ContactPoint.objects.filter(usable=True), contact_ids).values_list(
+                "pk", flat=True
+            )
+        )
+    # Each person's first message and when their escalation is due, decided before the rows
+    # are written, so each recipient row is written once, complete.
+    first_of: dict[int, tuple[int, str]] = {}
+    recipient_rows = []
+    escalates = alert.kind not in THROTTLE_EXEMPT
+    for t in targets:
+        plan = alert.escalation.get(t.tier, [])
+        chans, contacts = channels_of.get(t.subscriber_id, ([], {}))
+        # The first message goes by the person's own first choice (push, SMS, email...);
+        # escalation steps then follow the policy (voice, captain).
+        first = chans[0] if chans else (plan[0]["channel"] if plan else "sms")
+        next_step_at = None
+        for candidate in [first, *(c for c in chans if c != first), "sms"]:
+            cid = contacts.get(candidate)
+            if cid and cid in usable:
+                first_of[t.subscriber_id] = (cid, candidate)
+                if len(plan) > 1 and escalates:
+                    next_step_at = now + timedelta(seconds=plan[1]["after"])
+                break
+        recipient_rows.append((t.subscriber_id, t.tier, t.language, next_step_at))
+    ids_of = _insert_recipients(alert, recipient_rows)
+    bodies = _bodies(alert)
+    subject = str(alert.get_kind_display())
+    specs = []
+    for t in targets:
+        if t.subscriber_id not in first_of:
+            continue
+        contact_id, channel = first_of[t.subscriber_id]
+        rid = ids_of[t.subscriber_id]
+        specs.append(
+            messaging.DeliverySpec(
+                purpose="alert",
+                ref_type="alert",
+                ref_id=alert.pk,
+                ref_item=rid,
+                contact=None,
+                contact_id=contact_id,
+                channel=channel,
+                body=bodies(rid, t.language, channel),
+                language=t.language,
+                key=f"alert:{alert.pk}:{rid}:{channel}:0",
+                expires_at=alert.expires_at,
+                subject=subject,
+            )
+        )
+    messaging.deliveries_enqueue(specs)
+    Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.SENT)
+    alert.status = Alert.Status.SENT
+    audit("alert.send", actor=actor, target=alert, recipients=len(targets), messages=len(specs))
+    if alert.kind in THROTTLE_EXEMPT and alert.parent_id:
+        reason = (
+            Alert.StopReason.ALL_CLEAR
+            if alert.kind == Alert.Kind.ALL_CLEAR
+            else Alert.StopReason.CORRECTION
+        )
+        superseded = _thread_of(alert)
+        stopped = _stop(superseded, reason)
+        audit("alert.supersede", actor=actor, target=alert, alerts=superseded, **stopped)
+    if alert.incident_id:
+        reports.incident_alerted(
+            incident_id=alert.incident_id, alert_id=alert.pk, alert_kind=alert.kind, actor=actor
+        )
+    _schedule_escalation(alert)
+    return alert
+
+
+def _insert_recipients(alert: Alert, rows: list[tuple[int, str, str, datetime | None]]) -> dict:
+    """Write an alert's recipient rows with plain multi-row INSERTs (core.bulk) and read back
+    their ids: subscriber -> recipient id."""
+    if not rows:
+        return {}
+    adapt = connection.ops.adapt_datetimefield_value
+    values = [
+        (alert.pk, sub_id, tier, language, "", 0, adapt(when) if when else None, "")
+        for sub_id, tier, language, when in rows
+    ]
+    columns = (
+        "alert_id", "subscriber_id", "tier", "language", "ack_via", "step", "next_step_at",
+        "captain_status",
+    )  # fmt: skip
+    insert_rows(AlertRecipient._meta.db_table, columns, values)
+    return dict(AlertRecipient.objects.filter(alert=alert).values_list("subscriber_id", "pk"))
+
+
+def _schedule_escalation(alert: Alert) -> None:
+    from vecinos.alerts.tasks import run_escalations
+
+    delays = sorted({s["after"] for plan in alert.escalation.values() for s in plan[1:]})
+    assert alert.sent_at is not None  # alert_send sets it just before
+    for delay in delays:
+        when = alert.sent_at + timedelta(seconds=delay + 2)
+
+        def enqueue(when: datetime = when) -> None:
+            run_escalations.using(run_after=when).enqueue()
+
+        transaction.on_commit(enqueue)

@@ -1,0 +1,118 @@
+"""Alerts' rules: who may alert or approve, what a message may hold, the escalation policy
+and the kinds that follow an alert. No database writes here."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.utils.translation import gettext_lazy
+
+from vecinos.alerts.models import (
+    Alert,
+    Tier,
+)
+from vecinos.network import selectors as network
+from vecinos.network.models import Member, Role
+
+DEFAULT_EXPIRY = timedelta(hours=4)
+MAX_MESSAGE = 640
+THROTTLE_PER_HOUR = 6
+FOLLOWUP_KINDS = (Alert.Kind.UPDATE, Alert.Kind.ALL_CLEAR, Alert.Kind.CORRECTION)
+THROTTLE_EXEMPT = (Alert.Kind.ALL_CLEAR, Alert.Kind.CORRECTION)
+FALLBACK_LANGUAGES = ("es", "en")
+APPROVAL_REF = "alert_approval"  # Delivery.ref_type of "an alert waits for your approval"
+MAX_APPROVERS_NOTIFIED = 20
+APPROVAL_WIDEN_AFTER = timedelta(minutes=5)  # then every approver is told, not only on duty
+
+# Escalation per tier, copied onto each alert when it is sent. "after" is seconds since send.
+DEFAULT_ESCALATION: dict[str, list[dict]] = {
+    Tier.INTERNAL: [
+        {"after": 0, "channel": "sms"},
+        {"after": 300, "channel": "voice"},
+        {"after": 900, "action": "captain"},
+    ],
+    Tier.RESPONDERS: [
+        {"after": 0, "channel": "sms"},
+        {"after": 300, "channel": "voice"},
+        {"after": 900, "action": "captain"},
+    ],
+    Tier.MEMBERS: [
+        {"after": 0, "channel": "sms"},
+        {"after": 300, "channel": "voice"},
+        {"after": 900, "action": "captain"},
+    ],
+    # A million robocalls is neither affordable nor kind: the public gets one message.
+    Tier.PUBLIC: [{"after": 0, "channel": "sms"}],
+}
+
+
+class AlertError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+# --- Alerts ------------------------------------------------------------------------------------
+
+
+def can_alert(member: Member) -> bool:
+    return network.has_role(
+        member, Role.DISPATCHER, Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR
+    )
+
+
+# A language key is a short language tag ("es", "zh-Hant", "es-419"): it is written into CAP
+# documents and SMS templates. Control characters (but tab and newlines) are refused: XML 1.0
+# cannot carry them, and one would break the public feeds for as long as the alert is listed.
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+def validate_messages(messages: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    clean = {k: (v or "").strip() for k, v in messages.items() if (v or "").strip()}
+    if not clean:
+        errors["messages"] = str(gettext_lazy("Write the message in at least one language."))
+    for lang, text in clean.items():
+        if not LANGUAGE_TAG.fullmatch(lang):
+            errors["messages"] = str(gettext_lazy("Unknown language code."))
+            continue
+        if CONTROL_CHARS.search(text):
+            errors[f"message_{lang}"] = str(
+                gettext_lazy("Remove the invisible control characters from the message.")
+            )
+        if len(text) > MAX_MESSAGE:
+            errors[f"message_{lang}"] = str(
+                gettext_lazy("Keep each message under %(n)s characters.") % {"n": MAX_MESSAGE}
+            )
+        if "{" in text or "}" in text:
+            errors[f"message_{lang}"] = str(
+                gettext_lazy("Remove the curly braces: they look like an unfilled template.")
+            )
+    if errors:
+        raise AlertError(errors)
+    return clean
+
+
+def may_approve(member: Member, alert: Alert) -> bool:
+    """Dispatchers and coalition coordinators, or a coordinator of the alert's organization:
+    a coordinator of another group cannot approve (and be charged for) someone else's alert."""
+    if member.pk == alert.created_by_id:
+        return False
+    # Two people, not one person and an account they vouched for and trained themselves.
+    if network.vetted_only_by(member, alert.created_by):
+        return False
+    if network.has_role(member, Role.DISPATCHER, Role.COALITION_COORDINATOR):
+        return True
+    return alert.organization_id is not None and network.has_role(
+        member, Role.ORG_COORDINATOR, organization_id=alert.organization_id
+    )
+
+
+def needs_second_person(alert: Alert) -> bool:
+    return Tier.PUBLIC in alert.tiers

@@ -1,0 +1,243 @@
+"""Subscriptions: joining (double opt-in), confirming, STOP and its undo, a member's own
+subscription and their browser's push channel."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from vecinos.alerts.models import (
+    OptOut,
+    Subscriber,
+    SubscriptionArea,
+)
+from vecinos.alerts.rules import (
+    NotAllowed,
+)
+from vecinos.core import geo
+from vecinos.core.audit import audit
+from vecinos.messaging import services as messaging
+from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliveryStatus
+from vecinos.network import selectors as network
+from vecinos.network.models import Member, Zone
+from vecinos.network.phones import normalize_phone, phone_index
+
+# --- Subscriptions ---------------------------------------------------------------------------
+
+
+def is_opted_out(index: str) -> bool:
+    return OptOut.objects.filter(phone_index=index).exists()
+
+
+def _contacts_for(sub: Subscriber) -> None:
+    if sub.phone:
+        sub.sms = messaging.contact_point(
+            channel=Channel.SMS, address=sub.phone, member=sub.member, language=sub.language
+        )
+        sub.voice = messaging.contact_point(
+            channel=Channel.VOICE, address=sub.phone, member=sub.member, language=sub.language
+        )
+        if Channel.SIGNAL in sub.channels:
+            # The Signal number is their phone: found again by the phone's blind index.
+            messaging.contact_point(
+                channel=Channel.SIGNAL, address=sub.phone, member=sub.member, language=sub.language
+            )
+    if sub.email:
+        sub.email_contact = messaging.contact_point(
+            channel=Channel.EMAIL, address=sub.email, member=sub.member, language=sub.language
+        )
+
+
+def resolve_place(text: str) -> tuple[Zone | None, tuple[float, float] | None, str]:
+    """A ZIP code (offline centroid) or a zone name; never asks an outside service."""
+    import zipcodes
+
+    cleaned = text.strip()
+    digits = "".join(c for c in cleaned if c.isdigit())
+    if len(digits) == 5 and len(cleaned) <= 10:
+        try:
+            match = zipcodes.matching(digits)
+        except (ValueError, TypeError):
+            match = []
+        if match:
+            lat, lng = float(match[0]["lat"]), float(match[0]["long"])
+            zone = _zone_at(lat, lng)
+            return zone, (lat, lng), zone.name if zone else f"{digits}"
+        return None, None, ""
+    if cleaned:
+        zone = (
+            Zone.objects.filter(name__iexact=cleaned).first()
+            or Zone.objects.filter(name__icontains=cleaned).first()
+        )
+        if zone:
+            return zone, (zone.center_lat, zone.center_lng), zone.name
+    return None, None, ""
+
+
+def _zone_at(lat: float, lng: float) -> Zone | None:
+    cell = geo.cell_of(lat, lng)
+    for zone in Zone.objects.only("pk", "name", "cells", "center_lat", "center_lng"):
+        if cell in zone.cells:
+            return zone
+    return None
+
+
+@transaction.atomic
+def subscribe(
+    *,
+    phone: str = "",
+    email: str = "",
+    language: str = "es",
+    channels: list[str] | None = None,
+    zone: Zone | None = None,
+    point: tuple[float, float] | None = None,
+    radius_m: int | None = None,
+    label: str = "",
+    member: Member | None = None,
+    source: str = "web",
+    confirmed: bool = False,
+) -> Subscriber:
+    """Create or extend a subscription. Public ones wait for a confirming reply (double opt-in)."""
+    e164 = normalize_phone(phone) if phone else ""
+    index = phone_index(e164) if e164 else ""
+    if index and is_opted_out(index) and not confirmed:
+        # They said STOP before; only their own new JOIN (confirmed by reply) brings them back.
+        pass
+    sub = None
+    if member is not None:
+        sub = Subscriber.objects.filter(member=member).first()
+    if sub is None and index:
+        sub = Subscriber.objects.filter(phone_index=index).first()
+        if sub is not None and member is not None and sub.member_id is None:
+            # Subscribed publicly before joining: the same person, one subscription.
+            sub.member = member
+    if sub is None:
+        sub = Subscriber(member=member, source=source)
+    sub.phone, sub.phone_index = (e164, index) if e164 else (sub.phone, sub.phone_index)
+    if email:
+        sub.email = email.strip()
+    sub.language = language if language in ("en", "es") else (language[:8] or "es")
+    wanted = [c for c in (channels or ["sms"]) if c in Channel.values]
+    sub.channels = wanted or ["sms"]
+    if confirmed:
+        sub.status, sub.confirmed_at = Subscriber.Status.ACTIVE, timezone.now()
+    elif sub.status != Subscriber.Status.ACTIVE:
+        sub.status = Subscriber.Status.PENDING
+        sub.confirm_code = f"{secrets.randbelow(10**6):06d}"
+    _contacts_for(sub)
+    sub.save()
+    if zone is not None or point is not None:
+        area = SubscriptionArea(subscriber=sub, label=label[:40], zone=zone)
+        if point is not None:
+            geo.validate_lat_lng(*point)
+            area.lat, area.lng = point
+            area.radius_m = radius_m or 1500
+            area.cell7 = geo.cell_of(point[0], point[1], geo.COARSE_RESOLUTION)
+            if sub.member_id is not None:  # a named person: only their neighborhood in clear
+                area.place_coarsely(point[0], point[1], area.radius_m)
+            if zone is not None:
+                area.zone = None  # a point with a radius is more precise than the zone
+        area.save()
+    return sub
+
+
+def subscription_confirm(*, subscriber: Subscriber) -> Subscriber:
+    subscriber.status = Subscriber.Status.ACTIVE
+    subscriber.confirmed_at = timezone.now()
+    subscriber.confirm_code = ""
+    subscriber.save(update_fields=["status", "confirmed_at", "confirm_code"])
+    if subscriber.phone_index:
+        OptOut.objects.filter(phone_index=subscriber.phone_index).delete()
+        ContactPoint.objects.filter(address_index=subscriber.phone_index).update(
+            usable=True, unusable_reason=""
+        )
+    return subscriber
+
+
+@transaction.atomic
+def opt_out(*, index: str, source: str = "sms") -> int:
+    """STOP: at once, from everything, for every organization. Queued messages are cancelled."""
+    OptOut.objects.get_or_create(phone_index=index, defaults={"source": source})
+    Subscriber.objects.filter(phone_index=index).update(status=Subscriber.Status.STOPPED)
+    contacts = ContactPoint.objects.filter(
+        address_index=index, channel__in=[Channel.SMS, Channel.VOICE]
+    )
+    contacts.update(usable=False, unusable_reason="opted out")
+    # Claimed rows too: a worker checks right before handing each one over, and one found at
+    # the provider after all is recorded as sent.
+    cancelled = Delivery.objects.filter(
+        contact__in=contacts, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
+    ).update(status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error="opted out")
+    return cancelled
+
+
+def opt_out_undo(*, index: str, actor: Member) -> bool:
+    if not network.is_coordinator(actor):
+        raise NotAllowed
+    deleted, _rows = OptOut.objects.filter(phone_index=index).delete()
+    if deleted:
+        ContactPoint.objects.filter(address_index=index).update(usable=True, unusable_reason="")
+        audit("optout.undo", actor=actor, index_prefix=index[:8])
+    return bool(deleted)
+
+
+def opt_out_import(*, phones: Iterable[str], actor: Member | None = None) -> dict[str, int]:
+    added = invalid = 0
+    for raw in phones:
+        raw = raw.strip()
+        if not raw:
+            continue
+        try:
+            index = phone_index(normalize_phone(raw))
+        except ValueError:
+            invalid += 1
+            continue
+        opt_out(index=index, source="import")
+        added += 1
+    audit("optout.import", actor=actor, added=added, invalid=invalid)
+    return {"added": added, "invalid": invalid}
+
+
+def ensure_member_subscriber(member: Member) -> Subscriber | None:
+    """Members are reachable on the phone they gave; their areas are their own choice."""
+    if not member.phone:
+        return None
+    sub = Subscriber.objects.filter(member=member).first()
+    if sub is not None:
+        return sub
+    return subscribe(
+        phone=member.phone,
+        language=member.preferred_language,
+        channels=["sms", "voice"],
+        member=member,
+        source="member",
+        confirmed=True,
+    )
+
+
+def push_attach(*, member: Member, subscription, language: str) -> Subscriber | None:
+    """A member's browser turned notifications on: push becomes their first channel."""
+    from vecinos.messaging.push import push_subscribe
+
+    sub = ensure_member_subscriber(member)
+    if sub is None:
+        return None
+    contact = push_subscribe(member=member, subscription=subscription, language=language)
+    sub.push = contact
+    sub.channels = ["push", *[c for c in sub.channels if c != "push"]]
+    sub.save(update_fields=["push", "channels"])
+    return sub
+
+
+def push_detach(*, member: Member, endpoint: str) -> None:
+    from vecinos.messaging.push import push_unsubscribe
+
+    push_unsubscribe(member=member, endpoint=endpoint)
+    Subscriber.objects.filter(member=member).update(push=None)
+    sub = Subscriber.objects.filter(member=member).first()
+    if sub is not None and "push" in sub.channels:
+        sub.channels = [c for c in sub.channels if c != "push"] or ["sms"]
+        sub.save(update_fields=["channels"])
