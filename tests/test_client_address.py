@@ -19,7 +19,7 @@ import time_machine
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from vecinos.alerts import views as alert_views
+from vecinos.alerts import views_subscribe as alert_views
 from vecinos.core.clientip import client_address, parse_address
 from vecinos.core.env import ConfigError, env_networks
 from vecinos.reports.models import Report
