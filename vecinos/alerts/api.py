@@ -20,6 +20,7 @@ from pydantic import ConfigDict
 from vecinos.alerts import selectors, services
 from vecinos.alerts.models import Alert
 from vecinos.network.models import Zone
+from vecinos.reports.models import Incident
 
 router = Router(tags=["alerts"])
 
@@ -114,19 +115,16 @@ def alert_create(request: HttpRequest, payload: AlertIn):
         errors["target"] = _("Give both lat and lng, or neither.")
     incident = None
     if payload.incident_id is not None:
-        from vecinos.reports.models import Incident
-
+        # Whether it may become an alert (confirmed) is the service's rule.
         incident = Incident.objects.filter(pk=payload.incident_id).first()
-        confirmed = Incident.Status.CONFIRMED
-        if incident is None or confirmed not in (incident.status, incident.outcome):
+        if incident is None:
             errors["incident_id"] = _("Only a confirmed incident can be turned into an alert.")
     parent = None
     if payload.parent_id is not None:
+        # One the caller may not see is as good as none; what may follow it is the service's rule.
         parent = selectors.alert_get(payload.parent_id, member)
-        if parent is None or parent.status != Alert.Status.SENT:
+        if parent is None:
             errors["parent_id"] = _("A follow-up needs an alert that was sent.")
-        elif payload.kind not in services.FOLLOWUP_KINDS:
-            errors["kind"] = _("A follow-up is an update, an all-clear or a correction.")
     if errors:
         return Status(400, {"errors": errors})
     expires_at = payload.expires_at
@@ -153,6 +151,9 @@ def alert_create(request: HttpRequest, payload: AlertIn):
     except services.NotAllowed:
         raise HttpError(403, "Not allowed") from None
     except services.AlertError as exc:
+        # The service names what an alert follows "incident" and "parent"; here they are ids.
+        renamed = {"incident": "incident_id", "parent": "parent_id" if parent else "parent"}
+        exc.errors = {renamed.get(k, k): v for k, v in exc.errors.items()}
         return _errors(exc)
     return Status(201, {"id": alert.pk, "status": alert.status})
 

@@ -23,18 +23,18 @@ from vecinos.alerts.models import (
 from vecinos.alerts.rules import (
     APPROVAL_REF,
     DEFAULT_EXPIRY,
-    FOLLOWUP_KINDS,
     AlertError,
     NotAllowed,
     can_alert,
     may_approve,
     needs_second_person,
+    origin_errors,
+    target_errors,
     validate_messages,
 )
 from vecinos.alerts.stopping import (
     _stop,
 )
-from vecinos.core import geo
 from vecinos.core.audit import audit
 from vecinos.messaging import services as messaging
 from vecinos.network.models import Member, Membership, Zone
@@ -58,34 +58,20 @@ def alert_create(
 ) -> Alert:
     if not can_alert(actor):
         raise NotAllowed
-    errors: dict[str, str] = {}
-    if kind not in Alert.Kind.values:
-        errors["kind"] = str(gettext_lazy("Choose what kind of alert this is."))
-    if kind in FOLLOWUP_KINDS and parent is None:
-        errors["parent"] = str(gettext_lazy("An update, all-clear or correction follows an alert."))
+    if parent is not None:
+        parent.refresh_from_db(fields=["status"])  # the caller's copy may predate its sending
+    errors = origin_errors(kind=kind, parent=parent, incident=incident)
     tiers = [t for t in TIER_ORDER if t in tiers]
     if parent is not None:
         tiers = list(parent.tiers)
     if not tiers:
         errors["tiers"] = str(gettext_lazy("Choose who should get this alert."))
     needs_area = parent is None and any(t in (Tier.MEMBERS, Tier.PUBLIC) for t in tiers)
-    if needs_area and not zones and not (point and radius_m) and not polygon:
-        errors["target"] = str(gettext_lazy("Choose zones or a place and radius."))
-    if polygon:
-        try:
-            for corner in polygon:
-                geo.validate_lat_lng(*corner)
-            if not 3 <= len(polygon) <= 200:
-                raise geo.GeoError("corners")
-        except (geo.GeoError, TypeError, ValueError):
-            errors["target"] = str(gettext_lazy("That place is not on the map."))
-    if point is not None:
-        try:
-            geo.validate_lat_lng(*point)
-        except geo.GeoError:
-            errors["target"] = str(gettext_lazy("That place is not on the map."))
-    if radius_m is not None and not (50 <= radius_m <= 50_000):
-        errors["radius_m"] = str(gettext_lazy("The radius must be between 50 m and 50 km."))
+    errors.update(
+        target_errors(
+            needs_area=needs_area, zones=zones, point=point, radius_m=radius_m, polygon=polygon
+        )
+    )
     try:
         clean = validate_messages(messages)
     except AlertError as exc:

@@ -12,8 +12,10 @@ from vecinos.alerts.models import (
     Alert,
     Tier,
 )
+from vecinos.core import geo
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role
+from vecinos.reports.models import Incident
 
 DEFAULT_EXPIRY = timedelta(hours=4)
 MAX_MESSAGE = 640
@@ -116,3 +118,63 @@ def may_approve(member: Member, alert: Alert) -> bool:
 
 def needs_second_person(alert: Alert) -> bool:
     return Tier.PUBLIC in alert.tiers
+
+
+def incident_confirmed(incident) -> bool:
+    """Only a confirmed incident becomes an alert (verified, or closed as confirmed)."""
+    confirmed = Incident.Status.CONFIRMED
+    return incident is not None and confirmed in (incident.status, incident.outcome)
+
+
+def origin_errors(*, kind: str, parent: Alert | None, incident) -> dict[str, str]:
+    """What an alert follows: a follow-up kind follows an alert that was sent, an alert that
+    follows one is a follow-up kind, and an incident it is made from was confirmed."""
+    errors: dict[str, str] = {}
+    if kind not in Alert.Kind.values:
+        errors["kind"] = str(gettext_lazy("Choose what kind of alert this is."))
+    if parent is None:
+        if kind in FOLLOWUP_KINDS:
+            errors["parent"] = str(
+                gettext_lazy("An update, all-clear or correction follows an alert.")
+            )
+    elif parent.status != Alert.Status.SENT:
+        errors["parent"] = str(gettext_lazy("A follow-up needs an alert that was sent."))
+    elif kind not in FOLLOWUP_KINDS:
+        errors.setdefault(
+            "kind", str(gettext_lazy("A follow-up is an update, an all-clear or a correction."))
+        )
+    if incident is not None and not incident_confirmed(incident):
+        errors["incident"] = str(
+            gettext_lazy("Only a confirmed incident can be turned into an alert.")
+        )
+    return errors
+
+
+def target_errors(
+    *,
+    needs_area: bool,
+    zones: list | None,
+    point: tuple[float, float] | None,
+    radius_m: int | None,
+    polygon: list[list[float]] | None,
+) -> dict[str, str]:
+    """Where an alert goes: an area when it reaches members or the public, on the map."""
+    errors: dict[str, str] = {}
+    if needs_area and not zones and not (point and radius_m) and not polygon:
+        errors["target"] = str(gettext_lazy("Choose zones or a place and radius."))
+    if polygon:
+        try:
+            for corner in polygon:
+                geo.validate_lat_lng(*corner)
+            if not 3 <= len(polygon) <= 200:
+                raise geo.GeoError("corners")
+        except (geo.GeoError, TypeError, ValueError):
+            errors["target"] = str(gettext_lazy("That place is not on the map."))
+    if point is not None:
+        try:
+            geo.validate_lat_lng(*point)
+        except geo.GeoError:
+            errors["target"] = str(gettext_lazy("That place is not on the map."))
+    if radius_m is not None and not (50 <= radius_m <= 50_000):
+        errors["radius_m"] = str(gettext_lazy("The radius must be between 50 m and 50 km."))
+    return errors

@@ -69,6 +69,7 @@ from vecinos.alerts.rules import (
     AlertError,
     NotAllowed,
     can_alert,
+    incident_confirmed,
     may_approve,
     needs_second_person,
     validate_messages,
@@ -94,6 +95,7 @@ from vecinos.alerts.subscriptions import (
     push_detach,
     resolve_place,
     subscribe,
+    subscribe_public,
     subscription_confirm,
 )
 
@@ -126,6 +128,7 @@ __all__ = [
     "fall_back_failed",
     "FALLBACK_LANGUAGES",
     "FOLLOWUP_KINDS",
+    "incident_confirmed",
     "is_opted_out",
     "LANGUAGE_TAG",
     "load_ack_token",
@@ -147,6 +150,7 @@ __all__ = [
     "select_recipients",
     "stop_expired",
     "subscribe",
+    "subscribe_public",
     "subscribers_in_area",
     "subscribers_in_polygon",
     "subscription_confirm",

@@ -3,11 +3,14 @@ subscription and their browser's push channel."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from vecinos.alerts.models import (
     OptOut,
@@ -141,6 +144,104 @@ def subscribe(
             if zone is not None:
                 area.zone = None  # a point with a radius is more precise than the zone
         area.save()
+    return sub
+
+
+def _sms_language(language: str) -> str:
+    return language if language in ("es", "en") else "es"
+
+
+def _confirmation_sms(sub: Subscriber, area: str) -> None:
+    """Ask for the confirming reply now: one delivery keyed to this confirmation code."""
+    if sub.sms is None or not sub.confirm_code:
+        return
+    lang = _sms_language(sub.language)
+    with translation.override(lang):
+        body = _(
+            "Vecinos: reply YES to get alerts for %(area)s (or enter the code %(code)s on the "
+            "web page). Reply STOP to cancel."
+        ) % {"area": area, "code": sub.confirm_code}
+    messaging.deliveries_enqueue(
+        [
+            messaging.DeliverySpec(
+                purpose="subscribe",
+                ref_type="subscriber",
+                ref_id=sub.pk,
+                contact=sub.sms,
+                body=body,
+                language=lang,
+                key=f"subscribe:{sub.pk}:{sub.confirm_code}",
+                expires_at=timezone.now() + timedelta(days=1),
+            )
+        ]
+    )
+
+
+def _already_subscribed_sms(sub: Subscriber, area: str, place: str) -> None:
+    if sub.sms is None or not sub.sms.usable:
+        return
+    lang = _sms_language(sub.language)
+    with translation.override(lang):
+        body = _(
+            "Vecinos: this number already gets alerts. To add %(area)s, reply JOIN %(place)s. "
+            "Reply STOP to cancel."
+        ) % {"area": area, "place": place}
+    day = timezone.now().date().isoformat()
+    place_key = hashlib.sha256(place.lower().encode()).hexdigest()[:12]
+    messaging.deliveries_enqueue(
+        [
+            messaging.DeliverySpec(
+                purpose="subscribe",
+                ref_type="subscriber",
+                ref_id=sub.pk,
+                contact=sub.sms,
+                body=body,
+                language=lang,
+                key=f"subscribe:{sub.pk}:active:{place_key}:{day}",
+                expires_at=timezone.now() + timedelta(days=1),
+            )
+        ]
+    )
+
+
+def subscribe_public(
+    *,
+    phone: str,
+    language: str,
+    channels: list[str],
+    zone: Zone | None,
+    point: tuple[float, float] | None,
+    radius_m: int | None,
+    area: str,
+    place_text: str,
+) -> Subscriber | None:
+    """Someone typed a number on the public subscribe page. Nothing here says whether the
+    number was known: an opted-out number gets nothing (only a JOIN from that phone brings it
+    back); an active one changes nothing and its owner is told how to add the place (someone
+    else may have typed it); otherwise the subscription waits for the confirming reply (double
+    opt-in: consent is that reply, or the code typed on the page). Returns the pending
+    subscription, if one was asked for."""
+    index = phone_index(phone)
+    with transaction.atomic():
+        existing = Subscriber.objects.filter(phone_index=index).first()
+        if is_opted_out(index):
+            return None
+        if existing is not None and existing.status == Subscriber.Status.ACTIVE:
+            _already_subscribed_sms(existing, area, place_text)
+            return None
+        sub = subscribe(
+            phone=phone,
+            language=language,
+            channels=channels,
+            zone=zone,
+            point=point,
+            radius_m=radius_m,
+            label=area[:40],
+            source="web",
+            confirmed=False,
+        )
+        _confirmation_sms(sub, area)
+        audit("subscription.request", target=sub, source="web", channels=sub.channels)
     return sub
 
 

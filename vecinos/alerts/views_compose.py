@@ -45,16 +45,13 @@ def alerts(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/list.html", {"alerts": rows})
 
 
-def _confirmed_incident(incident_id: int | None):
+def _incident(incident_id: int | None):
+    """The incident an alert is made from; whether it may be (confirmed) is the service's rule."""
     from vecinos.reports.models import Incident
 
     if not incident_id:
         return None
-    incident = Incident.objects.select_related("zone").filter(pk=incident_id).first()
-    if incident is None:
-        return None
-    confirmed = Incident.Status.CONFIRMED
-    return incident if confirmed in (incident.status, incident.outcome) else None
+    return Incident.objects.select_related("zone").filter(pk=incident_id).first()
 
 
 def _int(value: str | None) -> int | None:
@@ -80,7 +77,9 @@ def _prefill(request: HttpRequest, parent: Alert | None) -> tuple[dict, dict, An
         templates = filled_templates(area=area, when=now)
         initial.update(kind=kind, parent=parent.pk, area_label=parent.area_label)
     else:
-        incident = _confirmed_incident(_int(request.GET.get("incident")))
+        incident = _incident(_int(request.GET.get("incident")))
+        if not services.incident_confirmed(incident):
+            incident = None
         if request.GET.get("incident") and incident is None:
             messages.error(request, _("Only a confirmed incident can be turned into an alert."))
         if incident is not None:
@@ -120,7 +119,7 @@ def alert_new(request: HttpRequest) -> HttpResponse:
         form = AlertForm(request.POST, parent=parent)
         if form.is_valid():
             data = form.cleaned_data
-            incident = _confirmed_incident(data.get("incident")) if data.get("incident") else None
+            incident = _incident(data.get("incident"))
             if data.get("incident") and incident is None:
                 form.add_error(None, _("Only a confirmed incident can be turned into an alert."))
             else:
@@ -153,7 +152,7 @@ def alert_new(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "parent": parent,
-            "incident": incident,
+            "incident": incident if services.incident_confirmed(incident) else None,
             "templates": templates,
             "budget": services.budget_status(_actor_org(member_of(request))),
         },

@@ -3,16 +3,12 @@ confirm pages, rate-limited, never saying whether a number is already subscribed
 
 from __future__ import annotations
 
-import hashlib
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -30,14 +26,12 @@ from vecinos.alerts.models import Subscriber, SubscriptionArea
 from vecinos.alerts.views_common import (
     _client_key,
     _display_phone,
-    _message_language,
     _too_many,
 )
 from vecinos.core import ratelimit
 from vecinos.core.audit import audit
 from vecinos.core.http import member_of
 from vecinos.core.privacy import source_key
-from vecinos.messaging import services as messaging
 from vecinos.network.models import Zone
 from vecinos.network.phones import phone_index
 
@@ -156,59 +150,6 @@ def my_area_remove(request: HttpRequest, area_id: int) -> HttpResponse:
 # --- public subscribe ----------------------------------------------------------------------------
 
 
-def _confirmation_sms(sub: Subscriber, area: str) -> None:
-    """Ask for the confirming reply now: one delivery keyed to this confirmation code."""
-    if sub.sms is None or not sub.confirm_code:
-        return
-    lang = _message_language(sub.language)
-    with translation.override(lang):
-        body = _(
-            "Vecinos: reply YES to get alerts for %(area)s (or enter the code %(code)s on the "
-            "web page). Reply STOP to cancel."
-        ) % {"area": area, "code": sub.confirm_code}
-    messaging.deliveries_enqueue(
-        [
-            messaging.DeliverySpec(
-                purpose="subscribe",
-                ref_type="subscriber",
-                ref_id=sub.pk,
-                contact=sub.sms,
-                body=body,
-                language=lang,
-                key=f"subscribe:{sub.pk}:{sub.confirm_code}",
-                expires_at=timezone.now() + timedelta(days=1),
-            )
-        ]
-    )
-
-
-def _already_subscribed_sms(sub: Subscriber, area: str, place: str) -> None:
-    if sub.sms is None or not sub.sms.usable:
-        return
-    lang = _message_language(sub.language)
-    with translation.override(lang):
-        body = _(
-            "Vecinos: this number already gets alerts. To add %(area)s, reply JOIN %(place)s. "
-            "Reply STOP to cancel."
-        ) % {"area": area, "place": place}
-    day = timezone.now().date().isoformat()
-    place_key = hashlib.sha256(place.lower().encode()).hexdigest()[:12]
-    messaging.deliveries_enqueue(
-        [
-            messaging.DeliverySpec(
-                purpose="subscribe",
-                ref_type="subscriber",
-                ref_id=sub.pk,
-                contact=sub.sms,
-                body=body,
-                language=lang,
-                key=f"subscribe:{sub.pk}:active:{place_key}:{day}",
-                expires_at=timezone.now() + timedelta(days=1),
-            )
-        ]
-    )
-
-
 @never_cache
 def subscribe(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
@@ -243,29 +184,17 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         "subscribe-phone", source_key(e164), limit=PHONE_LIMIT, window_seconds=PHONE_WINDOW
     ):
         return _too_many(request)
-    index = phone_index(e164)
     is_zip = picked is None and place_text.isdigit() and len(place_text) == 5
-    with transaction.atomic():
-        existing = Subscriber.objects.filter(phone_index=index).first()
-        if services.is_opted_out(index):
-            # They said STOP: only a JOIN from their own phone brings them back. No text now.
-            pass
-        elif existing is not None and existing.status == Subscriber.Status.ACTIVE:
-            # Someone else may have typed this number: change nothing, tell the phone's owner.
-            _already_subscribed_sms(existing, area, place_text)
-        else:
-            sub = services.subscribe(
-                phone=e164,
-                language=data["language"],
-                channels=data["channels"],
-                zone=zone if not (is_zip or picked) else None,
-                point=point if (is_zip or picked) else None,
-                radius_m=data["radius_m"] if picked else (ZIP_RADIUS_M if is_zip else None),
-                label=area[:40],
-                source="web",
-                confirmed=False,
-            )
-            _confirmation_sms(sub, area)
+    services.subscribe_public(
+        phone=e164,
+        language=data["language"],
+        channels=data["channels"],
+        zone=zone if not (is_zip or picked) else None,
+        point=point if (is_zip or picked) else None,
+        radius_m=data["radius_m"] if picked else (ZIP_RADIUS_M if is_zip else None),
+        area=area,
+        place_text=place_text,
+    )
     # The same answer whatever the number's state: this page reveals nothing about anyone.
     confirm = ConfirmCodeForm(initial={"phone": _display_phone(e164)})
     return render(request, "alerts/subscribe_sent.html", {"form": confirm, "area": area})
