@@ -14,7 +14,7 @@ from vecinos.alerts.models import (
 from vecinos.alerts.rules import (
     THROTTLE_EXEMPT,
 )
-from vecinos.messaging.models import Delivery, DeliveryStatus
+from vecinos.messaging import services as messaging
 
 
 def ack_token(recipient_id: int, signer: signing.TimestampSigner | None = None) -> str:
@@ -44,19 +44,10 @@ def acknowledge(*, recipient: AlertRecipient, via: str) -> bool:
         acknowledged_at=now, ack_via=via[:12], next_step_at=None
     )
     if updated:
-        Delivery.objects.filter(
-            ref_type="alert",
-            ref_id=recipient.alert_id,
-            ref_item=recipient.pk,
-            acknowledged_at__isnull=True,
-        ).update(acknowledged_at=now)
         # Queued escalation messages to someone who already answered are not needed.
-        Delivery.objects.filter(
-            ref_type="alert",
-            ref_id=recipient.alert_id,
-            ref_item=recipient.pk,
-            status=DeliveryStatus.QUEUED,
-        ).update(status=DeliveryStatus.CANCELLED, final_at=now, last_error="acknowledged")
+        messaging.deliveries_acknowledge(
+            ref_type="alert", ref_id=recipient.alert_id, ref_item=recipient.pk, at=now
+        )
     return bool(updated)
 
 

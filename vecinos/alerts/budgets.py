@@ -12,7 +12,8 @@ from vecinos.alerts.models import (
     AlertRecipient,
     SmsBudget,
 )
-from vecinos.messaging.models import Channel, Delivery
+from vecinos.messaging import selectors as messaging_selectors
+from vecinos.messaging.models import Channel
 
 
 def budget_status(organization_id: int | None) -> dict[str, int | bool]:
@@ -23,9 +24,9 @@ def budget_status(organization_id: int | None) -> dict[str, int | bool]:
     alert_ids = Alert.objects.filter(organization_id=organization_id, sent_at__gte=month).values(
         "pk"
     )
-    used = Delivery.objects.filter(
-        ref_type="alert", ref_id__in=alert_ids, channel__in=[Channel.SMS, Channel.VOICE]
-    ).count()
+    used = messaging_selectors.deliveries_count(
+        ref_type="alert", ref_ids=alert_ids, channels=[Channel.SMS, Channel.VOICE]
+    )
     limit = budget.monthly_limit
     return {
         "used": used,
@@ -41,11 +42,7 @@ def budget_status(organization_id: int | None) -> dict[str, int | bool]:
 def progress(alert: Alert) -> dict:
     """Delivery counts by tier and channel, acknowledgements, and who is not yet reached."""
     by: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
-    rows = (
-        Delivery.objects.filter(ref_type="alert", ref_id=alert.pk)
-        .values_list("channel", "status")
-        .annotate(n=Count("id"))
-    )
+    rows = messaging_selectors.delivery_states(ref_type="alert", ref_id=alert.pk)
     totals: dict[str, int] = defaultdict(int)
     for channel, status, n in rows:
         by[channel][status] += n

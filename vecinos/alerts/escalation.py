@@ -3,12 +3,11 @@ channel when every message failed, and the captains' phone tree."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.utils import timezone
 
 from vecinos.alerts.acks import (
@@ -27,11 +26,11 @@ from vecinos.alerts.rules import (
     NotAllowed,
 )
 from vecinos.core.audit import audit
+from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
-from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliveryStatus
+from vecinos.messaging.models import Channel, ContactPoint
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Role
-from vecinos.transports import registry
 
 
 def _contact_for(sub: Subscriber, channel: str) -> ContactPoint | None:
@@ -141,10 +140,8 @@ def _still_live(alert_ids: set[int | None]) -> set[int]:
 def _usable_contacts(sub: Subscriber) -> dict[str, ContactPoint]:
     """Every way to reach this person that still works, by channel."""
     found = {c: _contact_for(sub, c) for c in ("sms", "voice", "email", "push")}
-    if registry.is_configured(Channel.SIGNAL) and sub.phone_index:
-        found["signal"] = ContactPoint.objects.filter(
-            channel=Channel.SIGNAL, address_index=sub.phone_index, usable=True
-        ).first()
+    if messaging_selectors.channel_configured(Channel.SIGNAL) and sub.phone_index:
+        found["signal"] = messaging_selectors.usable_contact(Channel.SIGNAL, sub.phone_index)
     return {c: contact for c, contact in found.items() if contact is not None}
 
 
@@ -157,23 +154,6 @@ def fall_back_failed(*, now: datetime | None = None, limit: int = 2000) -> int:
     idempotency key), so two runners never double it.
     """
     now = now or timezone.now()
-    mine = {
-        "ref_type": "alert",
-        "ref_id": OuterRef("alert_id"),
-        "ref_item": OuterRef("pk"),
-    }
-    failed = Delivery.objects.filter(
-        **mine, status__in=[DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED]
-    )
-    live = Delivery.objects.filter(
-        **mine,
-        status__in=[
-            DeliveryStatus.QUEUED,
-            DeliveryStatus.SENDING,
-            DeliveryStatus.SENT,
-            DeliveryStatus.DELIVERED,
-        ],
-    )
     stranded = list(
         AlertRecipient.objects.filter(
             acknowledged_at__isnull=True,
@@ -182,8 +162,8 @@ def fall_back_failed(*, now: datetime | None = None, limit: int = 2000) -> int:
             alert__expires_at__gt=now,
             alert__sent_at__gte=now - timedelta(days=1),
         )
-        .filter(Exists(failed))
-        .exclude(Exists(live))
+        .filter(messaging_selectors.item_failed_for_good("alert", ref_field="alert_id"))
+        .exclude(messaging_selectors.item_still_live("alert", ref_field="alert_id"))
         .select_related(
             "alert",
             "subscriber__sms",
@@ -194,11 +174,7 @@ def fall_back_failed(*, now: datetime | None = None, limit: int = 2000) -> int:
     )
     if not stranded:
         return 0
-    tried: dict[int | None, set[str]] = defaultdict(set)
-    for item, used in Delivery.objects.filter(
-        ref_type="alert", ref_item__in=[r.pk for r in stranded]
-    ).values_list("ref_item", "channel"):
-        tried[item].add(used)
+    tried = messaging_selectors.channels_tried(ref_type="alert", ref_items=[r.pk for r in stranded])
     specs = []
     makers: dict[int, Any] = {}
     for r in stranded:

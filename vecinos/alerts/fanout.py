@@ -35,12 +35,12 @@ from vecinos.alerts.stopping import (
 )
 from vecinos.core.audit import audit
 from vecinos.core.bulk import insert_rows, with_ids
+from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
-from vecinos.messaging.models import Channel, ContactPoint
+from vecinos.messaging.models import Channel
 from vecinos.network import selectors as network
 from vecinos.network.models import Member
 from vecinos.reports import services as reports
-from vecinos.transports import registry
 
 
 def _fan_out(alert: Alert, actor: Member) -> Alert:
@@ -73,7 +73,7 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
     usable: set[int] = set()
     sub_ids = [t.subscriber_id for t in targets]
     # Signal only while a provider sends it; otherwise their next channel is used.
-    signal_on = registry.is_configured(Channel.SIGNAL)
+    signal_on = messaging_selectors.channel_configured(Channel.SIGNAL)
     for i in range(0, len(sub_ids), 5000):
         chunk = sub_ids[i : i + 5000]
         contact_ids: list[int] = []
@@ -91,17 +91,11 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
             if signal_on and Channel.SIGNAL in chans and index:
                 on_signal[index] = pk
         # A Signal contact point shares the phone's blind index (messaging.address_index).
-        signal_rows = ContactPoint.objects.filter(
-            channel=Channel.SIGNAL, address_index__in=list(on_signal)
-        ).values_list("pk", "address_index")
-        for signal_id, index in signal_rows if on_signal else ():
+        signal_ids = messaging_selectors.contact_ids_by_index(Channel.SIGNAL, on_signal)
+        for index, signal_id in signal_ids.items():
             channels_of[on_signal[index]][1]["signal"] = signal_id
             contact_ids.append(signal_id)
-        usable.update(
-            with_ids(ContactPoint.objects.filter(usable=True), contact_ids).values_list(
-                "pk", flat=True
-            )
-        )
+        usable.update(messaging_selectors.usable_contact_ids(contact_ids))
     # Each person's first message and when their escalation is due, decided before the rows
     # are written, so each recipient row is written once, complete.
     first_of: dict[int, tuple[int, str]] = {}

@@ -24,9 +24,9 @@ from django.utils.translation import pgettext_lazy
 from vecinos.alerts.models import Alert, Tier
 from vecinos.alerts.services import MAX_MESSAGE
 from vecinos.core.coalition import brand_sms
+from vecinos.messaging import selectors as messaging_selectors
 from vecinos.network.models import LANGUAGE_CHOICES, Zone
 from vecinos.network.phones import InvalidPhone, normalize_phone
-from vecinos.transports import registry
 
 MESSAGE_LANGUAGES = ("es", "en")
 
@@ -248,14 +248,14 @@ LANGUAGE_HELP = _(
     "translation; otherwise you get Spanish."
 )
 PUBLIC_CHANNEL_CHOICES = CHANNEL_CHOICES[:2]
-# Offered only where a Signal provider is configured (transports.registry.is_configured): the
+# Offered only where a Signal provider is configured (messaging.selectors.channel_configured): the
 # Signal number is the person's own phone number.
 SIGNAL_CHOICE = ("signal", _("Signal (on this same phone number)"))
 CHANNEL_UNAVAILABLE = _("That way of reaching you is not available here. Choose another one.")
 
 
 def channel_choices(base: list, *, signal_first: bool = False) -> list:
-    if not registry.is_configured("signal"):
+    if not messaging_selectors.channel_configured("signal"):
         return list(base)
     return [SIGNAL_CHOICE, *base] if signal_first else [*base, SIGNAL_CHOICE]
 

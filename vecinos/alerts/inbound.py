@@ -32,8 +32,8 @@ from django.utils.translation import gettext as _
 from vecinos.alerts import services, voice
 from vecinos.alerts.models import AlertRecipient, OptOut, Subscriber
 from vecinos.core.audit import audit
+from vecinos.messaging import services as messaging
 from vecinos.messaging.inbound import REPLY_LANGUAGES, InboundSms, register_sms, register_voice
-from vecinos.messaging.models import ContactPoint
 
 EN, ES = "en", "es"
 STOP_WORDS = {
@@ -200,7 +200,7 @@ def _lift_opt_out(index: str) -> bool:
     """A number with no subscription that says START: it may receive messages again."""
     deleted, _rows = OptOut.objects.filter(phone_index=index).delete()
     if deleted:
-        ContactPoint.objects.filter(address_index=index).update(usable=True, unusable_reason="")
+        messaging.contacts_enable(address_index=index)
     return bool(deleted)
 
 
@@ -335,7 +335,7 @@ def handle_language(msg: InboundSms) -> str | None:
         sub.language = lang
         sub.save(update_fields=["language"])
         contacts = [c for c in (sub.sms_id, sub.voice_id, sub.email_contact_id) if c]
-        ContactPoint.objects.filter(pk__in=contacts).update(language=lang)
+        messaging.contacts_set_language(contact_ids=contacts, language=lang)
     with translation.override(lang):
         return language_text(sub is not None)
 

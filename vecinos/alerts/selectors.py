@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from vecinos.alerts import services
 from vecinos.alerts.models import Alert, AlertRecipient, OptOut, Subscriber, Tier
+from vecinos.messaging import selectors as messaging_selectors
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role
 
@@ -273,9 +274,7 @@ def optout_counts() -> dict[str, int]:
 
 
 def outbox(limit: int = OUTBOX_LIMIT) -> list:
-    from vecinos.transports.models import OutboxMessage
-
-    return list(OutboxMessage.objects.order_by("-created_at", "-id")[:limit])
+    return messaging_selectors.outbox_recent(limit)
 
 
 def mask_address(address: str) -> str:
@@ -296,14 +295,7 @@ def mask_body(body: str) -> str:
 
 def incident_alert_counts(alert_ids: list[int]) -> dict[int, dict]:
     """For an incident's timeline: each alert's kind, recipients, messages out, acks."""
-    from vecinos.messaging.models import Delivery, DeliveryStatus
-
-    out_states = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
-    sent = dict(
-        Delivery.objects.filter(ref_type="alert", ref_id__in=alert_ids, status__in=out_states)
-        .values_list("ref_id")
-        .annotate(n=Count("id"))
-    )
+    sent = messaging_selectors.sent_counts(ref_type="alert", ref_ids=alert_ids)
     rows = Alert.objects.filter(pk__in=alert_ids).annotate(
         acked=Count("recipients", filter=Q(recipients__acknowledged_at__isnull=False))
     )

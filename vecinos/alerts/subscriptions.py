@@ -23,7 +23,7 @@ from vecinos.alerts.rules import (
 from vecinos.core import geo
 from vecinos.core.audit import audit
 from vecinos.messaging import services as messaging
-from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliveryStatus
+from vecinos.messaging.models import Channel
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Zone
 from vecinos.network.phones import normalize_phone, phone_index
@@ -252,9 +252,7 @@ def subscription_confirm(*, subscriber: Subscriber) -> Subscriber:
     subscriber.save(update_fields=["status", "confirmed_at", "confirm_code"])
     if subscriber.phone_index:
         OptOut.objects.filter(phone_index=subscriber.phone_index).delete()
-        ContactPoint.objects.filter(address_index=subscriber.phone_index).update(
-            usable=True, unusable_reason=""
-        )
+        messaging.contacts_enable(address_index=subscriber.phone_index)
     return subscriber
 
 
@@ -263,16 +261,9 @@ def opt_out(*, index: str, source: str = "sms") -> int:
     """STOP: at once, from everything, for every organization. Queued messages are cancelled."""
     OptOut.objects.get_or_create(phone_index=index, defaults={"source": source})
     Subscriber.objects.filter(phone_index=index).update(status=Subscriber.Status.STOPPED)
-    contacts = ContactPoint.objects.filter(
-        address_index=index, channel__in=[Channel.SMS, Channel.VOICE]
+    return messaging.contacts_disable(
+        address_index=index, channels=[Channel.SMS, Channel.VOICE], reason="opted out"
     )
-    contacts.update(usable=False, unusable_reason="opted out")
-    # Claimed rows too: a worker checks right before handing each one over, and one found at
-    # the provider after all is recorded as sent.
-    cancelled = Delivery.objects.filter(
-        contact__in=contacts, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
-    ).update(status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error="opted out")
-    return cancelled
 
 
 def opt_out_undo(*, index: str, actor: Member) -> bool:
@@ -280,7 +271,7 @@ def opt_out_undo(*, index: str, actor: Member) -> bool:
         raise NotAllowed
     deleted, _rows = OptOut.objects.filter(phone_index=index).delete()
     if deleted:
-        ContactPoint.objects.filter(address_index=index).update(usable=True, unusable_reason="")
+        messaging.contacts_enable(address_index=index)
         audit("optout.undo", actor=actor, index_prefix=index[:8])
     return bool(deleted)
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext, ngettext
 
 from vecinos.alerts.models import Subscriber
 from vecinos.core.bulk import with_ids
-from vecinos.transports import registry
+from vecinos.messaging import selectors as messaging_selectors
 
 # The setting each channel's rate comes from (what to raise), and its default when the
 # configured transport sets none (the console Outbox of development is unlimited: the estimate
@@ -59,11 +59,7 @@ def channel_rate(channel: str) -> tuple[float, str]:
     env_name, setting_name = RATE_SETTINGS.get(channel, ("", ""))
     if channel == "sms" and settings.TRANSPORTS["sms"]["path"].endswith("AndroidSmsTransport"):
         env_name, setting_name = "VECINOS_ANDROID_SMS_RATE", "ANDROID_SMS_RATE"
-    rate = 0.0
-    try:
-        rate = float(registry.get_transport(channel).rate_limit or 0)
-    except LookupError:
-        pass
+    rate = messaging_selectors.channel_rate(channel)
     if not rate:
         rate = float(getattr(settings, setting_name, 0) or 0) if setting_name else 0.0
     return rate, env_name

@@ -1058,3 +1058,63 @@ def deliveries_cancel(*, ref_type: str, ref_ids: Iterable[int], reason: str) -> 
     return Delivery.objects.filter(
         ref_type=ref_type, ref_id__in=ids, status=DeliveryStatus.QUEUED
     ).update(status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error=reason[:200])
+
+
+# --- the one door: writes other apps ask for (issue 10) ---
+# Domain apps never write Delivery or ContactPoint rows themselves: they ask here. Reads for
+# their pages and decisions are in messaging.selectors.
+
+
+def deliveries_cancel_items(
+    *, ref_type: str, ref_id: int, ref_items: Iterable[int], reason: str
+) -> int:
+    """Like deliveries_cancel, for some items of one reference only (the people of a call-out
+    who have not answered when its quota is met)."""
+    items = list(ref_items)
+    if not items:
+        return 0
+    return Delivery.objects.filter(
+        ref_type=ref_type, ref_id=ref_id, ref_item__in=items, status=DeliveryStatus.QUEUED
+    ).update(status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error=reason[:200])
+
+
+def deliveries_acknowledge(
+    *, ref_type: str, ref_id: int, ref_item: int, at: datetime | None = None
+) -> int:
+    """The person answered (``at``, by default now): their messages of this item are marked
+    acknowledged, and the ones still queued (an escalation step) are cancelled. Returns how
+    many were cancelled."""
+    now = at or timezone.now()
+    mine = Delivery.objects.filter(ref_type=ref_type, ref_id=ref_id, ref_item=ref_item)
+    mine.filter(acknowledged_at__isnull=True).update(acknowledged_at=now)
+    return mine.filter(status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.CANCELLED, final_at=now, last_error="acknowledged"
+    )
+
+
+def contacts_disable(*, address_index: str, channels: Iterable[str], reason: str) -> int:
+    """Nothing more goes to this address on these channels (a STOP): its contact points become
+    unusable and its waiting messages are cancelled. Claimed rows too: a worker checks right
+    before handing each one over, and one found at the provider after all is recorded as sent.
+    Returns how many messages were cancelled."""
+    contacts = ContactPoint.objects.filter(address_index=address_index, channel__in=list(channels))
+    contacts.update(usable=False, unusable_reason=reason[:200])
+    return Delivery.objects.filter(
+        contact__in=contacts, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
+    ).update(status=DeliveryStatus.CANCELLED, final_at=timezone.now(), last_error=reason[:200])
+
+
+def contacts_enable(*, address_index: str) -> int:
+    """The address may be used again on every channel (a STOP undone, a subscription
+    confirmed by its own reply)."""
+    return ContactPoint.objects.filter(address_index=address_index).update(
+        usable=True, unusable_reason=""
+    )
+
+
+def contacts_set_language(*, contact_ids: Iterable[int], language: str) -> int:
+    """The person chose the language their messages are written in."""
+    ids = [pk for pk in contact_ids if pk]
+    if not ids:
+        return 0
+    return ContactPoint.objects.filter(pk__in=ids).update(language=language)

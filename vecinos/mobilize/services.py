@@ -26,8 +26,9 @@ from vecinos.alerts.models import TIER_ORDER, Alert, Subscriber, SubscriptionAre
 from vecinos.core import geo
 from vecinos.core.audit import audit
 from vecinos.core.bulk import insert_rows, with_ids
+from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
-from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliveryStatus
+from vecinos.messaging.models import Channel
 from vecinos.mobilize.models import Activation, ActivationMessage, CalloutRole, Response
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Organization
@@ -447,15 +448,7 @@ def _first_contacts(sub_ids: list[int]) -> dict[int, tuple[int, str]]:
             )
         )
         contact_ids = [c for r in rows for c in r[2:] if c]
-        usable = (
-            set(
-                with_ids(ContactPoint.objects.filter(usable=True), contact_ids).values_list(
-                    "pk", flat=True
-                )
-            )
-            if contact_ids
-            else set()
-        )
+        usable = messaging_selectors.usable_contact_ids(contact_ids)
         for pk, chans, sms, voice, email, push in rows:
             by = {"sms": sms, "voice": voice, "email": email, "push": push}
             for channel in [*(chans or []), "sms"]:
@@ -590,10 +583,9 @@ def _quota_met(activation: Activation) -> None:
     Response.objects.filter(pk__in=pending).update(status=Response.Status.ENOUGH)
     Activation.objects.filter(pk=activation.pk).update(quota_met_at=now, next_wave_at=None)
     # Call-outs to them still queued are not needed any more.
-    Delivery.objects.filter(
-        ref_type="activation", ref_id=activation.pk, ref_item__in=pending,
-        status=DeliveryStatus.QUEUED,
-    ).update(status=DeliveryStatus.CANCELLED, final_at=now, last_error="quota met")  # fmt: skip
+    messaging.deliveries_cancel_items(
+        ref_type="activation", ref_id=activation.pk, ref_items=pending, reason="quota met"
+    )
     _send_to(activation, pending, _translated(lambda: enough_text(activation.code)), "enough")
 
 
@@ -805,9 +797,7 @@ def stand_down(
     activation.next_wave_at = None
     activation.save(update_fields=["status", "closed_at", "next_wave_at"])
     # Call-outs still queued to people who have not answered are not sent any more.
-    Delivery.objects.filter(
-        ref_type="activation", ref_id=activation.pk, status=DeliveryStatus.QUEUED
-    ).update(status=DeliveryStatus.CANCELLED, final_at=now, last_error="stood down")
+    messaging.deliveries_cancel(ref_type="activation", ref_ids=[activation.pk], reason="stood down")
     audit("activation.stand_down", actor=actor, target=activation)
     if not was_open:
         return None

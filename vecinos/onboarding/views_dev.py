@@ -14,16 +14,15 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from vecinos.messaging import selectors as messaging_selectors
 from vecinos.network.models import Member
 from vecinos.network.phones import phone_index
-from vecinos.transports import registry
-from vecinos.transports.models import OutboxMessage
 
 LIMIT = 300
 
 
 def simulator_enabled() -> bool:
-    return not settings.PRODUCTION and not registry.is_configured("sms")
+    return not settings.PRODUCTION and not messaging_selectors.channel_configured("sms")
 
 
 @never_cache
@@ -31,7 +30,7 @@ def simulator_enabled() -> bool:
 def phone_simulator(request: HttpRequest) -> HttpResponse:
     if not simulator_enabled():
         raise Http404
-    messages = list(OutboxMessage.objects.order_by("-created_at", "-id")[:LIMIT])
+    messages = messaging_selectors.outbox_recent(LIMIT)
     phones: dict[str, int] = {}
     for message in messages:
         phones[message.address] = phones.get(message.address, 0) + 1

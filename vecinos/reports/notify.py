@@ -20,6 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext, override
 
+from vecinos.messaging import selectors as messaging_selectors
+from vecinos.messaging.services import DeliverySpec, contact_point, deliveries_enqueue
 from vecinos.network.models import Member, Membership, Role
 from vecinos.reports.models import ConsolePresence, DispatcherPage, Report, ReportStatus
 from vecinos.reports.selectors import on_duty_ids
@@ -73,9 +75,6 @@ def _text(count: int) -> str:
 
 @transaction.atomic
 def dispatchers_notify() -> dict[str, int]:
-    from vecinos.messaging.models import Channel, ContactPoint
-    from vecinos.messaging.services import DeliverySpec, contact_point, deliveries_enqueue
-
     now = timezone.now()
     last = DispatcherPage.objects.select_for_update().order_by("-id").first()
     if last is not None and now - last.created_at < timedelta(seconds=BURST_SECONDS):
@@ -93,9 +92,7 @@ def dispatchers_notify() -> dict[str, int]:
     specs = []
     expires = now + timedelta(hours=1)
     # Web Push to the on-duty dispatchers who allowed it.
-    for contact in ContactPoint.objects.filter(
-        channel=Channel.PUSH, member_id__in=on_duty, usable=True
-    ):
+    for contact in messaging_selectors.push_contacts_of(on_duty):
         with override(contact.language if contact.language in ("en", "es") else "es"):
             body = _text(count)
         specs.append(
