@@ -30,7 +30,7 @@ from vecinos.alerts.rules import (
 from vecinos.core import geo
 from vecinos.core.bulk import with_ids
 from vecinos.network import selectors as network
-from vecinos.network.models import Member, Role, Zone
+from vecinos.network.models import Role, Zone
 
 # --- Targeting -------------------------------------------------------------------------------
 
@@ -266,11 +266,8 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
 
 
 def _members_with_roles(roles: tuple[str, ...]) -> set[int]:
-    member_ids = {
-        m.pk
-        for m in Member.objects.filter(is_active=True, memberships__role__in=roles).distinct()
-        if network.has_role(m, *roles)
-    }
+    # One query for all of them (not one roles query per person: issue 10).
+    member_ids = network.member_ids_with_roles(*roles)
     return set(
         Subscriber.objects.filter(
             member_id__in=member_ids, status=Subscriber.Status.ACTIVE

@@ -44,6 +44,18 @@ def has_role(member: Member, *roles: str, organization_id: int | None = None) ->
     )
 
 
+def member_ids_with_roles(*roles: str) -> set[int]:
+    """Ids of the active members with any of these roles in force (the tier requirement met,
+    as effective_roles), in one query however many they are."""
+    return {
+        member_id
+        for member_id, role, tier in Membership.objects.filter(
+            role__in=roles, member__is_active=True
+        ).values_list("member_id", "role", "member__tier")
+        if tier >= ROLE_MIN_TIER.get(role, 99)
+    }
+
+
 def is_coalition_coordinator(member: Member) -> bool:
     return has_role(member, Role.COALITION_COORDINATOR)
 
