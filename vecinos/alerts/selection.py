@@ -145,23 +145,11 @@ def subscribers_in_area(
     return ids
 
 
-def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]]) -> set[int]:
-    """Ids of active subscribers whose areas touch a drawn polygon ([lat, lng] corners, open).
-
-    The same plan as the radius selection: res-7 cells wholly inside the polygon contribute
-    every area without arithmetic; only cells near its edges are checked row by row (a point
-    inside, or its radius reaching an edge). Zone subscriptions count when the zone touches it.
-    """
-    corners = [(float(lat), float(lng)) for lat, lng in ring]
-    if len(corners) < 3:
-        return set()
-    for lat, lng in corners:
-        geo.validate_lat_lng(lat, lng)
-    lat0 = sum(c[0] for c in corners) / len(corners)
-    lng0 = sum(c[1] for c in corners) / len(corners)
-    plane = geo.Plane(lat0, lng0)
-    shape = [plane.xy(lat, lng) for lat, lng in corners]
-    edges = geo.ring_edges(shape)
+def _polygon_cells(
+    corners: list[tuple[float, float]], plane: geo.Plane, shape: list, edges: list
+) -> tuple[list[str], dict[str, tuple[bool, float]]]:
+    """The res-7 cells wholly inside the polygon, and the rim cells near its edges."""
+    lat0 = plane.lat0
     margin = MAX_AREA_RADIUS_M + 2 * CELL7_REACH_M
     dlat = math.degrees(margin / geo.EARTH_RADIUS_M)
     dlng = dlat / max(math.cos(math.radians(lat0)), 1e-6)
@@ -180,10 +168,85 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
             inner.append(cell)
         elif inside or edge <= CELL7_REACH_M + MAX_AREA_RADIUS_M:
             rim[cell] = (not inside and edge > CELL7_REACH_M, max(0.0, edge - CELL7_REACH_M))
+    return inner, rim
+
+
+def _zones_touching(plane: geo.Plane, shape: list) -> list[int]:
+    """Zones some of whose cells (or whose center) lie inside the polygon."""
+    return [
+        z.pk
+        for z in Zone.objects.all()
+        if any(
+            geo.point_in_ring(*plane.xy(*h3.cell_to_latlng(c)), shape)
+            for c in [*z.cells[::4], *z.cells[-1:]]
+        )
+        or geo.point_in_ring(*plane.xy(z.center_lat, z.center_lng), shape)
+    ]
+
+
+def _rim_rows_inside(
+    rows: list[tuple],
+    rim: dict[str, tuple[bool, float]],
+    ids: set[int],
+    plane: geo.Plane,
+    shape: list,
+    edges: list,
+) -> None:
+    """Adds to ``ids`` the rim rows (subscriber, cell7, lat, lng, radius) that touch the polygon."""
+    fine: dict[str, tuple[int, float]] = {}
+    lat0, lng0, kx, ky = plane.lat0, plane.lng0, plane.kx, plane.ky
+    for sub_id, cell7, a_lat, a_lng, a_radius in rows:
+        reach_m = a_radius or 0
+        if rim[cell7][1] > reach_m or sub_id in ids:
+            continue  # the whole cell is farther from the polygon than this radius
+        # The row's res-8 cell (a seventh of the size) settles most rows without
+        # arithmetic: wholly inside, or farther than the radius. Cached per cell.
+        fine_cell = h3.latlng_to_cell(a_lat, a_lng, 8)
+        state = fine.get(fine_cell)
+        if state is None:
+            fx, fy = plane.xy(*h3.cell_to_latlng(fine_cell))
+            f_edge = geo.distance_to_edges(fx, fy, edges)
+            f_inside = geo.point_in_ring(fx, fy, shape)
+            if f_inside and f_edge >= CELL8_REACH_M:
+                state = (1, 0.0)
+            elif not f_inside and f_edge > CELL8_REACH_M:
+                state = (-1, f_edge - CELL8_REACH_M)
+            else:
+                state = (0, 0.0)
+            fine[fine_cell] = state
+        if state[0] == 1:
+            ids.add(sub_id)
+            continue
+        if state[1] > reach_m:
+            continue
+        x, y = (a_lng - lng0) * kx, (a_lat - lat0) * ky
+        if (state[0] == 0 and geo.point_in_ring(x, y, shape)) or (
+            reach_m and geo.distance_to_edges(x, y, edges) <= reach_m
+        ):
+            ids.add(sub_id)
+
+
+def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]]) -> set[int]:
+    """Ids of active subscribers whose areas touch a drawn polygon ([lat, lng] corners, open).
+
+    The same plan as the radius selection: res-7 cells wholly inside the polygon contribute
+    every area without arithmetic; only cells near its edges are checked row by row (a point
+    inside, or its radius reaching an edge). Zone subscriptions count when the zone touches it.
+    """
+    corners = [(float(lat), float(lng)) for lat, lng in ring]
+    if len(corners) < 3:
+        return set()
+    for lat, lng in corners:
+        geo.validate_lat_lng(lat, lng)
+    lat0 = sum(c[0] for c in corners) / len(corners)
+    lng0 = sum(c[1] for c in corners) / len(corners)
+    plane = geo.Plane(lat0, lng0)
+    shape = [plane.xy(lat, lng) for lat, lng in corners]
+    edges = geo.ring_edges(shape)
+    inner, rim = _polygon_cells(corners, plane, shape, edges)
     area_t = SubscriptionArea._meta.db_table
     ids: set[int] = set()
     rim_cells = list(rim)
-    fine: dict[str, tuple[int, float]] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(inner), 500):
             chunk = inner[start : start + 500]
@@ -193,7 +256,6 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
                 chunk,
             )
             ids.update(row[0] for row in cursor.fetchall())
-        kx, ky = plane.kx, plane.ky
         # Cells in bands of their least distance to the polygon: a row there only counts when
         # its radius reaches that far, which the covering index filters before Python sees it.
         bands: dict[int, list[str]] = defaultdict(list)
@@ -211,45 +273,8 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
                     [*chunk, least_m] if least_m else chunk,
                 )
                 rows += cursor.fetchall()
-        if rows:
-            for sub_id, cell7, a_lat, a_lng, a_radius in rows:
-                reach_m = a_radius or 0
-                if rim[cell7][1] > reach_m or sub_id in ids:
-                    continue  # the whole cell is farther from the polygon than this radius
-                # The row's res-8 cell (a seventh of the size) settles most rows without
-                # arithmetic: wholly inside, or farther than the radius. Cached per cell.
-                fine_cell = h3.latlng_to_cell(a_lat, a_lng, 8)
-                state = fine.get(fine_cell)
-                if state is None:
-                    fx, fy = plane.xy(*h3.cell_to_latlng(fine_cell))
-                    f_edge = geo.distance_to_edges(fx, fy, edges)
-                    f_inside = geo.point_in_ring(fx, fy, shape)
-                    if f_inside and f_edge >= CELL8_REACH_M:
-                        state = (1, 0.0)
-                    elif not f_inside and f_edge > CELL8_REACH_M:
-                        state = (-1, f_edge - CELL8_REACH_M)
-                    else:
-                        state = (0, 0.0)
-                    fine[fine_cell] = state
-                if state[0] == 1:
-                    ids.add(sub_id)
-                    continue
-                if state[1] > reach_m:
-                    continue
-                x, y = (a_lng - lng0) * kx, (a_lat - lat0) * ky
-                if (state[0] == 0 and geo.point_in_ring(x, y, shape)) or (
-                    reach_m and geo.distance_to_edges(x, y, edges) <= reach_m
-                ):
-                    ids.add(sub_id)
-    touched = [
-        z.pk
-        for z in Zone.objects.all()
-        if any(
-            geo.point_in_ring(*plane.xy(*h3.cell_to_latlng(c)), shape)
-            for c in [*z.cells[::4], *z.cells[-1:]]
-        )
-        or geo.point_in_ring(*plane.xy(z.center_lat, z.center_lng), shape)
-    ]
+    _rim_rows_inside(rows, rim, ids, plane, shape, edges)
+    touched = _zones_touching(plane, shape)
     if touched:
         ids.update(
             SubscriptionArea.objects.filter(zone_id__in=touched).values_list(

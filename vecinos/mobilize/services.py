@@ -132,6 +132,41 @@ def _new_code() -> str:
             return code
 
 
+def _clean_roles(roles: dict[str, int], errors: dict[str, str]) -> dict[str, int]:
+    """How many people of each role, known roles only; problems go into ``errors``."""
+    known = {r.key for r in active_roles()}
+    clean_roles: dict[str, int] = {}
+    for key, count in roles.items():
+        try:
+            n = int(count or 0)
+        except (TypeError, ValueError):
+            n = -1
+        if key not in known:
+            errors["roles"] = str(gettext_lazy("Unknown role."))
+        elif n < 0 or n > MAX_COUNT:
+            errors["roles"] = str(
+                gettext_lazy("Ask for between 0 and %(n)s people per role.") % {"n": MAX_COUNT}
+            )
+        elif n:
+            clean_roles[key] = n
+    if not clean_roles and "roles" not in errors:
+        errors["roles"] = str(gettext_lazy("Ask for at least one person in one role."))
+    return clean_roles
+
+
+def _clean_guidance(guidance: dict[str, str], errors: dict[str, str]) -> dict[str, str]:
+    """The guidance by language (the default when none is given); problems go into ``errors``."""
+    clean_guidance = {k: (v or "").strip() for k, v in guidance.items() if (v or "").strip()}
+    for lang, text in clean_guidance.items():
+        if lang not in LANGUAGES:
+            errors["guidance"] = str(gettext_lazy("Unknown language code."))
+        elif len(text) > MAX_GUIDANCE:
+            errors[f"guidance_{lang}"] = str(
+                gettext_lazy("Keep the guidance under %(n)s characters.") % {"n": MAX_GUIDANCE}
+            )
+    return clean_guidance or dict(DEFAULT_GUIDANCE)
+
+
 def _validate(
     *,
     staging_point: str,
@@ -155,33 +190,8 @@ def _validate(
         )
     if needed_by < timezone.now() - timedelta(minutes=5):
         errors["needed_by"] = str(gettext_lazy("The time people are needed has already passed."))
-    known = {r.key for r in active_roles()}
-    clean_roles: dict[str, int] = {}
-    for key, count in roles.items():
-        try:
-            n = int(count or 0)
-        except (TypeError, ValueError):
-            n = -1
-        if key not in known:
-            errors["roles"] = str(gettext_lazy("Unknown role."))
-        elif n < 0 or n > MAX_COUNT:
-            errors["roles"] = str(
-                gettext_lazy("Ask for between 0 and %(n)s people per role.") % {"n": MAX_COUNT}
-            )
-        elif n:
-            clean_roles[key] = n
-    if not clean_roles and "roles" not in errors:
-        errors["roles"] = str(gettext_lazy("Ask for at least one person in one role."))
-    clean_guidance = {k: (v or "").strip() for k, v in guidance.items() if (v or "").strip()}
-    for lang, text in clean_guidance.items():
-        if lang not in LANGUAGES:
-            errors["guidance"] = str(gettext_lazy("Unknown language code."))
-        elif len(text) > MAX_GUIDANCE:
-            errors[f"guidance_{lang}"] = str(
-                gettext_lazy("Keep the guidance under %(n)s characters.") % {"n": MAX_GUIDANCE}
-            )
-    if not clean_guidance:
-        clean_guidance = dict(DEFAULT_GUIDANCE)
+    clean_roles = _clean_roles(roles, errors)
+    clean_guidance = _clean_guidance(guidance, errors)
     if not tiers or any(t not in Tier.values for t in tiers):
         errors["tiers"] = str(gettext_lazy("Choose who is asked."))
     geographic = any(t in (Tier.MEMBERS, Tier.PUBLIC) for t in tiers)
