@@ -64,3 +64,35 @@ def test_what_follows_an_alert_is_an_update_all_clear_or_correction(personas):
     errors = _errors(personas, kind="sighting", parent=sent)
     assert errors == {"kind": "A follow-up is an update, an all-clear or a correction."}
     assert Alert.objects.filter(parent=sent).count() == 0
+
+
+def test_subscribe_public_asks_for_the_yes_once_and_reveals_nothing_after(db):
+    from vecinos.alerts.models import Subscriber
+    from vecinos.core.models import AuditEvent
+    from vecinos.messaging.models import Delivery
+
+    zone = boyle_heights()
+    ask = {
+        "phone": "+12135550188",
+        "language": "es",
+        "channels": ["sms"],
+        "zone": zone,
+        "point": None,
+        "radius_m": None,
+        "area": zone.name,
+        "place_text": zone.name,
+    }
+    sub = services.subscribe_public(**ask)
+    assert sub is not None and sub.status == Subscriber.Status.PENDING
+    (yes,) = Delivery.objects.filter(purpose="subscribe")
+    assert sub.confirm_code in yes.body
+    assert AuditEvent.objects.filter(action="subscription.request", target_id=str(sub.pk)).exists()
+    services.subscription_confirm(subscriber=sub)
+    # Typed again (by anyone): nothing changes, the phone's owner is told how to add a place.
+    assert services.subscribe_public(**ask) is None
+    assert Subscriber.objects.get(pk=sub.pk).status == Subscriber.Status.ACTIVE
+    assert Delivery.objects.filter(purpose="subscribe").count() == 2
+    # After STOP: nothing at all.
+    services.opt_out(index=sub.phone_index)
+    assert services.subscribe_public(**ask) is None
+    assert Delivery.objects.filter(purpose="subscribe").count() == 2
