@@ -29,6 +29,7 @@ from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from vecinos.messaging.calls import CALL_FLOW
 from vecinos.messaging.leases import (
     LEASE_SECONDS,
     Claimed,
@@ -37,6 +38,7 @@ from vecinos.messaging.leases import (
     process_id,
 )
 from vecinos.messaging.models import ContactPoint, Delivery, DeliveryStatus
+from vecinos.transports import http
 from vecinos.transports.base import OutboundMessage, SendResult, TransportError
 from vecinos.transports.registry import get_transport
 
@@ -156,7 +158,7 @@ def _message(delivery: Claimed, now: datetime, callback: str) -> OutboundMessage
         subject=delivery.subject,
         validity_seconds=validity,
         status_callback=callback,
-        extra={"delivery_id": delivery.pk},
+        extra={"delivery_id": delivery.pk, "flow": CALL_FLOW},
     )
 
 
@@ -211,13 +213,11 @@ class _Loop:
             asyncio.run_coroutine_threadsafe(_close_all(), self.loop).result(timeout=2)
 
     def _session(self, transport) -> Any:
-        import aiohttp
-
         key = type(transport).__name__
         session = self.sessions.get(key)
         if session is None:
-            connector = aiohttp.TCPConnector(limit=settings.DELIVERY_CONCURRENCY * 4)
-            session = self.sessions[key] = aiohttp.ClientSession(connector=connector)
+            limit = settings.DELIVERY_CONCURRENCY * 4
+            session = self.sessions[key] = http.async_session(limit)
         return session
 
     async def _send(self, pk: int, transport, message, expires_at, look: bool) -> Outcome:
