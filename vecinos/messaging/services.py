@@ -196,6 +196,32 @@ def status_update(*, provider_id: str, status: str, error_code: str = "") -> boo
     return True
 
 
+RECEIPT_STATUS = {
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "failed": DeliveryStatus.FAILED,
+}
+
+
+def receipt_update(
+    *, channel: str, provider_id: str, status: str, source: str, reason: str = ""
+) -> int:
+    """A receipt from a provider that reports on its own webhook (the Android gateway): move
+    the delivery sent on this channel under this provider id. Rows already final stay as they
+    are (retries and out-of-order events never step one back). Returns the rows moved."""
+    mapped = RECEIPT_STATUS[status]
+    fields: dict = {"status": mapped}
+    if mapped in FINAL_STATUSES:
+        fields["final_at"] = timezone.now()
+    if mapped == DeliveryStatus.FAILED:
+        fields["last_error"] = f"{source}: {reason or 'failed'}"[:200]
+    return (
+        Delivery.objects.filter(provider_id=provider_id, channel=channel)
+        .exclude(status__in=FINAL_STATUSES)
+        .update(**fields)
+    )
+
+
 def contact_points_ensure(*, channel: str, entries: Iterable[tuple[str, str]]) -> dict[str, int]:
     """Contact points for many addresses at once (imports): {address index: contact id}.
 
