@@ -19,6 +19,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -339,6 +340,48 @@ def send_batch(deliveries: list[Claimed], *, concurrency: int | None = None) -> 
     _held.add(deliveries, now, mono)
     counts = {"sent": 0, "retry": 0, "failed": 0, "expired": 0, "released": 0, "withdrawn": 0}
     transports = {channel: get_transport(channel) for channel in {d.channel for d in deliveries}}
+    live, pending = _triage(deliveries, transports, now)
+    by_id = {d.pk: d for d in deliveries}
+    # Transports that write to our own database (console) run in this thread, in this
+    # transaction's connection; network transports with send_async run on the worker's event
+    # loop; the rest in a thread pool. Each delivery is checked again right before it goes
+    # out (_verdict): lease, STOP / acknowledgement / cancellation, expiry.
+    jobs: list[Job] = []
+    pooled: list[tuple[Claimed, OutboundMessage]] = []
+    callback = _status_callback_url()
+    for d in live:
+        transport = transports[d.channel]
+        message = _message(d, now, callback)
+        if transport.inline:
+            pending.append(_send_one(d, message))
+        elif not _held.lease_ok(d.pk):
+            pending.append((d.pk, NOT_SENT))
+        elif hasattr(transport, "send_async"):
+            jobs.append((d.pk, transport, message, d.expires_at, d.outcome_unknown))
+        else:
+            pooled.append((d, message))
+
+    def flush() -> None:
+        _record(pending, by_id, counts)
+        pending.clear()
+
+    if jobs:
+        _send_on_loop(jobs, pending, flush)
+    if pooled:
+        _send_in_pool(pooled, concurrency or settings.DELIVERY_CONCURRENCY, pending, flush)
+    flush()
+    return counts
+
+
+Job = tuple[
+    int, Any, OutboundMessage, datetime | None, bool
+]  # pk, transport, message, expiry, look
+
+
+def _triage(
+    deliveries: list[Claimed], transports: dict[str, Any], now: datetime
+) -> tuple[list[Claimed], list[Outcome]]:
+    """(the deliveries to hand over, the outcomes of those that must not go out)."""
     live: list[Claimed] = []
     pending: list[Outcome] = []
     for d in deliveries:
@@ -362,64 +405,46 @@ def send_batch(deliveries: list[Claimed], *, concurrency: int | None = None) -> 
             pending.append((d.pk, EXPIRED))
         else:
             live.append(d)
-    workers = concurrency or settings.DELIVERY_CONCURRENCY
-    by_id = {d.pk: d for d in deliveries}
-    callback = _status_callback_url()
-    # Transports that write to our own database (console) run in this thread, in this
-    # transaction's connection; network transports with send_async run on the worker's event
-    # loop; the rest in a thread pool. Each delivery is checked again right before it goes
-    # out (_verdict): lease, STOP / acknowledgement / cancellation, expiry.
-    jobs: list[tuple[int, Any, OutboundMessage, datetime | None, bool]] = []
-    pooled: list[tuple[Claimed, OutboundMessage]] = []
-    for d in live:
-        transport = transports[d.channel]
-        message = _message(d, now, callback)
-        if transport.inline:
-            pending.append(_send_one(d, message))
-        elif not _held.lease_ok(d.pk):
-            pending.append((d.pk, NOT_SENT))
-        elif hasattr(transport, "send_async"):
-            jobs.append((d.pk, transport, message, d.expires_at, d.outcome_unknown))
-        else:
-            pooled.append((d, message))
+    return live, pending
 
-    def flush() -> None:
-        _record(pending, by_id, counts)
-        pending.clear()
 
-    if jobs:
-        out = _send_loop().submit_all(jobs)
-        left = len(jobs)
-        while left:
-            pending.append(out.get())
-            left -= 1
-            # Take whatever else has already arrived, then record it in one transaction.
-            while left and len(pending) < RECORD_EVERY:
-                try:
-                    pending.append(out.get_nowait())
-                except queue.Empty:
-                    break
-                left -= 1
-            if len(pending) >= RECORD_EVERY or not left or out.empty():
-                flush()
-    if pooled:
-
-        def one(item: tuple[Claimed, OutboundMessage]) -> Outcome:
+def _send_on_loop(jobs: list[Job], pending: list[Outcome], flush: Callable[[], None]) -> None:
+    out = _send_loop().submit_all(jobs)
+    left = len(jobs)
+    while left:
+        pending.append(out.get())
+        left -= 1
+        # Take whatever else has already arrived, then record it in one transaction.
+        while left and len(pending) < RECORD_EVERY:
             try:
-                return _send_one(*item)
-            finally:
-                # This pool's threads end with the batch: close any connection a transport
-                # opened here (connections are per thread, and may be kept for minutes).
-                connections.close_all()
+                pending.append(out.get_nowait())
+            except queue.Empty:
+                break
+            left -= 1
+        if len(pending) >= RECORD_EVERY or not left or out.empty():
+            flush()
 
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pooled)))) as pool:
-            futures = [pool.submit(one, item) for item in pooled]
-            for future in as_completed(futures):
-                pending.append(future.result())
-                if len(pending) >= RECORD_EVERY:
-                    flush()
-    flush()
-    return counts
+
+def _send_in_pool(
+    pooled: list[tuple[Claimed, OutboundMessage]],
+    workers: int,
+    pending: list[Outcome],
+    flush: Callable[[], None],
+) -> None:
+    def one(item: tuple[Claimed, OutboundMessage]) -> Outcome:
+        try:
+            return _send_one(*item)
+        finally:
+            # This pool's threads end with the batch: close any connection a transport
+            # opened here (connections are per thread, and may be kept for minutes).
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pooled)))) as pool:
+        futures = [pool.submit(one, item) for item in pooled]
+        for future in as_completed(futures):
+            pending.append(future.result())
+            if len(pending) >= RECORD_EVERY:
+                flush()
 
 
 def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str, int]) -> None:
