@@ -22,10 +22,10 @@ from tests.twilio_stub import (  # noqa: F401  (fixtures)
 )
 from vecinos.alerts import services
 from vecinos.alerts.models import Alert, AlertRecipient, Subscriber, Tier
+from vecinos.messaging.calls import call_path, delivery_token
 from vecinos.messaging.models import Delivery, DeliveryStatus
 from vecinos.network.models import Role
 from vecinos.network.models import Tier as Vetting
-from vecinos.transports.twilio.voice import call_path, delivery_token
 
 OUR_NUMBER = "+12135550000"
 SPANISH = "Activación: vayan a observar a la escuela Soto."

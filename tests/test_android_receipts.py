@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from tests.stubs_providers import android_gateway, enqueue  # noqa: F401
-from vecinos.messaging import services
+from vecinos.messaging import services, worker
 from vecinos.messaging.models import Delivery, DeliveryStatus
 from vecinos.transports import registry
 
@@ -33,7 +33,7 @@ def gateway(android_gateway, settings, monkeypatch):  # noqa: F811
     settings.ANDROID_GATEWAY_PASSWORD = android_gateway.password
     settings.ANDROID_GATEWAY_TIMEOUT = 2
     settings.ANDROID_WEBHOOK_KEY = KEY
-    monkeypatch.setattr(services, "_limiters", {})
+    monkeypatch.setattr(worker, "_limiters", {})
     registry.reset()
     yield android_gateway
     registry.reset()

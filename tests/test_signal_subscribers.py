@@ -22,6 +22,7 @@ from tests.stubs_providers import signal_api  # noqa: F401
 from vecinos.alerts import services
 from vecinos.alerts.models import Alert, AlertRecipient, Subscriber, Tier
 from vecinos.messaging import services as messaging
+from vecinos.messaging import worker
 from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliveryStatus
 from vecinos.network.phones import phone_index
 from vecinos.transports import registry
@@ -61,7 +62,7 @@ def _fresh(settings, monkeypatch):
 
         for key in ratelimit._redis().scan_iter("rl:subscribe*"):
             ratelimit._redis().delete(key)
-    monkeypatch.setattr(messaging, "_limiters", {}, raising=False)
+    monkeypatch.setattr(worker, "_limiters", {})
     registry.reset()
     yield
     registry.reset()

@@ -16,7 +16,7 @@ from tests.stubs_providers import (  # noqa: F401
     retry_now,
     settings_with_env,
 )
-from vecinos.messaging import services
+from vecinos.messaging import services, worker
 from vecinos.messaging.models import ContactPoint, DeliveryStatus
 from vecinos.transports import registry
 from vecinos.transports.android.transport import AndroidSmsTransport, gateway_id
@@ -34,7 +34,7 @@ def gateway(android_gateway, settings, monkeypatch):  # noqa: F811
     settings.ANDROID_GATEWAY_USER = android_gateway.username
     settings.ANDROID_GATEWAY_PASSWORD = android_gateway.password
     settings.ANDROID_GATEWAY_TIMEOUT = 0.5
-    monkeypatch.setattr(services, "_limiters", {})
+    monkeypatch.setattr(worker, "_limiters", {})
     registry.reset()
     yield android_gateway
     registry.reset()

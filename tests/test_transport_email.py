@@ -18,7 +18,7 @@ from tests.stubs_providers import (  # noqa: F401
     settings_with_env,
     smtp_server,
 )
-from vecinos.messaging import services
+from vecinos.messaging import services, worker
 from vecinos.messaging.models import ContactPoint, DeliveryStatus
 from vecinos.transports import registry
 from vecinos.transports.base import OutboundMessage, TransportError
@@ -50,7 +50,7 @@ def configure(settings, server: SmtpStub, **extra) -> None:
 def smtp(smtp_server, settings, monkeypatch):  # noqa: F811
     configure(settings, smtp_server)
     # Rate limiters are per process and per channel; each test starts with its own.
-    monkeypatch.setattr(services, "_limiters", {})
+    monkeypatch.setattr(worker, "_limiters", {})
     yield smtp_server
     email_transport.reset()
     registry.reset()
@@ -198,7 +198,7 @@ def tls_smtp(settings, monkeypatch, tmp_path):
     monkeypatch.setenv("SSL_CERT_FILE", cert)
     server = SmtpStub(tls_context=context, login=("vecinos", "s3cret")).start()
     configure(settings, server, SMTP_STARTTLS=True, SMTP_USER="vecinos", SMTP_PASSWORD="s3cret")
-    monkeypatch.setattr(services, "_limiters", {})
+    monkeypatch.setattr(worker, "_limiters", {})
     yield server
     email_transport.reset()
     server.stop()

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.stubs_providers import enqueue, retry_now, settings_with_env, signal_api  # noqa: F401
-from vecinos.messaging import services
+from vecinos.messaging import services, worker
 from vecinos.messaging.models import ContactPoint, DeliveryStatus
 from vecinos.transports import registry
 from vecinos.transports.base import OutboundMessage, TransportError
@@ -25,7 +25,7 @@ def signal(signal_api, settings, monkeypatch):  # noqa: F811
     settings.SIGNAL_API_URL = signal_api.url
     settings.SIGNAL_NUMBER = signal_api.number
     settings.SIGNAL_TIMEOUT = 0.5
-    monkeypatch.setattr(services, "_limiters", {})
+    monkeypatch.setattr(worker, "_limiters", {})
     registry.reset()
     yield signal_api
     registry.reset()

@@ -20,7 +20,7 @@ from tests.stubs_providers import (  # noqa: F401
     retry_now,
     settings_with_env,
 )
-from vecinos.messaging import services
+from vecinos.messaging import services, worker
 from vecinos.messaging.models import Channel, ContactPoint, DeliveryStatus
 from vecinos.messaging.push import InvalidSubscription, push_subscribe, push_unsubscribe
 from vecinos.transports import registry
@@ -54,7 +54,7 @@ def push(push_service, settings, monkeypatch):  # noqa: F811
     settings.PUSH_ENDPOINT_HOSTS = ["127.0.0.1"]
     settings.PUSH_TIMEOUT = 2
     settings.PUBLIC_URL = "http://testserver"
-    monkeypatch.setattr(services, "_limiters", {})
+    monkeypatch.setattr(worker, "_limiters", {})
     registry.reset()
     webpush_transport.reset()
     yield push_service

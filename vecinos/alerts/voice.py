@@ -25,10 +25,10 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from vecinos.alerts import services
 from vecinos.alerts.models import Alert, AlertRecipient
-from vecinos.messaging.models import Channel, Delivery
-from vecinos.transports.twilio.voice import call_path, load_delivery_token
+from vecinos.messaging import calls
+from vecinos.messaging.models import Delivery
 
-FLOW = "alert"
+FLOW = calls.CALL_FLOW  # every call messaging places lands here (mobilize wraps it)
 VOICE_LANGUAGE = {"es": "es-MX", "en": "en-US"}
 DEFAULT_LANGUAGE = "es"
 GATHER_SECONDS = 8
@@ -54,11 +54,8 @@ def unavailable() -> VoiceResponse:
 
 
 def _gather(response: VoiceResponse, token: str, n: int, text: str, voice: str) -> None:
-    gather = response.gather(
-        num_digits=1,
-        action=call_path(token, step="ack", n=str(n)),
-        method="POST",
-        timeout=GATHER_SECONDS,
+    gather = calls.gather(
+        response, token=token, flow=FLOW, timeout=GATHER_SECONDS, step="ack", n=str(n)
     )
     gather.say(text, language=voice)
     gather.say(_("Press 1 to confirm you heard this message."), language=voice)
@@ -88,10 +85,7 @@ def thanks_twiml(lang: str) -> VoiceResponse:
 
 
 def _load(token: str) -> tuple[Delivery, AlertRecipient | None] | None:
-    delivery_id = load_delivery_token(token)
-    if delivery_id is None:
-        return None
-    delivery = Delivery.objects.filter(pk=delivery_id, channel=Channel.VOICE).first()
+    delivery = calls.call_delivery(token)
     if delivery is None:
         return None
     recipient = None

@@ -5,6 +5,10 @@ This module imports no domain app. Apps register in their ``AppConfig.ready()``:
     register_sms("reports.verifier", handle_verifier_reply, priority=100)
     register_sms_filter("reports.banned", is_banned)
     register_voice("hotline", hotline)
+    register_sender_lookup(member_by_phone)   # network: the member behind a phone
+
+The router knows contact points, never members: ``InboundSms.member`` is whatever the one
+registered sender lookup returns for the phone's blind index (network's Member), or None.
 
 SMS handlers run from the **highest priority number down**; the first that returns a string
 wins. A handler returns ``None`` for "not mine" (the next one is tried), ``""`` for "handled,
@@ -28,7 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -37,6 +40,7 @@ from vecinos.messaging.services import address_index
 SmsHandler = Callable[["InboundSms"], "str | None"]
 SmsFilter = Callable[["InboundSms"], bool]
 VoiceHandler = Callable[[Any, dict], str]
+SenderLookup = Callable[[str], Any]  # phone blind index -> the sender's record, or None
 
 REPLY_LANGUAGES = ("es", "en")
 
@@ -46,17 +50,13 @@ class InboundSms:
     from_e164: str
     body: str
     from_index: str = ""
-    member: Any = None  # network.Member with that phone, or None
+    member: Any = None  # who has that phone, by the registered sender lookup, or None
 
     @classmethod
     def build(cls, from_e164: str, body: str) -> InboundSms:
         index = address_index("sms", from_e164)
-        member = (
-            get_user_model()
-            .objects.filter(phone_index=index, is_active=True)
-            .order_by("pk")
-            .first()
-        )
+        lookup = _sender.get("lookup")
+        member = lookup(index) if lookup is not None else None
         return cls(from_e164=from_e164, body=body, from_index=index, member=member)
 
     @property
@@ -177,6 +177,12 @@ def guess_language(text: str) -> str:
 _sms: dict[str, tuple[int, SmsHandler]] = {}
 _filters: dict[str, SmsFilter] = {}
 _voice: dict[str, VoiceHandler] = {}
+_sender: dict[str, SenderLookup] = {}
+
+
+def register_sender_lookup(lookup: SenderLookup) -> None:
+    """Register (or replace) the one lookup of the person behind a phone's blind index."""
+    _sender["lookup"] = lookup
 
 
 def register_sms(name: str, handler: SmsHandler, priority: int = 50) -> None:

@@ -4,17 +4,17 @@ from django_tasks import task
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, on_startup
 
-from vecinos.messaging import replay, services
+from vecinos.messaging import leases, replay, worker
 
 
 @task()
 def dispatch_deliveries() -> dict[str, int]:
-    return services.dispatch()
+    return worker.dispatch()
 
 
 @db_periodic_task(crontab(minute="*"))
 def sweep_deliveries() -> None:
-    services.sweep()
+    leases.sweep()
 
 
 @db_periodic_task(crontab(minute="17", hour="4"), name="messaging.prune_webhooks_seen")
@@ -25,4 +25,4 @@ def prune_webhooks_seen() -> None:
 @on_startup()
 def delivery_heartbeat() -> None:
     # Runs in each consumer thread of a worker process; the heartbeat starts once per process.
-    services.start_heartbeat()
+    leases.start_heartbeat()

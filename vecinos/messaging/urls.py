@@ -4,11 +4,10 @@
 from django.urls import path
 
 from vecinos.messaging import views
-from vecinos.transports.android.webhook import android_webhook
 
 urlpatterns = [
     path("twilio/sms", views.twilio_sms, name="twilio_sms"),
     path("twilio/voice", views.twilio_voice, name="twilio_voice"),
     path("twilio/status", views.twilio_status, name="twilio_status"),
-    path("android/", android_webhook, name="android_webhook"),
+    path("android/", views.android_webhook, name="android_webhook"),
 ]

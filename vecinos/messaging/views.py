@@ -1,4 +1,5 @@
-"""Twilio webhooks: inbound SMS, the voice hotline and delivery status callbacks.
+"""Provider webhooks: Twilio's inbound SMS, voice hotline and status callbacks; the Android
+gateway's delivery receipts.
 
 Every request must carry a valid ``X-Twilio-Signature`` (403 otherwise, with no details), and
 nothing here trusts a parameter before that check. Replies are TwiML with HTTP 200 even when we
@@ -12,7 +13,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -24,7 +25,9 @@ from vecinos.core import ratelimit
 from vecinos.core.coalition import brand_sms
 from vecinos.core.privacy import source_key
 from vecinos.messaging import inbound, replay, services
-from vecinos.network.phones import InvalidPhone, normalize_phone
+from vecinos.messaging.models import Channel
+from vecinos.messaging.phones import InvalidPhone, normalize_phone
+from vecinos.transports.android import webhook as android
 from vecinos.transports.twilio.webhooks import is_valid_request
 
 log = logging.getLogger(__name__)
@@ -180,3 +183,28 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         error_code=post.get("ErrorCode", "") or "",
     )
     return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def android_webhook(request: HttpRequest) -> HttpResponse:
+    """Delivery receipts from SMS Gateway for Android (transports/android/webhook.py reads
+    them). 200 also for ids we do not know and events we do not use, so the phone does not
+    retry them for two days."""
+    if not android.is_valid_request(request):
+        return forbidden()
+    try:
+        event, message_id, reason = android.parse(request.body)
+    except android.BadEvent as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    if event:
+        updated = services.receipt_update(
+            channel=Channel.SMS,
+            provider_id=message_id,
+            status=android.EVENTS[event],
+            source="android",
+            reason=reason,
+        )
+        if not updated:
+            log.info("android receipt %s for no open delivery", event)
+    return HttpResponse("ok", content_type="text/plain; charset=utf-8")

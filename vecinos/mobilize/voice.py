@@ -1,7 +1,8 @@
 """A call-out by voice: the message, "press 1 if you are coming, 2 if not".
 
-Calls arrive on the voice flow "alert" (the transport's one call URL, with a signed delivery
-token); inbound.voice_router sends those whose delivery is a call-out here.
+Calls arrive on the flow every call placed by messaging lands on (``calls.CALL_FLOW``, "alert",
+with a signed delivery token); inbound.voice_router sends those whose delivery is a call-out
+here, and the call's next step comes back on the same flow.
 """
 
 from __future__ import annotations
@@ -10,22 +11,18 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from twilio.twiml.voice_response import VoiceResponse
 
-from vecinos.messaging.models import Channel, Delivery
+from vecinos.messaging import calls
+from vecinos.messaging.models import Delivery
 from vecinos.mobilize import services
 from vecinos.mobilize.models import Response
-from vecinos.transports.twilio.voice import call_path, load_delivery_token
 
 VOICE_LANGUAGE = {"es": "es-MX", "en": "en-US"}
 GATHER_SECONDS = 8
+FLOW = calls.CALL_FLOW
 
 
 def _load(token: str) -> tuple[Delivery, Response] | None:
-    delivery_id = load_delivery_token(token)
-    if delivery_id is None:
-        return None
-    delivery = Delivery.objects.filter(
-        pk=delivery_id, channel=Channel.VOICE, ref_type="activation"
-    ).first()
+    delivery = calls.call_delivery(token, ref_type="activation")
     if delivery is None or not delivery.ref_item or delivery.ref_id is None:
         return None
     response = (
@@ -66,12 +63,7 @@ def callout_call(request, params: dict) -> str | None:
                     twiml.say(_("Thank you for letting us know. Goodbye."), language=voice)
                 twiml.hangup()
                 return str(twiml)
-        gather = twiml.gather(
-            num_digits=1,
-            action=call_path(token, step="reply"),
-            method="POST",
-            timeout=GATHER_SECONDS,
-        )
+        gather = calls.gather(twiml, token=token, flow=FLOW, timeout=GATHER_SECONDS, step="reply")
         gather.say(delivery.body, language=voice)
         twiml.say(_("Goodbye."), language=voice)
         twiml.hangup()

@@ -9,6 +9,6 @@ class NetworkConfig(AppConfig):
 
     def ready(self) -> None:
         from vecinos.core import roles
-        from vecinos.network import selectors, signals  # noqa: F401
+        from vecinos.network import inbound, selectors, signals  # noqa: F401
 
         roles.register("coordinator", selectors.is_coordinator)

@@ -1,28 +1,11 @@
 from __future__ import annotations
 
-import phonenumbers
-
 from vecinos.core.crypto import blind_index
 
-DEFAULT_REGION = "US"
+# One parser for every phone number; messaging owns it (a webhook's From is a contact point).
+from vecinos.messaging.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 
-
-class InvalidPhone(ValueError):
-    pass
-
-
-def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
-    """E.164 or InvalidPhone. Never parse numbers by hand."""
-    raw = (raw or "").strip()
-    if not raw or len(raw) > 32:
-        raise InvalidPhone(raw)
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        raise InvalidPhone(raw) from None
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(raw)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+__all__ = ["DEFAULT_REGION", "InvalidPhone", "email_index", "normalize_phone", "phone_index"]
 
 
 def phone_index(e164: str) -> str:

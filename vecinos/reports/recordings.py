@@ -15,10 +15,9 @@ Timeouts, refused connections, 5xx, 429 and any other unexpected answer are tran
 row stays as it is and the next run tries again. A recording whose report is past retention is
 never fetched again, only deleted at Twilio.
 
-SSRF guard: the URL Twilio sent is only parsed, never requested. Its scheme, host and port must
-be those of ``settings.TWILIO_API_URL`` and its path a Recording resource; the request goes to a
-URL rebuilt from the configured base and the two SIDs, redirects are not followed, and the
-account's credentials are never sent anywhere else.
+The Twilio side (the Recording API client, with its SSRF guard: the URL Twilio sent is only
+parsed, never requested, and credentials go to the configured API host only) is
+``transports/twilio/recordings.py``, reached through ``messaging.calls``.
 
 At rest the audio is AES-256-GCM under a key derived (HKDF) from ``VECINOS_FIELD_KEY`` for this
 purpose alone: a copy of the media folder without the key holds no one's voice.
@@ -27,32 +26,25 @@ purpose alone: a copy of the media folder without the key holds no one's voice.
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
-from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
-from urllib.parse import urlsplit
 
-import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from vecinos.core.audit import audit
+from vecinos.messaging import calls
+from vecinos.messaging.calls import RecordingError, RecordingRef
 from vecinos.reports.models import Attachment
 
 log = logging.getLogger(__name__)
 
-API_VERSION = "2010-04-01"
-MAX_BYTES = 25 * 1024 * 1024  # 120 s of MP3 is about 2 MB; anything far larger is not ours
 BATCH = 100
 UNREACHABLE_IN_A_ROW = 3  # Twilio down: stop this run instead of waiting on every timeout
-_RESOURCE = re.compile(
-    rf"/{API_VERSION}/Accounts/(?P<account>AC[0-9A-Za-z]{{1,34}})"
-    r"/Recordings/(?P<sid>RE[0-9A-Za-z]{1,34})(?:\.(?:mp3|wav|json))?"
-)
+parse_recording_url = calls.recording_ref
+configured = calls.recordings_configured
 
 # Outcomes of one attempt (task results and catch-up counters).
 DONE = "done"  # stored and deleted at Twilio
@@ -64,93 +56,18 @@ UNCONFIGURED = "unconfigured"  # no account SID / auth token: nothing can be don
 SKIPPED = "skipped"  # nothing to do (already done, or another worker got there first)
 
 
-# --- Twilio's Recording resource ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RecordingRef:
-    account: str
-    sid: str
-
-    def url(self, extension: str) -> str:
-        base = settings.TWILIO_API_URL.rstrip("/")
-        return f"{base}/{API_VERSION}/Accounts/{self.account}/Recordings/{self.sid}.{extension}"
-
-
-def _origin(url: str) -> tuple[str, str, int | None] | None:
-    try:
-        parts = urlsplit(url)
-        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
-    except ValueError:
-        return None
-    if parts.username is not None or parts.password is not None or not parts.hostname:
-        return None
-    return parts.scheme.lower(), parts.hostname.lower(), port
-
-
-def parse_recording_url(url: str) -> RecordingRef | None:
-    """The Recording a URL names, or None unless it is one on the configured Twilio API host."""
-    base = settings.TWILIO_API_URL.rstrip("/")
-    origin = _origin(url)
-    if origin is None or origin != _origin(base):
-        return None
-    path = urlsplit(url).path
-    prefix = urlsplit(base).path.rstrip("/")
-    if not path.startswith(prefix + "/"):
-        return None
-    match = _RESOURCE.fullmatch(path[len(prefix) :])
-    if match is None:
-        return None
-    return RecordingRef(account=match["account"], sid=match["sid"])
-
-
-def configured() -> bool:
-    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
-
-
-@cache
-def _pool() -> urllib3.PoolManager:
-    return urllib3.PoolManager(maxsize=4, block=False, retries=False)
-
-
-def _call(method: str, url: str) -> tuple[int, bytes]:
-    """(status, body up to MAX_BYTES + 1) with the account's basic auth. Network trouble raises
-    urllib3's HTTPError. Redirects are returned, never followed (see the SSRF guard above)."""
-    headers = urllib3.make_headers(
-        basic_auth=f"{settings.TWILIO_ACCOUNT_SID}:{settings.TWILIO_AUTH_TOKEN}"
-    )
-    seconds = float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", 10))
-    response = _pool().request(
-        method,
-        url,
-        headers=headers,
-        redirect=False,
-        preload_content=False,
-        timeout=urllib3.Timeout(connect=seconds, read=seconds),
-    )
-    try:
-        body = response.read(MAX_BYTES + 1)
-    finally:
-        response.release_conn()
-    return response.status, body
-
-
-def _transient(attachment_id: int, step: str, detail: int | str) -> str:
-    log.warning("recording %s: %s failed (%s); will retry", attachment_id, step, detail)
-    if isinstance(detail, str) or detail == 429 or detail >= 500:
-        return UNREACHABLE
-    return RETRY
+def _transient(attachment_id: int, step: str, error: RecordingError) -> str:
+    log.warning("recording %s: %s failed (%s); will retry", attachment_id, step, error.detail)
+    return UNREACHABLE if error.busy else RETRY
 
 
 def delete_remote(ref: RecordingRef, *, attachment_id: int = 0) -> str:
-    """DELETE the Recording at Twilio: DONE on 204/200 or 404 (already gone), else why not."""
+    """DELETE the Recording at Twilio: DONE (also when it was gone already), else why not."""
     try:
-        status, _body = _call("DELETE", ref.url("json"))
-    except urllib3.exceptions.HTTPError as exc:
-        return _transient(attachment_id, "delete at Twilio", type(exc).__name__)
-    if status in (200, 204, 404):
-        return DONE
-    return _transient(attachment_id, "delete at Twilio", status)
+        calls.recording_delete(ref)
+    except RecordingError as exc:
+        return _transient(attachment_id, "delete at Twilio", exc)
+    return DONE
 
 
 def _fetch(attachment: Attachment, ref: RecordingRef) -> str:
@@ -158,19 +75,15 @@ def _fetch(attachment: Attachment, ref: RecordingRef) -> str:
     from vecinos.reports.services import _store_media
 
     try:
-        status, body = _call("GET", ref.url("mp3"))
-    except urllib3.exceptions.HTTPError as exc:
-        return _transient(attachment.pk, "download", type(exc).__name__)
-    if status == 404:
+        body = calls.recording_fetch(ref)
+    except RecordingError as exc:
+        return _transient(attachment.pk, "download", exc)
+    if body is None:
         # Deleted at Twilio already (by hand, or by a run whose answer was lost): nothing to
         # fetch or delete any more. Never over a row another worker has just stored.
         if Attachment.objects.filter(pk=attachment.pk, path="").update(remote_url=""):
             audit("report.recording_gone", target=attachment)
         return GONE
-    if status != 200 or not body:
-        return _transient(attachment.pk, "download", status)
-    if len(body) > MAX_BYTES:
-        return _transient(attachment.pk, "download", 413)
     rel = _store_media(body, "audio/mpeg", "recordings")  # encrypted there
     with transaction.atomic():
         row = (

@@ -30,14 +30,12 @@ the app was killed) are transient.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
-from functools import cache
 
-import urllib3
 from django.conf import settings
 
+from vecinos.transports import http
 from vecinos.transports.base import OutboundMessage, SendResult, Transport, TransportError
 
 log = logging.getLogger(__name__)
@@ -46,11 +44,6 @@ DEFAULT_TIMEOUT = 10.0
 MAX_ID = 36
 DUPLICATE_MARKER = "same id already exists"
 E164 = re.compile(r"\+[1-9]\d{6,14}")
-
-
-@cache
-def _pool(maxsize: int) -> urllib3.PoolManager:
-    return urllib3.PoolManager(maxsize=maxsize, block=False, retries=False)
 
 
 def gateway_id(idempotency_key: str) -> str:
@@ -62,17 +55,20 @@ def gateway_id(idempotency_key: str) -> str:
 def post_json(
     url: str, payload: dict, *, auth: tuple[str, str], timeout: float
 ) -> tuple[int, dict]:
-    """POST JSON with basic auth; (status, JSON body or {}). Network trouble raises urllib3."""
-    headers = urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}")
+    """POST JSON with basic auth; (status, JSON body or {}). Network trouble raises
+    http.Unreachable (code "unreachable")."""
+    headers = http.basic_auth(*auth)
     headers["Accept"] = "application/json"
-    response = _pool(max(4, settings.DELIVERY_CONCURRENCY)).request(
-        "POST", url, json=payload, headers=headers, timeout=urllib3.Timeout(total=timeout)
+    answer = http.request(
+        "POST",
+        url,
+        label="android gateway",
+        code="unreachable",
+        timeout=timeout,
+        headers=headers,
+        json_body=payload,
     )
-    try:
-        body = json.loads(response.data or b"{}")
-    except ValueError:
-        body = {}
-    return response.status, body if isinstance(body, dict) else {}
+    return answer.status, answer.json()
 
 
 class AndroidSmsTransport(Transport):
@@ -103,17 +99,12 @@ class AndroidSmsTransport(Transport):
         if not url or not settings.ANDROID_GATEWAY_PASSWORD:
             raise TransportError("android gateway is not configured", code="config")
         data = self.payload(message)
-        try:
-            status, body = post_json(
-                f"{url}/message",
-                data,
-                auth=(settings.ANDROID_GATEWAY_USER, settings.ANDROID_GATEWAY_PASSWORD),
-                timeout=float(getattr(settings, "ANDROID_GATEWAY_TIMEOUT", DEFAULT_TIMEOUT)),
-            )
-        except urllib3.exceptions.HTTPError as exc:  # timeouts, refused, reset
-            raise TransportError(
-                f"android gateway unreachable: {type(exc).__name__}", code="unreachable"
-            ) from None
+        status, body = post_json(  # http.Unreachable: timeouts, refused, reset
+            f"{url}/message",
+            data,
+            auth=(settings.ANDROID_GATEWAY_USER, settings.ANDROID_GATEWAY_PASSWORD),
+            timeout=float(getattr(settings, "ANDROID_GATEWAY_TIMEOUT", DEFAULT_TIMEOUT)),
+        )
         if status in (200, 201, 202) and body.get("id"):
             return SendResult(provider_id=str(body["id"])[:64], status="sent")
         error = " ".join(str(body.get("message") or "").split())

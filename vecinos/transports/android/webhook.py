@@ -1,4 +1,4 @@
-"""Delivery receipts from "SMS Gateway for Android": ``POST /hooks/android/``.
+"""Delivery receipts from "SMS Gateway for Android": checking and reading ``POST /hooks/android/``.
 
 Register this URL on the phone once per event (``sms:sent``, ``sms:delivered``, ``sms:failed``)
 with ``POST /webhooks {"url": ..., "event": ...}`` (local server) and copy the app's signing key
@@ -19,9 +19,10 @@ signature, a timestamp more than 5 minutes away from now (a replay), or no key c
 for a body that is not such an event; 200 otherwise, including ids we do not know and events we
 do not use (``sms:received``, ``system:ping``), so the phone does not retry them for two days.
 
-Status moves: sent -> sent, delivered -> delivered, failed -> failed (with the reason). A row
-already final (delivered, failed, undelivered, cancelled) never changes: retries and
-out-of-order events cannot step it back.
+Status moves: sent -> sent, delivered -> delivered, failed -> failed (with the reason). The
+view is messaging's (``messaging.views.android_webhook``), which records the receipt through
+``messaging.services.receipt_update``: a row already final never changes, so retries and
+out-of-order events cannot step it back. This module only checks and reads the request.
 """
 
 from __future__ import annotations
@@ -29,27 +30,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import re
 import time
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
-from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
-
-from vecinos.messaging.models import FINAL_STATUSES, Channel, Delivery, DeliveryStatus
-
-log = logging.getLogger(__name__)
+from django.http import HttpRequest
 
 MAX_SKEW_SECONDS = 300
-MAX_ID = 64  # Delivery.provider_id
+MAX_ID = 64  # the longest provider id a delivery keeps
 TIMESTAMP = re.compile(r"\d{1,12}")
+# The app's events we use, and the delivery status each one reports.
 EVENTS = {
-    "sms:sent": DeliveryStatus.SENT,
-    "sms:delivered": DeliveryStatus.DELIVERED,
-    "sms:failed": DeliveryStatus.FAILED,
+    "sms:sent": "sent",
+    "sms:delivered": "delivered",
+    "sms:failed": "failed",
 }
 
 
@@ -95,34 +89,3 @@ def parse(body: bytes) -> tuple[str, str, str]:
     reason = payload.get("reason")
     reason = " ".join(reason.split()) if isinstance(reason, str) else ""
     return event, message_id, reason
-
-
-def record(*, event: str, message_id: str, reason: str = "") -> int:
-    """Move the SMS delivery the phone sent under this id; final rows stay as they are."""
-    status = EVENTS[event]
-    fields: dict = {"status": status}
-    if status in FINAL_STATUSES:
-        fields["final_at"] = timezone.now()
-    if status == DeliveryStatus.FAILED:
-        fields["last_error"] = f"android: {reason or 'failed'}"[:200]
-    return (
-        Delivery.objects.filter(provider_id=message_id, channel=Channel.SMS)
-        .exclude(status__in=FINAL_STATUSES)
-        .update(**fields)
-    )
-
-
-@csrf_exempt
-@require_POST
-def android_webhook(request: HttpRequest) -> HttpResponse:
-    if not is_valid_request(request):
-        return HttpResponseForbidden("Forbidden", content_type="text/plain; charset=utf-8")
-    try:
-        event, message_id, reason = parse(request.body)
-    except BadEvent as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    if event:
-        updated = record(event=event, message_id=message_id, reason=reason)
-        if not updated:
-            log.info("android receipt %s for no open delivery", event)
-    return HttpResponse("ok", content_type="text/plain; charset=utf-8")

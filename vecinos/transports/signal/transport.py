@@ -20,13 +20,11 @@ timeout is kept generous for that reason. Meant for small groups (the brief), no
 
 from __future__ import annotations
 
-import json
 import logging
-from functools import cache
 
-import urllib3
 from django.conf import settings
 
+from vecinos.transports import http
 from vecinos.transports.base import OutboundMessage, SendResult, Transport, TransportError
 
 log = logging.getLogger(__name__)
@@ -35,24 +33,20 @@ DEFAULT_TIMEOUT = 30.0  # signal-cli can take seconds per message; a short timeo
 UNREGISTERED_MARKERS = ("unregistered user", "not registered")
 
 
-@cache
-def _pool(maxsize: int) -> urllib3.PoolManager:
-    return urllib3.PoolManager(maxsize=maxsize, block=False, retries=False)
-
-
 def post_json(
     url: str, payload: dict, *, headers: dict[str, str] | None = None, timeout: float
 ) -> tuple[int, dict]:
-    """POST JSON; (status, JSON body or {}). Network trouble raises urllib3 errors."""
-    all_headers = {"Accept": "application/json", **(headers or {})}
-    response = _pool(max(4, settings.DELIVERY_CONCURRENCY)).request(
-        "POST", url, json=payload, headers=all_headers, timeout=urllib3.Timeout(total=timeout)
+    """POST JSON; (status, JSON body or {}). Network trouble raises http.Unreachable."""
+    answer = http.request(
+        "POST",
+        url,
+        label="signal api",
+        code="unreachable",
+        timeout=timeout,
+        headers={"Accept": "application/json", **(headers or {})},
+        json_body=payload,
     )
-    try:
-        body = json.loads(response.data or b"{}")
-    except ValueError:
-        body = {}
-    return response.status, body if isinstance(body, dict) else {}
+    return answer.status, answer.json()
 
 
 class SignalTransport(Transport):
@@ -70,16 +64,11 @@ class SignalTransport(Transport):
         api, number = settings.SIGNAL_API_URL.rstrip("/"), settings.SIGNAL_NUMBER
         if not (api and number):
             raise TransportError("signal is not configured", code="config")
-        try:
-            status, body = post_json(
-                f"{api}/v2/send",
-                {"message": message.body, "number": number, "recipients": [message.address]},
-                timeout=float(getattr(settings, "SIGNAL_TIMEOUT", DEFAULT_TIMEOUT)),
-            )
-        except urllib3.exceptions.HTTPError as exc:  # timeouts, refused, reset
-            raise TransportError(
-                f"signal api unreachable: {type(exc).__name__}", code="unreachable"
-            ) from None
+        status, body = post_json(  # http.Unreachable: timeouts, refused, reset
+            f"{api}/v2/send",
+            {"message": message.body, "number": number, "recipients": [message.address]},
+            timeout=float(getattr(settings, "SIGNAL_TIMEOUT", DEFAULT_TIMEOUT)),
+        )
         if status == 201 and body.get("timestamp"):
             return SendResult(provider_id=str(body["timestamp"]), status="sent")
         error = " ".join(str(body.get("error") or "").split())

@@ -19,27 +19,18 @@ instead of texting the person twice.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from functools import cache
 from urllib.parse import urlencode
 
-import urllib3
 from django.conf import settings
 
+from vecinos.transports import http
 from vecinos.transports.base import OutboundMessage, SendResult, Transport, TransportError
 
 # How many of the newest messages to one number are looked through for a lost attempt.
 LOOK_BACK = 50
-
-
-def _uncertain(exc: BaseException) -> bool:
-    """False only when the request certainly never left (the connection was never made)."""
-    reason = getattr(exc, "reason", None) or exc
-    return not isinstance(
-        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
-    )
+LABEL = "twilio"
 
 
 def _created(value) -> datetime | None:
@@ -60,10 +51,8 @@ MAX_VALIDITY = 36000  # seconds (10 hours), Twilio's documented maximum
 DEFAULT_TIMEOUT = 10.0
 
 
-@cache
-def _pool(maxsize: int) -> urllib3.PoolManager:
-    # One pool per process: keep-alive connections matter when a fan-out sends thousands.
-    return urllib3.PoolManager(maxsize=maxsize, block=False, retries=False)
+def timeout() -> float:
+    return float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
 
 
 def post_form(
@@ -74,23 +63,30 @@ def post_form(
     headers: dict[str, str],
     timeout: float,
 ) -> tuple[int, dict]:
-    """POST a form with basic auth; (status, JSON body or {}). Network trouble raises urllib3."""
-    all_headers = urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}")
+    """POST a form with basic auth; (status, JSON body or {}). Network trouble raises
+    http.Unreachable."""
+    all_headers = http.basic_auth(*auth)
     all_headers.update(headers)
     all_headers["Accept"] = "application/json"
-    response = _pool(max(4, settings.DELIVERY_CONCURRENCY)).request(
-        "POST",
-        url,
-        fields=fields,
-        headers=all_headers,
-        encode_multipart=False,
-        timeout=urllib3.Timeout(total=timeout),
+    answer = http.request(
+        "POST", url, label=LABEL, timeout=timeout, headers=all_headers, form=fields
     )
+    return answer.status, answer.json()
+
+
+def result_of(status: int, body: dict, permanent_codes: set[int]) -> SendResult:
+    """A Messages or Calls answer as a SendResult, or the TransportError it means: permanent
+    only for a 400 whose code says the number will never work; anything else is transient."""
+    if status in (200, 201) and body.get("sid"):
+        return SendResult(provider_id=str(body["sid"]), status="sent")
     try:
-        body = json.loads(response.data or b"{}")
-    except ValueError:
-        body = {}
-    return response.status, body if isinstance(body, dict) else {}
+        code = int(body.get("code") or 0)
+    except (TypeError, ValueError):
+        code = 0
+    detail = f"twilio {status} {code or ''} {str(body.get('message') or '')[:100]}".strip()
+    if status == 400 and code in permanent_codes:
+        raise TransportError(detail, permanent=True, code=str(code))
+    raise TransportError(detail, code=str(code or status))
 
 
 class TwilioSmsTransport(Transport):
@@ -122,18 +118,13 @@ class TwilioSmsTransport(Transport):
         ):
             raise TransportError("twilio is not configured", code="config")
         url = f"{settings.TWILIO_API_URL}/{API_VERSION}/Accounts/{sid}/Messages.json"
-        try:
-            status, body = post_form(
-                url,
-                self.fields(message),
-                auth=(sid, token),
-                headers={"Idempotency-Key": message.idempotency_key},
-                timeout=float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT)),
-            )
-        except urllib3.exceptions.HTTPError as exc:  # timeouts, refused, reset
-            raise TransportError(
-                f"twilio unreachable: {type(exc).__name__}", uncertain=_uncertain(exc)
-            ) from None
+        status, body = post_form(  # http.Unreachable: timeouts, refused, reset
+            url,
+            self.fields(message),
+            auth=(sid, token),
+            headers={"Idempotency-Key": message.idempotency_key},
+            timeout=timeout(),
+        )
         return self.result(status, body)
 
     def _list_url(self, message: OutboundMessage) -> str:
@@ -166,59 +157,48 @@ class TwilioSmsTransport(Transport):
 
     def find_sent(self, message: OutboundMessage) -> SendResult | None:
         """The message an earlier, unanswered attempt made, if Twilio has it; else None."""
-        sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
-        headers = urllib3.make_headers(basic_auth=f"{sid}:{token}")
+        headers = http.basic_auth(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
         headers["Accept"] = "application/json"
-        timeout = float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
         try:
-            response = _pool(max(4, settings.DELIVERY_CONCURRENCY)).request(
-                "GET", self._list_url(message), headers=headers, timeout=timeout
+            answer = http.request(
+                "GET", self._list_url(message), label=LABEL, timeout=timeout(), headers=headers
             )
-            body = json.loads(response.data or b"{}")
-        except (urllib3.exceptions.HTTPError, ValueError) as exc:
-            raise TransportError(f"twilio list: {type(exc).__name__}", uncertain=True) from None
-        return self._match(message, response.status, body if isinstance(body, dict) else {})
+            body = answer.json(strict=True)
+        except http.Unreachable as exc:
+            raise TransportError(f"twilio list: {exc.cause}", uncertain=True) from None
+        except ValueError:
+            raise TransportError("twilio list: not JSON", uncertain=True) from None
+        return self._match(message, answer.status, body)
 
     async def find_sent_async(self, message: OutboundMessage, session) -> SendResult | None:
-        import aiohttp
-
-        sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
         headers = {
-            "Authorization": aiohttp.encode_basic_auth(sid, token),
+            "Authorization": http.auth_header_async(
+                settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+            ),
             "Accept": "application/json",
         }
-        timeout = float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
         try:
-            async with session.get(
+            answer = await http.request_async(
+                session,
+                "GET",
                 self._list_url(message),
+                label=LABEL,
+                timeout=timeout(),
                 headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-            ) as response:
-                raw = await response.read()
-                status = response.status
-            body = json.loads(raw or b"{}")
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            raise TransportError(f"twilio list: {type(exc).__name__}", uncertain=True) from None
-        return self._match(message, status, body if isinstance(body, dict) else {})
+            )
+            body = answer.json(strict=True)
+        except http.Unreachable as exc:
+            raise TransportError(f"twilio list: {exc.cause}", uncertain=True) from None
+        except ValueError:
+            raise TransportError("twilio list: not JSON", uncertain=True) from None
+        return self._match(message, answer.status, body)
 
     def result(self, status: int, body: dict) -> SendResult:
         """Twilio's answer as a SendResult, or the TransportError it means."""
-        if status in (200, 201) and body.get("sid"):
-            return SendResult(provider_id=str(body["sid"]), status="sent")
-        try:
-            code = int(body.get("code") or 0)
-        except (TypeError, ValueError):
-            code = 0
-        detail = f"twilio {status} {code or ''} {str(body.get('message') or '')[:100]}".strip()
-        if status == 400 and code in PERMANENT_CODES:
-            raise TransportError(detail, permanent=True, code=str(code))
-        raise TransportError(detail, code=str(code or status))
+        return result_of(status, body, PERMANENT_CODES)
 
     async def send_async(self, message: OutboundMessage, session) -> SendResult:
         """The same request on the worker's event loop (aiohttp): many in flight, few threads."""
-
-        import aiohttp
-
         if message.channel != "sms":
             raise TransportError(f"not an SMS: {message.channel}", code="config")
         sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
@@ -228,7 +208,7 @@ class TwilioSmsTransport(Transport):
             raise TransportError("twilio is not configured", code="config")
         url = f"{settings.TWILIO_API_URL}/{API_VERSION}/Accounts/{sid}/Messages.json"
         headers = {
-            "Authorization": aiohttp.encode_basic_auth(sid, token),
+            "Authorization": http.auth_header_async(sid, token),
             "Idempotency-Key": message.idempotency_key,
             "Accept": "application/json",
             "Content-Type": "application/x-www-form-urlencoded",
@@ -236,24 +216,7 @@ class TwilioSmsTransport(Transport):
         # Encoded here: a dict would make aiohttp build a FormData (and a multipart boundary
         # from uuid4) for every message.
         data = urlencode(self.fields(message)).encode()
-        timeout = float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
-        try:
-            async with session.post(
-                url,
-                data=data,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-            ) as response:
-                raw = await response.read()
-                status = response.status
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            # Refused before connecting: certainly not sent. Anything later: maybe sent.
-            raise TransportError(
-                f"twilio unreachable: {type(exc).__name__}",
-                uncertain=not isinstance(exc, aiohttp.ClientConnectorError),
-            ) from None
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = {}
-        return self.result(status, body if isinstance(body, dict) else {})
+        answer = await http.request_async(  # http.Unreachable: timeouts, refused, reset
+            session, "POST", url, label=LABEL, timeout=timeout(), headers=headers, data=data
+        )
+        return self.result(answer.status, answer.json())

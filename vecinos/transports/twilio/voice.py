@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import urllib3
 from django.conf import settings
 from django.core import signing
 
 from vecinos.transports.base import OutboundMessage, SendResult, Transport, TransportError
-from vecinos.transports.twilio.sms import API_VERSION, DEFAULT_TIMEOUT, post_form
+from vecinos.transports.twilio.sms import API_VERSION, post_form, result_of, timeout
 
 # 21211 invalid To, 21215 geo permissions forbid calling that number, 21217 not a valid
 # phone number, 13223 / 13224 invalid number format for calling, 21610 the number said STOP.
@@ -32,6 +31,7 @@ PERMANENT_CODES = {21211, 21215, 21217, 13223, 13224, 21610}
 RING_SECONDS = 30
 VOICE_SALT = "vecinos.voice"
 VOICE_PATH = "/hooks/twilio/voice"
+DEFAULT_FLOW = "alert"
 # A token only has to live from the call being placed to the last key press of that call; a
 # day leaves room for a queue backlog without keeping old links valid for long.
 TOKEN_MAX_AGE = 24 * 3600
@@ -50,9 +50,10 @@ def load_delivery_token(token: str, max_age: int = TOKEN_MAX_AGE) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def call_path(token: str, **extra: str) -> str:
-    """The voice webhook path (with query) of an alert call; Twilio resolves it on PUBLIC_URL."""
-    return f"{VOICE_PATH}?{urlencode({'flow': 'alert', 'd': token, **extra})}"
+def call_path(token: str, *, flow: str, **extra: str) -> str:
+    """The voice webhook path (with query) of a step of a call on a voice flow; Twilio resolves
+    it on PUBLIC_URL."""
+    return f"{VOICE_PATH}?{urlencode({'flow': flow, 'd': token, **extra})}"
 
 
 class TwilioVoiceTransport(Transport):
@@ -66,10 +67,13 @@ class TwilioVoiceTransport(Transport):
         delivery_id = message.extra.get("delivery_id")
         if not isinstance(delivery_id, int):
             raise TransportError("voice call without a delivery id", code="config")
+        # The voice flow that answers the call is the sender's to say (``extra["flow"]``); a
+        # message that names none (a direct send) gets the flow every call used to get.
+        flow = str(message.extra.get("flow") or DEFAULT_FLOW)
         fields = {
             "To": message.address,
             "From": settings.TWILIO_FROM_NUMBER,
-            "Url": f"{settings.PUBLIC_URL}{call_path(delivery_token(delivery_id))}",
+            "Url": f"{settings.PUBLIC_URL}{call_path(delivery_token(delivery_id), flow=flow)}",
             "Method": "POST",
             "Timeout": str(RING_SECONDS),
         }
@@ -87,23 +91,11 @@ class TwilioVoiceTransport(Transport):
         if not (sid and token and settings.TWILIO_FROM_NUMBER and settings.PUBLIC_URL):
             raise TransportError("twilio voice is not configured", code="config")
         url = f"{settings.TWILIO_API_URL}/{API_VERSION}/Accounts/{sid}/Calls.json"
-        try:
-            status, body = post_form(
-                url,
-                self.fields(message),
-                auth=(sid, token),
-                headers={"Idempotency-Key": message.idempotency_key},
-                timeout=float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT)),
-            )
-        except urllib3.exceptions.HTTPError as exc:  # timeouts, refused, reset
-            raise TransportError(f"twilio unreachable: {type(exc).__name__}") from None
-        if status in (200, 201) and body.get("sid"):
-            return SendResult(provider_id=str(body["sid"]), status="sent")
-        try:
-            code = int(body.get("code") or 0)
-        except (TypeError, ValueError):
-            code = 0
-        detail = f"twilio {status} {code or ''} {str(body.get('message') or '')[:100]}".strip()
-        if status == 400 and code in PERMANENT_CODES:
-            raise TransportError(detail, permanent=True, code=str(code))
-        raise TransportError(detail, code=str(code or status))
+        status, body = post_form(  # http.Unreachable: timeouts, refused, reset
+            url,
+            self.fields(message),
+            auth=(sid, token),
+            headers={"Idempotency-Key": message.idempotency_key},
+            timeout=timeout(),
+        )
+        return result_of(status, body, PERMANENT_CODES)

@@ -1,0 +1,558 @@
+"""The sender: claim due deliveries under a lease, send them concurrently, record each outcome.
+
+Every provider call goes through here. A batch is claimed in one transaction (``FOR UPDATE
+SKIP LOCKED`` where the database has it, so workers on several hosts take disjoint batches),
+each message is checked once more right before it goes out (lease, STOP, acknowledgement,
+cancellation, expiry), sent under the transport's rate limit (network transports with
+``send_async`` on one event loop per process, the others in a thread pool), and the outcomes
+are written in groups, each update guarded by the claim token. The leases themselves (renewal,
+the sweeper, dead workers) are ``leases.py``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import functools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from vecinos.messaging.calls import CALL_FLOW
+from vecinos.messaging.leases import (
+    LEASE_SECONDS,
+    Claimed,
+    _held,
+    _why_not,
+    process_id,
+)
+from vecinos.messaging.models import ContactPoint, Delivery, DeliveryStatus
+from vecinos.transports import http
+from vecinos.transports.base import OutboundMessage, SendResult, TransportError
+from vecinos.transports.registry import get_transport
+
+log = logging.getLogger(__name__)
+
+# Transient errors: a message with an expiry (every alert has one) is retried until its next
+# try would come after that expiry, so a provider outage of minutes only delays it; a message
+# without one gives up after MAX_ATTEMPTS. RETRY_CAP bounds both.
+MAX_ATTEMPTS = 6
+RETRY_CAP = 60
+BACKOFF_MAX = 120  # seconds between tries at most
+BACKOFF_BASE = 5  # default of settings.DELIVERY_BACKOFF_BASE (VECINOS_DELIVERY_BACKOFF_BASE)
+
+
+def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Claimed]:
+    if lease_seconds is None:
+        lease_seconds = getattr(settings, "DELIVERY_LEASE_SECONDS", LEASE_SECONDS)
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=lease_seconds)
+    with transaction.atomic():
+        due = Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
+        if connection.features.has_select_for_update_skip_locked:
+            # Several workers on several hosts each take a disjoint batch.
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.order_by("id").values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        Delivery.objects.filter(id__in=ids).update(
+            status=DeliveryStatus.SENDING,
+            lease_until=lease_until,
+            lease_owner=process_id(),
+            attempts=F("attempts") + 1,
+        )
+    rows = (
+        Delivery.objects.filter(id__in=ids)
+        .order_by("id")
+        .values_list(
+            "id", "channel", "language", "subject", "body", "idempotency_key", "expires_at",
+            "attempts", "contact_id", "contact__address", "outcome_unknown",
+            "contact__usable", "contact__unusable_reason", "acknowledged_at",
+        )
+    )  # fmt: skip
+    return [Claimed(*row, lease_until=lease_until, lease_seconds=lease_seconds) for row in rows]
+
+
+class RateLimiter:
+    """Token bucket per transport, per process."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next_at = time.monotonic()
+        self.lock = threading.Lock()
+
+    def reserve(self, deadline: float | None = None) -> float | None:
+        """Book the next slot: seconds to wait for it, or None when it is after deadline."""
+        if not self.interval:
+            return 0.0
+        with self.lock:
+            now = time.monotonic()
+            at = max(self.next_at, now)
+            if deadline is not None and at > deadline:
+                return None
+            self.next_at = at + self.interval
+        return max(0.0, at - now)
+
+    def wait(self, deadline: float | None = None) -> bool:
+        """Wait for a slot; False (no slot taken) when the next one is after deadline."""
+        delay = self.reserve(deadline)
+        if delay is None:
+            return False
+        if delay:
+            time.sleep(delay)
+        return True
+
+
+_limiters: dict[str, RateLimiter] = {}
+
+
+def _limiter(channel: str, rate: float) -> RateLimiter:
+    lim = _limiters.get(channel)
+    if lim is None:
+        lim = _limiters[channel] = RateLimiter(rate)
+    return lim
+
+
+def _status_callback_url() -> str:
+    return f"{settings.PUBLIC_URL}/hooks/twilio/status"
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """The outcome of a claimed delivery that must not be handed over any more (the number
+    texted STOP, the recipient acknowledged, its owner cancelled it, it expired): the row is
+    cancelled with this reason, unsent."""
+
+    reason: str
+
+
+# The outcome of a claimed delivery not handed to the provider because its lease was running
+# out (a slow rate limit, a long queue in the thread pool): it goes back to the queue unsent.
+NOT_SENT = None
+EXPIRED = Skip("expired before sending")
+
+Outcome = tuple[int, SendResult | TransportError | Skip | None]
+
+
+def _message(delivery: Claimed, now: datetime, callback: str) -> OutboundMessage:
+    validity = None
+    if delivery.expires_at is not None:
+        validity = max(1, int((delivery.expires_at - now).total_seconds()))
+    return OutboundMessage(
+        channel=delivery.channel,
+        address=delivery.address,
+        body=delivery.body,
+        language=delivery.language,
+        idempotency_key=delivery.idempotency_key,
+        subject=delivery.subject,
+        validity_seconds=validity,
+        status_callback=callback,
+        extra={"delivery_id": delivery.pk, "flow": CALL_FLOW},
+    )
+
+
+def _verdict(
+    pk: int, message: OutboundMessage, expires_at: datetime | None
+) -> OutboundMessage | Skip | None:
+    """Right before a delivery goes to the provider: the message to send, with the validity
+    left now (not when the batch was claimed), or why not."""
+    if not _held.lease_ok(pk):
+        return NOT_SENT
+    reason = _held.withdrawn.get(pk)
+    if reason is not None:
+        return Skip(reason)
+    if expires_at is None:
+        return message
+    left = int((expires_at - timezone.now()).total_seconds())
+    if left < 1:
+        return EXPIRED
+    if left == message.validity_seconds:
+        return message  # the usual case on the hot path: no new object
+    return dataclasses.replace(message, validity_seconds=left)
+
+
+class _Loop:
+    """One event loop per worker process, in a daemon thread, for transports with send_async.
+
+    Thousands of provider requests can be in flight on a handful of sockets while the
+    worker's own threads record outcomes; the ORM never runs on this loop. A batch goes over
+    in one call and its outcomes come back through a thread-safe queue as they finish, so the
+    per-message cost of crossing between threads is one queue put.
+    """
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.loop = asyncio.new_event_loop()
+        self.sessions: dict[str, Any] = {}
+        self.semaphore: Any = None
+        thread = threading.Thread(target=self.loop.run_forever, name="vecinos-send", daemon=True)
+        thread.start()
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        import asyncio
+
+        async def _close_all() -> None:
+            for session in list(self.sessions.values()):
+                await session.close()
+            self.sessions.clear()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(_close_all(), self.loop).result(timeout=2)
+
+    def _session(self, transport) -> Any:
+        key = type(transport).__name__
+        session = self.sessions.get(key)
+        if session is None:
+            limit = settings.DELIVERY_CONCURRENCY * 4
+            session = self.sessions[key] = http.async_session(limit)
+        return session
+
+    async def _send(self, pk: int, transport, message, expires_at, look: bool) -> Outcome:
+        import asyncio
+
+        async with self.semaphore:
+            delay = _limiter(message.channel, transport.rate_limit).reserve(_held.slot_deadline(pk))
+            if delay is None:
+                return pk, NOT_SENT
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                session = self._session(transport)
+                if look and hasattr(transport, "find_sent_async"):
+                    # The last attempt may have gone through: that is settled first, before
+                    # any other verdict (expired, withdrawn), and never sent twice.
+                    if not _held.lease_ok(pk):
+                        return pk, NOT_SENT
+                    found = await transport.find_sent_async(message, session)
+                    if found is not None:
+                        return pk, found
+                ready = _verdict(pk, message, expires_at)
+                if not isinstance(ready, OutboundMessage):
+                    return pk, ready
+                return pk, await transport.send_async(ready, session)
+            except TransportError as exc:
+                return pk, exc
+            except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
+                log.exception("transport %s crashed", message.channel)
+                return pk, TransportError(f"crash: {type(exc).__name__}")
+
+    async def _send_all(self, jobs: list, out: queue.SimpleQueue) -> None:
+        import asyncio
+
+        if self.semaphore is None:
+            self.semaphore = asyncio.Semaphore(settings.DELIVERY_CONCURRENCY * 4)
+
+        def done(pk: int, task: asyncio.Future) -> None:
+            # _send catches every error; only a cancellation at shutdown gets here unanswered.
+            if task.cancelled():
+                out.put((pk, TransportError("cancelled")))
+            else:
+                out.put(task.result())
+
+        for pk, transport, message, expires_at, look in jobs:
+            task = asyncio.ensure_future(self._send(pk, transport, message, expires_at, look))
+            task.add_done_callback(functools.partial(done, pk))
+
+    def submit_all(self, jobs: list) -> queue.SimpleQueue:
+        """Start sending every (pk, transport, message, expiry, look); outcomes come back."""
+        import asyncio
+
+        out: queue.SimpleQueue = queue.SimpleQueue()
+        asyncio.run_coroutine_threadsafe(self._send_all(jobs, out), self.loop)
+        return out
+
+
+_loop_holder: dict[str, _Loop] = {}
+_loop_lock = threading.Lock()
+
+
+def _send_loop() -> _Loop:
+    with _loop_lock:
+        if "loop" not in _loop_holder:
+            _loop_holder["loop"] = _Loop()
+        return _loop_holder["loop"]
+
+
+def _send_one(delivery: Claimed, message: OutboundMessage) -> Outcome:
+    transport = get_transport(delivery.channel)
+    pk = delivery.pk
+    try:
+        if not _limiter(delivery.channel, transport.rate_limit).wait(_held.slot_deadline(pk)):
+            return pk, NOT_SENT
+        if delivery.outcome_unknown and hasattr(transport, "find_sent"):
+            # The last attempt may have gone through: settled first, never sent twice.
+            if not _held.lease_ok(pk):
+                return pk, NOT_SENT
+            found = transport.find_sent(message)
+            if found is not None:
+                return pk, found
+        ready = _verdict(pk, message, delivery.expires_at)
+        if not isinstance(ready, OutboundMessage):
+            return pk, ready
+        return pk, transport.send(ready)
+    except TransportError as exc:
+        return pk, exc
+    except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
+        log.exception("transport %s crashed", delivery.channel)
+        return pk, TransportError(f"crash: {type(exc).__name__}")
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = getattr(settings, "DELIVERY_BACKOFF_BASE", BACKOFF_BASE)
+    return timedelta(seconds=min(BACKOFF_MAX, base * 2 ** max(0, min(attempts, 20) - 1)))
+
+
+def _gives_up(delivery: Claimed, error: TransportError, now: datetime) -> bool:
+    if error.permanent or delivery.attempts >= RETRY_CAP:
+        return True
+    if delivery.expires_at is None:
+        return delivery.attempts >= MAX_ATTEMPTS
+    return now + _backoff(delivery.attempts) >= delivery.expires_at
+
+
+# Outcomes are recorded in groups of at most this many as they arrive: a worker killed
+# mid-batch loses (and later re-sends under the same idempotency key) at most one group.
+RECORD_EVERY = 100
+
+
+def _can_look(transport) -> bool:
+    return hasattr(transport, "find_sent") or hasattr(transport, "find_sent_async")
+
+
+def send_batch(deliveries: list[Claimed], *, concurrency: int | None = None) -> dict[str, int]:
+    """Send claimed deliveries concurrently and record every outcome."""
+    now = timezone.now()
+    mono = time.monotonic()
+    _held.add(deliveries, now, mono)
+    counts = {"sent": 0, "retry": 0, "failed": 0, "expired": 0, "released": 0, "withdrawn": 0}
+    transports = {channel: get_transport(channel) for channel in {d.channel for d in deliveries}}
+    live, pending = _triage(deliveries, transports, now)
+    by_id = {d.pk: d for d in deliveries}
+    # Transports that write to our own database (console) run in this thread, in this
+    # transaction's connection; network transports with send_async run on the worker's event
+    # loop; the rest in a thread pool. Each delivery is checked again right before it goes
+    # out (_verdict): lease, STOP / acknowledgement / cancellation, expiry.
+    jobs: list[Job] = []
+    pooled: list[tuple[Claimed, OutboundMessage]] = []
+    callback = _status_callback_url()
+    for d in live:
+        transport = transports[d.channel]
+        message = _message(d, now, callback)
+        if transport.inline:
+            pending.append(_send_one(d, message))
+        elif not _held.lease_ok(d.pk):
+            pending.append((d.pk, NOT_SENT))
+        elif hasattr(transport, "send_async"):
+            jobs.append((d.pk, transport, message, d.expires_at, d.outcome_unknown))
+        else:
+            pooled.append((d, message))
+
+    def flush() -> None:
+        _record(pending, by_id, counts)
+        pending.clear()
+
+    if jobs:
+        _send_on_loop(jobs, pending, flush)
+    if pooled:
+        _send_in_pool(pooled, concurrency or settings.DELIVERY_CONCURRENCY, pending, flush)
+    flush()
+    return counts
+
+
+Job = tuple[
+    int, Any, OutboundMessage, datetime | None, bool
+]  # pk, transport, message, expiry, look
+
+
+def _triage(
+    deliveries: list[Claimed], transports: dict[str, Any], now: datetime
+) -> tuple[list[Claimed], list[Outcome]]:
+    """(the deliveries to hand over, the outcomes of those that must not go out)."""
+    live: list[Claimed] = []
+    pending: list[Outcome] = []
+    for d in deliveries:
+        # Read with the claim, just now: a STOP or an acknowledgement since the alert went out.
+        reason = _why_not(
+            status=DeliveryStatus.SENDING,
+            attempts=d.attempts,
+            token=d.attempts,
+            usable=d.usable,
+            unusable_reason=d.unusable_reason,
+            acknowledged_at=d.acknowledged_at,
+        )
+        if reason is not None:
+            _held.withdraw(d.pk, d.attempts, reason)
+        expired = d.expires_at is not None and d.expires_at <= now
+        if d.outcome_unknown and _can_look(transports[d.channel]):
+            live.append(d)  # the look-up comes before any verdict: it may have gone out
+        elif reason is not None:
+            pending.append((d.pk, Skip(reason)))
+        elif expired:
+            pending.append((d.pk, EXPIRED))
+        else:
+            live.append(d)
+    return live, pending
+
+
+def _send_on_loop(jobs: list[Job], pending: list[Outcome], flush: Callable[[], None]) -> None:
+    out = _send_loop().submit_all(jobs)
+    left = len(jobs)
+    while left:
+        pending.append(out.get())
+        left -= 1
+        # Take whatever else has already arrived, then record it in one transaction.
+        while left and len(pending) < RECORD_EVERY:
+            try:
+                pending.append(out.get_nowait())
+            except queue.Empty:
+                break
+            left -= 1
+        if len(pending) >= RECORD_EVERY or not left or out.empty():
+            flush()
+
+
+def _send_in_pool(
+    pooled: list[tuple[Claimed, OutboundMessage]],
+    workers: int,
+    pending: list[Outcome],
+    flush: Callable[[], None],
+) -> None:
+    def one(item: tuple[Claimed, OutboundMessage]) -> Outcome:
+        try:
+            return _send_one(*item)
+        finally:
+            # This pool's threads end with the batch: close any connection a transport
+            # opened here (connections are per thread, and may be kept for minutes).
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pooled)))) as pool:
+        futures = [pool.submit(one, item) for item in pooled]
+        for future in as_completed(futures):
+            pending.append(future.result())
+            if len(pending) >= RECORD_EVERY:
+                flush()
+
+
+def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str, int]) -> None:
+    """Write outcomes in one transaction, with plain parameterized UPDATEs.
+
+    Every update matches (status "sending", attempts as claimed): the claim counter is the
+    lease holder's token. If our lease expired and the sweeper gave the row to another worker
+    (which bumped attempts), our outcome must not overwrite theirs.
+    """
+    if not outcomes:
+        return
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    now_db = adapt(now)
+    done: list[tuple] = []
+    released: list[tuple[int, int]] = []
+    skipped: list[tuple[str, int, int]] = []
+    errors: list[tuple[Claimed, TransportError]] = []
+    for pk, outcome in outcomes:
+        d = by_id[pk]
+        if outcome is NOT_SENT:
+            released.append((pk, d.attempts))
+        elif isinstance(outcome, Skip):
+            skipped.append((outcome.reason[:200], pk, d.attempts))
+            counts["expired" if outcome is EXPIRED else "withdrawn"] += 1
+        elif isinstance(outcome, SendResult):
+            delivered = outcome.status == "delivered"
+            status = DeliveryStatus.DELIVERED if delivered else DeliveryStatus.SENT
+            final = now_db if delivered else None
+            # A message found at the provider went out when it says, not when we looked.
+            sent = adapt(outcome.sent_at) if outcome.sent_at is not None else now_db
+            provider_id = outcome.provider_id[:64]
+            done.append((status.value, provider_id, sent, final, False, pk, d.attempts))
+        else:
+            errors.append((d, outcome))
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    sending = DeliveryStatus.SENDING.value
+    cancelled = DeliveryStatus.CANCELLED.value
+    with transaction.atomic(), connection.cursor() as cursor:
+        if done:
+            # A row its owner cancelled while the message was already on its way is recorded
+            # as what happened: sent.
+            cursor.executemany(
+                f"UPDATE {table} SET status = %s, provider_id = %s, sent_at = %s, "  # noqa: S608
+                f"final_at = %s, lease_until = NULL, last_error = '', outcome_unknown = %s "
+                f"WHERE id = %s AND status IN ('{sending}', '{cancelled}') AND attempts = %s",
+                done,
+            )
+            counts["sent"] += len(done)
+        if skipped:
+            cursor.executemany(
+                f"UPDATE {table} SET status = '{cancelled}', final_at = %s, "  # noqa: S608
+                f"lease_until = NULL, last_error = %s "
+                f"WHERE id = %s AND status = '{sending}' AND attempts = %s",
+                [(now_db, reason, pk, attempts) for reason, pk, attempts in skipped],
+            )
+        if released:
+            # Never reached the provider: back to the queue, and the attempt does not count.
+            cursor.executemany(
+                f"UPDATE {table} SET status = '{DeliveryStatus.QUEUED.value}', "  # noqa: S608
+                f"lease_until = NULL, next_attempt_at = %s, attempts = attempts - 1 "
+                f"WHERE id = %s AND status = '{sending}' AND attempts = %s",
+                [(now_db, pk, attempts) for pk, attempts in released],
+            )
+            counts["released"] += len(released)
+        for d, error in errors:
+            holder = Delivery.objects.filter(
+                pk=d.pk, status=DeliveryStatus.SENDING, attempts=d.attempts
+            )
+            fields: dict = {
+                "lease_until": None,
+                "last_error": str(error)[:200],
+                # A timeout after sending leaves the outcome open: look before the next try.
+                "outcome_unknown": error.uncertain,
+            }
+            if _gives_up(d, error, now):
+                fields.update(status=DeliveryStatus.FAILED, final_at=now)
+                counts["failed"] += 1
+                if error.permanent:
+                    ContactPoint.objects.filter(pk=d.contact_id).update(
+                        usable=False, unusable_reason=(error.code or str(error))[:80]
+                    )
+            else:
+                fields.update(
+                    status=DeliveryStatus.QUEUED, next_attempt_at=now + _backoff(d.attempts)
+                )
+                counts["retry"] += 1
+            # Only the worker holding the lease records the outcome.
+            holder.update(**fields)
+    _held.drop(pk for pk, _outcome in outcomes)
+
+
+def dispatch(*, batch_size: int | None = None, max_batches: int | None = None) -> dict[str, int]:
+    """Claim and send until nothing is due. Safe to run in many workers at once."""
+    total = {"sent": 0, "retry": 0, "failed": 0, "expired": 0, "released": 0, "withdrawn": 0}
+    batches = 0
+    size = batch_size or settings.DELIVERY_BATCH_SIZE
+    while max_batches is None or batches < max_batches:
+        claimed = claim_batch(size)
+        if not claimed:
+            break
+        counts = send_batch(claimed)
+        for key, value in counts.items():
+            total[key] += value
+        batches += 1
+        if counts["released"] == len(claimed):
+            # Every slot of the rate limit is taken by other senders in this process for
+            # longer than half a lease: they carry on (and take these rows again); stop here
+            # rather than claim and release in a loop.
+            break
+    return total
