@@ -56,9 +56,9 @@ from vecinos.alerts.models import Alert, AlertRecipient, Subscriber, Subscriptio
 from vecinos.core import ratelimit
 from vecinos.core.audit import audit
 from vecinos.core.clientip import limit_key
-from vecinos.core.http import member_of
 from vecinos.core.privacy import source_key
 from vecinos.messaging import services as messaging
+from vecinos.network.http import member_of
 from vecinos.network.models import Zone
 from vecinos.network.phones import phone_index
 

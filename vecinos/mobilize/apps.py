@@ -8,4 +8,11 @@ class MobilizeConfig(AppConfig):
     verbose_name = _("Call-outs and events")
 
     def ready(self) -> None:
-        from vecinos.mobilize import inbound  # noqa: F401  (registers SMS replies and voice)
+        from vecinos.core.extensions import add_nav
+        from vecinos.mobilize import (
+            inbound,  # noqa: F401  (registers SMS replies and voice)
+            services,
+        )
+
+        add_nav("mobilize", _("Call-outs"), group="now", allowed=services.can_activate, order=40)
+        add_nav("events", _("Events"), group="me", allowed=lambda member: True, order=60)

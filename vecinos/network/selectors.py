@@ -11,6 +11,7 @@ from vecinos.network.models import (
     Membership,
     Organization,
     Role,
+    Tier,
 )
 
 
@@ -100,6 +101,11 @@ def can_vouch(voucher: Member, target: Member) -> bool:
     mine = set(Membership.objects.filter(member=voucher).values_list("organization_id", flat=True))
     theirs = set(Membership.objects.filter(member=target).values_list("organization_id", flat=True))
     return bool(mine & theirs)
+
+
+def is_vouched(member: Member) -> bool:
+    """Vouched members and above see the zones map and may vouch for others."""
+    return member.is_authenticated and member.tier >= Tier.VOUCHED
 
 
 def can_read_audit(member: Member) -> bool:

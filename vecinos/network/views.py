@@ -41,7 +41,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vecinos.core.audit import audit
 from vecinos.core.geo import cells_outline
-from vecinos.core.http import member_of
 from vecinos.core.models import AuditEvent
 from vecinos.network import selectors, services
 from vecinos.network.forms import (
@@ -61,6 +60,7 @@ from vecinos.network.forms import (
     VerifyCodeForm,
     VouchForm,
 )
+from vecinos.network.http import member_of
 from vecinos.network.models import (
     LANGUAGE_CODES,
     ROLE_MIN_TIER,
@@ -114,7 +114,7 @@ def _display_phone(e164: str) -> str:
 
 
 def _require_vouched(member: Member) -> None:
-    if member.tier < Tier.VOUCHED:
+    if not selectors.is_vouched(member):
         raise PermissionDenied
 
 

@@ -28,6 +28,18 @@ LOG_LIMIT = 200
 # --- Who may see what ---------------------------------------------------------------------------
 
 
+def can_see_coverage(member: Member) -> bool:
+    """Coordinators (their organizations' places) and dispatchers (every place)."""
+    return network.is_coordinator(member) or network.has_role(member, Role.DISPATCHER)
+
+
+def coverage_scope(member: Member) -> set[int] | None:
+    """Organizations whose places the member sees on the coverage page; None means all."""
+    if network.has_role(member, Role.DISPATCHER):
+        return None
+    return network.coordinated_org_ids(member)
+
+
 def may_view_shift(member: Member, shift: Shift) -> bool:
     """Patrol members (any organization), the place's organization, its coordinators, dispatch."""
     if not member.is_authenticated:

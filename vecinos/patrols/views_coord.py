@@ -42,10 +42,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from vecinos.core.audit import audit
-from vecinos.core.http import member_of
 from vecinos.network import selectors as network
-from vecinos.network.models import Member, Organization, Role, Zone
-from vecinos.patrols import calendar, services
+from vecinos.network.http import member_of
+from vecinos.network.models import Organization, Zone
+from vecinos.patrols import calendar, selectors, services
 from vecinos.patrols.forms_coord import (
     WEEKDAYS,
     FeedForm,
@@ -116,19 +116,8 @@ def _guarded(check):
     return decorator
 
 
-def can_see_coverage(member: Member) -> bool:
-    return network.is_coordinator(member) or network.has_role(member, Role.DISPATCHER)
-
-
-def coverage_scope(member: Member) -> set[int] | None:
-    """Organizations whose places the member sees on the coverage page; None means all."""
-    if network.has_role(member, Role.DISPATCHER):
-        return None
-    return network.coordinated_org_ids(member)
-
-
 coordinator_view = _guarded(network.is_coordinator)
-coverage_view = _guarded(can_see_coverage)
+coverage_view = _guarded(selectors.can_see_coverage)
 
 
 def _managed_place(request: HttpRequest, place_id: int) -> Place:
@@ -470,7 +459,9 @@ def coverage(request: HttpRequest) -> HttpResponse:
     labels = {key: str(label) for key, label in STATES}
 
     # One query for the whole week: today's view is its first day, the gaps are its open rows.
-    rows = services.coverage_values(start=start, end=end, organization_ids=coverage_scope(member))
+    rows = services.coverage_values(
+        start=start, end=end, organization_ids=selectors.coverage_scope(member)
+    )
 
     days: dict[Any, list[dict[str, Any]]] = {}
     state_counts: Counter[str] = Counter()
@@ -608,7 +599,7 @@ def ask_fill(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     back = _safe_next(request, form.cleaned_data["next"], back)
     shift = Shift.objects.filter(pk=form.cleaned_data["shift"]).select_related("place").first()
-    scope = coverage_scope(member)
+    scope = selectors.coverage_scope(member)
     if shift is None or (scope is not None and shift.place.organization_id not in scope):
         raise PermissionDenied
     signed = shift.signups.count()

@@ -21,6 +21,19 @@ def can_use_console(member: Member) -> bool:
     return member.is_authenticated and network.has_role(member, *CONSOLE_ROLES)
 
 
+def can_dispatch(member: Member) -> bool:
+    """Who sends verifiers, verifies otherwise and hears of new reports: dispatchers and
+    coalition coordinators. Organization coordinators read the console but do not dispatch."""
+    return member.is_authenticated and network.has_role(
+        member, Role.DISPATCHER, Role.COALITION_COORDINATOR
+    )
+
+
+def can_take_duty(member: Member) -> bool:
+    """Dispatchers and verifiers mark themselves on duty."""
+    return member.is_authenticated and network.has_role(member, Role.DISPATCHER, Role.VERIFIER)
+
+
 def can_verify(member: Member) -> bool:
     return member.is_authenticated and network.has_role(member, Role.VERIFIER)
 

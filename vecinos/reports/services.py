@@ -25,6 +25,7 @@ from vecinos.core import crypto, geo, ratelimit
 from vecinos.core.crypto import blind_index
 from vecinos.core.privacy import source_key
 from vecinos.network.models import Member, Role, Tier, Zone
+from vecinos.reports import selectors as report_selectors
 from vecinos.reports.models import (
     Attachment,
     BannedSource,
@@ -767,7 +768,7 @@ def verifiers_request(
     from vecinos.messaging.services import DeliverySpec, contact_point, deliveries_enqueue
     from vecinos.network import selectors
 
-    if not selectors.has_role(actor, Role.DISPATCHER, Role.COALITION_COORDINATOR):
+    if not report_selectors.can_dispatch(actor):
         raise NotAllowed
     lock_check(incident=incident, actor=actor)
     ranked = {m.pk: d for m, d in verifiers_ranked(incident)}

@@ -16,8 +16,8 @@ from django.utils.translation import gettext
 
 from vecinos.core.audit import audit
 from vecinos.core.crypto import encrypt
-from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role, Tier
+from vecinos.reports import selectors
 from vecinos.reports.models import Incident, IncidentEvent, VerificationRequest
 from vecinos.reports.services import OUTCOMES, NotAllowed, lock_check
 
@@ -26,7 +26,7 @@ HOW = ("phone", "partner", "other")
 
 
 def _may_dispatch(actor: Member) -> None:
-    if not network.has_role(actor, Role.DISPATCHER, Role.COALITION_COORDINATOR):
+    if not selectors.can_dispatch(actor):
         raise NotAllowed
 
 

@@ -46,8 +46,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from vecinos.core import geo
-from vecinos.core.http import member_of
 from vecinos.network import selectors as network
+from vecinos.network.http import member_of
 from vecinos.network.models import Member, Role
 from vecinos.reports import hooks, selectors, services
 from vecinos.reports.forms_console import (
@@ -604,11 +604,6 @@ def _dispatch_choices(incident: Incident, asked: set[int]) -> list[tuple[int, st
     ]
 
 
-def can_dispatch(member: Member) -> bool:
-    # Mirrors services.verifiers_request: org coordinators watch, dispatchers send.
-    return network.has_role(member, Role.DISPATCHER, Role.COALITION_COORDINATOR)
-
-
 @console_view
 def console_incident(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _load_incident(incident_id)
@@ -633,7 +628,7 @@ def console_incident(request: HttpRequest, incident_id: int) -> HttpResponse:
             "outcome_photos": list(incident.attachments.all()),
             "dispatch_form": dispatch_form,
             "merge_form": merge_form,
-            "can_dispatch": can_dispatch(member),
+            "can_dispatch": selectors.can_dispatch(member),
             "live_html": live_html,
             "digest": digest,
         },
@@ -748,7 +743,7 @@ def console_dispatch(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _load_incident(incident_id)
     back = reverse("console_incident", args=[incident.pk])
     actor = member_of(request)
-    if not can_dispatch(actor):
+    if not selectors.can_dispatch(actor):
         raise PermissionDenied
     asked = set(
         VerificationRequest.objects.filter(incident=incident).values_list("verifier_id", flat=True)
@@ -864,9 +859,9 @@ def _recording_response(request: HttpRequest, attachment: Attachment) -> HttpRes
 @login_required
 def duty(request: HttpRequest) -> HttpResponse:
     member = member_of(request)
-    roles = [r for r in ("dispatcher", "verifier") if network.has_role(member, r)]
-    if not roles:
+    if not selectors.can_take_duty(member):
         raise PermissionDenied
+    roles = [r for r in ("dispatcher", "verifier") if network.has_role(member, r)]
     form = DutyForm(roles=roles)
     if request.method == "POST":
         if request.POST.get("action") == "end":
