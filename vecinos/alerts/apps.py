@@ -21,7 +21,10 @@ class AlertsConfig(AppConfig):
 
 
 def _navigation(selectors) -> None:
-    from vecinos.core.extensions import add_nav, add_page_rule
+    from vecinos.alerts import purge
+    from vecinos.core.extensions import add_nav, add_page_rule, add_purge_step
+
+    add_purge_step("alerts", purge.purge_personal, order=30)
 
     add_nav("alerts", _("Alerts"), group="now", allowed=selectors.can_alert, order=30)
     add_nav("captain", _("Phone tree"), group="me", allowed=selectors.is_captain, order=40)

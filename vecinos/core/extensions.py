@@ -9,6 +9,7 @@ core names the registries and knows no app. An app adds
   link is shown exactly when the page would open;
 - its **purge steps** (``add_purge_step``): what the emergency purge deletes of the app's own
   rows; ``vecinos.purge`` runs every step in order;
+- its **retention steps** (``add_retention_step``): what it empties with the reports' retention;
 - its **demo steps** (``add_demo_step``): its part of the demo coalition, run after network's.
 
 Registering twice under the same key replaces the first entry (``ready()`` may run again in
@@ -112,6 +113,7 @@ class Step:
 
 
 _purge_steps: dict[str, Step] = {}
+_retention_steps: dict[str, Step] = {}
 _demo_steps: dict[str, Step] = {}
 
 
@@ -125,6 +127,16 @@ def add_purge_step(name: str, run: Callable[[], dict[str, int]], *, order: int) 
 
 def purge_steps() -> list[Step]:
     return sorted(_purge_steps.values(), key=lambda s: (s.order, s.name))
+
+
+def add_retention_step(name: str, run: Callable[[Any], dict[str, int]], *, order: int) -> None:
+    """``run(cutoff)`` empties what the app keeps from before ``cutoff`` (a datetime) that the
+    reports' retention covers (message bodies name places); counts by kind are summed."""
+    _retention_steps[name] = Step(name, run, order)
+
+
+def retention_steps() -> list[Step]:
+    return sorted(_retention_steps.values(), key=lambda s: (s.order, s.name))
 
 
 def add_demo_step(

@@ -13,6 +13,17 @@ class NetworkConfig(AppConfig):
 
         roles.register("coordinator", selectors.is_coordinator)
         _navigation(selectors)
+        _purge_steps()
+
+
+def _purge_steps() -> None:
+    from vecinos.core.extensions import add_purge_step
+    from vecinos.network import purge
+
+    # Last: every other app's rows point at members.
+    add_purge_step("network.sign_in_attempts", purge.purge_sign_in_attempts, order=80)
+    add_purge_step("network.members", purge.purge_members, order=90)
+    add_purge_step("network.demo_credentials", purge.purge_demo_credentials, order=95)
 
 
 def _navigation(selectors) -> None:

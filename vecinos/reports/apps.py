@@ -8,7 +8,10 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports and incidents")
 
     def ready(self) -> None:
-        from vecinos.core.extensions import add_nav
+        from vecinos.core.extensions import add_nav, add_purge_step
+        from vecinos.reports.purge import purge_personal
+
+        add_purge_step("reports", purge_personal, order=40)
         from vecinos.reports import (
             inbound,  # noqa: F401  (registers SMS/voice handlers)
             selectors,

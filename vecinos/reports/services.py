@@ -21,7 +21,7 @@ from django.db.models import Count
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from vecinos.core import crypto, geo, ratelimit
+from vecinos.core import crypto, extensions, geo, ratelimit
 from vecinos.core.crypto import blind_index
 from vecinos.core.privacy import source_key
 from vecinos.network.models import Member, Role, Tier, Zone
@@ -983,20 +983,19 @@ def purge_expired_reports(*, now: datetime | None = None) -> dict[str, int]:
     )
     purged_incidents = Incident.objects.filter(pk__in=incident_ids).update(
         lat=None, lng=None, place_summary="", outcome_notes="", purged_at=now
-    )  # Message bodies can carry places and signed links (verification requests): they follow
-    # the same retention as the reports they were about.
-    from vecinos.messaging.models import Delivery
-    from vecinos.transports.models import OutboxMessage
-
-    bodies = Delivery.objects.filter(created_at__lt=cutoff).exclude(body="").update(body="")
-    bodies += OutboxMessage.objects.filter(created_at__lt=cutoff).exclude(body="").update(body="")
-
-    return {
+    )
+    result = {
         "reports": purged_reports,
         "incidents": purged_incidents,
         "files": files,
-        "message_bodies": bodies,
+        "message_bodies": 0,
     }
+    # Other apps' rows about the same reports (message bodies carry places and signed links)
+    # follow the same retention: each app registered its own step.
+    for step in extensions.retention_steps():
+        for kind, count in (step.run(cutoff) or {}).items():
+            result[kind] = result.get(kind, 0) + count
+    return result
 
 
 def counts_by_status() -> dict[str, int]:
