@@ -68,9 +68,7 @@ def test_a_newcomer_sees_no_staff_menu(client, personas, login):
     assert reverse("profile") in shown
 
 
-def test_organization_coordinators_read_the_console_and_see_it_in_the_menu(
-    client, personas, login
-):
+def test_organization_coordinators_read_the_console_and_see_it_in_the_menu(client, personas, login):
     # One rule (reports.selectors.can_use_console) for the view, the API and the menu: the
     # console is coalition-wide reading for coordinators; sending verifiers is not.
     coordinator = personas.coordinator

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,6 +19,7 @@ from vecinos.core.audit import audit
 from vecinos.messaging import services as messaging
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Role, Tier
+from vecinos.patrols import coverage as coverage_reads
 from vecinos.patrols.models import (
     CalendarFeed,
     Holiday,
@@ -548,152 +547,13 @@ def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: i
     return len(specs)
 
 
-# --- Coverage ---------------------------------------------------------------------------------
+# --- Coverage: reads, in patrols/coverage.py (the names stay importable from here) -----------
 
-
-@dataclass
-class CoverageRow:
-    shift: Shift
-    signed: int
-    checked_in: int
-    state: str  # uncovered | understaffed | staffed | checked_in | all_clear | activity | cancelled
-
-
-def coverage_state(
-    *, status: str, outcome: str, signed: int, checked_in: int, min_people: int
-) -> str:
-    if status == Shift.Status.CANCELLED:
-        return "cancelled"
-    if outcome == Shift.Outcome.ALL_CLEAR:
-        return "all_clear"
-    if outcome == Shift.Outcome.ACTIVITY:
-        return "activity"
-    if checked_in:
-        return "checked_in"
-    if signed == 0:
-        return "uncovered"
-    if signed < min_people:
-        return "understaffed"
-    return "staffed"
-
-
-def coverage(*, start: datetime, end: datetime, organization_ids: set[int] | None = None):
-    """Shifts in a window with their staffing state: one query, whatever the count."""
-    qs = (
-        Shift.objects.filter(starts_at__gte=start, starts_at__lt=end)
-        .select_related("place", "place__zone")
-        # Neither the volunteers' notes (a decryption per row) nor the zone's cell list (a large
-        # JSON document per row) is needed to show coverage.
-        .defer("place__notes", "place__zone__cells", "place__zone__boundary")
-        .annotate(
-            n_signed=Count("signups", distinct=True),
-            n_in=Count("signups", filter=Q(signups__checked_in_at__isnull=False), distinct=True),
-        )
-        .order_by("starts_at", "place__name")
-    )
-    if organization_ids is not None:
-        qs = qs.filter(place__organization_id__in=organization_ids)
-    rows = []
-    for shift in qs:
-        state = coverage_state(
-            status=shift.status,
-            outcome=shift.outcome,
-            signed=shift.n_signed,
-            checked_in=shift.n_in,
-            min_people=shift.min_people,
-        )
-        rows.append(CoverageRow(shift, shift.n_signed, shift.n_in, state))
-    return rows
-
-
-class CoverageItem(NamedTuple):
-    """One shift of ``coverage_values``: plain values, no model instances."""
-
-    shift_id: int
-    place_id: int
-    place_name: str
-    lat: float
-    lng: float
-    zone_name: str | None
-    organization_id: int
-    starts_at: datetime
-    ends_at: datetime
-    min_people: int
-    ideal_people: int
-    signed: int
-    checked_in: int
-    state: str
-
-
-def coverage_values(
-    *, start: datetime, end: datetime, organization_ids: set[int] | None = None
-) -> list[CoverageItem]:
-    """``coverage`` for pages that list thousands of shifts: the same states, one query, rows
-    as plain tuples (building three model instances per shift dominates the time otherwise)."""
-    shifts = Shift.objects.filter(starts_at__gte=start, starts_at__lt=end)
-    if organization_ids is not None:
-        shifts = shifts.filter(place__organization_id__in=organization_ids)
-    # One multi-valued join (sign-ups), so plain counts are exact: no COUNT(DISTINCT).
-    rows = (
-        shifts.annotate(
-            n_signed=Count("signups"),
-            n_in=Count("signups", filter=Q(signups__checked_in_at__isnull=False)),
-        )
-        .order_by("starts_at", "place__name")
-        .values_list(
-            "pk",
-            "place_id",
-            "place__name",
-            "place__lat",
-            "place__lng",
-            "place__zone__name",
-            "place__organization_id",
-            "starts_at",
-            "ends_at",
-            "status",
-            "outcome",
-            "min_people",
-            "ideal_people",
-            "n_signed",
-            "n_in",
-        )
-    )
-    state = coverage_state
-    return [
-        CoverageItem(
-            pk,
-            place_id,
-            name,
-            lat,
-            lng,
-            zone,
-            org,
-            starts,
-            ends,
-            low,
-            ideal,
-            signed,
-            n_in,
-            state(status=status, outcome=outcome, signed=signed, checked_in=n_in, min_people=low),
-        )
-        for (
-            pk,
-            place_id,
-            name,
-            lat,
-            lng,
-            zone,
-            org,
-            starts,
-            ends,
-            status,
-            outcome,
-            low,
-            ideal,
-            signed,
-            n_in,
-        ) in rows
-    ]
+CoverageItem = coverage_reads.CoverageItem
+CoverageRow = coverage_reads.CoverageRow
+coverage = coverage_reads.coverage
+coverage_state = coverage_reads.coverage_state
+coverage_values = coverage_reads.coverage_values
 
 
 # --- Calendar feeds ---------------------------------------------------------------------------

@@ -49,8 +49,10 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 # bound keeps absurd times (year 1 with a +14:00 offset) from overflowing on save.
 SEEN_AT_MAX_AGE = timedelta(days=30)
 LOCK_MINUTES = 5
-MERGE_RADIUS_M = 500
-MERGE_WINDOW = timedelta(minutes=60)
+# The merge rule lives with the reads (selectors.merge_distance); the names stay importable.
+MERGE_RADIUS_M = report_selectors.MERGE_RADIUS_M
+MERGE_WINDOW = report_selectors.MERGE_WINDOW
+merge_candidates = report_selectors.merge_candidates
 OUTCOMES = (
     Incident.Status.CONFIRMED,
     Incident.Status.FALSE_ALARM,
@@ -620,35 +622,6 @@ def incident_merge(*, source: Incident, target: Incident, actor: Member) -> Inci
     _event(target, "incident_merged", actor, source=source.pk)
     _event(source, "merged_into", actor, target=target.pk)
     return target
-
-
-def merge_candidates(report: Report, limit: int = 5) -> list[Incident]:
-    """Open incidents within about 500 m and 60 minutes of the report."""
-    if report.lat is None or report.lng is None:
-        return []
-    min_lat, max_lat, min_lng, max_lng = geo.bounding_box(report.lat, report.lng, MERGE_RADIUS_M)
-    when = report.seen_at or report.created_at
-    qs = (
-        Incident.objects.filter(
-            lat__gte=min_lat,
-            lat__lte=max_lat,
-            lng__gte=min_lng,
-            lng__lte=max_lng,
-            created_at__gte=when - MERGE_WINDOW,
-            created_at__lte=when + MERGE_WINDOW,
-        )
-        .exclude(status=Incident.Status.CLOSED)
-        .exclude(pk=report.incident_id or 0)
-    )
-    close = [
-        i
-        for i in qs[:50]
-        # (the lat/lng range filters already leave out incidents without a location)
-        if i.lat is not None
-        and i.lng is not None
-        and geo.haversine_m(report.lat, report.lng, i.lat, i.lng) <= MERGE_RADIUS_M
-    ]
-    return close[:limit]
 
 
 # --- Edit lock ----------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter, defaultdict
 from functools import wraps
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,7 +30,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -49,7 +47,7 @@ from vecinos.core import geo
 from vecinos.network import selectors as network
 from vecinos.network.http import member_of
 from vecinos.network.models import Member, Role
-from vecinos.reports import hooks, selectors, services
+from vecinos.reports import hooks, queue, selectors, services
 from vecinos.reports.forms_console import (
     BanForm,
     DispatchForm,
@@ -62,12 +60,9 @@ from vecinos.reports.forms_console import (
     TriageForm,
 )
 from vecinos.reports.models import (
-    Activity,
-    Agency,
     Attachment,
     Incident,
     IncidentEvent,
-    IntakeChannel,
     OnDuty,
     Report,
     ReportStatus,
@@ -75,11 +70,6 @@ from vecinos.reports.models import (
     VerificationRequest,
 )
 
-QUEUE_LIMIT = 100
-TRUSTED_LIMIT = 100
-FLOOD_LIMIT = 50
-INCIDENT_LIMIT = 100
-SUGGESTIONS_PER_REPORT = 3
 LIVE_DIGEST_HEADER = "X-Live-Digest"
 # Session key: verification requests whose signed link was opened in this browser.
 VERIFY_SESSION_KEY = "vecinos_verify_requests"
@@ -193,7 +183,7 @@ def _console_done(request: HttpRequest, message: str) -> HttpResponse:
         # The page the dispatcher is on (the console's own URL carries it).
         current = parse_qs(urlsplit(request.headers.get("HX-Current-URL", "")).query)
         page = _page_number(current)
-        response = _live_response(request, "reports/console/_queue.html", _queue_context(page))
+        response = _live_response(request, "reports/console/_queue.html", queue.console_queue(page))
         response["HX-Trigger"] = _hx_message(message)
         return response
     messages.success(request, message)
@@ -212,106 +202,6 @@ def _distance_label(metres: float | None) -> str:
     return _("%(km)s km") % {"km": f"{metres / 1000:.1f}"}
 
 
-# --- batched reads for the queue (a fixed number of queries, however long the queue) ---------
-
-
-def _media_summary(report_ids: list[int]) -> tuple[dict[int, int], dict[int, int | None]]:
-    """Photo counts, and each report's hotline recording (its id once stored, None while it is
-    still at Twilio), in one query."""
-    photos: dict[int, int] = {}
-    recordings_by_report: dict[int, int | None] = {}
-    if not report_ids:
-        return photos, recordings_by_report
-    rows = Attachment.objects.filter(report_id__in=report_ids).values_list(
-        "report_id", "kind", "pk", "path"
-    )
-    for report_id, kind, pk, path in rows:
-        if kind == Attachment.Kind.RECORDING:
-            if path or report_id not in recordings_by_report:
-                recordings_by_report[report_id] = pk if path else None
-        else:
-            photos[report_id] = photos.get(report_id, 0) + 1
-    return photos, recordings_by_report
-
-
-def _merge_suggestions(reports: list[Report]) -> dict[int, list[tuple[Incident, float]]]:
-    """services.merge_candidates for many reports in one query (same 500 m / 60 min rule)."""
-    located = [(r, r.lat, r.lng) for r in reports if r.lat is not None and r.lng is not None]
-    if not located:
-        return {}
-    boxes = {r.pk: geo.bounding_box(lat, lng, services.MERGE_RADIUS_M) for r, lat, lng in located}
-    whens = {r.pk: r.seen_at or r.created_at for r, _lat, _lng in located}
-    candidate_rows = (
-        Incident.objects.filter(
-            lat__gte=min(b[0] for b in boxes.values()),
-            lat__lte=max(b[1] for b in boxes.values()),
-            lng__gte=min(b[2] for b in boxes.values()),
-            lng__lte=max(b[3] for b in boxes.values()),
-            created_at__gte=min(whens.values()) - services.MERGE_WINDOW,
-            created_at__lte=max(whens.values()) + services.MERGE_WINDOW,
-        )
-        .exclude(status=Incident.Status.CLOSED)
-        .only("id", "lat", "lng", "created_at", "activity", "status")
-        .order_by("-created_at", "-id")[:500]
-    )
-    # The lat/lng range filters above already leave out incidents without a location.
-    candidates = [
-        (i, i.lat, i.lng) for i in candidate_rows if i.lat is not None and i.lng is not None
-    ]
-    out: dict[int, list[tuple[Incident, float]]] = {}
-    for report, lat, lng in located:
-        min_lat, max_lat, min_lng, max_lng = boxes[report.pk]
-        when = whens[report.pk]
-        close = []
-        for incident, i_lat, i_lng in candidates:
-            if incident.pk == report.incident_id:
-                continue
-            if not (min_lat <= i_lat <= max_lat and min_lng <= i_lng <= max_lng):
-                continue
-            if abs(incident.created_at - when) > services.MERGE_WINDOW:
-                continue
-            metres = geo.haversine_m(lat, lng, i_lat, i_lng)
-            if metres <= services.MERGE_RADIUS_M:
-                close.append((incident, metres))
-        if close:
-            close.sort(key=lambda pair: pair[1])
-            out[report.pk] = close[:SUGGESTIONS_PER_REPORT]
-    return out
-
-
-def _incident_summaries(incident_ids: list[int]) -> tuple[dict[int, int], dict[int, Counter]]:
-    if not incident_ids:
-        return {}, {}
-    report_counts = dict(
-        Report.objects.filter(incident_id__in=incident_ids)
-        .values("incident_id")
-        .annotate(n=Count("id"))
-        .values_list("incident_id", "n")
-    )
-    requests: dict[int, Counter] = defaultdict(Counter)
-    for incident_id, status, n in (
-        VerificationRequest.objects.filter(incident_id__in=incident_ids)
-        .values("incident_id", "status")
-        .annotate(n=Count("id"))
-        .values_list("incident_id", "status", "n")
-    ):
-        requests[incident_id][status] = n
-    return report_counts, requests
-
-
-def _labels(choices) -> dict[str, str]:
-    return {value: str(label) for value, label in choices.choices}
-
-
-def _flood_label(group: str) -> str:
-    kind, _sep, ref = group.partition(":")
-    if kind == "source":
-        return _("Same source (%(ref)s)") % {"ref": ref}
-    if kind == "area":
-        return _("Same small area (%(ref)s)") % {"ref": ref}
-    return group
-
-
 def _page_of(request: HttpRequest) -> int:
     return _page_number(request.GET)
 
@@ -325,78 +215,12 @@ def _page_number(query) -> int:
         return 1
 
 
-def _queue_context(page: int = 1) -> dict[str, Any]:
-    # Three lanes: trusted reports (vouched members, patrols) that no anonymous burst can push
-    # away, the other new reports paged by QUEUE_LIMIT with their total, and flood groups.
-    counts = selectors.queue_counts()
-    pages = max(1, -(-counts["open"] // QUEUE_LIMIT))
-    page = min(page, pages)
-    offset = (page - 1) * QUEUE_LIMIT
-    trusted: list[Any] = list(selectors.queue_reports(TRUSTED_LIMIT, flood=False, trusted=True))
-    # Rows get display attributes (labels, counts, suggestions) for the template below.
-    reports: list[Any] = list(
-        selectors.queue_reports(QUEUE_LIMIT, flood=False, trusted=False, offset=offset)
-    )
-    flood: list[Any] = list(selectors.queue_reports(FLOOD_LIMIT, flood=True))
-    flood_total = counts["flood"]
-    photos, voice = _media_summary([r.pk for r in trusted + reports + flood])
-    suggestions = _merge_suggestions(trusted + reports + flood)
-    # Labels looked up once per request: get_FOO_display() rebuilds its choices dict per call,
-    # a fifth of the fragment's render time with 150 rows.
-    activity, agency = _labels(Activity), _labels(Agency)
-    channel, status = _labels(IntakeChannel), _labels(Incident.Status)
-    for report in trusted + reports + flood:
-        report.photo_count = photos.get(report.pk, 0)
-        report.has_recording = report.pk in voice
-        report.recording_id = voice.get(report.pk)
-        report.suggestions = suggestions.get(report.pk, [])
-        report.activity_label = activity.get(report.activity, "")
-        report.agency_label = agency.get(report.agency, report.agency)
-        report.channel_label = channel.get(report.channel, report.channel)
-    groups: dict[str, list[Report]] = defaultdict(list)
-    for report in flood:
-        groups[report.flood_group].append(report)
-    flood_groups = [(_flood_label(key), members) for key, members in sorted(groups.items())]
-    incidents: list[Any] = list(selectors.open_incidents(INCIDENT_LIMIT))
-    report_counts, request_counts = _incident_summaries([i.pk for i in incidents])
-    now = timezone.now()
-    for incident in incidents:
-        incident.activity_label = activity.get(incident.activity, "")
-        incident.agency_label = agency.get(incident.agency, incident.agency)
-        incident.status_label = status.get(incident.status, incident.status)
-        incident.report_count = report_counts.get(incident.pk, 0)
-        asked = request_counts.get(incident.pk, Counter())  # not "counts": the queue's totals
-        incident.going = asked.get(VerificationRequest.Status.ACCEPTED, 0)
-        incident.asked = asked.get(VerificationRequest.Status.SENT, 0)
-        incident.locked = bool(
-            incident.lock_holder_id and incident.lock_until and incident.lock_until > now
-        )
-    verifiers_on_duty = OnDuty.objects.filter(role="verifier", until__gt=now).count()
-    return {
-        "trusted_reports": trusted,
-        "trusted_total": counts["trusted"],
-        "reports": reports,
-        "reports_total": counts["open"],
-        "first_shown": offset + 1,
-        "last_shown": offset + len(reports),
-        "page": page,
-        "previous_page": page - 1 if page > 1 else None,
-        "next_page": page + 1 if page < pages else None,
-        "surge": selectors.anonymous_surge(),
-        "flood_groups": flood_groups,
-        "flood_total": flood_total,
-        "flood_shown": len(flood),
-        "incidents": incidents,
-        "verifiers_on_duty": verifiers_on_duty,
-    }
-
-
 # --- the console ------------------------------------------------------------------------------
 
 
 @console_view
 def console(request: HttpRequest) -> HttpResponse:
-    context = _queue_context(_page_of(request))
+    context = queue.console_queue(_page_of(request))
     html, digest = _render_live(request, "reports/console/_queue.html", context)
     member = member_of(request)
     duty = OnDuty.objects.filter(member=member, role="dispatcher", until__gt=timezone.now())
@@ -416,7 +240,9 @@ def console(request: HttpRequest) -> HttpResponse:
 
 @console_view
 def console_queue(request: HttpRequest) -> HttpResponse:
-    return _live_response(request, "reports/console/_queue.html", _queue_context(_page_of(request)))
+    return _live_response(
+        request, "reports/console/_queue.html", queue.console_queue(_page_of(request))
+    )
 
 
 @console_view
@@ -581,7 +407,7 @@ def _load_incident(incident_id: int) -> Incident:
 def _merge_targets(incident: Incident) -> list[tuple[int, str]]:
     """Open incidents to merge this one into: nearby first, then the most recent."""
     rows = []
-    for other in selectors.open_incidents(INCIDENT_LIMIT):
+    for other in selectors.open_incidents(queue.INCIDENT_LIMIT):
         if other.pk == incident.pk:
             continue
         metres = None
