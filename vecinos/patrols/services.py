@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,8 +18,9 @@ from vecinos.messaging import services as messaging
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Role, Tier
 from vecinos.patrols import coverage as coverage_reads
+from vecinos.patrols import feeds
+from vecinos.patrols.errors import NotAllowed, PatrolError
 from vecinos.patrols.models import (
-    CalendarFeed,
     Holiday,
     PatrolLogEntry,
     Place,
@@ -29,17 +28,10 @@ from vecinos.patrols.models import (
     ShiftTemplate,
     Signup,
 )
+from vecinos.reports.services import zone_id_for
 
 CHECK_IN_EARLY = timedelta(minutes=30)
 AT_PLACE_METERS = 300
-
-
-class PatrolError(ValueError):
-    """A refusal with a message for the person (lazily translated)."""
-
-
-class NotAllowed(PermissionError):
-    pass
 
 
 def local_tz() -> ZoneInfo:
@@ -556,36 +548,48 @@ coverage_state = coverage_reads.coverage_state
 coverage_values = coverage_reads.coverage_values
 
 
-# --- Calendar feeds ---------------------------------------------------------------------------
+# --- Places and generation by a coordinator ---------------------------------------------------
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+PLACE_FIELDS = ("name", "kind", "organization", "notes", "active")
 
 
-def feed_create(*, member: Member, organization_id: int | None = None) -> str:
-    if organization_id is not None and not network.can_manage_org(member, organization_id):
-        raise NotAllowed
-    token = secrets.token_urlsafe(24)
-    # Every feed has an owner, an organization's too: it serves only while its owner may still
-    # see what it shows (calendar.feed_body), so it dies with their account or their role.
-    CalendarFeed.objects.create(
-        member=member,
-        organization_id=organization_id,
-        token_hash=_hash(token),
-    )
-    audit("patrol.feed_create", actor=member, organization_id=organization_id)
-    return token
+@transaction.atomic
+def place_save(*, actor: Member, place: Place, data: dict) -> Place:
+    """Create or update a place from a coordinator's form (audited); the zone follows the pin.
+    The caller has checked the actor may manage ``data["organization"]``."""
+    created = place.pk is None
+    previous_org = place.organization_id
+    for name in PLACE_FIELDS:
+        setattr(place, name, data[name])
+    place.lat, place.lng = data["lat"], data["lng"]
+    place.zone_id = zone_id_for(place.lat, place.lng)
+    place.save()
+    if created:
+        audit(
+            "patrol.place_create", actor=actor, target=place, organization_id=place.organization_id
+        )
+    else:
+        audit(
+            "patrol.place_update",
+            actor=actor,
+            target=place,
+            organization_id=place.organization_id,
+            previous_organization=previous_org,
+        )
+    return place
 
 
-def feed_revoke(*, member: Member, feed: CalendarFeed) -> None:
-    if feed.member_id != member.pk and not (
-        feed.organization_id and network.can_manage_org(member, feed.organization_id)
-    ):
-        raise NotAllowed
-    feed.revoked_at = timezone.now()
-    feed.save(update_fields=["revoked_at"])
+def generate_shifts_by(*, actor: Member, weeks: int) -> int:
+    """A coordinator's "generate shifts now" (audited)."""
+    created = generate_shifts(weeks=weeks)
+    audit("patrol.generate", actor=actor, created=created, weeks=weeks)
+    return created
 
 
-def feed_lookup(token: str) -> CalendarFeed | None:
-    return CalendarFeed.objects.filter(token_hash=_hash(token), revoked_at__isnull=True).first()
+# --- Calendar feeds: in patrols/feeds.py (the names stay importable from here) ---------------
+
+feed_create = feeds.feed_create
+feed_lookup = feeds.feed_lookup
+feed_replace = feeds.feed_replace
+feed_revoke = feeds.feed_revoke

@@ -27,7 +27,6 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -39,7 +38,6 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from vecinos.core.audit import audit
 from vecinos.network import selectors as network
 from vecinos.network.http import member_of
 from vecinos.network.models import Organization, Zone
@@ -54,7 +52,6 @@ from vecinos.patrols.forms_coord import (
     TemplateForm,
 )
 from vecinos.patrols.models import CalendarFeed, Holiday, PatrolLogEntry, Place, Shift
-from vecinos.reports.services import zone_id_for
 
 GENERATE_WEEKS = 4
 LOGS_PAGE_SIZE = 50
@@ -126,18 +123,6 @@ def places(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _save_place(place: Place, data: dict[str, Any]) -> Place:
-    place.name = data["name"]
-    place.kind = data["kind"]
-    place.organization = data["organization"]
-    place.lat, place.lng = data["lat"], data["lng"]
-    place.notes = data["notes"]
-    place.active = data["active"]
-    place.zone_id = zone_id_for(place.lat, place.lng)
-    place.save()
-    return place
-
-
 def _zone_outlines() -> list[dict[str, Any]]:
     """Neighborhood outlines drawn under the markers, so a map without tiles has landmarks."""
     return [
@@ -166,14 +151,7 @@ def place_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if not network.can_manage_org(member, form.cleaned_data["organization"]):
             raise PermissionDenied
-        with transaction.atomic():
-            place = _save_place(Place(), form.cleaned_data)
-            audit(
-                "patrol.place_create",
-                actor=member,
-                target=place,
-                organization_id=place.organization_id,
-            )
+        place = services.place_save(actor=member, place=Place(), data=form.cleaned_data)
         messages.success(request, _place_message(place, created=True))
         return redirect("patrol_place", place_id=place.pk)
     return render(
@@ -249,16 +227,7 @@ def place_detail(request: HttpRequest, place_id: int) -> HttpResponse:
         return _render_place(request, place, place_form=form, status=400)
     if not network.can_manage_org(member, form.cleaned_data["organization"]):
         raise PermissionDenied
-    with transaction.atomic():
-        previous_org = place.organization_id
-        _save_place(place, form.cleaned_data)
-        audit(
-            "patrol.place_update",
-            actor=member,
-            target=place,
-            organization_id=place.organization_id,
-            previous_organization=previous_org,
-        )
+    services.place_save(actor=member, place=place, data=form.cleaned_data)
     messages.success(request, _place_message(place, created=False))
     return redirect("patrol_place", place_id=place.pk)
 
@@ -304,8 +273,7 @@ def template_new(request: HttpRequest, place_id: int) -> HttpResponse:
 @coordinator_view
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
-    created = services.generate_shifts(weeks=GENERATE_WEEKS)
-    audit("patrol.generate", actor=member_of(request), created=created, weeks=GENERATE_WEEKS)
+    created = services.generate_shifts_by(actor=member_of(request), weeks=GENERATE_WEEKS)
     messages.success(
         request,
         ngettext(
@@ -522,20 +490,10 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         organization = Organization.objects.filter(pk=organization_id).first()
         if organization is None or not network.can_manage_org(member, organization):
             raise PermissionDenied
-    with transaction.atomic():
-        # One live link each: a new one replaces the old (which may have leaked).
-        old = CalendarFeed.objects.filter(revoked_at__isnull=True)
-        old = (
-            old.filter(organization=organization)
-            if organization
-            else old.filter(member=member, organization__isnull=True)
-        )
-        for feed in old:
-            services.feed_revoke(member=member, feed=feed)
-        try:
-            token = services.feed_create(member=member, organization_id=organization_id)
-        except services.NotAllowed:
-            raise PermissionDenied from None
+    try:
+        token = services.feed_replace(member=member, organization=organization)
+    except services.NotAllowed:
+        raise PermissionDenied from None
     url = feed_url(request, token)
     issued = {
         "url": url,
