@@ -27,19 +27,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -51,16 +49,12 @@ from vecinos.reports import hooks, queue, selectors, services
 from vecinos.reports.forms_console import (
     BanForm,
     DispatchForm,
-    DutyEndForm,
-    DutyForm,
     IncidentMergeForm,
     LockForm,
     MergeForm,
-    QuickReportForm,
     TriageForm,
 )
 from vecinos.reports.models import (
-    Attachment,
     Incident,
     IncidentEvent,
     OnDuty,
@@ -589,218 +583,3 @@ def console_dispatch(request: HttpRequest, incident_id: int) -> HttpResponse:
         "names": ", ".join(r.verifier.username for r in created) or "-",
     }
     return _incident_done(request, incident, message)
-
-
-# --- photos and recordings ----------------------------------------------------------------------
-
-
-def _may_see_media(request: HttpRequest, incident_id: int | None) -> bool:
-    if request.user.is_authenticated and selectors.can_use_console(request.user):
-        return True
-    if incident_id is None:
-        return False
-    # A verifier's access lasts as long as their request: asked or going, on an incident still
-    # open, while they are an active verifier. Once they reported back (or declined, or were
-    # cancelled) the link, and the browser session it was opened in, show nothing more.
-    live = VerificationRequest.objects.filter(
-        incident_id=incident_id,
-        status__in=[VerificationRequest.Status.SENT, VerificationRequest.Status.ACCEPTED],
-        verifier__is_active=True,
-    ).exclude(incident__status=Incident.Status.CLOSED)
-    if request.user.is_authenticated:
-        vr = live.filter(verifier=request.user).first()
-    else:
-        granted = request.session.get(VERIFY_SESSION_KEY) or []
-        vr = live.filter(pk__in=granted).select_related("verifier").first() if granted else None
-    return vr is not None and selectors.can_verify(vr.verifier)
-
-
-@never_cache
-def console_media(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
-    attachment = Attachment.objects.select_related("report").filter(pk=attachment_id).first()
-    incident_id = None
-    if attachment is not None:
-        incident_id = attachment.incident_id or (
-            attachment.report.incident_id if attachment.report else None
-        )
-    if not _may_see_media(request, incident_id):
-        if not request.user.is_authenticated and not request.session.get(VERIFY_SESSION_KEY):
-            return redirect_to_login(request.get_full_path())
-        raise PermissionDenied
-    if attachment is None or not attachment.path:
-        raise Http404
-    if attachment.kind == Attachment.Kind.RECORDING:
-        return _recording_response(request, attachment)
-    try:
-        content = services.read_media(attachment)  # photos are encrypted at rest too
-    except (services.MediaUnreadable, OSError):
-        raise Http404 from None
-    inline = attachment.content_type.startswith(("image/", "audio/"))
-    response = HttpResponse(
-        content, content_type=attachment.content_type if inline else "application/octet-stream"
-    )
-    if not inline:
-        response["Content-Disposition"] = "attachment"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-
-
-def _recording_response(request: HttpRequest, attachment: Attachment) -> HttpResponse:
-    """The decrypted audio of a hotline message (encrypted on disk), with single byte ranges:
-    Safari's <audio> asks for ``Range: bytes=0-1`` first and plays nothing without a 206."""
-    try:
-        audio = services.read_media(attachment)
-    except (services.MediaUnreadable, OSError):
-        raise Http404 from None
-    status, start, end = 200, 0, len(audio) - 1
-    match = _RANGE.fullmatch(request.headers.get("Range", "").strip())
-    if match and (match[1] or match[2]) and audio:
-        if match[1]:
-            start, end = int(match[1]), min(int(match[2] or end), end)
-        else:  # the last N bytes
-            start = max(0, len(audio) - int(match[2]))
-        if start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{len(audio)}"
-            return response
-        status = 206
-    response = HttpResponse(
-        audio[start : end + 1], content_type=attachment.content_type, status=status
-    )
-    if status == 206:
-        response["Content-Range"] = f"bytes {start}-{end}/{len(audio)}"
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = "inline"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-# --- duty ------------------------------------------------------------------------------------
-
-
-@never_cache
-@login_required
-def duty(request: HttpRequest) -> HttpResponse:
-    member = member_of(request)
-    if not selectors.can_take_duty(member):
-        raise PermissionDenied
-    roles = [r for r in ("dispatcher", "verifier") if network.has_role(member, r)]
-    form = DutyForm(roles=roles)
-    if request.method == "POST":
-        if request.POST.get("action") == "end":
-            end = DutyEndForm(request.POST)
-            if end.is_valid() and end.cleaned_data["role"] in roles:
-                services.duty_end(member=member, role=end.cleaned_data["role"])
-                messages.success(request, _("You are off duty. Thank you."))
-            return redirect("duty")
-        form = DutyForm(request.POST, roles=roles)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                shift = services.duty_start(
-                    member=member,
-                    role=data["role"],
-                    hours=data["hours"],
-                    lat=data["lat"],
-                    lng=data["lng"],
-                )
-            except services.NotAllowed:
-                raise PermissionDenied from None
-            messages.success(
-                request,
-                _("You are on duty until %(time)s.") % {"time": _hhmm(shift.until)},
-            )
-            return redirect("duty")
-    shifts = {d.role: d for d in OnDuty.objects.filter(member=member, until__gt=timezone.now())}
-    return render(
-        request,
-        "reports/console/duty.html",
-        {
-            "form": form,
-            "rows": [(role, shifts.get(role)) for role in roles],
-            "role_labels": {"dispatcher": _("Dispatcher"), "verifier": _("Verifier")},
-            "can_console": selectors.can_use_console(member),
-        },
-    )
-
-
-# --- member quick report -------------------------------------------------------------------------
-
-QUICK_RECEIPT_KEY = "vecinos_quick_receipt"
-
-
-def _refused(request: HttpRequest, title: str, message: str, status: int) -> HttpResponse:
-    return render(request, "error.html", {"title": title, "message": message}, status=status)
-
-
-@never_cache
-@login_required
-def quick_report(request: HttpRequest) -> HttpResponse:
-    user = member_of(request)
-    if not selectors.can_quick_report(user):
-        raise PermissionDenied
-    form = QuickReportForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                key = services.check_source(f"member:{user.pk}", bucket="member")
-            except services.Banned:
-                return _refused(
-                    request,
-                    _("Reports are paused"),
-                    _(
-                        "Reports from your account are paused. Call the hotline or your "
-                        "coordinator."
-                    ),
-                    403,
-                )
-            except services.RateLimited:
-                return _refused(
-                    request,
-                    _("Too many reports"),
-                    _(
-                        "You sent many reports in a short time. Wait a few minutes, or call the "
-                        "hotline if it is urgent."
-                    ),
-                    429,
-                )
-            data = form.cleaned_data
-            try:
-                report = services.report_submit(
-                    data=services.ReportInput(
-                        channel="patrol",
-                        language=(get_language() or user.preferred_language or "es")[:8],
-                        activity=data["activity"],
-                        agents_count=form.count,
-                        lat=data["lat"],
-                        lng=data["lng"],
-                        place_text=data["place_text"],
-                        reporter_member=user,
-                    ),
-                    source_key_value=key,
-                )
-            except services.ReportInvalid as exc:
-                for name, message in exc.errors.items():
-                    target = name if name in form.fields else None
-                    form.add_error(target, message)
-            else:
-                request.session[QUICK_RECEIPT_KEY] = report.receipt
-                return redirect("quick_report_done")
-        status = 400
-    return render(request, "reports/member/quick_report.html", {"form": form}, status=status)
-
-
-@never_cache
-@login_required
-def quick_report_done(request: HttpRequest) -> HttpResponse:
-    receipt = request.session.get(QUICK_RECEIPT_KEY)
-    if not receipt:
-        return redirect("quick_report")
-    report = Report.objects.filter(receipt=receipt, reporter_member=member_of(request)).first()
-    if report is None:
-        return redirect("quick_report")
-    return render(request, "reports/member/quick_report_done.html", {"report": report})
