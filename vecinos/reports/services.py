@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from vecinos.core import extensions, geo, ratelimit
 from vecinos.core.crypto import blind_index
@@ -166,17 +167,45 @@ def _phone_key(raw: str) -> str:
     return blind_index(raw, purpose="phone") if raw.startswith("+") else "-"
 
 
-def validate(data: ReportInput, *, draft: bool = False) -> None:
-    from django.utils.translation import gettext_lazy as _
-
-    errors: dict[str, StrOrPromise] = {}
+def _location_error(data: ReportInput) -> StrOrPromise | None:
     if (data.lat is None) != (data.lng is None):
-        errors["location"] = _("Give both latitude and longitude, or neither.")
-    elif data.lat is not None and data.lng is not None:
+        return gettext_lazy("Give both latitude and longitude, or neither.")
+    if data.lat is not None and data.lng is not None:
         try:
             geo.validate_lat_lng(float(data.lat), float(data.lng))
         except (geo.GeoError, TypeError, ValueError):
-            errors["location"] = _("That location is not on the map. Move the pin and try again.")
+            return gettext_lazy("That location is not on the map. Move the pin and try again.")
+    return None
+
+
+def _seen_at_error(data: ReportInput) -> StrOrPromise | None:
+    if data.seen_at is None:
+        return None
+    now = timezone.now()
+    if data.seen_at > now + timedelta(minutes=10):
+        return gettext_lazy("The time seen cannot be in the future.")
+    if data.seen_at < now - SEEN_AT_MAX_AGE:
+        return gettext_lazy("The time seen must be within the last 30 days.")
+    return None
+
+
+def _completeness_error(data: ReportInput) -> tuple[str, StrOrPromise] | None:
+    has_where = data.lat is not None or data.place_text.strip()
+    has_what = data.activity or data.description.strip() or data.photos
+    if not has_where and not has_what:
+        return "__all__", gettext_lazy("Tell us at least where it is or what you saw.")
+    if not has_where:
+        return "place_text", gettext_lazy(
+            "Tell us where: use your location, move the pin or type it."
+        )
+    return None
+
+
+def validate(data: ReportInput, *, draft: bool = False) -> None:
+    _ = gettext_lazy
+    errors: dict[str, StrOrPromise] = {}
+    if location := _location_error(data):
+        errors["location"] = location
     for name in ("agents_count", "vehicles_count"):
         value = getattr(data, name)
         if value is not None and not (0 <= int(value) <= 500):
@@ -187,21 +216,12 @@ def validate(data: ReportInput, *, draft: bool = False) -> None:
         errors["description"] = _("Keep the description under 2000 characters.")
     if len(data.equipment) > 200:
         errors["equipment"] = _("Keep the equipment under 200 characters.")
-    if data.seen_at is not None:
-        now = timezone.now()
-        if data.seen_at > now + timedelta(minutes=10):
-            errors["seen_at"] = _("The time seen cannot be in the future.")
-        elif data.seen_at < now - SEEN_AT_MAX_AGE:
-            errors["seen_at"] = _("The time seen must be within the last 30 days.")
+    if seen_at := _seen_at_error(data):
+        errors["seen_at"] = seen_at
     if len(data.photos) > MAX_PHOTOS:
         errors["photos"] = _("Attach at most 5 photos.")
-    if not draft and not errors:
-        has_where = data.lat is not None or data.place_text.strip()
-        has_what = data.activity or data.description.strip() or data.photos
-        if not has_where and not has_what:
-            errors["__all__"] = _("Tell us at least where it is or what you saw.")
-        elif not has_where:
-            errors["place_text"] = _("Tell us where: use your location, move the pin or type it.")
+    if not draft and not errors and (missing := _completeness_error(data)):
+        errors[missing[0]] = missing[1]
     if errors:
         raise ReportInvalid(errors)
 
