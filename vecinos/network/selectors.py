@@ -12,6 +12,8 @@ from vecinos.network.models import (
     Organization,
     Role,
     Tier,
+    Training,
+    Vouch,
 )
 
 
@@ -130,7 +132,6 @@ def vetted_only_by(member: Member, author: Member | None, *, depth: int = 8) -> 
     """
     if author is None:
         return False
-    from vecinos.network.models import Training, Vouch
 
     seen: dict[int, bool] = {}
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from vecinos.alerts.models import SubscriptionArea
 from vecinos.core import geo
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Role, Tier
@@ -205,7 +206,6 @@ def open_shifts_near_location(
 def open_shifts_in_my_areas(member: Member, *, now: datetime | None = None) -> Finder:
     """Open shifts in the zones of the member's alert areas, near their alert places, and at
     their organizations' places; soonest first."""
-    from vecinos.alerts.models import SubscriptionArea
 
     now = now or timezone.now()
     zone_ids: set[int] = set()

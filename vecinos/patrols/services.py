@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from vecinos.alerts.models import SubscriptionArea
 from vecinos.core import geo
 from vecinos.core.audit import audit
 from vecinos.messaging import services as messaging
@@ -28,6 +29,7 @@ from vecinos.patrols.models import (
     ShiftTemplate,
     Signup,
 )
+from vecinos.reports import services as reports
 from vecinos.reports.services import zone_id_for
 
 CHECK_IN_EARLY = timedelta(minutes=30)
@@ -413,7 +415,6 @@ def patrol_report(
     agency: str = "unknown",
 ):
     """The report of a patrol that saw activity: pre-filled with place and time; trusted."""
-    from vecinos.reports import services as reports
 
     if not Signup.objects.filter(shift=shift, member=member).exists() and not (
         can_coordinate_place(member, shift.place)
@@ -502,8 +503,6 @@ def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: i
     )
     zone_members = set()
     if shift.place.zone_id:
-        from vecinos.alerts.models import SubscriptionArea
-
         zone_members = set(
             SubscriptionArea.objects.filter(zone_id=shift.place.zone_id).values_list(
                 "subscriber__member_id", flat=True

@@ -11,6 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from vecinos.core import geo
+from vecinos.messaging.services import DeliverySpec, contact_point, deliveries_enqueue
+from vecinos.network import selectors
 from vecinos.network.models import Member, Role, Tier
 from vecinos.reports import selectors as report_selectors
 from vecinos.reports.errors import NotAllowed
@@ -36,7 +38,6 @@ OUTCOMES = (
 def duty_start(
     *, member: Member, role: str, hours: float, lat: float | None = None, lng: float | None = None
 ) -> OnDuty:
-    from vecinos.network import selectors
 
     if role not in ("dispatcher", "verifier") or not selectors.has_role(member, role):
         raise NotAllowed
@@ -103,9 +104,6 @@ def verifiers_request(
     *, incident: Incident, verifiers: list[Member], actor: Member
 ) -> list[VerificationRequest]:
     from django.utils import translation
-
-    from vecinos.messaging.services import DeliverySpec, contact_point, deliveries_enqueue
-    from vecinos.network import selectors
 
     if not report_selectors.can_dispatch(actor):
         raise NotAllowed

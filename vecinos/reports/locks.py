@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from vecinos.network import selectors
 from vecinos.network.models import Member
 from vecinos.reports.errors import LockedByOther, NotAllowed
 from vecinos.reports.models import (
@@ -50,7 +51,6 @@ def lock_release(*, incident: Incident, actor: Member) -> None:
 
 @transaction.atomic
 def lock_break(*, incident: Incident, actor: Member) -> None:
-    from vecinos.network import selectors
 
     if not selectors.is_coordinator(actor):
         raise NotAllowed

@@ -12,7 +12,14 @@ from django.utils import timezone
 from vecinos.core import geo
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role, Tier
-from vecinos.reports.models import Incident, IncidentEvent, OnDuty, Report, ReportStatus
+from vecinos.reports.models import (
+    Incident,
+    IncidentEvent,
+    OnDuty,
+    Report,
+    ReportStatus,
+    VerificationRequest,
+)
 
 CONSOLE_ROLES = (Role.DISPATCHER, Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR)
 # A report and an open incident describe one event when they are this close in place and time.
@@ -188,7 +195,6 @@ def verifiers_on_duty_located() -> list[tuple[int, str, float | None, float | No
 
 def open_requests_for(member) -> list:
     """A verifier's open verification requests (asked or going), newest first."""
-    from vecinos.reports.models import VerificationRequest
 
     return list(
         VerificationRequest.objects.filter(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from vecinos.core import extensions, geo, ratelimit
+from vecinos.core.audit import audit
 from vecinos.core.crypto import blind_index
 from vecinos.core.privacy import source_key
 from vecinos.network.models import Member, Tier, Zone
@@ -494,7 +495,6 @@ def ban_source(*, report: Report, actor: Member, reason: str = "") -> BannedSour
     ban, _ = BannedSource.objects.get_or_create(
         key=key, defaults={"reason": reason[:120], "created_by": actor, "expires_at": expires}
     )
-    from vecinos.core.audit import audit
 
     audit("report.ban_source", actor=actor, target=report)
     return ban

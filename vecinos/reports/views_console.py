@@ -21,6 +21,7 @@ still while a dispatcher works it with the keyboard.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from functools import wraps
 from typing import Any
@@ -185,7 +186,6 @@ def _console_done(request: HttpRequest, message: str) -> HttpResponse:
 
 
 def _hx_message(message: str) -> str:
-    import json
 
     return json.dumps({"console-message": message})
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from vecinos.core.crypto import decrypt
 from vecinos.reports import notify, selectors, verify_otherwise
 from vecinos.reports.models import Incident
 from vecinos.reports.services import OUTCOMES, LockedByOther, NotAllowed
@@ -100,7 +101,6 @@ def incident_verified_otherwise(request: HttpRequest, incident_id: int) -> HttpR
 
 def event_detail(detail: dict) -> dict:
     """The timeline text's values for a "verified another way" event (why decrypted)."""
-    from vecinos.core.crypto import decrypt
 
     out = dict(detail)
     out["how"] = str(dict(HOW_CHOICES).get(detail.get("how", ""), "?"))
