@@ -19,7 +19,7 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from vecinos.reports import services
+from vecinos.reports import media, services
 from vecinos.reports.models import Attachment, Report
 from vecinos.reports.services import read_media
 
@@ -146,8 +146,8 @@ def test_jpeg_decoding_uses_draft_mode():
 @pytest.mark.django_db
 def test_photos_wait_for_a_decode_slot_and_say_so_when_none_frees(client, monkeypatch):
     slots = threading.BoundedSemaphore(1)
-    monkeypatch.setattr(services, "_decode_slots", slots)
-    monkeypatch.setattr(services, "PHOTO_BUSY_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(media, "_decode_slots", slots)
+    monkeypatch.setattr(media, "PHOTO_BUSY_WAIT_SECONDS", 0.2)
     photo = image_bytes((64, 48), "JPEG")
     slots.acquire()  # another request is decoding
     try:

@@ -6,42 +6,15 @@ signed-in browser session; either way the member's own permissions apply, nothin
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from django.apps import apps
 from django.http import HttpRequest
 from django.utils.translation import gettext
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI
 from ninja.errors import HttpError
-from ninja.security import HttpBearer, SessionAuth
 
-from vecinos.network import selectors
-from vecinos.network.models import Membership, Organization, Zone
-from vecinos.network.services import token_authenticate
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str):
-        member = token_authenticate(token)
-        if member is not None:
-            request.user = member
-        return member
-
-
-class VerifiedSession(SessionAuth):
-    """A signed-in browser session (CSRF-checked by ninja for unsafe methods)."""
-
-    def authenticate(self, request: HttpRequest, key):
-        user = super().authenticate(request, key)
-        if user is None or not user.is_active:
-            return None
-        # A session that still owes a two-factor code gets no API access either.
-        if not user.is_verified():
-            from django_otp import devices_for_user
-
-            if selectors.requires_two_factor(user) or any(
-                True for _d in devices_for_user(user, confirmed=True)
-            ):
-                return None
-        return user
-
+from vecinos.network.api_auth import BearerToken, VerifiedSession
 
 _DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
 _FIELD_ERRORS = {
@@ -115,116 +88,24 @@ def _http_error(request: HttpRequest, exc: HttpError):
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
-class MeOut(Schema):
-    id: int
-    username: str
-    tier: int
-    preferred_language: str
-    roles: list[dict]
-
-
-class OrganizationOut(Schema):
-    id: int
-    name: str
-    short_name: str
-    languages: list[str]
-
-
-class RosterEntryOut(Schema):
-    member_id: int
-    username: str
-    role: str
-    tier: int
-    active: bool
-
-
-class ZoneOut(Schema):
-    id: int
-    name: str
-    slug: str
-    kind: str
-    center_lat: float
-    center_lng: float
-    cells: int
-
-
-@api.get("/me", response=MeOut, tags=["network"])
-def me(request):
-    user = request.auth
-    return {
-        "id": user.pk,
-        "username": user.username,
-        "tier": user.tier,
-        "preferred_language": user.preferred_language,
-        "roles": [
-            {"organization_id": org, "role": role}
-            for org, role in sorted(selectors.effective_roles(user))
-        ],
-    }
-
-
-@api.get("/organizations", response=list[OrganizationOut], tags=["network"])
-def organizations(request):
-    # The list of member groups is not secret to signed-in members; their rosters are.
-    return list(Organization.objects.order_by("name"))
-
-
-@api.get("/organizations/{org_id}/members", response=list[RosterEntryOut], tags=["network"])
-def organization_members(request, org_id: int):
-    org = Organization.objects.filter(pk=org_id).first()
-    if org is None or not selectors.can_manage_org(request.auth, org):
-        # Same answer for "missing" and "not yours": no probing which ids exist.
-        raise HttpError(403, "Not allowed")
-    from vecinos.core.audit import audit
-
-    audit("roster.export", actor=request.auth, organization_id=org.pk, via="api")
-    rows: list[Membership] = list(selectors.roster(org))
-    return [
-        {
-            "member_id": m.member_id,
-            "username": m.member.username,
-            "role": m.role,
-            "tier": m.member.tier,
-            "active": m.member.is_active,
-        }
-        for m in rows
-    ]
-
-
-@api.get("/zones", response=list[ZoneOut], tags=["network"])
-def zones(request):
-    from vecinos.network.models import Tier
-
-    if request.auth.tier < Tier.VOUCHED:
-        raise HttpError(403, "Not allowed")
-    return [
-        {
-            "id": z.pk,
-            "name": z.name,
-            "slug": z.slug,
-            "kind": z.kind,
-            "center_lat": z.center_lat,
-            "center_lng": z.center_lng,
-            "cells": len(z.cells),
-        }
-        for z in Zone.objects.order_by("name")
-    ]
-
-
 def _mount_routers() -> None:
-    from vecinos.reports.api import router as reports_router
-    from vecinos.reports.api_console import router as console_router
-
-    api.add_router("/", console_router)
-    api.add_router("/", reports_router)
-
-    from vecinos.alerts.api import router as alerts_router
-
-    api.add_router("/", alerts_router)
-
-    from vecinos.mobilize.api import router as mobilize_router
-
-    api.add_router("/", mobilize_router)
+    """Every installed Vecinos app with an ``api`` module mounts its ``routers`` (or its one
+    ``router``) at /api/v1/, in INSTALLED_APPS order: an app adds endpoints without editing
+    this file."""
+    for config in apps.get_app_configs():
+        if not config.name.startswith("vecinos."):
+            continue
+        try:
+            module = import_module(f"{config.name}.api")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"{config.name}.api":
+                raise
+            continue
+        routers = getattr(module, "routers", None)
+        if routers is None:
+            routers = [module.router] if hasattr(module, "router") else []
+        for router in routers:
+            api.add_router("/", router)
 
 
 _mount_routers()

@@ -17,3 +17,16 @@ class AlertsConfig(AppConfig):
         # reports never imports alerts: the incident timeline and the console ask these.
         hooks.register_alert_counts(selectors.incident_alert_counts)
         hooks.register_console_notices(selectors.approval_notices)
+        _navigation(selectors)
+
+
+def _navigation(selectors) -> None:
+    from vecinos.alerts import purge
+    from vecinos.core.extensions import add_nav, add_page_rule, add_purge_step
+
+    add_purge_step("alerts", purge.purge_personal, order=30)
+
+    add_nav("alerts", _("Alerts"), group="now", allowed=selectors.can_alert, order=30)
+    add_nav("captain", _("Phone tree"), group="me", allowed=selectors.is_captain, order=40)
+    add_nav("my_alerts", _("My alerts"), group="me", allowed=lambda member: True, order=20)
+    add_page_rule("optouts", selectors.can_manage_optouts)

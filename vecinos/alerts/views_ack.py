@@ -21,7 +21,7 @@ from vecinos.alerts.views_common import (
     _message_language,
 )
 from vecinos.core.audit import audit
-from vecinos.core.http import member_of
+from vecinos.network.http import member_of
 
 # --- acknowledgement link ------------------------------------------------------------------------
 

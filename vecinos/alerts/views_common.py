@@ -36,8 +36,8 @@ from vecinos.alerts.forms import (
 )
 from vecinos.alerts.models import Alert
 from vecinos.core.clientip import limit_key
-from vecinos.core.http import member_of
 from vecinos.core.privacy import source_key
+from vecinos.network.http import member_of
 
 # --- helpers ----------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from vecinos.alerts.views_common import (
     _is_htmx,
     alerting_view,
 )
-from vecinos.core.http import member_of
+from vecinos.network.http import member_of
 
 DEFAULT_TIERS = [Tier.INTERNAL, Tier.RESPONDERS, Tier.MEMBERS]
 

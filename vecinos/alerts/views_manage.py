@@ -17,7 +17,7 @@ from vecinos.alerts.forms import (
     OptOutImportForm,
     OptOutUndoForm,
 )
-from vecinos.core.http import member_of
+from vecinos.network.http import member_of
 from vecinos.network.phones import phone_index
 
 # --- opt-outs and the outbox ----------------------------------------------------------------------

@@ -30,8 +30,8 @@ from vecinos.alerts.views_common import (
 )
 from vecinos.core import ratelimit
 from vecinos.core.audit import audit
-from vecinos.core.http import member_of
 from vecinos.core.privacy import source_key
+from vecinos.network.http import member_of
 from vecinos.network.models import Zone
 from vecinos.network.phones import phone_index
 

@@ -1,33 +1,49 @@
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 from django.conf import settings
+
+from vecinos.core import extensions
+from vecinos.core.coalition import coalition
+
+
+class _MayOpen(Mapping[str, bool]):
+    """``nav.may.<url name>`` in templates: each app's own rule, asked only when used."""
+
+    def __init__(self, member: Any) -> None:
+        self._member = member
+        self._answers: dict[str, bool] = {}
+
+    def __getitem__(self, url_name: str) -> bool:
+        if url_name not in self._answers:
+            self._answers[url_name] = extensions.may_open(url_name, self._member)
+        return self._answers[url_name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._answers)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
+class _Navigation:
+    def __init__(self, member: Any) -> None:
+        self.may = _MayOpen(member)
+        self._member = member
+        self._menus: list[extensions.NavGroup] | None = None
+
+    @property
+    def menus(self) -> list[extensions.NavGroup]:
+        if self._menus is None:
+            self._menus = extensions.navigation_for(self._member)
+        return self._menus
 
 
 def site(request):
-    nav = {}
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        from vecinos.network import selectors
-
-        nav = {
-            "is_coordinator": selectors.is_coordinator(user),
-            "is_coalition_coordinator": selectors.is_coalition_coordinator(user),
-            "can_read_audit": selectors.can_read_audit(user),
-            "can_use_console": selectors.has_role(user, "dispatcher", "coalition_coordinator"),
-            "can_take_duty": selectors.has_role(user, "dispatcher", "verifier"),
-            "can_alert": selectors.has_role(
-                user, "dispatcher", "coalition_coordinator", "org_coordinator"
-            ),
-            "is_captain": selectors.has_role(user, "captain"),
-            "can_patrol": selectors.has_role(user, "patrol"),
-            # Call-outs: the people who may alert (mobilize.services.can_activate).
-            "can_callout": selectors.has_role(
-                user, "dispatcher", "coalition_coordinator", "org_coordinator"
-            ),
-            "is_verifier": selectors.has_role(user, "verifier"),
-        }
-    from vecinos.core.coalition import coalition
-
+    signed_in = user is not None and user.is_authenticated
     current = coalition()
     language = getattr(request, "LANGUAGE_CODE", None)
     hotline = current.hotline_for(language)
@@ -36,5 +52,5 @@ def site(request):
         "coalition": current,
         "hotline": hotline,
         "public_url": settings.PUBLIC_URL,
-        "nav": nav,
+        "nav": _Navigation(user if signed_in else None),
     }

@@ -1,56 +1,13 @@
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import zoneinfo
 
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.templatetags.static import static
+from django.utils import timezone, translation
+from django.utils.html import escape
+from django.utils.translation import gettext
 
-# Pages a person who must enrol in two-factor can still reach.
-ALLOWED_PREFIXES = (
-    "/static/",
-    "/healthz",
-    "/i18n/",
-    "/api/",
-    "/coalition.css",
-    "/coalition-logo.png",
-)
-
-
-class TwoFactorRequiredMiddleware:
-    """Coordinators and dispatchers must have verified a TOTP code in this session.
-
-    Anyone holding such a role (even before their tier activates it) is sent to enrol or to
-    verify before any other page loads.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and not request.path.startswith(ALLOWED_PREFIXES)
-        ):
-            from vecinos.network.selectors import requires_two_factor
-
-            allowed = {
-                reverse("two_factor_setup"),
-                reverse("two_factor_verify"),
-                reverse("logout"),
-            }
-            if request.path not in allowed and not user.is_verified():
-                from django_otp import devices_for_user
-
-                # Anyone who turned two-factor on must use it; some roles must turn it on.
-                if any(True for _d in devices_for_user(user, confirmed=True)):
-                    query = urlencode({"next": request.get_full_path()})
-                    return redirect(f"{reverse('two_factor_verify')}?{query}")
-                if requires_two_factor(user):
-                    return redirect("two_factor_setup")
-        return self.get_response(request)
-
+from vecinos.core.coalition import coalition
 
 # Browser features no page uses are switched off for every answer; geolocation is allowed (for
 # this origin only) on the pages whose scripts ask for a position, by URL name.
@@ -127,11 +84,6 @@ class PartialPageMiddleware:
         head = response.content[:200].lstrip().lower()
         if not head or head.startswith((b"<!doctype", b"<html")):
             return response
-        from django.templatetags.static import static
-        from django.utils import translation
-        from django.utils.html import escape
-        from django.utils.translation import gettext
-
         charset = response.charset or "utf-8"
         wrapped = (
             f'<!doctype html>\n<html lang="{escape(translation.get_language() or "en")}">\n'
@@ -152,12 +104,6 @@ class CoalitionTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        import zoneinfo
-
-        from django.utils import timezone
-
-        from vecinos.core.coalition import coalition
-
         try:
             timezone.activate(zoneinfo.ZoneInfo(coalition().time_zone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

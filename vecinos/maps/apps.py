@@ -8,4 +8,8 @@ class MapsConfig(AppConfig):
     verbose_name = _("Maps")
 
     def ready(self) -> None:
+        from vecinos.core.extensions import add_page_rule
         from vecinos.maps import checks  # noqa: F401  (registers the tile-source check)
+        from vecinos.network import selectors as network
+
+        add_page_rule("zone_list", network.is_coalition_coordinator)

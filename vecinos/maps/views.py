@@ -22,11 +22,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from vecinos.alerts import selectors as alert_selectors
 from vecinos.alerts.models import Tier
 from vecinos.core.geo import cells_outline
-from vecinos.core.http import member_of
 from vecinos.maps import selectors, tiles
 from vecinos.maps.forms import PublicMapForm, ReachForm, ZoneForm
 from vecinos.network import selectors as network_selectors
 from vecinos.network import services as network_services
+from vecinos.network.http import member_of
 from vecinos.network.models import LANGUAGE_CHOICES, Member, Zone
 from vecinos.reports import selectors as report_selectors
 

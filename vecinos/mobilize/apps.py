@@ -8,4 +8,15 @@ class MobilizeConfig(AppConfig):
     verbose_name = _("Call-outs and events")
 
     def ready(self) -> None:
-        from vecinos.mobilize import inbound  # noqa: F401  (registers SMS replies and voice)
+        from vecinos.core.extensions import add_nav, add_purge_step
+        from vecinos.mobilize.purge import purge_personal
+
+        # Call-out answers and RSVPs point at people: first.
+        add_purge_step("mobilize", purge_personal, order=10)
+        from vecinos.mobilize import (
+            inbound,  # noqa: F401  (registers SMS replies and voice)
+            services,
+        )
+
+        add_nav("mobilize", _("Call-outs"), group="now", allowed=services.can_activate, order=40)
+        add_nav("events", _("Events"), group="me", allowed=lambda member: True, order=60)

@@ -32,12 +32,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vecinos.core import ratelimit
 from vecinos.core.audit import audit
 from vecinos.core.clientip import limit_key
-from vecinos.core.http import member_of
 from vecinos.core.privacy import source_key
 from vecinos.mobilize import events, selectors, services
 from vecinos.mobilize.forms import ActivationForm, EventForm, MessageForm, RsvpForm
 from vecinos.mobilize.models import Activation, Event, Response, Rsvp
 from vecinos.network import selectors as network
+from vecinos.network.http import member_of
 from vecinos.reports.models import Incident
 
 RSVP_LIMIT = 10

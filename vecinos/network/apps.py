@@ -12,3 +12,29 @@ class NetworkConfig(AppConfig):
         from vecinos.network import inbound, selectors, signals  # noqa: F401
 
         roles.register("coordinator", selectors.is_coordinator)
+        _navigation(selectors)
+        _purge_steps()
+
+
+def _purge_steps() -> None:
+    from vecinos.core.extensions import add_purge_step
+    from vecinos.network import purge
+
+    # Last: every other app's rows point at members.
+    add_purge_step("network.sign_in_attempts", purge.purge_sign_in_attempts, order=80)
+    add_purge_step("network.members", purge.purge_members, order=90)
+    add_purge_step("network.demo_credentials", purge.purge_demo_credentials, order=95)
+
+
+def _navigation(selectors) -> None:
+    from vecinos.core.extensions import add_nav
+
+    add_nav("profile", _("My profile"), group="me", allowed=_anyone, order=10)
+    add_nav("orgs", _("Organizations"), group="people", allowed=selectors.is_coordinator, order=10)
+    add_nav("zones", _("Zones"), group="people", allowed=selectors.is_vouched, order=40)
+    add_nav("vouch", _("Vouch"), group="people", allowed=selectors.is_vouched, order=50)
+    add_nav("audit_log", _("Audit log"), group="people", allowed=selectors.can_read_audit, order=70)
+
+
+def _anyone(member) -> bool:
+    return True  # every signed-in member (extensions asks only about signed-in ones)

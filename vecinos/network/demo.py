@@ -29,7 +29,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from vecinos.core import geo
+from vecinos.core import extensions, geo
 from vecinos.core.audit import audit
 from vecinos.network.models import (
     Member,
@@ -286,11 +286,6 @@ def _totals() -> dict[str, int]:
     return counts
 
 
-# Apps above network add their part of the demo here when they load (onboarding: subscribers,
-# alert areas, people on duty, the coalition's settings): fn(say) -> extra demo credentials.
-EXTENSIONS: list[Callable[[Callable[[str], None]], dict[str, str]]] = []
-
-
 def load_demo(*, stdout: _Writer | None = None) -> DemoResult:
     """Load the fictional demo coalition once; later calls change nothing."""
 
@@ -303,11 +298,10 @@ def load_demo(*, stdout: _Writer | None = None) -> DemoResult:
     try:
         with transaction.atomic():
             credentials = _load(say)
-            from vecinos.patrols.demo import load_patrol_demo
-
-            load_patrol_demo(say=say)
-            for extend in EXTENSIONS:
-                credentials.update(extend(say) or {})
+            # Apps above network add their part (patrols: places and shifts; onboarding:
+            # subscribers, alert areas, people on duty, the coalition's settings).
+            for step in extensions.demo_steps():
+                credentials.update(step.run(say) or {})
             _write_credentials(credentials)  # inside the transaction: no demo without its file
     except IntegrityError:
         # Someone loaded the demo at the same moment: theirs won.

@@ -11,6 +11,9 @@ from vecinos.network.models import (
     Membership,
     Organization,
     Role,
+    Tier,
+    Training,
+    Vouch,
 )
 
 
@@ -114,6 +117,11 @@ def can_vouch(voucher: Member, target: Member) -> bool:
     return bool(mine & theirs)
 
 
+def is_vouched(member: Member) -> bool:
+    """Vouched members and above see the zones map and may vouch for others."""
+    return member.is_authenticated and member.tier >= Tier.VOUCHED
+
+
 def can_read_audit(member: Member) -> bool:
     return is_coordinator(member)
 
@@ -136,7 +144,6 @@ def vetted_only_by(member: Member, author: Member | None, *, depth: int = 8) -> 
     """
     if author is None:
         return False
-    from vecinos.network.models import Training, Vouch
 
     seen: dict[int, bool] = {}
 

@@ -434,3 +434,35 @@ def zone_save(
     zone.save()
     audit("zone.save", actor=actor, target=zone, cells=len(cells))
     return zone
+
+
+@transaction.atomic
+def profile_update(
+    *,
+    member: Member,
+    full_name: str,
+    phone: str,
+    email: str,
+    preferred_language: str,
+    languages: list[str],
+    notes: str,
+) -> Member:
+    """A member's own profile. A phone that does not parse raises InvalidPhone, nothing saved."""
+    member.full_name = full_name.strip()
+    member.preferred_language = preferred_language
+    member.languages = [code for code in languages if code in LANGUAGE_CODES]
+    member.notes = notes.strip()
+    set_contact(member, phone=phone, email=email)
+    member.save(
+        update_fields=[
+            "full_name",
+            "preferred_language",
+            "languages",
+            "notes",
+            "phone",
+            "phone_index",
+            "email",
+            "email_index",
+        ]
+    )
+    return member

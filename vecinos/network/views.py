@@ -1,5 +1,5 @@
-"""Pages of the network app: sign-in and two-step sign-in, profile, API tokens, rosters, vetting,
-joining by invitation, zones and the audit log.
+"""Pages of the network app: rosters, vetting, joining by invitation, zones and the audit log
+(own-account pages, sign-in and two-step sign-in: views_account.py, re-exported here).
 
 Each view parses input, asks a selector what the person may see, calls one service and renders.
 Permission failures raise PermissionDenied (the project's 403 page); a missing object that the
@@ -9,62 +9,38 @@ person could not see anyway gets the same 403, so ids cannot be probed.
 from __future__ import annotations
 
 import csv
-from base64 import b32encode
 from typing import Any
-from urllib.parse import urlencode
 
-import django_otp
 import h3
-import phonenumbers
-import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
 from django.db.models import CharField, Count, Q, QuerySet
 from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vecinos.core.audit import audit
 from vecinos.core.geo import cells_outline
-from vecinos.core.http import member_of
 from vecinos.core.models import AuditEvent
 from vecinos.network import selectors, services
 from vecinos.network.forms import (
-    DEFAULT_TOKEN_DAYS,
-    PHONE_ERROR,
-    WRONG_CODE,
     AuditFilterForm,
     ConfirmForm,
     InviteForm,
-    JoinForm,
-    ProfileForm,
     RoleChangeForm,
-    SignInForm,
-    SixDigitCodeForm,
-    TokenCreateForm,
     TrainingForm,
-    VerifyCodeForm,
     VouchForm,
 )
+from vecinos.network.http import member_of
 from vecinos.network.models import (
-    LANGUAGE_CODES,
-    ROLE_MIN_TIER,
-    ApiToken,
     Invitation,
     Member,
     Membership,
@@ -73,9 +49,24 @@ from vecinos.network.models import (
     Tier,
     Zone,
 )
-from vecinos.network.phones import InvalidPhone
+from vecinos.network.views_account import (  # noqa: F401  (account pages, reached as views.X)
+    _display_phone,
+    _qr_svg,
+    _role_rows,
+    home,
+    join,
+    locked_out,
+    profile,
+    sign_in,
+    sign_out,
+    sign_out_everywhere,
+    token_revoke,
+    tokens,
+    two_factor_recovery,
+    two_factor_setup,
+    two_factor_verify,
+)
 
-RECOVERY_CODE_COUNT = 10
 AUDIT_PAGE_SIZE = 50
 
 
@@ -86,35 +77,8 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _safe_next(request: HttpRequest, default: str = "home") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return resolve_url(default)
-
-
-def _qr_svg(data: str) -> str:
-    """Our own generated markup (no user input reaches it as markup), safe to render inline."""
-    return segno.make(data, error="m", micro=False).svg_inline(scale=4, border=4)
-
-
-def _display_phone(e164: str) -> str:
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    fmt = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if number.country_code == 1
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(number, fmt)
-
-
 def _require_vouched(member: Member) -> None:
-    if member.tier < Tier.VOUCHED:
+    if not selectors.is_vouched(member):
         raise PermissionDenied
 
 
@@ -141,302 +105,6 @@ def _group_roster(memberships: QuerySet[Membership]) -> list[dict[str, Any]]:
         entry["roles"].append(membership.get_role_display())
         entry["role_codes"].append(membership.role)
     return list(people.values())
-
-
-def _role_rows(member: Member, memberships: QuerySet[Membership]) -> list[dict[str, Any]]:
-    """Each role with whether it is in force yet (its tier requirement met)."""
-    rows = []
-    for membership in memberships:
-        needed = ROLE_MIN_TIER.get(membership.role, Tier.TRAINED)
-        rows.append(
-            {
-                "organization": membership.organization,
-                "role": membership.get_role_display(),
-                "in_force": member.tier >= needed,
-                "needs": Tier(needed).label,
-            }
-        )
-    return rows
-
-
-# --- sign in, two-step sign-in, sign out ------------------------------------------------------
-
-
-class SignInView(LoginView):
-    template_name = "registration/login.html"
-    authentication_form = SignInForm
-    redirect_authenticated_user = True
-
-    def get_success_url(self) -> str:
-        url = super().get_success_url()
-        if getattr(self.request.user, "otp_device", None) is not None:
-            return url  # the code was given with the password
-        # Anyone who set up an authenticator is asked for a code, not only those whose role
-        # makes it compulsory (the middleware enforces it for those).
-        if django_otp.user_has_device(self.request.user, confirmed=True):
-            return f"{reverse('two_factor_verify')}?{urlencode({'next': url})}"
-        return url
-
-
-sign_in = SignInView.as_view()
-
-
-def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """django-axes calls this (request, original response, credentials) when a username has too
-    many failed sign-ins. The sign-in form is shown again: with a code from their
-    authenticator, the owner gets in regardless."""
-    credentials = next((arg for arg in args if isinstance(arg, dict)), None) or {}
-    form = SignInForm(request)
-    username = credentials.get("username")
-    form.fields["username"].initial = username if isinstance(username, str) else ""
-    return render(
-        request,
-        "registration/login.html",
-        {
-            "form": form,
-            "locked": True,
-            "next": _safe_next(request)
-            if (request.POST.get("next") or request.GET.get("next"))
-            else "",
-        },
-        status=429,
-    )
-
-
-@require_POST
-def sign_out(request: HttpRequest) -> HttpResponse:
-    logout(request)
-    messages.info(request, _("You are signed out."))
-    return redirect("login")
-
-
-@login_required
-@require_POST
-def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
-    revoked = services.sign_out_everywhere(member=member_of(request))
-    logout(request)
-    messages.info(request, _("You are signed out on every phone and computer."))
-    if revoked:
-        messages.info(
-            request,
-            ngettext(
-                "Your API token was revoked.",
-                "Your %(count)d API tokens were revoked.",
-                revoked,
-            )
-            % {"count": revoked},
-        )
-    return redirect("login")
-
-
-def _new_recovery_codes(user: Member) -> list[str]:
-    device, _created = StaticDevice.objects.get_or_create(
-        user=user, name="recovery", defaults={"confirmed": True}
-    )
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _i in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
-    return codes
-
-
-@transaction.atomic
-def _two_factor_enroll(user: Member, device: TOTPDevice) -> list[str]:
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    codes = _new_recovery_codes(user)
-    audit("2fa.enroll", actor=user, target=user)
-    return codes
-
-
-@never_cache
-@login_required
-def two_factor_setup(request: HttpRequest) -> HttpResponse:
-    user = member_of(request)
-    if not user.is_verified() and django_otp.user_has_device(user, confirmed=True):
-        # Someone holding only the password must not be able to add an authenticator of their own.
-        return redirect(f"{reverse('two_factor_verify')}?{urlencode({'next': request.path})}")
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-        return render(request, "network/two_factor_status.html")
-
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
-
-    form = SixDigitCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
-            codes = _two_factor_enroll(user, device)
-            django_otp.login(request, device)
-            request.session.cycle_key()
-            return render(request, "network/recovery_codes.html", {"codes": codes, "new": True})
-        form.add_error("code", WRONG_CODE)
-
-    secret = b32encode(device.bin_key).decode()
-    return render(
-        request,
-        "network/two_factor_setup.html",
-        {
-            "form": form,
-            "qr_svg": _qr_svg(device.config_url),
-            "required": selectors.requires_two_factor(user),
-            "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
-        },
-    )
-
-
-@never_cache
-@login_required
-@require_POST
-def two_factor_recovery(request: HttpRequest) -> HttpResponse:
-    """New recovery codes (the old ones stop working), for a session that passed a code."""
-    user = member_of(request)
-    if not user.is_verified():
-        return redirect("two_factor_verify")
-    with transaction.atomic():
-        codes = _new_recovery_codes(user)
-        audit("2fa.recovery_codes", actor=user, target=user)
-    return render(request, "network/recovery_codes.html", {"codes": codes, "new": False})
-
-
-@never_cache
-@login_required
-def two_factor_verify(request: HttpRequest) -> HttpResponse:
-    user = member_of(request)
-    next_url = _safe_next(request)
-    if user.is_verified():
-        return redirect(next_url)
-    if not django_otp.user_has_device(user, confirmed=True):
-        return redirect("two_factor_setup")
-
-    form = VerifyCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        device = django_otp.match_token(user, form.cleaned_data["code"])
-        if device is not None:
-            django_otp.login(request, device)
-            # A new session id once the session gains its second factor: an id planted or seen
-            # before this point (fixation) is worth nothing afterwards.
-            request.session.cycle_key()
-            return redirect(next_url)
-        audit("2fa.failed", actor=user, target=user)
-        form.add_error("code", WRONG_CODE)
-    return render(request, "network/two_factor_verify.html", {"form": form, "next": next_url})
-
-
-# --- home, profile, tokens --------------------------------------------------------------------
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect("login")
-    user = request.user
-    memberships = (
-        Membership.objects.filter(member=user)
-        .select_related("organization")
-        .order_by("organization__name", "role")
-    )
-    return render(
-        request,
-        "network/home.html",
-        {
-            "roles": _role_rows(user, memberships),
-            "tier_label": Tier(user.tier).label,
-            "is_vouched": user.tier >= Tier.VOUCHED,
-        },
-    )
-
-
-@login_required
-def profile(request: HttpRequest) -> HttpResponse:
-    member = member_of(request)
-    if request.method == "POST":
-        form = ProfileForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            member.full_name = data["full_name"].strip()
-            member.preferred_language = data["preferred_language"]
-            member.languages = [code for code in data["languages"] if code in LANGUAGE_CODES]
-            member.notes = data["notes"].strip()
-            try:
-                services.set_contact(member, phone=data["phone"], email=data["email"])
-            except InvalidPhone:
-                form.add_error("phone", PHONE_ERROR)
-            else:
-                member.save(
-                    update_fields=[
-                        "full_name",
-                        "preferred_language",
-                        "languages",
-                        "notes",
-                        "phone",
-                        "phone_index",
-                        "email",
-                        "email_index",
-                    ]
-                )
-                messages.success(request, _("Your profile is saved."))
-                return redirect("profile")
-    else:
-        form = ProfileForm(
-            initial={
-                "full_name": member.full_name,
-                "phone": _display_phone(member.phone) if member.phone else "",
-                "email": member.email,
-                "preferred_language": member.preferred_language,
-                "languages": member.languages,
-                "notes": member.notes,
-            }
-        )
-    return render(
-        request,
-        "network/profile.html",
-        {
-            "form": form,
-            "tier_label": Tier(member.tier).label,
-            "vouch_count": member.vouches_received.count(),
-            "training_count": member.trainings.count(),
-            "has_two_factor": TOTPDevice.objects.filter(user=member, confirmed=True).exists(),
-        },
-    )
-
-
-@never_cache
-@login_required
-def tokens(request: HttpRequest) -> HttpResponse:
-    member = member_of(request)
-    issued = None
-    form = TokenCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        issued = services.token_create(
-            member=member,
-            name=form.cleaned_data["name"].strip(),
-            # 0: no end date; not given: the default lifetime.
-            valid_days=DEFAULT_TOKEN_DAYS
-            if form.cleaned_data["valid_days"] is None
-            else form.cleaned_data["valid_days"] or None,
-        )
-        form = TokenCreateForm()
-    return render(
-        request,
-        "network/tokens.html",
-        {
-            "form": form,
-            "issued": issued,
-            "tokens": ApiToken.objects.filter(member=member),
-        },
-    )
-
-
-@login_required
-@require_POST
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    member = member_of(request)
-    token = get_object_or_404(ApiToken, pk=token_id, member=member)
-    try:
-        services.token_revoke(actor=member, token=token)
-    except services.NotAllowed:
-        raise PermissionDenied from None
-    messages.success(request, _("The token “%(name)s” no longer works.") % {"name": token.name})
-    return redirect("tokens")
 
 
 # --- organizations and rosters ----------------------------------------------------------------
@@ -807,75 +475,6 @@ def vouch(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("vouch")
     return render(request, "network/vouch.html", {"form": form})
-
-
-# --- joining by invitation --------------------------------------------------------------------
-
-
-def _invite_gone(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "error.html",
-        {
-            "title": _("This invitation cannot be used"),
-            "message": _(
-                "This invitation link has expired or was already used. "
-                "Ask your coordinator for a new one."
-            ),
-        },
-        status=410,
-    )
-
-
-@never_cache
-def join(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        invitation = services.invitation_lookup(token)
-    except services.InviteUnusable:
-        return _invite_gone(request)
-    context: dict[str, Any] = {
-        "organization": invitation.organization,
-        "role_label": Role(invitation.role).label,
-    }
-    if request.user.is_authenticated:
-        return render(request, "network/join_signed_in.html", context)
-
-    ui_language = get_language() or "es"
-    initial = {"preferred_language": ui_language if ui_language in LANGUAGE_CODES else "es"}
-    form = JoinForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            member = services.invitation_accept(
-                token=token,
-                username=data["username"],
-                password=data["password1"],
-                full_name=data["full_name"].strip(),
-                phone=data["phone"],
-                email=data["email"],
-                preferred_language=data["preferred_language"],
-                languages=data["languages"],
-            )
-        except services.InviteUnusable:
-            return _invite_gone(request)
-        except IntegrityError:
-            form.add_error("username", _("That username is taken."))
-        except InvalidPhone:
-            form.add_error("phone", PHONE_ERROR)
-        else:
-            login(request, member, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(
-                request,
-                _(
-                    "Welcome to %(org)s on Vecinos! As a new member you can keep your profile "
-                    "up to date and read the public pages. When a coordinator or two members of "
-                    "your organization vouch for you, you can see more and take on your role."
-                )
-                % {"org": invitation.organization.name},
-            )
-            return redirect("profile")
-    context["form"] = form
-    return render(request, "network/join.html", context)
 
 
 # --- zones ------------------------------------------------------------------------------------

@@ -8,8 +8,22 @@ class OnboardingConfig(AppConfig):
     verbose_name = _("Onboarding")
 
     def ready(self) -> None:
-        from vecinos.network import demo
+        from vecinos.core.extensions import add_demo_step, add_nav
+        from vecinos.network import selectors as network
         from vecinos.onboarding.demo import load_day_one
 
-        if load_day_one not in demo.EXTENSIONS:
-            demo.EXTENSIONS.append(load_day_one)
+        add_demo_step("onboarding", load_day_one, order=50)
+        add_nav(
+            "import_start",
+            _("Import people"),
+            group="people",
+            allowed=network.is_coordinator,
+            order=20,
+        )
+        add_nav(
+            "coalition_settings",
+            _("Coalition settings"),
+            group="people",
+            allowed=network.is_coalition_coordinator,
+            order=60,
+        )

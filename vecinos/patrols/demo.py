@@ -299,3 +299,9 @@ def _load(orgs: dict[str, Organization], coordinator: Member) -> dict[str, int]:
     }
     audit("demo.patrols", **counts)
     return counts
+
+
+def demo_step(say: Callable[[str], None]) -> dict[str, str]:
+    """The demo-step registry's entry (core.extensions): places and shifts, no credentials."""
+    load_patrol_demo(say=say)
+    return {}

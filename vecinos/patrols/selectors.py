@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from vecinos.alerts.models import SubscriptionArea
 from vecinos.core import geo
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Role, Tier
@@ -26,6 +27,18 @@ LOG_LIMIT = 200
 
 
 # --- Who may see what ---------------------------------------------------------------------------
+
+
+def can_see_coverage(member: Member) -> bool:
+    """Coordinators (their organizations' places) and dispatchers (every place)."""
+    return network.is_coordinator(member) or network.has_role(member, Role.DISPATCHER)
+
+
+def coverage_scope(member: Member) -> set[int] | None:
+    """Organizations whose places the member sees on the coverage page; None means all."""
+    if network.has_role(member, Role.DISPATCHER):
+        return None
+    return network.coordinated_org_ids(member)
 
 
 def may_view_shift(member: Member, shift: Shift) -> bool:
@@ -193,7 +206,6 @@ def open_shifts_near_location(
 def open_shifts_in_my_areas(member: Member, *, now: datetime | None = None) -> Finder:
     """Open shifts in the zones of the member's alert areas, near their alert places, and at
     their organizations' places; soonest first."""
-    from vecinos.alerts.models import SubscriptionArea
 
     now = now or timezone.now()
     zone_ids: set[int] = set()

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from vecinos.alerts.models import SubscriptionArea
 from vecinos.core import geo
 from vecinos.core.audit import audit
 from vecinos.messaging import services as messaging
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Role, Tier
+from vecinos.patrols import coverage as coverage_reads
+from vecinos.patrols import feeds
+from vecinos.patrols.errors import NotAllowed, PatrolError
 from vecinos.patrols.models import (
-    CalendarFeed,
     Holiday,
     PatrolLogEntry,
     Place,
@@ -30,17 +29,11 @@ from vecinos.patrols.models import (
     ShiftTemplate,
     Signup,
 )
+from vecinos.reports import services as reports
+from vecinos.reports.services import zone_id_for
 
 CHECK_IN_EARLY = timedelta(minutes=30)
 AT_PLACE_METERS = 300
-
-
-class PatrolError(ValueError):
-    """A refusal with a message for the person (lazily translated)."""
-
-
-class NotAllowed(PermissionError):
-    pass
 
 
 def local_tz() -> ZoneInfo:
@@ -422,7 +415,6 @@ def patrol_report(
     agency: str = "unknown",
 ):
     """The report of a patrol that saw activity: pre-filled with place and time; trusted."""
-    from vecinos.reports import services as reports
 
     if not Signup.objects.filter(shift=shift, member=member).exists() and not (
         can_coordinate_place(member, shift.place)
@@ -511,8 +503,6 @@ def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: i
     )
     zone_members = set()
     if shift.place.zone_id:
-        from vecinos.alerts.models import SubscriptionArea
-
         zone_members = set(
             SubscriptionArea.objects.filter(zone_id=shift.place.zone_id).values_list(
                 "subscriber__member_id", flat=True
@@ -548,184 +538,57 @@ def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: i
     return len(specs)
 
 
-# --- Coverage ---------------------------------------------------------------------------------
+# --- Coverage: reads, in patrols/coverage.py (the names stay importable from here) -----------
+
+CoverageItem = coverage_reads.CoverageItem
+CoverageRow = coverage_reads.CoverageRow
+coverage = coverage_reads.coverage
+coverage_state = coverage_reads.coverage_state
+coverage_values = coverage_reads.coverage_values
 
 
-@dataclass
-class CoverageRow:
-    shift: Shift
-    signed: int
-    checked_in: int
-    state: str  # uncovered | understaffed | staffed | checked_in | all_clear | activity | cancelled
+# --- Places and generation by a coordinator ---------------------------------------------------
 
 
-def coverage_state(
-    *, status: str, outcome: str, signed: int, checked_in: int, min_people: int
-) -> str:
-    if status == Shift.Status.CANCELLED:
-        return "cancelled"
-    if outcome == Shift.Outcome.ALL_CLEAR:
-        return "all_clear"
-    if outcome == Shift.Outcome.ACTIVITY:
-        return "activity"
-    if checked_in:
-        return "checked_in"
-    if signed == 0:
-        return "uncovered"
-    if signed < min_people:
-        return "understaffed"
-    return "staffed"
+PLACE_FIELDS = ("name", "kind", "organization", "notes", "active")
 
 
-def coverage(*, start: datetime, end: datetime, organization_ids: set[int] | None = None):
-    """Shifts in a window with their staffing state: one query, whatever the count."""
-    qs = (
-        Shift.objects.filter(starts_at__gte=start, starts_at__lt=end)
-        .select_related("place", "place__zone")
-        # Neither the volunteers' notes (a decryption per row) nor the zone's cell list (a large
-        # JSON document per row) is needed to show coverage.
-        .defer("place__notes", "place__zone__cells", "place__zone__boundary")
-        .annotate(
-            n_signed=Count("signups", distinct=True),
-            n_in=Count("signups", filter=Q(signups__checked_in_at__isnull=False), distinct=True),
+@transaction.atomic
+def place_save(*, actor: Member, place: Place, data: dict) -> Place:
+    """Create or update a place from a coordinator's form (audited); the zone follows the pin.
+    The caller has checked the actor may manage ``data["organization"]``."""
+    created = place.pk is None
+    previous_org = place.organization_id
+    for name in PLACE_FIELDS:
+        setattr(place, name, data[name])
+    place.lat, place.lng = data["lat"], data["lng"]
+    place.zone_id = zone_id_for(place.lat, place.lng)
+    place.save()
+    if created:
+        audit(
+            "patrol.place_create", actor=actor, target=place, organization_id=place.organization_id
         )
-        .order_by("starts_at", "place__name")
-    )
-    if organization_ids is not None:
-        qs = qs.filter(place__organization_id__in=organization_ids)
-    rows = []
-    for shift in qs:
-        state = coverage_state(
-            status=shift.status,
-            outcome=shift.outcome,
-            signed=shift.n_signed,
-            checked_in=shift.n_in,
-            min_people=shift.min_people,
+    else:
+        audit(
+            "patrol.place_update",
+            actor=actor,
+            target=place,
+            organization_id=place.organization_id,
+            previous_organization=previous_org,
         )
-        rows.append(CoverageRow(shift, shift.n_signed, shift.n_in, state))
-    return rows
+    return place
 
 
-class CoverageItem(NamedTuple):
-    """One shift of ``coverage_values``: plain values, no model instances."""
-
-    shift_id: int
-    place_id: int
-    place_name: str
-    lat: float
-    lng: float
-    zone_name: str | None
-    organization_id: int
-    starts_at: datetime
-    ends_at: datetime
-    min_people: int
-    ideal_people: int
-    signed: int
-    checked_in: int
-    state: str
+def generate_shifts_by(*, actor: Member, weeks: int) -> int:
+    """A coordinator's "generate shifts now" (audited)."""
+    created = generate_shifts(weeks=weeks)
+    audit("patrol.generate", actor=actor, created=created, weeks=weeks)
+    return created
 
 
-def coverage_values(
-    *, start: datetime, end: datetime, organization_ids: set[int] | None = None
-) -> list[CoverageItem]:
-    """``coverage`` for pages that list thousands of shifts: the same states, one query, rows
-    as plain tuples (building three model instances per shift dominates the time otherwise)."""
-    shifts = Shift.objects.filter(starts_at__gte=start, starts_at__lt=end)
-    if organization_ids is not None:
-        shifts = shifts.filter(place__organization_id__in=organization_ids)
-    # One multi-valued join (sign-ups), so plain counts are exact: no COUNT(DISTINCT).
-    rows = (
-        shifts.annotate(
-            n_signed=Count("signups"),
-            n_in=Count("signups", filter=Q(signups__checked_in_at__isnull=False)),
-        )
-        .order_by("starts_at", "place__name")
-        .values_list(
-            "pk",
-            "place_id",
-            "place__name",
-            "place__lat",
-            "place__lng",
-            "place__zone__name",
-            "place__organization_id",
-            "starts_at",
-            "ends_at",
-            "status",
-            "outcome",
-            "min_people",
-            "ideal_people",
-            "n_signed",
-            "n_in",
-        )
-    )
-    state = coverage_state
-    return [
-        CoverageItem(
-            pk,
-            place_id,
-            name,
-            lat,
-            lng,
-            zone,
-            org,
-            starts,
-            ends,
-            low,
-            ideal,
-            signed,
-            n_in,
-            state(status=status, outcome=outcome, signed=signed, checked_in=n_in, min_people=low),
-        )
-        for (
-            pk,
-            place_id,
-            name,
-            lat,
-            lng,
-            zone,
-            org,
-            starts,
-            ends,
-            status,
-            outcome,
-            low,
-            ideal,
-            signed,
-            n_in,
-        ) in rows
-    ]
+# --- Calendar feeds: in patrols/feeds.py (the names stay importable from here) ---------------
 
-
-# --- Calendar feeds ---------------------------------------------------------------------------
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def feed_create(*, member: Member, organization_id: int | None = None) -> str:
-    if organization_id is not None and not network.can_manage_org(member, organization_id):
-        raise NotAllowed
-    token = secrets.token_urlsafe(24)
-    # Every feed has an owner, an organization's too: it serves only while its owner may still
-    # see what it shows (calendar.feed_body), so it dies with their account or their role.
-    CalendarFeed.objects.create(
-        member=member,
-        organization_id=organization_id,
-        token_hash=_hash(token),
-    )
-    audit("patrol.feed_create", actor=member, organization_id=organization_id)
-    return token
-
-
-def feed_revoke(*, member: Member, feed: CalendarFeed) -> None:
-    if feed.member_id != member.pk and not (
-        feed.organization_id and network.can_manage_org(member, feed.organization_id)
-    ):
-        raise NotAllowed
-    feed.revoked_at = timezone.now()
-    feed.save(update_fields=["revoked_at"])
-
-
-def feed_lookup(token: str) -> CalendarFeed | None:
-    return CalendarFeed.objects.filter(token_hash=_hash(token), revoked_at__isnull=True).first()
+feed_create = feeds.feed_create
+feed_lookup = feeds.feed_lookup
+feed_replace = feeds.feed_replace
+feed_revoke = feeds.feed_revoke

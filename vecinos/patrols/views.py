@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from vecinos.core.http import member_of
+from vecinos.network.http import member_of
 from vecinos.network.models import Tier
 from vecinos.patrols import selectors, services
 from vecinos.patrols.forms import (

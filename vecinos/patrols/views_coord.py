@@ -17,7 +17,6 @@ Who may do what:
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, time, timedelta
 from functools import wraps
 from typing import Any
@@ -28,24 +27,22 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from vecinos.core.audit import audit
-from vecinos.core.http import member_of
 from vecinos.network import selectors as network
-from vecinos.network.models import Member, Organization, Role, Zone
-from vecinos.patrols import calendar, services
+from vecinos.network.http import member_of
+from vecinos.network.models import Organization, Zone
+from vecinos.patrols import calendar, selectors, services
+from vecinos.patrols.coverage import coverage_board
 from vecinos.patrols.forms_coord import (
     WEEKDAYS,
     FeedForm,
@@ -55,46 +52,10 @@ from vecinos.patrols.forms_coord import (
     TemplateForm,
 )
 from vecinos.patrols.models import CalendarFeed, Holiday, PatrolLogEntry, Place, Shift
-from vecinos.reports.services import zone_id_for
 
 GENERATE_WEEKS = 4
-LIST_LIMIT = 300  # rows of the coverage list; the map and the counts always cover everything
-GAPS_LIMIT = 15  # the soonest gaps on the today view; the full list is one filter away
 LOGS_PAGE_SIZE = 50
 UPCOMING_LIMIT = 30
-
-# The coverage states of services.coverage, in the order the legend shows them.
-STATES: list[tuple[str, Any]] = [
-    ("uncovered", gettext_lazy("Uncovered")),
-    ("understaffed", gettext_lazy("Understaffed")),
-    ("staffed", gettext_lazy("Staffed")),
-    ("checked_in", gettext_lazy("Checked in")),
-    ("all_clear", gettext_lazy("All clear")),
-    ("activity", gettext_lazy("Activity seen")),
-    ("cancelled", gettext_lazy("Cancelled")),
-]
-STATE_HELP = {
-    "uncovered": gettext_lazy("nobody signed up"),
-    "understaffed": gettext_lazy("fewer than the minimum"),
-    "staffed": gettext_lazy("the minimum or more"),
-    "checked_in": gettext_lazy("someone is there"),
-    "all_clear": gettext_lazy("the lead reported all clear"),
-    "activity": gettext_lazy("the patrol saw activity"),
-    "cancelled": gettext_lazy("holiday or cancelled"),
-}
-GAP_STATES = frozenset({"uncovered", "understaffed"})
-# What a place's marker shows on the week view: the most pressing state of its shifts. On the
-# today view: activity seen if any, else its current or next shift, else its last one.
-MAP_PRIORITY = [
-    "activity",
-    "uncovered",
-    "understaffed",
-    "checked_in",
-    "staffed",
-    "all_clear",
-    "cancelled",
-]
-
 
 # --- guards and helpers ---------------------------------------------------------------------------
 
@@ -116,19 +77,8 @@ def _guarded(check):
     return decorator
 
 
-def can_see_coverage(member: Member) -> bool:
-    return network.is_coordinator(member) or network.has_role(member, Role.DISPATCHER)
-
-
-def coverage_scope(member: Member) -> set[int] | None:
-    """Organizations whose places the member sees on the coverage page; None means all."""
-    if network.has_role(member, Role.DISPATCHER):
-        return None
-    return network.coordinated_org_ids(member)
-
-
 coordinator_view = _guarded(network.is_coordinator)
-coverage_view = _guarded(can_see_coverage)
+coverage_view = _guarded(selectors.can_see_coverage)
 
 
 def _managed_place(request: HttpRequest, place_id: int) -> Place:
@@ -173,18 +123,6 @@ def places(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _save_place(place: Place, data: dict[str, Any]) -> Place:
-    place.name = data["name"]
-    place.kind = data["kind"]
-    place.organization = data["organization"]
-    place.lat, place.lng = data["lat"], data["lng"]
-    place.notes = data["notes"]
-    place.active = data["active"]
-    place.zone_id = zone_id_for(place.lat, place.lng)
-    place.save()
-    return place
-
-
 def _zone_outlines() -> list[dict[str, Any]]:
     """Neighborhood outlines drawn under the markers, so a map without tiles has landmarks."""
     return [
@@ -213,14 +151,7 @@ def place_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if not network.can_manage_org(member, form.cleaned_data["organization"]):
             raise PermissionDenied
-        with transaction.atomic():
-            place = _save_place(Place(), form.cleaned_data)
-            audit(
-                "patrol.place_create",
-                actor=member,
-                target=place,
-                organization_id=place.organization_id,
-            )
+        place = services.place_save(actor=member, place=Place(), data=form.cleaned_data)
         messages.success(request, _place_message(place, created=True))
         return redirect("patrol_place", place_id=place.pk)
     return render(
@@ -296,16 +227,7 @@ def place_detail(request: HttpRequest, place_id: int) -> HttpResponse:
         return _render_place(request, place, place_form=form, status=400)
     if not network.can_manage_org(member, form.cleaned_data["organization"]):
         raise PermissionDenied
-    with transaction.atomic():
-        previous_org = place.organization_id
-        _save_place(place, form.cleaned_data)
-        audit(
-            "patrol.place_update",
-            actor=member,
-            target=place,
-            organization_id=place.organization_id,
-            previous_organization=previous_org,
-        )
+    services.place_save(actor=member, place=place, data=form.cleaned_data)
     messages.success(request, _place_message(place, created=False))
     return redirect("patrol_place", place_id=place.pk)
 
@@ -351,8 +273,7 @@ def template_new(request: HttpRequest, place_id: int) -> HttpResponse:
 @coordinator_view
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
-    created = services.generate_shifts(weeks=GENERATE_WEEKS)
-    audit("patrol.generate", actor=member_of(request), created=created, weeks=GENERATE_WEEKS)
+    created = services.generate_shifts_by(actor=member_of(request), weeks=GENERATE_WEEKS)
     messages.success(
         request,
         ngettext(
@@ -458,143 +379,14 @@ def logs(request: HttpRequest) -> HttpResponse:
 
 @coverage_view
 def coverage(request: HttpRequest) -> HttpResponse:
-    member = member_of(request)
     mode = "week" if request.GET.get("view") == "week" else "today"
     only = request.GET.get("state", "")
-    if only not in dict(STATES) and only != "gaps":
-        only = ""
-    tz = services.local_tz()
-    start, end = _local_range(7)
-    tomorrow = start + timedelta(days=1)
-    now = timezone.now()
-    labels = {key: str(label) for key, label in STATES}
-
-    # One query for the whole week: today's view is its first day, the gaps are its open rows.
-    rows = services.coverage_values(start=start, end=end, organization_ids=coverage_scope(member))
-
-    days: dict[Any, list[dict[str, Any]]] = {}
-    state_counts: Counter[str] = Counter()
-    gaps_by_day: Counter[Any] = Counter()
-    gaps: list[dict[str, Any]] = []
-    markers: dict[int, dict[str, Any]] = {}
-    shown = total = matched = 0
-    localtime = timezone.localtime
-    for row in rows:
-        state = row.state
-        is_gap = state in GAP_STATES and row.ends_at > now
-        in_view = mode == "week" or row.starts_at < tomorrow
-        if not (is_gap or in_view):
-            continue
-        local_start = localtime(row.starts_at, tz)
-        day = local_start.date()
-        if in_view:
-            total += 1
-            state_counts[state] += 1
-            # The map: one marker per place, showing its most pressing state.
-            marker = markers.get(row.place_id)
-            if marker is None:
-                marker = markers[row.place_id] = {
-                    "row": row,
-                    "states": Counter(),
-                    "upcoming": Counter(),
-                    "next": None,
-                    "last": None,
-                }
-            marker["states"][state] += 1
-            if row.ends_at > now:
-                marker["upcoming"][state] += 1
-                marker["next"] = marker["next"] or state
-            else:
-                marker["last"] = state
-            listed = not only or state == only or (only == "gaps" and is_gap)
-            if listed:
-                matched += 1
-                listed = shown < LIST_LIMIT
-                shown += listed
-        else:
-            listed = False
-        if is_gap:
-            gaps_by_day[day] += 1
-        if not (listed or (is_gap and len(gaps) < GAPS_LIMIT)):
-            continue
-        item = {
-            "id": row.shift_id,
-            "when": f"{local_start:%H:%M}–{localtime(row.ends_at, tz):%H:%M}",
-            "place": row.place_name,
-            "zone": row.zone_name or "",
-            "state": state,
-            "label": labels[state],
-            "signed": row.signed,
-            "min": row.min_people,
-            "gap": is_gap,
-            "day": day,
-        }
-        if listed:
-            days.setdefault(day, []).append(item)
-        if is_gap and len(gaps) < GAPS_LIMIT:
-            gaps.append(item)
-
-    map_data = []
-    for marker in markers.values():
-        if mode == "today":
-            if marker["states"].get("activity"):
-                state = "activity"
-            else:
-                state = marker["next"] or marker["last"]
-        else:
-            pool = marker["upcoming"] or marker["states"]
-            state = next(s for s in MAP_PRIORITY if pool.get(s))
-        row = marker["row"]
-        map_data.append(
-            {
-                "name": row.place_name,
-                "lat": row.lat,
-                "lng": row.lng,
-                "zone": row.zone_name or "",
-                "state": state,
-                "label": labels[state],
-                "counts": [[labels[s], n] for s, n in sorted(marker["states"].items())],
-            }
-        )
-    day_labels: dict[Any, str] = {}
-
-    def short_label(day) -> str:
-        if day not in day_labels:
-            day_labels[day] = date_format(day, "D j M")
-        return day_labels[day]
-
-    for gap in gaps:
-        gap["day_label"] = short_label(gap["day"])
-    week_days = [start.date() + timedelta(days=i) for i in range(7)]
-    return render(
-        request,
-        "patrols/coord/coverage.html",
-        {
-            "mode": mode,
-            "only": only,
-            "days": [
-                {"label": date_format(day, "l j F"), "rows": day_rows}
-                for day, day_rows in days.items()
-            ],
-            "shown": shown,
-            "total": total,
-            "matched": matched,
-            "truncated": shown < matched,
-            "legend": [
-                {"key": k, "label": label, "help": STATE_HELP[k], "count": state_counts.get(k, 0)}
-                for k, label in STATES
-            ],
-            "gaps": gaps,
-            "gap_total": sum(gaps_by_day.values()),
-            "gap_days": [
-                {"label": short_label(day), "count": gaps_by_day.get(day, 0)} for day in week_days
-            ],
-            "map_data": {"places": map_data, "zones": _zone_outlines()},
-            "states": STATES,
-            "here": request.get_full_path(),
-            "section": "coverage",
-        },
-    )
+    start, _end = _local_range(7)
+    scope = selectors.coverage_scope(member_of(request))
+    board = coverage_board(organization_ids=scope, mode=mode, only=only, start=start)
+    board["map_data"]["zones"] = _zone_outlines()
+    board.update({"here": request.get_full_path(), "section": "coverage"})
+    return render(request, "patrols/coord/coverage.html", board)
 
 
 @coverage_view
@@ -608,7 +400,7 @@ def ask_fill(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     back = _safe_next(request, form.cleaned_data["next"], back)
     shift = Shift.objects.filter(pk=form.cleaned_data["shift"]).select_related("place").first()
-    scope = coverage_scope(member)
+    scope = selectors.coverage_scope(member)
     if shift is None or (scope is not None and shift.place.organization_id not in scope):
         raise PermissionDenied
     signed = shift.signups.count()
@@ -698,20 +490,10 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         organization = Organization.objects.filter(pk=organization_id).first()
         if organization is None or not network.can_manage_org(member, organization):
             raise PermissionDenied
-    with transaction.atomic():
-        # One live link each: a new one replaces the old (which may have leaked).
-        old = CalendarFeed.objects.filter(revoked_at__isnull=True)
-        old = (
-            old.filter(organization=organization)
-            if organization
-            else old.filter(member=member, organization__isnull=True)
-        )
-        for feed in old:
-            services.feed_revoke(member=member, feed=feed)
-        try:
-            token = services.feed_create(member=member, organization_id=organization_id)
-        except services.NotAllowed:
-            raise PermissionDenied from None
+    try:
+        token = services.feed_replace(member=member, organization=organization)
+    except services.NotAllowed:
+        raise PermissionDenied from None
     url = feed_url(request, token)
     issued = {
         "url": url,

@@ -17,10 +17,13 @@ from ninja.errors import HttpError
 from pydantic import ConfigDict
 
 from vecinos.core.clientip import limit_key
+from vecinos.network.api_auth import BearerToken, VerifiedSession
 from vecinos.reports import selectors, services
+from vecinos.reports.api_console import router as console_router
 from vecinos.reports.models import Activity, Agency, Incident, Report
 
 router = Router(tags=["reports"])
+routers = [console_router, router]  # mounted by vecinos.api, the console's first
 
 
 class ReportIn(Schema):
@@ -104,8 +107,6 @@ def _reporter(request: HttpRequest):
     A session counts only when it passes the CSRF check: otherwise another website could make a
     member's browser file "trusted" reports. Without it the report is simply anonymous.
     """
-    from vecinos.api import BearerToken, VerifiedSession
-
     if request.headers.get("Authorization"):
         member = BearerToken()(request)
         if member is None:

@@ -8,4 +8,28 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports and incidents")
 
     def ready(self) -> None:
-        from vecinos.reports import inbound  # noqa: F401  (registers SMS/voice handlers)
+        from vecinos.core.extensions import add_nav, add_purge_step
+        from vecinos.reports.purge import purge_personal
+
+        add_purge_step("reports", purge_personal, order=40)
+        from vecinos.reports import (
+            inbound,  # noqa: F401  (registers SMS/voice handlers)
+            selectors,
+        )
+
+        add_nav(
+            "console",
+            _("Dispatch console"),
+            group="now",
+            allowed=selectors.can_use_console,
+            order=10,
+        )
+        add_nav("duty", _("On duty"), group="now", allowed=selectors.can_take_duty, order=20)
+        add_nav(
+            "quick_report",
+            _("Quick report"),
+            group="now",
+            allowed=selectors.can_quick_report,
+            order=50,
+        )
+        add_nav("my_requests", _("My requests"), group="me", allowed=selectors.can_verify, order=30)

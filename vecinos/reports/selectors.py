@@ -9,16 +9,40 @@ from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from vecinos.core import geo
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role, Tier
-from vecinos.reports.models import Incident, IncidentEvent, OnDuty, Report, ReportStatus
+from vecinos.reports.models import (
+    Incident,
+    IncidentEvent,
+    OnDuty,
+    Report,
+    ReportStatus,
+    VerificationRequest,
+)
 
 CONSOLE_ROLES = (Role.DISPATCHER, Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR)
+# A report and an open incident describe one event when they are this close in place and time.
+MERGE_RADIUS_M = 500
+MERGE_WINDOW = timedelta(minutes=60)
 
 
 def can_use_console(member: Member) -> bool:
     """Dispatchers and coordinators (trained: the tier rule is inside has_role)."""
     return member.is_authenticated and network.has_role(member, *CONSOLE_ROLES)
+
+
+def can_dispatch(member: Member) -> bool:
+    """Who sends verifiers, verifies otherwise and hears of new reports: dispatchers and
+    coalition coordinators. Organization coordinators read the console but do not dispatch."""
+    return member.is_authenticated and network.has_role(
+        member, Role.DISPATCHER, Role.COALITION_COORDINATOR
+    )
+
+
+def can_take_duty(member: Member) -> bool:
+    """Dispatchers and verifiers mark themselves on duty."""
+    return member.is_authenticated and network.has_role(member, Role.DISPATCHER, Role.VERIFIER)
 
 
 def can_verify(member: Member) -> bool:
@@ -171,7 +195,6 @@ def verifiers_on_duty_located() -> list[tuple[int, str, float | None, float | No
 
 def open_requests_for(member) -> list:
     """A verifier's open verification requests (asked or going), newest first."""
-    from vecinos.reports.models import VerificationRequest
 
     return list(
         VerificationRequest.objects.filter(
@@ -182,3 +205,46 @@ def open_requests_for(member) -> list:
         .select_related("incident", "incident__zone")
         .order_by("-created_at")[:50]
     )
+
+
+# --- the merge rule --------------------------------------------------------------------------
+
+
+def merge_time(report: Report) -> datetime:
+    """When the report's event happened, for the merge window: the sighting, else the report."""
+    return report.seen_at or report.created_at
+
+
+def merge_distance(report: Report, incident: Incident) -> float | None:
+    """The one merge rule: an open incident (not the report's own), created within
+    MERGE_WINDOW of the sighting and within MERGE_RADIUS_M of it, is a merge candidate; the
+    answer is its distance in metres, or None when it is not one."""
+    if report.lat is None or report.lng is None or incident.lat is None or incident.lng is None:
+        return None
+    if incident.status == Incident.Status.CLOSED or incident.pk == report.incident_id:
+        return None
+    if abs(incident.created_at - merge_time(report)) > MERGE_WINDOW:
+        return None
+    metres = geo.haversine_m(report.lat, report.lng, incident.lat, incident.lng)
+    return metres if metres <= MERGE_RADIUS_M else None
+
+
+def merge_candidates(report: Report, limit: int = 5) -> list[Incident]:
+    """Open incidents within about 500 m and 60 minutes of the report."""
+    if report.lat is None or report.lng is None:
+        return []
+    min_lat, max_lat, min_lng, max_lng = geo.bounding_box(report.lat, report.lng, MERGE_RADIUS_M)
+    when = merge_time(report)
+    qs = (
+        Incident.objects.filter(
+            lat__gte=min_lat,
+            lat__lte=max_lat,
+            lng__gte=min_lng,
+            lng__lte=max_lng,
+            created_at__gte=when - MERGE_WINDOW,
+            created_at__lte=when + MERGE_WINDOW,
+        )
+        .exclude(status=Incident.Status.CLOSED)
+        .exclude(pk=report.incident_id or 0)
+    )
+    return [i for i in qs[:50] if merge_distance(report, i) is not None][:limit]

@@ -4,7 +4,7 @@ quick report, and the verifier's signed-link pages."""
 from django.urls import path
 
 from vecinos.reports import views_console as console
-from vecinos.reports import views_mine, views_notify
+from vecinos.reports import views_media, views_member, views_mine, views_notify
 from vecinos.reports import views_verify as verify
 
 urlpatterns = [
@@ -32,7 +32,7 @@ urlpatterns = [
         console.console_dispatch,
         name="console_dispatch",
     ),
-    path("console/media/<int:attachment_id>/", console.console_media, name="console_media"),
+    path("console/media/<int:attachment_id>/", views_media.console_media, name="console_media"),
     path("console/heartbeat/", views_notify.console_heartbeat, name="console_heartbeat"),
     path(
         "console/incidents/<int:incident_id>/ask-responders/",
@@ -44,10 +44,10 @@ urlpatterns = [
         views_notify.incident_verified_otherwise,
         name="incident_verified_otherwise",
     ),
-    path("duty/", console.duty, name="duty"),
+    path("duty/", views_member.duty, name="duty"),
     path("me/requests/", views_mine.my_requests, name="my_requests"),
-    path("quick-report/", console.quick_report, name="quick_report"),
-    path("quick-report/sent/", console.quick_report_done, name="quick_report_done"),
+    path("quick-report/", views_member.quick_report, name="quick_report"),
+    path("quick-report/sent/", views_member.quick_report_done, name="quick_report_done"),
     path("v/<str:token>/", verify.verify_request, name="verify_request"),
     path("v/<str:token>/respond/", verify.verify_respond, name="verify_respond"),
     path("v/<str:token>/outcome/", verify.verify_outcome, name="verify_outcome"),

@@ -16,9 +16,11 @@ from django.utils.translation import gettext
 
 from vecinos.core.audit import audit
 from vecinos.core.crypto import encrypt
-from vecinos.network import selectors as network
+from vecinos.messaging.services import DeliverySpec, contact_point, deliveries_enqueue
 from vecinos.network.models import Member, Role, Tier
+from vecinos.reports import selectors
 from vecinos.reports.models import Incident, IncidentEvent, VerificationRequest
+from vecinos.reports.selectors import on_duty_ids
 from vecinos.reports.services import OUTCOMES, NotAllowed, lock_check
 
 MAX_RESPONDERS = 10
@@ -26,7 +28,7 @@ HOW = ("phone", "partner", "other")
 
 
 def _may_dispatch(actor: Member) -> None:
-    if not network.has_role(actor, Role.DISPATCHER, Role.COALITION_COORDINATOR):
+    if not selectors.can_dispatch(actor):
         raise NotAllowed
 
 
@@ -47,7 +49,6 @@ def responders_near(incident: Incident) -> list[Member]:
 
 @transaction.atomic
 def responders_ask(*, incident: Incident, actor: Member) -> int:
-    from vecinos.messaging.services import DeliverySpec, contact_point, deliveries_enqueue
 
     _may_dispatch(actor)
     lock_check(incident=incident, actor=actor)
@@ -121,6 +122,5 @@ def incident_verified_otherwise(
 
 
 def verifiers_on_duty_count() -> int:
-    from vecinos.reports.selectors import on_duty_ids
 
     return len(on_duty_ids("verifier"))

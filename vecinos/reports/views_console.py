@@ -21,53 +21,43 @@ still while a dispatcher works it with the keyboard.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections import Counter, defaultdict
 from functools import wraps
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from vecinos.core import geo
-from vecinos.core.http import member_of
 from vecinos.network import selectors as network
+from vecinos.network.http import member_of
 from vecinos.network.models import Member, Role
-from vecinos.reports import hooks, selectors, services
+from vecinos.reports import hooks, queue, selectors, services
 from vecinos.reports.forms_console import (
     BanForm,
     DispatchForm,
-    DutyEndForm,
-    DutyForm,
     IncidentMergeForm,
     LockForm,
     MergeForm,
-    QuickReportForm,
     TriageForm,
 )
 from vecinos.reports.models import (
-    Activity,
-    Agency,
-    Attachment,
     Incident,
     IncidentEvent,
-    IntakeChannel,
     OnDuty,
     Report,
     ReportStatus,
@@ -75,11 +65,6 @@ from vecinos.reports.models import (
     VerificationRequest,
 )
 
-QUEUE_LIMIT = 100
-TRUSTED_LIMIT = 100
-FLOOD_LIMIT = 50
-INCIDENT_LIMIT = 100
-SUGGESTIONS_PER_REPORT = 3
 LIVE_DIGEST_HEADER = "X-Live-Digest"
 # Session key: verification requests whose signed link was opened in this browser.
 VERIFY_SESSION_KEY = "vecinos_verify_requests"
@@ -193,7 +178,7 @@ def _console_done(request: HttpRequest, message: str) -> HttpResponse:
         # The page the dispatcher is on (the console's own URL carries it).
         current = parse_qs(urlsplit(request.headers.get("HX-Current-URL", "")).query)
         page = _page_number(current)
-        response = _live_response(request, "reports/console/_queue.html", _queue_context(page))
+        response = _live_response(request, "reports/console/_queue.html", queue.console_queue(page))
         response["HX-Trigger"] = _hx_message(message)
         return response
     messages.success(request, message)
@@ -201,7 +186,6 @@ def _console_done(request: HttpRequest, message: str) -> HttpResponse:
 
 
 def _hx_message(message: str) -> str:
-    import json
 
     return json.dumps({"console-message": message})
 
@@ -210,106 +194,6 @@ def _distance_label(metres: float | None) -> str:
     if metres is None:
         return _("distance unknown")
     return _("%(km)s km") % {"km": f"{metres / 1000:.1f}"}
-
-
-# --- batched reads for the queue (a fixed number of queries, however long the queue) ---------
-
-
-def _media_summary(report_ids: list[int]) -> tuple[dict[int, int], dict[int, int | None]]:
-    """Photo counts, and each report's hotline recording (its id once stored, None while it is
-    still at Twilio), in one query."""
-    photos: dict[int, int] = {}
-    recordings_by_report: dict[int, int | None] = {}
-    if not report_ids:
-        return photos, recordings_by_report
-    rows = Attachment.objects.filter(report_id__in=report_ids).values_list(
-        "report_id", "kind", "pk", "path"
-    )
-    for report_id, kind, pk, path in rows:
-        if kind == Attachment.Kind.RECORDING:
-            if path or report_id not in recordings_by_report:
-                recordings_by_report[report_id] = pk if path else None
-        else:
-            photos[report_id] = photos.get(report_id, 0) + 1
-    return photos, recordings_by_report
-
-
-def _merge_suggestions(reports: list[Report]) -> dict[int, list[tuple[Incident, float]]]:
-    """services.merge_candidates for many reports in one query (same 500 m / 60 min rule)."""
-    located = [(r, r.lat, r.lng) for r in reports if r.lat is not None and r.lng is not None]
-    if not located:
-        return {}
-    boxes = {r.pk: geo.bounding_box(lat, lng, services.MERGE_RADIUS_M) for r, lat, lng in located}
-    whens = {r.pk: r.seen_at or r.created_at for r, _lat, _lng in located}
-    candidate_rows = (
-        Incident.objects.filter(
-            lat__gte=min(b[0] for b in boxes.values()),
-            lat__lte=max(b[1] for b in boxes.values()),
-            lng__gte=min(b[2] for b in boxes.values()),
-            lng__lte=max(b[3] for b in boxes.values()),
-            created_at__gte=min(whens.values()) - services.MERGE_WINDOW,
-            created_at__lte=max(whens.values()) + services.MERGE_WINDOW,
-        )
-        .exclude(status=Incident.Status.CLOSED)
-        .only("id", "lat", "lng", "created_at", "activity", "status")
-        .order_by("-created_at", "-id")[:500]
-    )
-    # The lat/lng range filters above already leave out incidents without a location.
-    candidates = [
-        (i, i.lat, i.lng) for i in candidate_rows if i.lat is not None and i.lng is not None
-    ]
-    out: dict[int, list[tuple[Incident, float]]] = {}
-    for report, lat, lng in located:
-        min_lat, max_lat, min_lng, max_lng = boxes[report.pk]
-        when = whens[report.pk]
-        close = []
-        for incident, i_lat, i_lng in candidates:
-            if incident.pk == report.incident_id:
-                continue
-            if not (min_lat <= i_lat <= max_lat and min_lng <= i_lng <= max_lng):
-                continue
-            if abs(incident.created_at - when) > services.MERGE_WINDOW:
-                continue
-            metres = geo.haversine_m(lat, lng, i_lat, i_lng)
-            if metres <= services.MERGE_RADIUS_M:
-                close.append((incident, metres))
-        if close:
-            close.sort(key=lambda pair: pair[1])
-            out[report.pk] = close[:SUGGESTIONS_PER_REPORT]
-    return out
-
-
-def _incident_summaries(incident_ids: list[int]) -> tuple[dict[int, int], dict[int, Counter]]:
-    if not incident_ids:
-        return {}, {}
-    report_counts = dict(
-        Report.objects.filter(incident_id__in=incident_ids)
-        .values("incident_id")
-        .annotate(n=Count("id"))
-        .values_list("incident_id", "n")
-    )
-    requests: dict[int, Counter] = defaultdict(Counter)
-    for incident_id, status, n in (
-        VerificationRequest.objects.filter(incident_id__in=incident_ids)
-        .values("incident_id", "status")
-        .annotate(n=Count("id"))
-        .values_list("incident_id", "status", "n")
-    ):
-        requests[incident_id][status] = n
-    return report_counts, requests
-
-
-def _labels(choices) -> dict[str, str]:
-    return {value: str(label) for value, label in choices.choices}
-
-
-def _flood_label(group: str) -> str:
-    kind, _sep, ref = group.partition(":")
-    if kind == "source":
-        return _("Same source (%(ref)s)") % {"ref": ref}
-    if kind == "area":
-        return _("Same small area (%(ref)s)") % {"ref": ref}
-    return group
 
 
 def _page_of(request: HttpRequest) -> int:
@@ -325,78 +209,12 @@ def _page_number(query) -> int:
         return 1
 
 
-def _queue_context(page: int = 1) -> dict[str, Any]:
-    # Three lanes: trusted reports (vouched members, patrols) that no anonymous burst can push
-    # away, the other new reports paged by QUEUE_LIMIT with their total, and flood groups.
-    counts = selectors.queue_counts()
-    pages = max(1, -(-counts["open"] // QUEUE_LIMIT))
-    page = min(page, pages)
-    offset = (page - 1) * QUEUE_LIMIT
-    trusted: list[Any] = list(selectors.queue_reports(TRUSTED_LIMIT, flood=False, trusted=True))
-    # Rows get display attributes (labels, counts, suggestions) for the template below.
-    reports: list[Any] = list(
-        selectors.queue_reports(QUEUE_LIMIT, flood=False, trusted=False, offset=offset)
-    )
-    flood: list[Any] = list(selectors.queue_reports(FLOOD_LIMIT, flood=True))
-    flood_total = counts["flood"]
-    photos, voice = _media_summary([r.pk for r in trusted + reports + flood])
-    suggestions = _merge_suggestions(trusted + reports + flood)
-    # Labels looked up once per request: get_FOO_display() rebuilds its choices dict per call,
-    # a fifth of the fragment's render time with 150 rows.
-    activity, agency = _labels(Activity), _labels(Agency)
-    channel, status = _labels(IntakeChannel), _labels(Incident.Status)
-    for report in trusted + reports + flood:
-        report.photo_count = photos.get(report.pk, 0)
-        report.has_recording = report.pk in voice
-        report.recording_id = voice.get(report.pk)
-        report.suggestions = suggestions.get(report.pk, [])
-        report.activity_label = activity.get(report.activity, "")
-        report.agency_label = agency.get(report.agency, report.agency)
-        report.channel_label = channel.get(report.channel, report.channel)
-    groups: dict[str, list[Report]] = defaultdict(list)
-    for report in flood:
-        groups[report.flood_group].append(report)
-    flood_groups = [(_flood_label(key), members) for key, members in sorted(groups.items())]
-    incidents: list[Any] = list(selectors.open_incidents(INCIDENT_LIMIT))
-    report_counts, request_counts = _incident_summaries([i.pk for i in incidents])
-    now = timezone.now()
-    for incident in incidents:
-        incident.activity_label = activity.get(incident.activity, "")
-        incident.agency_label = agency.get(incident.agency, incident.agency)
-        incident.status_label = status.get(incident.status, incident.status)
-        incident.report_count = report_counts.get(incident.pk, 0)
-        asked = request_counts.get(incident.pk, Counter())  # not "counts": the queue's totals
-        incident.going = asked.get(VerificationRequest.Status.ACCEPTED, 0)
-        incident.asked = asked.get(VerificationRequest.Status.SENT, 0)
-        incident.locked = bool(
-            incident.lock_holder_id and incident.lock_until and incident.lock_until > now
-        )
-    verifiers_on_duty = OnDuty.objects.filter(role="verifier", until__gt=now).count()
-    return {
-        "trusted_reports": trusted,
-        "trusted_total": counts["trusted"],
-        "reports": reports,
-        "reports_total": counts["open"],
-        "first_shown": offset + 1,
-        "last_shown": offset + len(reports),
-        "page": page,
-        "previous_page": page - 1 if page > 1 else None,
-        "next_page": page + 1 if page < pages else None,
-        "surge": selectors.anonymous_surge(),
-        "flood_groups": flood_groups,
-        "flood_total": flood_total,
-        "flood_shown": len(flood),
-        "incidents": incidents,
-        "verifiers_on_duty": verifiers_on_duty,
-    }
-
-
 # --- the console ------------------------------------------------------------------------------
 
 
 @console_view
 def console(request: HttpRequest) -> HttpResponse:
-    context = _queue_context(_page_of(request))
+    context = queue.console_queue(_page_of(request))
     html, digest = _render_live(request, "reports/console/_queue.html", context)
     member = member_of(request)
     duty = OnDuty.objects.filter(member=member, role="dispatcher", until__gt=timezone.now())
@@ -416,7 +234,9 @@ def console(request: HttpRequest) -> HttpResponse:
 
 @console_view
 def console_queue(request: HttpRequest) -> HttpResponse:
-    return _live_response(request, "reports/console/_queue.html", _queue_context(_page_of(request)))
+    return _live_response(
+        request, "reports/console/_queue.html", queue.console_queue(_page_of(request))
+    )
 
 
 @console_view
@@ -581,7 +401,7 @@ def _load_incident(incident_id: int) -> Incident:
 def _merge_targets(incident: Incident) -> list[tuple[int, str]]:
     """Open incidents to merge this one into: nearby first, then the most recent."""
     rows = []
-    for other in selectors.open_incidents(INCIDENT_LIMIT):
+    for other in selectors.open_incidents(queue.INCIDENT_LIMIT):
         if other.pk == incident.pk:
             continue
         metres = None
@@ -602,11 +422,6 @@ def _dispatch_choices(incident: Incident, asked: set[int]) -> list[tuple[int, st
         for member, metres in services.verifiers_ranked(incident)
         if member.pk not in asked
     ]
-
-
-def can_dispatch(member: Member) -> bool:
-    # Mirrors services.verifiers_request: org coordinators watch, dispatchers send.
-    return network.has_role(member, Role.DISPATCHER, Role.COALITION_COORDINATOR)
 
 
 @console_view
@@ -633,7 +448,7 @@ def console_incident(request: HttpRequest, incident_id: int) -> HttpResponse:
             "outcome_photos": list(incident.attachments.all()),
             "dispatch_form": dispatch_form,
             "merge_form": merge_form,
-            "can_dispatch": can_dispatch(member),
+            "can_dispatch": selectors.can_dispatch(member),
             "live_html": live_html,
             "digest": digest,
         },
@@ -748,7 +563,7 @@ def console_dispatch(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _load_incident(incident_id)
     back = reverse("console_incident", args=[incident.pk])
     actor = member_of(request)
-    if not can_dispatch(actor):
+    if not selectors.can_dispatch(actor):
         raise PermissionDenied
     asked = set(
         VerificationRequest.objects.filter(incident=incident).values_list("verifier_id", flat=True)
@@ -768,218 +583,3 @@ def console_dispatch(request: HttpRequest, incident_id: int) -> HttpResponse:
         "names": ", ".join(r.verifier.username for r in created) or "-",
     }
     return _incident_done(request, incident, message)
-
-
-# --- photos and recordings ----------------------------------------------------------------------
-
-
-def _may_see_media(request: HttpRequest, incident_id: int | None) -> bool:
-    if request.user.is_authenticated and selectors.can_use_console(request.user):
-        return True
-    if incident_id is None:
-        return False
-    # A verifier's access lasts as long as their request: asked or going, on an incident still
-    # open, while they are an active verifier. Once they reported back (or declined, or were
-    # cancelled) the link, and the browser session it was opened in, show nothing more.
-    live = VerificationRequest.objects.filter(
-        incident_id=incident_id,
-        status__in=[VerificationRequest.Status.SENT, VerificationRequest.Status.ACCEPTED],
-        verifier__is_active=True,
-    ).exclude(incident__status=Incident.Status.CLOSED)
-    if request.user.is_authenticated:
-        vr = live.filter(verifier=request.user).first()
-    else:
-        granted = request.session.get(VERIFY_SESSION_KEY) or []
-        vr = live.filter(pk__in=granted).select_related("verifier").first() if granted else None
-    return vr is not None and selectors.can_verify(vr.verifier)
-
-
-@never_cache
-def console_media(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
-    attachment = Attachment.objects.select_related("report").filter(pk=attachment_id).first()
-    incident_id = None
-    if attachment is not None:
-        incident_id = attachment.incident_id or (
-            attachment.report.incident_id if attachment.report else None
-        )
-    if not _may_see_media(request, incident_id):
-        if not request.user.is_authenticated and not request.session.get(VERIFY_SESSION_KEY):
-            return redirect_to_login(request.get_full_path())
-        raise PermissionDenied
-    if attachment is None or not attachment.path:
-        raise Http404
-    if attachment.kind == Attachment.Kind.RECORDING:
-        return _recording_response(request, attachment)
-    try:
-        content = services.read_media(attachment)  # photos are encrypted at rest too
-    except (services.MediaUnreadable, OSError):
-        raise Http404 from None
-    inline = attachment.content_type.startswith(("image/", "audio/"))
-    response = HttpResponse(
-        content, content_type=attachment.content_type if inline else "application/octet-stream"
-    )
-    if not inline:
-        response["Content-Disposition"] = "attachment"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-
-
-def _recording_response(request: HttpRequest, attachment: Attachment) -> HttpResponse:
-    """The decrypted audio of a hotline message (encrypted on disk), with single byte ranges:
-    Safari's <audio> asks for ``Range: bytes=0-1`` first and plays nothing without a 206."""
-    try:
-        audio = services.read_media(attachment)
-    except (services.MediaUnreadable, OSError):
-        raise Http404 from None
-    status, start, end = 200, 0, len(audio) - 1
-    match = _RANGE.fullmatch(request.headers.get("Range", "").strip())
-    if match and (match[1] or match[2]) and audio:
-        if match[1]:
-            start, end = int(match[1]), min(int(match[2] or end), end)
-        else:  # the last N bytes
-            start = max(0, len(audio) - int(match[2]))
-        if start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{len(audio)}"
-            return response
-        status = 206
-    response = HttpResponse(
-        audio[start : end + 1], content_type=attachment.content_type, status=status
-    )
-    if status == 206:
-        response["Content-Range"] = f"bytes {start}-{end}/{len(audio)}"
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = "inline"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-# --- duty ------------------------------------------------------------------------------------
-
-
-@never_cache
-@login_required
-def duty(request: HttpRequest) -> HttpResponse:
-    member = member_of(request)
-    roles = [r for r in ("dispatcher", "verifier") if network.has_role(member, r)]
-    if not roles:
-        raise PermissionDenied
-    form = DutyForm(roles=roles)
-    if request.method == "POST":
-        if request.POST.get("action") == "end":
-            end = DutyEndForm(request.POST)
-            if end.is_valid() and end.cleaned_data["role"] in roles:
-                services.duty_end(member=member, role=end.cleaned_data["role"])
-                messages.success(request, _("You are off duty. Thank you."))
-            return redirect("duty")
-        form = DutyForm(request.POST, roles=roles)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                shift = services.duty_start(
-                    member=member,
-                    role=data["role"],
-                    hours=data["hours"],
-                    lat=data["lat"],
-                    lng=data["lng"],
-                )
-            except services.NotAllowed:
-                raise PermissionDenied from None
-            messages.success(
-                request,
-                _("You are on duty until %(time)s.") % {"time": _hhmm(shift.until)},
-            )
-            return redirect("duty")
-    shifts = {d.role: d for d in OnDuty.objects.filter(member=member, until__gt=timezone.now())}
-    return render(
-        request,
-        "reports/console/duty.html",
-        {
-            "form": form,
-            "rows": [(role, shifts.get(role)) for role in roles],
-            "role_labels": {"dispatcher": _("Dispatcher"), "verifier": _("Verifier")},
-            "can_console": selectors.can_use_console(member),
-        },
-    )
-
-
-# --- member quick report -------------------------------------------------------------------------
-
-QUICK_RECEIPT_KEY = "vecinos_quick_receipt"
-
-
-def _refused(request: HttpRequest, title: str, message: str, status: int) -> HttpResponse:
-    return render(request, "error.html", {"title": title, "message": message}, status=status)
-
-
-@never_cache
-@login_required
-def quick_report(request: HttpRequest) -> HttpResponse:
-    user = member_of(request)
-    if not selectors.can_quick_report(user):
-        raise PermissionDenied
-    form = QuickReportForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                key = services.check_source(f"member:{user.pk}", bucket="member")
-            except services.Banned:
-                return _refused(
-                    request,
-                    _("Reports are paused"),
-                    _(
-                        "Reports from your account are paused. Call the hotline or your "
-                        "coordinator."
-                    ),
-                    403,
-                )
-            except services.RateLimited:
-                return _refused(
-                    request,
-                    _("Too many reports"),
-                    _(
-                        "You sent many reports in a short time. Wait a few minutes, or call the "
-                        "hotline if it is urgent."
-                    ),
-                    429,
-                )
-            data = form.cleaned_data
-            try:
-                report = services.report_submit(
-                    data=services.ReportInput(
-                        channel="patrol",
-                        language=(get_language() or user.preferred_language or "es")[:8],
-                        activity=data["activity"],
-                        agents_count=form.count,
-                        lat=data["lat"],
-                        lng=data["lng"],
-                        place_text=data["place_text"],
-                        reporter_member=user,
-                    ),
-                    source_key_value=key,
-                )
-            except services.ReportInvalid as exc:
-                for name, message in exc.errors.items():
-                    target = name if name in form.fields else None
-                    form.add_error(target, message)
-            else:
-                request.session[QUICK_RECEIPT_KEY] = report.receipt
-                return redirect("quick_report_done")
-        status = 400
-    return render(request, "reports/member/quick_report.html", {"form": form}, status=status)
-
-
-@never_cache
-@login_required
-def quick_report_done(request: HttpRequest) -> HttpResponse:
-    receipt = request.session.get(QUICK_RECEIPT_KEY)
-    if not receipt:
-        return redirect("quick_report")
-    report = Report.objects.filter(receipt=receipt, reporter_member=member_of(request)).first()
-    if report is None:
-        return redirect("quick_report")
-    return render(request, "reports/member/quick_report_done.html", {"report": report})

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from vecinos.network import selectors as network
-from vecinos.reports import notify, verify_otherwise
+from vecinos.core.crypto import decrypt
+from vecinos.reports import notify, selectors, verify_otherwise
 from vecinos.reports.models import Incident
 from vecinos.reports.services import OUTCOMES, LockedByOther, NotAllowed
 
@@ -40,7 +40,7 @@ class VerifiedOtherwiseForm(forms.Form):
 
 def _dispatcher(request: HttpRequest):
     member = request.user
-    if not network.has_role(member, "dispatcher", "coalition_coordinator"):  # type: ignore[arg-type]
+    if not selectors.can_dispatch(member):  # type: ignore[arg-type]
         raise PermissionDenied
     return member
 
@@ -101,7 +101,6 @@ def incident_verified_otherwise(request: HttpRequest, incident_id: int) -> HttpR
 
 def event_detail(detail: dict) -> dict:
     """The timeline text's values for a "verified another way" event (why decrypted)."""
-    from vecinos.core.crypto import decrypt
 
     out = dict(detail)
     out["how"] = str(dict(HOW_CHOICES).get(detail.get("how", ""), "?"))

@@ -8,4 +8,7 @@ class RightsConfig(AppConfig):
     verbose_name = _("Know your rights")
 
     def ready(self) -> None:
+        from vecinos.core.extensions import add_nav
         from vecinos.rights import inbound  # noqa: F401  (registers RIGHTS / DERECHOS and voice)
+
+        add_nav("rights_index", _("Know your rights"), group="me", allowed=lambda m: True, order=70)

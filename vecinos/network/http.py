@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-if TYPE_CHECKING:  # core imports no app at run time
-    from vecinos.network.models import Member
+from vecinos.network.models import Member
 
 
 def member_of(request: HttpRequest) -> Member:

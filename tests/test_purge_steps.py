@@ -1,0 +1,44 @@
+"""The emergency purge and retention run the steps each app registered (core.extensions), in
+order: rows that point at people before the people."""
+
+from __future__ import annotations
+
+import pytest
+
+from vecinos.core import extensions
+from vecinos.messaging import services as messaging
+from vecinos.messaging.models import ContactPoint, Delivery
+from vecinos.purge import purge_everything_personal
+
+
+def test_every_app_that_holds_people_registered_its_purge_step():
+    names = [step.name for step in extensions.purge_steps()]
+    assert names == [
+        "mobilize",
+        "messaging.deliveries",
+        "transports.outbox",
+        "alerts",
+        "messaging.contacts",
+        "reports",
+        "patrols",
+        "network.sign_in_attempts",
+        "network.members",
+        "network.demo_credentials",
+    ]
+    retention = [step.name for step in extensions.retention_steps()]
+    assert retention == ["messaging.bodies", "transports.bodies"]
+
+
+@pytest.mark.django_db
+def test_the_purge_runs_messagings_own_step(personas):
+    contact = messaging.contact_point(channel="sms", address="+12135550177")
+    messaging.deliveries_enqueue(
+        [
+            messaging.DeliverySpec(
+                purpose="verify", contact=contact, language="es", body="x", key="purge:1"
+            )
+        ]
+    )
+    counts = purge_everything_personal()
+    assert counts["deliveries"] == 1 and counts["contacts"] >= 1
+    assert not Delivery.objects.exists() and not ContactPoint.objects.exists()
