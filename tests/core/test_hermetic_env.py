@@ -11,7 +11,7 @@ from django.conf import settings
 
 from tests.hermetic_env import KEPT, scrub
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_settings_come_from_defaults_not_the_callers_shell():
