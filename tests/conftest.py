@@ -17,6 +17,7 @@ import os
 import socket
 from dataclasses import dataclass
 
+import hypothesis
 import pytest
 from django.contrib.auth.hashers import make_password
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -24,6 +25,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vecinos.network.models import Member, Membership, Organization, Role, Tier
 from vecinos.network.services import set_contact
+
+# Property tests (hypothesis): few examples so the suite stays fast, no example database in the
+# tree, no deadline (a loaded CI machine is slow, not wrong), and the same examples on every CI
+# run (derandomized), so a red CI is reproducible; locally each run tries new examples.
+hypothesis.settings.register_profile("vecinos", max_examples=40, deadline=None, database=None)
+hypothesis.settings.register_profile(
+    "ci", parent=hypothesis.settings.get_profile("vecinos"), derandomize=True
+)
+hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "vecinos")
 
 PASSWORD = "correct horse battery staple"
 _HASH: dict[str, str] = {}

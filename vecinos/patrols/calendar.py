@@ -59,7 +59,9 @@ def _new_calendar(name: str) -> icalendar.Calendar:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
+    # One line: X-WR-CALNAME is written as is, and a line break (an organization's name pasted
+    # from a document) would make the whole feed unreadable to calendar apps.
+    cal.add("x-wr-calname", " ".join(name.split()))
     cal.add("x-wr-timezone", settings.TIME_ZONE)
     # Calendar apps may poll hourly; shifts do not change faster than that.
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.test_alert_pages import sent_internal_alert
-from tests.test_verification import asked  # noqa: F401 - fixture
+from tests.alerts.test_alert_pages import sent_internal_alert
+from tests.reports.test_verification import asked  # noqa: F401 - fixture
 from vecinos.alerts.models import AlertRecipient
 from vecinos.reports.models import VerificationRequest
 

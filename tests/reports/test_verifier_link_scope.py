@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.test_console import file_report
-from tests.test_verification import asked, urls  # noqa: F401  (fixture)
+from tests.reports.test_console import file_report
+from tests.reports.test_verification import asked, urls  # noqa: F401  (fixture)
 from vecinos.network.models import Membership, Role
 from vecinos.reports import services
 from vecinos.reports.models import Attachment, VerificationRequest

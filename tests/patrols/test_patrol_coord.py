@@ -4,7 +4,7 @@ coverage states, "ask people to fill", and a pinned query count for the coverage
 WHO_MAY is the permission spec: one row per named URL of vecinos/patrols/urls_coord.py, listing
 the personas that must be let through. Every other signed-in persona gets the project's 403
 page and an anonymous visitor is sent to sign in (except the calendar feed, whose token is the
-credential: tested in tests/test_patrol_calendar.py).
+credential: tested in tests/patrols/test_patrol_calendar.py).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ WHO_MAY: dict[str, frozenset[str]] = {
     # Each persona tries to turn off the newcomer's calendar link: only its owner may.
     "patrol_calendar_revoke": frozenset({"newcomer"}),
 }
-NOT_IN_MATRIX = {"patrol_feed"}  # no sign-in: see tests/test_patrol_calendar.py
+NOT_IN_MATRIX = {"patrol_feed"}  # no sign-in: see tests/patrols/test_patrol_calendar.py
 
 TZ = services.local_tz()
 

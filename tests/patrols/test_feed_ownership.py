@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import sign_in
-from tests.test_patrol_calendar import fetch, places  # noqa: F401  (fixture)
+from tests.patrols.test_patrol_calendar import fetch, places  # noqa: F401  (fixture)
 from vecinos.network.models import Membership, Role
 from vecinos.network.services import member_deactivate, role_revoke
 from vecinos.patrols import services

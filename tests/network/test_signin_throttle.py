@@ -13,7 +13,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import PASSWORD
-from tests.test_two_factor import totp_code
+from tests.network.test_two_factor import totp_code
 
 pytestmark = pytest.mark.django_db
 

@@ -64,8 +64,8 @@ WHO_MAY: dict[str, frozenset[str]] = {
 }
 
 # Reached by everyone, signed in or not (sign-in itself, joining by invitation) or tested in
-# tests/test_two_factor.py, where the state of the session decides the answer.
-# "home" is public for visitors (tests/test_public_home.py), a member's own home once signed in.
+# tests/network/test_two_factor.py, where the state of the session decides the answer.
+# "home" is public for visitors (tests/onboarding/test_public_home.py), a member's own home once signed in.
 NOT_IN_MATRIX = {"login", "logout", "join", "two_factor_setup", "two_factor_verify", "home"}
 
 

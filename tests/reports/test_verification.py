@@ -15,7 +15,7 @@ from django.utils import timezone
 from PIL import Image
 
 from tests.conftest import make_member
-from tests.test_console import file_report
+from tests.reports.test_console import file_report
 from vecinos.network.models import Role, Tier
 from vecinos.reports import services
 from vecinos.reports.models import Attachment, Incident, Triage, VerificationRequest

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from tests.test_alert_pages import BOYLE, public_alert, public_subscriber
+from tests.alerts.test_alert_pages import BOYLE, public_alert, public_subscriber
 from vecinos.alerts import services, timing
 from vecinos.transports import registry
 

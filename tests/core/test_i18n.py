@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import translation
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "vecinos" / "locale"
 PO_PATH = LOCALE / "es" / "LC_MESSAGES" / "django.po"
 MO_PATH = PO_PATH.with_suffix(".mo")

@@ -15,7 +15,7 @@ from vecinos.network.models import Organization, Role, Tier
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(__file__).parent / "assets" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).parent.parent / "assets" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 PUBLIC_PAGES = ["/", "/report/", "/rumors/", "/subscribe/", "/signin/"]
 MEMBER_PAGES = [

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.test_alert_sms_keywords import new_number, say, subscriber
-from tests.test_twilio_sms_transport import STATUS, enqueue
-from tests.test_twilio_sms_transport import twilio as twilio  # noqa: F401  (fixture)
-from tests.test_voice_intake import HOTLINE_NUMBER, VOICE
+from tests.alerts.test_alert_sms_keywords import new_number, say, subscriber
+from tests.reports.test_voice_intake import HOTLINE_NUMBER, VOICE
+from tests.transports.test_twilio_sms_transport import STATUS, enqueue
+from tests.transports.test_twilio_sms_transport import twilio as twilio  # noqa: F401  (fixture)
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
     signed_post,

@@ -32,7 +32,7 @@ class FlakyTransport(Transport):
 @pytest.fixture
 def flaky():
     FlakyTransport.seen = []
-    path = {"path": "tests.test_messaging.FlakyTransport"}
+    path = {"path": "tests.messaging.test_messaging.FlakyTransport"}
     with override_settings(TRANSPORTS={"sms": path}):
         registry.reset()
         yield FlakyTransport
@@ -121,7 +121,9 @@ class DownTransport(Transport):
 
 @pytest.mark.django_db
 def test_a_provider_outage_delays_an_alert_until_its_expiry_instead_of_dropping_it():
-    with override_settings(TRANSPORTS={"sms": {"path": "tests.test_messaging.DownTransport"}}):
+    with override_settings(
+        TRANSPORTS={"sms": {"path": "tests.messaging.test_messaging.DownTransport"}}
+    ):
         registry.reset()
         contact = services.contact_point(channel="sms", address="+12135550155")
         now = timezone.now()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import _production_env, run_cli
+from tests.core.test_cli import _production_env, run_cli
 
 
 def free_port() -> int:

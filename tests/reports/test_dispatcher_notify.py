@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import make_member
-from tests.test_console import file_report
+from tests.reports.test_console import file_report
 from vecinos.core.models import AuditEvent
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Delivery

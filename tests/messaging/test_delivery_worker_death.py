@@ -16,7 +16,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from tests.test_alert_sms_keywords import new_number, public_alert, say, subscriber
+from tests.alerts.test_alert_sms_keywords import new_number, public_alert, say, subscriber
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
     WEBHOOK_TOKEN,
     TwilioStub,

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import make_member, sign_in
-from tests.test_rumors import boyle_heights, checked_incident
+from tests.reports.test_rumors import boyle_heights, checked_incident
 from vecinos.alerts import services as alerts
 from vecinos.alerts.models import Alert, AlertRecipient
 from vecinos.messaging import services as messaging
@@ -176,7 +176,7 @@ def test_the_incident_api_timeline_lists_the_alerts(client, personas, responders
             "message_en": "Activation.",
         },
     )
-    from tests.test_alert_api import bearer
+    from tests.alerts.test_alert_api import bearer
 
     data = client.get(f"/api/v1/incidents/{incident.pk}", **bearer(personas.dispatcher)).json()
     assert data["status"] == "alerted"
