@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_rumors import boyle_heights, checked_incident
+from tests.reports.test_rumors import boyle_heights, checked_incident
 from vecinos.alerts import services
 from vecinos.alerts.models import Alert
 from vecinos.reports import services as reports

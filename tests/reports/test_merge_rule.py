@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.test_console import file_report
+from tests.reports.test_console import file_report
 from vecinos.reports import queue, selectors, services
 from vecinos.reports.models import Incident, Triage
 
