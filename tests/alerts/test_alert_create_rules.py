@@ -5,6 +5,7 @@ follows an alert that was sent, and an alert that follows one is a follow-up kin
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from tests.reports.test_rumors import boyle_heights, checked_incident
 from vecinos.alerts import services
@@ -33,7 +34,8 @@ def _create(personas, **kwargs) -> Alert:
 
 
 def _errors(personas, **kwargs) -> dict[str, str]:
-    with pytest.raises(services.AlertError) as caught:
+    # English, whatever language an earlier test left active in this thread.
+    with translation.override("en"), pytest.raises(services.AlertError) as caught:
         _create(personas, **kwargs)
     return caught.value.errors
 
