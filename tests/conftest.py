@@ -59,6 +59,17 @@ def _no_outside_network(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a test that switched this thread's language
+    (a coalition set to Spanish, a command run in it) must not change what the next one reads."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_coalition_cache():
     """The coalition settings are cached per process; tests create and roll back the row.
 
