@@ -5,6 +5,7 @@ follows an alert that was sent, and an alert that follows one is a follow-up kin
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from tests.test_rumors import boyle_heights, checked_incident
 from vecinos.alerts import services
@@ -22,7 +23,8 @@ TEXT = {"es": "Agentes en la calle Soto.", "en": "Agents on Soto Street."}
 def _setup():
     registry.reset()
     reports._ZONE_CACHE.clear()
-    yield
+    with translation.override("en"):  # the messages compared below are the English ones
+        yield
     reports._ZONE_CACHE.clear()
     registry.reset()
 
