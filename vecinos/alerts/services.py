@@ -37,7 +37,7 @@ from vecinos.alerts.models import (
     SubscriptionArea,
     Tier,
 )
-from vecinos.core import geo
+from vecinos.core import geo, metrics
 from vecinos.core.audit import audit
 from vecinos.core.bulk import insert_rows, with_ids
 from vecinos.messaging import services as messaging
@@ -1370,6 +1370,7 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
                 counts[spec.contact.channel] -= 1
                 counts["skipped"] += 1
         messaging.deliveries_enqueue([spec for spec in specs if spec.ref_id in live])
+    metrics.escalation_steps(counts)  # issue 15
     return counts
 
 
