@@ -253,3 +253,23 @@ def test_counts_of_several_processes_add_up():
     subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, timeout=120)
     after = value(scrape(), "vecinos_escalation_steps_total", action="voice")
     assert after - before == 5
+
+
+def test_the_grafana_dashboard_reads_only_metrics_that_exist():
+    import re
+
+    from prometheus_client import Counter, Histogram
+
+    from vecinos.metrics import DatabaseCollector
+
+    exposed = {family.name for family in DatabaseCollector().collect()}
+    for obj in vars(core_metrics).values():
+        if isinstance(obj, Counter):
+            exposed.add(obj._name + "_total")
+        elif isinstance(obj, Histogram):
+            exposed.update(obj._name + suffix for suffix in ("_bucket", "_count", "_sum"))
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "vecinos.json").read_text())
+    queries = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {name for q in queries for name in re.findall(r"vecinos_[a-z_]+", q)}
+    assert len(queries) >= 10 and used
+    assert used <= exposed, used - exposed
