@@ -273,3 +273,23 @@ def test_the_grafana_dashboard_reads_only_metrics_that_exist():
     used = {name for q in queries for name in re.findall(r"vecinos_[a-z_]+", q)}
     assert len(queries) >= 10 and used
     assert used <= exposed, used - exposed
+
+
+def test_a_child_process_with_another_data_dir_counts_into_its_own(tmp_path):
+    """A test's or a benchmark's `vecinos serve` inherits this process's environment: it must
+    neither count into this process's directory nor empty it when it starts."""
+    before = value(scrape(), "vecinos_escalation_steps_total", action="sms")
+    code = (
+        "import django; django.setup();"
+        "from vecinos.core import metrics; print(metrics.MULTIPROCESS_DIR);"
+        "metrics.escalation_steps({'sms': 4})"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vecinos.settings"}
+    env["VECINOS_DATA_DIR"] = str(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, timeout=120,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == str(tmp_path / "metrics")
+    assert list((tmp_path / "metrics").glob("counter_*.db"))
+    assert value(scrape(), "vecinos_escalation_steps_total", action="sms") == before

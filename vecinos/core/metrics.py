@@ -26,11 +26,20 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+# Set beside PROMETHEUS_MULTIPROC_DIR when this module chose it: a child process (a test's
+# `vecinos serve`, a benchmark's worker) inherits both, and one with another data dir must use
+# its own directory, not count into (and, at serve start, empty) its parent's.
+_CHOSEN = "VECINOS_METRICS_DIR_CHOSEN"
+
 
 def _multiprocess_dir() -> Path:
-    path = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.DATA_DIR / "metrics")
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given and os.environ.get(_CHOSEN) != given:
+        path = Path(given)  # the operator's own choice
+    else:
+        path = settings.DATA_DIR / "metrics"
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ[_CHOSEN] = str(path)
     path.mkdir(parents=True, exist_ok=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
     return path
 
 
