@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import random
+import time
 import uuid
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -28,7 +29,7 @@ from aiohttp import web
 
 STATE: dict = {
     "messages": 0, "keys": {}, "duplicates": 0, "failed": 0, "stalled": 0, "to": {}, "sent": {},
-    "lists": 0,
+    "lists": 0, "first_at": None,
 }  # fmt: skip
 
 
@@ -62,6 +63,8 @@ async def create(request: web.Request) -> web.Response:
     if key:
         STATE["keys"][key] = body
     STATE["messages"] += 1
+    if STATE["first_at"] is None:
+        STATE["first_at"] = time.time()  # wall clock: compared with another process's
     STATE["to"][to] = STATE["to"].get(to, 0) + 1
     STATE["sent"].setdefault(to, []).append({**body, "body": form.get("Body", "")})
     if request.app["answer_delay"]:
@@ -91,6 +94,7 @@ async def stats(request: web.Request) -> web.Response:
             "stalled": STATE["stalled"],
             "numbers": len(STATE["to"]),
             "numbers_twice": twice,
+            "first_at": STATE["first_at"],
         }
     )
 
@@ -100,7 +104,10 @@ async def numbers(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    STATE.update(messages=0, keys={}, duplicates=0, failed=0, stalled=0, to={}, sent={}, lists=0)
+    STATE.update(
+        messages=0, keys={}, duplicates=0, failed=0, stalled=0, to={}, sent={}, lists=0,
+        first_at=None,
+    )  # fmt: skip
     return web.json_response({"ok": True})
 
 

@@ -8,13 +8,18 @@ shows them.
 The server runs with the per-source rate limit lifted (every client here is 127.0.0.1). A
 dispatcher's API token polls GET /api/v1/reports/queue (a cursor over new reports) every 50 ms;
 "visibility" is the time from sending a report to the poll that first returns it.
-Ends with: intake: <R> reports/s, p95 queue visibility <S> s, lost <N>
+
+In the same run and from the same server, the same clients then post to a minimal Django view
+that inserts one row (bench/_baseline_urls.py, loaded only by this benchmark's settings,
+bench/_baseline_settings.py): the baseline, what this server and database do at best.
+Ends with: intake: <R> reports/s, p95 queue visibility <S> s, lost <N>; baseline <B>/s; ratio <X>
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import subprocess
 import sys
@@ -25,6 +30,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import cli, served  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
 
 SERVE_ARGS: tuple[str, ...] = ()  # exactly as the README runs it
 ACTIVITIES = ["home", "street", "checkpoint", "workplace", "courthouse", "school", "staging"]
@@ -104,13 +111,47 @@ async def run(base: str, token: str, seconds: float, clients: int) -> tuple[floa
     return len(sent_at) / elapsed, p95, lost, errors
 
 
+async def baseline(base: str, seconds: float, clients: int) -> tuple[float, int]:
+    """The same clients, bodies and duration against the one-row baseline view."""
+    done, errors = 0, 0
+    stop = time.monotonic() + seconds
+    connector = aiohttp.TCPConnector(limit=clients + 4)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def client(n: int) -> None:
+            nonlocal done, errors
+            rng = random.Random(n)
+            while time.monotonic() < stop:
+                async with session.post(base + "/bench/baseline", json=report_body(rng)) as r:
+                    await r.read()
+                    if r.status == 201:
+                        done += 1
+                    else:
+                        errors += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        elapsed = time.monotonic() - started
+    return done / elapsed, errors
+
+
 def bench(label: str, extra_env: dict, seconds: float, clients: int) -> str:
-    env_over = {"VECINOS_REPORT_RATE_LIMIT": "100000000", **extra_env}
+    env_over = {
+        "VECINOS_REPORT_RATE_LIMIT": "100000000",
+        # Vecinos' settings plus the baseline URL (bench-only; see _baseline_settings.py).
+        "DJANGO_SETTINGS_MODULE": "_baseline_settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH), os.environ.get("PYTHONPATH")])),
+        **extra_env,
+    }
     with served(env_over, SERVE_ARGS) as (base, env):
         token = cli("token", "create", "dispatcher", "--name", "bench", env=env).strip()
         rate, p95, lost, errors = asyncio.run(run(base, token, seconds, clients))
-    line = f"intake: {rate:.0f} reports/s, p95 queue visibility {p95:.3f} s, lost {lost}"
-    print(f"[{label}] errors {errors}; {line}", flush=True)
+        base_rate, base_errors = asyncio.run(baseline(base, seconds, clients))
+    line = (
+        f"intake: {rate:.0f} reports/s, p95 queue visibility {p95:.3f} s, lost {lost}; "
+        f"baseline {base_rate:.0f}/s; ratio {rate / base_rate if base_rate else float('nan'):.2f}"
+    )
+    print(f"[{label}] errors {errors}, baseline errors {base_errors}; {line}", flush=True)
     return line
 
 

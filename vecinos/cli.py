@@ -392,6 +392,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from vecinos.onboarding.demo import refresh_if_loaded
 
     refresh_if_loaded()  # the demo dispatcher and verifier are on duty again
+    from vecinos.metrics import clear_stale_files
+
+    clear_stale_files()  # issue 15: counts of processes of an earlier run (before ours start)
 
     host = args.host
     port = args.port or settings.PORT

@@ -9,6 +9,7 @@ else in the code changes.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 import secrets
@@ -103,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "vecinos.metrics.WebhookFailureMiddleware",  # issue 15: counts refused webhooks
 ]
 
 ROOT_URLCONF = "vecinos.urls"
@@ -477,3 +479,12 @@ TWILIO_AUTH_TOKEN = env_str("VECINOS_TWILIO_AUTH_TOKEN", "") or ""
 TWILIO_API_URL = (env_str("VECINOS_TWILIO_API_URL", "https://api.twilio.com") or "").rstrip("/")
 TWILIO_MESSAGING_SERVICE_SID = env_str("VECINOS_TWILIO_MESSAGING_SERVICE_SID", "") or ""
 TWILIO_FROM_NUMBER = env_str("VECINOS_TWILIO_FROM_NUMBER", "") or ""
+
+# --- /metrics (issue 15): readable from these addresses (the client address as core.clientip
+# reads it behind VECINOS_TRUSTED_PROXIES; default: the loopback alone) or with this bearer
+# token (empty: no token works). Anyone else gets 404.
+METRICS_ADDRESSES = env_networks("VECINOS_METRICS_ADDRESSES") or (
+    ipaddress.ip_network("127.0.0.1/32"),
+    ipaddress.ip_network("::1/128"),
+)
+METRICS_TOKEN = env_str("VECINOS_METRICS_TOKEN", "") or ""  # or VECINOS_METRICS_TOKEN_FILE

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from vecinos.api import api
 from vecinos.core import views as core_views
+from vecinos.metrics import metrics_view
 from vecinos.onboarding import views_public
 
 handler403 = "vecinos.core.views.permission_denied"
@@ -13,6 +14,7 @@ handler500 = "vecinos.core.views.server_error"
 urlpatterns = [
     path("", views_public.home, name="public_home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("coalition.css", core_views.coalition_css, name="coalition_css"),
     path("coalition-logo.png", core_views.coalition_logo, name="coalition_logo"),
     path("i18n/", include("django.conf.urls.i18n")),

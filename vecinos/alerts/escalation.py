@@ -26,6 +26,7 @@ from vecinos.alerts.models import (
 from vecinos.alerts.rules import (
     NotAllowed,
 )
+from vecinos.core import metrics
 from vecinos.core.audit import audit
 from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
@@ -107,6 +108,7 @@ def escalate_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str,
                 counts[spec.channel] -= 1
                 counts["skipped"] += 1
         messaging.deliveries_enqueue([spec for spec in specs if spec.ref_id in live])
+    metrics.escalation_steps(counts)  # issue 15
     return counts
 
 

@@ -30,6 +30,7 @@ from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from vecinos.messaging import metrics  # issue 15: provider latency, errors, outcomes
 from vecinos.messaging.calls import CALL_FLOW
 from vecinos.messaging.leases import (
     LEASE_SECONDS,
@@ -243,7 +244,7 @@ class _Loop:
                 ready = _verdict(pk, message, expires_at)
                 if not isinstance(ready, OutboundMessage):
                     return pk, ready
-                return pk, await transport.send_async(ready, session)
+                return pk, await metrics.timed_send_async(transport, ready, session)
             except TransportError as exc:
                 return pk, exc
             except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
@@ -303,7 +304,7 @@ def _send_one(delivery: Claimed, message: OutboundMessage) -> Outcome:
         ready = _verdict(pk, message, delivery.expires_at)
         if not isinstance(ready, OutboundMessage):
             return pk, ready
-        return pk, transport.send(ready)
+        return pk, metrics.timed_send(transport, ready)
     except TransportError as exc:
         return pk, exc
     except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
@@ -457,6 +458,7 @@ def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str
     if not outcomes:
         return
     now = timezone.now()
+    metrics.count_outcomes(outcomes, by_id, now)  # issue 15
     adapt = connection.ops.adapt_datetimefield_value
     now_db = adapt(now)
     done: list[tuple] = []

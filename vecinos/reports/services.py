@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from vecinos.core import extensions, geo, ratelimit
+from vecinos.core import extensions, geo, metrics, ratelimit
 from vecinos.core.audit import audit
 from vecinos.core.crypto import blind_index
 from vecinos.core.privacy import source_key
@@ -257,6 +257,7 @@ def _zone_index() -> dict[str, int]:
 
 def report_submit(*, data: ReportInput, source_key_value: str = "") -> Report:
     """Validate, strip photo metadata, and store a report. The caller rate-limited the source."""
+    started = time.monotonic()  # issue 15: queue visibility
     validate(data, draft=data.status == ReportStatus.DRAFT)
     photos = [clean_photo(content) for content, _name in data.photos]
     member = data.reporter_member
@@ -300,6 +301,7 @@ def report_submit(*, data: ReportInput, source_key_value: str = "") -> Report:
             from vecinos.reports.notify import kick_after_commit
 
             kick_after_commit()  # dispatchers who are not watching hear of it (notify.py)
+            metrics.report_received(report.channel, started)  # issue 15: counted on commit
     return report
 
 
@@ -360,6 +362,7 @@ def flag_floods(report: Report) -> None:
 
 def draft_complete(*, report: Report) -> Report:
     """An SMS draft has what it needs: it joins the dispatcher queue."""
+    metrics.report_received(report.channel, time.monotonic())  # issue 15: counted on commit
     report.status = ReportStatus.NEW
     report.save(update_fields=["status"])
     flag_floods(report)
