@@ -125,7 +125,7 @@ def test_page_is_wholly_in_the_language(live_server, new_page, hotline, code, sc
     lang = languages.get(code)
     page = open_in(new_page, live_server.url, code, path + f"?lang={code}")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{code}{path.strip('/')}-phone.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{code}-{path.strip('/')}-phone.png"), full_page=True)
     assert page.evaluate("document.documentElement.lang") == code
     assert page.evaluate("document.documentElement.dir || 'ltr'") == lang.direction
     texts = page.evaluate(VISIBLE_TEXTS)

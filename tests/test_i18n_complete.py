@@ -279,3 +279,20 @@ def test_no_notice_in_english_or_once_reviewed(client, settings, monkeypatch):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "tl"
     body = client.get("/report/").content.decode()
     assert 'lang="tl"' in body and "translation-notice" not in body
+
+
+@pytest.mark.django_db
+def test_public_pages_render_in_every_shipped_language(client, settings):
+    """Django itself knows no Tagalog ("language_name_local" raised KeyError for tl): every
+    public page opens in every language the switcher offers."""
+    from django.urls import reverse
+
+    pages = ["home", "report_form", "rumors", "public_map", "subscribe", "rights_index", "login"]
+    broken = []
+    for code, _name in languages.ui_languages():
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = code
+        for name in pages:
+            response = client.get(reverse(name))
+            if response.status_code != 200 or f'lang="{code}"' not in response.content.decode():
+                broken.append((code, name, response.status_code))
+    assert not broken, broken
