@@ -21,7 +21,8 @@ After ``extract``, translate every new or fuzzy entry (remove the ``#, fuzzy`` f
 translation is right), then run ``compile``. For the languages other than Spanish,
 scripts/translations/README.md says how to hand the new strings to translators.
 
-``compile`` turns every vecinos/locale/*/LC_MESSAGES/*.po into a .mo with the pure-Python
+``compile`` turns every vecinos/locale/*/LC_MESSAGES/*.po (and vecinos/locale_django/..., Django's
+own messages where Django lacks them) into a .mo with the pure-Python
 ``polib`` library (in the dev lock), so it works on machines without GNU gettext. The output is
 deterministic: little-endian, entries sorted by their key bytes, no hash table; fuzzy and
 obsolete entries and the header's POT-Creation-Date are left out (as msgfmt does), so
@@ -41,6 +42,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "vecinos" / "locale"
+# Django's own messages in languages where Django's catalog has none or gaps (Tagalog...):
+# written by scripts/translations/django_strings.py, compiled and checked like the others.
+DJANGO_LOCALE_DIR = ROOT / "vecinos" / "locale_django"
 LANGUAGES = ["es"]  # always extracted; English is the source language
 IGNORE = [".venv", "var", "node_modules", "tests", "bench", "scripts"]
 JS_DIR = ROOT / "vecinos" / "static" / "js"
@@ -137,11 +141,17 @@ def mo_bytes(po) -> bytes:
     return out + ids + strs
 
 
+def catalogs() -> list[Path]:
+    return sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po")) + sorted(
+        DJANGO_LOCALE_DIR.glob("*/LC_MESSAGES/*.po")
+    )
+
+
 def compile_all() -> int:
     import polib
 
     written = 0
-    for po_path in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po")):
+    for po_path in catalogs():
         po = polib.pofile(str(po_path))
         problems = [e.msgid for e in po if not e.obsolete and (e.fuzzy or not e.translated())]
         if problems:
@@ -166,7 +176,7 @@ def check() -> int:
     import polib
 
     status = 0
-    for po_path in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po")):
+    for po_path in catalogs():
         po = polib.pofile(str(po_path))
         for entry in po:
             if not entry.obsolete and (entry.fuzzy or not entry.translated()):
