@@ -3,21 +3,26 @@
 
 Usage (from the repository root, with the project's virtualenv)::
 
-    .venv/bin/python scripts/i18n.py extract   # refresh vecinos/locale/es/LC_MESSAGES/*.po
+    .venv/bin/python scripts/i18n.py extract   # refresh every vecinos/locale/*/LC_MESSAGES/*.po
     .venv/bin/python scripts/i18n.py compile   # write the .mo files next to the .po files
     .venv/bin/python scripts/i18n.py check     # exit 1 if any entry is untranslated/fuzzy
                                                # or a committed .mo is out of date
 
-``extract`` runs ``manage.py makemessages -l es --no-obsolete --add-location file`` for the
-``django`` domain (templates and Python), ignoring .venv, var, node_modules, tests, bench and
-scripts. It also runs the ``djangojs`` domain for vecinos/static/js, but only when a file there
-calls gettext()/ngettext()/interpolate() — today none does, so no djangojs catalog exists.
+``extract`` runs ``manage.py makemessages -l es -l tl ... --no-obsolete --add-location file``
+for the ``django`` domain (templates and Python), ignoring .venv, var, node_modules, tests, bench
+and scripts, for Spanish and every language whose catalog ships (every
+vecinos/locale/<locale>/LC_MESSAGES/django.po): a new string then appears untranslated in every
+catalog, and tests/test_i18n_complete.py fails until each language has it. It also runs the
+``djangojs`` domain for vecinos/static/js, but only when a file there calls
+gettext()/ngettext()/interpolate() — today none does, so no djangojs catalog exists.
 Extraction needs GNU gettext (xgettext, msgmerge): a developer tool, not needed to run Vecinos.
 
 After ``extract``, translate every new or fuzzy entry (remove the ``#, fuzzy`` flag once the
-translation is right), then run ``compile``.
+translation is right), then run ``compile``. For the languages other than Spanish,
+scripts/translations/README.md says how to hand the new strings to translators.
 
-``compile`` turns every vecinos/locale/*/LC_MESSAGES/*.po into a .mo with the pure-Python
+``compile`` turns every vecinos/locale/*/LC_MESSAGES/*.po (and vecinos/locale_django/..., Django's
+own messages where Django lacks them) into a .mo with the pure-Python
 ``polib`` library (in the dev lock), so it works on machines without GNU gettext. The output is
 deterministic: little-endian, entries sorted by their key bytes, no hash table; fuzzy and
 obsolete entries and the header's POT-Creation-Date are left out (as msgfmt does), so
@@ -37,12 +42,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "vecinos" / "locale"
-LANGUAGES = ["es"]  # English is the source language
+# Django's own messages in languages where Django's catalog has none or gaps (Tagalog...):
+# written by scripts/translations/django_strings.py, compiled and checked like the others.
+DJANGO_LOCALE_DIR = ROOT / "vecinos" / "locale_django"
+LANGUAGES = ["es"]  # always extracted; English is the source language
 IGNORE = [".venv", "var", "node_modules", "tests", "bench", "scripts"]
 JS_DIR = ROOT / "vecinos" / "static" / "js"
 # Everything under the tree except vecinos/static/js, for the djangojs domain.
 JS_IGNORE = [*IGNORE, "vecinos/static/vendor", "vecinos/static/css", "vecinos/static/img"]
 JS_GETTEXT = re.compile(r"\b(?:gettext|ngettext|pgettext|npgettext|interpolate)\s*\(")
+
+
+def catalog_languages() -> list[str]:
+    """Spanish and every locale with a shipped catalog (folder names: "zh_Hans")."""
+    shipped = {po.parent.parent.name for po in LOCALE_DIR.glob("*/LC_MESSAGES/django.po")}
+    return sorted(set(LANGUAGES) | shipped)
 
 
 def js_has_strings() -> bool:
@@ -65,7 +79,7 @@ def extract() -> None:
 
     os.chdir(ROOT)
     options = {
-        "locale": LANGUAGES,
+        "locale": catalog_languages(),
         "no_obsolete": True,
         "add_location": "file",
         "verbosity": 1,
@@ -127,11 +141,17 @@ def mo_bytes(po) -> bytes:
     return out + ids + strs
 
 
+def catalogs() -> list[Path]:
+    return sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po")) + sorted(
+        DJANGO_LOCALE_DIR.glob("*/LC_MESSAGES/*.po")
+    )
+
+
 def compile_all() -> int:
     import polib
 
     written = 0
-    for po_path in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po")):
+    for po_path in catalogs():
         po = polib.pofile(str(po_path))
         problems = [e.msgid for e in po if not e.obsolete and (e.fuzzy or not e.translated())]
         if problems:
@@ -156,7 +176,7 @@ def check() -> int:
     import polib
 
     status = 0
-    for po_path in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po")):
+    for po_path in catalogs():
         po = polib.pofile(str(po_path))
         for entry in po:
             if not entry.obsolete and (entry.fuzzy or not entry.translated()):

@@ -293,7 +293,8 @@ LANGUAGE_CODE = "en"
 # The interface switcher: languages whose catalog ships (vecinos.core.languages.ui_languages);
 # content (rights articles, alerts, SMS) may be in any language of the registry.
 LANGUAGES = ui_languages()
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Then Django's own messages (form errors, month names) where Django has none or gaps: Tagalog...
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_django"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env_str("VECINOS_TIME_ZONE", "America/Los_Angeles")

@@ -10,6 +10,10 @@ Two lists come out of it, and they differ on purpose:
   in, an alert may be sent in. Includes the Indigenous languages that are spoken, not written:
   their speakers get voice calls and recordings, not text.
 
+``reviewed`` says whether a native speaker has checked the language's interface catalog. The
+catalogs were written by the team (Spanish included); until a coordinator marks one reviewed,
+the interface says so in that language (``needs_review``, shown in the footer).
+
 This module imports nothing from Django's settings (settings imports it).
 """
 
@@ -34,6 +38,8 @@ class Language:
     tts_voice: str = ""
     tts_language: str = ""
     written: bool = True  # False: spoken only (voice calls, recordings; never text)
+    # True once a native speaker has reviewed the interface catalog. English is the source.
+    reviewed: bool = False
 
     @property
     def rtl(self) -> bool:
@@ -54,7 +60,7 @@ class Language:
 # smart encoding swaps them for plain letters. ``sms_encoding_of`` tells the truth of one text.
 LANGUAGES: tuple[Language, ...] = (
     Language("en", "English", "English", sms_encoding="gsm7",
-             tts_voice="Polly.Joanna", tts_language="en-US"),
+             tts_voice="Polly.Joanna", tts_language="en-US", reviewed=True),
     Language("es", "Spanish", "Español", sms_encoding="gsm7",
              tts_voice="Polly.Mia", tts_language="es-MX"),
     Language("tl", "Tagalog", "Tagalog", sms_encoding="gsm7",
@@ -104,6 +110,12 @@ def ui_languages() -> list[tuple[str, str]]:
         for lang in LANGUAGES
         if lang.written and (lang.code == SOURCE_LANGUAGE or has_catalog(lang))
     ]
+
+
+def needs_review(code: str | None) -> bool:
+    """True when the interface is shown in ``code`` from a catalog no native speaker reviewed."""
+    lang = get(code)
+    return lang is not None and not lang.reviewed and has_catalog(lang)
 
 
 def written_languages() -> list[Language]:
