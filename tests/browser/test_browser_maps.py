@@ -112,6 +112,50 @@ def test_console_map_shows_the_queue_live_and_opens_an_incident(live_server, new
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_console_map_shows_a_callouts_staging_point_and_opens_its_board(
+    live_server, new_page, phone
+):
+    from vecinos.alerts.models import Tier as AudienceTier
+    from vecinos.mobilize import services as mobilize
+
+    base = live_server.url
+    org = Organization.objects.create(name="Vecinos Unidos", short_name="vu")
+    dispatcher, device = member_with_device("disp.dana", org, Role.DISPATCHER)
+    report_at(34.0407, -118.2110, "a")
+    page = new_page(phone=phone)
+    hosts = only_our_host(page, base)
+    browser_sign_in(page, base, "disp.dana", device, to="/console/")
+    page.wait_for_selector("#console-map[data-callouts='0']", state="attached", timeout=8000)
+    # Live: a call-out sent now shows its staging point within the one-second refresh.
+    activation = mobilize.activation_send(
+        activation=mobilize.activation_create(
+            actor=dispatcher,
+            staging_point="Mariachi Plaza, east side",
+            needed_by=timezone.now() + timedelta(minutes=30),
+            roles={"observer": 2},
+            tiers=[AudienceTier.RESPONDERS],
+            point=(34.0472, -118.2197),
+            radius_m=2000,
+        ),
+        actor=dispatcher,
+    )
+    page.wait_for_selector("#console-map[data-callouts='1']", state="attached", timeout=5000)
+    marker = page.locator("#console-map .cm-callout")
+    expect(marker).to_have_count(1)
+    expect(page.locator(f"#console-map [title='Staging point {activation.code}']")).to_have_count(1)
+    page.screenshot(
+        path=f"{SHOTS}/console-map-callout-{'phone' if phone else 'desk'}.png", full_page=not phone
+    )
+    marker.scroll_into_view_if_needed()
+    with page.expect_navigation():
+        marker.click()
+    page.wait_for_url(f"**/mobilize/{activation.pk}/")
+    expect(page.get_by_text("Mariachi Plaza, east side").first).to_be_visible()
+    assert not page.problems, page.problems
+    check_hosts(hosts, base)
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
 def test_composer_polygon_shows_its_live_count_and_is_saved(live_server, new_page, phone):
     base = live_server.url
     org = Organization.objects.create(name="Vecinos Unidos", short_name="vu")
