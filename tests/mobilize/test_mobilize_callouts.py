@@ -175,6 +175,36 @@ def test_only_a_confirmed_incident_starts_a_call_out(personas):
     assert callout(personas, incident=incident).incident_id == incident.pk
 
 
+@pytest.mark.parametrize(
+    ("status", "outcome", "accepted"),
+    [
+        ("confirmed", "", True),
+        # Alerted already (the alert moved it on), or closed: its outcome still says confirmed.
+        ("alerted", "confirmed", True),
+        ("closed", "confirmed", True),
+        ("closed", "false_alarm", False),
+        ("verifying", "", False),
+        ("unable", "unable", False),
+    ],
+)
+def test_call_outs_and_alerts_agree_on_what_a_confirmed_incident_is(
+    personas, status, outcome, accepted
+):
+    """One rule (alerts.rules.incident_confirmed): a call-out starts from exactly the incidents
+    an alert may be made from."""
+    from vecinos.alerts.rules import incident_confirmed
+    from vecinos.reports.models import Incident
+
+    incident = Incident.objects.create(status=status, outcome=outcome)
+    assert incident_confirmed(incident) is accepted
+    if accepted:
+        assert callout(personas, incident=incident).incident_id == incident.pk
+    else:
+        with pytest.raises(services.ActivationError) as exc:
+            callout(personas, incident=incident)
+        assert "incident" in exc.value.errors
+
+
 def test_the_public_waits_for_a_second_independent_person(personas):
     activation = callout(personas, tiers=[Tier.PUBLIC], point=(34.04, -118.21), radius_m=2000)
     assert activation.status == "pending"
