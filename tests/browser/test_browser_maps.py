@@ -5,6 +5,7 @@ go to /tmp/shots/."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -107,6 +108,50 @@ def test_console_map_shows_the_queue_live_and_opens_an_incident(live_server, new
     with page.expect_navigation():
         marker.click()
     page.wait_for_url(f"**/console/incidents/{incident.pk}/")
+    assert not page.problems, page.problems
+    check_hosts(hosts, base)
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_console_map_shows_a_callouts_staging_point_and_opens_its_board(
+    live_server, new_page, phone
+):
+    from vecinos.alerts.models import Tier as AudienceTier
+    from vecinos.mobilize import services as mobilize
+
+    base = live_server.url
+    org = Organization.objects.create(name="Vecinos Unidos", short_name="vu")
+    dispatcher, device = member_with_device("disp.dana", org, Role.DISPATCHER)
+    report_at(34.0407, -118.2110, "a")
+    page = new_page(phone=phone)
+    hosts = only_our_host(page, base)
+    browser_sign_in(page, base, "disp.dana", device, to="/console/")
+    page.wait_for_selector("#console-map[data-callouts='0']", state="attached", timeout=8000)
+    # Live: a call-out sent now shows its staging point within the one-second refresh.
+    activation = mobilize.activation_send(
+        activation=mobilize.activation_create(
+            actor=dispatcher,
+            staging_point="Mariachi Plaza, east side",
+            needed_by=timezone.now() + timedelta(minutes=30),
+            roles={"observer": 2},
+            tiers=[AudienceTier.RESPONDERS],
+            point=(34.0472, -118.2197),
+            radius_m=2000,
+        ),
+        actor=dispatcher,
+    )
+    page.wait_for_selector("#console-map[data-callouts='1']", state="attached", timeout=5000)
+    marker = page.locator("#console-map .cm-callout")
+    expect(marker).to_have_count(1)
+    expect(page.locator(f"#console-map [title='Staging point {activation.code}']")).to_have_count(1)
+    page.screenshot(
+        path=f"{SHOTS}/console-map-callout-{'phone' if phone else 'desk'}.png", full_page=not phone
+    )
+    marker.scroll_into_view_if_needed()
+    with page.expect_navigation():
+        marker.click()
+    page.wait_for_url(f"**/mobilize/{activation.pk}/")
+    expect(page.get_by_text("Mariachi Plaza, east side").first).to_be_visible()
     assert not page.problems, page.problems
     check_hosts(hosts, base)
 
@@ -220,5 +265,78 @@ def test_public_map_shows_checked_outcomes_coarsely(live_server, new_page, phone
     assert tiles_drawn(page) >= 1
     page.screenshot(path=f"{SHOTS}/public-map-{'phone' if phone else 'desk'}.png", full_page=True)
     assert "34.0407" not in page.content()
+    assert not page.problems, page.problems
+    check_hosts(hosts, base)
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_a_coalition_coordinator_draws_a_zone_then_moves_a_corner(live_server, new_page, phone):
+    """Issue 14, "zones are edited on the map": drawn with the polygon tool and saved, then
+    opened again, a corner dragged in edit mode and saved; the zone's cells follow the outline."""
+    from vecinos.network.models import Zone
+
+    base = live_server.url
+    org = Organization.objects.create(name="Vecinos Unidos", short_name="vu")
+    _coordinator, device = member_with_device("coord.ana", org, Role.COALITION_COORDINATOR)
+    page = new_page(phone=phone)
+    hosts = only_our_host(page, base)
+    browser_sign_in(page, base, "coord.ana", device, to="/zones/edit/new/")
+    page.get_by_label("Name").fill("Boyle Heights")
+    page.get_by_label("Kind").select_option("neighborhood")
+    box = page.locator("#zone-map")
+    box.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.locator("[data-zone-editor] .leaflet-pm-icon-polygon").click()
+    bb = box.bounding_box()
+    cx, cy = bb["x"] + bb["width"] / 2, bb["y"] + bb["height"] / 2
+    corners = [(-60, -50), (60, -50), (60, 50), (-60, 50)]
+    for dx, dy in corners:
+        page.mouse.click(cx + dx, cy + dy)
+        page.wait_for_timeout(120)
+    page.mouse.click(cx + corners[0][0], cy + corners[0][1])  # close the ring
+    drawn = json.loads(page.locator("input[name=boundary]").input_value())
+    assert len(drawn) == 4
+    page.wait_for_timeout(400)
+    assert tiles_drawn(page) >= 1
+    page.screenshot(path=f"{SHOTS}/zone-drawn-{'phone' if phone else 'desk'}.png", full_page=True)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save zone").click()
+    page.wait_for_url("**/zones/edit/")
+    expect(page.locator(".messages")).to_contain_text("Zone “Boyle Heights” saved.")
+    zone = Zone.objects.get()
+    lats, lngs = [p[0] for p in drawn], [p[1] for p in drawn]
+    assert min(lats) < zone.center_lat < max(lats) and min(lngs) < zone.center_lng < max(lngs)
+    cells_before = set(zone.cells)
+    assert cells_before
+
+    # Opened again: the outline is on the map; edit mode, drag one corner, save.
+    page.goto(f"{base}/zones/edit/{zone.pk}/")
+    page.wait_for_load_state("load")
+    box.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.locator("[data-zone-editor] .leaflet-pm-icon-edit").click()
+    corner = page.locator("#zone-map .marker-icon:not(.marker-icon-middle)").first
+    expect(corner).to_be_visible()
+    before = page.locator("input[name=boundary]").input_value()
+    cb = corner.bounding_box()
+    x, y = cb["x"] + cb["width"] / 2, cb["y"] + cb["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 6):
+        page.mouse.move(x - 8 * step, y - 8 * step)
+        page.wait_for_timeout(30)
+    page.mouse.up()
+    expect(page.locator("input[name=boundary]")).not_to_have_value(before)
+    moved = json.loads(page.locator("input[name=boundary]").input_value())
+    assert len(moved) == 4 and moved != drawn
+    page.screenshot(path=f"{SHOTS}/zone-edited-{'phone' if phone else 'desk'}.png", full_page=True)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save zone").click()
+    page.wait_for_url("**/zones/edit/")
+    zone.refresh_from_db()
+    ring = [[lat, lng] for lng, lat in zone.boundary["coordinates"][0][:-1]]
+    assert ring == moved
+    # The cells follow the new outline.
+    assert set(zone.cells) != cells_before
     assert not page.problems, page.problems
     check_hosts(hosts, base)

@@ -114,3 +114,108 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
     expect(desk.locator(".who")).to_contain_text("on site")
     desk.screenshot(path=BOARD_SCREENSHOT, full_page=True)
     settle(desk)
+
+
+@pytest.mark.parametrize("answer", ["coming", "declined"])
+def test_a_pushed_call_out_offers_coming_and_not_coming_and_the_action_answers(
+    live_server, new_page, settings, answer
+):
+    """static/js/sw.js in Chromium: a push carrying a call-out's signed link is shown with the
+    "Coming / Voy" and "Not coming / No voy" actions; the action, as notificationclick runs it,
+    reads the link page for its CSRF token and POSTs the answer (via=push)."""
+    from vecinos.mobilize import services as mobilize
+
+    base = live_server.url
+    settings.PUBLIC_URL = base
+    registry.reset()
+    org = Organization.objects.create(name="Vecinos de Boyle Heights", short_name="boyle")
+    dispatcher = make_member("disp.marta", org=org, roles=(Role.DISPATCHER,), tier=Tier.TRAINED)
+    rosa = make_member(
+        "rosa.responde", org=org, roles=(Role.RESPONDER,), tier=Tier.VOUCHED,
+        phone="+13235550187", preferred_language="en",
+    )  # fmt: skip
+    alert_services.ensure_member_subscriber(rosa)
+    activation = mobilize.activation_send(
+        activation=mobilize.activation_create(
+            actor=dispatcher,
+            staging_point=STAGING,
+            needed_by=timezone.now() + timezone.timedelta(minutes=30),
+            roles={"observer": 2},
+            tiers=["responders"],
+        ),
+        actor=dispatcher,
+    )
+    r = Response.objects.get(activation=activation)
+    link = mobilize.link(r.pk)
+    body = mobilize.ask_text(activation, "en", "push", link)
+
+    page = new_page(phone=True)
+    page.context.grant_permissions(["notifications"], origin=base)
+    page.route(
+        f"{base}/static/js/sw-test",
+        lambda route: route.fulfill(status=200, content_type="text/html", body="<p>ok</p>"),
+    )
+    page.goto(f"{base}/static/js/sw-test")
+    page.evaluate(
+        """async () => {
+          const reg = await navigator.serviceWorker.register(
+            "/static/js/sw.js", {scope: "/static/js/"});
+          const worker = reg.installing || reg.waiting || reg.active;
+          if (worker.state !== "activated") {
+            await new Promise((done) => worker.addEventListener("statechange", () => {
+              if (worker.state === "activated") done();
+            }));
+          }
+        }"""
+    )
+    [worker] = [w for w in page.context.service_workers if w.url.endswith("/static/js/sw.js")]
+    # The push itself, delivered by Chromium (DevTools protocol) with the payload the Web Push
+    # transport builds for this message.
+    from types import SimpleNamespace
+
+    from vecinos.transports.webpush.transport import payload
+
+    data = payload(
+        SimpleNamespace(subject="Call-out", body=body, idempotency_key="k", language="en")
+    )
+    cdp = page.context.new_cdp_session(page)
+    registrations: list = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(e["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    page.wait_for_timeout(300)
+    [reg_id] = {x["registrationId"] for x in registrations if x["scopeURL"].endswith("/static/js/")}
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": base, "registrationId": reg_id, "data": data.decode()},
+    )
+    shown = None
+    for _ in range(50):
+        shown = worker.evaluate(
+            """async () => (await self.registration.getNotifications()).map(
+                 (n) => ({actions: n.actions.map((a) => a.action + ":" + a.title),
+                          url: n.data.url, callout: n.data.callout}))"""
+        )
+        if shown:
+            break
+        page.wait_for_timeout(100)
+    assert shown == [
+        {
+            "actions": ["coming:Coming / Voy", "declined:Not coming / No voy"],
+            "url": link,
+            "callout": True,
+        }
+    ]
+    # The action, as notificationclick runs it.
+    worker.evaluate(
+        "([url, answer]) => answerCallout({data: {url: url, callout: true}, tag: 'c-1'}, answer)",
+        [link, answer],
+    )
+    r.refresh_from_db()
+    assert (r.status, r.via) == (answer, "push")
+    done = worker.evaluate(
+        "async () => (await self.registration.getNotifications({tag: 'c-1'})).map((n) => n.body)"
+    )
+    assert done == ["Coming / Voy ✓" if answer == "coming" else "Not coming / No voy ✓"]

@@ -4,6 +4,7 @@ console's permissions; 204 when unchanged; a fixed number of queries."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -114,3 +115,63 @@ def test_console_page_has_the_map_beside_the_queue(client, login, personas):
     assert 'id="console-map"' in page and 'data-url="/console/map.json"' in page
     assert "leaflet.markercluster.js" in page
     assert page.index('id="console-live"') < page.index('id="console-map"')
+
+
+# --- staging points of open call-outs (mobilize's own rule for who sees a call-out) ------------
+
+
+def open_callout(personas, **kw):
+    from vecinos.alerts.models import Tier as AudienceTier
+    from vecinos.mobilize import services as mobilize
+
+    activation = mobilize.activation_create(
+        actor=personas.dispatcher,
+        staging_point="Mariachi Plaza, east side",
+        needed_by=timezone.now() + timedelta(minutes=30),
+        roles={"observer": 2, "presence": 3},
+        tiers=[AudienceTier.RESPONDERS],
+        **kw,
+    )
+    return mobilize.activation_send(activation=activation, actor=personas.dispatcher)
+
+
+def test_open_callouts_staging_points_are_on_the_map_for_those_who_may_see_them(
+    client, login, personas
+):
+    activation = open_callout(personas, point=(34.0472, -118.2197), radius_m=2000)
+    login(personas.dispatcher)
+    (shown,) = client.get(URL).json()["callouts"]
+    assert shown["id"] == activation.pk and shown["code"] == activation.code
+    assert shown["staging_point"] == "Mariachi Plaza, east side"
+    assert (shown["lat"], shown["lng"]) == (34.0472, -118.2197)
+    assert shown["needed"] == 5 and shown["coming"] == 0
+    # Org A's coordinator sees Org A's call-out; Org B's coordinator reads the console but
+    # not another organization's call-out (mobilize.selectors.visible_activations).
+    login(personas.coordinator)
+    assert [c["id"] for c in client.get(URL).json()["callouts"]] == [activation.pk]
+    login(personas.outsider)
+    data = client.get(URL).json()
+    assert data["callouts"] == []
+    assert "Mariachi" not in json.dumps(data)
+
+
+def test_a_stood_down_callout_leaves_the_map(client, login, personas):
+    from vecinos.mobilize import services as mobilize
+
+    activation = open_callout(personas, point=(34.0472, -118.2197), radius_m=2000)
+    login(personas.dispatcher)
+    assert len(client.get(URL).json()["callouts"]) == 1
+    mobilize.stand_down(activation=activation, actor=personas.dispatcher)
+    assert client.get(URL).json()["callouts"] == []
+
+
+def test_a_callout_without_its_own_point_is_placed_at_its_incident(client, login, personas):
+    triaged = report(lat=34.05, lng=-118.25, key="inc")
+    services.report_triage(report=triaged, tier="verify", actor=personas.dispatcher)
+    incident = triaged.incident
+    incident.status = "confirmed"
+    incident.save(update_fields=["status"])
+    open_callout(personas, incident=incident)
+    login(personas.dispatcher)
+    (shown,) = client.get(URL).json()["callouts"]
+    assert (shown["lat"], shown["lng"]) == (round(incident.lat, 5), round(incident.lng, 5))

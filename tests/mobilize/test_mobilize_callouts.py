@@ -4,6 +4,7 @@ voice keypress, and every persona that must be refused."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import xml.etree.ElementTree as ET
@@ -175,6 +176,36 @@ def test_only_a_confirmed_incident_starts_a_call_out(personas):
     assert callout(personas, incident=incident).incident_id == incident.pk
 
 
+@pytest.mark.parametrize(
+    ("status", "outcome", "accepted"),
+    [
+        ("confirmed", "", True),
+        # Alerted already (the alert moved it on), or closed: its outcome still says confirmed.
+        ("alerted", "confirmed", True),
+        ("closed", "confirmed", True),
+        ("closed", "false_alarm", False),
+        ("verifying", "", False),
+        ("unable", "unable", False),
+    ],
+)
+def test_call_outs_and_alerts_agree_on_what_a_confirmed_incident_is(
+    personas, status, outcome, accepted
+):
+    """One rule (alerts.rules.incident_confirmed): a call-out starts from exactly the incidents
+    an alert may be made from."""
+    from vecinos.alerts.rules import incident_confirmed
+    from vecinos.reports.models import Incident
+
+    incident = Incident.objects.create(status=status, outcome=outcome)
+    assert incident_confirmed(incident) is accepted
+    if accepted:
+        assert callout(personas, incident=incident).incident_id == incident.pk
+    else:
+        with pytest.raises(services.ActivationError) as exc:
+            callout(personas, incident=incident)
+        assert "incident" in exc.value.errors
+
+
 def test_the_public_waits_for_a_second_independent_person(personas):
     activation = callout(personas, tiers=[Tier.PUBLIC], point=(34.04, -118.21), radius_m=2000)
     assert activation.status == "pending"
@@ -283,6 +314,47 @@ def test_the_link_form_needs_its_csrf_token(personas):
     assert answer.status_code == 403
     r.refresh_from_db()
     assert r.status == "asked"
+
+
+@pytest.mark.parametrize("answer", ["coming", "declined"])
+def test_the_push_actions_answer_as_the_link_buttons_do(personas, answer):
+    """static/js/sw.js: a call-out pushed to a browser carries its signed link; the "Coming" and
+    "Not coming" actions GET the page for its CSRF token, then POST answer + via=push."""
+    from types import SimpleNamespace
+
+    from django.test import Client
+
+    from vecinos.transports.webpush.transport import payload
+
+    rosa = responder(personas.org_a, "rosa", "en")
+    activation = callout(personas)
+    r = response_of(activation, rosa)
+    body = services.ask_text(activation, "en", "push", services.link(r.pk))
+    pushed = json.loads(
+        payload(SimpleNamespace(subject="Call-out", body=body, idempotency_key="k", language="en"))
+    )
+    url = re.fullmatch(r"https?://[^/]+(/r/[^/]+/)", pushed["url"]).group(1)
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(url, headers={"Accept": "text/html"}).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    reply = client.post(
+        url,
+        {"csrfmiddlewaretoken": token, "answer": answer, "via": "push"},
+        headers={"X-Requested-With": "vecinos-push"},
+    )
+    assert reply.status_code == 200
+    r.refresh_from_db()
+    assert (r.status, r.via) == (answer, "push")
+    if answer == "coming":
+        assert r.role in activation.roles
+
+
+def test_an_unknown_via_on_the_link_is_recorded_as_the_link(client, personas):
+    rosa = responder(personas.org_a, "rosa", "en")
+    r = response_of(callout(personas), rosa)
+    client.post(f"/r/{services.link_token(r.pk)}/", {"answer": "coming", "via": "x" * 40})
+    r.refresh_from_db()
+    assert (r.status, r.via) == ("coming", "link")
 
 
 # --- messages and stand-down ---------------------------------------------------------------------

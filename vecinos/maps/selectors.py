@@ -16,7 +16,7 @@ import h3
 from django.conf import settings
 from django.utils import timezone
 
-from vecinos.network.models import Zone
+from vecinos.network.models import Member, Zone
 from vecinos.reports import selectors as reports
 from vecinos.reports.models import Activity, Agency, Incident
 
@@ -121,10 +121,12 @@ CONSOLE_FLOOD = 50
 CONSOLE_INCIDENTS = 100
 
 
-def console_map() -> dict:
+def console_map(viewer: Member) -> dict:
     """What the dispatcher console's map shows: the same rows as the queue (new reports, open
-    incidents), verifiers on duty who gave a location, and patrol places with people checked in.
+    incidents), verifiers on duty who gave a location, patrol places with people checked in, and
+    the staging points of the open call-outs this viewer may see (mobilize's own rule).
     A fixed number of queries, however busy the queue."""
+    from vecinos.mobilize import selectors as mobilize
     from vecinos.patrols import selectors as patrols
 
     statuses = {v: str(label) for v, label in Incident.Status.choices}
@@ -173,6 +175,7 @@ def console_map() -> dict:
         "incidents": incidents_out,
         "verifiers": verifiers,
         "patrols": patrols_out,
+        "callouts": mobilize.open_staging_points(viewer),
     }
 
 

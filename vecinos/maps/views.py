@@ -134,7 +134,9 @@ def console_map_data(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "signed out"}, status=401)
     if not report_selectors.can_use_console(request.user):
         raise PermissionDenied
-    body = json.dumps(selectors.console_map(), separators=(",", ":"), sort_keys=True)
+    body = json.dumps(
+        selectors.console_map(member_of(request)), separators=(",", ":"), sort_keys=True
+    )
     digest = hashlib.sha256(body.encode()).hexdigest()[:20]
     if request.headers.get(LIVE_DIGEST_HEADER) == digest:
         response = HttpResponse(status=204)

@@ -30,6 +30,54 @@ def activation_get(activation_id: int, member: Member) -> Activation | None:
     return visible_activations(member).filter(pk=activation_id).first()
 
 
+STAGING_LIMIT = 50
+
+
+def open_staging_points(member: Member) -> list[dict]:
+    """Open call-outs this member may see, placed for the console map: at the call-out's own
+    point, else its incident's, else its first zone's centre (none of them: left off the map).
+
+    The staging point is a public meeting place the coalition chose, shown as its text; the
+    count of people coming or on site is the board's, in one grouped query."""
+    rows = list(
+        visible_activations(member)
+        .filter(status=Activation.Status.OPEN)
+        .select_related("incident")
+        .prefetch_related("zones")
+        .order_by("-sent_at", "-pk")[:STAGING_LIMIT]
+    )
+    turnout = dict(
+        Response.objects.filter(activation__in=rows, status__in=services.SAYS_YES)
+        .values("activation_id")
+        .annotate(n=Count("pk"))
+        .values_list("activation_id", "n")
+    )
+    out = []
+    for a in rows:
+        place: tuple[float | None, float | None] = (a.lat, a.lng)
+        if (place[0] is None or place[1] is None) and a.incident is not None:
+            place = (a.incident.lat, a.incident.lng)
+        if place[0] is None or place[1] is None:
+            zone = next(iter(a.zones.all()), None)
+            place = (zone.center_lat, zone.center_lng) if zone is not None else (None, None)
+        lat, lng = place
+        if lat is None or lng is None:
+            continue
+        out.append(
+            {
+                "id": a.pk,
+                "code": a.code,
+                "staging_point": a.staging_point,
+                "lat": round(lat, 5),
+                "lng": round(lng, 5),
+                "needed": a.needed_total,
+                "coming": turnout.get(a.pk, 0),
+                "by": timezone.localtime(a.needed_by).strftime("%H:%M"),
+            }
+        )
+    return out
+
+
 def name_scope(viewer: Member) -> set[int] | None:
     """Organizations whose members' names this viewer may see on a board; None = everyone's.
 

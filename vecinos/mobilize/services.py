@@ -204,7 +204,8 @@ def _validate(
             geo.validate_lat_lng(*point)
         except ValueError:
             errors["lat"] = str(gettext_lazy("That is not a valid place."))
-    if incident is not None and incident.status != "confirmed":
+    # The alerts' own rule (verified, or closed as confirmed): one meaning of "confirmed".
+    if incident is not None and not alert_services.incident_confirmed(incident):
         errors["incident"] = str(gettext_lazy("Only a confirmed incident can start a call-out."))
     if not 1 <= wave_size <= 5000 or not 1 <= wave_minutes <= 240:
         errors["quota"] = str(

@@ -295,7 +295,12 @@ def callout_link(request: HttpRequest, token: str) -> HttpResponse:
         role = request.POST.get("role", "")
         if answer in ANSWERS:
             outcome = services.respond(
-                response=response, answer=answer, via="link", eta_minutes=eta, role=role
+                response=response,
+                answer=answer,
+                # The push notification's actions post here too (static/js/sw.js).
+                via="push" if request.POST.get("via") == "push" else "link",
+                eta_minutes=eta,
+                role=role,
             )
             response.refresh_from_db()
     guidance, guidance_lang = services.guidance_for(activation, response.language)

@@ -1,6 +1,7 @@
 /* The dispatcher console's map, beside the queue: new reports, open incidents by state (both
-   clustered when dense), verifiers on duty who gave a location and patrol places with people
-   checked in. Polled every second like the queue (X-Live-Digest; 204 when nothing changed).
+   clustered when dense), verifiers on duty who gave a location, patrol places with people
+   checked in and the staging points of open call-outs (a click opens the call-out's board).
+   Polled every second like the queue (X-Live-Digest; 204 when nothing changed).
    A click opens the item; the markers take no keyboard focus: the lists are the keyboard path. */
 (function () {
   "use strict";
@@ -87,6 +88,7 @@
     var digest = "";
     var fitted = false;
     var incidentTemplate = el.getAttribute("data-incident-url") || "";
+    var calloutTemplate = el.getAttribute("data-callout-url") || "";
 
     function incidentUrl(id) {
       return incidentTemplate.replace(/\/0\/$/, "/" + id + "/");
@@ -167,11 +169,28 @@
         );
         bounds.extend([p.lat, p.lng]);
       });
+      // Staging points of open call-outs: not clustered (few, and each is a place to go).
+      (data.callouts || []).forEach(function (c) {
+        people.addLayer(
+          marker(
+            c.lat,
+            c.lng,
+            dot("cm-callout", String(c.coming)),
+            lines([msg("callout") + " " + c.code, c.staging_point, c.coming + " / " + c.needed, c.by]),
+            function () {
+              window.location.href = calloutTemplate.replace(/\/0\/$/, "/" + c.id + "/");
+            },
+            msg("callout") + " " + c.code
+          )
+        );
+        bounds.extend([c.lat, c.lng]);
+      });
       if (!fitted && bounds.isValid()) {
         fitted = true;
         map.fitBounds(bounds, { padding: [24, 24], maxZoom: 14 });
       }
       el.setAttribute("data-shown", String(layers.length));
+      el.setAttribute("data-callouts", String((data.callouts || []).length));
     }
 
     var busy = false;

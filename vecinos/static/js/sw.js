@@ -7,6 +7,10 @@
  * confirms); if that does not work (CSRF, offline) the link is opened so the person can press
  * the button on the page. Only links on this site are ever opened or posted to.
  *
+ * A call-out's link (/r/<token>/, vecinos/mobilize) gets "Coming / Voy" and "Not coming / No
+ * voy" actions: the same page read, then the same POST as its buttons (answer=coming or
+ * declined, via=push); the server matches the signed token to the person's own call-out.
+ *
  * Served a second time at /rights/sw.js (scope /rights/), the same worker keeps the rights
  * library readable offline: a rights page asks it ({type: "save-rights", list: url}) to save
  * every page that /rights/offline.json lists; rights pages are then fetched network first and
@@ -16,6 +20,9 @@
 
 var CONFIRM = "confirm";
 var ACK_PATH = /^\/a\/[^/]+\/$/;
+var COMING = "coming";
+var NOT_COMING = "declined";
+var CALLOUT_PATH = /^\/r\/[^/]+\/$/;
 var ICON = new URL("../img/favicon.svg", self.location.href).href;
 
 self.addEventListener("install", function () {
@@ -50,6 +57,16 @@ self.addEventListener("push", function (event) {
   var data = readPayload(event);
   var target = sameSite(data.url || "/") || new URL("/", self.location.origin);
   var isAck = ACK_PATH.test(target.pathname);
+  var isCallout = CALLOUT_PATH.test(target.pathname);
+  var actions = [];
+  if (isAck) {
+    actions = [{ action: CONFIRM, title: "Confirm / Confirmar" }];
+  } else if (isCallout) {
+    actions = [
+      { action: COMING, title: "Coming / Voy" },
+      { action: NOT_COMING, title: "Not coming / No voy" },
+    ];
+  }
   var options = {
     body: String(data.body || ""),
     lang: String(data.lang || ""),
@@ -58,9 +75,9 @@ self.addEventListener("push", function (event) {
     // The same tag replaces a notification instead of stacking a second copy of one alert.
     tag: data.tag ? String(data.tag) : undefined,
     renotify: Boolean(data.tag),
-    requireInteraction: isAck,
-    data: { url: target.href, ack: isAck },
-    actions: isAck ? [{ action: CONFIRM, title: "Confirm / Confirmar" }] : [],
+    requireInteraction: isAck || isCallout,
+    data: { url: target.href, ack: isAck, callout: isCallout },
+    actions: actions,
   };
   event.waitUntil(self.registration.showNotification(String(data.title || "Vecinos"), options));
 });
@@ -81,34 +98,37 @@ function openPage(url) {
 // button does.
 var CSRF_FIELD = /name="csrfmiddlewaretoken" value="([^"]+)"/;
 
-function confirmAlert(notification) {
+// Read the page for its form's token, then POST these fields as its button does.
+function postFromPage(notification, fields, done) {
   var url = notification.data.url;
   return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
     .then(function (page) {
       if (!page.ok) {
-        throw new Error("ack page: " + page.status);
+        throw new Error("page: " + page.status);
       }
       return page.text();
     })
     .then(function (html) {
       var match = CSRF_FIELD.exec(html);
       if (!match) {
-        // No form: already confirmed, or the page changed. Let the person see it.
-        throw new Error("no ack form");
+        // No form: already answered, closed, or the page changed. Let the person see it.
+        throw new Error("no form");
       }
+      fields.csrfmiddlewaretoken = match[1];
+      fields.via = "push";
       return fetch(url, {
         method: "POST",
         credentials: "same-origin",
         headers: { Accept: "text/html", "X-Requested-With": "vecinos-push" },
-        body: new URLSearchParams({ csrfmiddlewaretoken: match[1], via: "push" }),
+        body: new URLSearchParams(fields),
       });
     })
     .then(function (response) {
       if (!response.ok) {
-        throw new Error("ack refused: " + response.status);
+        throw new Error("refused: " + response.status);
       }
       return self.registration.showNotification("Vecinos", {
-        body: "Confirmed / Confirmado ✓",
+        body: done,
         icon: ICON,
         tag: notification.tag || undefined,
       });
@@ -116,6 +136,17 @@ function confirmAlert(notification) {
     .catch(function () {
       return openPage(url);
     });
+}
+
+function confirmAlert(notification) {
+  return postFromPage(notification, {}, "Confirmed / Confirmado ✓");
+}
+
+// A call-out's answer: "coming" (no minutes away: the page asks for them if wanted) or
+// "declined", recorded as a push reply.
+function answerCallout(notification, answer) {
+  var done = answer === COMING ? "Coming / Voy ✓" : "Not coming / No voy ✓";
+  return postFromPage(notification, { answer: answer }, done);
 }
 
 self.addEventListener("notificationclick", function (event) {
@@ -127,6 +158,8 @@ self.addEventListener("notificationclick", function (event) {
   }
   if (event.action === CONFIRM && data.ack) {
     event.waitUntil(confirmAlert(notification));
+  } else if ((event.action === COMING || event.action === NOT_COMING) && data.callout) {
+    event.waitUntil(answerCallout(notification, event.action));
   } else {
     event.waitUntil(openPage(data.url || "/"));
   }
