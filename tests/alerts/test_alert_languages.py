@@ -301,3 +301,58 @@ def test_a_spoken_only_language_gets_a_call_never_a_text(personas):
     by_language = {d.language: d.channel for d in Delivery.objects.filter(purpose="alert")}
     assert by_language == {"mix": Channel.VOICE, "es": Channel.SMS}
     assert AlertRecipient.objects.count() == 2
+
+
+# --- a rights article attached ------------------------------------------------------------------
+
+
+@pytest.fixture
+def door_article(db):
+    from vecinos.rights.models import Article, ArticleVersion
+
+    article = Article.objects.create(slug="x13-at-the-door", topic="door")
+    for lang, title in (("en", "At the door"), ("es", "En la puerta"), ("ko", "문 앞에서")):
+        ArticleVersion.objects.create(
+            article=article, language=lang, number=1, title=title, body="..."
+        )
+    return article
+
+
+@pytest.mark.django_db
+def test_the_composer_attaches_a_rights_article_link_in_each_language(
+    client, login, personas, door_article, settings
+):
+    login(personas.dispatcher)
+    page = client.get(reverse("alert_new")).content.decode()
+    assert 'value="x13-at-the-door"' in page and "At the door" in page
+    response = compose(client, rights_article="x13-at-the-door")
+    assert response.status_code == 302
+    messages = Alert.objects.get().messages
+    url = f"{settings.PUBLIC_URL}/rights/x13-at-the-door/"
+    assert messages["es"].endswith(f" {url}?lang=es")
+    assert messages["ko"].endswith(f" {url}?lang=ko")
+    assert messages["vi"].endswith(f" {url}")  # not written in Vietnamese: the page chooses
+    # The link leads to the article in that language.
+    assert "문 앞에서" in client.get("/rights/x13-at-the-door/?lang=ko").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_api_attaches_a_rights_article_and_refuses_an_unknown_one(
+    client, personas, door_article, settings
+):
+    body = {**INTERNAL_FACTS, "rights_article": "x13-at-the-door"}
+    response = post(client, body, personas.dispatcher)
+    assert response.status_code == 201, response.content
+    messages = Alert.objects.get().messages
+    assert messages["en"].endswith("/rights/x13-at-the-door/?lang=en")
+    response = post(client, {**INTERNAL_FACTS, "rights_article": "nope"}, personas.dispatcher)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"rights_article"}
+    assert Alert.objects.count() == 1
+
+
+INTERNAL_FACTS = {
+    "kind": "activation",
+    "tiers": ["internal"],
+    "facts": {"area": "Boyle Heights", "time": "15:05"},
+}

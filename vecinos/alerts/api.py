@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,6 +56,13 @@ class AlertIn(Schema):
     area_label: str = Field("", max_length=120, description="Coarse public area name.")
     expires_at: datetime | None = Field(None, description="Default: 4 hours from now.")
     incident_id: int | None = Field(None, description="A confirmed incident this alert is about.")
+    rights_article: str = Field(
+        "",
+        description=(
+            "Slug of a rights library article: its link (in each message's language when the "
+            "article is written in it) is appended to every message."
+        ),
+    )
     parent_id: int | None = Field(
         None, description="The sent alert an update, all-clear or correction follows."
     )
@@ -145,6 +154,13 @@ def alert_create(request: HttpRequest, payload: AlertIn):
         for lang, text in messages.items():
             made[lang] = wording.fill(text, wording.facts_in(lang, facts))
         messages = made
+    if payload.rights_article:
+        try:
+            forms.ChoiceField(choices=wording.rights_choices()).clean(payload.rights_article)
+        except ValidationError as exc:
+            errors["rights_article"] = " ".join(exc.messages)
+        else:
+            messages = wording.attach_rights(messages, payload.rights_article)
     if errors:
         return Status(400, {"errors": errors})
     expires_at = payload.expires_at

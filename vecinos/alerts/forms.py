@@ -18,6 +18,7 @@ from typing import cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -142,6 +143,7 @@ class AlertForm(forms.Form):
         label=_("Also send it in every other language, written from the template"),
         required=False,
     )
+    rights_article = forms.ChoiceField(label=_("rights article"), required=False, choices=[])
     expires_hours = forms.TypedChoiceField(
         label=_("Expires after"),
         choices=EXPIRY_CHOICES,
@@ -155,6 +157,9 @@ class AlertForm(forms.Form):
     def __init__(self, *args, parent: Alert | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.parent_alert = parent
+        field = cast(forms.ChoiceField, self.fields["rights_article"])
+        field.label = capfirst(field.label)
+        field.choices = [("", "—"), *wording.rights_choices()]
         if parent is not None:
             from vecinos.alerts.services import FOLLOWUP_KINDS
 
@@ -196,13 +201,13 @@ class AlertForm(forms.Form):
         """Spanish and English as written; with ``all_languages`` the facts fill what they left
         unfilled, and every other written language comes from the kind's template."""
         typed = {lang: self.cleaned_data.get(f"message_{lang}", "") for lang in MESSAGE_LANGUAGES}
-        if not self.cleaned_data.get("all_languages"):
-            return typed
-        facts = self.facts()
-        made = wording.messages_for(self.cleaned_data["kind"], facts)
-        for lang in MESSAGE_LANGUAGES:
-            made[lang] = wording.fill(typed[lang], wording.facts_in(lang, facts))
-        return made
+        made = typed
+        if self.cleaned_data.get("all_languages"):
+            facts = self.facts()
+            made = wording.messages_for(self.cleaned_data["kind"], facts)
+            for lang in MESSAGE_LANGUAGES:
+                made[lang] = wording.fill(typed[lang], wording.facts_in(lang, facts))
+        return wording.attach_rights(made, self.cleaned_data.get("rights_article") or "")
 
     def point(self) -> tuple[float, float] | None:
         lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")

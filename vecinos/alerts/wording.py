@@ -300,3 +300,47 @@ def messages_for(kind: str, facts: dict[str, str]) -> dict[str, str]:
 
 def missing_facts(kind: str, facts: dict[str, str]) -> list[str]:
     return [name for name in needed_facts(kind) if not (facts.get(name) or "").strip()]
+
+
+# --- a rights article attached to the message ---------------------------------------------------
+
+
+def rights_choices() -> list[tuple[str, str]]:
+    """(slug, title) of the rights library's articles, titled in the interface language when
+    the article is written in it, else in English."""
+    from django.utils import translation
+
+    from vecinos.rights import selectors as rights
+    from vecinos.rights.models import Article
+
+    titles = {v.article.slug: v.title for v in rights.current_versions("en")}
+    here = registry.normalize(translation.get_language(), "en")
+    titles.update({v.article.slug: v.title for v in rights.current_versions(here)})
+    return [
+        (slug, titles[slug])
+        for slug in Article.objects.values_list("slug", flat=True)
+        if slug in titles
+    ]
+
+
+def rights_link(slug: str, language: str, written_in: set[str]) -> str:
+    from django.conf import settings
+    from django.urls import reverse
+
+    url = f"{settings.PUBLIC_URL}{reverse('rights_article', args=[slug])}"
+    return f"{url}?lang={language}" if language in written_in else url
+
+
+def attach_rights(messages: dict[str, str], slug: str) -> dict[str, str]:
+    """Each language's message with the article's link appended: the article in that language
+    when it is written in it (else the page picks the reader's language)."""
+    from vecinos.rights import selectors as rights
+
+    article = rights.get_article(slug) if slug else None
+    if article is None:
+        return messages
+    written_in = {lang.code for lang in rights.languages_of(article)}
+    return {
+        lang: f"{text} {rights_link(slug, lang, written_in)}" if text.strip() else text
+        for lang, text in messages.items()
+    }
