@@ -262,7 +262,7 @@ def test_the_review_page_shows_each_language_its_segments_and_cost(
     assert rows["ko"].segments == sms_segments(alert.messages["ko"])
     assert rows["ko"].cost == Decimal("0.01") * 2 * rows["ko"].segments
     assert rows["hy"].sent_in == "es"
-    assert rows["mix"].voice_only and rows["mix"].cost == 0
+    assert rows["mix"].voice_only and rows["mix"].cost == 0 and rows["mix"].sent_in == "es"
     page = response.content.decode()
     assert 'data-language="mix"' in page and "Voice call" in page
     assert response.context["total_cost"] == costs.total_cost(list(rows.values()))
