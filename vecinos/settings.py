@@ -374,6 +374,8 @@ SMS_TRANSPORT = env_choice("VECINOS_SMS_TRANSPORT", "console", tuple(_TRANSPORT_
 VOICE_TRANSPORT = env_choice("VECINOS_VOICE_TRANSPORT", "console", tuple(_VOICE_TRANSPORT_PATHS))
 TWILIO_SMS_RATE = env_int("VECINOS_TWILIO_SMS_RATE", 10, minimum=1)
 TWILIO_VOICE_RATE = env_int("VECINOS_TWILIO_VOICE_RATE", 1, minimum=1)
+# What one SMS segment costs (US dollars), for the cost shown on an alert's review page.
+SMS_SEGMENT_PRICE = env_str("VECINOS_SMS_SEGMENT_PRICE", "0.0083") or "0"
 TWILIO_TIMEOUT_SECONDS = env_int("VECINOS_TWILIO_TIMEOUT", 10, minimum=1, maximum=60)
 # Twilio's newer webhook signing with a shared key (optional; X-Twilio-Signature always works).
 TWILIO_WEBHOOK_SHARED_KEY = env_str("VECINOS_TWILIO_WEBHOOK_SHARED_KEY", "") or ""

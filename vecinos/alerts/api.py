@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +19,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import ConfigDict
 
-from vecinos.alerts import selectors, services
+from vecinos.alerts import selectors, services, wording
 from vecinos.alerts.models import Alert
 from vecinos.network.models import Zone
 from vecinos.reports.models import Incident
@@ -35,7 +37,18 @@ class AlertIn(Schema):
         default_factory=list,
         description="internal, responders, members, public. Follow-ups use the original's.",
     )
-    messages: dict[str, str] = Field(..., description='Text per language: {"es": ..., "en": ...}')
+    messages: dict[str, str] = Field(
+        default_factory=dict, description='Text per language: {"es": ..., "en": ...}'
+    )
+    facts: dict[str, str] | None = Field(
+        None,
+        description=(
+            'The facts, written once: {"area": ..., "time": ..., "details": ...}. Every written '
+            "language's message is then made from the kind's template; `messages` given too "
+            "win for their languages (and the facts fill their `{placeholders}`). A fact the "
+            'kind needs and lacks answers 400 with `{"errors": {"facts.<name>": ...}}`.'
+        ),
+    )
     zones: list[str] = Field(default_factory=list, description="Zone slugs to target.")
     lat: float | None = Field(None, ge=-90, le=90)
     lng: float | None = Field(None, ge=-180, le=180)
@@ -43,6 +56,13 @@ class AlertIn(Schema):
     area_label: str = Field("", max_length=120, description="Coarse public area name.")
     expires_at: datetime | None = Field(None, description="Default: 4 hours from now.")
     incident_id: int | None = Field(None, description="A confirmed incident this alert is about.")
+    rights_article: str = Field(
+        "",
+        description=(
+            "Slug of a rights library article: its link (in each message's language when the "
+            "article is written in it) is appended to every message."
+        ),
+    )
     parent_id: int | None = Field(
         None, description="The sent alert an update, all-clear or correction follows."
     )
@@ -125,6 +145,22 @@ def alert_create(request: HttpRequest, payload: AlertIn):
         parent = selectors.alert_get(payload.parent_id, member)
         if parent is None:
             errors["parent_id"] = _("A follow-up needs an alert that was sent.")
+    messages = dict(payload.messages)
+    if payload.facts is not None:
+        facts = {k: v for k, v in payload.facts.items() if k in wording.PLACEHOLDERS}
+        for name in wording.missing_facts(payload.kind.value, facts):
+            errors[f"facts.{name}"] = str(wording.MISSING_FACT)
+        made = wording.messages_for(payload.kind.value, facts)
+        for lang, text in messages.items():
+            made[lang] = wording.fill(text, wording.facts_in(lang, facts))
+        messages = made
+    if payload.rights_article:
+        try:
+            forms.ChoiceField(choices=wording.rights_choices()).clean(payload.rights_article)
+        except ValidationError as exc:
+            errors["rights_article"] = " ".join(exc.messages)
+        else:
+            messages = wording.attach_rights(messages, payload.rights_article)
     if errors:
         return Status(400, {"errors": errors})
     expires_at = payload.expires_at
@@ -138,7 +174,7 @@ def alert_create(request: HttpRequest, payload: AlertIn):
             actor=member,
             kind=payload.kind.value,
             tiers=payload.tiers,
-            messages=payload.messages,
+            messages=messages,
             zones=zones or None,
             point=point,
             radius_m=payload.radius_m,

@@ -15,6 +15,7 @@ from vecinos.alerts.models import (
 from vecinos.alerts.rules import (
     FALLBACK_LANGUAGES,
 )
+from vecinos.core import languages
 from vecinos.messaging.models import Channel
 
 
@@ -27,6 +28,15 @@ def message_for(alert: Alert, language: str) -> tuple[str, str]:
     return text, lang
 
 
+def _wording_language(lang: str) -> str:
+    """The language the words around the alert (the confirmation request) are in: the text's
+    own when the interface ships in it, else Spanish."""
+    known = languages.get(lang)
+    if known is not None and (known.code == "en" or languages.has_catalog(known)):
+        return known.code
+    return "es"
+
+
 def _bodies(alert: Alert):
     """A fast body maker for a fan-out: each language's wording is translated once."""
     templates: dict[tuple[str, str], tuple[str, bool]] = {}
@@ -36,7 +46,7 @@ def _bodies(alert: Alert):
         key = (language, channel)
         if key not in templates:
             text, lang = message_for(alert, language)
-            with translation.override(lang if lang in ("en", "es") else "es"):
+            with translation.override(_wording_language(lang)):
                 if channel == Channel.VOICE or alert.kind in (
                     Alert.Kind.ALL_CLEAR,
                     Alert.Kind.CORRECTION,

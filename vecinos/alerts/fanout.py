@@ -33,6 +33,7 @@ from vecinos.alerts.stopping import (
     _stop,
     _thread_of,
 )
+from vecinos.core import languages as registry
 from vecinos.core.audit import audit
 from vecinos.core.bulk import insert_rows, with_ids
 from vecinos.messaging import selectors as messaging_selectors
@@ -41,6 +42,8 @@ from vecinos.messaging.models import Channel
 from vecinos.network import selectors as network
 from vecinos.network.models import Member
 from vecinos.reports import services as reports
+
+SPOKEN_ONLY = frozenset(lang.code for lang in registry.LANGUAGES if not lang.written)
 
 
 def _fan_out(alert: Alert, actor: Member) -> Alert:
@@ -108,7 +111,11 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
         # escalation steps then follow the policy (voice, captain).
         first = chans[0] if chans else (plan[0]["channel"] if plan else "sms")
         next_step_at = None
-        for candidate in [first, *(c for c in chans if c != first), "sms"]:
+        candidates = [first, *(c for c in chans if c != first), "sms"]
+        if registry.normalize(t.language) in SPOKEN_ONLY:
+            # A spoken-only language (Mixteco, K'iche'...): a call, never a text.
+            candidates = [Channel.VOICE]
+        for candidate in candidates:
             cid = contacts.get(candidate)
             if cid and cid in usable:
                 first_of[t.subscriber_id] = (cid, candidate)

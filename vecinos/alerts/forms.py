@@ -18,9 +18,11 @@ from typing import cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from vecinos.alerts import wording
 from vecinos.alerts.models import Alert, Tier
 from vecinos.alerts.services import MAX_MESSAGE
 from vecinos.core.coalition import brand_sms
@@ -30,50 +32,14 @@ from vecinos.network.phones import InvalidPhone, normalize_phone
 
 MESSAGE_LANGUAGES = ("es", "en")
 
+# Spanish and English are edited on the page; every language's text is in ``wording``.
 MESSAGE_TEMPLATES: dict[str, dict[str, str]] = {
-    Alert.Kind.SIGHTING: {
-        "es": (
-            "Vecinos: operativo de inmigración CONFIRMADO cerca de {area} a las {time}. "
-            "Conozca sus derechos: no abra la puerta sin una orden firmada por un juez."
-        ),
-        "en": (
-            "Vecinos: CONFIRMED immigration operation near {area} at {time}. "
-            "Know your rights: do not open the door without a warrant signed by a judge."
-        ),
-    },
-    Alert.Kind.ACTIVATION: {
-        "es": (
-            "Vecinos: ACTIVACIÓN. Se necesitan observadores cerca de {area} desde las {time}. "
-            "Observe y documente desde una distancia segura; no interfiera."
-        ),
-        "en": (
-            "Vecinos: ACTIVATION. Observers needed near {area} from {time}. "
-            "Observe and record from a safe distance; do not interfere."
-        ),
-    },
-    Alert.Kind.UPDATE: {
-        "es": "Vecinos: ACTUALIZACIÓN sobre {area} ({time}): {details}",
-        "en": "Vecinos: UPDATE about {area} ({time}): {details}",
-    },
-    Alert.Kind.ALL_CLEAR: {
-        "es": (
-            "Vecinos: TODO DESPEJADO en {area} a las {time}. El operativo terminó. "
-            "Gracias por cuidarse unos a otros."
-        ),
-        "en": (
-            "Vecinos: ALL CLEAR in {area} as of {time}. The operation has ended. "
-            "Thank you for looking out for each other."
-        ),
-    },
-    Alert.Kind.CORRECTION: {
-        "es": "Vecinos: CORRECCIÓN a la alerta sobre {area}: {details}",
-        "en": "Vecinos: CORRECTION to the alert about {area}: {details}",
-    },
-    Alert.Kind.NOTICE: {
-        "es": "Vecinos: AVISO. {details}",
-        "en": "Vecinos: NOTICE. {details}",
-    },
+    kind: {lang: texts[lang] for lang in MESSAGE_LANGUAGES}
+    for kind, texts in wording.TEMPLATES.items()
 }
+MISSING_FACT = wording.MISSING_FACT
+# The fact each placeholder is filled from, and the form field it is asked in.
+FACT_FIELDS = {"area": "area_label", "time": "time", "details": "details"}
 
 EXPIRY_CHOICES = [
     (1, _("1 hour")),
@@ -89,11 +55,7 @@ DEFAULT_EXPIRY_HOURS = 4
 DEFAULT_RADIUS_M = 2000
 
 
-def local_time(when: datetime, language: str) -> str:
-    when = timezone.localtime(when)
-    if language == "en":
-        return when.strftime("%I:%M %p").lstrip("0")
-    return when.strftime("%H:%M")
+local_time = wording.local_time
 
 
 def fill_template(text: str, *, area: str = "", when: datetime | None = None, lang: str) -> str:
@@ -168,6 +130,20 @@ class AlertForm(forms.Form):
         max_length=MAX_MESSAGE,
         widget=forms.Textarea(attrs={"rows": 4, "lang": "en"}),
     )
+    # The facts, written once: with ``all_languages`` every language's message is made from the
+    # kind's template (``wording``) and they fill what is left unfilled in Spanish and English.
+    time = forms.CharField(label=_("Time"), required=False, max_length=40)
+    details = forms.CharField(
+        label=_("What to do, or other details"),
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    all_languages = forms.BooleanField(
+        label=_("Also send it in every other language, written from the template"),
+        required=False,
+    )
+    rights_article = forms.ChoiceField(label=_("rights article"), required=False, choices=[])
     expires_hours = forms.TypedChoiceField(
         label=_("Expires after"),
         choices=EXPIRY_CHOICES,
@@ -181,6 +157,9 @@ class AlertForm(forms.Form):
     def __init__(self, *args, parent: Alert | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.parent_alert = parent
+        field = cast(forms.ChoiceField, self.fields["rights_article"])
+        field.label = capfirst(field.label)
+        field.choices = [("", "—"), *wording.rights_choices()]
         if parent is not None:
             from vecinos.alerts.services import FOLLOWUP_KINDS
 
@@ -197,13 +176,38 @@ class AlertForm(forms.Form):
             has_lat, has_lng = data.get("lat") is not None, data.get("lng") is not None
             if has_lat != has_lng:
                 self.add_error("lat", _("Give both latitude and longitude, or neither."))
+        if data.get("all_languages") and data.get("kind"):
+            facts = self.facts()
+            for name in wording.missing_facts(data["kind"], facts):
+                field = FACT_FIELDS[name]
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, MISSING_FACT)
         return data
+
+    def facts(self) -> dict[str, str]:
+        facts = {
+            name: (self.cleaned_data.get(field) or "").strip()
+            for name, field in FACT_FIELDS.items()
+        }
+        parent = self.parent_alert
+        if not facts["area"] and parent is not None:  # a follow-up is about the original's area
+            facts["area"] = parent.area_label or ", ".join(z.name for z in parent.zones.all())
+        return facts
 
     def clean_polygon(self) -> list[list[float]]:
         return parse_polygon(self.cleaned_data.get("polygon") or "")
 
     def messages(self) -> dict[str, str]:
-        return {lang: self.cleaned_data.get(f"message_{lang}", "") for lang in MESSAGE_LANGUAGES}
+        """Spanish and English as written; with ``all_languages`` the facts fill what they left
+        unfilled, and every other written language comes from the kind's template."""
+        typed = {lang: self.cleaned_data.get(f"message_{lang}", "") for lang in MESSAGE_LANGUAGES}
+        made = typed
+        if self.cleaned_data.get("all_languages"):
+            facts = self.facts()
+            made = wording.messages_for(self.cleaned_data["kind"], facts)
+            for lang in MESSAGE_LANGUAGES:
+                made[lang] = wording.fill(typed[lang], wording.facts_in(lang, facts))
+        return wording.attach_rights(made, self.cleaned_data.get("rights_article") or "")
 
     def point(self) -> tuple[float, float] | None:
         lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")

@@ -14,12 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from vecinos.alerts import selectors, services, timing
+from vecinos.alerts import costs, selectors, services, timing
 from vecinos.alerts.forms import (
     DEFAULT_RADIUS_M,
     MESSAGE_LANGUAGES,
     AlertForm,
     filled_templates,
+    local_time,
 )
 from vecinos.alerts.models import Alert, AlertRecipient, Tier
 from vecinos.alerts.views_common import (
@@ -75,7 +76,9 @@ def _prefill(request: HttpRequest, parent: Alert | None) -> tuple[dict, dict, An
         kind = kind if kind in services.FOLLOWUP_KINDS else Alert.Kind.UPDATE
         area = _parent_area(parent)
         templates = filled_templates(area=area, when=now)
-        initial.update(kind=kind, parent=parent.pk, area_label=parent.area_label)
+        initial.update(
+            kind=kind, parent=parent.pk, area_label=parent.area_label, time=local_time(now, "es")
+        )
     else:
         incident = _incident(_int(request.GET.get("incident")))
         if not services.incident_confirmed(incident):
@@ -86,6 +89,7 @@ def _prefill(request: HttpRequest, parent: Alert | None) -> tuple[dict, dict, An
             area = incident.zone.name if incident.zone else ""
             when = incident.verified_at or incident.created_at
             templates = filled_templates(area=area, when=when)
+            initial["time"] = local_time(when, "es")
             lat, lng = incident.lat, incident.lng
             if lat is None and incident.zone is not None:
                 lat, lng = incident.zone.center_lat, incident.zone.center_lng
@@ -99,7 +103,10 @@ def _prefill(request: HttpRequest, parent: Alert | None) -> tuple[dict, dict, An
             )
         else:
             templates = filled_templates(when=now)
-            initial.update(kind=Alert.Kind.SIGHTING, tiers=list(DEFAULT_TIERS))
+            initial.update(
+                kind=Alert.Kind.SIGHTING, tiers=list(DEFAULT_TIERS), time=local_time(now, "es")
+            )
+    initial["all_languages"] = True
     chosen = templates[str(initial["kind"])]
     for lang in MESSAGE_LANGUAGES:
         initial[f"message_{lang}"] = chosen[lang]
@@ -230,12 +237,21 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
         context["estimate"] = len(targets)
         context["budget"] = services.budget_status(alert.organization_id)
         context["timing"] = timing.delivery_estimate([t.subscriber_id for t in targets])
+        _language_context(context, alert, targets)
     else:
         context.update(_progress_context(alert))
         if alert.status == Alert.Status.PENDING:
             targets = services.select_recipients(alert)
             context["timing"] = timing.delivery_estimate([t.subscriber_id for t in targets])
+            _language_context(context, alert, targets)
     return render(request, "alerts/detail.html", context)
+
+
+def _language_context(context: dict, alert: Alert, targets) -> None:
+    """Who gets which language, by text or by call, and what the texts cost."""
+    rows = costs.breakdown(alert, targets)
+    context["language_rows"] = rows
+    context["total_cost"] = costs.total_cost(rows)
 
 
 @alerting_view
