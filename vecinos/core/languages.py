@@ -393,5 +393,7 @@ def match_keyword(
         if max_words is not None and len(folded) - size + 1 > max_words:
             return None
         rest = nfc[tokens[size - 1][1] :]
-        return phrase, rest.lstrip(" \t\r\n:,.;!?-¡¿\"'()*")
+        while rest and unicodedata.category(rest[0])[0] not in "LMN":
+            rest = rest[1:]  # spaces and punctuation between the keyword and what follows
+        return phrase, rest
     return None
