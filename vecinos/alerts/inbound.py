@@ -31,23 +31,17 @@ from django.utils.translation import gettext as _
 
 from vecinos.alerts import services, voice
 from vecinos.alerts.models import AlertRecipient, OptOut, Subscriber
+from vecinos.core import languages
 from vecinos.core.audit import audit
 from vecinos.messaging import services as messaging
 from vecinos.messaging.inbound import REPLY_LANGUAGES, InboundSms, register_sms, register_voice
 
 EN, ES = "en", "es"
-STOP_WORDS = {
-    "STOP": EN,
-    "STOPALL": EN,
-    "UNSUBSCRIBE": EN,
-    "END": EN,
-    "QUIT": EN,
-    "ALTO": ES,
-    "BAJA": ES,
-}
-START_WORDS = {"START": EN, "UNSTOP": EN, "INICIO": ES}
-HELP_WORDS = {"HELP": EN, "INFO": "", "AYUDA": ES}
-JOIN_WORDS = {"JOIN": EN, "SUBSCRIBE": EN, "UNIRME": ES, "SUSCRIBIR": ES, "SUSCRIBIRME": ES}
+# STOP / START / HELP / JOIN in every shipped language: the one table in core.languages.
+STOP_WORDS = languages.sms_keywords("stop")
+START_WORDS = languages.sms_keywords("start")
+HELP_WORDS = languages.sms_keywords("help")
+JOIN_WORDS = languages.sms_keywords("join")
 LANGUAGE_WORDS = {"ESPANOL": ES, "SPANISH": ES, "ENGLISH": EN, "INGLES": EN}
 CONFIRM_WORDS = {"YES": EN, "Y": EN, "SI": ES}
 ACK_WORDS = {"1": "", "YES": EN, "Y": EN, "SI": ES, "OK": "", "OKAY": ""}
@@ -58,10 +52,8 @@ MAX_PLACE_TEXT = 60
 
 
 def keyword(msg: InboundSms, vocabulary: dict[str, str]) -> str | None:
-    tokens = msg.words
-    if tokens and len(tokens) <= MAX_KEYWORD_WORDS and tokens[0] in vocabulary:
-        return tokens[0]
-    return None
+    found = languages.match_keyword(msg.body, vocabulary, max_words=MAX_KEYWORD_WORDS)
+    return found[0] if found is not None else None
 
 
 def subscriber_of(msg: InboundSms) -> Subscriber | None:
@@ -252,12 +244,12 @@ def _same_area(sub: Subscriber, zone, point) -> bool:
 
 @transaction.atomic
 def handle_join(msg: InboundSms) -> str | None:
-    tokens = msg.words
-    if not tokens or tokens[0] not in JOIN_WORDS or not msg.from_e164:
+    found = languages.match_keyword(msg.body, JOIN_WORDS, max_words=None)
+    if found is None or not msg.from_e164:
         return None
     sub = subscriber_of(msg)
-    lang = reply_language(msg, sub, JOIN_WORDS[tokens[0]])
-    place = rest_after_first_word(msg.body)[:MAX_PLACE_TEXT]
+    lang = reply_language(msg, sub, JOIN_WORDS[found[0]])
+    place = found[1].strip()[:MAX_PLACE_TEXT]
     digits = "".join(c for c in place if c.isdigit())
     is_zip = len(digits) == 5 and len(place) <= 10
     with translation.override(lang):

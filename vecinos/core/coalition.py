@@ -33,6 +33,7 @@ class Coalition:
     languages: tuple[str, ...] = ("en", "es")
     time_zone: str = "America/Los_Angeles"
     logo_version: int = 0
+    reviewed_languages: frozenset[str] = frozenset()
 
     def hotline_for(self, language: str | None) -> str:
         """The hotline number for a language, else the default one ("" when none is set)."""
@@ -60,6 +61,7 @@ def _from_row(row) -> Coalition:
         languages=tuple(row.languages or ()) or ("en", "es"),
         time_zone=row.time_zone,
         logo_version=row.logo_version if row.logo_png else 0,
+        reviewed_languages=frozenset(row.reviewed_languages or ()),
     )
 
 
@@ -112,6 +114,34 @@ def invalidate() -> None:
     global _cached
     with _lock:
         _cached = None
+
+
+def set_language_reviewed(code: str, reviewed: bool, *, actor) -> bool:
+    """A coalition coordinator marks an interface language reviewed by a native speaker (or
+    back to needs-review). Audited; the footer notice follows at once in this process and
+    within ``CACHE_SECONDS`` in the others. Returns whether anything changed."""
+    from django.db import transaction
+
+    from vecinos.core.audit import audit
+    from vecinos.core.models import CoalitionSettings
+
+    with transaction.atomic():
+        settings_row()
+        row = CoalitionSettings.objects.select_for_update().defer("logo_png").get(pk=1)
+        codes = set(row.reviewed_languages or ())
+        if (code in codes) == reviewed:
+            return False
+        codes = codes | {code} if reviewed else codes - {code}
+        row.reviewed_languages = sorted(codes)
+        row.save(update_fields=["reviewed_languages", "updated_at"])
+        audit(
+            "language.reviewed" if reviewed else "language.needs_review",
+            actor=actor,
+            target=row,
+            language=code,
+        )
+    invalidate()
+    return True
 
 
 def brand_sms(text: str) -> str:

@@ -20,6 +20,7 @@ This module imports nothing from Django's settings (settings imports it).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,9 +114,74 @@ def ui_languages() -> list[tuple[str, str]]:
 
 
 def needs_review(code: str | None) -> bool:
-    """True when the interface is shown in ``code`` from a catalog no native speaker reviewed."""
+    """True when the interface is shown in ``code`` from a catalog no native speaker reviewed.
+
+    English is the source (``Language.reviewed``); for the others a coalition coordinator's
+    mark (``CoalitionSettings.reviewed_languages``, cached by ``core.coalition``) decides."""
     lang = get(code)
-    return lang is not None and not lang.reviewed and has_catalog(lang)
+    if lang is None or lang.reviewed or not has_catalog(lang):
+        return False
+    from vecinos.core import coalition
+
+    return lang.code not in coalition.coalition().reviewed_languages
+
+
+@dataclass(frozen=True)
+class CatalogCount:
+    translated: int
+    total: int
+
+
+_catalog_counts: dict[str, tuple[float, CatalogCount]] = {}
+
+
+def _po_entries(text: str):
+    """(msgid, [msgstr...], fuzzy) of each live entry of a .po file (header and obsolete out)."""
+    for block in re.split(r"\n\s*\n", text):
+        lines = [ln for ln in block.strip().splitlines() if not ln.startswith("#~")]
+        fuzzy = any(ln.startswith("#,") and "fuzzy" in ln for ln in lines)
+        fields: dict[str, list[str]] = {}
+        current = ""
+        for ln in lines:
+            if ln.startswith("#"):
+                continue
+            m = re.match(r'^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+"(.*)"$', ln)
+            if m:
+                current = m.group(1)
+                fields[current] = [m.group(2)]
+            elif ln.startswith('"') and current:
+                fields[current].append(ln[1:-1])
+        msgid = "".join(fields.get("msgid", []))
+        if not msgid:
+            continue
+        strs = ["".join(v) for k, v in fields.items() if k.startswith("msgstr")]
+        yield msgid, strs, fuzzy
+
+
+def catalog_count(lang: Language) -> CatalogCount | None:
+    """Interface strings translated / total in the language's catalog, read from its .po file
+    (cached until the file changes); None for a language without a catalog. English is the
+    source: every string."""
+    source = LOCALE_DIR / "es" / "LC_MESSAGES" / "django.po"
+    path = (
+        source
+        if lang.code == SOURCE_LANGUAGE
+        else (LOCALE_DIR / lang.locale / "LC_MESSAGES" / "django.po")
+    )
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return None
+    cached = _catalog_counts.get(lang.code)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    entries = list(_po_entries(path.read_text(encoding="utf-8")))
+    translated = sum(1 for _m, strs, fuzzy in entries if strs and all(strs) and not fuzzy)
+    if lang.code == SOURCE_LANGUAGE:
+        translated = len(entries)
+    count = CatalogCount(translated=translated, total=len(entries))
+    _catalog_counts[lang.code] = (mtime, count)
+    return count
 
 
 def written_languages() -> list[Language]:
@@ -189,3 +255,145 @@ def normalize(code: str | None, default: str = "") -> str:
         if base is not None:
             return base.code
     return default
+
+
+# --- SMS keywords -------------------------------------------------------------------------------
+
+# The one table of SMS keywords in every shipped written language; each inbound parser reads it
+# (``sms_keywords(kind)``). The carriers' English and Spanish words are always honoured: STOP
+# must work whatever language a person otherwise writes in. A word shared by two languages
+# (停止, 加入) answers in the first of them in registry order. "" means "no language hint".
+#   stop:  opt out of every message        start: lift the opt-out (and confirm a JOIN)
+#   help:  what this number is             join:  subscribe to alerts (+ ZIP code or place)
+SMS_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "stop": {
+        "en": ("STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT"),
+        "es": ("ALTO", "BAJA"),
+        "tl": ("HINTO", "TIGIL"),
+        "ko": ("중지", "그만"),
+        "zh-hans": ("退订", "停止"),
+        "zh-hant": ("退訂", "停止"),
+        "vi": ("DỪNG", "HỦY"),
+        "hy": ("ԴԱԴԱՐԵՑՆԵԼ", "ԿԱՆԳ"),
+        "fa": ("توقف", "لغو"),
+        "ar": ("إيقاف", "إلغاء"),
+        "ru": ("СТОП", "ОТПИСАТЬСЯ"),
+        "km": ("ឈប់",),
+        "ja": ("ストップ", "配信停止"),
+    },
+    "start": {
+        "en": ("START", "UNSTOP"),
+        "es": ("INICIO",),
+        "tl": ("SIMULA",),
+        "ko": ("시작",),
+        "zh-hans": ("开始",),
+        "zh-hant": ("開始",),
+        "vi": ("BẮT ĐẦU",),
+        "hy": ("ՍԿՍԵԼ",),
+        "fa": ("شروع",),
+        "ar": ("بدء",),
+        "ru": ("СТАРТ",),
+        "km": ("ចាប់ផ្តើម",),
+        "ja": ("スタート", "再開"),
+    },
+    "help": {
+        "en": ("HELP",),
+        "": ("INFO",),
+        "es": ("AYUDA",),
+        "tl": ("TULONG",),
+        "ko": ("도움", "도움말"),
+        "zh-hans": ("帮助",),
+        "zh-hant": ("幫助",),
+        "vi": ("GIÚP",),
+        "hy": ("ՕԳՆՈՒԹՅՈՒՆ",),
+        "fa": ("راهنما", "کمک"),
+        "ar": ("مساعدة",),
+        "ru": ("ПОМОЩЬ",),
+        "km": ("ជំនួយ",),
+        "ja": ("ヘルプ",),
+    },
+    "join": {
+        "en": ("JOIN", "SUBSCRIBE"),
+        "es": ("UNIRME", "SUSCRIBIR", "SUSCRIBIRME"),
+        "tl": ("SUMALI",),
+        "ko": ("가입",),
+        "zh-hans": ("加入", "订阅"),
+        "zh-hant": ("訂閱",),
+        "vi": ("THAM GIA",),
+        "hy": ("ՄԻԱՆԱԼ",),
+        "fa": ("عضویت",),
+        "ar": ("اشتراك",),
+        "ru": ("ПОДПИСКА", "ПОДПИСАТЬСЯ"),
+        "km": ("ចូលរួម",),
+        "ja": ("登録",),
+    },
+}
+
+# Marks dropped when folding: accents on Latin, Greek and Cyrillic letters and Arabic-script
+# vowel signs and hamza ("Dừng" = "DUNG", "إلغاء" = "الغاء"). Marks that are part of a letter
+# elsewhere (Khmer vowels, kana voicing) are kept.
+_FOLDED_MARKS_BELOW = 0x0700
+_LATIN_EXTENDED = range(0x1E00, 0x2000)
+_VARIANTS = str.maketrans({"Đ": "D", "ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه"})
+
+
+def keyword_fold(text: str) -> str:
+    """A keyword as compared: compatibility forms (full-width letters), case and accents folded."""
+    out: list[str] = []
+    base = 0
+    for ch in unicodedata.normalize("NFKD", text or ""):
+        if unicodedata.combining(ch):
+            if base < _FOLDED_MARKS_BELOW or base in _LATIN_EXTENDED:
+                continue
+        else:
+            base = ord(ch)
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out)).upper().translate(_VARIANTS)
+
+
+def keyword_tokens(text: str) -> tuple[str, list[tuple[str, int]]]:
+    """(the text in NFC, [(folded token, end offset)]): runs of letters (with their marks) and
+    runs of digits; spaces and punctuation separate them, so "加入90033" is two tokens."""
+    text = unicodedata.normalize("NFC", text or "")
+    tokens: list[tuple[str, int]] = []
+    start, kind = 0, ""
+    for i, ch in enumerate(text + " "):
+        category = unicodedata.category(ch)
+        this = "n" if category == "Nd" else ("l" if category[0] in "LM" else "")
+        if this == "l" and kind == "l" or this == "n" and kind == "n":
+            continue
+        if kind:
+            tokens.append((keyword_fold(text[start:i]), i))
+        start, kind = i, this
+    return text, tokens
+
+
+def sms_keywords(kind: str) -> dict[str, str]:
+    """Folded keyword ("THAM GIA": tokens joined by a space) -> its language, for one kind."""
+    table: dict[str, str] = {}
+    for code, words in SMS_KEYWORDS[kind].items():
+        for word in words:
+            phrase = " ".join(token for token, _end in keyword_tokens(word)[1])
+            table.setdefault(phrase, code)
+    return table
+
+
+def match_keyword(
+    text: str, vocabulary: dict[str, str], *, max_words: int | None = 3
+) -> tuple[str, str] | None:
+    """(folded keyword, the text after it) when ``text`` opens with a keyword of
+    ``vocabulary`` (``sms_keywords``' shape) and, with ``max_words``, has at most that many
+    words (the keyword counting as one); else None."""
+    nfc, tokens = keyword_tokens(text)
+    folded = [token for token, _end in tokens]
+    for size in (3, 2, 1):
+        phrase = " ".join(folded[:size])
+        if len(folded) < size or phrase not in vocabulary:
+            continue
+        if max_words is not None and len(folded) - size + 1 > max_words:
+            return None
+        rest = nfc[tokens[size - 1][1] :]
+        while rest and unicodedata.category(rest[0])[0] not in "LMN":
+            rest = rest[1:]  # spaces and punctuation between the keyword and what follows
+        return phrase, rest
+    return None

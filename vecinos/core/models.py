@@ -81,6 +81,9 @@ class CoalitionSettings(models.Model):
     accent_color = models.CharField(_("accent colour"), max_length=7, default="#0b6e4f")
     languages = models.JSONField(_("languages"), default=list, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="America/Los_Angeles")
+    # Interface languages a coalition coordinator marked reviewed by a native speaker
+    # (``core.languages.needs_review``); set on the translations page, audited.
+    reviewed_languages = models.JSONField(default=list, blank=True)
     logo_png = models.BinaryField(blank=True, default=b"")
     logo_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)

@@ -35,6 +35,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from vecinos.core import languages
 from vecinos.messaging.services import address_index
 
 SmsHandler = Callable[["InboundSms"], "str | None"]
@@ -42,7 +43,8 @@ SmsFilter = Callable[["InboundSms"], bool]
 VoiceHandler = Callable[[Any, dict], str]
 SenderLookup = Callable[[str], Any]  # phone blind index -> the sender's record, or None
 
-REPLY_LANGUAGES = ("es", "en")
+# Every interface language with a catalog: keyword replies and the fallback go out in them.
+REPLY_LANGUAGES = tuple(code for code, _name in languages.ui_languages())
 
 
 @dataclass

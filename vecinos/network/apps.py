@@ -12,6 +12,7 @@ class NetworkConfig(AppConfig):
         from vecinos.network import inbound, selectors, signals  # noqa: F401
 
         roles.register("coordinator", selectors.is_coordinator)
+        roles.register("coalition_coordinator", selectors.is_coalition_coordinator)
         _navigation(selectors)
         _purge_steps()
 

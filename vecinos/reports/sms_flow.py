@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from vecinos.core import languages
 from vecinos.core.privacy import source_key
 from vecinos.messaging.inbound import REPLY_LANGUAGES, InboundSms, guess_language, words
 from vecinos.reports import services
@@ -74,6 +75,13 @@ RESERVED = {
     "NOTICE",
     "NOICE",
     *CANCEL_WORDS,
+}
+# ... and STOP / START / HELP / JOIN in every shipped language (core.languages' one table).
+RESERVED |= {
+    word
+    for kind in languages.SMS_KEYWORDS
+    for word in languages.sms_keywords(kind)
+    if word.isascii() and " " not in word
 }
 
 WHERE, WHAT, COUNT, COUNT_AGAIN = "where", "what", "count", "count2"

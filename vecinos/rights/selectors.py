@@ -16,6 +16,11 @@ def can_edit(member) -> bool:
     return roles.allowed("coordinator", member)
 
 
+def can_mark_languages(member) -> bool:
+    """Only coalition coordinators mark a language reviewed by a native speaker."""
+    return roles.allowed("coalition_coordinator", member)
+
+
 def current_versions(language: str) -> list[ArticleVersion]:
     """The newest version of every article that exists in ``language``, in reading order."""
     latest = (
@@ -80,6 +85,28 @@ def coverage() -> list[Coverage]:
             )
         )
     return rows
+
+
+@dataclass
+class LanguageCoverage:
+    language: languages.Language
+    strings: languages.CatalogCount | None
+    articles: Coverage
+    needs_review: bool
+
+
+def translation_coverage() -> list[LanguageCoverage]:
+    """Per written language: interface strings translated, articles written and reviewed, and
+    whether a native speaker reviewed the interface (the coalition coordinator's mark)."""
+    return [
+        LanguageCoverage(
+            language=row.language,
+            strings=languages.catalog_count(row.language),
+            articles=row,
+            needs_review=languages.needs_review(row.language.code),
+        )
+        for row in coverage()
+    ]
 
 
 def sms_summary(language: str) -> str:

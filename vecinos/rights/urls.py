@@ -9,6 +9,7 @@ urlpatterns = [
     path("cards/<str:lang>.pdf", views.cards_pdf, name="rights_cards"),
     path("flyer/<str:lang>.pdf", views.flyer_pdf, name="rights_flyer"),
     path("review/<int:pk>/", views.review, name="rights_review"),
+    path("translations/", views.translations, name="rights_translations"),
     path("recordings/", views.recordings, name="rights_recordings"),
     path("audio/<str:lang>/", views.audio, name="rights_audio"),
     path("<slug:slug>/", views.article, name="rights_article"),

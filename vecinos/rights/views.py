@@ -20,10 +20,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from vecinos.core import languages
+from vecinos.core import coalition, languages
 from vecinos.rights import content, markup, pdf, selectors, services
 from vecinos.rights.forms import RecordingForm, VersionForm
-from vecinos.rights.models import ArticleVersion
+from vecinos.rights.models import Article, ArticleVersion
 
 SW_FILE = settings.BASE_DIR / "static" / "js" / "sw.js"
 
@@ -161,6 +161,27 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
         form = VersionForm(initial=initial)
     context = {"form": form, "article": item, "content_lang": lang, "current": current}
     return render(request, "rights/edit.html", context)
+
+
+@login_required
+def translations(request: HttpRequest) -> HttpResponse:
+    """Coalition coordinators: per language, strings translated, articles written and
+    reviewed, and the native speaker's review of the interface (marked here, audited)."""
+    if not selectors.can_mark_languages(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        lang = languages.get(request.POST.get("language"))
+        if lang is None or lang.reviewed or not languages.has_catalog(lang):
+            raise Http404
+        reviewed = request.POST.get("reviewed") == "1"
+        coalition.set_language_reviewed(lang.code, reviewed, actor=request.user)
+        messages.success(request, _("Marked as reviewed.") if reviewed else _("Saved."))
+        return redirect("rights_translations")
+    context = {
+        "rows": selectors.translation_coverage(),
+        "total_articles": Article.objects.count(),
+    }
+    return render(request, "rights/translations.html", context)
 
 
 @login_required

@@ -1,0 +1,232 @@
+"""STOP / START / HELP / JOIN in every shipped written language, through the signed SMS
+webhook: the reply goes out in the language of the keyword used, and the carriers' English and
+Spanish words always work. The one table is ``core.languages.SMS_KEYWORDS``."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+import xml.etree.ElementTree as ET
+
+import phonenumbers
+import pytest
+from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.twilio_stub import (  # noqa: F401  (fixtures)
+    fresh_rate_limits,
+    signed_post,
+    twilio_signature,
+    twilio_webhooks,
+)
+from vecinos.alerts import inbound as keywords
+from vecinos.alerts import services
+from vecinos.alerts.models import OptOut, Subscriber
+from vecinos.core import languages
+from vecinos.messaging import inbound
+from vecinos.messaging.services import address_index
+from vecinos.reports.models import Report
+from vecinos.transports import registry
+
+SMS = "/hooks/twilio/sms"
+WRITTEN = [lang.code for lang in languages.written_languages()]
+# The first word of each kind per language (the one a reply in that language would name).
+FIRST = {
+    kind: {code: words[0] for code, words in table.items() if code}
+    for kind, table in languages.SMS_KEYWORDS.items()
+}
+
+
+@pytest.fixture(autouse=True)
+def _console_transports():
+    registry.reset()
+    yield
+    registry.reset()
+
+
+def new_number() -> str:
+    while True:
+        number = f"+1323555{random.randint(0, 9999):04d}"
+        if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            return number
+
+
+def say(client, sender: str, body: str) -> str | None:
+    params = {
+        "From": sender,
+        "To": "+12135550000",
+        "Body": body,
+        "MessageSid": "SM" + f"{random.getrandbits(128):032x}",
+        "AccountSid": "AC" + "0" * 32,
+        "NumMedia": "0",
+    }
+    response = signed_post(client, SMS, params)
+    assert response.status_code == 200, response.content
+    messages = ET.fromstring(response.content).findall("Message")
+    return messages[0].text if messages else None
+
+
+def in_language(lang: str, fn, *args) -> str:
+    with translation.override(lang):
+        return fn(*args)
+
+
+def index(phone: str) -> str:
+    return address_index("sms", phone)
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+
+def test_every_written_language_has_every_kind_and_replies_can_go_out_in_it():
+    for kind, table in languages.SMS_KEYWORDS.items():
+        assert set(WRITTEN) <= set(table), kind
+    assert set(WRITTEN) <= set(inbound.REPLY_LANGUAGES)
+    # The carriers' words, always.
+    assert {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "ALTO", "BAJA"} <= set(
+        keywords.STOP_WORDS
+    )
+    assert {"START", "UNSTOP", "INICIO"} <= set(keywords.START_WORDS)
+    assert {"HELP", "INFO", "AYUDA"} <= set(keywords.HELP_WORDS)
+
+
+def test_no_word_means_two_things():
+    seen: dict[str, str] = {}
+    for kind in languages.SMS_KEYWORDS:
+        for word in languages.sms_keywords(kind):
+            assert seen.setdefault(word, kind) == kind, word
+
+
+# --- normalisation (hypothesis) -----------------------------------------------------------------
+
+ALL_WORDS = sorted(
+    (kind, code, word)
+    for kind, table in languages.SMS_KEYWORDS.items()
+    for code, words in table.items()
+    for word in words
+)
+around = st.text(alphabet=" \t\n.,!?¡¿;:\"'()*\u3000", max_size=4)
+
+
+@st.composite
+def typed(draw, word: str) -> str:
+    """As a phone may send it: any case, accents or none, decomposed or not, full-width Latin,
+    spaces and punctuation around."""
+    out = []
+    for ch in word:
+        plain = "".join(
+            c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
+        )
+        choices = {ch, ch.lower(), ch.upper()}
+        if ch.isascii() and ch.isalpha():
+            choices |= {chr(ord(ch.upper()) + 0xFEE0), ch.lower() + "\u0301"}
+        elif plain and plain.isascii():  # Vietnamese and Spanish letters: typed without accents
+            choices |= {plain, plain.lower()}
+        out.append(draw(st.sampled_from(sorted(choices))))
+    body = "".join(out)
+    if draw(st.booleans()):
+        body = unicodedata.normalize("NFD", body)
+    return draw(around) + body + draw(around)
+
+
+@given(st.data(), st.sampled_from(ALL_WORDS))
+def test_a_keyword_is_recognised_however_it_is_typed(data, entry):
+    kind, code, word = entry
+    body = data.draw(typed(word))
+    vocabulary = languages.sms_keywords(kind)
+    found = languages.match_keyword(body, vocabulary)
+    assert found is not None, body
+    assert (
+        vocabulary[found[0]]
+        == languages.sms_keywords(kind)[" ".join(t for t, _e in languages.keyword_tokens(word)[1])]
+    )
+    assert found[1] == ""
+
+
+@given(
+    st.sampled_from(ALL_WORDS),
+    st.lists(st.sampled_from(["hay", "migra", "아파트", "警察"]), min_size=3),
+)
+def test_a_keyword_opening_a_long_message_is_not_a_command(entry, rest):
+    kind, _code, word = entry
+    assert languages.match_keyword(" ".join([word, *rest]), languages.sms_keywords(kind)) is None
+
+
+@given(st.text(max_size=120))
+def test_matching_never_crashes_and_folding_is_stable(body):
+    folded = languages.keyword_fold(body)
+    assert languages.keyword_fold(folded) == folded
+    for kind in languages.SMS_KEYWORDS:
+        languages.match_keyword(body, languages.sms_keywords(kind), max_words=None)
+
+
+# --- through the webhook ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+@pytest.mark.parametrize("code", WRITTEN)
+def test_stop_then_start_in_each_language_answer_in_that_language(client, code):
+    sender = new_number()
+    reply = say(client, sender, f"  {FIRST['stop'][code].lower()} ")
+    assert reply == in_language(code, keywords.stopped_text)
+    assert OptOut.objects.filter(phone_index=index(sender)).exists()
+    assert services.is_opted_out(index(sender))
+    reply = say(client, sender, FIRST["start"][code])
+    assert reply == in_language(code, keywords.messages_again_text)
+    assert not services.is_opted_out(index(sender))
+    assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+@pytest.mark.parametrize("code", WRITTEN)
+def test_help_in_each_language_answers_in_that_language(client, code):
+    reply = say(client, new_number(), FIRST["help"][code] + "?")
+    assert reply == in_language(code, keywords.help_text)
+    assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+@pytest.mark.parametrize("code", WRITTEN)
+def test_join_with_a_zip_code_in_each_language(client, code):
+    sender = new_number()
+    reply = say(client, sender, f"{FIRST['join'][code]} 90033")
+    area = in_language(code, keywords.zip_area_name, "90033")
+    assert reply == in_language(code, keywords.confirm_question_text, area)
+    sub = Subscriber.objects.get(phone_index=index(sender))
+    assert sub.status == Subscriber.Status.PENDING and sub.language == code
+    assert sub.areas.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+def test_chinese_and_vietnamese_join_without_a_space_or_accents(client):
+    sender = new_number()
+    assert say(client, sender, "加入90033") == in_language(
+        "zh-hans",
+        keywords.confirm_question_text,
+        in_language("zh-hans", keywords.zip_area_name, "90033"),
+    )
+    other = new_number()
+    reply = say(client, other, "tham gia 90033")
+    assert reply == in_language(
+        "vi", keywords.confirm_question_text, in_language("vi", keywords.zip_area_name, "90033")
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+@pytest.mark.parametrize("word", ["STOP", "stop", "Alto", "BAJA", "unsubscribe"])
+def test_carrier_words_always_stop_a_korean_subscriber_in_korean(client, word):
+    sender = new_number()
+    say(client, sender, "가입 90033")
+    sub = Subscriber.objects.get(phone_index=index(sender))
+    assert sub.language == "ko"
+    reply = say(client, sender, word)
+    assert reply == in_language("ko", keywords.stopped_text)
+    sub.refresh_from_db()
+    assert sub.status == Subscriber.Status.STOPPED
+    assert services.is_opted_out(index(sender))
