@@ -23,7 +23,7 @@ from vecinos.transports import registry
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PHONE = "+12135550177"
 NAME = "Guadalupe Zamarripa"
 TOKEN = "metrics-token-for-tests-0123456789"

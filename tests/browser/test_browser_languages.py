@@ -17,7 +17,7 @@ from vecinos.rights import services as rights
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("VECINOS_SHOTS_DIR", "/tmp/vecinos-shots"))
 HOTLINE = "+1 213 555 0100"
 NOTICE = "This translation needs review by a native speaker."

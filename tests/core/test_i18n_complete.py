@@ -26,7 +26,7 @@ from django.utils import translation
 
 from vecinos.core import languages
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "vecinos" / "locale"
 REFERENCE = LOCALE / "es" / "LC_MESSAGES" / "django.po"
 
