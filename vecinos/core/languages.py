@@ -136,21 +136,39 @@ _catalog_counts: dict[str, tuple[float, CatalogCount]] = {}
 
 
 def _po_entries(text: str):
-    """(msgid, [msgstr...], fuzzy) of each live entry of a .po file (header and obsolete out)."""
-    for block in re.split(r"\n\s*\n", text):
-        lines = [ln for ln in block.strip().splitlines() if not ln.startswith("#~")]
-        fuzzy = any(ln.startswith("#,") and "fuzzy" in ln for ln in lines)
-        fields: dict[str, list[str]] = {}
-        current = ""
-        for ln in lines:
-            if ln.startswith("#"):
-                continue
-            m = re.match(r'^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+"(.*)"$', ln)
-            if m:
-                current = m.group(1)
-                fields[current] = [m.group(2)]
-            elif ln.startswith('"') and current:
-                fields[current].append(ln[1:-1])
+    """(msgid, [msgstr...], fuzzy) of each live entry of a .po file (header and obsolete out).
+
+    An entry starts at its first comment, msgctxt or msgid line after the previous entry's
+    msgstr, so entries that a merge left without a blank line between them still count."""
+    entries: list[tuple[dict[str, list[str]], bool]] = []
+    fields: dict[str, list[str]] = {}
+    fuzzy = False
+    current = ""
+
+    def close() -> None:
+        nonlocal fields, fuzzy, current
+        if fields:
+            entries.append((fields, fuzzy))
+        fields, fuzzy, current = {}, False, ""
+
+    for raw in text.splitlines():
+        ln = raw.strip()
+        if not ln or ln.startswith("#~"):
+            continue
+        starts = ln.startswith("#") or re.match(r"^(msgctxt|msgid)\s", ln)
+        if starts and any(k.startswith("msgstr") for k in fields):
+            close()
+        if ln.startswith("#"):
+            fuzzy = fuzzy or (ln.startswith("#,") and "fuzzy" in ln)
+            continue
+        m = re.match(r'^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+"(.*)"$', ln)
+        if m:
+            current = m.group(1)
+            fields[current] = [m.group(2)]
+        elif ln.startswith('"') and current:
+            fields[current].append(ln[1:-1])
+    close()
+    for fields, fuzzy in entries:
         msgid = "".join(fields.get("msgid", []))
         if not msgid:
             continue
