@@ -186,7 +186,10 @@ else:
         "filename": str(DATA_DIR / "queue.sqlite3"),
         "immediate": TASKS_IMMEDIATE,
         "immediate_use_memory": False,
-        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
+        # The SQLite queue is polled: an idle consumer's back-off (huey's default goes up to
+        # 10 s) would be the delay of an alert's first message. A poll is one small read of
+        # the queue's own file.
+        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread", "max_delay": 0.25},
     }
 TASKS = {
     "default": {

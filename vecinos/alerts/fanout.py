@@ -1,5 +1,6 @@
-"""Fan-out: an alert's recipient rows and first deliveries, written in the transaction that
-marks it sent; workers wake on commit."""
+"""Fan-out: an alert's recipient rows and first deliveries. The first chunk is written in the
+transaction that marks it sent (workers wake on that commit), the rest in chunks committed one
+by one; a fan-out cut short is resumed by the minute auditor."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from vecinos.alerts.rules import (
     AlertError,
 )
 from vecinos.alerts.selection import (
+    Target,
     select_recipients,
 )
 from vecinos.alerts.stopping import (
@@ -44,10 +46,20 @@ from vecinos.network.models import Member
 from vecinos.reports import services as reports
 
 SPOKEN_ONLY = frozenset(lang.code for lang in registry.LANGUAGES if not lang.written)
+# The first chunk is committed with the approval (the workers wake on that commit, so the first
+# messages leave within a second); the rest follow in chunks committed one by one.
+FIRST_CHUNK = 1000
+CHUNK = 2000
+# A chunk's writer holds the fan-out this long; after it, the minute auditor resumes it.
+RESUME_AFTER = timedelta(seconds=60)
 
 
 def _fan_out(alert: Alert, actor: Member) -> Alert:
-    """Recipients and first deliveries, in this transaction; workers wake on commit."""
+    """Recipients and first deliveries. The first chunk is written in this transaction; the
+    rest, if any, in transactions of their own right after it commits (``continue_fan_out``),
+    or, should this process die first, by the auditor (``resume_fan_outs``). Exactly once: a
+    chunk locks the alert and skips anyone who already has a recipient row, and a person's
+    recipient row and first delivery are written in the same transaction."""
     now = timezone.now()
     targets = select_recipients(alert)
     budget = budget_status(alert.organization_id)
@@ -66,15 +78,109 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
                 )
             }
         )
+    first, rest = targets[:FIRST_CHUNK], targets[FIRST_CHUNK:]
     alert.escalation = {t: DEFAULT_ESCALATION[t] for t in alert.tiers}
-    alert.status = Alert.Status.SENDING
+    alert.status = Alert.Status.SENT
     alert.sent_at = now
     alert.recipients_count = len(targets)
-    alert.save(update_fields=["escalation", "status", "sent_at", "recipients_count"])
+    alert.fanout_resume_after = now + RESUME_AFTER if rest else None
+    alert.save(
+        update_fields=[
+            "escalation", "status", "sent_at", "recipients_count", "fanout_resume_after"
+        ]
+    )  # fmt: skip
+    messages = _write_chunk(alert, first, _bodies(alert))
+    detail = {"messages": messages} if not rest else {"messages_first": messages}
+    audit("alert.send", actor=actor, target=alert, recipients=len(targets), **detail)
+    if alert.kind in THROTTLE_EXEMPT and alert.parent_id:
+        reason = (
+            Alert.StopReason.ALL_CLEAR
+            if alert.kind == Alert.Kind.ALL_CLEAR
+            else Alert.StopReason.CORRECTION
+        )
+        superseded = _thread_of(alert)
+        stopped = _stop(superseded, reason)
+        audit("alert.supersede", actor=actor, target=alert, alerts=superseded, **stopped)
+    if alert.incident_id:
+        reports.incident_alerted(
+            incident_id=alert.incident_id, alert_id=alert.pk, alert_kind=alert.kind, actor=actor
+        )
+    _schedule_escalation(alert)
+    if rest:
+        # After the commit, in this process; an exception there is logged (robust) and the
+        # auditor resumes once the lease runs out.
+        transaction.on_commit(lambda: continue_fan_out(alert.pk, rest), robust=True)
+    return alert
+
+
+def continue_fan_out(alert_id: int, targets: list[Target]) -> int:
+    """Write the remaining recipients of a fan-out in chunks, each committed on its own.
+    Stops (and clears the flag) if the alert was stopped or expired meanwhile."""
+    written = 0
+    bodies = None
+    chunks = [targets[i : i + CHUNK] for i in range(0, len(targets), CHUNK)] or [[]]
+    for n, chunk in enumerate(chunks):
+        with transaction.atomic():
+            alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
+            if alert is None or alert.fanout_resume_after is None:
+                return written  # finished (or given up) by someone else
+            now = timezone.now()
+            if alert.stopped_at is not None or alert.expires_at <= now:
+                Alert.objects.filter(pk=alert_id).update(fanout_resume_after=None)
+                return written
+            if bodies is None:
+                bodies = _bodies(alert)
+            written += _write_chunk(alert, chunk, bodies)
+            last = n == len(chunks) - 1
+            Alert.objects.filter(pk=alert_id).update(
+                fanout_resume_after=None if last else now + RESUME_AFTER
+            )
+            if last:
+                audit("alert.send_completed", target=alert, messages_after_first=written)
+    return written
+
+
+def resume_fan_outs(*, now: datetime | None = None) -> int:
+    """Fan-outs whose writer stopped (its process died) are finished here: the minute auditor
+    takes the lease, selects the recipients again and writes those without a row yet."""
+    now = now or timezone.now()
+    written = 0
+    for pk in list(
+        Alert.objects.filter(fanout_resume_after__lte=now).values_list("pk", flat=True)[:20]
+    ):
+        taken = Alert.objects.filter(pk=pk, fanout_resume_after__lte=now).update(
+            fanout_resume_after=now + RESUME_AFTER
+        )
+        if not taken:
+            continue  # another auditor took it
+        alert = Alert.objects.get(pk=pk)
+        done = set(
+            AlertRecipient.objects.filter(alert=alert).values_list("subscriber_id", flat=True)
+        )
+        rest = [t for t in select_recipients(alert) if t.subscriber_id not in done]
+        written += continue_fan_out(pk, rest)
+    return written
+
+
+def _write_chunk(alert: Alert, targets: list[Target], bodies) -> int:
+    """Recipient rows and first deliveries of these people (in the caller's transaction, the
+    alert locked), skipping anyone this alert already has a row for."""
+    if not targets:
+        return 0
+    assert alert.sent_at is not None
+    base = alert.sent_at
+    sub_ids = [t.subscriber_id for t in targets]
+    done = set(
+        with_ids(AlertRecipient.objects.filter(alert=alert), sub_ids, "subscriber_id").values_list(
+            "subscriber_id", flat=True
+        )
+    )
+    if done:
+        targets = [t for t in targets if t.subscriber_id not in done]
+        sub_ids = [t.subscriber_id for t in targets]
     # Contact points by id (no decryption here: workers decrypt the address when they send).
     channels_of: dict[int, tuple[list[str], dict[str, int | None]]] = {}
     usable: set[int] = set()
-    sub_ids = [t.subscriber_id for t in targets]
     # Signal only while a provider sends it; otherwise their next channel is used.
     signal_on = messaging_selectors.channel_configured(Channel.SIGNAL)
     for i in range(0, len(sub_ids), 5000):
@@ -120,11 +226,10 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
             if cid and cid in usable:
                 first_of[t.subscriber_id] = (cid, candidate)
                 if len(plan) > 1 and escalates:
-                    next_step_at = now + timedelta(seconds=plan[1]["after"])
+                    next_step_at = base + timedelta(seconds=plan[1]["after"])
                 break
         recipient_rows.append((t.subscriber_id, t.tier, t.language, next_step_at))
     ids_of = _insert_recipients(alert, recipient_rows)
-    bodies = _bodies(alert)
     subject = str(alert.get_kind_display())
     specs = []
     for t in targets:
@@ -149,24 +254,7 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
             )
         )
     messaging.deliveries_enqueue(specs)
-    Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.SENT)
-    alert.status = Alert.Status.SENT
-    audit("alert.send", actor=actor, target=alert, recipients=len(targets), messages=len(specs))
-    if alert.kind in THROTTLE_EXEMPT and alert.parent_id:
-        reason = (
-            Alert.StopReason.ALL_CLEAR
-            if alert.kind == Alert.Kind.ALL_CLEAR
-            else Alert.StopReason.CORRECTION
-        )
-        superseded = _thread_of(alert)
-        stopped = _stop(superseded, reason)
-        audit("alert.supersede", actor=actor, target=alert, alerts=superseded, **stopped)
-    if alert.incident_id:
-        reports.incident_alerted(
-            incident_id=alert.incident_id, alert_id=alert.pk, alert_kind=alert.kind, actor=actor
-        )
-    _schedule_escalation(alert)
-    return alert
+    return len(specs)
 
 
 def _insert_recipients(alert: Alert, rows: list[tuple[int, str, str, datetime | None]]) -> dict:
@@ -184,7 +272,11 @@ def _insert_recipients(alert: Alert, rows: list[tuple[int, str, str, datetime | 
         "captain_status",
     )  # fmt: skip
     insert_rows(AlertRecipient._meta.db_table, columns, values)
-    return dict(AlertRecipient.objects.filter(alert=alert).values_list("subscriber_id", "pk"))
+    return dict(
+        with_ids(
+            AlertRecipient.objects.filter(alert=alert), [r[0] for r in rows], "subscriber_id"
+        ).values_list("subscriber_id", "pk")
+    )
 
 
 def _schedule_escalation(alert: Alert) -> None:

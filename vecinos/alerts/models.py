@@ -215,6 +215,9 @@ class Alert(models.Model):
     # Set once nothing more of this alert may go out (escalation, queued messages, captains).
     stopped_at = models.DateTimeField(null=True, blank=True)
     stop_reason = models.CharField(max_length=12, choices=StopReason.choices, blank=True)
+    # A large fan-out is written in chunks committed one by one (alerts.fanout): while some
+    # are left this says from when another process may resume it (the writer's lease).
+    fanout_resume_after = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -325,6 +325,7 @@ def select_recipients(alert: Alert, *, zones: list[Zone] | None = None) -> list[
         zones = list(alert.zones.all()) if zones is None else zones
         point = (alert.lat, alert.lng) if alert.lat is not None and alert.lng is not None else None
         in_area: set[int] | None = None
+        languages: dict[int, str] = {}
         for tier in TIER_ORDER:
             if tier not in alert.tiers:
                 continue
@@ -340,22 +341,25 @@ def select_recipients(alert: Alert, *, zones: list[Zone] | None = None) -> list[
                 member_filter = (
                     Q(member__isnull=False) if tier == Tier.MEMBERS else Q(member__isnull=True)
                 )
-                ids = (
-                    set(
-                        with_ids(Subscriber.objects.filter(member_filter), in_area).values_list(
-                            "pk", flat=True
-                        )
+                # Their languages come with them: one pass over the area's rows, not two.
+                found = (
+                    with_ids(Subscriber.objects.filter(member_filter), in_area).values_list(
+                        "pk", "language"
                     )
                     if in_area
-                    else set()
+                    else []
                 )
+                ids = set()
+                for sub_id, language in found:
+                    ids.add(sub_id)
+                    languages[sub_id] = language
             for sub_id in ids:
                 chosen.setdefault(sub_id, tier)  # the most inner tier wins
-        languages = (
-            dict(with_ids(Subscriber.objects.all(), chosen.keys()).values_list("pk", "language"))
-            if chosen
-            else {}
-        )
+        missing = [s for s in chosen if s not in languages]
+        if missing:
+            languages.update(
+                with_ids(Subscriber.objects.all(), missing).values_list("pk", "language")
+            )
         targets = [Target(s, t, languages.get(s, "es")) for s, t in chosen.items()]
     if not targets:
         return []

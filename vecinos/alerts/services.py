@@ -47,6 +47,7 @@ from vecinos.alerts.escalation import (
     escalate_due,
     fall_back_failed,
 )
+from vecinos.alerts.fanout import resume_fan_outs
 from vecinos.alerts.lifecycle import (
     alert_approve,
     alert_cancel,
@@ -147,6 +148,7 @@ __all__ = [
     "push_detach",
     "remind_approvers",
     "resolve_place",
+    "resume_fan_outs",
     "select_recipients",
     "stop_expired",
     "subscribe",

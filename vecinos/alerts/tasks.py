@@ -20,7 +20,8 @@ def escalation_auditor() -> None:
     """Finds escalation steps that fell behind schedule (a lost task, a stopped worker), and
     people whose message failed for good, who get it by their next channel; expired alerts
     stop (their captains' open calls close); public alerts still waiting for approval are
-    announced to every approver."""
+    announced to every approver; a fan-out whose writer died is finished."""
+    services.resume_fan_outs()
     services.stop_expired()
     services.escalate_due()
     services.fall_back_failed()

@@ -56,42 +56,48 @@ def _phone(raw: str) -> str:
 def twilio_sms(request: HttpRequest) -> HttpResponse:
     if not is_valid_request(request):
         return forbidden()
+    e164 = _phone(request.POST.get("From", ""))
+    sid = request.POST.get("MessageSid") or request.POST.get("SmsSid", "")
+    msg = inbound.InboundSms.build(e164, request.POST.get("Body", "")[:MAX_BODY]) if e164 else None
+    # One message, one transaction (on SQLite, one take of the write lock): the replay record,
+    # the rate counter and the handlers' writes. Each handler runs in a savepoint of it, so
+    # one that fails leaves nothing half-written and the rest still commits.
+    with transaction.atomic():
+        reply = _handle_sms(sid, e164, msg)
     response = MessagingResponse()
+    if reply:
+        response.message(brand_sms(reply))
+    return twiml(response)
+
+
+def _handle_sms(sid: str, e164: str, msg: inbound.InboundSms | None) -> str | None:
+    """The reply text for one inbound message, or None/"" for none."""
     # A signed request can be captured and re-sent at will (Twilio signs no timestamp): each
     # message is handled once, so a saved STOP cannot silence someone who sent START since.
-    if not replay.first_time(
-        "sms", request.POST.get("MessageSid") or request.POST.get("SmsSid", "")
-    ):
-        return twiml(response)
-    e164 = _phone(request.POST.get("From", ""))
-    if not e164:  # short codes, alphanumeric senders, garbage: nobody to talk to
-        return twiml(response)
-    msg = inbound.InboundSms.build(e164, request.POST.get("Body", "")[:MAX_BODY])
+    if not replay.first_time("sms", sid):
+        return None
+    if msg is None:  # short codes, alphanumeric senders, garbage: nobody to talk to
+        return None
     # STOP, START and HELP must always work (carrier rules), banned or rate-limited or not.
     urgent = _route(msg, min_priority=inbound.ALWAYS)
     if urgent is not None:
-        if urgent:
-            response.message(brand_sms(urgent))
-        return twiml(response)
+        return urgent
     if inbound.is_filtered(msg):
-        return twiml(response)
+        return None
     if not ratelimit.hit(
         "sms",
         source_key(e164),
         limit=settings.REPORT_RATE_LIMIT * 3,
         window_seconds=settings.REPORT_RATE_WINDOW,
     ):
-        response.message(brand_sms(inbound.rate_limited_reply(msg)))
-        return twiml(response)
-    reply = _route(msg)
-    if reply:
-        response.message(brand_sms(reply))
-    return twiml(response)
+        return inbound.rate_limited_reply(msg)
+    return _route(msg)
 
 
 def _route(msg: inbound.InboundSms, *, min_priority: int | None = None) -> str | None:
     try:
-        # One message, one transaction: a handler that fails leaves nothing half-written.
+        # A savepoint of the message's transaction: a handler that fails leaves nothing
+        # half-written.
         with transaction.atomic():
             return inbound.route_sms(msg, min_priority=min_priority)
     except Exception:  # noqa: BLE001 - the sender gets an answer, never a 500

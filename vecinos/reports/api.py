@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
@@ -147,6 +148,13 @@ def _console_member(request: HttpRequest):
 )
 def report_create(request: HttpRequest, payload: ReportIn):
     member = _reporter(request)
+    # One report, one transaction (on SQLite, one take of the write lock): the rate counter
+    # and the report. A refused or invalid one still counts (its answer commits).
+    with transaction.atomic():
+        return _report_create(request, payload, member)
+
+
+def _report_create(request: HttpRequest, payload: ReportIn, member):
     try:
         key = services.check_source(limit_key(request), bucket="api")
     except (services.RateLimited, services.Banned):

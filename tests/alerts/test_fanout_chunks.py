@@ -1,0 +1,116 @@
+"""A large fan-out is written in chunks committed one by one. Cut short after its first chunk
+(the approving process died: here the commit hook never runs, as in a test transaction), the
+minute auditor finishes it: every recipient once, one first message each, nothing twice, and
+a second resume changes nothing. A stopped alert is not continued."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import Count
+from django.utils import timezone
+
+from tests.conftest import make_member
+from vecinos.alerts import fanout, services
+from vecinos.alerts.models import Alert, AlertRecipient, Tier
+from vecinos.alerts.tasks import escalation_auditor
+from vecinos.messaging.models import Delivery
+from vecinos.network.models import Role
+from vecinos.network.models import Tier as Vetting
+from vecinos.transports import registry
+
+pytestmark = pytest.mark.django_db
+
+PEOPLE = 11
+
+
+@pytest.fixture(autouse=True)
+def _small_chunks(monkeypatch):
+    registry.reset()
+    monkeypatch.setattr(fanout, "FIRST_CHUNK", 3)
+    monkeypatch.setattr(fanout, "CHUNK", 4)
+    yield
+    registry.reset()
+
+
+def _responders(personas) -> None:
+    for i in range(PEOPLE):
+        member = make_member(
+            f"chunk{i}",
+            org=personas.org_a,
+            roles=(Role.RESPONDER,),
+            tier=Vetting.VOUCHED,
+            phone=f"+121355503{i:02d}",
+        )
+        services.ensure_member_subscriber(member)
+
+
+def _send(personas) -> Alert:
+    alert = services.alert_create(
+        actor=personas.dispatcher,
+        kind=Alert.Kind.ACTIVATION,
+        tiers=[Tier.RESPONDERS],
+        messages={"es": "Activación: vayan a observar.", "en": "Activation: go observe."},
+    )
+    return services.alert_send(alert=alert, actor=personas.dispatcher)
+
+
+def _counts(alert: Alert) -> tuple[int, int, int]:
+    recipients = AlertRecipient.objects.filter(alert=alert).count()
+    deliveries = Delivery.objects.filter(ref_type="alert", ref_id=alert.pk)
+    per_person = deliveries.values("ref_item").annotate(n=Count("id")).filter(n__gt=1)
+    return recipients, deliveries.count(), per_person.count()
+
+
+def test_fan_out_cut_after_first_chunk_is_resumed_once(personas):
+    _responders(personas)
+    alert = _send(personas)
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.SENT
+    assert alert.recipients_count >= PEOPLE
+    total = alert.recipients_count
+    # Only the first chunk was committed; the rest waits for its writer's lease to run out.
+    assert _counts(alert) == (3, 3, 0)
+    assert alert.fanout_resume_after is not None
+    assert services.resume_fan_outs() == 0  # the writer still holds it
+    assert _counts(alert) == (3, 3, 0)
+
+    later = timezone.now() + fanout.RESUME_AFTER + timedelta(seconds=1)
+    assert services.resume_fan_outs(now=later) == total - 3
+    assert _counts(alert) == (total, total, 0)
+    alert.refresh_from_db()
+    assert alert.fanout_resume_after is None
+    # Every recipient has its own first message, keyed once.
+    keys = list(
+        Delivery.objects.filter(ref_type="alert", ref_id=alert.pk).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    assert len(set(keys)) == total
+    # Resuming again (or the auditor's next minute) adds nothing.
+    assert services.resume_fan_outs(now=later + timedelta(minutes=5)) == 0
+    escalation_auditor.call_local()
+    assert _counts(alert) == (total, total, 0)
+
+
+def test_continuing_a_chunk_twice_writes_nobody_twice(personas):
+    _responders(personas)
+    alert = _send(personas)
+    rest = list(services.select_recipients(alert))
+    # Both the approving process and a resumer hand over the same people.
+    assert fanout.continue_fan_out(alert.pk, rest) == alert.recipients_count - 3
+    assert fanout.continue_fan_out(alert.pk, rest) == 0
+    total = alert.recipients_count
+    assert _counts(alert) == (total, total, 0)
+
+
+def test_a_stopped_alert_is_not_continued(personas):
+    _responders(personas)
+    alert = _send(personas)
+    services.alert_cancel(alert=alert, actor=personas.dispatcher)
+    later = timezone.now() + fanout.RESUME_AFTER + timedelta(seconds=1)
+    assert services.resume_fan_outs(now=later) == 0
+    assert _counts(alert)[0] == 3
+    alert.refresh_from_db()
+    assert alert.fanout_resume_after is None
