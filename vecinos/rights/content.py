@@ -64,7 +64,7 @@ class ContentError(ValueError):
     pass
 
 
-def parse(text: str, language: str) -> LanguageContent:
+def parse(text: str, language: str) -> LanguageContent:  # noqa: C901 - one branch per line kind of the content format
     result = LanguageContent(language=language)
     section = ""
     slug = ""
