@@ -461,7 +461,7 @@ def test_the_service_worker_shows_a_pushed_alert_with_a_confirm_action(live_serv
             "title": "Alerta Vecinos",
             "body": "Retén en la calle 5",
             "tag": "abc",
-            "data": {"url": f"{live_server.url}/a/tok3n/", "ack": True},
+            "data": {"url": f"{live_server.url}/a/tok3n/", "ack": True, "callout": False},
             "actions": ["Confirm / Confirmar"],
         }
     ]
