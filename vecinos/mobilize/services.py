@@ -13,11 +13,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from django.conf import settings
-from django.core import signing
 from django.db import connection, transaction
 from django.db.models import Count
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,101 +24,56 @@ from vecinos.alerts.models import TIER_ORDER, Alert, Subscriber, SubscriptionAre
 from vecinos.core import geo
 from vecinos.core.audit import audit
 from vecinos.core.bulk import insert_rows, with_ids
-from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
-from vecinos.messaging.models import Channel
-from vecinos.mobilize.models import Activation, ActivationMessage, CalloutRole, Response
+from vecinos.mobilize.messages import (  # noqa: F401 - re-exported: services is the public door
+    _ask,
+    _first_contacts,
+    _page_language,
+    _send_to,
+    _spec,
+    _translated,
+    ask_text,
+    enough_text,
+    guidance_for,
+    link,
+    link_token,
+    load_link,
+    local_time,
+)
+from vecinos.mobilize.models import Activation, ActivationMessage, Response
+from vecinos.mobilize.replies import (  # noqa: F401 - re-exported
+    _LOOKUP,
+    OUTCOMES,
+    _filled,
+    _quota_met,
+    _role_for,
+    respond,
+    response_for_phone,
+)
+from vecinos.mobilize.rules import (  # noqa: F401 - re-exported
+    CODE_ALPHABET,
+    DEFAULT_GUIDANCE,
+    DEFAULT_OPEN_HOURS,
+    DEFAULT_ROLES,
+    LANGUAGES,
+    LINK_SALT,
+    MAX_COUNT,
+    MAX_ETA_MINUTES,
+    MAX_GUIDANCE,
+    MAX_STAGING,
+    SAYS_YES,
+    ActivationError,
+    NotAllowed,
+    active_roles,
+    can_activate,
+    may_act_on,
+    may_approve,
+    needs_second_person,
+    role_names,
+)
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Organization
 from vecinos.network.models import Tier as Vetting
-
-MAX_STAGING = 200
-MAX_GUIDANCE = 480
-MAX_COUNT = 5000
-MAX_ETA_MINUTES = 600
-DEFAULT_OPEN_HOURS = 6
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-LINK_SALT = "vecinos.mobilize"
-LANGUAGES = ("es", "en")
-SAYS_YES = (Response.Status.COMING, Response.Status.ARRIVED)
-
-# Carried with every call-out unless the coordinator writes their own (lawful presence only).
-DEFAULT_GUIDANCE = {
-    "en": (
-        "Lawful presence only: witness, document, accompany. Observe and record from a safe "
-        "distance; do not interfere or touch anyone. Bring your phone charged, ID if you have "
-        "it, water. Follow the lead at the staging point."
-    ),
-    "es": (
-        "Solo presencia legal: ser testigo, documentar, acompañar. Observe y grabe desde una "
-        "distancia segura; no interfiera ni toque a nadie. Traiga su teléfono cargado, "
-        "identificación si tiene, agua. Siga a la persona encargada en el punto de reunión."
-    ),
-}
-
-
-class ActivationError(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-class NotAllowed(PermissionError):
-    pass
-
-
-# --- rules ------------------------------------------------------------------------------------
-
-
-def can_activate(member: Member) -> bool:
-    """Dispatchers and coordinators: the people who may alert may call people out."""
-    return alert_services.can_alert(member)
-
-
-def may_act_on(member: Member, activation: Activation) -> bool:
-    """Dispatchers and coalition coordinators: every call-out; org coordinators: their own."""
-    if network.has_role(member, "dispatcher", "coalition_coordinator"):
-        return True
-    return activation.organization_id is not None and network.has_role(
-        member, "org_coordinator", organization_id=activation.organization_id
-    )
-
-
-def needs_second_person(activation: Activation) -> bool:
-    return alert_services.needs_second_person(cast(Alert, activation))
-
-
-def may_approve(member: Member, activation: Activation) -> bool:
-    # The alerts rule, unchanged: another person, independent of the author.
-    return alert_services.may_approve(member, cast(Alert, activation))
-
-
-DEFAULT_ROLES = [
-    ("observer", "Legal observer", "Observador legal"),
-    ("documenter", "Documenter", "Documentación"),
-    ("accompaniment", "Accompaniment / family support", "Acompañamiento / apoyo a familias"),
-    ("presence", "Presence", "Presencia"),
-    ("driver", "Driver", "Conductor"),
-    ("interpreter", "Interpreter", "Intérprete"),
-]
-
-
-def active_roles() -> list[CalloutRole]:
-    """The editable role list (admin). A migration seeds it; an empty table (a database
-    flushed by tests, or every role deleted by mistake) gets the defaults back."""
-    roles = list(CalloutRole.objects.filter(active=True))
-    if roles or CalloutRole.objects.exists():
-        return roles
-    for order, (key, en, es) in enumerate(DEFAULT_ROLES):
-        CalloutRole.objects.get_or_create(
-            key=key, defaults={"names": {"en": en, "es": es}, "order": order}
-        )
-    return list(CalloutRole.objects.filter(active=True))
-
-
-def role_names(language: str) -> dict[str, str]:
-    return {r.key: r.name(language) for r in active_roles()}
-
 
 # --- create / send / approve -----------------------------------------------------------------
 
@@ -394,307 +347,6 @@ def _fan_out(activation: Activation, actor: Member) -> Activation:
     sent = _ask(activation, wave=1)
     audit("activation.send", actor=actor, target=activation, recipients=len(targets), messages=sent)
     return activation
-
-
-# --- messages ----------------------------------------------------------------------------------
-
-
-def link_token(response_id: int, signer: signing.TimestampSigner | None = None) -> str:
-    return (signer or signing.TimestampSigner(salt=LINK_SALT)).sign_object(response_id)
-
-
-def link(response_id: int, signer: signing.TimestampSigner | None = None) -> str:
-    return f"{settings.PUBLIC_URL}/r/{link_token(response_id, signer)}/"
-
-
-def load_link(token: str, max_age_days: int = 3) -> Response | None:
-    try:
-        rid = signing.loads(token, salt=LINK_SALT, max_age=max_age_days * 86400)
-    except signing.BadSignature:
-        return None
-    if not isinstance(rid, int):
-        return None
-    return Response.objects.select_related("activation").filter(pk=rid).first()
-
-
-def local_time(when: datetime) -> str:
-    return timezone.localtime(when).strftime("%H:%M")
-
-
-def guidance_for(activation: Activation, language: str) -> tuple[str, str]:
-    for lang in (language, *LANGUAGES):
-        if activation.guidance.get(lang):
-            return activation.guidance[lang], lang
-    return DEFAULT_GUIDANCE["es"], "es"
-
-
-def _page_language(language: str) -> str:
-    return language if language in LANGUAGES else "es"
-
-
-def ask_text(activation: Activation, language: str, channel: str, url: str = "") -> str:
-    guidance, lang = guidance_for(activation, language)
-    with translation.override(_page_language(lang)):
-        head = _("Vecinos call-out %(code)s: we need %(n)s people at %(place)s by %(time)s.") % {
-            "code": activation.code,
-            "n": activation.needed_total,
-            "place": activation.staging_point,
-            "time": local_time(activation.needed_by),
-        }
-        if channel == Channel.VOICE:
-            return " ".join(
-                (head, guidance, _("Press 1 if you are coming. Press 2 if you cannot come."))
-            )
-        tail = _("Reply VOY and your minutes away (VOY 15) if you are coming, NO if not: %(link)s")
-        return " ".join((head, guidance, tail % {"link": url}))
-
-
-def _first_contacts(sub_ids: list[int]) -> dict[int, tuple[int, str]]:
-    """Each person's first usable channel (their own order, then SMS)."""
-    chosen: dict[int, tuple[int, str]] = {}
-    for i in range(0, len(sub_ids), 5000):
-        rows = list(
-            with_ids(Subscriber.objects.all(), sub_ids[i : i + 5000]).values_list(
-                "pk", "channels", "sms_id", "voice_id", "email_contact_id", "push_id"
-            )
-        )
-        contact_ids = [c for r in rows for c in r[2:] if c]
-        usable = messaging_selectors.usable_contact_ids(contact_ids)
-        for pk, chans, sms, voice, email, push in rows:
-            by = {"sms": sms, "voice": voice, "email": email, "push": push}
-            for channel in [*(chans or []), "sms"]:
-                cid = by.get(channel)
-                if cid and cid in usable:
-                    chosen[pk] = (cid, channel)
-                    break
-    return chosen
-
-
-def _ask(activation: Activation, *, wave: int) -> int:
-    now = timezone.now()
-    rows = list(
-        Response.objects.filter(activation=activation, wave=wave).values_list(
-            "pk", "subscriber_id", "language"
-        )
-    )
-    Response.objects.filter(
-        activation=activation, wave=wave, status=Response.Status.WAITING
-    ).update(status=Response.Status.ASKED, asked_at=now)
-    contacts = _first_contacts([sub for _pk, sub, _lang in rows])
-    signer = signing.TimestampSigner(salt=LINK_SALT)
-    texts: dict[tuple[str, str], str] = {}
-    specs = []
-    for pk, sub, language in rows:
-        if sub not in contacts:
-            continue
-        contact_id, channel = contacts[sub]
-        key = (language, channel)
-        if key not in texts:
-            texts[key] = ask_text(activation, language, channel, "\x00")
-        body = texts[key].replace("\x00", link(pk, signer))
-        specs.append(
-            _spec(activation, pk, contact_id, channel, body, language, "ask",
-                  subject=str(gettext_lazy("Call-out")))
-        )  # fmt: skip
-    return messaging.deliveries_enqueue(specs)
-
-
-def _spec(
-    activation: Activation,
-    response_id: int,
-    contact_id: int,
-    channel: str,
-    body: str,
-    language: str,
-    tag: str,
-    *,
-    subject: str = "",
-) -> messaging.DeliverySpec:
-    """One call-out message to one responder; the key makes each (response, channel, tag) once."""
-    return messaging.DeliverySpec(
-        purpose="callout",
-        ref_type="activation",
-        ref_id=activation.pk,
-        ref_item=response_id,
-        contact=None,
-        contact_id=contact_id,
-        channel=channel,
-        body=body,
-        language=language,
-        key=f"callout:{activation.pk}:{response_id}:{channel}:{tag}",
-        expires_at=activation.expires_at,
-        subject=subject,
-    )
-
-
-def _send_to(
-    activation: Activation, response_ids: list[int], texts: dict[str, str], tag: str
-) -> int:
-    """One message (by SMS, else their first channel) to each of these responders."""
-    rows = list(
-        Response.objects.filter(pk__in=response_ids).values_list("pk", "subscriber_id", "language")
-    )
-    contacts = _first_contacts([sub for _pk, sub, _lang in rows])
-    specs = []
-    for pk, sub, language in rows:
-        if sub not in contacts:
-            continue
-        contact_id, channel = contacts[sub]
-        text = (
-            texts.get(language) or texts.get("es") or texts.get("en") or next(iter(texts.values()))
-        )
-        specs.append(_spec(activation, pk, contact_id, channel, text, language, tag))
-    return messaging.deliveries_enqueue(specs)
-
-
-def _translated(fn) -> dict[str, str]:
-    out = {}
-    for lang in LANGUAGES:
-        with translation.override(lang):
-            out[lang] = fn()
-    return out
-
-
-def enough_text(code: str) -> str:
-    return _("Vecinos call-out %(code)s: we have enough people now. Thank you!") % {"code": code}
-
-
-# --- replies -----------------------------------------------------------------------------------
-
-
-def _filled(activation: Activation) -> dict[str, int]:
-    rows = (
-        Response.objects.filter(activation=activation, status__in=SAYS_YES)
-        .values("role")
-        .annotate(n=Count("pk"))
-    )
-    return {r["role"]: r["n"] for r in rows}
-
-
-def _role_for(activation: Activation, wanted: str, filled: dict[str, int]) -> str | None:
-    """The role to count someone under, or None when every role is full (quota mode)."""
-    if wanted in activation.roles and filled.get(wanted, 0) < activation.roles[wanted]:
-        return wanted
-    for key, needed in activation.roles.items():
-        if filled.get(key, 0) < needed:
-            return key
-    if activation.quota:
-        return None
-    return wanted if wanted in activation.roles else max(activation.roles, key=activation.roles.get)
-
-
-def _quota_met(activation: Activation) -> None:
-    """Everyone asked who has not answered hears "enough, thank you"; no more waves."""
-    now = timezone.now()
-    pending = list(
-        Response.objects.filter(activation=activation, status=Response.Status.ASKED).values_list(
-            "pk", flat=True
-        )
-    )
-    Response.objects.filter(pk__in=pending).update(status=Response.Status.ENOUGH)
-    Activation.objects.filter(pk=activation.pk).update(quota_met_at=now, next_wave_at=None)
-    # Call-outs to them still queued are not needed any more.
-    messaging.deliveries_cancel_items(
-        ref_type="activation", ref_id=activation.pk, ref_items=pending, reason="quota met"
-    )
-    _send_to(activation, pending, _translated(lambda: enough_text(activation.code)), "enough")
-
-
-OUTCOMES = ("coming", "declined", "arrived", "left", "enough", "closed", "same")
-
-
-@transaction.atomic
-def respond(
-    *,
-    response: Response,
-    answer: str,
-    via: str,
-    eta_minutes: int | None = None,
-    role: str = "",
-    fresh: bool = False,
-) -> str:
-    """Record an answer: coming (with minutes away), declined, arrived, left. Returns the outcome:
-    one of OUTCOMES ("enough" when a quota call-out is already full, "closed" when it is over).
-
-    ``fresh``: the caller loaded the response (with its activation) in this transaction."""
-    if fresh and connection.vendor == "sqlite":
-        # SQLite: the caller's write transaction already serializes every reply.
-        activation = response.activation
-    else:
-        # Replies to one call-out are counted one at a time (the row lock on PostgreSQL), so a
-        # quota is never overshot.
-        activation = Activation.objects.select_for_update().get(pk=response.activation_id)
-        response = Response.objects.get(pk=response.pk)
-    now = timezone.now()
-    if activation.status != Activation.Status.OPEN or activation.expires_at <= now:
-        return "closed"
-    update: dict[str, Any] = {"via": via[:8], "answered_at": now}
-    S = Response.Status
-    if answer == "coming":
-        if response.status == S.ARRIVED:
-            return "same"
-        if response.status == S.ENOUGH and activation.quota_met_at is not None:
-            return "enough"
-        filled = _filled(activation)
-        if response.status == S.COMING and response.role:
-            filled[response.role] = filled.get(response.role, 1) - 1
-        chosen = _role_for(activation, role or response.role, filled)
-        if chosen is None:
-            Response.objects.filter(pk=response.pk).update(status=S.ENOUGH, **update)
-            return "enough"
-        minutes = min(max(eta_minutes or 0, 0), MAX_ETA_MINUTES)
-        update.update(status=S.COMING, role=chosen, eta=now + timedelta(minutes=minutes))
-        Response.objects.filter(pk=response.pk).update(**update)
-        filled[chosen] = filled.get(chosen, 0) + 1
-        if activation.quota and all(filled.get(k, 0) >= n for k, n in activation.roles.items()):
-            _quota_met(activation)
-        return "coming"
-    if answer == "declined":
-        if response.status == S.DECLINED:
-            return "same"
-        Response.objects.filter(pk=response.pk).update(status=S.DECLINED, eta=None, **update)
-        return "declined"
-    if answer == "arrived":
-        if response.status == S.ARRIVED:
-            return "same"
-        role = response.role or _role_for(activation, role, _filled(activation)) or ""
-        Response.objects.filter(pk=response.pk).update(
-            status=S.ARRIVED, arrived_at=now, left_at=None, role=role, **update
-        )
-        return "arrived"
-    if answer == "left":
-        if response.status == S.LEFT:
-            return "same"
-        Response.objects.filter(pk=response.pk).update(status=S.LEFT, left_at=now, **update)
-        return "left"
-    raise ValueError(answer)
-
-
-_LOOKUP = """
-SELECT r.id FROM mobilize_response r JOIN mobilize_activation a ON a.id = r.activation_id
-WHERE r.phone_index = %s AND a.expires_at > %s AND r.status <> 'waiting'
-  AND a.status IN ('open', 'stood_down', 'cancelled')
-ORDER BY CASE WHEN a.code = %s THEN 0 ELSE 1 END, CASE WHEN a.status = 'open' THEN 0 ELSE 1 END,
-  r.asked_at DESC, r.id DESC
-LIMIT 1
-"""
-
-
-def response_for_phone(index: str, code: str = "") -> Response | None:
-    """The call-out a reply from this phone answers: the one whose code it names, else the
-    most recent one still open that asked them, else the most recent closed one (to say so).
-
-    One indexed query by the phone's blind index: this runs for every reply of a surge."""
-    if not index:
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _LOOKUP, [index, connection.ops.adapt_datetimefield_value(timezone.now()), code]
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return Response.objects.select_related("activation").get(pk=row[0])
 
 
 # --- coordinator actions -----------------------------------------------------------------------

@@ -1,0 +1,181 @@
+"""What a call-out says and to whom: links, texts, the ask and its deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from vecinos.alerts.models import Subscriber
+from vecinos.core.bulk import with_ids
+from vecinos.messaging import selectors as messaging_selectors
+from vecinos.messaging import services as messaging
+from vecinos.messaging.models import Channel
+from vecinos.mobilize.models import Activation, Response
+from vecinos.mobilize.rules import DEFAULT_GUIDANCE, LANGUAGES, LINK_SALT
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+def link_token(response_id: int, signer: signing.TimestampSigner | None = None) -> str:
+    return (signer or signing.TimestampSigner(salt=LINK_SALT)).sign_object(response_id)
+
+
+def link(response_id: int, signer: signing.TimestampSigner | None = None) -> str:
+    return f"{settings.PUBLIC_URL}/r/{link_token(response_id, signer)}/"
+
+
+def load_link(token: str, max_age_days: int = 3) -> Response | None:
+    try:
+        rid = signing.loads(token, salt=LINK_SALT, max_age=max_age_days * 86400)
+    except signing.BadSignature:
+        return None
+    if not isinstance(rid, int):
+        return None
+    return Response.objects.select_related("activation").filter(pk=rid).first()
+
+
+def local_time(when: datetime) -> str:
+    return timezone.localtime(when).strftime("%H:%M")
+
+
+def guidance_for(activation: Activation, language: str) -> tuple[str, str]:
+    for lang in (language, *LANGUAGES):
+        if activation.guidance.get(lang):
+            return activation.guidance[lang], lang
+    return DEFAULT_GUIDANCE["es"], "es"
+
+
+def _page_language(language: str) -> str:
+    return language if language in LANGUAGES else "es"
+
+
+def ask_text(activation: Activation, language: str, channel: str, url: str = "") -> str:
+    guidance, lang = guidance_for(activation, language)
+    with translation.override(_page_language(lang)):
+        head = _("Vecinos call-out %(code)s: we need %(n)s people at %(place)s by %(time)s.") % {
+            "code": activation.code,
+            "n": activation.needed_total,
+            "place": activation.staging_point,
+            "time": local_time(activation.needed_by),
+        }
+        if channel == Channel.VOICE:
+            return " ".join(
+                (head, guidance, _("Press 1 if you are coming. Press 2 if you cannot come."))
+            )
+        tail = _("Reply VOY and your minutes away (VOY 15) if you are coming, NO if not: %(link)s")
+        return " ".join((head, guidance, tail % {"link": url}))
+
+
+def _first_contacts(sub_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Each person's first usable channel (their own order, then SMS)."""
+    chosen: dict[int, tuple[int, str]] = {}
+    for i in range(0, len(sub_ids), 5000):
+        rows = list(
+            with_ids(Subscriber.objects.all(), sub_ids[i : i + 5000]).values_list(
+                "pk", "channels", "sms_id", "voice_id", "email_contact_id", "push_id"
+            )
+        )
+        contact_ids = [c for r in rows for c in r[2:] if c]
+        usable = messaging_selectors.usable_contact_ids(contact_ids)
+        for pk, chans, sms, voice, email, push in rows:
+            by = {"sms": sms, "voice": voice, "email": email, "push": push}
+            for channel in [*(chans or []), "sms"]:
+                cid = by.get(channel)
+                if cid and cid in usable:
+                    chosen[pk] = (cid, channel)
+                    break
+    return chosen
+
+
+def _ask(activation: Activation, *, wave: int) -> int:
+    now = timezone.now()
+    rows = list(
+        Response.objects.filter(activation=activation, wave=wave).values_list(
+            "pk", "subscriber_id", "language"
+        )
+    )
+    Response.objects.filter(
+        activation=activation, wave=wave, status=Response.Status.WAITING
+    ).update(status=Response.Status.ASKED, asked_at=now)
+    contacts = _first_contacts([sub for _pk, sub, _lang in rows])
+    signer = signing.TimestampSigner(salt=LINK_SALT)
+    texts: dict[tuple[str, str], str] = {}
+    specs = []
+    for pk, sub, language in rows:
+        if sub not in contacts:
+            continue
+        contact_id, channel = contacts[sub]
+        key = (language, channel)
+        if key not in texts:
+            texts[key] = ask_text(activation, language, channel, "\x00")
+        body = texts[key].replace("\x00", link(pk, signer))
+        specs.append(
+            _spec(activation, pk, contact_id, channel, body, language, "ask",
+                  subject=str(gettext_lazy("Call-out")))
+        )  # fmt: skip
+    return messaging.deliveries_enqueue(specs)
+
+
+def _spec(
+    activation: Activation,
+    response_id: int,
+    contact_id: int,
+    channel: str,
+    body: str,
+    language: str,
+    tag: str,
+    *,
+    subject: str = "",
+) -> messaging.DeliverySpec:
+    """One call-out message to one responder; the key makes each (response, channel, tag) once."""
+    return messaging.DeliverySpec(
+        purpose="callout",
+        ref_type="activation",
+        ref_id=activation.pk,
+        ref_item=response_id,
+        contact=None,
+        contact_id=contact_id,
+        channel=channel,
+        body=body,
+        language=language,
+        key=f"callout:{activation.pk}:{response_id}:{channel}:{tag}",
+        expires_at=activation.expires_at,
+        subject=subject,
+    )
+
+
+def _send_to(
+    activation: Activation, response_ids: list[int], texts: dict[str, str], tag: str
+) -> int:
+    """One message (by SMS, else their first channel) to each of these responders."""
+    rows = list(
+        Response.objects.filter(pk__in=response_ids).values_list("pk", "subscriber_id", "language")
+    )
+    contacts = _first_contacts([sub for _pk, sub, _lang in rows])
+    specs = []
+    for pk, sub, language in rows:
+        if sub not in contacts:
+            continue
+        contact_id, channel = contacts[sub]
+        text = (
+            texts.get(language) or texts.get("es") or texts.get("en") or next(iter(texts.values()))
+        )
+        specs.append(_spec(activation, pk, contact_id, channel, text, language, tag))
+    return messaging.deliveries_enqueue(specs)
+
+
+def _translated(fn) -> dict[str, str]:
+    out = {}
+    for lang in LANGUAGES:
+        with translation.override(lang):
+            out[lang] = fn()
+    return out
+
+
+def enough_text(code: str) -> str:
+    return _("Vecinos call-out %(code)s: we have enough people now. Thank you!") % {"code": code}
