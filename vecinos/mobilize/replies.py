@@ -10,42 +10,15 @@ from django.db.models import Count
 from django.utils import timezone
 
 from vecinos.messaging import services as messaging
-from vecinos.mobilize.messages import (  # noqa: F401 - re-exported: services is the public door
-    _ask,
-    _first_contacts,
-    _page_language,
+from vecinos.mobilize.messages import (
     _send_to,
-    _spec,
     _translated,
-    ask_text,
     enough_text,
-    guidance_for,
-    link,
-    link_token,
-    load_link,
-    local_time,
 )
 from vecinos.mobilize.models import Activation, Response
-from vecinos.mobilize.rules import (  # noqa: F401 - re-exported
-    CODE_ALPHABET,
-    DEFAULT_GUIDANCE,
-    DEFAULT_OPEN_HOURS,
-    DEFAULT_ROLES,
-    LANGUAGES,
-    LINK_SALT,
-    MAX_COUNT,
+from vecinos.mobilize.rules import (
     MAX_ETA_MINUTES,
-    MAX_GUIDANCE,
-    MAX_STAGING,
     SAYS_YES,
-    ActivationError,
-    NotAllowed,
-    active_roles,
-    can_activate,
-    may_act_on,
-    may_approve,
-    needs_second_person,
-    role_names,
 )
 
 # --- replies -----------------------------------------------------------------------------------
