@@ -90,7 +90,7 @@ def test_serve_never_loads_the_demo_into_a_production_database(tmp_path):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # a wait, not a speed check: CI runs two suites at once
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:  # noqa: S310
@@ -100,7 +100,7 @@ def test_serve_never_loads_the_demo_into_a_production_database(tmp_path):
                 time.sleep(0.3)
             assert proc.poll() is None, proc.stdout.read()
         else:
-            pytest.fail("server did not answer /healthz within 90 s")
+            pytest.fail("server did not answer /healthz within 240 s")
         db = sqlite3.connect(Path(tmp_path / "data" / "vecinos.sqlite3"))
         assert db.execute("select count(*) from network_organization").fetchone()[0] == 0
         assert db.execute("select count(*) from network_member").fetchone()[0] == 0
