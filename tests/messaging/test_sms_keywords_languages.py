@@ -285,3 +285,14 @@ def test_a_yes_word_is_an_acknowledgement_however_it_is_typed(data, entry):
     _kind, _code, word = entry
     found = languages.match_keyword(data.draw(typed(word)), keywords.ACK_WORDS, max_words=3)
     assert found is not None and found[1] == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+@pytest.mark.parametrize("body", ["Korean market", "Persian Square", "armenian church now"])
+def test_a_language_name_inside_a_place_does_not_switch_the_language(client, body):
+    sender = new_number()
+    say(client, sender, "JOIN 90033")
+    say(client, sender, "YES")
+    say(client, sender, body)
+    assert Subscriber.objects.get(phone_index=index(sender)).language == "en"

@@ -49,6 +49,7 @@ LANGUAGE_WORDS = languages.sms_keywords("language")
 CONFIRM_WORDS = languages.sms_keywords("yes")
 ACK_WORDS = {**CONFIRM_WORDS, "1": "", "OK": "", "OKAY": ""}
 MAX_KEYWORD_WORDS = 3
+POLITE_WORDS = {"PLEASE", "PLS", "POR", "FAVOR", "GRACIAS", "THANKS"}
 ZIP_RADIUS_M = 1500
 CODE_LENGTH = 6  # services.subscribe's confirm_code (the web sign-up texts it to the phone)
 MAX_PLACE_TEXT = 60
@@ -322,10 +323,12 @@ def handle_confirm(msg: InboundSms) -> str | None:
 
 
 def handle_language(msg: InboundSms) -> str | None:
-    word = keyword(msg, LANGUAGE_WORDS)
-    if word is None:
+    # The name alone, or with "please": "Korean market" or "Persian Square" answer a report's
+    # "where?" (90), not this.
+    found = languages.match_keyword(msg.body, LANGUAGE_WORDS, max_words=MAX_KEYWORD_WORDS)
+    if found is None or not set(languages.keyword_fold(found[1]).split()) <= POLITE_WORDS:
         return None
-    lang = LANGUAGE_WORDS[word]
+    lang = LANGUAGE_WORDS[found[0]]
     sub = subscriber_of(msg)
     if sub is not None:
         sub.language = lang
