@@ -171,3 +171,20 @@ def test_every_kind_and_language_without_a_voice_can_be_recorded(client, persona
     for code in ("hy", "fa", "km", "mix", "zap", "quc", "kjb", "mam", "tsz"):
         assert f'<option value="{code}"' in body
     assert '<option value="ko"' not in body and '<option value="es"' not in body
+
+
+def test_the_review_page_says_which_spoken_only_calls_play_a_recording(
+    client, personas, login, media
+):
+    from tests.alerts.test_alert_languages import members_alert, subscriber
+
+    login(personas.coalition)
+    assert upload(client, kind="notice", language="mix").status_code == 302
+    subscriber("+12135550104", "mix")
+    subscriber("+12135550105", "zap")
+    alert = members_alert(personas.dispatcher, {"es": "Vecinos: AVISO. Reunión a las 6."})
+    response = client.get(f"/alerts/{alert.pk}/")
+    rows = {row.language: row for row in response.context["language_rows"]}
+    assert rows["mix"].voice_only and rows["mix"].recorded
+    assert rows["zap"].voice_only and not rows["zap"].recorded
+    assert "Voice call · Recording + " in response.content.decode()
