@@ -147,7 +147,7 @@ def test_the_call_speaks_english_to_an_english_speaker(client, personas):
         # English speaker, Spanish-only alert: never Spanish words in an English voice.
         ("en", {"es": SPANISH}, ("es-MX", SPANISH)),
         # A text only in a language without a voice is read with the Spanish voice.
-        ("ko", {"ko": "주의: 소토 학교"}, ("es-MX", "주의: 소토 학교")),
+        ("fa", {"fa": "توجه: مدرسه سوتو"}, ("es-MX", "توجه: مدرسه سوتو")),
     ],
 )
 def test_languages_without_a_voice_fall_back_to_spanish(

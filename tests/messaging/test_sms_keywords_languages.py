@@ -230,3 +230,69 @@ def test_carrier_words_always_stop_a_korean_subscriber_in_korean(client, word):
     sub.refresh_from_db()
     assert sub.status == Subscriber.Status.STOPPED
     assert services.is_opted_out(index(sender))
+
+
+# --- reply words: YES, the language's name (the same table) -------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+@pytest.mark.parametrize("code", WRITTEN)
+def test_join_then_yes_in_each_language_subscribes(client, code):
+    sender = new_number()
+    say(client, sender, f"{FIRST['join'][code]} 90033")
+    for word in languages.SMS_KEYWORDS["yes"][code][:1]:
+        reply = say(client, sender, f" {word.lower()}!")
+    sub = Subscriber.objects.get(phone_index=index(sender))
+    assert sub.status == Subscriber.Status.ACTIVE, code
+    area = in_language(code, keywords.zip_area_name, "90033")
+    assert reply == in_language(code, keywords.subscribed_text, area)
+    assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+@pytest.mark.parametrize("word", ["YES", "sí", "si", "Y"])
+def test_carrier_yes_words_confirm_a_korean_subscription_in_korean(client, word):
+    sender = new_number()
+    say(client, sender, "가입 90033")
+    reply = say(client, sender, word)
+    sub = Subscriber.objects.get(phone_index=index(sender))
+    assert sub.status == Subscriber.Status.ACTIVE
+    area = in_language("ko", keywords.zip_area_name, "90033")
+    assert reply == in_language("ko", keywords.subscribed_text, area)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+@pytest.mark.parametrize("code", WRITTEN)
+def test_the_name_of_each_language_switches_a_subscriber_to_it(client, code):
+    sender = new_number()
+    say(client, sender, "JOIN 90033")
+    say(client, sender, "YES")
+    for word in languages.SMS_KEYWORDS["language"][code]:
+        reply = say(client, sender, word)
+        sub = Subscriber.objects.get(phone_index=index(sender))
+        assert sub.language == code, word
+        assert reply == in_language(code, keywords.language_text, True)
+        say(client, sender, "ENGLISH")
+        assert Subscriber.objects.get(phone_index=index(sender)).language == "en"
+    assert not Report.objects.exists()
+
+
+@given(st.data(), st.sampled_from([e for e in ALL_WORDS if e[0] == "yes"]))
+def test_a_yes_word_is_an_acknowledgement_however_it_is_typed(data, entry):
+    _kind, _code, word = entry
+    found = languages.match_keyword(data.draw(typed(word)), keywords.ACK_WORDS, max_words=3)
+    assert found is not None and found[1] == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+@pytest.mark.parametrize("body", ["Korean market", "Persian Square", "armenian church now"])
+def test_a_language_name_inside_a_place_does_not_switch_the_language(client, body):
+    sender = new_number()
+    say(client, sender, "JOIN 90033")
+    say(client, sender, "YES")
+    say(client, sender, body)
+    assert Subscriber.objects.get(phone_index=index(sender)).language == "en"

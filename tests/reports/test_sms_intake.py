@@ -441,3 +441,26 @@ def test_someone_without_the_verifier_role_cannot_answer_for_a_verifier(
     personas.verifier.memberships.all().delete()
     reply_of(text(client, personas.verifier.phone, "CONFIRMADO"))
     assert Incident.objects.get(pk=verification.incident_id).status == Incident.Status.VERIFYING
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("네", VerificationRequest.Status.ACCEPTED),
+        ("はい", VerificationRequest.Status.ACCEPTED),
+        ("Да, еду", VerificationRequest.Status.ACCEPTED),
+        ("Có", VerificationRequest.Status.ACCEPTED),
+        ("نعم", VerificationRequest.Status.ACCEPTED),
+        ("HINDI", VerificationRequest.Status.DECLINED),
+        ("Нет", VerificationRequest.Status.DECLINED),
+        ("아니요", VerificationRequest.Status.DECLINED),
+        ("不", VerificationRequest.Status.DECLINED),
+    ],
+)
+def test_a_verifier_answers_yes_or_no_in_any_shipped_language(
+    client, personas, verification, body, status
+):
+    reply_of(text(client, personas.verifier.phone, body))
+    verification.refresh_from_db()
+    assert verification.status == status
+    assert not Report.objects.filter(channel="sms").exists()

@@ -17,6 +17,7 @@ from tests.twilio_stub import (  # noqa: F401  (fixtures)
     twilio_webhooks,
 )
 from vecinos.core.models import AuditEvent  # noqa: E402
+from vecinos.rights.models import Recording
 
 SMS = "/hooks/twilio/sms"
 VOICE = "/hooks/twilio/voice"
@@ -112,7 +113,54 @@ def test_hotline_menu_offers_your_rights_and_3_goes_there(client):
     spoken = " ".join(s.text or "" for s in menu.iter("Say"))
     assert "derechos" in spoken and "3" in spoken
     root = call(client, "flow=hotline&step=menu&lang=es", Digits="3")
-    assert root.find("Redirect").text == "/hooks/twilio/voice?flow=rights&step=say&lang=es"
+    assert root.find("Redirect").text == "/hooks/twilio/voice?flow=rights&step=say&lang=es&back=es"
+
+
+@pytest.mark.parametrize(
+    ("preferred", "voice", "words"),
+    [
+        ("ko", "Polly.Seoyeon", "판사"),
+        ("ru", "Polly.Tatyana", "судь"),
+        ("ja", "Polly.Mizuki", "裁判官"),
+    ],
+)
+def test_a_known_caller_hears_the_rights_in_their_own_language(client, preferred, voice, words):
+    number = new_number()
+    make_member(f"caller-{preferred}", phone=number, preferred_language=preferred)
+    # They chose English in the language menu (only English and Spanish are offered there).
+    root = call(client, "flow=hotline&step=menu&lang=en", Digits="3", From=number)
+    target = root.find("Redirect").text
+    assert f"lang={preferred}" in target and "back=en" in target
+    rights = call(client, target.split("?", 1)[1], From=number)
+    first = rights.find("Say")
+    assert first.get("voice") == voice and words in first.text
+    # ... and back to the menu in the language they chose there.
+    assert rights.find("Redirect").text.endswith("step=main&lang=en")
+
+
+def test_a_mixteco_speaker_calling_the_hotline_hears_the_recorded_rights(
+    client, personas, login, media
+):
+    login(personas.coordinator)
+    upload = SimpleUploadedFile("mixteco.mp3", MP3, content_type="audio/mpeg")
+    assert (
+        client.post("/rights/recordings/", {"language": "mix", "audio": upload}).status_code == 302
+    )
+    client.logout()
+    number = new_number()
+    make_member("caller-mix", phone=number, preferred_language="mix")
+    root = call(client, "flow=hotline&step=menu&lang=es", Digits="3", From=number)
+    rights = call(client, root.find("Redirect").text.split("?", 1)[1], From=number)
+    assert "/rights/audio/" in rights.find("Play").text
+    assert rights.find("Say") is None
+    assert rights.find("Redirect").text.endswith("step=main&lang=es")
+
+
+def test_an_unknown_caller_hears_the_rights_in_the_menus_language(client):
+    root = call(client, "flow=hotline&step=menu&lang=en", Digits="3")
+    target = root.find("Redirect").text
+    rights = call(client, target.split("?", 1)[1])
+    assert rights.find("Say").get("language") == "en-US"
 
 
 @pytest.mark.parametrize(
@@ -165,13 +213,18 @@ def test_coordinator_uploads_a_recording_and_the_hotline_plays_it(client, person
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="rights.recording_save").exists()
     client.logout()
-    audio = client.get("/rights/audio/mix/")
-    assert audio.status_code == 200 and audio["Content-Type"] == "audio/mpeg"
-    assert b"".join(audio.streaming_content) == MP3
     root = call(client, "flow=rights&step=say&lang=mix")
-    assert root.find("Play").text.endswith("/rights/audio/mix/")
+    url = root.find("Play").text
+    assert url.startswith("http://testserver/rights/audio/")
     assert root.find("Say") is None
-    assert len(list(media.joinpath("rights").iterdir())) == 1  # stored once, under MEDIA_ROOT
+    # The provider fetches it with no session: the signed URL is the key.
+    audio = client.get(url.removeprefix("http://testserver"))
+    assert audio.status_code == 200 and audio["Content-Type"] == "audio/mpeg"
+    assert audio.content == MP3
+    assert client.get(url.removeprefix("http://testserver")[:-4] + "xx/").status_code == 404
+    assert client.get("/rights/audio/mix/").status_code == 404  # no guessable address
+    [stored] = list(media.joinpath("rights-voice").iterdir())  # stored once, encrypted
+    assert b"ID3" not in stored.read_bytes()
 
 
 def test_a_recording_that_is_not_audio_is_refused_with_a_message(client, personas, login, media):
@@ -180,7 +233,7 @@ def test_a_recording_that_is_not_audio_is_refused_with_a_message(client, persona
     response = client.post("/rights/recordings/", {"language": "ko", "audio": upload})
     assert response.status_code == 200
     assert "MP3 or WAV" in response.content.decode()
-    assert client.get("/rights/audio/ko/").status_code == 404
+    assert not Recording.objects.exists()
 
 
 @pytest.mark.parametrize("who", ["newcomer", "dispatcher"])
@@ -190,4 +243,4 @@ def test_only_coordinators_upload_recordings(client, personas, login, who, media
     assert (
         client.post("/rights/recordings/", {"language": "mix", "audio": upload}).status_code == 403
     )
-    assert client.get("/rights/audio/mix/").status_code == 404
+    assert not Recording.objects.exists()

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
+from vecinos.alerts import recordings
 from vecinos.alerts.bodies import _bodies, message_for
 from vecinos.alerts.models import Alert, Subscriber
 from vecinos.core import languages as registry
@@ -31,6 +32,7 @@ class LanguageRow:
     sent_in: str  # the language the text is written in (their own, or the fallback)
     sent_in_name: str
     voice_only: bool  # a spoken-only language: a call, never a text
+    recorded: bool  # a coordinator's recording of the alert's kind in it plays on the call
     encoding: str  # "gsm7" or "ucs2"
     segments: int  # per text
     cost: Decimal
@@ -69,6 +71,7 @@ def breakdown(alert: Alert, targets) -> list[LanguageRow]:
     """One row per recipients' language, most people first."""
     price = segment_price()
     make = _bodies(alert)
+    recorded = {language for kind, language in recordings.recordings() if kind == alert.kind}
     rows = []
     for code, counts in _people(targets).items():
         lang = registry.get(code)
@@ -86,6 +89,7 @@ def breakdown(alert: Alert, targets) -> list[LanguageRow]:
                 sent_in=sent_in,
                 sent_in_name=_name(sent_in),
                 voice_only=voice_only,
+                recorded=code in recorded,
                 encoding=registry.sms_encoding_of(body),
                 segments=segments,
                 cost=(price * texted * segments).quantize(Decimal("0.01")),

@@ -78,6 +78,30 @@ def filled_templates(*, area: str = "", when: datetime | None = None) -> dict[st
     }
 
 
+def template_previews(kind: str, *, area: str = "", time: str = "") -> list[tuple[object, str]]:
+    """(language, its message of ``kind`` with the known facts) for every written language but
+    Spanish and English (edited on the page): the composer shows them, and its script swaps them
+    as the kind and the facts change."""
+    from vecinos.core import languages
+
+    facts = {"area": area, "time": time}
+    made = wording.messages_for(kind, facts)
+    return [
+        (languages.BY_CODE[code], made[code])
+        for code in wording.template_languages()
+        if code not in MESSAGE_LANGUAGES and code in made
+    ]
+
+
+def raw_templates() -> dict[str, dict[str, str]]:
+    """Every kind's template in every written language, placeholders left (for the script)."""
+    languages_ = wording.template_languages()
+    return {
+        kind: {lang: brand_sms(text) for lang, text in texts.items() if lang in languages_}
+        for kind, texts in wording.TEMPLATES.items()
+    }
+
+
 class ZoneMultipleChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Zone) -> str:
         return obj.name
@@ -543,3 +567,21 @@ def parse_polygon(text: str) -> list[list[float]]:
     if len(points) > MAX_POLYGON_POINTS:
         raise forms.ValidationError(_("The drawn area has too many corners (at most 200)."))
     return points
+
+
+class TemplateRecordingForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind of alert"), choices=Alert.Kind.choices)
+    language = forms.ChoiceField(label=_("Language"), choices=[])
+    audio = forms.FileField(
+        label=_("Recording (MP3 or WAV, at most 10 MB)"),
+        widget=forms.ClearableFileInput(attrs={"accept": "audio/mpeg,audio/wav"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from vecinos.alerts.recordings import RECORDED_LANGUAGES
+        from vecinos.core import languages
+
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["language"]).choices = [
+            (code, languages.label(languages.BY_CODE[code])) for code in RECORDED_LANGUAGES
+        ]

@@ -6,9 +6,11 @@ priority  name              what
   1005    alerts.start      START / INICIO / UNSTOP: lift the opt-out (audited)
   1000    alerts.help       HELP / AYUDA / INFO: what this number is, and the keywords
     95    alerts.join       JOIN / UNIRME + ZIP code or place: a pending subscription
-    95    alerts.language   ESPAÑOL / ENGLISH: the language we write in
-    85    alerts.confirm    YES / SI from a number with a pending subscription (double opt-in)
-    60    alerts.ack        1 / YES / SI / OK: the latest unacknowledged alert sent to that phone
+    95    alerts.language   ESPAÑOL / ENGLISH / 한국어 / TIẾNG VIỆT ... (each language's name):
+                            the language we write in
+    85    alerts.confirm    YES / SÍ / OO / 네 / はい ... (every shipped language) from a number
+                            with a pending subscription (double opt-in)
+    60    alerts.ack        1 / OK / the yes words: the latest unacknowledged alert sent there
 voice     alert             the alert call: message + "press 1" (alerts/voice.py)
 
 STOP, START and HELP sit above everything (carrier rules: they must work in the middle of any
@@ -42,10 +44,12 @@ STOP_WORDS = languages.sms_keywords("stop")
 START_WORDS = languages.sms_keywords("start")
 HELP_WORDS = languages.sms_keywords("help")
 JOIN_WORDS = languages.sms_keywords("join")
-LANGUAGE_WORDS = {"ESPANOL": ES, "SPANISH": ES, "ENGLISH": EN, "INGLES": EN}
-CONFIRM_WORDS = {"YES": EN, "Y": EN, "SI": ES}
-ACK_WORDS = {"1": "", "YES": EN, "Y": EN, "SI": ES, "OK": "", "OKAY": ""}
+# Reply words too (YES / SÍ / 네 / はい ..., the languages' own names): the same table.
+LANGUAGE_WORDS = languages.sms_keywords("language")
+CONFIRM_WORDS = languages.sms_keywords("yes")
+ACK_WORDS = {**CONFIRM_WORDS, "1": "", "OK": "", "OKAY": ""}
 MAX_KEYWORD_WORDS = 3
+POLITE_WORDS = {"PLEASE", "PLS", "POR", "FAVOR", "GRACIAS", "THANKS"}
 ZIP_RADIUS_M = 1500
 CODE_LENGTH = 6  # services.subscribe's confirm_code (the web sign-up texts it to the phone)
 MAX_PLACE_TEXT = 60
@@ -292,11 +296,12 @@ def area_names(sub: Subscriber) -> str:
 
 @transaction.atomic
 def handle_confirm(msg: InboundSms) -> str | None:
+    word = keyword(msg, CONFIRM_WORDS)
     tokens = msg.words
-    if not tokens or len(tokens) > MAX_KEYWORD_WORDS or not msg.from_index:
+    if not msg.from_index or (word is None and (not tokens or len(tokens) > MAX_KEYWORD_WORDS)):
         return None
-    maybe_code = len(tokens[0]) == CODE_LENGTH and tokens[0].isdigit()
-    if tokens[0] not in CONFIRM_WORDS and not maybe_code:
+    maybe_code = bool(tokens) and len(tokens[0]) == CODE_LENGTH and tokens[0].isdigit()
+    if word is None and not maybe_code:
         return None
     sub = (
         Subscriber.objects.select_for_update()
@@ -305,8 +310,8 @@ def handle_confirm(msg: InboundSms) -> str | None:
     )
     if sub is None:
         return None
-    by_code = bool(sub.confirm_code) and tokens[0] == sub.confirm_code
-    if tokens[0] not in CONFIRM_WORDS and not by_code:
+    by_code = maybe_code and bool(sub.confirm_code) and tokens[0] == sub.confirm_code
+    if word is None and not by_code:
         return None
     was_out = services.is_opted_out(msg.from_index)
     services.subscription_confirm(subscriber=sub)
@@ -318,10 +323,12 @@ def handle_confirm(msg: InboundSms) -> str | None:
 
 
 def handle_language(msg: InboundSms) -> str | None:
-    word = keyword(msg, LANGUAGE_WORDS)
-    if word is None:
+    # The name alone, or with "please": "Korean market" or "Persian Square" answer a report's
+    # "where?" (90), not this.
+    found = languages.match_keyword(msg.body, LANGUAGE_WORDS, max_words=MAX_KEYWORD_WORDS)
+    if found is None or not set(languages.keyword_fold(found[1]).split()) <= POLITE_WORDS:
         return None
-    lang = LANGUAGE_WORDS[word]
+    lang = LANGUAGE_WORDS[found[0]]
     sub = subscriber_of(msg)
     if sub is not None:
         sub.language = lang

@@ -284,3 +284,30 @@ class SmsBudget(models.Model):
     organization = models.OneToOneField("network.Organization", on_delete=models.CASCADE)
     monthly_limit = models.PositiveIntegerField(default=50_000)
     warn_at_percent = models.PositiveSmallIntegerField(default=80)
+
+
+class TemplateRecording(models.Model):
+    """A coordinator's recording of an alert kind's template in a language no text-to-speech
+    voice reads (Armenian, Farsi, Khmer, the spoken-only Indigenous languages): an alert call
+    to someone of that language plays it, then speaks the alert's facts in Spanish. The audio
+    is encrypted at rest (``core.audio``) and served to the provider only under a signed URL."""
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Alert.Kind.choices)
+    language = models.CharField(_("language"), max_length=8)
+    path = models.CharField(max_length=120)  # under MEDIA_ROOT, encrypted
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "language"], name="alerts_one_recording_per_template"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} [{self.language}]"

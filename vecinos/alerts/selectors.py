@@ -52,6 +52,11 @@ def can_manage_optouts(member: Member) -> bool:
     return member.is_authenticated and network.is_coordinator(member)
 
 
+def can_record_templates(member: Member) -> bool:
+    """Recorded alert templates reach every subscriber of the coalition: its coordinators."""
+    return member.is_authenticated and network.is_coalition_coordinator(member)
+
+
 def is_captain(member: Member) -> bool:
     return member.is_authenticated and network.has_role(member, Role.CAPTAIN)
 

@@ -10,6 +10,7 @@ from vecinos.alerts import (
     views_compose,
     views_manage,
     views_mine,
+    views_recordings,
     views_subscribe,
 )
 
@@ -17,6 +18,12 @@ urlpatterns = [
     path("alerts/", views_compose.alerts, name="alerts"),
     path("alerts/new/", views_compose.alert_new, name="alert_new"),
     path("alerts/optouts/", views_manage.optouts, name="optouts"),
+    path("alerts/recordings/", views_recordings.recordings, name="alert_recordings"),
+    path(
+        "alerts/voice/<str:token>/",
+        views_recordings.recording_audio,
+        name="alert_recording_audio",
+    ),
     path("alerts/<int:alert_id>/", views_compose.alert_detail, name="alert_detail"),
     path("alerts/<int:alert_id>/progress/", views_compose.alert_progress, name="alert_progress"),
     path("alerts/<int:alert_id>/send/", views_compose.alert_send, name="alert_send"),

@@ -21,6 +21,8 @@ from vecinos.alerts.forms import (
     AlertForm,
     filled_templates,
     local_time,
+    raw_templates,
+    template_previews,
 )
 from vecinos.alerts.models import Alert, AlertRecipient, Tier
 from vecinos.alerts.views_common import (
@@ -161,9 +163,23 @@ def alert_new(request: HttpRequest) -> HttpResponse:
             "parent": parent,
             "incident": incident if services.incident_confirmed(incident) else None,
             "templates": templates,
+            "all_templates": raw_templates(),
+            "previews": _previews(form, initial),
             "budget": services.budget_status(_actor_org(member_of(request))),
         },
     )
+
+
+def _previews(form: AlertForm, initial: dict) -> list:
+    """The other languages' messages as the page shows them first (the script updates them)."""
+    data = form.data if form.is_bound else {}
+
+    def value(name: str) -> str:
+        return str(data.get(name, initial.get(name)) or "")
+
+    kind = value("kind")
+    kind = kind if kind in Alert.Kind.values else Alert.Kind.SIGHTING
+    return template_previews(kind, area=value("area_label"), time=value("time"))
 
 
 def _actor_org(member) -> int | None:

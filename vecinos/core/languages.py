@@ -283,6 +283,9 @@ def normalize(code: str | None, default: str = "") -> str:
 # (停止, 加入) answers in the first of them in registry order. "" means "no language hint".
 #   stop:  opt out of every message        start: lift the opt-out (and confirm a JOIN)
 #   help:  what this number is             join:  subscribe to alerts (+ ZIP code or place)
+#   yes:   confirm a subscription, acknowledge an alert, accept a request, "coming"
+#   no:    decline a request or a call-out
+#   language: write to me in this language (each language's own name, and its English name)
 SMS_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "stop": {
         "en": ("STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT"),
@@ -344,6 +347,52 @@ SMS_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "ru": ("ПОДПИСКА", "ПОДПИСАТЬСЯ"),
         "km": ("ចូលរួម",),
         "ja": ("登録",),
+    },
+    "yes": {
+        "en": ("YES", "Y"),
+        "es": ("SÍ", "SI"),
+        "tl": ("OO", "OPO"),
+        "ko": ("네", "예"),
+        "zh-hans": ("是", "是的", "好"),
+        "zh-hant": ("是的", "對"),
+        "vi": ("CÓ", "VÂNG", "ĐỒNG Ý"),
+        "hy": ("ԱՅՈ",),
+        "fa": ("بله", "آره"),
+        "ar": ("نعم",),
+        "ru": ("ДА",),
+        "km": ("បាទ", "ចាស"),
+        "ja": ("はい",),
+    },
+    "no": {
+        "": ("NO",),
+        "en": ("N", "NOPE"),
+        "es": ("NEL",),
+        "tl": ("HINDI",),
+        "ko": ("아니요", "아니오"),
+        "zh-hans": ("不", "不是", "否"),
+        "zh-hant": ("不行", "不對"),
+        "vi": ("KHÔNG",),
+        "hy": ("ՈՉ",),
+        "fa": ("نه", "خیر"),
+        "ar": ("لا",),
+        "ru": ("НЕТ",),
+        "km": ("ទេ",),
+        "ja": ("いいえ",),
+    },
+    "language": {
+        "en": ("ENGLISH", "INGLÉS"),
+        "es": ("ESPAÑOL", "SPANISH"),
+        "tl": ("TAGALOG", "FILIPINO"),
+        "ko": ("한국어", "KOREAN", "COREANO"),
+        "zh-hans": ("简体中文", "中文", "简体", "CHINESE"),  # not CHINO: a city
+        "zh-hant": ("繁體中文", "繁體", "繁体中文"),
+        "vi": ("TIẾNG VIỆT", "VIETNAMESE", "VIETNAMITA"),
+        "hy": ("ՀԱՅԵՐԵՆ", "ARMENIAN", "ARMENIO"),
+        "fa": ("فارسی", "FARSI", "PERSIAN"),
+        "ar": ("العربية", "عربي", "ARABIC", "ÁRABE"),
+        "ru": ("РУССКИЙ", "RUSSIAN", "RUSO"),
+        "km": ("ខ្មែរ", "KHMER", "JEMER"),
+        "ja": ("日本語", "JAPANESE", "JAPONÉS"),
     },
 }
 

@@ -30,6 +30,9 @@ class ActivationIn(Schema):
     quota: bool = False
     wave_size: int = 20
     wave_minutes: int = 10
+    # Slug of a rights library article: its link (in each person's language when the article
+    # is written in it) goes into the ask.
+    rights_article: str = ""
 
 
 class ActivationOut(Schema):
@@ -39,6 +42,7 @@ class ActivationOut(Schema):
     needed_by: datetime
     recipients: int
     needed: dict[str, int]
+    rights_article: str
     counts: dict[str, dict[str, int]]
 
 
@@ -55,6 +59,7 @@ def _out(activation: Activation) -> dict:
         "needed_by": activation.needed_by,
         "recipients": activation.recipients_count,
         "needed": activation.roles,
+        "rights_article": activation.rights_article,
         "counts": services.counts(activation),
     }
 
@@ -96,6 +101,7 @@ def activation_create(request, payload: ActivationIn):
             quota=payload.quota,
             wave_size=payload.wave_size,
             wave_minutes=payload.wave_minutes,
+            rights_article=payload.rights_article,
         )
         activation = services.activation_send(activation=activation, actor=actor)
     except services.ActivationError as exc:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from vecinos.alerts import wording
 from vecinos.alerts.models import Tier
 from vecinos.mobilize.models import ActivationMessage, Event
 from vecinos.mobilize.services import DEFAULT_GUIDANCE, MAX_GUIDANCE, MAX_STAGING, active_roles
@@ -59,10 +62,14 @@ class ActivationForm(forms.Form):
     wave_minutes = forms.IntegerField(
         label=_("Minutes before the next wave"), min_value=1, max_value=240, initial=10
     )
+    rights_article = forms.ChoiceField(label=_("rights article"), required=False, choices=[])
     incident = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        rights = cast(forms.ChoiceField, self.fields["rights_article"])
+        rights.label = capfirst(rights.label)
+        rights.choices = [("", "—"), *wording.rights_choices()]
         self.role_keys = []
         for role in active_roles():
             from django.utils.translation import get_language

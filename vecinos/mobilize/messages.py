@@ -68,7 +68,19 @@ def ask_text(activation: Activation, language: str, channel: str, url: str = "")
                 (head, guidance, _("Press 1 if you are coming. Press 2 if you cannot come."))
             )
         tail = _("Reply VOY and your minutes away (VOY 15) if you are coming, NO if not: %(link)s")
-        return " ".join((head, guidance, tail % {"link": url}))
+        rights = rights_link(activation, language)
+        return " ".join(part for part in (head, guidance, tail % {"link": url}, rights) if part)
+
+
+def rights_link(activation: Activation, language: str) -> str:
+    """The attached rights article's link, in the person's language when it is written in it
+    (the link goes into the message, as alerts do), else ""."""
+    if not activation.rights_article:
+        return ""
+    from vecinos.alerts import wording
+
+    linked = wording.attach_rights({language: "x"}, activation.rights_article)[language]
+    return linked[2:] if linked != "x" else ""
 
 
 def _first_contacts(sub_ids: list[int]) -> dict[int, tuple[int, str]]:

@@ -75,6 +75,8 @@ class Activation(models.Model):
     next_wave_at = models.DateTimeField(null=True, blank=True, db_index=True)
     quota_met_at = models.DateTimeField(null=True, blank=True)
     after_action = EncryptedTextField(blank=True)
+    # A rights library article (slug) whose link goes into the ask, in each person's language.
+    rights_article = models.SlugField(max_length=60, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

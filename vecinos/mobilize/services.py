@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from django import forms
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from vecinos.alerts import services as alert_services
+from vecinos.alerts import wording
 from vecinos.alerts.models import TIER_ORDER, Alert, Subscriber, SubscriptionArea, Tier
 from vecinos.core import geo
 from vecinos.core.audit import audit
@@ -185,6 +187,15 @@ def _organization_for(actor: Member, organization: Organization | None) -> Organ
     return Organization.objects.filter(pk=org_id).first() if org_id else None
 
 
+def _rights_slug(slug: str) -> str:
+    """The slug of an article of the rights library, "" for none; else ActivationError."""
+    slug = (slug or "").strip()
+    if slug and slug not in {choice for choice, _title in wording.rights_choices()}:
+        message = forms.ChoiceField.default_error_messages["invalid_choice"] % {"value": slug}
+        raise ActivationError({"rights_article": str(message)})
+    return slug
+
+
 @transaction.atomic
 def activation_create(
     *,
@@ -203,9 +214,11 @@ def activation_create(
     wave_size: int = 20,
     wave_minutes: int = 10,
     open_hours: int = DEFAULT_OPEN_HOURS,
+    rights_article: str = "",
 ) -> Activation:
     if not can_activate(actor):
         raise NotAllowed
+    rights_article = _rights_slug(rights_article)
     zones = list(zones or [])
     clean_roles, clean_guidance = _validate(
         staging_point=staging_point,
@@ -237,6 +250,7 @@ def activation_create(
         wave_minutes=wave_minutes,
         created_by=actor,
         expires_at=max(needed_by, timezone.now()) + timedelta(hours=open_hours),
+        rights_article=rights_article,
     )
     if zones:
         activation.zones.set(zones)

@@ -106,6 +106,7 @@ def callout_new(request: HttpRequest) -> HttpResponse:
                 quota=data["quota"],
                 wave_size=data["wave_size"],
                 wave_minutes=data["wave_minutes"],
+                rights_article=data.get("rights_article") or "",
             )
             activation = services.activation_send(activation=activation, actor=actor)
         except services.ActivationError as exc:

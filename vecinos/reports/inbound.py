@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from vecinos.core import languages
 from vecinos.messaging.inbound import (
     REPLY_LANGUAGES,
     InboundSms,
@@ -82,6 +83,19 @@ def classify_verifier_reply(tokens: list[str]) -> tuple[str, int] | None:
     return None
 
 
+YES_WORDS = languages.sms_keywords("yes")
+NO_WORDS = languages.sms_keywords("no")
+
+
+def reply_word(body: str) -> tuple[str, int] | None:
+    """Yes or no in any shipped language (네, はい, НЕТ ...), from the one keyword table."""
+    for kind, vocabulary in (("yes", YES_WORDS), ("no", NO_WORDS)):
+        found = languages.match_keyword(body, vocabulary, max_words=None)
+        if found is not None:
+            return kind, len(found[0].split())
+    return None
+
+
 def _notes(body: str, used: int) -> str:
     """The text after the keyword(s), as the verifier wrote it."""
     rest = body or ""
@@ -106,7 +120,7 @@ def handle_verifier(msg: InboundSms) -> str | None:
     """Priority 100. Not a verifier, no pending request, not a keyword: not ours."""
     if msg.member is None:
         return None
-    found = classify_verifier_reply(msg.words)
+    found = classify_verifier_reply(msg.words) or reply_word(msg.body)
     if found is None:
         return None
     kind, used = found

@@ -5,8 +5,9 @@
     menu 1    <Dial> every dispatcher on duty now (first to answer takes the call) -> step=dialed
               nobody on duty, or nobody answers                     -> record
     menu 2    <Record maxLength=120>                               -> step=recorded
-    menu 3    <Redirect> to the rights app's flow ("your rights", spoken), which comes back
-              to step=main (this menu again)
+    menu 3    <Redirect> to the rights app's flow ("your rights", spoken or played in a known
+              caller's own language, else the menu's), which comes back to step=main (this
+              menu again, in the menu's language)
     recorded  a NEW voice report with the recording attached; thanks; hang up
               (a worker then fetches the audio, stores it encrypted and deletes it at Twilio)
 
@@ -30,9 +31,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from twilio.twiml.voice_response import VoiceResponse
 
+from vecinos.core import languages
 from vecinos.core.privacy import source_key
 from vecinos.network import selectors as network
-from vecinos.network.models import Role
+from vecinos.network.models import Member, Role
 from vecinos.reports import recordings, services
 from vecinos.reports.models import Attachment, OnDuty, Report, ReportStatus
 
@@ -208,6 +210,19 @@ def recorded(lang: str, params: dict) -> VoiceResponse:
     return response
 
 
+def rights_language(lang: str, params: dict) -> str:
+    """The language "your rights" is said in: a known caller's own (a member's preferred
+    language, any of the registry's, spoken-only ones included: their recording plays), else
+    the menu's."""
+    index = params.get("from_index", "")
+    if index:
+        member = Member.objects.filter(phone_index=index, is_active=True).order_by("pk").first()
+        preferred = languages.normalize(getattr(member, "preferred_language", ""))
+        if preferred:
+            return preferred
+    return lang
+
+
 def _int(value) -> int:
     try:
         return max(0, min(5, int(value)))
@@ -233,7 +248,10 @@ def hotline(request, params: dict) -> str:
         elif digits == "3":
             # The rights app's voice flow (registered with messaging, not imported here).
             response = VoiceResponse()
-            rights = urlencode({"flow": "rights", "step": "say", "lang": lang})
+            rights = urlencode(
+                {"flow": "rights", "step": "say", "lang": rights_language(lang, params)}
+                | {"back": lang}
+            )
             response.redirect(f"{reverse('twilio_voice')}?{rights}", method="POST")
         elif n == 0:
             with translation.override(lang):

@@ -119,14 +119,15 @@ def spoken_summary(language: str) -> tuple[str, languages.Language]:
 
 def rights_call(request, params: dict) -> str:
     language = languages.normalize(params.get("lang"), "es")
+    # The hotline's menu comes back in the language it was in (the caller chose it there).
+    back = params.get("back") if params.get("back") in UNIVERSAL else ""
+    back = back or (language if language in UNIVERSAL else "es")
     response = VoiceResponse()
     recording = selectors.recording(language)
     if recording is not None:
         # A coordinator's recording in the caller's language beats any synthetic voice.
-        response.play(f"{settings.PUBLIC_URL}{reverse('rights_audio', args=[language])}")
-        response.redirect(
-            hotline_menu_url(language if language in UNIVERSAL else "es"), method="POST"
-        )
+        response.play(f"{settings.PUBLIC_URL}{selectors.audio_path(recording)}")
+        response.redirect(hotline_menu_url(back), method="POST")
         return str(response)
     text, lang = spoken_summary(language)
     say(response, text, lang)
@@ -134,7 +135,7 @@ def rights_call(request, params: dict) -> str:
     if hotline and lang.code in UNIVERSAL:
         with translation.override(lang.code):
             say(response, _("The hotline number is %(number)s.") % {"number": hotline}, lang)
-    response.redirect(hotline_menu_url(language if language in UNIVERSAL else "es"), method="POST")
+    response.redirect(hotline_menu_url(back), method="POST")
     return str(response)
 
 

@@ -136,3 +136,30 @@ def recording(language: str) -> Recording | None:
 
 def recordings() -> dict[str, Recording]:
     return {r.language: r for r in Recording.objects.all()}
+
+
+AUDIO_SALT = "vecinos.rights-recording"
+
+
+def audio_path(recording: Recording) -> str:
+    """The signed path the provider (and a coordinator's player) fetches the audio from: it
+    names the row and its file, so it cannot be guessed and a replaced file's URL stops."""
+    from django.core import signing
+    from django.urls import reverse
+
+    token = signing.dumps([recording.pk, recording.filename], salt=AUDIO_SALT, compress=True)
+    return reverse("rights_audio", args=[token])
+
+
+def audio_of(token: str) -> tuple[Recording, bytes] | None:
+    from django.core import signing
+
+    from vecinos.core import audio
+
+    try:
+        pk, filename = signing.loads(token, salt=AUDIO_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    recording = Recording.objects.filter(pk=pk, filename=filename).first()
+    data = audio.read(recording.filename) if recording is not None else None
+    return (recording, data) if recording is not None and data is not None else None

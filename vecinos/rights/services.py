@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from vecinos.core import languages
+from vecinos.core import audio, languages
 from vecinos.core.audit import audit
 from vecinos.rights import content
 from vecinos.rights.models import Article, ArticleVersion, Recording
@@ -124,37 +121,26 @@ def version_mark_reviewed(*, version: ArticleVersion, actor) -> ArticleVersion:
     return version
 
 
-AUDIO_TYPES = {"audio/mpeg": "mp3", "audio/wav": "wav"}
-MAX_RECORDING_BYTES = 10 * 1024 * 1024
+AUDIO_TYPES = audio.AUDIO_TYPES
+MAX_RECORDING_BYTES = audio.MAX_BYTES
+audio_type = audio.audio_type
 
 
-def audio_type(data: bytes) -> str | None:
-    """The audio type from the file's own bytes (never from its name or the browser's word)."""
-    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
-        return "audio/mpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return "audio/wav"
-    return None
-
-
-def recording_dir():
-    path = settings.MEDIA_ROOT / "rights"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+FOLDER = "rights-voice"
 
 
 @transaction.atomic
 def recording_save(*, language: str, data: bytes, actor) -> Recording:
-    """Store (or replace) the recorded rights summary of a language. Public content: not
-    encrypted, served to anyone (Twilio fetches it to play it on a call)."""
+    """Store (or replace) the recorded rights summary of a language: encrypted at rest like all
+    uploaded audio (``core.audio``; it is a person's voice), played on calls from a signed URL
+    (``selectors.audio_path``)."""
     lang = languages.get(language)
     if lang is None:
         raise RightsError("unknown language")
     kind = audio_type(data)
     if kind is None or len(data) > MAX_RECORDING_BYTES:
         raise RightsError("not an MP3 or WAV file of at most 10 MB")
-    name = f"{lang.code}-{secrets.token_hex(8)}.{AUDIO_TYPES[kind]}"
-    (recording_dir() / name).write_bytes(data)
+    name = audio.store(data, FOLDER)
     old = Recording.objects.select_for_update().filter(language=lang.code).first()
     old_name = old.filename if old else ""
     recording, _ = Recording.objects.update_or_create(
@@ -162,6 +148,6 @@ def recording_save(*, language: str, data: bytes, actor) -> Recording:
         defaults={"filename": name, "content_type": kind, "size": len(data), "uploaded_by": actor},
     )
     if old_name:
-        transaction.on_commit(lambda: (recording_dir() / old_name).unlink(missing_ok=True))
+        transaction.on_commit(lambda: audio.remove(old_name))
     audit("rights.recording_save", actor=actor, target=recording, language=lang.code)
     return recording

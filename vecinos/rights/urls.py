@@ -11,7 +11,7 @@ urlpatterns = [
     path("review/<int:pk>/", views.review, name="rights_review"),
     path("translations/", views.translations, name="rights_translations"),
     path("recordings/", views.recordings, name="rights_recordings"),
-    path("audio/<str:lang>/", views.audio, name="rights_audio"),
+    path("audio/<str:token>/", views.audio, name="rights_audio"),
     path("<slug:slug>/", views.article, name="rights_article"),
     path("<slug:slug>/edit/", views.edit, name="rights_edit"),
 ]

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -205,19 +205,23 @@ def recordings(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Recording saved."))
                 return redirect("rights_recordings")
     existing = selectors.recordings()
-    rows = [(lang, existing.get(lang.code)) for lang in languages.content_languages()]
+    rows = [
+        (lang, existing.get(lang.code), selectors.audio_path(existing[lang.code]))
+        if lang.code in existing
+        else (lang, None, "")
+        for lang in languages.content_languages()
+    ]
     return render(request, "rights/recordings.html", {"form": form, "rows": rows})
 
 
-def audio(request: HttpRequest, lang: str) -> FileResponse:
-    recording = selectors.recording(languages.normalize(lang))
-    if recording is None:
+def audio(request: HttpRequest, token: str) -> HttpResponse:
+    """The recording, decrypted, for whoever holds its signed URL (the provider on a call)."""
+    found = selectors.audio_of(token)
+    if found is None:
         raise Http404
-    path = services.recording_dir() / recording.filename
-    if not path.exists():
-        raise Http404
-    response = FileResponse(path.open("rb"), content_type=recording.content_type)
-    response["Cache-Control"] = "public, max-age=300"
+    recording, data = found
+    response = HttpResponse(data, content_type=recording.content_type)
+    response["Cache-Control"] = "private, max-age=300"
     return response
 
 

@@ -1,6 +1,8 @@
 /* Alerts pages. Every form works without this file; this adds:
    - on the compose page: switching the kind swaps in that kind's message templates (only while
      the texts are still untouched templates), and the area name fills {area} as it is typed;
+     every other enabled language's message (shown below them) follows the kind, the place,
+     the time and the details as they are typed;
    - on "My alerts": "use my location" fills a point rounded to about 100 m.
    Live progress is plain htmx (hx-get every 2 s; a 286 answer stops the polling). */
 (function () {
@@ -69,6 +71,54 @@
     }
   }
 
+  /* Every other enabled language: the kind's template with the facts typed so far (place, time,
+     details), swapped as the kind changes. The texts come from the page (a JSON block), so
+     nothing is fetched; a placeholder not filled yet stays visible in {braces}. */
+  function composePreviews() {
+    var data = document.getElementById("alert-templates-all");
+    var box = document.querySelector("[data-template-previews]");
+    var kind = document.getElementById("id_kind");
+    if (!data || !box || !kind) {
+      return;
+    }
+    var all = JSON.parse(data.textContent);
+    var inputs = {
+      area: document.getElementById("id_area_label"),
+      time: document.getElementById("id_time"),
+      details: document.getElementById("id_details")
+    };
+    var everyLanguage = document.getElementById("id_all_languages");
+    var outputs = box.querySelectorAll("[data-preview-lang]");
+
+    function fill(text) {
+      return text.replace(/\{(\w+)\}/g, function (whole, name) {
+        var input = inputs[name];
+        var value = input ? input.value.trim() : "";
+        return value || whole;
+      });
+    }
+
+    function update() {
+      var texts = all[kind.value] || {};
+      Array.prototype.forEach.call(outputs, function (output) {
+        var text = texts[output.getAttribute("data-preview-lang")];
+        output.textContent = text ? fill(text) : "";
+      });
+      box.hidden = everyLanguage ? !everyLanguage.checked : false;
+    }
+
+    kind.addEventListener("change", update);
+    Object.keys(inputs).forEach(function (name) {
+      if (inputs[name]) {
+        inputs[name].addEventListener("input", update);
+      }
+    });
+    if (everyLanguage) {
+      everyLanguage.addEventListener("change", update);
+    }
+    update();
+  }
+
   function locate() {
     var box = document.querySelector("[data-locate]");
     if (!box || !navigator.geolocation) {
@@ -112,6 +162,7 @@
 
   ready(function () {
     composeTemplates();
+    composePreviews();
     locate();
   });
 })();

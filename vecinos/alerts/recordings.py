@@ -1,0 +1,100 @@
+"""Recorded alert templates: per alert kind and language, for the languages no text-to-speech
+voice reads (``RECORDED_LANGUAGES``: Armenian, Farsi, Khmer and the spoken-only Indigenous
+languages). A coalition coordinator uploads them (``recording_save``, audited); an alert call to
+someone of that language plays the kind's recording (``alerts.voice``).
+
+The audio is encrypted at rest (``core.audio``). The provider fetches it from
+``/alerts/voice/<token>/``: the token is signed and names the row and its file, so the URL
+cannot be guessed, and a replaced recording's old URL stops working.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+
+from vecinos.alerts.models import Alert, TemplateRecording
+from vecinos.core import audio
+from vecinos.core import languages as registry
+from vecinos.core.audit import audit
+
+FOLDER = "alert-voice"
+SALT = "vecinos.alert-recording"
+RECORDED_LANGUAGES = tuple(lang.code for lang in registry.LANGUAGES if not lang.tts_voice)
+
+
+class RecordingRefused(ValueError):
+    """Not audio, too big, or not a template this page takes (the message says which)."""
+
+
+@transaction.atomic
+def recording_save(*, kind: str, language: str, data: bytes, actor) -> TemplateRecording:
+    if kind not in Alert.Kind.values or language not in RECORDED_LANGUAGES:
+        raise RecordingRefused("template")
+    if len(data) > audio.MAX_BYTES:
+        raise RecordingRefused("size")
+    content_type = audio.audio_type(data)
+    if content_type is None:
+        raise RecordingRefused("type")
+    rel = audio.store(data, FOLDER)
+    old = TemplateRecording.objects.select_for_update().filter(kind=kind, language=language)
+    old_path = old.values_list("path", flat=True).first()
+    recording, _created = TemplateRecording.objects.update_or_create(
+        kind=kind,
+        language=language,
+        defaults={
+            "path": rel,
+            "content_type": content_type,
+            "size": len(data),
+            "uploaded_by": actor,
+        },
+    )
+    if old_path:
+        transaction.on_commit(lambda: audio.remove(old_path))
+    audit(
+        "alert.recording_save",
+        actor=actor,
+        target=recording,
+        kind=kind,
+        language=language,
+        size=len(data),
+    )
+    return recording
+
+
+def recording_for(kind: str, language: str) -> TemplateRecording | None:
+    if language not in RECORDED_LANGUAGES:
+        return None
+    return TemplateRecording.objects.filter(kind=kind, language=language).first()
+
+
+def recordings() -> dict[tuple[str, str], TemplateRecording]:
+    return {(r.kind, r.language): r for r in TemplateRecording.objects.all()}
+
+
+def token_of(recording: TemplateRecording) -> str:
+    return signing.dumps([recording.pk, recording.path], salt=SALT, compress=True)
+
+
+def audio_path(recording: TemplateRecording) -> str:
+    return reverse("alert_recording_audio", args=[token_of(recording)])
+
+
+def audio_url(recording: TemplateRecording) -> str:
+    """The absolute URL the provider fetches to play it on a call."""
+    return f"{settings.PUBLIC_URL}{audio_path(recording)}"
+
+
+def load(token: str) -> tuple[TemplateRecording, bytes] | None:
+    """The recording a token names and its audio; None for a forged, stale or missing one."""
+    try:
+        pk, path = signing.loads(token, salt=SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    recording = TemplateRecording.objects.filter(pk=pk, path=path).first()
+    if recording is None:
+        return None
+    data = audio.read(recording.path)
+    return (recording, data) if data is not None else None
