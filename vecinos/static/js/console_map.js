@@ -79,6 +79,12 @@
     // maxZoom up front: the cluster layer needs it before any tile layer has loaded.
     var map = L.map(el, { zoomSnap: 0.5, attributionControl: false, keyboard: false, maxZoom: 19 });
     map.setView(DEFAULT_CENTER, DEFAULT_ZOOM);
+    if (L.MarkerCluster) {
+      // Cluster icons are markers too: out of the tab order like the others (the lists are
+      // the keyboard path). The cluster class has its own options object (Leaflet's extend),
+      // so other markers keep their defaults.
+      L.MarkerCluster.prototype.options.keyboard = false;
+    }
     var clustered = L.markerClusterGroup
       ? L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false })
       : L.layerGroup();
