@@ -201,6 +201,18 @@ def test_console_map_clusters_when_dense_and_the_queue_is_the_keyboard_path(
     in_clusters = sum(int(t) for t in clusters.all_inner_texts())
     assert in_clusters >= 25, in_clusters
     page.wait_for_timeout(500)
+    # The far incident is fitted into view, not hidden under the zoom buttons.
+    far_box = page.locator("#console-map .leaflet-marker-icon:has(.cm-incident)").first.bounding_box()
+    zoom_box = page.locator("#console-map .leaflet-control-zoom").bounding_box()
+    map_box = page.locator("#console-map").bounding_box()
+    assert far_box and zoom_box and map_box
+    assert not (
+        far_box["x"] < zoom_box["x"] + zoom_box["width"]
+        and zoom_box["x"] < far_box["x"] + far_box["width"]
+        and far_box["y"] < zoom_box["y"] + zoom_box["height"]
+        and zoom_box["y"] < far_box["y"] + far_box["height"]
+    ), (far_box, zoom_box)
+    assert map_box["x"] <= far_box["x"] <= map_box["x"] + map_box["width"] - far_box["width"]
     assert tiles_drawn(page) >= 1
     page.screenshot(
         path=f"{SHOTS}/console-cluster-{'phone' if phone else 'desk'}.png", full_page=not phone

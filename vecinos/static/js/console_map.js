@@ -154,9 +154,6 @@
         );
         bounds.extend([i.lat, i.lng]);
       });
-      clustered.addLayers ? clustered.addLayers(layers) : layers.forEach(function (m) {
-        clustered.addLayer(m);
-      });
       data.verifiers.forEach(function (v) {
         people.addLayer(
           marker(v.lat, v.lng, dot("cm-verifier"), lines([msg("verifier"), v.name]), null, v.name)
@@ -193,7 +190,23 @@
       });
       if (!fitted && bounds.isValid()) {
         fitted = true;
-        map.fitBounds(bounds, { padding: [24, 24], maxZoom: 14 });
+        // Fitted before the clustered markers go in: the cluster layer places them for the view
+        // it sees when they are added (a marker outside the first view stayed off a phone's
+        // map). Clear of the zoom buttons at the top left.
+        map.invalidateSize(false);
+        map.fitBounds(bounds, {
+          paddingTopLeft: [56, 24],
+          paddingBottomRight: [24, 24],
+          maxZoom: 14,
+          animate: false,
+        });
+      }
+      if (clustered.addLayers) {
+        clustered.addLayers(layers);
+      } else {
+        layers.forEach(function (m) {
+          clustered.addLayer(m);
+        });
       }
       el.setAttribute("data-shown", String(layers.length));
       el.setAttribute("data-callouts", String((data.callouts || []).length));
