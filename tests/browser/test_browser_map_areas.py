@@ -202,7 +202,9 @@ def test_console_map_clusters_when_dense_and_the_queue_is_the_keyboard_path(
     assert in_clusters >= 25, in_clusters
     page.wait_for_timeout(500)
     # The far incident is fitted into view, not hidden under the zoom buttons.
-    far_box = page.locator("#console-map .leaflet-marker-icon:has(.cm-incident)").first.bounding_box()
+    far_box = page.locator(
+        "#console-map .leaflet-marker-icon:has(.cm-incident)"
+    ).first.bounding_box()
     zoom_box = page.locator("#console-map .leaflet-control-zoom").bounding_box()
     map_box = page.locator("#console-map").bounding_box()
     assert far_box and zoom_box and map_box
