@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).parent.parent / "assets" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-PUBLIC_PAGES = ["/", "/report/", "/rumors/", "/subscribe/", "/signin/"]
+PUBLIC_PAGES = ["/", "/report/", "/rumors/", "/map/", "/subscribe/", "/signin/"]
 MEMBER_PAGES = [
     "/",
     "/me/",
@@ -27,6 +27,7 @@ MEMBER_PAGES = [
     "/console/",
     "/alerts/",
     "/alerts/new/",
+    "/mobilize/new/",
     "/patrols/",
     "/patrols/coverage/",
 ]

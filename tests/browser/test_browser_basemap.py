@@ -4,6 +4,10 @@ for another host. Without tiles the map says how to add streets."""
 
 from __future__ import annotations
 
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from tests.maptiles import write_archive
@@ -65,3 +69,88 @@ def test_without_tiles_the_map_says_how_to_add_streets(live_server, new_page, se
     assert "README" in hint.inner_text()
     assert page.locator(".leaflet-tile-pane canvas").count() == 0
     assert not page.problems, page.problems
+
+
+class _TileServer(BaseHTTPRequestHandler):
+    """The coalition's own tile server, speaking what browsers need of one: byte ranges (206)
+    and CORS for the page's origin (a PMTiles reader fetches with a Range header)."""
+
+    archive: bytes = b""
+    seen: list = []
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def _cors(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
+        self.send_header("Access-Control-Allow-Headers", "Range, If-Match")
+        self.send_header("Access-Control-Expose-Headers", "Content-Range, ETag, Content-Length")
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        self.send_response(204)
+        self._cors()
+        self.end_headers()
+
+    def do_GET(self) -> None:  # noqa: N802
+        data = type(self).archive
+        wanted = re.match(r"bytes=(\d+)-(\d*)$", self.headers.get("Range", ""))
+        type(self).seen.append((self.path, bool(wanted)))
+        if self.path != "/socal.pmtiles":
+            self.send_response(404)
+            self._cors()
+            self.end_headers()
+            return
+        if wanted:
+            first = int(wanted[1])
+            last = min(int(wanted[2]) if wanted[2] else len(data) - 1, len(data) - 1)
+            body = data[first : last + 1]
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
+        else:
+            body = data
+            self.send_response(200)
+        self._cors()
+        self.send_header("ETag", '"v1"')
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def tile_server(tmp_path):
+    _TileServer.archive = write_archive(tmp_path / "socal.pmtiles").read_bytes()
+    _TileServer.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TileServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_coalitions_own_tile_server_is_the_one_other_host(
+    live_server, new_page, settings, tile_server
+):
+    """VECINOS_MAP_TILES as a URL: the CSP computed by settings admits that host and no other,
+    the map draws its tiles from it with range requests, and the browser contacts nothing else
+    (every request's host recorded). /tiles/ then serves nothing."""
+    from tests.maps.test_map_tiles import _settings_with
+
+    url = f"{tile_server}/socal.pmtiles"
+    computed = _settings_with({"VECINOS_MAP_TILES": url})
+    assert url == computed.MAP_TILES
+    assert computed.CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"] == ["'self'", tile_server]
+    settings.MAP_TILES = url
+    settings.CONTENT_SECURITY_POLICY = computed.CONTENT_SECURITY_POLICY
+    page = new_page()
+    hosts: set = set()
+    page.on("request", lambda req: hosts.add(req.url.split("/")[2]))
+    page.goto(f"{live_server.url}/report/")
+    page.wait_for_selector("#report-map .leaflet-tile-pane canvas")
+    page.wait_for_timeout(1000)
+    result = page.evaluate(PAINTED)
+    assert result["painted"] >= 1, result
+    assert hosts == {live_server.url.split("/")[2], tile_server.split("/")[2]}, hosts
+    assert _TileServer.seen and all(ranged for _path, ranged in _TileServer.seen)
+    assert not page.problems, page.problems  # no CSP violation, nothing from elsewhere
+    assert page.request.get(f"{live_server.url}/tiles/socal.pmtiles").status == 404

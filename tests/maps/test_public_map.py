@@ -9,7 +9,9 @@ from datetime import timedelta
 
 import h3
 import pytest
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from tests.conftest import make_member
 from vecinos.core import geo
@@ -155,3 +157,26 @@ def test_query_count_does_not_grow_with_points(client, django_assert_max_num_que
         incident(Incident.Status.CONFIRMED, zone=zone if i % 2 else None, lat=LAT + i * 0.02)
     with django_assert_max_num_queries(2):
         assert len(features(client)) == 12
+
+
+@pytest.mark.parametrize("code", [c for c, _name in settings.LANGUAGES if c != "en"])
+def test_the_page_is_in_every_shipped_language(client, code):
+    """Issue 14: "in every language". Each shipped interface language serves the map page with
+    its own words (title, outcome, the feed links' text), no English left in them."""
+    incident(Incident.Status.CONFIRMED)
+    incident(Incident.Status.FALSE_ALARM, activity="checkpoint")
+    response = client.get("/map/", HTTP_ACCEPT_LANGUAGE=code)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f'lang="{code}"' in page
+    with translation.override(code):
+        words = [
+            gettext("Map of checked reports"),
+            gettext("Confirmed"),
+            gettext("Public alerts (Atom, CAP)"),
+            gettext("These points as data (JSON)"),
+        ]
+    for word in words:
+        assert word in page
+    for english in ("Map of checked reports", "These points as data (JSON)"):
+        assert english not in page, (code, english)

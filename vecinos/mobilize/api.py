@@ -27,6 +27,8 @@ class ActivationIn(Schema):
     lat: float | None = None
     lng: float | None = None
     radius_m: int | None = None
+    # An area drawn on a map: [[lat, lng], ...], 3 to 200 corners (as the alert composer's).
+    polygon: list[list[float]] = []
     quota: bool = False
     wave_size: int = 20
     wave_minutes: int = 10
@@ -98,6 +100,7 @@ def activation_create(request, payload: ActivationIn):
             zones=list(Zone.objects.filter(pk__in=payload.zone_ids)),
             point=point,
             radius_m=payload.radius_m,
+            polygon=payload.polygon or None,
             quota=payload.quota,
             wave_size=payload.wave_size,
             wave_minutes=payload.wave_minutes,

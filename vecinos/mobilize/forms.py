@@ -9,6 +9,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from vecinos.alerts import wording
+from vecinos.alerts.forms import parse_polygon
 from vecinos.alerts.models import Tier
 from vecinos.mobilize.models import ActivationMessage, Event
 from vecinos.mobilize.services import DEFAULT_GUIDANCE, MAX_GUIDANCE, MAX_STAGING, active_roles
@@ -53,6 +54,8 @@ class ActivationForm(forms.Form):
     radius_m = forms.IntegerField(
         label=_("Radius in meters"), required=False, min_value=50, max_value=50_000
     )
+    # The area drawn on the map, [[lat, lng], ...] as JSON (set by the map script).
+    polygon = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20_000)
     quota = forms.BooleanField(
         label=_("Quota mode: ask in waves until enough people say yes"), required=False
     )
@@ -92,6 +95,9 @@ class ActivationForm(forms.Form):
 
     def guidance(self) -> dict[str, str]:
         return {lang: self.cleaned_data.get(f"guidance_{lang}", "") for lang in ("es", "en")}
+
+    def clean_polygon(self) -> list[list[float]]:
+        return parse_polygon(self.cleaned_data.get("polygon") or "")
 
     def point(self):
         lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")

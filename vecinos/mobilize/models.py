@@ -61,12 +61,14 @@ class Activation(models.Model):
     needed_by = models.DateTimeField()
     roles = models.JSONField(default=dict)  # {"observer": 3, "presence": 5}
     guidance = models.JSONField(default=dict)  # {"es": "...", "en": "..."}
-    # The audience, in the shape alerts' selection reads (tiers, zones, point + radius).
+    # The audience, in the shape alerts' selection reads (tiers, zones, point + radius, or an
+    # area drawn on the map: [[lat, lng], ...], 3 to 200 corners, not closed).
     tiers = models.JSONField(default=list)
     zones = models.ManyToManyField("network.Zone", blank=True, related_name="+")
     lat = models.FloatField(null=True, blank=True)
     lng = models.FloatField(null=True, blank=True)
     radius_m = models.PositiveIntegerField(null=True, blank=True)
+    polygon = models.JSONField(default=list, blank=True)
     # Quota mode: ask in waves of wave_size; the next wave after wave_minutes while unmet.
     quota = models.BooleanField(default=False)
     wave_size = models.PositiveIntegerField(default=20)

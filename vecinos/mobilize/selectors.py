@@ -35,7 +35,8 @@ STAGING_LIMIT = 50
 
 def open_staging_points(member: Member) -> list[dict]:
     """Open call-outs this member may see, placed for the console map: at the call-out's own
-    point, else its incident's, else its first zone's centre (none of them: left off the map).
+    point, else its incident's, else the middle of its drawn area, else its first zone's centre
+    (none of them: left off the map).
 
     The staging point is a public meeting place the coalition chose, shown as its text; the
     count of people coming or on site is the board's, in one grouped query."""
@@ -57,6 +58,8 @@ def open_staging_points(member: Member) -> list[dict]:
         place: tuple[float | None, float | None] = (a.lat, a.lng)
         if (place[0] is None or place[1] is None) and a.incident is not None:
             place = (a.incident.lat, a.incident.lng)
+        if (place[0] is None or place[1] is None) and a.polygon:
+            place = services.area_centre(a) or (None, None)
         if place[0] is None or place[1] is None:
             zone = next(iter(a.zones.all()), None)
             place = (zone.center_lat, zone.center_lng) if zone is not None else (None, None)

@@ -122,6 +122,18 @@ def _clean_guidance(guidance: dict[str, str], errors: dict[str, str]) -> dict[st
     return clean_guidance or dict(DEFAULT_GUIDANCE)
 
 
+def _polygon_ok(polygon: list[list[float]]) -> bool:
+    """A drawn area as alerts take it: 3 to 200 corners, each a place on the map."""
+    if not 3 <= len(polygon) <= 200:
+        return False
+    try:
+        for lat, lng in polygon:
+            geo.validate_lat_lng(lat, lng)
+    except (geo.GeoError, TypeError, ValueError):
+        return False
+    return True
+
+
 def _validate(
     *,
     staging_point: str,
@@ -132,6 +144,7 @@ def _validate(
     point: tuple[float, float] | None,
     radius_m: int | None,
     zones: list,
+    polygon: list[list[float]],
     incident: Any,
     wave_size: int,
     wave_minutes: int,
@@ -150,10 +163,12 @@ def _validate(
     if not tiers or any(t not in Tier.values for t in tiers):
         errors["tiers"] = str(gettext_lazy("Choose who is asked."))
     geographic = any(t in (Tier.MEMBERS, Tier.PUBLIC) for t in tiers)
-    if geographic and not zones and not (point is not None and radius_m):
+    if geographic and not zones and not (point is not None and radius_m) and not polygon:
         errors["tiers"] = str(
             gettext_lazy("Members and the public are asked by area: choose zones or a radius.")
         )
+    if polygon and not _polygon_ok(polygon):
+        errors["polygon"] = str(gettext_lazy("That place is not on the map."))
     if point is not None:
         try:
             geo.validate_lat_lng(*point)
@@ -210,6 +225,7 @@ def activation_create(
     zones: list | None = None,
     point: tuple[float, float] | None = None,
     radius_m: int | None = None,
+    polygon: list[list[float]] | None = None,
     quota: bool = False,
     wave_size: int = 20,
     wave_minutes: int = 10,
@@ -229,6 +245,7 @@ def activation_create(
         point=point,
         radius_m=radius_m,
         zones=zones,
+        polygon=list(polygon or []),
         incident=incident,
         wave_size=wave_size,
         wave_minutes=wave_minutes,
@@ -245,6 +262,7 @@ def activation_create(
         lat=point[0] if point else None,
         lng=point[1] if point else None,
         radius_m=radius_m if point else None,
+        polygon=[[float(a), float(b)] for a, b in polygon or []],
         quota=quota,
         wave_size=wave_size,
         wave_minutes=wave_minutes,
@@ -287,11 +305,25 @@ def activation_approve(*, activation: Activation, actor: Member) -> Activation:
     return _fan_out(activation, actor)
 
 
+def area_centre(activation: Activation) -> tuple[float, float] | None:
+    """The call-out's own point, else the middle of its drawn area (None: zones only)."""
+    if activation.lat is not None and activation.lng is not None:
+        return activation.lat, activation.lng
+    if activation.polygon:
+        n = len(activation.polygon)
+        return (
+            sum(c[0] for c in activation.polygon) / n,
+            sum(c[1] for c in activation.polygon) / n,
+        )
+    return None
+
+
 def _rank(activation: Activation, targets: list) -> list:
     """Nearest and trained first: inner tiers, then trained members, then distance."""
     ids = [t.subscriber_id for t in targets]
     trained: set[int] = set()
     distance: dict[int, float] = {}
+    centre = area_centre(activation)
     for i in range(0, len(ids), 5000):
         chunk = ids[i : i + 5000]
         trained.update(
@@ -299,14 +331,14 @@ def _rank(activation: Activation, targets: list) -> list:
                 Subscriber.objects.filter(member__tier__gte=Vetting.TRAINED), chunk
             ).values_list("pk", flat=True)
         )
-        if activation.lat is not None and activation.lng is not None:
+        if centre is not None:
             rows = SubscriptionArea.objects.filter(
                 subscriber_id__in=chunk, lat__isnull=False, lng__isnull=False
             )
             for sub_id, lat, lng in rows.values_list("subscriber_id", "lat", "lng"):
                 if lat is None or lng is None:
                     continue
-                d = geo.haversine_m(activation.lat, activation.lng, lat, lng)
+                d = geo.haversine_m(centre[0], centre[1], lat, lng)
                 distance[sub_id] = min(distance.get(sub_id, math.inf), d)
     order = {t: i for i, t in enumerate(TIER_ORDER)}
     return sorted(

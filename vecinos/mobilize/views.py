@@ -102,6 +102,7 @@ def callout_new(request: HttpRequest) -> HttpResponse:
                 zones=list(data["zones"]),
                 point=form.point(),
                 radius_m=data.get("radius_m"),
+                polygon=data.get("polygon") or None,
                 incident=incident,
                 quota=data["quota"],
                 wave_size=data["wave_size"],

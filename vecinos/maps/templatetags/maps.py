@@ -7,6 +7,7 @@ apps that draw maps need no code of their own for streets.
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import gettext as _
 
 from vecinos.maps import tiles
 
@@ -45,3 +46,35 @@ def alert_area_map() -> dict:
 def pick_area_map() -> dict:
     """Tap a place on the map, set a radius: fills the form's lat/lng (about 100 m)."""
     return {}
+
+
+@register.inclusion_tag("maps/_draw_strings.html")
+def draw_strings() -> dict:
+    """The drawing tools' words (leaflet-geoman's toolbar and tooltips) in the page's language,
+    from our own catalogs: geoman ships only some languages, and English text on a Korean page
+    is no help. Only the tools the maps offer are named; the rest stay geoman's English."""
+    return {
+        "strings": {
+            "tooltips": {
+                "firstVertex": _("Tap or click to place the first corner"),
+                "continueLine": _("Tap or click to add the next corner"),
+                "finishPoly": _("Tap the first corner to finish"),
+                "finishRect": _("Tap or click to finish"),
+                "startCircle": _("Tap or click to place the centre"),
+                "finishCircle": _("Tap or click to finish the circle"),
+            },
+            "actions": {
+                "finish": _("Finish"),
+                "cancel": _("Cancel"),
+                "removeLastVertex": _("Remove the last corner"),
+            },
+            "buttonTitles": {
+                "drawPolyButton": _("Draw a polygon"),
+                "drawRectButton": _("Draw a rectangle"),
+                "drawCircleButton": _("Draw a circle"),
+                "editButton": _("Move corners"),
+                "dragButton": _("Move the shape"),
+                "deleteButton": _("Remove the shape"),
+            },
+        }
+    }

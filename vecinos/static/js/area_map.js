@@ -8,6 +8,7 @@
      form's latitude/longitude (rounded to about 100 m) and the circle follows the radius.
    Zone names come from JSON and are set as text, never as HTML. */
 (function () {
+  "use strict";
 
   // Geoman's toolbar buttons are links with only an icon; their name is on the parent's title.
   // Give each one an accessible name (WCAG: links must have discernible text).
@@ -23,7 +24,15 @@
       }
     );
   }
-  "use strict";
+
+  // The drawing tools speak the page's language: our own catalogs' words (json_script
+  // "draw-strings"), over geoman's English for anything else.
+  function drawLanguage(map) {
+    var strings = readJSON("draw-strings");
+    if (strings) {
+      map.pm.setLang("vecinos", strings, "en");
+    }
+  }
 
   var DEFAULT_CENTER = [34.05, -118.25];
   var DEFAULT_ZOOM = 11;
@@ -73,9 +82,8 @@
     box.hidden = false;
     var map = L.map(box.querySelector("#alert-map"), { zoomSnap: 0.5, attributionControl: false });
     map.setView(DEFAULT_CENTER, DEFAULT_ZOOM);
-    var lang = (document.documentElement.lang || "en").split("-")[0];
     if (map.pm) {
-      map.pm.setLang(lang === "es" ? "es" : "en");
+      drawLanguage(map);
       map.pm.addControls({
         position: "topleft",
         drawMarker: false,
@@ -365,7 +373,6 @@
     box.hidden = false;
     var map = L.map(box.querySelector("#zone-map"), { zoomSnap: 0.5, attributionControl: false });
     map.setView(DEFAULT_CENTER, DEFAULT_ZOOM);
-    var lang = (document.documentElement.lang || "en").split("-")[0];
     var bounds = L.latLngBounds([]);
     (readJSON("area-map-zones") || []).forEach(function (zone) {
       (zone.rings || []).forEach(function (ring) {
@@ -406,7 +413,7 @@
     }
 
     if (map.pm) {
-      map.pm.setLang(lang === "es" ? "es" : "en");
+      drawLanguage(map);
       map.pm.addControls({
         position: "topleft",
         drawMarker: false,

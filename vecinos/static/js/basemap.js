@@ -19,8 +19,26 @@
   var url = script.getAttribute("data-tiles") || "";
   var hint = script.getAttribute("data-hint") || "";
   var attribution = script.getAttribute("data-attribution") || "";
-  var lang = (document.documentElement.lang || "en").split("-")[0];
+  var lang = tilesLanguage(document.documentElement.lang || "en");
   var headerPromise = null;
+
+  // The name:<lang> key the Protomaps basemap uses for the page's language: the base language
+  // ("es-us" -> "es"), but Chinese by script ("zh-hans" -> "zh-Hans", "zh-hant" -> "zh-Hant").
+  function tilesLanguage(tag) {
+    var parts = tag.toLowerCase().split("-");
+    if (parts[0] === "zh" && (parts[1] === "hans" || parts[1] === "hant")) {
+      return "zh-H" + parts[1].slice(1);
+    }
+    return parts[0];
+  }
+
+  // Leaflet's zoom buttons are named in the page's language (their title is their label).
+  ["zoomIn", "zoomOut"].forEach(function (name) {
+    var text = script.getAttribute(name === "zoomIn" ? "data-zoom-in" : "data-zoom-out");
+    if (text) {
+      L.Control.Zoom.prototype.options[name + "Title"] = text;
+    }
+  });
 
   function isPmtiles(u) {
     return /\.pmtiles$/i.test(u.split(/[?#]/)[0]);
@@ -100,5 +118,5 @@
   L.Map.addInitHook(function () {
     addBasemap(this);
   });
-  window.VecinosBasemap = { url: url, add: addBasemap };
+  window.VecinosBasemap = { url: url, add: addBasemap, lang: lang };
 })();

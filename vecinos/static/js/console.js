@@ -151,7 +151,10 @@
     return Array.prototype.slice
       .call((root || document).querySelectorAll("[data-row]"))
       .filter(function (row) {
-        return row.getClientRects().length > 0;
+        // A closed <details> (the flood group) hides its rows, though newer Chromium still
+        // gives them boxes (content-visibility): j/k would stop on a row that cannot take focus.
+        var group = row.closest("details");
+        return row.getClientRects().length > 0 && (!group || group.open);
       });
   }
 

@@ -79,6 +79,12 @@
     // maxZoom up front: the cluster layer needs it before any tile layer has loaded.
     var map = L.map(el, { zoomSnap: 0.5, attributionControl: false, keyboard: false, maxZoom: 19 });
     map.setView(DEFAULT_CENTER, DEFAULT_ZOOM);
+    if (L.MarkerCluster) {
+      // Cluster icons are markers too: out of the tab order like the others (the lists are
+      // the keyboard path). The cluster class has its own options object (Leaflet's extend),
+      // so other markers keep their defaults.
+      L.MarkerCluster.prototype.options.keyboard = false;
+    }
     var clustered = L.markerClusterGroup
       ? L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false })
       : L.layerGroup();
@@ -148,9 +154,6 @@
         );
         bounds.extend([i.lat, i.lng]);
       });
-      clustered.addLayers ? clustered.addLayers(layers) : layers.forEach(function (m) {
-        clustered.addLayer(m);
-      });
       data.verifiers.forEach(function (v) {
         people.addLayer(
           marker(v.lat, v.lng, dot("cm-verifier"), lines([msg("verifier"), v.name]), null, v.name)
@@ -187,7 +190,23 @@
       });
       if (!fitted && bounds.isValid()) {
         fitted = true;
-        map.fitBounds(bounds, { padding: [24, 24], maxZoom: 14 });
+        // Fitted before the clustered markers go in: the cluster layer places them for the view
+        // it sees when they are added (a marker outside the first view stayed off a phone's
+        // map). Clear of the zoom buttons at the top left.
+        map.invalidateSize(false);
+        map.fitBounds(bounds, {
+          paddingTopLeft: [56, 24],
+          paddingBottomRight: [24, 24],
+          maxZoom: 14,
+          animate: false,
+        });
+      }
+      if (clustered.addLayers) {
+        clustered.addLayers(layers);
+      } else {
+        layers.forEach(function (m) {
+          clustered.addLayer(m);
+        });
       }
       el.setAttribute("data-shown", String(layers.length));
       el.setAttribute("data-callouts", String((data.callouts || []).length));

@@ -49,7 +49,7 @@
       bounds.extend(shape.getBounds ? shape.getBounds() : L.latLng(p.lat, p.lng));
     });
     if (bounds.isValid()) {
-      map.fitBounds(bounds, { padding: [24, 24], maxZoom: 12 });
+      map.fitBounds(bounds, { paddingTopLeft: [56, 24], paddingBottomRight: [24, 24], maxZoom: 12 });
     } else {
       map.setView(DEFAULT_CENTER, DEFAULT_ZOOM);
     }
