@@ -125,3 +125,42 @@ def test_vouch_page_does_not_grow_with_the_organization(personas):
         return reverse("vouch"), 'name="username"'
 
     assert_flat(client, build)
+
+
+def _bearer(member) -> dict[str, str]:
+    secret = services.token_create(member=member, name="qc", valid_days=30).secret
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def test_api_roster(personas):
+    headers = _bearer(personas.coordinator)
+
+    def build(n: int) -> tuple[str, str]:
+        name = ""
+        for _ in range(n):
+            name = f"qcapi{next(_seq)}"
+            make_member(name, org=personas.org_a, roles=(Role.PATROL, Role.RESPONDER))
+        return f"/api/v1/organizations/{personas.org_a.pk}/members", f'"{name}"'
+
+    assert_flat(Client(), build, **headers)
+
+
+def test_api_zones(personas):
+    from vecinos.core import geo
+    from vecinos.network.models import Zone
+
+    headers = _bearer(personas.coordinator)
+
+    def build(n: int) -> tuple[str, str]:
+        name = ""
+        for _ in range(n):
+            k = next(_seq)
+            name = f"QC Zone {k}"
+            lat = 34.04 + k * 0.01
+            Zone.objects.create(
+                name=name, slug=f"qc-zone-{k}", kind="neighborhood",
+                cells=geo.circle_cells(lat, -118.21, 300), center_lat=lat, center_lng=-118.21,
+            )  # fmt: skip
+        return "/api/v1/zones", f'"{name}"'
+
+    assert_flat(Client(), build, **headers)

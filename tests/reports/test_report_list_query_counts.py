@@ -123,3 +123,19 @@ def test_incident_live_fragment(personas):
         return reverse("console_incident_live", args=[incident.pk]), name
 
     assert_flat(client, build, HTTP_HX_REQUEST="true")
+
+
+def test_api_incident_timeline(personas):
+    from vecinos.network.services import token_create
+
+    secret = token_create(member=personas.dispatcher, name="qc", valid_days=30).secret
+    incident = _incident(personas, "QC first sighting")
+
+    def build(n: int) -> tuple[str, str]:
+        for _ in range(n):
+            report = file_report(place_text=f"QC corner {next(_seq)}", lat=34.0501, lng=-118.2501)
+            services.report_merge(report=report, incident=incident, actor=personas.dispatcher)
+        count = incident.reports.count()
+        return f"/api/v1/incidents/{incident.pk}", f'"report_count": {count}'
+
+    assert_flat(Client(), build, HTTP_AUTHORIZATION=f"Bearer {secret}")
