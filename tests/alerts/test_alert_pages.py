@@ -604,6 +604,8 @@ def test_member_who_said_stop_is_not_silently_resubscribed(client, login, person
     client.post(reverse("my_subscriptions"), {"action": "resume"})
     sub.refresh_from_db()
     assert sub.status == Subscriber.Status.ACTIVE and not OptOut.objects.exists()
+    resumed = AuditEvent.objects.get(action="subscription.resume")
+    assert resumed.actor_id == personas.newcomer.pk
 
 
 # --- public subscribe ------------------------------------------------------------------------------------

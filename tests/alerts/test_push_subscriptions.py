@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import make_member
 from vecinos.alerts import services
 from vecinos.alerts.models import Alert, Subscriber, Tier
+from vecinos.core.models import AuditEvent
 from vecinos.messaging.models import ContactPoint, Delivery
 from vecinos.network.models import Role
 from vecinos.network.models import Tier as Vetting
@@ -44,6 +45,8 @@ def test_member_turns_push_on_and_alerts_use_it_first(personas, login):
     sub = Subscriber.objects.get(member=member)
     assert sub.channels[0] == "push" and sub.push is not None
     assert sub.push.channel == "push" and "fcm.googleapis.com" in sub.push.address
+    on_record = AuditEvent.objects.get(action="push.subscribe")
+    assert on_record.actor_id == member.pk
 
     alert = services.alert_create(
         actor=personas.dispatcher,

@@ -5,8 +5,8 @@ of rows; an N+1 there costs seconds per page. Each case builds N rows, counts th
 builds 3N more and counts again: the two counts must be equal (and the newest row must show, so
 the builder really fed the page). Pages pinned elsewhere are not repeated here: the console queue
 (test_console), the roster (test_network_pages), coverage (test_patrol_coord), the shift finder
-(test_patrol_pages), the call-out board (test_mobilize_callouts), alert progress
-(test_alert_pages).
+(test_patrol_pages), alert progress (test_alert_pages), and each app's other list pages in
+tests/<app>/test_*_list_query_counts.py (through tests/querycount.py).
 """
 
 from __future__ import annotations

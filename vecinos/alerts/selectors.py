@@ -11,7 +11,9 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from vecinos.alerts import services
 from vecinos.alerts.models import Alert, AlertRecipient, OptOut, Subscriber, Tier
@@ -37,9 +39,11 @@ def can_alert(member: Member) -> bool:
 
 def can_approve(member: Member, alert: Alert) -> bool:
     """A second, different person with an alerting role approves a public alert."""
-    from vecinos.alerts.services import may_approve
-
-    return alert.status == Alert.Status.PENDING and can_alert(member) and may_approve(member, alert)
+    return (
+        alert.status == Alert.Status.PENDING
+        and can_alert(member)
+        and services.may_approve(member, alert)
+    )
 
 
 def can_see_outbox(member: Member) -> bool:
@@ -327,9 +331,6 @@ def waiting_approvals(member: Member) -> list[Alert]:
 
 
 def approval_notices(member: Member) -> list[dict[str, str]]:
-    from django.urls import reverse
-    from django.utils.translation import gettext as _
-
     now = timezone.now()
     notices = []
     for alert in waiting_approvals(member):
@@ -368,8 +369,6 @@ def captain_closed(captain: Member, hours: int = 12) -> list[AlertRecipient]:
 
 def received_alerts(member, limit: int = 50) -> list:
     """The alerts this member received (as a subscriber), newest first."""
-    from vecinos.alerts.models import AlertRecipient
-
     return list(
         AlertRecipient.objects.filter(subscriber__member=member)
         .select_related("alert")

@@ -87,6 +87,7 @@ from vecinos.alerts.selection import (
 )
 from vecinos.alerts.stopping import stop_expired
 from vecinos.alerts.subscriptions import (
+    area_remove,
     ensure_member_subscriber,
     is_opted_out,
     opt_out,
@@ -98,9 +99,11 @@ from vecinos.alerts.subscriptions import (
     subscribe,
     subscribe_public,
     subscription_confirm,
+    subscription_resume,
 )
 
 __all__ = [
+    "area_remove",
     "_contact_for",
     "_stopped_large",
     "ack_link",
@@ -156,6 +159,7 @@ __all__ = [
     "subscribers_in_area",
     "subscribers_in_polygon",
     "subscription_confirm",
+    "subscription_resume",
     "Target",
     "THROTTLE_EXEMPT",
     "THROTTLE_PER_HOUR",

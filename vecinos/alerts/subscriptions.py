@@ -24,6 +24,7 @@ from vecinos.core import geo
 from vecinos.core.audit import audit
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Channel
+from vecinos.messaging.push import push_subscribe, push_unsubscribe
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Zone
 from vecinos.network.phones import normalize_phone, phone_index
@@ -257,6 +258,20 @@ def subscription_confirm(*, subscriber: Subscriber) -> Subscriber:
 
 
 @transaction.atomic
+def subscription_resume(*, member: Member, subscriber: Subscriber) -> Subscriber:
+    """A member turns their stopped alerts back on from their page (audited)."""
+    subscriber = subscription_confirm(subscriber=subscriber)
+    audit("subscription.resume", actor=member, target=subscriber)
+    return subscriber
+
+
+def area_remove(*, member: Member, area_id: int) -> bool:
+    """Remove one of the member's own alert areas; False when it is not theirs (or gone)."""
+    deleted, _rows = SubscriptionArea.objects.filter(pk=area_id, subscriber__member=member).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
 def opt_out(*, index: str, source: str = "sms") -> int:
     """STOP: at once, from everything, for every organization. Queued messages are cancelled."""
     OptOut.objects.get_or_create(phone_index=index, defaults={"source": source})
@@ -312,8 +327,6 @@ def ensure_member_subscriber(member: Member) -> Subscriber | None:
 
 def push_attach(*, member: Member, subscription, language: str) -> Subscriber | None:
     """A member's browser turned notifications on: push becomes their first channel."""
-    from vecinos.messaging.push import push_subscribe
-
     sub = ensure_member_subscriber(member)
     if sub is None:
         return None
@@ -321,12 +334,11 @@ def push_attach(*, member: Member, subscription, language: str) -> Subscriber | 
     sub.push = contact
     sub.channels = ["push", *[c for c in sub.channels if c != "push"]]
     sub.save(update_fields=["push", "channels"])
+    audit("push.subscribe", actor=member, target=sub)
     return sub
 
 
 def push_detach(*, member: Member, endpoint: str) -> None:
-    from vecinos.messaging.push import push_unsubscribe
-
     push_unsubscribe(member=member, endpoint=endpoint)
     Subscriber.objects.filter(member=member).update(push=None)
     sub = Subscriber.objects.filter(member=member).first()

@@ -31,6 +31,8 @@ from vecinos.alerts.views_common import (
     alerting_view,
 )
 from vecinos.network.http import member_of
+from vecinos.network.models import Membership
+from vecinos.reports.models import Incident
 
 DEFAULT_TIERS = [Tier.INTERNAL, Tier.RESPONDERS, Tier.MEMBERS]
 
@@ -50,8 +52,6 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
 def _incident(incident_id: int | None):
     """The incident an alert is made from; whether it may be (confirmed) is the service's rule."""
-    from vecinos.reports.models import Incident
-
     if not incident_id:
         return None
     return Incident.objects.select_related("zone").filter(pk=incident_id).first()
@@ -183,8 +183,6 @@ def _previews(form: AlertForm, initial: dict) -> list:
 
 
 def _actor_org(member) -> int | None:
-    from vecinos.network.models import Membership
-
     return (
         Membership.objects.filter(member=member)
         .order_by("pk")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -16,9 +17,6 @@ from vecinos.alerts import selectors, services
 @require_GET
 def my_alerts(request: HttpRequest) -> HttpResponse:
     rows = []
-    signer = None
-    from django.core import signing
-
     signer = signing.TimestampSigner(salt="vecinos.ack")
     for recipient in selectors.received_alerts(request.user):
         text, lang = services.message_for(recipient.alert, recipient.language)

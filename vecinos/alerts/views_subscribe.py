@@ -3,10 +3,12 @@ confirm pages, rate-limited, never saying whether a number is already subscribed
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.crypto import constant_time_compare
@@ -22,15 +24,15 @@ from vecinos.alerts.forms import (
     ConfirmCodeForm,
     PublicSubscribeForm,
 )
-from vecinos.alerts.models import Subscriber, SubscriptionArea
+from vecinos.alerts.models import Subscriber
 from vecinos.alerts.views_common import (
     _client_key,
     _display_phone,
     _too_many,
 )
 from vecinos.core import ratelimit
-from vecinos.core.audit import audit
 from vecinos.core.privacy import source_key
+from vecinos.messaging.push import InvalidSubscription, vapid_public_key
 from vecinos.network.http import member_of
 from vecinos.network.models import Zone
 from vecinos.network.phones import phone_index
@@ -64,8 +66,7 @@ def my_subscriptions(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "resume" and stopped:
-            services.subscription_confirm(subscriber=sub)
-            audit("subscription.resume", actor=member, target=sub)
+            services.subscription_resume(member=member, subscriber=sub)
             messages.success(request, _("Alerts are on again."))
             return redirect("my_subscriptions")
         if stopped:
@@ -125,8 +126,6 @@ def my_subscriptions(request: HttpRequest) -> HttpResponse:
 
 
 def _vapid_key() -> str:
-    from vecinos.messaging.push import vapid_public_key
-
     try:
         return vapid_public_key() or ""
     except Exception:  # noqa: BLE001 - no VAPID key configured: no push button
@@ -137,12 +136,8 @@ def _vapid_key() -> str:
 @login_required
 @require_POST
 def my_area_remove(request: HttpRequest, area_id: int) -> HttpResponse:
-    area = SubscriptionArea.objects.filter(
-        pk=area_id, subscriber__member=member_of(request)
-    ).first()
-    if area is None:
+    if not services.area_remove(member=member_of(request), area_id=area_id):
         raise PermissionDenied
-    area.delete()
     messages.success(request, _("Area removed."))
     return redirect("my_subscriptions")
 
@@ -238,17 +233,12 @@ def subscribe_confirm(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_push(request: HttpRequest) -> HttpResponse:
     """POST a browser PushSubscription (JSON) to turn notifications on; DELETE to turn off."""
-    import json as _json
-
-    from django.http import JsonResponse
-
-    from vecinos.messaging.push import InvalidSubscription
 
     member = member_of(request)
     if request.method not in ("POST", "DELETE"):
         return JsonResponse({"error": _("Use POST or DELETE.")}, status=405)
     try:
-        body = _json.loads(request.body or b"{}")
+        body = json.loads(request.body or b"{}")
     except ValueError:
         return JsonResponse({"error": _("That subscription could not be read.")}, status=400)
     if not isinstance(body, dict):
@@ -263,5 +253,4 @@ def my_push(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": _("That subscription could not be read.")}, status=400)
     if sub is None:
         return JsonResponse({"error": _("Add a phone number to your profile first.")}, status=400)
-    audit("push.subscribe", actor=member, target=sub)
     return JsonResponse({"ok": True}, status=201)

@@ -19,10 +19,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from django.utils import timezone
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from vecinos.core import languages as registry
+from vecinos.core.coalition import brand_sms
+from vecinos.rights import selectors as rights
+from vecinos.rights.models import Article
 
 PLACEHOLDERS = ("area", "time", "details")
 MISSING_FACT = gettext_lazy("Fill this in: the message in every language needs it.")
@@ -289,8 +294,6 @@ def facts_in(language: str, facts: dict[str, str]) -> dict[str, str]:
 def messages_for(kind: str, facts: dict[str, str]) -> dict[str, str]:
     """Every language's message of ``kind`` with the facts filled (unfilled placeholders stay:
     ``missing_facts`` names them, and ``rules.validate_messages`` refuses them)."""
-    from vecinos.core.coalition import brand_sms
-
     return {
         lang: brand_sms(fill(text, facts_in(lang, facts)))
         for lang, text in TEMPLATES.get(kind, {}).items()
@@ -308,10 +311,6 @@ def missing_facts(kind: str, facts: dict[str, str]) -> list[str]:
 def rights_choices() -> list[tuple[str, str]]:
     """(slug, title) of the rights library's articles, titled in the interface language when
     the article is written in it, else in English."""
-    from django.utils import translation
-
-    from vecinos.rights import selectors as rights
-    from vecinos.rights.models import Article
 
     titles = {v.article.slug: v.title for v in rights.current_versions("en")}
     here = registry.normalize(translation.get_language(), "en")
@@ -324,9 +323,6 @@ def rights_choices() -> list[tuple[str, str]]:
 
 
 def rights_link(slug: str, language: str, written_in: set[str]) -> str:
-    from django.conf import settings
-    from django.urls import reverse
-
     url = f"{settings.PUBLIC_URL}{reverse('rights_article', args=[slug])}"
     return f"{url}?lang={language}" if language in written_in else url
 
@@ -334,8 +330,6 @@ def rights_link(slug: str, language: str, written_in: set[str]) -> str:
 def attach_rights(messages: dict[str, str], slug: str) -> dict[str, str]:
     """Each language's message with the article's link appended: the article in that language
     when it is written in it (else the page picks the reader's language)."""
-    from vecinos.rights import selectors as rights
-
     article = rights.get_article(slug) if slug else None
     if article is None:
         return messages

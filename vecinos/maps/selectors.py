@@ -16,7 +16,11 @@ import h3
 from django.conf import settings
 from django.utils import timezone
 
+from vecinos.alerts.models import TIER_ORDER, Alert
+from vecinos.alerts.services import select_recipients
+from vecinos.mobilize import selectors as mobilize
 from vecinos.network.models import Member, Zone
+from vecinos.patrols import selectors as patrols
 from vecinos.reports import selectors as reports
 from vecinos.reports.models import Activity, Agency, Incident
 
@@ -126,9 +130,6 @@ def console_map(viewer: Member) -> dict:
     incidents), verifiers on duty who gave a location, patrol places with people checked in, and
     the staging points of the open call-outs this viewer may see (mobilize's own rule).
     A fixed number of queries, however busy the queue."""
-    from vecinos.mobilize import selectors as mobilize
-    from vecinos.patrols import selectors as patrols
-
     statuses = {v: str(label) for v, label in Incident.Status.choices}
     activities = {v: str(label) for v, label in Activity.choices}
     reports_out = []
@@ -195,9 +196,6 @@ def reach(
     Runs the fan-out's own selection (``alerts.services.select_recipients``: tiers, areas,
     opt-outs, the hourly throttle) on an unsaved draft, so the count is what sending would do.
     """
-    from vecinos.alerts.models import TIER_ORDER, Alert
-    from vecinos.alerts.services import select_recipients
-
     draft = Alert(
         kind=Alert.Kind.SIGHTING,
         tiers=[t for t in TIER_ORDER if t in tiers],

@@ -11,6 +11,7 @@ the sweeper, dead workers) are ``leases.py``.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import dataclasses
@@ -194,8 +195,6 @@ class _Loop:
     """
 
     def __init__(self) -> None:
-        import asyncio
-
         self.loop = asyncio.new_event_loop()
         self.sessions: dict[str, Any] = {}
         self.semaphore: Any = None
@@ -204,8 +203,6 @@ class _Loop:
         atexit.register(self.close)
 
     def close(self) -> None:
-        import asyncio
-
         async def _close_all() -> None:
             for session in list(self.sessions.values()):
                 await session.close()
@@ -223,8 +220,6 @@ class _Loop:
         return session
 
     async def _send(self, pk: int, transport, message, expires_at, look: bool) -> Outcome:
-        import asyncio
-
         async with self.semaphore:
             delay = _limiter(message.channel, transport.rate_limit).reserve(_held.slot_deadline(pk))
             if delay is None:
@@ -252,8 +247,6 @@ class _Loop:
                 return pk, TransportError(f"crash: {type(exc).__name__}")
 
     async def _send_all(self, jobs: list, out: queue.SimpleQueue) -> None:
-        import asyncio
-
         if self.semaphore is None:
             self.semaphore = asyncio.Semaphore(settings.DELIVERY_CONCURRENCY * 4)
 
@@ -270,8 +263,6 @@ class _Loop:
 
     def submit_all(self, jobs: list) -> queue.SimpleQueue:
         """Start sending every (pk, transport, message, expiry, look); outcomes come back."""
-        import asyncio
-
         out: queue.SimpleQueue = queue.SimpleQueue()
         asyncio.run_coroutine_threadsafe(self._send_all(jobs, out), self.loop)
         return out

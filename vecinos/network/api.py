@@ -8,9 +8,8 @@ from __future__ import annotations
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
-from vecinos.core.audit import audit
-from vecinos.network import selectors
-from vecinos.network.models import Membership, Organization, Tier, Zone
+from vecinos.network import selectors, services
+from vecinos.network.models import Organization, Tier, Zone
 
 router = Router()
 
@@ -75,8 +74,7 @@ def organization_members(request, org_id: int):
     if org is None or not selectors.can_manage_org(request.auth, org):
         # Same answer for "missing" and "not yours": no probing which ids exist.
         raise HttpError(403, "Not allowed")
-    audit("roster.export", actor=request.auth, organization_id=org.pk, via="api")
-    rows: list[Membership] = list(selectors.roster(org))
+    rows, _contacts = services.roster_export(actor=request.auth, organization=org, via="api")
     return [
         {
             "member_id": m.member_id,

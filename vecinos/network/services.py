@@ -294,6 +294,29 @@ def contact_reveal(*, actor: Member, member: Member) -> dict[str, str]:
     return {"phone": member.phone, "email": member.email}
 
 
+def roster_export(
+    *, actor: Member, organization: Organization, via: str
+) -> tuple[list[Membership], bool]:
+    """An organization's roster as exported (CSV page, API), audited every time, and whether
+    the export may carry names and phones: only to the group's own coordinators (need to know,
+    for calling down a phone tree); a coalition coordinator from another group gets none."""
+    if not selectors.can_manage_org(actor, organization):
+        raise NotAllowed
+    contacts = selectors.has_role(
+        actor, "org_coordinator", "coalition_coordinator", organization_id=organization.pk
+    )
+    detail: dict[str, object] = {"via": via}
+    if via == "csv":
+        detail["contacts"] = contacts
+    audit("roster.export", actor=actor, organization_id=organization.pk, **detail)
+    return list(selectors.roster(organization)), contacts
+
+
+def two_factor_failed(*, member: Member) -> None:
+    """A wrong second-factor code: on record (who, when), as the audit log shows coordinators."""
+    audit("2fa.failed", actor=member, target=member)
+
+
 @transaction.atomic
 def sign_out_everywhere(*, member: Member) -> int:
     """End every session and revoke every API token (a lost phone may hold either).

@@ -9,6 +9,7 @@ person could not see anyway gets the same 403, so ids cannot be probed.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from typing import Any
 
 import h3
@@ -27,7 +28,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from vecinos.core.audit import audit
 from vecinos.core.geo import cells_outline
 from vecinos.core.models import AuditEvent
 from vecinos.network import selectors, services
@@ -96,7 +96,7 @@ def _viewable_member(request: HttpRequest, member_id: int) -> Member:
     return target
 
 
-def _group_roster(memberships: QuerySet[Membership]) -> list[dict[str, Any]]:
+def _group_roster(memberships: Iterable[Membership]) -> list[dict[str, Any]]:
     people: dict[int, dict[str, Any]] = {}
     for membership in memberships:
         entry = people.setdefault(
@@ -155,16 +155,13 @@ def roster(request: HttpRequest, org_id: int) -> HttpResponse:
 @login_required
 def roster_export(request: HttpRequest, org_id: int) -> HttpResponse:
     organization = _managed_org(request, org_id)
-    actor = member_of(request)
-    people = _group_roster(selectors.roster(organization))
-    # Need to know: names and phones (for calling down a phone tree) go only to the group's own
-    # coordinators; a coalition coordinator from another group gets the roster without them.
-    contacts = selectors.has_role(
-        actor, "org_coordinator", "coalition_coordinator", organization_id=organization.pk
-    )
-    audit(
-        "roster.export", actor=actor, organization_id=organization.pk, via="csv", contacts=contacts
-    )
+    try:
+        rows, contacts = services.roster_export(
+            actor=member_of(request), organization=organization, via="csv"
+        )
+    except services.NotAllowed:
+        raise PermissionDenied from None
+    people = _group_roster(rows)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="{organization.short_name}-members.csv"'

@@ -27,7 +27,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from vecinos.core.audit import audit
 from vecinos.network import selectors, services, two_factor
 from vecinos.network.forms import (
     DEFAULT_TOKEN_DAYS,
@@ -233,7 +232,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             # before this point (fixation) is worth nothing afterwards.
             request.session.cycle_key()
             return redirect(next_url)
-        audit("2fa.failed", actor=user, target=user)
+        services.two_factor_failed(member=user)
         form.add_error("code", WRONG_CODE)
     return render(request, "network/two_factor_verify.html", {"form": form, "next": next_url})
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
+from vecinos.core import coalition
+from vecinos.core.audit import audit
 from vecinos.core.crypto import decrypt_bytes, encrypt_bytes
+from vecinos.core.models import CoalitionSettings
 from vecinos.core.tabular import TableError, read_table
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Organization
@@ -130,8 +134,6 @@ class LogoInvalid(ValueError):
 
 def clean_logo(content: bytes) -> bytes:
     """Re-encode a logo as a small PNG holding only its pixels (no EXIF, XMP, ICC, text)."""
-    import io
-
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -166,10 +168,6 @@ def coalition_settings_update(
     remove_logo: bool = False,
 ):
     """Save the coalition's settings (coalition coordinators only), audited."""
-    from vecinos.core import coalition
-    from vecinos.core.audit import audit
-    from vecinos.core.models import CoalitionSettings
-
     if not network.is_coalition_coordinator(actor):
         raise NotAllowed
     png = clean_logo(logo) if logo else None  # LogoInvalid before anything is saved

@@ -183,3 +183,18 @@ def console_queue(page: int = 1) -> dict[str, Any]:
         "incidents": incidents,
         "verifiers_on_duty": verifiers_on_duty,
     }
+
+
+def incident_merge_targets(incident: Incident) -> list[tuple[Incident, float | None]]:
+    """The open incidents this one may be merged into, each with its distance in metres (None
+    when either has no position): nearest first, then those without a distance, newest first."""
+    rows: list[tuple[bool, float, int, Incident, float | None]] = []
+    for other in selectors.open_incidents(INCIDENT_LIMIT):
+        if other.pk == incident.pk:
+            continue
+        metres = None
+        if None not in (incident.lat, incident.lng, other.lat, other.lng):
+            metres = geo.haversine_m(incident.lat, incident.lng, other.lat, other.lng)  # type: ignore[arg-type]
+        rows.append((metres is None, metres or 0, -other.pk, other, metres))
+    rows.sort(key=lambda row: row[:3])
+    return [(other, metres) for *_order, other, metres in rows]

@@ -42,7 +42,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from vecinos.core import geo
 from vecinos.network import selectors as network
 from vecinos.network.http import member_of
 from vecinos.network.models import Member, Role
@@ -399,21 +398,15 @@ def _load_incident(incident_id: int) -> Incident:
 
 
 def _merge_targets(incident: Incident) -> list[tuple[int, str]]:
-    """Open incidents to merge this one into: nearby first, then the most recent."""
-    rows = []
-    for other in selectors.open_incidents(queue.INCIDENT_LIMIT):
-        if other.pk == incident.pk:
-            continue
-        metres = None
-        if None not in (incident.lat, incident.lng, other.lat, other.lng):
-            metres = geo.haversine_m(incident.lat, incident.lng, other.lat, other.lng)  # type: ignore[arg-type]
-        label = (
+    """Open incidents to merge this one into (nearby first, then the most recent), labelled."""
+    return [
+        (
+            other.pk,
             f"#{other.pk} · {other.get_activity_display()} · {_distance_label(metres)} · "
-            f"{_hhmm(other.created_at)}"
+            f"{_hhmm(other.created_at)}",
         )
-        rows.append((metres is None, metres or 0, -other.pk, other.pk, label))
-    rows.sort()
-    return [(pk, label) for *_rest, pk, label in rows]
+        for other, metres in queue.incident_merge_targets(incident)
+    ]
 
 
 def _dispatch_choices(incident: Incident, asked: set[int]) -> list[tuple[int, str]]:

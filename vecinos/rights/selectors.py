@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Max
 
 from vecinos.core import languages, roles
+from vecinos.messaging.inbound import fold
 from vecinos.rights import content
 from vecinos.rights.models import Article, ArticleVersion, Recording
 
@@ -116,8 +117,6 @@ def sms_summary(language: str) -> str:
 
 def sms_keywords() -> dict[str, str]:
     """Folded keyword -> language, from every content file's ``keywords`` line."""
-    from vecinos.messaging.inbound import fold
-
     table: dict[str, str] = {}
     for code in content.available():
         data = content.load(code)

@@ -6,6 +6,7 @@ of each page is the one asked for), else the interface language, else English.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from django.conf import settings
@@ -248,7 +249,5 @@ def offline_urls(request: HttpRequest) -> JsonResponse:
 
 
 def _cache_version(urls: list[str]) -> str:
-    import hashlib
-
     latest = ArticleVersion.objects.order_by("-pk").values_list("pk", "reviewed_at").first()
     return hashlib.sha256(json.dumps([urls, str(latest)]).encode()).hexdigest()[:12]
