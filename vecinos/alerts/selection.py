@@ -93,11 +93,12 @@ def subscribers_in_area(
 
 
 def _polygon_cells(
-    corners: list[tuple[float, float]], plane: geo.Plane, shape: list, edges: list
+    corners: list[tuple[float, float]], plane: geo.Plane, shape: list, edges: list, reach: float
 ) -> tuple[list[str], dict[str, tuple[bool, float]]]:
-    """The res-7 cells wholly inside the polygon, and the rim cells near its edges."""
+    """The res-7 cells wholly inside the polygon, and the rim cells near its edges (as far
+    out as ``reach``, the widest area anyone has)."""
     lat0 = plane.lat0
-    margin = MAX_AREA_RADIUS_M + 2 * CELL7_REACH_M
+    margin = reach + 2 * CELL7_REACH_M
     dlat = math.degrees(margin / geo.EARTH_RADIUS_M)
     dlng = dlat / max(math.cos(math.radians(lat0)), 1e-6)
     south, north = min(c[0] for c in corners) - dlat, max(c[0] for c in corners) + dlat
@@ -113,7 +114,7 @@ def _polygon_cells(
         inside = geo.point_in_ring(x, y, shape)
         if inside and edge >= CELL7_REACH_M:
             inner.append(cell)
-        elif inside or edge <= CELL7_REACH_M + MAX_AREA_RADIUS_M:
+        elif inside or edge <= CELL7_REACH_M + reach:
             rim[cell] = (not inside and edge > CELL7_REACH_M, max(0.0, edge - CELL7_REACH_M))
     return inner, rim
 
@@ -190,7 +191,7 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
     plane = geo.Plane(lat0, lng0)
     shape = [plane.xy(lat, lng) for lat, lng in corners]
     edges = geo.ring_edges(shape)
-    inner, rim = _polygon_cells(corners, plane, shape, edges)
+    inner, rim = _polygon_cells(corners, plane, shape, edges, sql.largest_area_radius())
     area_t = SubscriptionArea._meta.db_table
     ids: set[int] = set()
     rim_cells = list(rim)
