@@ -115,6 +115,8 @@ class SubscriptionArea(models.Model):
             models.Index(
                 fields=["cell7", "subscriber", "lat", "lng", "radius_m"], name="area_cell_cover"
             ),
+            # The widest area anyone has, in one probe: how far past a circle's rim to look.
+            models.Index(fields=["radius_m"], name="area_radius"),
         ]
 
     def place_coarsely(self, lat: float, lng: float, radius_m: int) -> None:

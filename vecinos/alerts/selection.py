@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import timedelta
 
 import h3
@@ -13,8 +12,8 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from vecinos.alerts import selection_sql as sql
 from vecinos.alerts.models import (
-    TIER_ORDER,
     Alert,
     AlertRecipient,
     OptOut,
@@ -27,19 +26,12 @@ from vecinos.alerts.rules import (
     THROTTLE_EXEMPT,
     THROTTLE_PER_HOUR,
 )
+from vecinos.alerts.selection_sql import Target
 from vecinos.core import geo
-from vecinos.core.bulk import with_ids
 from vecinos.network import selectors as network
 from vecinos.network.models import Role, Zone
 
 # --- Targeting -------------------------------------------------------------------------------
-
-
-def _disk_cells7(lat: float, lng: float, radius_m: float) -> set[str]:
-    center = h3.latlng_to_cell(lat, lng, geo.COARSE_RESOLUTION)
-    edge = h3.average_hexagon_edge_length(geo.COARSE_RESOLUTION, unit="m")
-    k = max(1, math.ceil(radius_m / (edge * 1.5)) + 1)
-    return set(h3.grid_disk(center, k))
 
 
 def _zone_hits_circle(zone: Zone, lat: float, lng: float, radius_m: float) -> bool:
@@ -57,55 +49,35 @@ CELL7_REACH_M = 1.1 * h3.average_hexagon_edge_length(geo.COARSE_RESOLUTION, unit
 CELL8_REACH_M = 1.1 * h3.average_hexagon_edge_length(8, unit="m")
 
 
-def _point_areas_near(lat: float, lng: float, radius_m: float) -> set[int]:
-    """Active subscribers with a point area within reach of the circle.
-
-    H3 res-7 cells split the work: cells wholly inside the circle contribute every area
-    without any arithmetic; only cells on the rim are checked row by row. Raw SQL keeps a
-    1,000,000-subscriber selection within the 200 ms budget (the ORM's row objects would not).
-    """
-    from django.db import connection
-
-    inner: list[str] = []
-    rim: list[str] = []
-    for cell in _disk_cells7(lat, lng, radius_m + MAX_AREA_RADIUS_M):
-        d = geo.haversine_m(lat, lng, *h3.cell_to_latlng(cell))
-        if d + CELL7_REACH_M <= radius_m:
-            inner.append(cell)
-        elif d - CELL7_REACH_M <= radius_m + MAX_AREA_RADIUS_M:
-            rim.append(cell)
-    area_t = SubscriptionArea._meta.db_table
-    ids: set[int] = set()
-    cos_lat = math.cos(math.radians(lat))
-    with connection.cursor() as cursor:
-        for chunk_start in range(0, len(inner), 500):
-            chunk = inner[chunk_start : chunk_start + 500]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"SELECT a.subscriber_id FROM {area_t} a WHERE a.cell7 IN ({marks})",  # noqa: S608
-                chunk,
+def _area_parts(
+    *,
+    zones: list[Zone] | None = None,
+    point: tuple[float, float] | None = None,
+    radius_m: float | None = None,
+) -> list[sql.Part | None]:
+    """The target area as SQL parts (subscriber ids of any status): a point + radius, zones."""
+    parts: list[sql.Part | None] = []
+    if point is not None and radius_m:
+        lat, lng = point
+        geo.validate_lat_lng(lat, lng)
+        parts += sql.circle_parts(lat, lng, radius_m)
+        zone_ids = [z.pk for z in Zone.objects.all() if _zone_hits_circle(z, lat, lng, radius_m)]
+        parts.append(sql.zone_part(zone_ids))
+    if zones:
+        parts.append(sql.zone_part([z.pk for z in zones]))
+        cells = set().union(*(set(z.cells) for z in zones))
+        parents = {h3.cell_to_parent(c, geo.COARSE_RESOLUTION) for c in cells}
+        zone_rows = SubscriptionArea.objects.filter(cell7__in=parents).values_list(
+            "subscriber_id", "lat", "lng"
+        )
+        parts.append(
+            sql.ids_part(
+                sub_id
+                for sub_id, a_lat, a_lng in zone_rows.iterator(chunk_size=20000)
+                if a_lat is not None and a_lng is not None and geo.cell_of(a_lat, a_lng) in cells
             )
-            ids.update(row[0] for row in cursor.fetchall())
-        for chunk_start in range(0, len(rim), 500):
-            chunk = rim[chunk_start : chunk_start + 500]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"SELECT a.subscriber_id, a.lat, a.lng, a.radius_m FROM {area_t} a "  # noqa: S608
-                f"WHERE a.cell7 IN ({marks})",
-                chunk,
-            )
-            for sub_id, a_lat, a_lng, a_radius in cursor.fetchall():
-                # Equirectangular distance is exact enough below 50 km and much cheaper.
-                dx = math.radians(a_lng - lng) * cos_lat
-                dy = math.radians(a_lat - lat)
-                if math.hypot(dx, dy) * geo.EARTH_RADIUS_M <= radius_m + (a_radius or 0):
-                    ids.add(sub_id)
-    # Pending and stopped subscribers are few next to active ones: subtract them afterwards
-    # instead of joining every area row to its subscriber.
-    ids.difference_update(
-        Subscriber.objects.exclude(status=Subscriber.Status.ACTIVE).values_list("pk", flat=True)
-    )
-    return ids
+        )
+    return parts
 
 
 def subscribers_in_area(
@@ -114,43 +86,19 @@ def subscribers_in_area(
     point: tuple[float, float] | None = None,
     radius_m: float | None = None,
 ) -> set[int]:
-    """Ids of active subscribers whose areas touch the target (zones, or a point + radius)."""
-    ids: set[int] = set()
-    active = Q(subscriber__status=Subscriber.Status.ACTIVE)
-    if point is not None and radius_m:
-        lat, lng = point
-        geo.validate_lat_lng(lat, lng)
-        ids.update(_point_areas_near(lat, lng, radius_m))
-        zone_ids = [z.pk for z in Zone.objects.all() if _zone_hits_circle(z, lat, lng, radius_m)]
-        ids.update(
-            SubscriptionArea.objects.filter(active, zone_id__in=zone_ids).values_list(
-                "subscriber_id", flat=True
-            )
-        )
-    if zones:
-        zone_ids = [z.pk for z in zones]
-        ids.update(
-            SubscriptionArea.objects.filter(active, zone_id__in=zone_ids).values_list(
-                "subscriber_id", flat=True
-            )
-        )
-        cells = set().union(*(set(z.cells) for z in zones))
-        parents = {h3.cell_to_parent(c, geo.COARSE_RESOLUTION) for c in cells}
-        zone_rows = SubscriptionArea.objects.filter(active, cell7__in=parents).values_list(
-            "subscriber_id", "lat", "lng"
-        )
-        for sub_id, a_lat, a_lng in zone_rows.iterator(chunk_size=20000):
-            if a_lat is not None and a_lng is not None and geo.cell_of(a_lat, a_lng) in cells:
-                ids.add(sub_id)
-    return ids
+    """Ids of active subscribers whose areas touch the target (zones, or a point + radius):
+    one statement (selection_sql)."""
+    parts = _area_parts(zones=zones, point=point, radius_m=radius_m)
+    return sql.active_ids([p for p in parts if p is not None])
 
 
 def _polygon_cells(
-    corners: list[tuple[float, float]], plane: geo.Plane, shape: list, edges: list
+    corners: list[tuple[float, float]], plane: geo.Plane, shape: list, edges: list, reach: float
 ) -> tuple[list[str], dict[str, tuple[bool, float]]]:
-    """The res-7 cells wholly inside the polygon, and the rim cells near its edges."""
+    """The res-7 cells wholly inside the polygon, and the rim cells near its edges (as far
+    out as ``reach``, the widest area anyone has)."""
     lat0 = plane.lat0
-    margin = MAX_AREA_RADIUS_M + 2 * CELL7_REACH_M
+    margin = reach + 2 * CELL7_REACH_M
     dlat = math.degrees(margin / geo.EARTH_RADIUS_M)
     dlng = dlat / max(math.cos(math.radians(lat0)), 1e-6)
     south, north = min(c[0] for c in corners) - dlat, max(c[0] for c in corners) + dlat
@@ -166,7 +114,7 @@ def _polygon_cells(
         inside = geo.point_in_ring(x, y, shape)
         if inside and edge >= CELL7_REACH_M:
             inner.append(cell)
-        elif inside or edge <= CELL7_REACH_M + MAX_AREA_RADIUS_M:
+        elif inside or edge <= CELL7_REACH_M + reach:
             rim[cell] = (not inside and edge > CELL7_REACH_M, max(0.0, edge - CELL7_REACH_M))
     return inner, rim
 
@@ -243,7 +191,7 @@ def subscribers_in_polygon(*, ring: list[list[float]] | list[tuple[float, float]
     plane = geo.Plane(lat0, lng0)
     shape = [plane.xy(lat, lng) for lat, lng in corners]
     edges = geo.ring_edges(shape)
-    inner, rim = _polygon_cells(corners, plane, shape, edges)
+    inner, rim = _polygon_cells(corners, plane, shape, edges, sql.largest_area_radius())
     area_t = SubscriptionArea._meta.db_table
     ids: set[int] = set()
     rim_cells = list(rim)
@@ -300,67 +248,40 @@ def _members_with_roles(roles: tuple[str, ...]) -> set[int]:
     )
 
 
-@dataclass
-class Target:
-    subscriber_id: int
-    tier: str
-    language: str
-
-
 def select_recipients(alert: Alert, *, zones: list[Zone] | None = None) -> list[Target]:
     """Who this alert goes to: tiers, geography, opt-outs and the per-person throttle.
 
     ``zones`` stands in for ``alert.zones`` on an alert not saved yet (the composer's live
     "would reach N people" count runs this same selection on the draft being drawn).
+    Everything but a follow-up is one statement (selection_sql.eligible): ids and languages,
+    never a model instance; the inner tier wins for someone in several.
     """
     if alert.parent_id and alert.kind in FOLLOWUP_KINDS:
-        # Exactly the people who received the original, in the language they got it in,
-        # whatever tiers or zones changed since (STOP still wins).
-        rows = AlertRecipient.objects.filter(alert_id=alert.parent_id).values_list(
-            "subscriber_id", "tier", "language"
-        )
-        targets = [Target(s, t, lang) for s, t, lang in rows]
-    else:
-        chosen: dict[int, str] = {}
+        return _followup_targets(alert, alert.parent_id)
+    tiers = set(alert.tiers)
+    internal = (
+        _members_with_roles((Role.DISPATCHER, Role.VERIFIER)) if Tier.INTERNAL in tiers else set()
+    )
+    responders = _members_with_roles((Role.RESPONDER,)) if Tier.RESPONDERS in tiers else set()
+    parts: list[sql.Part | None] = [sql.ids_part(internal | responders)]
+    if Tier.MEMBERS in tiers or Tier.PUBLIC in tiers:
         zones = list(alert.zones.all()) if zones is None else zones
         point = (alert.lat, alert.lng) if alert.lat is not None and alert.lng is not None else None
-        in_area: set[int] | None = None
-        languages: dict[int, str] = {}
-        for tier in TIER_ORDER:
-            if tier not in alert.tiers:
-                continue
-            if tier == Tier.INTERNAL:
-                ids = _members_with_roles((Role.DISPATCHER, Role.VERIFIER))
-            elif tier == Tier.RESPONDERS:
-                ids = _members_with_roles((Role.RESPONDER,))
-            else:
-                if in_area is None:  # the same area for members and the public: look once
-                    in_area = subscribers_in_area(zones=zones, point=point, radius_m=alert.radius_m)
-                    if getattr(alert, "polygon", None):  # a call-out has no drawn area
-                        in_area |= subscribers_in_polygon(ring=alert.polygon)
-                member_filter = (
-                    Q(member__isnull=False) if tier == Tier.MEMBERS else Q(member__isnull=True)
-                )
-                # Their languages come with them: one pass over the area's rows, not two.
-                found = (
-                    with_ids(Subscriber.objects.filter(member_filter), in_area).values_list(
-                        "pk", "language"
-                    )
-                    if in_area
-                    else []
-                )
-                ids = set()
-                for sub_id, language in found:
-                    ids.add(sub_id)
-                    languages[sub_id] = language
-            for sub_id in ids:
-                chosen.setdefault(sub_id, tier)  # the most inner tier wins
-        missing = [s for s in chosen if s not in languages]
-        if missing:
-            languages.update(
-                with_ids(Subscriber.objects.all(), missing).values_list("pk", "language")
-            )
-        targets = [Target(s, t, languages.get(s, "es")) for s, t in chosen.items()]
+        parts += _area_parts(zones=zones, point=point, radius_m=alert.radius_m)
+        if getattr(alert, "polygon", None):  # a call-out has no drawn area
+            parts.append(sql.ids_part(subscribers_in_polygon(ring=alert.polygon)))
+    return sql.eligible(
+        parts, kind=alert.kind, tiers=tiers, internal=internal, responders=responders
+    )
+
+
+def _followup_targets(alert: Alert, parent_id: int) -> list[Target]:
+    """Exactly the people who received the original, in the language they got it in,
+    whatever tiers or zones changed since (STOP still wins)."""
+    rows = AlertRecipient.objects.filter(alert_id=parent_id).values_list(
+        "subscriber_id", "tier", "language"
+    )
+    targets = list(map(Target, rows))
     if not targets:
         return []
     # Opt-outs, by blind index.
