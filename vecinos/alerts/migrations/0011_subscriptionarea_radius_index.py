@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0009_alert_fanout_resume_after'),
+        ('alerts', '0010_template_recordings'),
         ('network', '0003_language_registry'),
     ]
 
