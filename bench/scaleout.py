@@ -249,7 +249,7 @@ def start(host: str, *args: str, env: dict | None = None) -> subprocess.Popen:
     with (logs / f"{host}.log").open("a") as log:
         proc = subprocess.Popen(
             in_ns(host, *args),
-            env=env,
+            env=on_host(host, env),
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -332,9 +332,22 @@ def cluster_env(tmp: Path) -> dict:
     }
 
 
+def on_host(host: str, env: dict | None) -> dict | None:
+    """The cluster's settings plus what is local to a machine: prometheus-client's directory
+    of per-process counter files (the data directory is shared; these must not be)."""
+    if env is None or "VECINOS_DATA_DIR" not in env:
+        return env
+    return {**env, "PROMETHEUS_MULTIPROC_DIR": str(TMP[0] / "local" / host / "metrics")}
+
+
 def run_in(host: str, env: dict, *args: str) -> str:
     done = subprocess.run(
-        in_ns(host, *args), env=env, cwd=ROOT, capture_output=True, text=True, check=False
+        in_ns(host, *args),
+        env=on_host(host, env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode:
         sys.exit(f"scaleout: {' '.join(args[:4])} failed on {host}:\n{done.stderr[-3000:]}")
@@ -394,7 +407,8 @@ def fan_out(env: dict, tmp: Path, hosts: list[str], *, kill: str = "") -> dict:
     start_workers(env, hosts)
     with (tmp / "logs" / "approve.log").open("w") as log:
         approving = subprocess.Popen(
-            in_ns("web", PY, __file__, "--inner", "approve"), env=env, cwd=ROOT, text=True,
+            in_ns("web", PY, __file__, "--inner", "approve"), env=on_host("web", env), cwd=ROOT,
+            text=True,
             stdout=subprocess.PIPE, stderr=log, preexec_fn=_die_with_us,  # noqa: PLW1509
         )  # fmt: skip
     PROCS.append(approving)
