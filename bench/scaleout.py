@@ -79,13 +79,17 @@ def inner_approve() -> None:
     """What the dispatcher and the approver do on the web host: create, send, approve."""
     _django()
     from vecinos.alerts import services
-    from vecinos.alerts.models import Alert, Tier
+    from vecinos.alerts.models import Alert, SmsBudget, Tier
     from vecinos.network.models import Member
 
     sys.path.insert(0, str(ROOT / "bench"))
     from fanout import CENTER
 
     alice, bruno = Member.objects.get(username="alice"), Member.objects.get(username="bruno")
+    # Three alerts to everyone in one month: a budget above the default 50,000 messages (as a
+    # coalition this size would set it), or the second is refused.
+    org = alice.memberships.first().organization
+    SmsBudget.objects.update_or_create(organization=org, defaults={"monthly_limit": 10_000_000})
     alert = services.alert_create(
         actor=alice,
         kind=Alert.Kind.SIGHTING,
@@ -431,8 +435,8 @@ def fan_out(env: dict, tmp: Path, hosts: list[str], *, kill: str = "") -> dict:
             print(
                 f"  killed {killed} processes of {ns(kill)} at {done} of {recipients}", flush=True
             )
-        if approving.poll() is not None and total and done >= total:
-            break
+        if approving.poll() is not None and (approving.returncode or done >= total):
+            break  # written and all final, or the approval failed (reported below)
         time.sleep(0.5)
     elapsed = time.time() - sent["t0"]
     if approving.wait() != 0:
