@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from vecinos.messaging.models import Delivery, DeliveryStatus
@@ -303,7 +303,13 @@ def refresh_withdrawn(*, min_age: float = 0.5) -> int:
 
 
 def renew_leases() -> int:
-    """Extend the lease of every delivery this process holds (and may still hand over)."""
+    """Extend the lease of every delivery this process holds (and may still hand over).
+
+    Rows another transaction has locked are skipped, not waited for: that is this process's
+    own sender recording their outcome (which ends the lease anyway). Waiting would lock rows
+    in another order than the sender does, and PostgreSQL would end one of the two as a
+    deadlock; a sender so ended left its rows "sending", renewed here for ever. A row skipped
+    is not renewed in ``_held`` either: it is handed over only within its written lease."""
     lease = _lease_seconds()
     mono = time.monotonic()
     now = timezone.now()
@@ -311,11 +317,18 @@ def renew_leases() -> int:
     tokens = _held.renewable(mono, margin)
     renewed = 0
     for chunk in _chunks(list(tokens)):
-        renewed += Delivery.objects.filter(
-            pk__in=chunk, status=DeliveryStatus.SENDING, lease_until__gt=now
-        ).update(lease_until=now + timedelta(seconds=lease))
+        with transaction.atomic():
+            rows = Delivery.objects.filter(
+                pk__in=chunk, status=DeliveryStatus.SENDING, lease_until__gt=now
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                rows = rows.select_for_update(skip_locked=True)
+            ids = list(rows.values_list("id", flat=True))
+            renewed += Delivery.objects.filter(pk__in=ids).update(
+                lease_until=now + timedelta(seconds=lease)
+            )
         # Only after the write: a sender hands a row over only within half its written lease.
-        _held.renewed(chunk, mono, lease)
+        _held.renewed(ids, mono, lease)
     return renewed
 
 

@@ -357,11 +357,18 @@ def send_batch(deliveries: list[Claimed], *, concurrency: int | None = None) -> 
         _record(pending, by_id, counts)
         pending.clear()
 
-    if jobs:
-        _send_on_loop(jobs, pending, flush)
-    if pooled:
-        _send_in_pool(pooled, concurrency or settings.DELIVERY_CONCURRENCY, pending, flush)
-    flush()
+    try:
+        if jobs:
+            _send_on_loop(jobs, pending, flush)
+        if pooled:
+            _send_in_pool(pooled, concurrency or settings.DELIVERY_CONCURRENCY, pending, flush)
+        flush()
+    finally:
+        # Recorded rows are dropped already. Should recording fail (a database error), the
+        # rest must not stay held: the heartbeat would renew their leases for as long as this
+        # process lives. Let go, their leases run out and the sweeper re-queues them "outcome
+        # unknown" (the next attempt asks the provider first); unsent ones are not sent now.
+        _held.drop(by_id)
     return counts
 
 
