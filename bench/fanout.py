@@ -320,13 +320,14 @@ def run(label: str, extra_env: dict, subscribers: int, workers: int) -> tuple[st
     inner("seed", env, str(subscribers))
     procs = [
         subprocess.Popen(
-            [PY, "-m", "vecinos.cli", "worker"],
+            # As `vecinos serve` starts them: the first runs the periodic tasks.
+            [PY, "-m", "vecinos.cli", "worker", *(["--no-periodic"] if n else [])],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(workers)
+        for n in range(workers)
     ]
     time.sleep(2)
     try:
