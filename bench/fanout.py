@@ -416,6 +416,9 @@ def main() -> None:
     parser.add_argument("--selection", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument(
+        "--pg-database", default="vecinos_fanout", help="PostgreSQL database (dropped, created)"
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=2,
@@ -437,7 +440,7 @@ def main() -> None:
     lines.append(line)
     if args.postgres:
         pg = {
-            "VECINOS_DATABASE_URL": _pg("vecinos_fanout"),
+            "VECINOS_DATABASE_URL": _pg(args.pg_database),
             "VECINOS_REDIS_URL": "redis://127.0.0.1:6379/7",
         }
         subprocess.run(["redis-cli", "-n", "7", "FLUSHDB"], check=False, capture_output=True)
