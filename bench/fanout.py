@@ -6,6 +6,10 @@ the same number of requests to the same stub. Also times recipient selection wit
 1,000,000 subscribers.
 
     .venv/bin/python bench/fanout.py [--subscribers 100000] [--postgres] [--selection 1000000]
+        [--workers 2]
+
+The workers are as many `vecinos worker` processes as `vecinos serve` runs (2); "peak worker"
+is the largest peak resident memory of any one of them.
 
 Ends with:
 fanout: <N> deliveries in <T> s = <R>/s; raw client <R0>/s; ratio <X>; selection <S> ms; peak worker <M> MB; first <F> ms
@@ -316,13 +320,14 @@ def run(label: str, extra_env: dict, subscribers: int, workers: int) -> tuple[st
     inner("seed", env, str(subscribers))
     procs = [
         subprocess.Popen(
-            [PY, "-m", "vecinos.cli", "worker"],
+            # As `vecinos serve` starts them: the first runs the periodic tasks.
+            [PY, "-m", "vecinos.cli", "worker", *(["--no-periodic"] if n else [])],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(workers)
+        for n in range(workers)
     ]
     time.sleep(2)
     try:
@@ -410,6 +415,15 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--selection", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--pg-database", default="vecinos_fanout", help="PostgreSQL database (dropped, created)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="`vecinos worker` processes (default 2, as many as `vecinos serve` runs)",
+    )
     args = parser.parse_args()
     if args.inner:
         step, *rest = args.inner
@@ -422,15 +436,15 @@ def main() -> None:
         return
     lines = []
     sel = selection("embedded SQLite", {}, args.selection) if args.selection else ""
-    line, _ = run("embedded SQLite", {}, args.subscribers, workers=1)
+    line, _ = run("embedded SQLite", {}, args.subscribers, workers=args.workers)
     lines.append(line)
     if args.postgres:
         pg = {
-            "VECINOS_DATABASE_URL": _pg("vecinos_fanout"),
+            "VECINOS_DATABASE_URL": _pg(args.pg_database),
             "VECINOS_REDIS_URL": "redis://127.0.0.1:6379/7",
         }
         subprocess.run(["redis-cli", "-n", "7", "FLUSHDB"], check=False, capture_output=True)
-        line, _ = run("PostgreSQL + Redis", pg, args.subscribers, workers=2)
+        line, _ = run("PostgreSQL + Redis", pg, args.subscribers, workers=args.workers)
         lines.append(line)
         if args.selection:
             selection("PostgreSQL", {"VECINOS_DATABASE_URL": _pg("vecinos_select")}, args.selection)

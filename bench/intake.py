@@ -161,6 +161,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=48)
     parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL + Redis")
     parser.add_argument("--serve-args", default="", help="extra arguments for vecinos serve")
+    parser.add_argument("--redis-db", type=int, default=5, help="Redis database number to use")
     args = parser.parse_args()
     global SERVE_ARGS
     SERVE_ARGS = tuple(args.serve_args.split())
@@ -177,7 +178,7 @@ def main() -> None:
                     "PostgreSQL + Redis",
                     {
                         "VECINOS_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
-                        "VECINOS_REDIS_URL": "redis://127.0.0.1:6379/5",
+                        "VECINOS_REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
                     },
                     args.seconds,
                     args.clients,

@@ -1,15 +1,14 @@
 """The `vecinos` command: serve, worker, migrate, createadmin, demo, rights, check, token, purge,
 genkey.
 
-`vecinos serve` runs the web server and the background worker together as two child processes,
-starts the worker again if it dies (the web server stays up), and stops both on Ctrl-C.
+`vecinos serve` runs the web server and the background workers together as child processes,
+starts a worker again if it dies (the web server stays up), and stops them all on Ctrl-C.
 Every subcommand answers --help.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import json
 import os
@@ -18,6 +17,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from vecinos.core.supervisor import SERVE_STATE, WorkerSupervisor
 
 
 class MissingData(Exception):
@@ -254,14 +255,36 @@ def cmd_genkey(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    _setup_django()
-    from django.core.management.base import SystemCheckError
+# A worker's own defaults for the embedded database, per connection (an operator's setting
+# wins): its reads are a few index lookups per batch, and every page it maps or caches would
+# count in its memory (a 50,000-person fan-out touches every delivery row once).
+WORKER_SQLITE = {"VECINOS_SQLITE_CACHE_MB": "8", "VECINOS_SQLITE_MMAP_MB": "0"}
 
-    try:
-        _call("check", fail_level="ERROR")
-    except SystemCheckError as exc:
-        print(exc, file=sys.stderr)
+
+def _worker_check_errors() -> list:
+    """The system checks a worker needs, at level ERROR and up: all but the URL checks, which
+    would import every view (and the PDF and font libraries behind the rights pages) into a
+    process that serves no page. `vecinos serve` and `vecinos check` still run them."""
+    from django.core import checks
+
+    found = [
+        error
+        for check in checks.registry.registry.get_checks()
+        if checks.Tags.urls not in getattr(check, "tags", ())
+        for error in check(app_configs=None, databases=None)
+    ]
+    return [e for e in found if e.level >= checks.ERROR and not e.is_silenced()]
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    for name, value in WORKER_SQLITE.items():
+        os.environ.setdefault(name, value)
+    _setup_django()
+    errors = _worker_check_errors()
+    if errors:
+        print("System check identified some issues:", file=sys.stderr)
+        for error in errors:
+            print(f"  {error}", file=sys.stderr)
         return 1
     from django.conf import settings
 
@@ -270,6 +293,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         "run_huey",
         workers=args.threads or settings.WORKER_THREADS,
         worker_type="thread",
+        periodic=not args.no_periodic,
     )
     return 0
 
@@ -299,78 +323,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-
-
-# What `serve` knows about its worker, for /healthz (vecinos.core.views): a JSON file in the
-# data directory, written by serve only.
-SERVE_STATE = "serve-state.json"
-RESTART_PAUSE_MAX = 60.0  # seconds between restarts of a worker that keeps dying
-STEADY_AFTER = 60.0  # a worker that ran this long before dying is restarted at once
-
-
-class _WorkerSupervisor:
-    """Starts the worker, and starts it again when it dies (back-off if it keeps dying)."""
-
-    def __init__(self, env: dict, state_file) -> None:
-        self.env, self.state_file = env, state_file
-        self.worker: subprocess.Popen | None = None
-        self.restarts = 0
-        self.pause = 0.0
-        self.started = self.start_at = 0.0
-        self.state: dict = {"serve_pid": os.getpid(), "worker": "starting", "worker_restarts": 0}
-        self.start()
-
-    def start(self) -> None:
-        self.worker = subprocess.Popen(
-            [sys.executable, "-m", "vecinos.cli", "worker"],
-            env=self.env,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - serve runs no threads
-        )
-        self.started = time.monotonic()
-        self.state.update(worker="running", worker_pid=self.worker.pid)
-        self.write()
-
-    def poll(self) -> None:
-        if self.worker is None:
-            if time.monotonic() >= self.start_at:
-                self.start()
-            return
-        rc = self.worker.poll()
-        if rc is None:
-            return
-        ran = time.monotonic() - self.started
-        # At once after a worker that had been running a while; 1, 2, 4 ... 60 s while it keeps
-        # dying soon after starting (a bad setting, a database that is down).
-        self.pause = 0.0 if ran >= STEADY_AFTER else min(RESTART_PAUSE_MAX, self.pause * 2 or 1.0)
-        if self.restarts == 0:
-            self.pause = 0.0
-        self.restarts += 1
-        self.worker = None
-        self.start_at = time.monotonic() + self.pause
-        when = "now" if not self.pause else f"in {self.pause:g} s"
-        print(
-            f"{time.strftime('%Y-%m-%d %H:%M:%S')} The worker exited (code {rc}) after "
-            f"{ran:.0f} s; starting it again {when}. The web server keeps running.",
-            file=sys.stderr,
-            flush=True,
-        )
-        self.state.update(
-            worker="restarting",
-            worker_pid=None,
-            worker_restarts=self.restarts,
-            worker_last_exit=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            worker_last_exit_code=rc,
-        )
-        self.write()
-
-    def write(self) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state))
-        os.replace(tmp, self.state_file)
-
-    def forget(self) -> None:
-        with contextlib.suppress(OSError):
-            self.state_file.unlink()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -448,7 +400,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     # The web server answers webhooks (STOP included) whatever happens to the worker: a worker
     # that dies is started again at once, then with a growing pause if it keeps dying.
-    supervisor = _WorkerSupervisor(env, settings.DATA_DIR / SERVE_STATE)
+    workers = args.worker_processes or settings.WORKER_PROCESSES
+    supervisor = WorkerSupervisor(env, settings.DATA_DIR / SERVE_STATE, workers, _die_with_parent)
     code = 0
     try:
         while not stopping:
@@ -459,17 +412,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             supervisor.poll()
             time.sleep(0.2)
     finally:
-        children = [c for c in (web, supervisor.worker) if c is not None]
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        if web.poll() is None:
+            web.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 15
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        supervisor.stop(deadline)
+        try:
+            web.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            web.kill()
+            web.wait()
         supervisor.forget()
     print("Stopped.")
     return code
@@ -493,11 +444,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--threads", type=int, default=None, help="threads per web process (default 16 / 8)"
     )
+    p.add_argument(
+        "--worker-processes",
+        type=int,
+        default=None,
+        help="background worker processes (default: $VECINOS_WORKER_PROCESSES or 2)",
+    )
     p.add_argument("--no-demo", action="store_true", help="do not load the demo coalition")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a background worker (several may run on several hosts)")
     p.add_argument("--threads", type=int, default=None, help="default: $VECINOS_WORKER_THREADS")
+    p.add_argument(
+        "--no-periodic",
+        action="store_true",
+        help="only take work from the queue (another worker of this host runs the periodic tasks)",
+    )
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("migrate", help="create or update the database tables")

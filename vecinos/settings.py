@@ -135,6 +135,10 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})
 else:
+    # Per connection. `vecinos worker` defaults to less (cli.WORKER_SQLITE): its reads are a
+    # few index lookups per batch, and every mapped page it touches counts in its memory.
+    SQLITE_CACHE_MB = env_int("VECINOS_SQLITE_CACHE_MB", 64, minimum=1, maximum=4096)
+    SQLITE_MMAP_MB = env_int("VECINOS_SQLITE_MMAP_MB", 256, minimum=0, maximum=65536)
     DATABASES = {
         "default": {
             "ENGINE": "vecinos.core.sqlite",
@@ -148,8 +152,8 @@ else:
                     "PRAGMA synchronous=NORMAL;"
                     "PRAGMA foreign_keys=ON;"
                     "PRAGMA busy_timeout=10000;"
-                    "PRAGMA cache_size=-65536;"
-                    "PRAGMA mmap_size=268435456;"
+                    f"PRAGMA cache_size=-{SQLITE_CACHE_MB * 1024};"
+                    f"PRAGMA mmap_size={SQLITE_MMAP_MB * 1024 * 1024};"
                 ),
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -170,6 +174,8 @@ REDIS_URL = env_str("VECINOS_REDIS_URL")
 # Tests run tasks inline (against the real queue storage, so Redis is still exercised).
 TASKS_IMMEDIATE = env_bool("VECINOS_TASKS_IMMEDIATE", VECINOS_ENV == "test")
 WORKER_THREADS = env_int("VECINOS_WORKER_THREADS", 4, minimum=1, maximum=64)
+# Worker processes `vecinos serve` runs (one sends on one core at most: see core/supervisor).
+WORKER_PROCESSES = env_int("VECINOS_WORKER_PROCESSES", 2, minimum=1, maximum=32)
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",

@@ -132,3 +132,43 @@ def test_emergency_purge_from_the_command_line(tmp_path):
         assert db.execute(f"select count(*) from {table}").fetchone()[0] == 0, table
     assert db.execute("select count(*) from patrols_place").fetchone()[0] > 0
     assert db.execute("select count(*) from patrols_place where notes != ''").fetchone()[0] == 0
+
+
+def test_worker_refuses_to_start_in_production_with_generated_secrets(tmp_path):
+    data = tmp_path / "data"
+    env = {"VECINOS_DATA_DIR": str(data), "VECINOS_ENV": "development"}
+    env_clean = {k: v for k, v in os.environ.items() if k != "VECINOS_DATABASE_URL"}
+    migrate = subprocess.run(
+        [sys.executable, "-m", "vecinos.cli", "migrate", "--verbosity", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env_clean, **env},
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    # A worker skips only the URL checks: the production rules still stop it before it runs.
+    result = subprocess.run(
+        [sys.executable, "-m", "vecinos.cli", "worker"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env_clean, **env, "VECINOS_ENV": "production"},
+    )
+    assert result.returncode == 1
+    assert "vecinos.E001" in result.stderr and "vecinos.E002" in result.stderr
+
+
+def test_worker_checks_import_no_view():
+    # The URL checks would load every view, and the PDF and font libraries behind the rights
+    # pages, into a process that serves no page (tens of MB of a worker's memory).
+    code = (
+        "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+        "'vecinos.settings'); django.setup(); from vecinos import cli; "
+        "errors = cli._worker_check_errors(); "
+        "print(len(errors), 'vecinos.urls' in sys.modules, 'fpdf' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=os.environ
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "False", "False"]

@@ -71,10 +71,15 @@ def test_serve_runs_web_and_worker_with_demo_and_stops_on_ctrl_c(served):
         "database": "ok",
         "queue": "ok",
         "worker": "running",
+        "worker_processes": 2,
         "worker_restarts": 0,
     }
+    # Two workers (one sends on one core at most); only the first runs the periodic tasks.
+    workers = _workers(proc.pid)
+    assert len(workers) == 2, workers
+    assert sorted(b"--no-periodic" in cmdline for _pid, cmdline in workers) == [False, True]
     assert get(base + "/signin/")[0] == 200
-    # The worker started beside the web server consumes the queue.
+    # The workers started beside the web server consume the queue.
     check = subprocess.run(
         [sys.executable, "-m", "vecinos.cli", "check", "--worker", "--timeout", "30"],
         env=env,
@@ -90,19 +95,32 @@ def test_serve_runs_web_and_worker_with_demo_and_stops_on_ctrl_c(served):
     assert f"running at {base}/" in output
     assert "coordinator / " in output  # the demo sign-in is printed
     assert "Stopped." in output
+    # Every worker stopped with it.
+    assert not [pid for pid, _cmdline in workers if Path(f"/proc/{pid}").exists()]
 
 
-def worker_pid(serve_pid: int) -> int | None:
-    """The `vecinos worker` child of a running `vecinos serve`."""
-    for task in Path(f"/proc/{serve_pid}/task").iterdir():
+def _workers(serve_pid: int) -> list[tuple[int, list[bytes]]]:
+    """The `vecinos worker` children of a running `vecinos serve`: (pid, command line)."""
+    found = []
+    try:
+        tasks = list(Path(f"/proc/{serve_pid}/task").iterdir())
+    except OSError:
+        return []  # serve has exited
+    for task in tasks:
         for child in (task / "children").read_text().split():
             try:
                 cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
             if b"vecinos.cli" in cmdline and b"worker" in cmdline:
-                return int(child)
-    return None
+                found.append((int(child), cmdline))
+    return found
+
+
+def worker_pid(serve_pid: int) -> int | None:
+    """The first `vecinos worker` child of a running `vecinos serve`."""
+    found = _workers(serve_pid)
+    return found[0][0] if found else None
 
 
 def test_a_killed_worker_is_started_again_while_the_web_server_stays_up(served):

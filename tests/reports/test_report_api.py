@@ -210,6 +210,20 @@ def test_rate_limit_answers_429(client, settings):
 
 
 @pytest.mark.django_db
+def test_invalid_reports_count_toward_the_limit_and_over_it_the_answer_is_429(client, settings):
+    # Validation runs before the write transaction; the count must still come first, so a
+    # flooder of invalid reports is refused like any other and learns nothing more.
+    settings.REPORT_RATE_LIMIT = 2
+    with time_machine.travel(datetime(2025, 6, 10, 19, 1, tzinfo=UTC), tick=False):
+        invalid = {"activity": "street"}  # nothing says where
+        assert post(client, invalid).status_code == 400
+        assert post(client, invalid).status_code == 400
+        assert post(client, invalid).status_code == 429
+        assert post(client, {**GOOD, "seen_at": None}).status_code == 429
+    assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
 def test_openapi_documents_the_reports_endpoints(client):
     schema = client.get("/api/v1/openapi.json").json()
     create = schema["paths"]["/api/v1/reports"]["post"]

@@ -22,6 +22,7 @@ import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -119,14 +120,19 @@ def delivery_outcomes(counts: Mapping[tuple[str, str], int]) -> None:
             DELIVERY_OUTCOMES.labels(channel=_name(channel), outcome=_name(outcome)).inc(n)
 
 
+_latency_of: dict[str, Any] = {}  # channel -> its labelled latency histogram
+
+
 def provider_answered(channel: str, started: float, error: BaseException | None = None) -> None:
     """One provider call that began at ``started`` (time.monotonic()) has ended. ``error`` is
     the transport's error, if it raised one: its ``permanent`` flag picks the kind."""
-    label = _name(channel)
-    PROVIDER_LATENCY.labels(channel=label).observe(max(0.0, time.monotonic() - started))
+    latency = _latency_of.get(channel)
+    if latency is None:  # once per channel: labels() takes a lock and checks the name
+        latency = _latency_of[channel] = PROVIDER_LATENCY.labels(channel=_name(channel))
+    latency.observe(max(0.0, time.monotonic() - started))
     if error is not None:
         kind = "permanent" if getattr(error, "permanent", False) else "transient"
-        PROVIDER_ERRORS.labels(channel=label, kind=kind).inc()
+        PROVIDER_ERRORS.labels(channel=_name(channel), kind=kind).inc()
 
 
 def report_received(source: str, started: float) -> None:

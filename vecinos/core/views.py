@@ -49,7 +49,10 @@ def _serve_state() -> dict:
         os.kill(int(state["serve_pid"]), 0)
     except (OSError, ValueError, KeyError, TypeError):
         return {}
-    keys = ("worker", "worker_restarts", "worker_last_exit", "worker_last_exit_code")
+    keys = (
+        "worker", "worker_processes", "worker_restarts", "worker_last_exit",
+        "worker_last_exit_code",
+    )  # fmt: skip
     return {k: state[k] for k in keys if k in state}
 
 

@@ -87,15 +87,20 @@ def _this_host() -> str:
     return f"{socket.gethostname()[:24]}/{namespace}"
 
 
+_process_ids: dict[int, str | None] = {}
+
+
 def process_id() -> str | None:
-    """This worker process, as recorded on the leases it holds; None where /proc is missing."""
-    host = _this_host()
-    if not host:
-        return None
-    try:
-        return f"{host}/{os.getpid()}/{_proc_start(os.getpid())}"
-    except (OSError, IndexError):
-        return None
+    """This worker process, as recorded on the leases it holds; None where /proc is missing.
+    Read once per process (every claim records it; a forked child has another pid)."""
+    pid = os.getpid()
+    if pid not in _process_ids:
+        host = _this_host()
+        try:
+            _process_ids[pid] = f"{host}/{pid}/{_proc_start(pid)}" if host else None
+        except (OSError, IndexError):
+            _process_ids[pid] = None
+    return _process_ids[pid]
 
 
 def _is_dead(owner: str) -> bool:

@@ -249,20 +249,30 @@ class _Loop:
     async def _send_all(self, jobs: list, out: queue.SimpleQueue) -> None:
         if self.semaphore is None:
             self.semaphore = asyncio.Semaphore(settings.DELIVERY_CONCURRENCY * 4)
+        # Outcomes cross to the recording thread in lists, one per turn of this loop at most:
+        # a put per message would wake that thread (and pass the GIL over) once per message.
+        ready: list[Outcome] = []
+
+        def ship() -> None:
+            out.put(ready[:])
+            ready.clear()
 
         def done(pk: int, task: asyncio.Future) -> None:
             # _send catches every error; only a cancellation at shutdown gets here unanswered.
+            if not ready:
+                self.loop.call_soon(ship)
             if task.cancelled():
-                out.put((pk, TransportError("cancelled")))
+                ready.append((pk, TransportError("cancelled")))
             else:
-                out.put(task.result())
+                ready.append(task.result())
 
         for pk, transport, message, expires_at, look in jobs:
             task = asyncio.ensure_future(self._send(pk, transport, message, expires_at, look))
             task.add_done_callback(functools.partial(done, pk))
 
     def submit_all(self, jobs: list) -> queue.SimpleQueue:
-        """Start sending every (pk, transport, message, expiry, look); outcomes come back."""
+        """Start sending every (pk, transport, message, expiry, look); their outcomes come
+        back in lists."""
         out: queue.SimpleQueue = queue.SimpleQueue()
         asyncio.run_coroutine_threadsafe(self._send_all(jobs, out), self.loop)
         return out
@@ -319,6 +329,8 @@ def _gives_up(delivery: Claimed, error: TransportError, now: datetime) -> bool:
 # Outcomes are recorded in groups of at most this many as they arrive: a worker killed
 # mid-batch loses (and later re-sends under the same idempotency key) at most one group.
 RECORD_EVERY = 100
+# ... and at most this long after the first outcome of a group came back (seconds).
+RECORD_WAIT = 0.1
 
 
 def _can_look(transport) -> bool:
@@ -408,20 +420,28 @@ def _triage(
 
 
 def _send_on_loop(jobs: list[Job], pending: list[Outcome], flush: Callable[[], None]) -> None:
+    """Outcomes are recorded RECORD_EVERY at a time, or RECORD_WAIT seconds after the first
+    of a group arrived, whichever comes first: one transaction per group, not per trickle."""
     out = _send_loop().submit_all(jobs)
     left = len(jobs)
+    flush_at: float | None = time.monotonic() + RECORD_WAIT if pending else None
     while left:
-        pending.append(out.get())
-        left -= 1
-        # Take whatever else has already arrived, then record it in one transaction.
-        while left and len(pending) < RECORD_EVERY:
-            try:
-                pending.append(out.get_nowait())
-            except queue.Empty:
-                break
-            left -= 1
-        if len(pending) >= RECORD_EVERY or not left or out.empty():
+        wait = None if flush_at is None else flush_at - time.monotonic()
+        try:
+            if wait is not None and wait <= 0:
+                raise queue.Empty
+            arrived = out.get(timeout=wait)
+        except queue.Empty:
             flush()
+            flush_at = None
+            continue
+        pending.extend(arrived)
+        left -= len(arrived)
+        if flush_at is None:
+            flush_at = time.monotonic() + RECORD_WAIT
+        if len(pending) >= RECORD_EVERY:
+            flush()
+            flush_at = None
 
 
 def _send_in_pool(

@@ -148,25 +148,45 @@ def _console_member(request: HttpRequest):
 )
 def report_create(request: HttpRequest, payload: ReportIn):
     member = _reporter(request)
+    # One answer for "over the limit" and "banned": a flooder learns nothing from it.
+    refused = Status(
+        429,
+        {
+            "detail": _(
+                "Too many reports from this connection. Wait a few minutes, or call the hotline."
+            )
+        },
+    )
+    try:
+        key = services.unbanned_source(limit_key(request))
+    except services.Banned:
+        return refused
+    # Validation and building the row need no write: done before the transaction, so on
+    # SQLite the one writer is held only for the writes.
+    prepared, invalid = None, None
+    try:
+        prepared = services.report_prepare(data=_input(payload, member), source_key_value=key)
+    except services.ReportInvalid as exc:
+        invalid = exc
     # One report, one transaction (on SQLite, one take of the write lock): the rate counter
     # and the report. A refused or invalid one still counts (its answer commits).
     with transaction.atomic():
-        return _report_create(request, payload, member)
+        try:
+            services.count_source(key, bucket="api")
+        except services.RateLimited:
+            return refused
+        if invalid is not None:
+            return Status(400, {"errors": {name: str(msg) for name, msg in invalid.errors.items()}})
+        assert prepared is not None
+        report = services.report_store(prepared)
+    return Status(201, {"id": report.pk, "receipt": report.receipt})
 
 
-def _report_create(request: HttpRequest, payload: ReportIn, member):
-    try:
-        key = services.check_source(limit_key(request), bucket="api")
-    except (services.RateLimited, services.Banned):
-        # One answer for "over the limit" and "banned": a flooder learns nothing from it.
-        message = _(
-            "Too many reports from this connection. Wait a few minutes, or call the hotline."
-        )
-        return Status(429, {"detail": message})
+def _input(payload: ReportIn, member) -> services.ReportInput:
     seen_at = payload.seen_at
     if seen_at is not None and timezone.is_naive(seen_at):
         seen_at = timezone.make_aware(seen_at, timezone.get_default_timezone())
-    data = services.ReportInput(
+    return services.ReportInput(
         channel="api",
         language=payload.language or get_language() or "es",
         activity=payload.activity.value if payload.activity else "",
@@ -182,11 +202,6 @@ def _report_create(request: HttpRequest, payload: ReportIn, member):
         reporter_contact=payload.reporter_contact,
         reporter_member=member,
     )
-    try:
-        report = services.report_submit(data=data, source_key_value=key)
-    except services.ReportInvalid as exc:
-        return Status(400, {"errors": {name: str(msg) for name, msg in exc.errors.items()}})
-    return Status(201, {"id": report.pk, "receipt": report.receipt})
 
 
 def _incident_row(incident: Incident, report_count: int) -> dict:

@@ -136,13 +136,24 @@ def precheck_source(raw: str, *, bucket: str, uploads: bool) -> None:
 
 def check_source(raw: str, *, bucket: str) -> str:
     """Rate limit and ban check for a submission; returns the rotating source key."""
+    key = unbanned_source(raw)
+    count_source(key, bucket=bucket)
+    return key
+
+
+def unbanned_source(raw: str) -> str:
+    """The rotating source key of a submission, or Banned. A read: no write lock needed."""
     key = source_of(raw)
     _check_ban(raw, key)
+    return key
+
+
+def count_source(key: str, *, bucket: str) -> None:
+    """Count one submission of this source; RateLimited once it is over its limit."""
     if not ratelimit.hit(
         bucket, key, limit=settings.REPORT_RATE_LIMIT, window_seconds=settings.REPORT_RATE_WINDOW
     ):
         raise RateLimited
-    return key
 
 
 def _check_ban(raw: str, key: str) -> None:
@@ -257,6 +268,22 @@ def _zone_index() -> dict[str, int]:
 
 def report_submit(*, data: ReportInput, source_key_value: str = "") -> Report:
     """Validate, strip photo metadata, and store a report. The caller rate-limited the source."""
+    return report_store(report_prepare(data=data, source_key_value=source_key_value))
+
+
+@dataclass
+class Prepared:
+    """A valid report, built and ready to write (report_prepare), and when its request began."""
+
+    report: Report
+    photos: list[tuple[bytes, str]]
+    started: float
+
+
+def report_prepare(*, data: ReportInput, source_key_value: str = "") -> Prepared:
+    """Everything about a report that needs no write: validation (ReportInvalid), photos
+    stripped, its receipt, cells and zone. Done before the write transaction, so under a
+    surge the embedded database's one writer is held only for the writes (report_store)."""
     started = time.monotonic()  # issue 15: queue visibility
     validate(data, draft=data.status == ReportStatus.DRAFT)
     photos = [clean_photo(content) for content, _name in data.photos]
@@ -285,6 +312,12 @@ def report_submit(*, data: ReportInput, source_key_value: str = "") -> Report:
         report.lat, report.lng = float(data.lat), float(data.lng)
         report.cell7 = geo.cell_of(report.lat, report.lng, geo.COARSE_RESOLUTION)
         report.zone_id = zone_id_for(report.lat, report.lng)
+    return Prepared(report=report, photos=photos, started=started)
+
+
+def report_store(prepared: Prepared) -> Report:
+    """Write a prepared report (and its photos) in one transaction; wake the dispatchers."""
+    report, photos, started = prepared.report, prepared.photos, prepared.started
     with transaction.atomic():
         if report.status == ReportStatus.NEW:
             flag_floods(report)  # sets report.flood_group before the row is written

@@ -143,6 +143,13 @@ def async_session(limit: int) -> Any:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit))
 
 
+@cache
+def _client_timeout(timeout: float) -> Any:
+    import aiohttp
+
+    return aiohttp.ClientTimeout(total=timeout, connect=min(timeout, CONNECT_TIMEOUT))
+
+
 async def request_async(
     session: Any,
     method: str,
@@ -164,7 +171,7 @@ async def request_async(
             data=data,
             headers=headers or {},
             allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, CONNECT_TIMEOUT)),
+            timeout=_client_timeout(timeout),
         ) as response:
             body = await response.read()
             status = response.status

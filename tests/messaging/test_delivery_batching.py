@@ -1,0 +1,47 @@
+"""The sender records outcomes in groups, not one transaction per message that comes back.
+
+Sends go to a local server that speaks Twilio's API (tests/twilio_stub.py), on the worker's
+event loop, as in production.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.messaging.test_delivery_worker_death import enqueue, twilio  # noqa: F401  (fixture)
+from tests.twilio_stub import fresh_rate_limits, twilio_webhooks  # noqa: F401  (fixtures)
+from vecinos.messaging import services, worker
+from vecinos.messaging.models import Delivery, DeliveryStatus
+
+pytestmark = pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+
+
+@pytest.mark.django_db
+def test_a_batch_is_recorded_in_a_few_groups_and_every_message_goes_once(twilio, settings):  # noqa: F811
+    # A carrier's rate: the answers come back one by one, 20 ms apart, where a record per
+    # arrival (a write transaction each) would cost the sender most of its time.
+    settings.TWILIO_SMS_RATE = 50
+    n = 100
+    for i in range(n):
+        enqueue(f"+1213556{i:04d}", f"batch-{i}")
+    started = time.monotonic()
+    with CaptureQueriesContext(connection) as ctx:
+        counts = services.dispatch(batch_size=n)
+    took = time.monotonic() - started
+    assert counts["sent"] == n, counts
+    outcome_writes = [
+        q["sql"] for q in ctx.captured_queries if "UPDATE" in q["sql"] and "provider_id" in q["sql"]
+    ]
+    # A group is written when it holds RECORD_EVERY outcomes or RECORD_WAIT seconds after its
+    # first arrived: at most one per RECORD_WAIT of sending, plus the full ones. One per
+    # answer (or per momentary lull between answers) would be hundreds, or dozens.
+    most = took / worker.RECORD_WAIT + -(-n // worker.RECORD_EVERY) + 1
+    assert len(outcome_writes) <= most, (len(outcome_writes), took)
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == n
+    # Each number exactly once at the provider.
+    assert len(twilio.messages) == n
+    assert len({m["to"] for m in twilio.messages}) == n
