@@ -236,7 +236,8 @@ def main() -> None:
         coming = sum(c.get("coming", 0) for c in counts.values())
         board_ms = inner("board", env, str(created["id"]))["board_ms"]
     lost = max(ok - coming, 0)
-    print(f"[embedded SQLite] errors {errors}; coming {coming}", flush=True)
+    database = "PostgreSQL" if os.environ.get("VECINOS_DATABASE_URL") else "embedded SQLite"
+    print(f"[{database}] errors {errors}; coming {coming}", flush=True)
     print(
         f"activation: {ok} replies in {elapsed:.1f} s = {ok / elapsed:.0f}/s; "
         f"board {board_ms:.0f} ms; lost {lost}"

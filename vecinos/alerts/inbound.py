@@ -200,11 +200,15 @@ def _lift_opt_out(index: str) -> bool:
     return bool(deleted)
 
 
-@transaction.atomic
 def handle_start(msg: InboundSms) -> str | None:
     word = keyword(msg, START_WORDS)
     if word is None or not msg.from_index:
-        return None
+        return None  # (before any savepoint: every inbound message passes here, twice)
+    with transaction.atomic():
+        return _start(msg, word)
+
+
+def _start(msg: InboundSms, word: str) -> str:
     index = msg.from_index
     sub = subscriber_of(msg)
     lang = reply_language(msg, sub, START_WORDS[word])

@@ -32,7 +32,8 @@ def hit(bucket: str, key: str, *, limit: int, window_seconds: int) -> bool:
         count = pipe.execute()[0]
         return int(count) <= limit
     expires = (window + 1) * window_seconds
-    with transaction.atomic(), connection.cursor() as cursor:
+    # No savepoint inside a caller's transaction (one statement: it commits or fails whole).
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO core_ratecounter (name, count, expires) VALUES (%s, 1, %s) "
             "ON CONFLICT (name) DO UPDATE SET count = core_ratecounter.count + 1 "

@@ -22,6 +22,13 @@ send no reply", or the reply text. Conventions so apps do not trip over each oth
 
 Filters run before rate limiting and routing: one returning True drops the message silently
 (a banned flooder gets an empty reply and costs no database writes beyond the check).
+
+A handler may also register a ``prepare`` function: the webhook calls it before it opens the
+message's write transaction (on SQLite, before it takes the database's one write lock) and keeps
+its result in ``msg.prepared[name]``. Reads that do not need to be in the transaction go there
+(which call-out does this phone answer?), so a surge of replies holds the lock only for its
+writes. A prepare function only reads; the handler must still work when its result is missing
+(``route_sms`` called directly) and re-read, in the transaction, whatever it decides on.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import translation
@@ -42,6 +49,7 @@ SmsHandler = Callable[["InboundSms"], "str | None"]
 SmsFilter = Callable[["InboundSms"], bool]
 VoiceHandler = Callable[[Any, dict], str]
 SenderLookup = Callable[[str], Any]  # phone blind index -> the sender's record, or None
+SmsPrepare = Callable[["InboundSms"], Any]
 
 # Every interface language with a catalog: keyword replies and the fallback go out in them.
 REPLY_LANGUAGES = tuple(code for code, _name in languages.ui_languages())
@@ -53,6 +61,7 @@ class InboundSms:
     body: str
     from_index: str = ""
     member: Any = None  # who has that phone, by the registered sender lookup, or None
+    prepared: dict[str, Any] = field(default_factory=dict)  # handler name -> prepare()'s result
 
     @classmethod
     def build(cls, from_e164: str, body: str) -> InboundSms:
@@ -180,6 +189,7 @@ _sms: dict[str, tuple[int, SmsHandler]] = {}
 _filters: dict[str, SmsFilter] = {}
 _voice: dict[str, VoiceHandler] = {}
 _sender: dict[str, SenderLookup] = {}
+_prepare: dict[str, SmsPrepare] = {}
 
 
 def register_sender_lookup(lookup: SenderLookup) -> None:
@@ -187,9 +197,21 @@ def register_sender_lookup(lookup: SenderLookup) -> None:
     _sender["lookup"] = lookup
 
 
-def register_sms(name: str, handler: SmsHandler, priority: int = 50) -> None:
-    """Register (or replace, by name) an SMS handler."""
+def register_sms(
+    name: str, handler: SmsHandler, priority: int = 50, prepare: SmsPrepare | None = None
+) -> None:
+    """Register (or replace, by name) an SMS handler, and its read-only ``prepare``."""
     _sms[name] = (priority, handler)
+    if prepare is None:
+        _prepare.pop(name, None)
+    else:
+        _prepare[name] = prepare
+
+
+def prepare_sms(msg: InboundSms) -> None:
+    """Run the handlers' prepare functions (reads, outside the message's write transaction)."""
+    for name, prepare in list(_prepare.items()):
+        msg.prepared[name] = prepare(msg)
 
 
 def register_sms_filter(name: str, check: SmsFilter) -> None:
@@ -202,6 +224,7 @@ def register_voice(flow: str, handler: VoiceHandler) -> None:
 
 def unregister(name: str) -> None:
     _sms.pop(name, None)
+    _prepare.pop(name, None)
     _filters.pop(name, None)
     _voice.pop(name, None)
 

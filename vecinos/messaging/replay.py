@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from vecinos.core.crypto import blind_index
@@ -20,12 +20,17 @@ def first_time(kind: str, *parts: str) -> bool:
     if not any(parts):
         return True
     key = blind_index("|".join((kind, *parts)), purpose="webhook-replay")
-    try:
-        with transaction.atomic():
-            WebhookSeen.objects.create(key=key)
-    except IntegrityError:
-        return False
-    return True
+    # One statement and no savepoint: it runs inside the webhook's write transaction, where
+    # every statement counts (the write lock is held meanwhile).
+    table = WebhookSeen._meta.db_table
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, seen_at) VALUES (%s, %s) "  # noqa: S608 - our table
+            "ON CONFLICT (key) DO NOTHING RETURNING id",
+            [key, now],
+        )
+        return cursor.fetchone() is not None
 
 
 def prune(*, now=None) -> int:

@@ -59,19 +59,29 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
     e164 = _phone(request.POST.get("From", ""))
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid", "")
     msg = inbound.InboundSms.build(e164, request.POST.get("Body", "")[:MAX_BODY]) if e164 else None
+    # Reads first, outside the write transaction: the sender (above), the filters, and what the
+    # handlers prepare (which call-out a reply answers). On SQLite the transaction holds the
+    # one write lock of every process, so it should hold it for writes only.
+    filtered = False
+    if msg is not None:
+        filtered = inbound.is_filtered(msg)
+        inbound.prepare_sms(msg)
     # One message, one transaction (on SQLite, one take of the write lock): the replay record,
     # the rate counter and the handlers' writes. Each handler runs in a savepoint of it, so
     # one that fails leaves nothing half-written and the rest still commits.
     with transaction.atomic():
-        reply = _handle_sms(sid, e164, msg)
+        reply = _handle_sms(sid, e164, msg, filtered=filtered)
     response = MessagingResponse()
     if reply:
         response.message(brand_sms(reply))
     return twiml(response)
 
 
-def _handle_sms(sid: str, e164: str, msg: inbound.InboundSms | None) -> str | None:
-    """The reply text for one inbound message, or None/"" for none."""
+def _handle_sms(
+    sid: str, e164: str, msg: inbound.InboundSms | None, *, filtered: bool
+) -> str | None:
+    """The reply text for one inbound message, or None/"" for none. ``filtered``: a filter
+    (a ban) drops this sender's message, checked before the transaction."""
     # A signed request can be captured and re-sent at will (Twilio signs no timestamp): each
     # message is handled once, so a saved STOP cannot silence someone who sent START since.
     if not replay.first_time("sms", sid):
@@ -82,7 +92,7 @@ def _handle_sms(sid: str, e164: str, msg: inbound.InboundSms | None) -> str | No
     urgent = _route(msg, min_priority=inbound.ALWAYS)
     if urgent is not None:
         return urgent
-    if inbound.is_filtered(msg):
+    if filtered:
         return None
     if not ratelimit.hit(
         "sms",

@@ -93,15 +93,33 @@ def reply_text(outcome: str, response: Response, minutes: int | None) -> str:
     return _("Vecinos %(code)s: we already have that answer. Thank you.") % {"code": code}
 
 
+_UNPREPARED = object()
+
+
+def prepare_reply(msg: InboundSms) -> Response | None:
+    """Before the write transaction: the call-out this reply answers (a read, kept off the
+    write lock), or None when it is not a reply or this phone was asked by no call-out."""
+    parsed = parse(msg.words)
+    if parsed is None or not msg.from_index:
+        return None
+    return services.response_for_phone(msg.from_index, parsed[3])
+
+
 def handle_reply(msg: InboundSms) -> str | None:
     parsed = parse(msg.words)
     if parsed is None or not msg.from_index:
         return None
     answer, hint, minutes, code = parsed
-    response = services.response_for_phone(msg.from_index, code)
+    response = msg.prepared.get("mobilize.reply", _UNPREPARED)
+    if response is _UNPREPARED:
+        response = services.response_for_phone(msg.from_index, code)
+    elif response is not None and not services.response_refresh(response):
+        response = None
     if response is None:
         return None  # not a responder of any call-out: the next handler or the fallback
-    # The router runs each message in one transaction: the row was just read inside it.
+    assert isinstance(response, Response)
+    # The router runs each message in one transaction: the row was read (or its state re-read)
+    # inside it.
     outcome = services.respond(
         response=response, answer=answer, via="sms", eta_minutes=minutes, fresh=True
     )
@@ -123,7 +141,7 @@ def handle_rsvp(msg: InboundSms) -> str | None:
     return events.handle_sms(msg)
 
 
-register_sms("mobilize.reply", handle_reply, priority=98)
+register_sms("mobilize.reply", handle_reply, priority=98, prepare=prepare_reply)
 register_sms("mobilize.rsvp", handle_rsvp, priority=65)
 # The voice transport puts every call on flow "alert"; call-outs are told apart by the delivery.
 router.register_voice(alert_voice.FLOW, voice_router)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from vecinos.messaging import services as messaging
 from vecinos.mobilize.messages import (
@@ -24,13 +25,67 @@ from vecinos.mobilize.rules import (
 # --- replies -----------------------------------------------------------------------------------
 
 
+# The reply path runs for every reply of a surge, inside the message's write transaction (on
+# SQLite: while holding the one write lock). Its statements are written out once here rather
+# than built by the ORM per reply: building them was most of a reply's CPU time.
+_RESPONSE = Response._meta.db_table
+_ACTIVATION = Activation._meta.db_table
+_FILLED = (
+    f"SELECT role, COUNT(*) FROM {_RESPONSE} WHERE activation_id = %s "  # noqa: S608 - our tables
+    f"AND status IN ({', '.join(['%s'] * len(SAYS_YES))}) GROUP BY role"
+)
+_FRESH = (
+    f"SELECT r.status, r.role, a.status, a.expires_at, a.quota_met_at, a.roles, a.quota "  # noqa: S608
+    f"FROM {_RESPONSE} r JOIN {_ACTIVATION} a ON a.id = r.activation_id WHERE r.id = %s"
+)
+
+
 def _filled(activation: Activation) -> dict[str, int]:
-    rows = (
-        Response.objects.filter(activation=activation, status__in=SAYS_YES)
-        .values("role")
-        .annotate(n=Count("pk"))
-    )
-    return {r["role"]: r["n"] for r in rows}
+    with connection.cursor() as cursor:
+        cursor.execute(_FILLED, [activation.pk, *SAYS_YES])
+        return dict(cursor.fetchall())
+
+
+def _datetime(value: Any) -> datetime | None:
+    """A datetime column read by plain SQL (SQLite returns it naive or as text, in UTC)."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else parse_datetime(value)
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def response_refresh(response: Response) -> bool:
+    """Re-read, in the caller's transaction, what an answer decides on (the response's status
+    and role, its call-out's state) into ``response`` and ``response.activation``, loaded
+    earlier outside it. One statement; False when the response is gone."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FRESH, [response.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    activation = response.activation
+    response.status, response.role, activation.status = row[0], row[1], row[2]
+    activation.expires_at = _datetime(row[3])  # type: ignore[assignment]
+    activation.quota_met_at = _datetime(row[4])
+    activation.roles = json.loads(row[5]) if isinstance(row[5], str) else row[5]
+    activation.quota = bool(row[6])
+    return True
+
+
+def _set(response: Response, **fields: Any) -> None:
+    """UPDATE one response's columns (plain SQL, values prepared by the model's fields)."""
+    names, values = [], []
+    for name, value in fields.items():
+        field = Response._meta.get_field(name)
+        names.append(f"{field.column} = %s")  # type: ignore[union-attr]
+        values.append(field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_RESPONSE} SET {', '.join(names)} WHERE id = %s",  # noqa: S608
+            [*values, response.pk],
+        )
 
 
 def _role_for(activation: Activation, wanted: str, filled: dict[str, int]) -> str | None:
@@ -65,7 +120,7 @@ def _quota_met(activation: Activation) -> None:
 OUTCOMES = ("coming", "declined", "arrived", "left", "enough", "closed", "same")
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def respond(
     *,
     response: Response,
@@ -78,7 +133,9 @@ def respond(
     """Record an answer: coming (with minutes away), declined, arrived, left. Returns the outcome:
     one of OUTCOMES ("enough" when a quota call-out is already full, "closed" when it is over).
 
-    ``fresh``: the caller loaded the response (with its activation) in this transaction."""
+    ``fresh``: the caller loaded the response (with its activation) in this transaction, or
+    refreshed it there (``response_refresh``). No savepoint of its own: when it fails, the
+    caller's transaction (or savepoint) is rolled back whole."""
     if fresh and connection.vendor == "sqlite":
         # SQLite: the caller's write transaction already serializes every reply.
         activation = response.activation
@@ -102,11 +159,11 @@ def respond(
             filled[response.role] = filled.get(response.role, 1) - 1
         chosen = _role_for(activation, role or response.role, filled)
         if chosen is None:
-            Response.objects.filter(pk=response.pk).update(status=S.ENOUGH, **update)
+            _set(response, status=S.ENOUGH, **update)
             return "enough"
         minutes = min(max(eta_minutes or 0, 0), MAX_ETA_MINUTES)
         update.update(status=S.COMING, role=chosen, eta=now + timedelta(minutes=minutes))
-        Response.objects.filter(pk=response.pk).update(**update)
+        _set(response, **update)
         filled[chosen] = filled.get(chosen, 0) + 1
         if activation.quota and all(filled.get(k, 0) >= n for k, n in activation.roles.items()):
             _quota_met(activation)
@@ -114,20 +171,18 @@ def respond(
     if answer == "declined":
         if response.status == S.DECLINED:
             return "same"
-        Response.objects.filter(pk=response.pk).update(status=S.DECLINED, eta=None, **update)
+        _set(response, status=S.DECLINED, eta=None, **update)
         return "declined"
     if answer == "arrived":
         if response.status == S.ARRIVED:
             return "same"
         role = response.role or _role_for(activation, role, _filled(activation)) or ""
-        Response.objects.filter(pk=response.pk).update(
-            status=S.ARRIVED, arrived_at=now, left_at=None, role=role, **update
-        )
+        _set(response, status=S.ARRIVED, arrived_at=now, left_at=None, role=role, **update)
         return "arrived"
     if answer == "left":
         if response.status == S.LEFT:
             return "same"
-        Response.objects.filter(pk=response.pk).update(status=S.LEFT, left_at=now, **update)
+        _set(response, status=S.LEFT, left_at=now, **update)
         return "left"
     raise ValueError(answer)
 
@@ -140,20 +195,26 @@ ORDER BY CASE WHEN a.code = %s THEN 0 ELSE 1 END, CASE WHEN a.status = 'open' TH
   r.asked_at DESC, r.id DESC
 LIMIT 1
 """
+_LOOKUP_ROW = _LOOKUP.replace("SELECT r.id", "SELECT r.*", 1)
+_ACTIVATION_ROW = f"SELECT * FROM {_ACTIVATION} WHERE id = %s"  # noqa: S608 - our table
 
 
 def response_for_phone(index: str, code: str = "") -> Response | None:
     """The call-out a reply from this phone answers: the one whose code it names, else the
     most recent one still open that asked them, else the most recent closed one (to say so).
 
-    One indexed query by the phone's blind index: this runs for every reply of a surge."""
+    One indexed query by the phone's blind index, then its call-out by id: this runs for every
+    reply of a surge (plain SQL: the ORM's select_related cost more than both queries).
+    """
     if not index:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _LOOKUP, [index, connection.ops.adapt_datetimefield_value(timezone.now()), code]
-        )
-        row = cursor.fetchone()
-    if row is None:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    found = list(Response.objects.raw(_LOOKUP_ROW, [index, now, code]))
+    if not found:
         return None
-    return Response.objects.select_related("activation").get(pk=row[0])
+    response = found[0]
+    activations = list(Activation.objects.raw(_ACTIVATION_ROW, [response.activation_id]))
+    if not activations:
+        return None
+    response.activation = activations[0]
+    return response

@@ -51,6 +51,7 @@ from vecinos.mobilize.replies import (  # noqa: F401 - re-exported
     _role_for,
     respond,
     response_for_phone,
+    response_refresh,
 )
 from vecinos.mobilize.rules import (  # noqa: F401 - re-exported
     CODE_ALPHABET,

@@ -116,9 +116,25 @@ def pending_request(member) -> VerificationRequest | None:
     )
 
 
+def prepare_verifier(msg: InboundSms) -> bool:
+    """Before the write transaction: could this be a verifier's answer? (A keyword from a
+    member with a request pending.) False lets a surge of call-out replies ("VOY" is also
+    a verifier's yes) skip this handler without a query inside the transaction."""
+    if msg.member is None or classify_verifier_reply(msg.words) is None:
+        return False
+    return (
+        VerificationRequest.objects.filter(
+            verifier=msg.member,
+            status__in=[VerificationRequest.Status.SENT, VerificationRequest.Status.ACCEPTED],
+        )
+        .values("pk")
+        .exists()
+    )
+
+
 def handle_verifier(msg: InboundSms) -> str | None:
     """Priority 100. Not a verifier, no pending request, not a keyword: not ours."""
-    if msg.member is None:
+    if msg.member is None or msg.prepared.get("reports.verifier") is False:
         return None
     found = classify_verifier_reply(msg.words) or reply_word(msg.body)
     if found is None:
@@ -153,7 +169,7 @@ def handle_verifier(msg: InboundSms) -> str | None:
 
 
 register_sms_filter("reports.banned", is_banned)
-register_sms("reports.verifier", handle_verifier, priority=100)
+register_sms("reports.verifier", handle_verifier, priority=100, prepare=prepare_verifier)
 register_sms("reports.session", sms_flow.handle_session, priority=90)
 register_sms("reports.start", sms_flow.handle_start, priority=10)
 register_voice("hotline", voice.hotline)
