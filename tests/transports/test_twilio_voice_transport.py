@@ -66,7 +66,7 @@ def message(**kw) -> OutboundMessage:
         "language": "es",
         "idempotency_key": "call-1",
         "status_callback": "http://testserver/hooks/twilio/status",
-        "extra": {"delivery_id": 7},
+        "extra": {"delivery_id": 7, "flow": "alert"},
     }
     return OutboundMessage(**{**defaults, **kw})
 
@@ -193,6 +193,15 @@ def test_the_same_delivery_sent_twice_rings_once_where_the_key_is_honoured(twili
 def test_a_text_is_never_turned_into_a_call(twilio):
     with pytest.raises(TransportError) as caught:
         TwilioVoiceTransport().send(message(channel="sms"))
+    assert caught.value.code == "config" and not caught.value.permanent
+    assert twilio.requests == []
+
+
+@pytest.mark.parametrize("extra", [{"delivery_id": 7}, {"delivery_id": 7, "flow": ""}])
+def test_a_call_that_names_no_flow_is_refused_before_twilio_is_asked(twilio, extra):
+    # The flow that answers a call is the sender's to say; the transport has none of its own.
+    with pytest.raises(TransportError) as caught:
+        TwilioVoiceTransport().send(message(extra=extra))
     assert caught.value.code == "config" and not caught.value.permanent
     assert twilio.requests == []
 

@@ -31,7 +31,6 @@ PERMANENT_CODES = {21211, 21215, 21217, 13223, 13224, 21610}
 RING_SECONDS = 30
 VOICE_SALT = "vecinos.voice"
 VOICE_PATH = "/hooks/twilio/voice"
-DEFAULT_FLOW = "alert"
 # A token only has to live from the call being placed to the last key press of that call; a
 # day leaves room for a queue backlog without keeping old links valid for long.
 TOKEN_MAX_AGE = 24 * 3600
@@ -67,9 +66,11 @@ class TwilioVoiceTransport(Transport):
         delivery_id = message.extra.get("delivery_id")
         if not isinstance(delivery_id, int):
             raise TransportError("voice call without a delivery id", code="config")
-        # The voice flow that answers the call is the sender's to say (``extra["flow"]``); a
-        # message that names none (a direct send) gets the flow every call used to get.
-        flow = str(message.extra.get("flow") or DEFAULT_FLOW)
+        # The voice flow that answers the call is the sender's to say (``extra["flow"]``): the
+        # transport knows no flow of its own (issue 10), so a call that names none is refused.
+        flow = message.extra.get("flow")
+        if not isinstance(flow, str) or not flow:
+            raise TransportError("voice call without a flow", code="config")
         fields = {
             "To": message.address,
             "From": settings.TWILIO_FROM_NUMBER,
