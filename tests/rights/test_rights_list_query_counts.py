@@ -14,7 +14,7 @@ from django.urls import reverse
 from tests.conftest import sign_in
 from tests.querycount import assert_flat
 from vecinos.core import languages
-from vecinos.rights import services
+from vecinos.rights import selectors, services
 from vecinos.rights.models import Article, Topic
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,8 @@ def test_recordings_page(personas, settings, tmp_path):
         for _ in range(n):
             code = next(codes)
             services.recording_save(language=code, data=MP3, actor=personas.coordinator)
-        return reverse("rights_recordings"), reverse("rights_audio", args=[code])
+        # The newest recording's player, by its signed address (issue 13: not guessable).
+        return reverse("rights_recordings"), selectors.audio_path(selectors.recordings()[code])
 
     assert_flat(client, build)
 

@@ -120,7 +120,9 @@ def prepare_verifier(msg: InboundSms) -> bool:
     """Before the write transaction: could this be a verifier's answer? (A keyword from a
     member with a request pending.) False lets a surge of call-out replies ("VOY" is also
     a verifier's yes) skip this handler without a query inside the transaction."""
-    if msg.member is None or classify_verifier_reply(msg.words) is None:
+    if msg.member is None:
+        return False
+    if classify_verifier_reply(msg.words) is None and reply_word(msg.body) is None:
         return False
     return (
         VerificationRequest.objects.filter(
