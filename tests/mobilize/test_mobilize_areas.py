@@ -66,6 +66,19 @@ def test_the_new_call_out_page_has_the_drawing_map_and_its_live_count(client, pe
     assert 'id="draw-strings"' in page
 
 
+def test_the_call_out_map_is_named_for_a_call_out_and_the_alert_map_for_an_alert(
+    client, personas
+):
+    # Screen readers hear what the map is for (issue 14's audit found the call-out map
+    # announced as the alert area).
+    sign_in(client, personas.dispatcher)
+    callout = client.get("/mobilize/new/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert 'aria-label="Mapa: dibuje el área de la convocatoria"' in callout
+    assert "Map: draw the alert area" not in callout
+    alert = client.get("/alerts/new/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'aria-label="Map: draw the alert area"' in alert
+
+
 def test_a_drawn_area_asks_exactly_those_inside_and_matches_the_live_count(client, personas):
     inside = [public(34.04, -118.21, "es"), public(34.045, -118.20, "en")]
     public(34.20, -118.21)  # far outside

@@ -37,9 +37,14 @@ def _zone_outlines() -> list[dict]:
 
 
 @register.inclusion_tag("maps/_alert_area_map.html")
-def alert_area_map() -> dict:
-    """The composer's map: draw a circle or a polygon, or tap zones; the live count below."""
-    return {"zones": _zone_outlines()}
+def alert_area_map(purpose: str = "alert") -> dict:
+    """The composer's map: draw a circle or a polygon, or tap zones; the live count below.
+    ``purpose`` is "alert" or "callout": it names the map for screen readers."""
+    if purpose == "callout":
+        label = _("Map: draw the call-out area")
+    else:
+        label = _("Map: draw the alert area")
+    return {"zones": _zone_outlines(), "map_label": label}
 
 
 @register.inclusion_tag("maps/_pick_area.html")
