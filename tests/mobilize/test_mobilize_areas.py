@@ -66,9 +66,7 @@ def test_the_new_call_out_page_has_the_drawing_map_and_its_live_count(client, pe
     assert 'id="draw-strings"' in page
 
 
-def test_the_call_out_map_is_named_for_a_call_out_and_the_alert_map_for_an_alert(
-    client, personas
-):
+def test_the_call_out_map_is_named_for_a_call_out_and_the_alert_map_for_an_alert(client, personas):
     # Screen readers hear what the map is for (issue 14's audit found the call-out map
     # announced as the alert area).
     sign_in(client, personas.dispatcher)
