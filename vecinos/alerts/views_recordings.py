@@ -68,7 +68,4 @@ def recording_audio(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         raise Http404
     recording, data = found
-    response = HttpResponse(data, content_type=recording.content_type)
-    response["Cache-Control"] = "private, max-age=300"
-    response["X-Robots-Tag"] = "noindex"
-    return response
+    return audio.response(data, recording.content_type)

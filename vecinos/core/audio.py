@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.http import HttpResponse
 
 from vecinos.core import crypto
 
@@ -48,3 +49,12 @@ def read(rel: str) -> bytes | None:
 def remove(rel: str) -> None:
     if rel:
         (settings.MEDIA_ROOT / rel).unlink(missing_ok=True)
+
+
+def response(data: bytes, content_type: str) -> HttpResponse:
+    """A decrypted recording for whoever holds its signed URL (the provider during a call):
+    cached briefly and privately, never indexed."""
+    answer = HttpResponse(data, content_type=content_type)
+    answer["Cache-Control"] = "private, max-age=300"
+    answer["X-Robots-Tag"] = "noindex"
+    return answer

@@ -21,6 +21,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from vecinos.core import audio as audio_files
 from vecinos.core import coalition, languages
 from vecinos.rights import content, markup, pdf, selectors, services
 from vecinos.rights.forms import RecordingForm, VersionForm
@@ -221,9 +222,7 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         raise Http404
     recording, data = found
-    response = HttpResponse(data, content_type=recording.content_type)
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    return audio_files.response(data, recording.content_type)
 
 
 def service_worker(request: HttpRequest) -> HttpResponse:
