@@ -268,6 +268,8 @@ def new_page(browser):
         context = browser.new_context(**options)
         contexts.append(context)
         page = context.new_page()
+        # A wait, not a speed check: CI runs two suites at once on two cores.
+        page.set_default_timeout(30000)
         page.problems = PageProblems()
         page.on(
             "console",

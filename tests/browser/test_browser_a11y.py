@@ -58,7 +58,6 @@ def axe_page(browser):
         )
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(8000)
         page.problems = []
         return page
 

@@ -25,7 +25,6 @@ def test_every_language_follows_the_kind_and_the_facts(live_server, new_page):
     )
     device = TOTPDevice.objects.create(user=dispatcher, name="phone", confirmed=True)
     page = new_page()
-    page.set_default_timeout(8000)
     browser_sign_in(page, live_server.url, "disp.lu", device, to="/alerts/new/")
     outputs = page.locator("[data-preview-lang]")
     expect(outputs).to_have_count(len(OTHERS))

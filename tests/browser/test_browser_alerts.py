@@ -98,7 +98,6 @@ def test_coordinator_watches_an_alert_fill_and_a_member_acknowledges_on_a_phone(
 
     # --- the coordinator signs in: password, then the code from their authenticator ---------
     desk = new_page()
-    desk.set_default_timeout(8000)
     desk.goto(f"{base}/signin/")
     settle(desk)
     desk.get_by_label("Username").fill("coord.ana")
@@ -143,7 +142,6 @@ def test_coordinator_watches_an_alert_fill_and_a_member_acknowledges_on_a_phone(
     link = re.search(r"http\S+/a/[^/\s]+/", texts["+13235550187"]).group(0)
     assert link.startswith(base)
     phone = new_page(phone=True)
-    phone.set_default_timeout(8000)
     response = phone.goto(link)
     assert response is not None and response.status == 200
     settle(phone)

@@ -9,7 +9,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_api_docs_page_renders_with_local_assets(live_server, new_page):
     page = new_page()
-    page.set_default_timeout(30000)
     response = page.goto(f"{live_server.url}/api/v1/docs")
     assert response is not None and response.status == 200
     title = page.locator(".swagger-ui .info .title")

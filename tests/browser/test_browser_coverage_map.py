@@ -30,7 +30,6 @@ def test_place_name_with_markup_shows_as_text_in_the_coverage_tooltip(live_serve
     Shift.objects.create(place=place, starts_at=start, ends_at=start + timedelta(hours=1))
 
     page = new_page()
-    page.set_default_timeout(5000)
     browser_sign_in(page, base, "coord.ana", device, to="/patrols/coverage/")
     marker = page.locator("#coverage-map path.cov-marker").first
     marker.wait_for()

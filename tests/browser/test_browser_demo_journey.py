@@ -84,7 +84,6 @@ def test_a_newcomer_walks_the_whole_demo_on_a_phone(live_server, new_page, setti
 
     # --- a neighbor reports what they see, from the public home page ------------------------
     visitor = new_page(phone=True)
-    visitor.set_default_timeout(8000)
     visitor.context.grant_permissions(["geolocation"], origin=base)
     visitor.context.set_geolocation({"latitude": zone.center_lat, "longitude": zone.center_lng})
     visitor.goto(f"{base}/")
@@ -104,7 +103,6 @@ def test_a_newcomer_walks_the_whole_demo_on_a_phone(live_server, new_page, setti
 
     # --- the demo dispatcher signs in and triages it in the console --------------------------
     desk = new_page(phone=True)
-    desk.set_default_timeout(8000)
     sign_in(desk, base, "dispatcher", demo.credentials["dispatcher"])
     click_to(desk, desk.get_by_role("link", name="Dispatch console"), "**/console/")
     row = desk.locator("#console-live [data-row]", has_text=receipt)
@@ -129,7 +127,6 @@ def test_a_newcomer_walks_the_whole_demo_on_a_phone(live_server, new_page, setti
 
     # --- the verifier reads the text on the phone simulator and confirms ---------------------
     field = new_page(phone=True)
-    field.set_default_timeout(8000)
     open_simulator_link(field, base, "verifier", "/v/")
     shot(field, "04-verifier-link")
     click_to(field, field.get_by_role("button", name="Yes, I am going"))
@@ -152,7 +149,6 @@ def test_a_newcomer_walks_the_whole_demo_on_a_phone(live_server, new_page, setti
 
     # --- the coordinator approves: it is delivered -------------------------------------------
     boss = new_page(phone=True)
-    boss.set_default_timeout(8000)
     sign_in(boss, base, "coordinator", demo.credentials["coordinator"])
     click_to(boss, boss.get_by_role("link", name="Alerts", exact=True).first, "**/alerts/")
     click_to(boss, boss.locator(f'a[href="/alerts/{alert.pk}/"]').first)

@@ -68,7 +68,6 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
 
     # --- the dispatcher sends the call-out from the page -------------------------------------
     desk = new_page(phone=True)
-    desk.set_default_timeout(8000)
     browser_sign_in(desk, base, "disp.marta", device, to="/mobilize/new/")
     desk.get_by_label("Staging point").fill(STAGING)
     when = timezone.localtime() + timezone.timedelta(minutes=30)
@@ -96,7 +95,6 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
 
     # --- the responder opens the link on their phone and checks in ----------------------------
     phone = new_page(phone=True)
-    phone.set_default_timeout(8000)
     phone.goto(link)
     settle(phone)
     expect(phone.locator('[data-field="staging"]')).to_have_text(STAGING)

@@ -60,7 +60,6 @@ def test_coordinator_invites_and_vouches_a_newcomer_who_joins_on_a_phone(
 
     # --- the coordinator signs in with a password and must set up two-step sign-in ------------
     desk = new_page()
-    desk.set_default_timeout(5000)
     visit(desk, f"{base}/signin/")
     desk.get_by_label("Username").fill("coord.ana")
     desk.get_by_label("Password").fill(PASSWORD)
@@ -93,7 +92,6 @@ def test_coordinator_invites_and_vouches_a_newcomer_who_joins_on_a_phone(
 
     # --- a new person opens the link on their phone and joins ------------------------------
     phone = new_page(phone=True)
-    phone.set_default_timeout(5000)
     visit(phone, link)
     expect(phone.get_by_role("heading", name="Join Vecinos de Boyle Heights")).to_be_visible()
     phone.get_by_label("Username:", exact=True).fill("rosa.vecina")

@@ -73,7 +73,6 @@ def test_patrol_lead_reports_activity_and_dispatcher_sees_it_trusted(
 
     # --- the patrol member signs in on their phone (no second factor for patrol members) -----
     phone = new_page(phone=True)
-    phone.set_default_timeout(5000)
     phone.context.grant_permissions(["geolocation"], origin=base)
     phone.context.set_geolocation(PHONE_AT)
     phone.goto(f"{base}/patrols/")
@@ -159,7 +158,6 @@ def test_patrol_lead_reports_activity_and_dispatcher_sees_it_trusted(
 
     # --- the dispatcher signs in (password, then the authenticator code) -----------------------
     desk = new_page()
-    desk.set_default_timeout(5000)
     browser_sign_in(desk, base, "disp.marta", device, to="/console/")
     expect(desk.get_by_role("heading", name="Dispatcher console")).to_be_visible()
     queue_row = desk.locator(f'#console-live [data-row="r{report.pk}"]')

@@ -54,7 +54,6 @@ def test_the_dispatcher_plays_a_hotline_message_in_the_queue(
 
     base = live_server.url
     desk = new_page()
-    desk.set_default_timeout(5000)
     browser_sign_in(desk, base, "disp.rosa", device, to="/console/")
 
     player = desk.locator("#console-live audio")

@@ -87,7 +87,6 @@ def test_phone_report_reaches_dispatcher_and_is_confirmed_by_verifier(
 
     # --- the dispatcher signs in (password, then the authenticator code) and opens the console
     desk = new_page()
-    desk.set_default_timeout(5000)
     browser_sign_in(desk, base, "disp.marta", device, to="/console/")
     expect(desk.get_by_role("heading", name="Dispatcher console")).to_be_visible()
     expect(desk.locator("#console-live")).to_contain_text("No new reports.")
@@ -98,7 +97,6 @@ def test_phone_report_reaches_dispatcher_and_is_confirmed_by_verifier(
 
     # --- a visitor on a phone fills in the public form ----------------------------------------
     visitor = new_page(phone=True)
-    visitor.set_default_timeout(5000)
     visitor.context.grant_permissions(["geolocation"], origin=base)
     visitor.context.set_geolocation(VISITOR_AT)
     visitor.goto(f"{base}/report/")
@@ -209,7 +207,6 @@ def test_phone_report_reaches_dispatcher_and_is_confirmed_by_verifier(
 
     # --- the verifier opens the link on their phone, goes, and confirms -------------------
     field = new_page(phone=True)
-    field.set_default_timeout(5000)
     field.goto(link)
     settle(field)
     expect(
