@@ -10,6 +10,7 @@ the sender with no explanation at all.
 from __future__ import annotations
 
 import logging
+from xml.sax.saxutils import escape as xml_escape
 
 from django.conf import settings
 from django.db import transaction
@@ -18,7 +19,6 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from vecinos.core import ratelimit
@@ -36,8 +36,11 @@ MAX_BODY = 1600  # Twilio's own limit for one inbound message
 DEFAULT_FLOW = "hotline"
 
 
+TWIML = "text/xml; charset=utf-8"
+
+
 def twiml(response) -> HttpResponse:
-    return HttpResponse(str(response), content_type="text/xml; charset=utf-8")
+    return HttpResponse(str(response), content_type=TWIML)
 
 
 def forbidden() -> HttpResponse:
@@ -71,10 +74,19 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
     # one that fails leaves nothing half-written and the rest still commits.
     with transaction.atomic():
         reply = _handle_sms(sid, e164, msg, filtered=filtered)
-    response = MessagingResponse()
-    if reply:
-        response.message(brand_sms(reply))
-    return twiml(response)
+    return HttpResponse(sms_twiml(brand_sms(reply) if reply else ""), content_type=TWIML)
+
+
+def sms_twiml(text: str) -> str:
+    """The TwiML answer to an inbound SMS: the reply, or nothing. Written directly (the same
+    bytes twilio's MessagingResponse writes): building its element tree was a tenth of a
+    reply's Python time in a surge."""
+    if not text:
+        return '<?xml version="1.0" encoding="UTF-8"?><Response />'
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Message>'
+        f"{xml_escape(text)}</Message></Response>"
+    )
 
 
 def _handle_sms(

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from vecinos.core import sql
 from vecinos.messaging import services as messaging
 from vecinos.mobilize.messages import (
     _send_to,
@@ -204,16 +205,17 @@ def response_for_phone(index: str, code: str = "") -> Response | None:
     most recent one still open that asked them, else the most recent closed one (to say so).
 
     One indexed query by the phone's blind index, then its call-out by id: this runs for every
-    reply of a surge (plain SQL: the ORM's select_related cost more than both queries).
+    reply of a surge (plain SQL through core.sql: the ORM's select_related cost more than both
+    queries).
     """
     if not index:
         return None
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    found = list(Response.objects.raw(_LOOKUP_ROW, [index, now, code]))
+    found = sql.rows(Response, _LOOKUP_ROW, [index, now, code])
     if not found:
         return None
     response = found[0]
-    activations = list(Activation.objects.raw(_ACTIVATION_ROW, [response.activation_id]))
+    activations = sql.rows(Activation, _ACTIVATION_ROW, [response.activation_id])
     if not activations:
         return None
     response.activation = activations[0]

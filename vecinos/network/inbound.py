@@ -4,6 +4,7 @@ point), the member behind it is ours to say. Registered when this module is impo
 
 from __future__ import annotations
 
+from vecinos.core import sql
 from vecinos.messaging import inbound
 from vecinos.network.models import Member
 
@@ -18,7 +19,7 @@ def member_by_phone(index: str) -> Member | None:
 
     Plain SQL: it runs for every inbound message (a surge of call-out replies), and building
     the query was most of its cost."""
-    found = list(Member.objects.raw(_BY_PHONE, [index]))
+    found = sql.rows(Member, _BY_PHONE, [index])
     return found[0] if found else None
 
 

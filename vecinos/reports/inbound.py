@@ -9,11 +9,11 @@ voice   hotline           the voice hotline (reports/voice.py)
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from vecinos.core import languages
+from vecinos.core import languages, sql
 from vecinos.messaging.inbound import (
     REPLY_LANGUAGES,
     InboundSms,
@@ -29,14 +29,22 @@ from vecinos.reports.models import BannedSource, Incident, VerificationRequest
 # --- Bans ---------------------------------------------------------------------------------------
 
 
+# Plain SQL (core.sql): both run for every message of a surge of call-out replies.
+_BANNED = (
+    f"SELECT 1 FROM {BannedSource._meta.db_table} "  # noqa: S608 - our table
+    "WHERE key = %s AND (expires_at IS NULL OR expires_at > %s)"
+)
+_PENDING_REQUEST = (
+    f"SELECT 1 FROM {VerificationRequest._meta.db_table} "  # noqa: S608 - our table
+    "WHERE verifier_id = %s AND status IN (%s, %s) LIMIT 1"
+)
+
+
 def is_banned_index(phone_index: str) -> bool:
     if not phone_index:
         return False
-    return (
-        BannedSource.objects.filter(key=f"phone:{phone_index}")
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .exists()
-    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    return sql.exists(_BANNED, [f"phone:{phone_index}", now])
 
 
 def is_banned(msg: InboundSms) -> bool:
@@ -124,14 +132,8 @@ def prepare_verifier(msg: InboundSms) -> bool:
         return False
     if classify_verifier_reply(msg.words) is None and reply_word(msg.body) is None:
         return False
-    return (
-        VerificationRequest.objects.filter(
-            verifier=msg.member,
-            status__in=[VerificationRequest.Status.SENT, VerificationRequest.Status.ACCEPTED],
-        )
-        .values("pk")
-        .exists()
-    )
+    sent, accepted = VerificationRequest.Status.SENT, VerificationRequest.Status.ACCEPTED
+    return sql.exists(_PENDING_REQUEST, [msg.member.pk, sent, accepted])
 
 
 def handle_verifier(msg: InboundSms) -> str | None:

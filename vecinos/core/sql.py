@@ -1,0 +1,74 @@
+"""Plain SQL for the few reads that run for every message of a surge (call-out replies).
+
+The ORM's query building and ``Manager.raw`` cost more than the queries themselves there
+(measured with py-spy on ``bench/activation.py``: about a third of the webhook's Python time).
+``rows`` builds model instances from a cursor with the same converters the ORM applies
+(encrypted fields are decrypted, SQLite's datetimes made aware), worked out once per model and
+column list, not once per query. Everything else uses the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from django.db import connections, models
+
+M = TypeVar("M", bound=models.Model)
+
+_plans: dict[tuple, tuple[list[str], list[int], list[tuple[int, list[Callable], Any]]]] = {}
+
+
+def _plan(model: type[models.Model], columns: tuple[str, ...], alias: str):
+    """(attnames, the row's index of each, converters by row index) for these columns.
+    ``Model.from_db`` takes values in the model's field order when every field is there (not
+    the table's column order, which migrations change): the plan puts them in that order."""
+    key = (alias, model, columns)
+    plan = _plans.get(key)
+    if plan is None:
+        connection = connections[alias]
+        where = {column: i for i, column in enumerate(columns)}
+        names, order, converters = [], [], []
+        for field in model._meta.concrete_fields:
+            if field.column not in where:
+                continue  # not selected: deferred
+            i = where.pop(field.column)
+            names.append(field.attname)
+            order.append(i)
+            col = field.get_col(model._meta.db_table)
+            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if found:
+                converters.append((i, found, col))
+        if where:
+            raise ValueError(f"columns of no field of {model.__name__}: {sorted(where)}")
+        plan = _plans[key] = (names, order, converters)
+    return plan
+
+
+def rows(model: type[M], sql: str, params: Sequence[Any], *, using: str = "default") -> list[M]:
+    """Instances of ``model`` from ``sql`` (which selects columns of its table only)."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+        if not fetched:
+            return []
+        columns = tuple(d[0] for d in cursor.description)
+    names, order, converters = _plan(model, columns, using)
+    out = []
+    for row in fetched:
+        values = list(row)
+        for i, funcs, col in converters:
+            value = values[i]
+            for func in funcs:
+                value = func(value, col, connection)
+            values[i] = value
+        out.append(model.from_db(using, names, [values[i] for i in order]))
+    return out
+
+
+def exists(sql: str, params: Sequence[Any], *, using: str = "default") -> bool:
+    """Whether ``sql`` returns a row."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
