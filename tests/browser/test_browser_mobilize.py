@@ -83,7 +83,7 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
     # --- the text reaches the responder (console transport: the outbox) ----------------------
     messaging.dispatch()
     [text] = [m.body for m in OutboxMessage.objects.all() if m.address == rosa.phone]
-    assert STAGING in text and "VOY" in text and "safe distance" in text
+    assert STAGING in text and "Reply COMING" in text and "safe distance" in text
     link = re.search(r"(http://\S+/r/\S+/)", text).group(1)
 
     # --- VOY 10 by SMS through the signed webhook ----------------------------------------------

@@ -304,6 +304,31 @@ def test_sms_keywords_in_spanish_text_are_understood(po):
     assert not problems, "keywords the SMS handlers do not accept:\n" + "\n".join(problems)
 
 
+REPLY_PLACEHOLDERS = re.compile(r"%\((coming|arrived|left|no)\)s")
+
+
+@pytest.mark.parametrize(
+    "catalog", sorted(LOCALE.glob("*/LC_MESSAGES/django.po")), ids=lambda p: p.parts[-3]
+)
+def test_call_out_texts_name_reply_words_only_by_placeholder(catalog):
+    """Texts that tell a responder what to reply take the words from the keyword table
+    (%(coming)s, %(arrived)s, %(left)s, %(no)s: core.languages.SMS_KEYWORDS, the parser's own
+    table), in every catalog: none writes a word out, so no Korean text says LLEGUE."""
+    from vecinos.core import languages
+    from vecinos.messaging.inbound import fold
+
+    spanish = {
+        fold(w) for kind in languages.CALLOUT_KINDS for w in languages.SMS_KEYWORDS[kind]["es"]
+    }
+    entries = [e for e in live(polib.pofile(str(catalog))) if REPLY_PLACEHOLDERS.search(e.msgid)]
+    assert len(entries) >= 3  # the ask, "coming" and "checked in"
+    for entry in entries:
+        wanted = Counter(REPLY_PLACEHOLDERS.findall(entry.msgid))
+        assert Counter(REPLY_PLACEHOLDERS.findall(entry.msgstr)) == wanted, entry.msgstr
+        written_out = {fold(w) for w in re.findall(r"[A-ZÁÉÍÓÚÑ]{2,}(?: [A-Z]{2,})?", entry.msgstr)}
+        assert not written_out & spanish, entry.msgstr
+
+
 # --- (e) nothing extracted from the source is missing from the catalog -----------------------
 
 

@@ -489,11 +489,11 @@ def test_the_board_takes_a_fixed_number_of_queries(client, personas, django_asse
 
 
 def test_reply_parsing():
-    assert inbound.parse(["VOY", "15"]) == ("coming", "es", 15, "")
-    assert inbound.parse(["GOING", "15", "K7QM"]) == ("coming", "en", 15, "K7QM")
-    assert inbound.parse(["ME", "VOY"]) == ("left", "es", None, "")
-    assert inbound.parse(["VOY", "A", "LA", "TIENDA", "HOY"]) is None
-    assert inbound.parse(["NO", "SE", "QUE", "PASA"]) is None
+    assert inbound.parse("VOY 15") == ("coming", "es", 15, "")
+    assert inbound.parse("GOING 15 K7QM") == ("coming", "en", 15, "K7QM")
+    assert inbound.parse("ME VOY") == ("left", "es", None, "")
+    assert inbound.parse("VOY A LA TIENDA HOY") is None
+    assert inbound.parse("NO SE QUE PASA") is None
 
 
 def test_stand_down_cancels_call_outs_still_queued(personas):

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from vecinos.alerts import wording
-from vecinos.alerts.models import Alert, Tier
+from vecinos.alerts.models import RECORDING_KINDS, Alert, Tier
 from vecinos.alerts.services import MAX_MESSAGE
 from vecinos.core.coalition import brand_sms
 from vecinos.messaging import selectors as messaging_selectors
@@ -570,7 +570,7 @@ def parse_polygon(text: str) -> list[list[float]]:
 
 
 class TemplateRecordingForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind of alert"), choices=Alert.Kind.choices)
+    kind = forms.ChoiceField(label=_("Kind of alert"), choices=RECORDING_KINDS)
     language = forms.ChoiceField(label=_("Language"), choices=[])
     audio = forms.FileField(
         label=_("Recording (MP3 or WAV, at most 10 MB)"),

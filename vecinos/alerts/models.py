@@ -288,13 +288,22 @@ class SmsBudget(models.Model):
     warn_at_percent = models.PositiveSmallIntegerField(default=80)
 
 
+# What a coordinator may record: each alert kind, and a call-out ("we need responders: press 1
+# if you are coming, 2 if not"), which mobilize's call-out calls play.
+RECORDING_KINDS = [
+    *Alert.Kind.choices,
+    ("callout", _("Call-out to responders (press 1 coming, 2 not)")),
+]
+
+
 class TemplateRecording(models.Model):
-    """A coordinator's recording of an alert kind's template in a language no text-to-speech
-    voice reads (Armenian, Farsi, Khmer, the spoken-only Indigenous languages): an alert call
-    to someone of that language plays it, then speaks the alert's facts in Spanish. The audio
+    """A coordinator's recording of an alert kind's template (or of a call-out) in a language no
+    text-to-speech voice reads (Armenian, Farsi, Khmer, the spoken-only Indigenous languages):
+    an alert call (a call-out's call) to someone of that language plays it, then speaks the
+    alert's (call-out's) facts in Spanish. The audio
     is encrypted at rest (``core.audio``) and served to the provider only under a signed URL."""
 
-    kind = models.CharField(_("kind"), max_length=12, choices=Alert.Kind.choices)
+    kind = models.CharField(_("kind"), max_length=12, choices=RECORDING_KINDS)
     language = models.CharField(_("language"), max_length=8)
     path = models.CharField(max_length=120)  # under MEDIA_ROOT, encrypted
     content_type = models.CharField(max_length=32)

@@ -1,7 +1,9 @@
 """Recorded alert templates: per alert kind and language, for the languages no text-to-speech
 voice reads (``RECORDED_LANGUAGES``: Armenian, Farsi, Khmer and the spoken-only Indigenous
 languages). A coalition coordinator uploads them (``recording_save``, audited); an alert call to
-someone of that language plays the kind's recording (``alerts.voice``).
+someone of that language plays the kind's recording (``alerts.voice``). One more kind,
+"callout", is a call-out's ask ("press 1 if you are coming, 2 if not"): mobilize's call-out
+calls play it (``mobilize.voice``).
 
 The audio is encrypted at rest (``core.audio``). The provider fetches it from
 ``/alerts/voice/<token>/``: the token is signed and names the row and its file, so the URL
@@ -15,7 +17,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
-from vecinos.alerts.models import Alert, TemplateRecording
+from vecinos.alerts.models import RECORDING_KINDS, TemplateRecording
 from vecinos.core import audio
 from vecinos.core import languages as registry
 from vecinos.core.audit import audit
@@ -23,6 +25,8 @@ from vecinos.core.audit import audit
 FOLDER = "alert-voice"
 SALT = "vecinos.alert-recording"
 RECORDED_LANGUAGES = tuple(lang.code for lang in registry.LANGUAGES if not lang.tts_voice)
+CALLOUT = "callout"
+KINDS = tuple(value for value, _label in RECORDING_KINDS)
 
 
 class RecordingRefused(ValueError):
@@ -31,7 +35,7 @@ class RecordingRefused(ValueError):
 
 @transaction.atomic
 def recording_save(*, kind: str, language: str, data: bytes, actor) -> TemplateRecording:
-    if kind not in Alert.Kind.values or language not in RECORDED_LANGUAGES:
+    if kind not in KINDS or language not in RECORDED_LANGUAGES:
         raise RecordingRefused("template")
     if len(data) > audio.MAX_BYTES:
         raise RecordingRefused("size")

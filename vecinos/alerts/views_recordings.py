@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from vecinos.alerts import recordings as recorded
 from vecinos.alerts import selectors
 from vecinos.alerts.forms import TemplateRecordingForm
-from vecinos.alerts.models import Alert
+from vecinos.alerts.models import RECORDING_KINDS
 from vecinos.core import audio
 from vecinos.core import languages as registry
 from vecinos.network.http import member_of
@@ -52,12 +52,12 @@ def recordings(request: HttpRequest) -> HttpResponse:
                 (existing.get((kind, code)), recorded.audio_path(existing[(kind, code)]))
                 if (kind, code) in existing
                 else (None, "")
-                for kind in Alert.Kind.values
+                for kind in recorded.KINDS
             ],
         )
         for code in recorded.RECORDED_LANGUAGES
     ]
-    context = {"form": form, "rows": rows, "kinds": Alert.Kind.choices}
+    context = {"form": form, "rows": rows, "kinds": RECORDING_KINDS}
     status = 400 if request.method == "POST" else 200
     return render(request, "alerts/recordings.html", context, status=status)
 

@@ -283,9 +283,12 @@ def normalize(code: str | None, default: str = "") -> str:
 # (停止, 加入) answers in the first of them in registry order. "" means "no language hint".
 #   stop:  opt out of every message        start: lift the opt-out (and confirm a JOIN)
 #   help:  what this number is             join:  subscribe to alerts (+ ZIP code or place)
-#   yes:   confirm a subscription, acknowledge an alert, accept a request, "coming"
+#   yes:   confirm a subscription, acknowledge an alert, accept a request
 #   no:    decline a request or a call-out
 #   language: write to me in this language (each language's own name, and its English name)
+#   coming / arrived / left: a responder's answers to a call-out (mobilize): on my way (an ETA
+#          in minutes may follow: "갑니다 15"), on site, gone home. Texts that tell a person
+#          what to reply take the first word of their language (``reply_word``).
 SMS_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "stop": {
         "en": ("STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT"),
@@ -365,8 +368,8 @@ SMS_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "no": {
         "": ("NO",),
-        "en": ("N", "NOPE"),
-        "es": ("NEL",),
+        "en": ("NO", "N", "NOPE"),  # "NO" stays language-neutral ("" comes first)
+        "es": ("NO", "NEL"),
         "tl": ("HINDI",),
         "ko": ("아니요", "아니오"),
         "zh-hans": ("不", "不是", "否"),
@@ -394,7 +397,57 @@ SMS_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "km": ("ខ្មែរ", "KHMER", "JEMER"),
         "ja": ("日本語", "JAPANESE", "JAPONÉS"),
     },
+    # A call-out's replies. ВЫЕХАЛ and 출발 ("set off") mean on the way, not "left the site".
+    "coming": {
+        "en": ("COMING", "GOING", "OMW", "ON MY WAY"),
+        "es": ("VOY", "VAMOS", "EN CAMINO", "VOY EN CAMINO"),
+        "tl": ("PAPUNTA", "PAPUNTA NA", "PUPUNTA"),
+        "ko": ("갑니다", "가요", "출발", "가는 중"),
+        "zh-hans": ("我去", "我会去", "在路上"),
+        "zh-hant": ("我會去", "在路上", "我去"),
+        "vi": ("ĐANG ĐI", "TÔI ĐI", "ĐANG TỚI"),
+        "hy": ("ԳԱԼԻՍ ԵՄ", "ԳԱԼԻՍ", "ԳՆՈՒՄ ԵՄ"),
+        "fa": ("میام", "می‌آیم", "دارم میام"),
+        "ar": ("قادم", "قادمة", "في الطريق"),
+        "ru": ("ИДУ", "ЕДУ", "ВЫЕХАЛ", "ВЫЕХАЛА"),
+        "km": ("មក", "កំពុងមក", "ខ្ញុំមក"),
+        "ja": ("行きます", "向かいます", "向かってます"),
+    },
+    "arrived": {
+        "en": ("ARRIVED", "HERE", "ON SITE"),
+        "es": ("LLEGUÉ", "YA LLEGUÉ", "AQUÍ", "LLEGAMOS"),
+        "tl": ("NANDITO", "NANDITO NA", "DUMATING NA"),
+        "ko": ("도착", "도착했어요"),
+        "zh-hans": ("到了", "已到", "到达"),
+        "zh-hant": ("到達", "已到達", "到了"),
+        "vi": ("ĐẾN", "ĐÃ ĐẾN", "ĐẾN RỒI"),
+        "hy": ("ՀԱՍԱ", "ԵԿԱ"),
+        "fa": ("رسیدم", "اومدم"),
+        "ar": ("وصلت",),
+        "ru": ("НА МЕСТЕ", "ПРИШЁЛ", "ПРИШЛА", "ПРИБЫЛ"),
+        "km": ("មកដល់", "ដល់ហើយ"),
+        "ja": ("着きました", "到着"),
+    },
+    "left": {
+        "en": ("LEFT", "LEAVING"),
+        "es": ("ME VOY", "YA ME VOY", "SALÍ"),
+        "tl": ("UMALIS", "UMALIS NA", "AALIS NA"),
+        "ko": ("떠남", "떠났어요", "퇴장"),
+        "zh-hans": ("离开", "已离开", "走了"),
+        "zh-hant": ("離開", "已離開", "走了"),
+        "vi": ("ĐÃ VỀ", "VỀ RỒI", "ĐÃ RỜI"),
+        "hy": ("ԳՆԱՑԻ", "ՀԵՌԱՑԱ"),
+        "fa": ("رفتم",),
+        "ar": ("غادرت", "مشيت"),
+        "ru": ("УШЁЛ", "УШЛА", "УХОЖУ"),
+        "km": ("ចេញ", "ចេញហើយ", "ទៅហើយ"),
+        "ja": ("帰ります", "離れました", "撤収"),
+    },
 }
+
+# The kinds only a responder asked by a call-out uses (mobilize reads them; from anyone else
+# they are ordinary words).
+CALLOUT_KINDS = ("coming", "arrived", "left")
 
 # Marks dropped when folding: accents on Latin, Greek and Cyrillic letters and Arabic-script
 # vowel signs and hamza ("Dừng" = "DUNG", "إلغاء" = "الغاء"). Marks that are part of a letter
@@ -443,6 +496,13 @@ def sms_keywords(kind: str) -> dict[str, str]:
             phrase = " ".join(token for token, _end in keyword_tokens(word)[1])
             table.setdefault(phrase, code)
     return table
+
+
+def reply_word(kind: str, code: str) -> str:
+    """The word a text in language ``code`` tells people to send for ``kind``: that language's
+    first (English's for a language the table lacks)."""
+    table = SMS_KEYWORDS[kind]
+    return (table.get(code) or table["en"])[0]
 
 
 def match_keyword(

@@ -1,64 +1,105 @@
 """Replies to call-outs (and event RSVPs by keyword), registered with messaging's router.
 
 priority  name               what
-    98    mobilize.reply     VOY / VOY 15 / GOING 15 / COMING, NO, LLEGUÉ / ARRIVED,
-                             ME VOY / LEFT, optionally with the call-out's code (VOY 15 K7QM)
+    98    mobilize.reply     a call-out's answers in every shipped language, from the one
+                             keyword table (``core.languages.SMS_KEYWORDS``: "coming",
+                             "arrived", "left", "no"): VOY 15 / GOING 15 / 갑니다 15, NO / 아니요,
+                             LLEGUÉ / ĐẾN, ME VOY / УШЁЛ, optionally with minutes ("15 min",
+                             "15분") and the call-out's code (VOY 15 K7QM)
     65    mobilize.rsvp      an event's keyword (RALLY7), and CANCEL + keyword
 voice     alert              wrapped: a call-out's call ("press 1 coming, 2 not") is answered
                              here, every other call goes on to alerts' handler unchanged
 
 98 is an answer to a question we asked this person (the 100 band), just below a verifier's
 answer to a verification request (100), which still wins. It sits above JOIN and the language
-words (95: none is a reply word), a report in progress (90: "VOY" or "LLEGUÉ" answer no
-question of it), and alerts' acknowledgement (60). It is also the hot path of a surge of
-replies: it answers before those handlers' write transactions run. A reply names a call-out by its
-code when a person has several open; without one it answers the most recent that asked them.
+words (95: none is a reply word, the table's check says so), a report in progress (90: "VOY"
+or "LLEGUÉ" answer no question of it), and alerts' acknowledgement (60). It is also the hot
+path of a surge of replies: it answers before those handlers' write transactions run. A reply
+names a call-out by its code when a person has several open; without one it answers the most
+recent that asked them. The texts that answer tell the words of the person's language, taken
+from the same table (``messages.reply_words``), so what we ask for and what we read agree.
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from vecinos.alerts import voice as alert_voice
+from vecinos.core import languages
 from vecinos.messaging import inbound as router
 from vecinos.messaging.inbound import REPLY_LANGUAGES, InboundSms, register_sms
 from vecinos.mobilize import services, voice
 from vecinos.mobilize.models import Response
 
-COMING = {"VOY": "es", "VAMOS": "es", "GOING": "en", "COMING": "en", "OMW": "en"}
-DECLINED = {"NO": "", "NOPE": "en"}
-ARRIVED = {"LLEGUE": "es", "ARRIVED": "en", "AQUI": "es", "HERE": "en", "LLEGAMOS": "es"}
-LEFT = {"LEFT": "en", "SALI": "es", "LEAVING": "en"}
-MAX_WORDS = 4
-OUTCOME_PAIRS = {("ME", "VOY"): "left"}  # two-word replies (the i18n keyword check reads it)
+# Reply word (folded, tokens joined by a space) -> its language, per answer; the one table.
+ANSWERS = {
+    "coming": languages.sms_keywords("coming"),
+    "declined": languages.sms_keywords("no"),
+    "arrived": languages.sms_keywords("arrived"),
+    "left": languages.sms_keywords("left"),
+}
+COMING, DECLINED, ARRIVED, LEFT = (ANSWERS[k] for k in ("coming", "declined", "arrived", "left"))
+_VOCABULARY = {word: lang for table in ANSWERS.values() for word, lang in table.items()}
+_ANSWER_OF = {word: answer for answer, table in ANSWERS.items() for word in table}
+# Two-word replies of the table (the i18n keyword check reads it).
+OUTCOME_PAIRS = {
+    tuple(word.split()): answer for word, answer in _ANSWER_OF.items() if word.count(" ") == 1
+}
+# Words around an ETA that say nothing more: "VOY EN 15 MIN", "갑니다 15분", "ИДУ 15 МИНУТ".
+FILLERS = {
+    languages.keyword_fold(word)
+    for word in (
+        "MIN", "MINS", "MINUTE", "MINUTES", "MINUTO", "MINUTOS", "EN", "IN", "SA", "분",
+        "分", "分钟", "分鐘", "分後", "PHÚT", "МИН", "МИНУТ", "МИНУТЫ", "ՐՈՊԵ", "ՐՈՊԵԻՑ",
+        "دقیقه", "دقيقة", "دقائق", "នាទី",
+    )
+}  # fmt: skip
+MAX_AFTER = 3  # words after the reply word: "VOY 15 MIN K7QM"
+_CODE = re.compile(r"[A-Z0-9]{4}")
+_NUMBER = re.compile(r"(\d+)(\D*)")
 
 
-def parse(tokens: list[str]) -> tuple[str, str, int | None, str] | None:
+def _after_words(text: str) -> list[str]:
+    """The folded words of ``text``: runs of letters, marks and digits ("15분" is one)."""
+    out: list[str] = []
+    word: list[str] = []
+    for ch in text + " ":
+        if unicodedata.category(ch)[0] in "LMN":
+            word.append(ch)
+        elif word:
+            out.append(languages.keyword_fold("".join(word)))
+            word = []
+    return out
+
+
+def parse(body: str) -> tuple[str, str, int | None, str] | None:
     """(answer, keyword language, minutes, code) or None when it is not a reply."""
-    if not tokens or len(tokens) > MAX_WORDS:
+    found = languages.match_keyword(body, _VOCABULARY, max_words=None)
+    if found is None:
         return None
-    first, rest = tokens[0], tokens[1:]
-    if first == "ME" and rest[:1] == ["VOY"]:
-        answer, lang, rest = "left", "es", rest[1:]
-    elif first in COMING:
-        answer, lang = "coming", COMING[first]
-    elif first in DECLINED:
-        answer, lang = "declined", DECLINED[first]
-    elif first in ARRIVED:
-        answer, lang = "arrived", ARRIVED[first]
-    elif first in LEFT:
-        answer, lang = "left", LEFT[first]
-    else:
+    phrase, rest = found
+    answer, lang = _ANSWER_OF[phrase], _VOCABULARY[phrase]
+    after = _after_words(rest)
+    if len(after) > MAX_AFTER:
         return None
     minutes: int | None = None
     code = ""
-    for token in rest:
-        if token.isdigit() and minutes is None and answer == "coming":
-            minutes = int(token[:4])
-        elif token in ("MIN", "MINS", "MINUTES", "MINUTOS", "EN", "IN"):
+    for token in after:
+        number = _NUMBER.fullmatch(token)
+        if (
+            number is not None
+            and answer == "coming"
+            and minutes is None
+            and (not number.group(2) or number.group(2) in FILLERS)
+        ):
+            minutes = int(number.group(1)[:4])
+        elif token in FILLERS:
             continue
-        elif len(token) == 4 and not code:
+        elif _CODE.fullmatch(token) and not code:
             code = token
         else:
             return None
@@ -66,20 +107,22 @@ def parse(tokens: list[str]) -> tuple[str, str, int | None, str] | None:
 
 
 def reply_text(outcome: str, response: Response, minutes: int | None) -> str:
+    """The answer, in the active language, naming that language's reply words."""
     activation = response.activation
     code = activation.code
+    words = services.reply_words(translation.get_language() or "es")
     if outcome == "coming":
         return _(
             "Vecinos %(code)s: thank you, we count you as coming (%(min)s min). Meet at "
-            "%(place)s. Observe from a safe distance, do not interfere. Reply LLEGUE when you "
-            "arrive, NO if you cannot come."
-        ) % {"code": code, "min": minutes or 0, "place": activation.staging_point}
+            "%(place)s. Observe from a safe distance, do not interfere. Reply %(arrived)s when "
+            "you arrive, %(no)s if you cannot come."
+        ) % {"code": code, "min": minutes or 0, "place": activation.staging_point, **words}
     if outcome == "declined":
         return _("Vecinos %(code)s: thank you for letting us know.") % {"code": code}
     if outcome == "arrived":
         return _(
-            "Vecinos %(code)s: you are checked in. Reply ME VOY when you leave. Stay safe."
-        ) % {"code": code}
+            "Vecinos %(code)s: you are checked in. Reply %(left)s when you leave. Stay safe."
+        ) % {"code": code, **words}
     if outcome == "left":
         return _("Vecinos %(code)s: you are checked out. Thank you for being there.") % {
             "code": code
@@ -99,14 +142,14 @@ _UNPREPARED = object()
 def prepare_reply(msg: InboundSms) -> Response | None:
     """Before the write transaction: the call-out this reply answers (a read, kept off the
     write lock), or None when it is not a reply or this phone was asked by no call-out."""
-    parsed = parse(msg.words)
+    parsed = parse(msg.body)
     if parsed is None or not msg.from_index:
         return None
     return services.response_for_phone(msg.from_index, parsed[3])
 
 
 def handle_reply(msg: InboundSms) -> str | None:
-    parsed = parse(msg.words)
+    parsed = parse(msg.body)
     if parsed is None or not msg.from_index:
         return None
     answer, hint, minutes, code = parsed

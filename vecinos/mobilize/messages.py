@@ -10,10 +10,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from vecinos.alerts import voice as alert_voice
 from vecinos.alerts.models import Subscriber
+from vecinos.core import languages
 from vecinos.core.bulk import with_ids
 from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
+from vecinos.messaging.inbound import REPLY_LANGUAGES
 from vecinos.messaging.models import Channel
 from vecinos.mobilize.models import Activation, Response
 from vecinos.mobilize.rules import DEFAULT_GUIDANCE, LANGUAGES, LINK_SALT
@@ -54,22 +57,61 @@ def _page_language(language: str) -> str:
     return language if language in LANGUAGES else "es"
 
 
+# What a responder may answer by SMS (core.languages.SMS_KEYWORDS' kinds; "no" is "declined").
+REPLY_KINDS = ("coming", "arrived", "left", "no")
+
+
+def reply_words(language: str) -> dict[str, str]:
+    """{kind: the word to send} in ``language``: the texts name them as placeholders
+    (%(coming)s, %(arrived)s, %(left)s, %(no)s), so they are the parser's own words."""
+    return {kind: languages.reply_word(kind, language) for kind in REPLY_KINDS}
+
+
+def text_language(language: str) -> str:
+    """The language a call-out's texts go out in: the person's when the interface is written
+    in it, else Spanish (the spoken-only languages' speakers read Spanish more often)."""
+    return language if language in REPLY_LANGUAGES else "es"
+
+
+def voice_language(language: str) -> str:
+    """The language a call-out's call speaks: the person's when a voice reads it, else
+    Spanish (the call then plays their language's recording first, as alerts' calls do)."""
+    code = languages.normalize(language, "es")
+    return code if alert_voice.has_voice(code) else alert_voice.DEFAULT_LANGUAGE
+
+
+def _head(activation: Activation) -> str:
+    return _("Vecinos call-out %(code)s: we need %(n)s people at %(place)s by %(time)s.") % {
+        "code": activation.code,
+        "n": activation.needed_total,
+        "place": activation.staging_point,
+        "time": local_time(activation.needed_by),
+    }
+
+
+def voice_parts(activation: Activation, language: str) -> list[tuple[str, str]]:
+    """What a call-out's call says, as (text, language it is spoken in): the ask and the keys
+    in ``language`` (one with a voice), the guidance in the language it is written in."""
+    guidance, guidance_lang = guidance_for(activation, language)
+    with translation.override(language):
+        head = _head(activation)
+        keys = _("Press 1 if you are coming. Press 2 if you cannot come.")
+    return [(head, language), (guidance, guidance_lang), (keys, language)]
+
+
 def ask_text(activation: Activation, language: str, channel: str, url: str = "") -> str:
-    guidance, lang = guidance_for(activation, language)
-    with translation.override(_page_language(lang)):
-        head = _("Vecinos call-out %(code)s: we need %(n)s people at %(place)s by %(time)s.") % {
-            "code": activation.code,
-            "n": activation.needed_total,
-            "place": activation.staging_point,
-            "time": local_time(activation.needed_by),
-        }
-        if channel == Channel.VOICE:
-            return " ".join(
-                (head, guidance, _("Press 1 if you are coming. Press 2 if you cannot come."))
-            )
-        tail = _("Reply VOY and your minutes away (VOY 15) if you are coming, NO if not: %(link)s")
+    if channel == Channel.VOICE:
+        return " ".join(text for text, _lang in voice_parts(activation, voice_language(language)))
+    guidance, _lang = guidance_for(activation, language)
+    lang = text_language(language)
+    with translation.override(lang):
+        head = _head(activation)
+        tail = _(
+            "Reply %(coming)s and your minutes away (%(coming)s 15) if you are coming, %(no)s "
+            "if not: %(link)s"
+        ) % {**reply_words(lang), "link": url}
         rights = rights_link(activation, language)
-        return " ".join(part for part in (head, guidance, tail % {"link": url}, rights) if part)
+        return " ".join(part for part in (head, guidance, tail, rights) if part)
 
 
 def rights_link(activation: Activation, language: str) -> str:

@@ -41,6 +41,10 @@ from vecinos.mobilize.messages import (  # noqa: F401 - re-exported: services is
     link_token,
     load_link,
     local_time,
+    reply_words,
+    text_language,
+    voice_language,
+    voice_parts,
 )
 from vecinos.mobilize.models import Activation, ActivationMessage, Response
 from vecinos.mobilize.replies import (  # noqa: F401 - re-exported

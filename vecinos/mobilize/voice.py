@@ -3,6 +3,14 @@
 Calls arrive on the flow every call placed by messaging lands on (``calls.CALL_FLOW``, "alert",
 with a signed delivery token); inbound.voice_router sends those whose delivery is a call-out
 here, and the call's next step comes back on the same flow.
+
+The call speaks the person's language when a text-to-speech voice reads it (``core.languages``'
+``tts_voice``), as alerts' calls do. For a language no voice reads (Armenian, Farsi, Khmer, the
+spoken-only Indigenous languages) it plays the coordinators' recorded call-out in that language
+(``alerts.recordings``, kind "callout": who is needed, press 1 coming, 2 not), when there is
+one, then speaks the call-out's place and time in Spanish. The guidance is spoken in the
+language it is written in, by that language's voice. What is said is built when the call is
+answered, so a staging point moved since the ask is the one heard.
 """
 
 from __future__ import annotations
@@ -11,12 +19,14 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from twilio.twiml.voice_response import VoiceResponse
 
+from vecinos.alerts import recordings
+from vecinos.alerts import voice as alert_voice
+from vecinos.core import languages
 from vecinos.messaging import calls
 from vecinos.messaging.models import Delivery
 from vecinos.mobilize import services
 from vecinos.mobilize.models import Response
 
-VOICE_LANGUAGE = {"es": "es-MX", "en": "en-US"}
 GATHER_SECONDS = 8
 FLOW = calls.CALL_FLOW
 
@@ -33,15 +43,25 @@ def _load(token: str) -> tuple[Delivery, Response] | None:
     return (delivery, response) if response is not None else None
 
 
+def recording_url(language: str) -> str:
+    """The recorded call-out in a language no voice reads, or "" (none uploaded, or a voice
+    reads the language)."""
+    code = languages.normalize(language)
+    if not code or alert_voice.has_voice(code):
+        return ""
+    recording = recordings.recording_for(recordings.CALLOUT, code)
+    return recordings.audio_url(recording) if recording is not None else ""
+
+
 def callout_call(request, params: dict) -> str | None:
     """TwiML for a call-out's call, or None when the call is not a call-out's."""
     token = params.get("d", "")
     found = _load(token)
     if found is None:
         return None
-    delivery, response = found
-    lang = services._page_language(response.language)
-    voice = VOICE_LANGUAGE[lang]
+    _delivery, response = found
+    lang = services.voice_language(response.language)
+    attrs = alert_voice.say_attrs(lang)
     twiml = VoiceResponse()
     with translation.override(lang):
         if params.get("step") == "reply":
@@ -53,18 +73,22 @@ def callout_call(request, params: dict) -> str | None:
                     twiml.say(
                         _("Thank you, we count you as coming. Meet at %(place)s. Goodbye.")
                         % {"place": response.activation.staging_point},
-                        language=voice,
+                        **attrs,
                     )
                 elif outcome == "enough":
-                    twiml.say(_("We have enough people now. Thank you. Goodbye."), language=voice)
+                    twiml.say(_("We have enough people now. Thank you. Goodbye."), **attrs)
                 elif outcome == "closed":
-                    twiml.say(_("This call-out is over. Thank you. Goodbye."), language=voice)
+                    twiml.say(_("This call-out is over. Thank you. Goodbye."), **attrs)
                 else:
-                    twiml.say(_("Thank you for letting us know. Goodbye."), language=voice)
+                    twiml.say(_("Thank you for letting us know. Goodbye."), **attrs)
                 twiml.hangup()
                 return str(twiml)
         gather = calls.gather(twiml, token=token, flow=FLOW, timeout=GATHER_SECONDS, step="reply")
-        gather.say(delivery.body, language=voice)
-        twiml.say(_("Goodbye."), language=voice)
+        recorded = recording_url(response.language)
+        if recorded:
+            gather.play(recorded)
+        for text, text_lang in services.voice_parts(response.activation, lang):
+            gather.say(text, **alert_voice.say_attrs(text_lang))
+        twiml.say(_("Goodbye."), **attrs)
         twiml.hangup()
     return str(twiml)

@@ -77,9 +77,11 @@ RESERVED = {
     *CANCEL_WORDS,
 }
 # ... and STOP / START / HELP / JOIN in every shipped language (core.languages' one table).
+# Not a call-out's reply words: from someone no call-out asked, "AQUÍ hay migra" is a report.
 RESERVED |= {
     word
     for kind in languages.SMS_KEYWORDS
+    if kind not in languages.CALLOUT_KINDS
     for word in languages.sms_keywords(kind)
     if word.isascii() and " " not in word
 }
