@@ -1,7 +1,10 @@
 """Recorded alert templates: per alert kind and language, for the languages no text-to-speech
 voice reads (``RECORDED_LANGUAGES``: Armenian, Farsi, Khmer and the spoken-only Indigenous
 languages). A coalition coordinator uploads them (``recording_save``, audited); an alert call to
-someone of that language plays the kind's recording (``alerts.voice``).
+someone of that language plays the kind's recording (``alerts.voice``). The voice hotline's
+prompts are recorded the same way, one per prompt kind (``reports.voice_prompts.KINDS``) and
+language, on a sibling page; the hotline asks for them through ``reports.hooks``
+(``prompt_urls``), since reports does not import alerts.
 
 The audio is encrypted at rest (``core.audio``). The provider fetches it from
 ``/alerts/voice/<token>/``: the token is signed and names the row and its file, so the URL
@@ -19,10 +22,12 @@ from vecinos.alerts.models import Alert, TemplateRecording
 from vecinos.core import audio
 from vecinos.core import languages as registry
 from vecinos.core.audit import audit
+from vecinos.reports import voice_prompts
 
 FOLDER = "alert-voice"
 SALT = "vecinos.alert-recording"
 RECORDED_LANGUAGES = tuple(lang.code for lang in registry.LANGUAGES if not lang.tts_voice)
+KINDS = (*Alert.Kind.values, *voice_prompts.KINDS)
 
 
 class RecordingRefused(ValueError):
@@ -31,7 +36,7 @@ class RecordingRefused(ValueError):
 
 @transaction.atomic
 def recording_save(*, kind: str, language: str, data: bytes, actor) -> TemplateRecording:
-    if kind not in Alert.Kind.values or language not in RECORDED_LANGUAGES:
+    if kind not in KINDS or language not in RECORDED_LANGUAGES:
         raise RecordingRefused("template")
     if len(data) > audio.MAX_BYTES:
         raise RecordingRefused("size")
@@ -68,6 +73,16 @@ def recording_for(kind: str, language: str) -> TemplateRecording | None:
     if language not in RECORDED_LANGUAGES:
         return None
     return TemplateRecording.objects.filter(kind=kind, language=language).first()
+
+
+def prompt_urls(kind: str, codes: list[str]) -> dict[str, str]:
+    """{language: URL to play} of the hotline prompt ``kind`` in those of ``codes`` that have
+    it (one query)."""
+    wanted = [code for code in codes if code in RECORDED_LANGUAGES]
+    if kind not in voice_prompts.KINDS or not wanted:
+        return {}
+    found = TemplateRecording.objects.filter(kind=kind, language__in=wanted)
+    return {recording.language: audio_url(recording) for recording in found}
 
 
 def recordings() -> dict[tuple[str, str], TemplateRecording]:
