@@ -120,7 +120,7 @@ def test_a_coming_reply_reads_minutes_and_code_in_any_order_of_spelling(word, mi
     )
     if code.isdigit():
         return  # four digits read as minutes, as a person would mean them
-    parsed = mobilize_inbound.parse(words(" ".join(tokens).lower()))
+    parsed = mobilize_inbound.parse(" ".join(tokens).lower())
     assert parsed == ("coming", mobilize_inbound.COMING[word], minutes, code)
 
 
@@ -130,8 +130,8 @@ def test_a_coming_reply_reads_minutes_and_code_in_any_order_of_spelling(word, mi
     )
 )
 def test_any_reply_parses_to_an_answer_or_none(tokens):
-    parsed = mobilize_inbound.parse(tokens)
-    if len(tokens) > mobilize_inbound.MAX_WORDS:
+    parsed = mobilize_inbound.parse(" ".join(tokens))
+    if len(tokens) > mobilize_inbound.MAX_AFTER + 3:  # a reply word is at most three words
         assert parsed is None
     if parsed is not None:
         answer, _lang, minutes, code = parsed

@@ -79,9 +79,11 @@ def test_a_call_starts_with_the_language_menu(client, caller):
     assert gather.get("numDigits") == "1"
     assert gather.get("action") == "/hooks/twilio/voice?flow=hotline&step=lang"
     says = gather.findall("Say")
-    assert [(s.get("language"), s.text) for s in says] == [
-        ("en-US", "For English press 1."),
-        ("es-MX", "Para español oprima 2."),
+    assert [(s.get("voice"), s.get("language"), s.text) for s in says] == [
+        ("Polly.Joanna", "en-US", "For English, press 1."),
+        ("Polly.Mia", "es-MX", "Para Español, oprima 2."),
+        ("Polly.Joanna", "en-US", "For more languages, press 9."),
+        ("Polly.Mia", "es-MX", "Para más idiomas, oprima 9."),
     ]
     # No key pressed: the call goes on to the next step instead of hanging up.
     assert root.find("Redirect").text.startswith("/hooks/twilio/voice?flow=hotline&step=lang")
@@ -107,7 +109,7 @@ def test_choosing_a_language_leads_to_the_menu_in_that_language(client, caller, 
 def test_a_wrong_language_key_repeats_once_then_defaults_to_spanish(client, caller):
     again = call(client, caller, "flow=hotline&step=lang", Digits="7")
     assert again.find("Gather").get("action").endswith("step=lang&n=1")
-    root = call(client, caller, "flow=hotline&step=lang&n=1")  # no key at all, again
+    root = call(client, caller, "flow=hotline&step=lang&n=1", Digits="0")  # wrong again
     assert root.find("Gather").get("action").endswith("step=menu&lang=es")
 
 

@@ -10,6 +10,7 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         from vecinos.alerts import (
             inbound,  # noqa: F401  (registers SMS keywords and acks)
+            recordings,
             selectors,
         )
         from vecinos.reports import hooks
@@ -17,6 +18,8 @@ class AlertsConfig(AppConfig):
         # reports never imports alerts: the incident timeline and the console ask these.
         hooks.register_alert_counts(selectors.incident_alert_counts)
         hooks.register_console_notices(selectors.approval_notices)
+        # ... and the hotline plays the prompts coordinators recorded here.
+        hooks.register_prompt_recordings(recordings.prompt_urls)
         _navigation(selectors)
 
 
@@ -31,3 +34,4 @@ def _navigation(selectors) -> None:
     add_nav("my_alerts", _("My alerts"), group="me", allowed=lambda member: True, order=20)
     add_page_rule("optouts", selectors.can_manage_optouts)
     add_page_rule("alert_recordings", selectors.can_record_templates)
+    add_page_rule("hotline_recordings", selectors.can_record_templates)

@@ -29,6 +29,7 @@ from vecinos.core.coalition import brand_sms
 from vecinos.messaging import selectors as messaging_selectors
 from vecinos.network.models import LANGUAGE_CHOICES, Zone
 from vecinos.network.phones import InvalidPhone, normalize_phone
+from vecinos.reports import voice_prompts
 
 MESSAGE_LANGUAGES = ("es", "en")
 
@@ -585,3 +586,9 @@ class TemplateRecordingForm(forms.Form):
         cast(forms.ChoiceField, self.fields["language"]).choices = [
             (code, languages.label(languages.BY_CODE[code])) for code in RECORDED_LANGUAGES
         ]
+
+
+class HotlinePromptForm(TemplateRecordingForm):
+    """One of the voice hotline's prompts (``reports.voice_prompts``) in a language."""
+
+    kind = forms.ChoiceField(label=_("Hotline prompt"), choices=voice_prompts.CHOICES)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vecinos.core import geo
 from vecinos.core.crypto import EncryptedJSONField, EncryptedTextField
+from vecinos.reports import voice_prompts
 
 
 class Subscriber(models.Model):
@@ -297,13 +298,16 @@ RECORDING_KINDS = [
 
 
 class TemplateRecording(models.Model):
-    """A coordinator's recording of an alert kind's template (or of a call-out) in a language no
-    text-to-speech voice reads (Armenian, Farsi, Khmer, the spoken-only Indigenous languages):
-    an alert call (a call-out's call) to someone of that language plays it, then speaks the
-    alert's (call-out's) facts in Spanish. The audio
-    is encrypted at rest (``core.audio``) and served to the provider only under a signed URL."""
+    """A coordinator's recording of an alert kind's template, of a call-out's ask, or of a
+    hotline prompt (``reports.voice_prompts``), in a language no text-to-speech voice reads
+    (Armenian, Farsi, Khmer, the spoken-only Indigenous languages): an alert call (a call-out's
+    call) to someone of that language plays it, then speaks the alert's (call-out's) facts in
+    Spanish; the hotline plays its prompts. The audio is encrypted at rest (``core.audio``) and
+    served to the provider only under a signed URL."""
 
-    kind = models.CharField(_("kind"), max_length=12, choices=RECORDING_KINDS)
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=[*RECORDING_KINDS, *voice_prompts.CHOICES]
+    )
     language = models.CharField(_("language"), max_length=8)
     path = models.CharField(max_length=120)  # under MEDIA_ROOT, encrypted
     content_type = models.CharField(max_length=32)

@@ -3,7 +3,9 @@ voice reads (``RECORDED_LANGUAGES``: Armenian, Farsi, Khmer and the spoken-only 
 languages). A coalition coordinator uploads them (``recording_save``, audited); an alert call to
 someone of that language plays the kind's recording (``alerts.voice``). One more kind,
 "callout", is a call-out's ask ("press 1 if you are coming, 2 if not"): mobilize's call-out
-calls play it (``mobilize.voice``).
+calls play it (``mobilize.voice``). The voice hotline's prompts are recorded the same way, one
+per prompt kind (``reports.voice_prompts.KINDS``) and language, on a sibling page; the hotline
+asks for them through ``reports.hooks`` (``prompt_urls``), since reports does not import alerts.
 
 The audio is encrypted at rest (``core.audio``). The provider fetches it from
 ``/alerts/voice/<token>/``: the token is signed and names the row and its file, so the URL
@@ -21,12 +23,13 @@ from vecinos.alerts.models import RECORDING_KINDS, TemplateRecording
 from vecinos.core import audio
 from vecinos.core import languages as registry
 from vecinos.core.audit import audit
+from vecinos.reports import voice_prompts
 
 FOLDER = "alert-voice"
 SALT = "vecinos.alert-recording"
 RECORDED_LANGUAGES = tuple(lang.code for lang in registry.LANGUAGES if not lang.tts_voice)
 CALLOUT = "callout"
-KINDS = tuple(value for value, _label in RECORDING_KINDS)
+KINDS = (*(value for value, _label in RECORDING_KINDS), *voice_prompts.KINDS)
 
 
 class RecordingRefused(ValueError):
@@ -72,6 +75,16 @@ def recording_for(kind: str, language: str) -> TemplateRecording | None:
     if language not in RECORDED_LANGUAGES:
         return None
     return TemplateRecording.objects.filter(kind=kind, language=language).first()
+
+
+def prompt_urls(kind: str, codes: list[str]) -> dict[str, str]:
+    """{language: URL to play} of the hotline prompt ``kind`` in those of ``codes`` that have
+    it (one query)."""
+    wanted = [code for code in codes if code in RECORDED_LANGUAGES]
+    if kind not in voice_prompts.KINDS or not wanted:
+        return {}
+    found = TemplateRecording.objects.filter(kind=kind, language__in=wanted)
+    return {recording.language: audio_url(recording) for recording in found}
 
 
 def recordings() -> dict[tuple[str, str], TemplateRecording]:

@@ -20,6 +20,11 @@ urlpatterns = [
     path("alerts/optouts/", views_manage.optouts, name="optouts"),
     path("alerts/recordings/", views_recordings.recordings, name="alert_recordings"),
     path(
+        "alerts/recordings/hotline/",
+        views_recordings.hotline_recordings,
+        name="hotline_recordings",
+    ),
+    path(
         "alerts/voice/<str:token>/",
         views_recordings.recording_audio,
         name="alert_recording_audio",

@@ -119,9 +119,9 @@ def spoken_summary(language: str) -> tuple[str, languages.Language]:
 
 def rights_call(request, params: dict) -> str:
     language = languages.normalize(params.get("lang"), "es")
-    # The hotline's menu comes back in the language it was in (the caller chose it there).
-    back = params.get("back") if params.get("back") in UNIVERSAL else ""
-    back = back or (language if language in UNIVERSAL else "es")
+    # The hotline's menu comes back in the language it was in (the caller chose it there,
+    # any of the registry's: the hotline speaks or plays each).
+    back = languages.normalize(params.get("back")) or language
     response = VoiceResponse()
     recording = selectors.recording(language)
     if recording is not None:
