@@ -70,8 +70,8 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
         filtered = inbound.is_filtered(msg)
         inbound.prepare_sms(msg)
     # One message, one transaction (on SQLite, one take of the write lock): the replay record,
-    # the rate counter and the handlers' writes. Each handler runs in a savepoint of it, so
-    # one that fails leaves nothing half-written and the rest still commits.
+    # the rate counter and the handlers' writes. The handlers run in one savepoint of it, so
+    # one that fails leaves nothing half-written and the replay record still commits.
     with transaction.atomic():
         reply = _handle_sms(sid, e164, msg, filtered=filtered)
     return HttpResponse(sms_twiml(brand_sms(reply) if reply else ""), content_type=TWIML)
@@ -100,8 +100,21 @@ def _handle_sms(
         return None
     if msg is None:  # short codes, alphanumeric senders, garbage: nobody to talk to
         return None
+    try:
+        # One savepoint for the handlers (one SAVEPOINT and RELEASE under the write lock, not two):
+        # a handler that fails leaves nothing half-written, its rate count included. The
+        # replay record above stays: a message that failed is not handled again.
+        with transaction.atomic():
+            return _route(msg, e164, filtered=filtered)
+    except Exception:  # noqa: BLE001 - the sender gets an answer, never a 500
+        log.exception("inbound SMS handler failed")
+        with translation.override(msg.language):
+            return _("Vecinos: something went wrong on our side. Please send that again.")
+
+
+def _route(msg: inbound.InboundSms, e164: str, *, filtered: bool) -> str | None:
     # STOP, START and HELP must always work (carrier rules), banned or rate-limited or not.
-    urgent = _route(msg, min_priority=inbound.ALWAYS)
+    urgent = inbound.route_sms(msg, min_priority=inbound.ALWAYS)
     if urgent is not None:
         return urgent
     if filtered:
@@ -113,19 +126,7 @@ def _handle_sms(
         window_seconds=settings.REPORT_RATE_WINDOW,
     ):
         return inbound.rate_limited_reply(msg)
-    return _route(msg)
-
-
-def _route(msg: inbound.InboundSms, *, min_priority: int | None = None) -> str | None:
-    try:
-        # A savepoint of the message's transaction: a handler that fails leaves nothing
-        # half-written.
-        with transaction.atomic():
-            return inbound.route_sms(msg, min_priority=min_priority)
-    except Exception:  # noqa: BLE001 - the sender gets an answer, never a 500
-        log.exception("inbound SMS handler failed")
-        with translation.override(msg.language):
-            return _("Vecinos: something went wrong on our side. Please send that again.")
+    return inbound.route_sms(msg)
 
 
 def _voice_sorry(text_en: str, text_es: str) -> VoiceResponse:

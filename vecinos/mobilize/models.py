@@ -141,7 +141,8 @@ class Response(models.Model):
                 fields=["activation", "subscriber"], name="one_response_per_activation"
             )
         ]
-        indexes = [models.Index(fields=["activation", "status"], name="response_board")]
+        # The role too: a reply's quota count (roles filled) reads only this index.
+        indexes = [models.Index(fields=["activation", "status", "role"], name="response_board")]
 
 
 class ActivationMessage(models.Model):
