@@ -121,6 +121,18 @@ def _quota_met(activation: Activation) -> None:
 OUTCOMES = ("coming", "declined", "arrived", "left", "enough", "closed", "same")
 
 
+def _locked(response: Response) -> Response:
+    """The response re-read with its call-out, the call-out's row locked (PostgreSQL) until
+    the transaction ends. Plain SQL (core.sql): on PostgreSQL this runs for every reply."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    found = sql.rows(Activation, _ACTIVATION_ROW + lock, [response.activation_id])
+    fresh = sql.rows(Response, _RESPONSE_ROW, [response.pk])
+    if not found or not fresh:
+        raise Response.DoesNotExist
+    fresh[0].activation = found[0]
+    return fresh[0]
+
+
 @transaction.atomic(savepoint=False)
 def respond(
     *,
@@ -143,8 +155,8 @@ def respond(
     else:
         # Replies to one call-out are counted one at a time (the row lock on PostgreSQL), so a
         # quota is never overshot.
-        activation = Activation.objects.select_for_update().get(pk=response.activation_id)
-        response = Response.objects.get(pk=response.pk)
+        response = _locked(response)
+        activation = response.activation
     now = timezone.now()
     if activation.status != Activation.Status.OPEN or activation.expires_at <= now:
         return "closed"
@@ -198,6 +210,7 @@ LIMIT 1
 """
 _LOOKUP_ROW = _LOOKUP.replace("SELECT r.id", "SELECT r.*", 1)
 _ACTIVATION_ROW = f"SELECT * FROM {_ACTIVATION} WHERE id = %s"  # noqa: S608 - our table
+_RESPONSE_ROW = f"SELECT * FROM {_RESPONSE} WHERE id = %s"  # noqa: S608 - our table
 
 
 def response_for_phone(index: str, code: str = "") -> Response | None:
