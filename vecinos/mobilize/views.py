@@ -289,7 +289,7 @@ def callout_link(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "mobilize/link_gone.html", status=410)
     activation = response.activation
     outcome = ""
-    lang = services._page_language(response.language)
+    lang = services._page_language(activation, response.language)
     if request.method == "POST":
         answer = request.POST.get("answer", "")
         eta_raw = request.POST.get("eta", "")
@@ -305,7 +305,7 @@ def callout_link(request: HttpRequest, token: str) -> HttpResponse:
                 role=role,
             )
             response.refresh_from_db()
-    guidance, guidance_lang = services.guidance_for(activation, response.language)
+    guidance, guidance_lang = services.guidance_for(activation, lang)
     with translation.override(lang):
         page = render(
             request,
