@@ -250,3 +250,23 @@ def test_the_api_refuses_unknown_codes_and_too_long_guidance_with_a_400(
     else:
         assert str(guidance.MAX_GUIDANCE) in errors[field]
     assert not Activation.objects.exists()
+
+
+def test_an_update_from_the_page_goes_to_each_in_their_language_or_spanish(client, personas):
+    min_jun = responder(personas.org_a, "minjun", "ko")
+    lan = responder(personas.org_a, "lan", "vi")
+    activation = callout(personas)
+    text(client, min_jun.phone, "갑니다 10")
+    text(client, lan.phone, "ĐANG ĐI 10")
+    sign_in(client, personas.dispatcher)
+    detail = client.get(f"/mobilize/{activation.pk}/").content.decode()
+    folded = detail[detail.index('<details class="other-languages"') :]
+    assert 'name="text_ko"' in folded[: folded.index("</details>")]
+    assert f'lang="ar" dir="rtl">{guidance.DEFAULT_GUIDANCE["ar"]}' in detail
+    page = client.post(
+        f"/mobilize/{activation.pk}/message/",
+        {"audience": "coming", "text_es": "Traigan agua", "text_ko": "물을 가져오세요"},
+    )
+    assert page.status_code == 302
+    assert outbox_to(min_jun.phone)[-1] == f"Vecinos {activation.code}: 물을 가져오세요"
+    assert outbox_to(lan.phone)[-1] == f"Vecinos {activation.code}: Traigan agua"

@@ -140,6 +140,38 @@ class MessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "lang": "en"}),
     )  # fmt: skip
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Every other written language, optional: whoever's is empty reads Spanish, then English.
+        for code in self._other_codes():
+            lang = languages.BY_CODE[code]
+            self.fields[self._name(code)] = forms.CharField(
+                label=languages.label(lang),
+                max_length=MAX_GUIDANCE,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2, "lang": code, "dir": lang.direction}),
+            )
+
+    @staticmethod
+    def _name(code: str) -> str:
+        return "text_" + code.replace("-", "_")
+
+    @staticmethod
+    def _other_codes() -> list[str]:
+        return [c for c in guidance_texts.guidance_languages() if c not in ("es", "en")]
+
+    def main_fields(self):
+        return [self[name] for name in ("audience", "new_staging_point", "text_es", "text_en")]
+
+    def other_fields(self):
+        return [self[self._name(code)] for code in self._other_codes()]
+
+    def texts(self) -> dict[str, str]:
+        return {
+            code: self.cleaned_data.get(self._name(code)) or ""
+            for code in guidance_texts.guidance_languages()
+        }
+
 
 class RsvpForm(forms.Form):
     nickname = forms.CharField(
