@@ -26,6 +26,7 @@ from vecinos.transports.models import OutboxMessage
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 STAGING = "Mariachi Plaza, by the kiosk"
+KOREAN = "안전한 거리에서 지켜보세요. 키오스크 옆에서 만나요."
 SCREENSHOT = "/tmp/mobilize-phone.png"
 BOARD_SCREENSHOT = "/tmp/mobilize-board.png"
 
@@ -65,6 +66,11 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
         phone="+13235550187", preferred_language="en",
     )  # fmt: skip
     alert_services.ensure_member_subscriber(rosa)
+    min_jun = make_member(
+        "minjun.responde", org=org, roles=(Role.RESPONDER,), tier=Tier.VOUCHED,
+        phone="+13235550188", preferred_language="ko",
+    )  # fmt: skip
+    alert_services.ensure_member_subscriber(min_jun)
 
     # --- the dispatcher sends the call-out from the page -------------------------------------
     desk = new_page(phone=True)
@@ -73,17 +79,28 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
     when = timezone.localtime() + timezone.timedelta(minutes=30)
     desk.get_by_label("Needed by").fill(when.strftime("%Y-%m-%dT%H:%M"))
     desk.get_by_role("spinbutton", name="Legal observer").fill("2")
+    # Spanish and English guidance are open; the other languages fold away on a phone.
+    expect(desk.get_by_label("Guidance in Spanish")).to_be_visible()
+    korean = desk.get_by_label("한국어 (Korean)")
+    expect(korean).to_be_hidden()
+    desk.locator("summary", has_text="Other languages").click()
+    expect(korean).to_be_visible()
+    expect(desk.get_by_label("العربية (Arabic)")).to_have_attribute("dir", "rtl")
+    assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    korean.fill(KOREAN)
     with desk.expect_navigation():
         desk.get_by_role("button", name="Send call-out").click()
     settle(desk)
     activation = Activation.objects.get()
-    expect(desk.locator(".messages")).to_contain_text("Call-out sent to 1 person.")
+    expect(desk.locator(".messages")).to_contain_text("Call-out sent to 2 people.")
     expect(desk.locator('[data-count="coming"]')).to_have_text("0")
 
     # --- the text reaches the responder (console transport: the outbox) ----------------------
     messaging.dispatch()
     [text] = [m.body for m in OutboxMessage.objects.all() if m.address == rosa.phone]
     assert STAGING in text and "Reply COMING" in text and "safe distance" in text
+    [korean_text] = [m.body for m in OutboxMessage.objects.all() if m.address == min_jun.phone]
+    assert KOREAN in korean_text and "갑니다" in korean_text and "safe distance" not in korean_text
     link = re.search(r"(http://\S+/r/\S+/)", text).group(1)
 
     # --- VOY 10 by SMS through the signed webhook ----------------------------------------------
@@ -104,7 +121,7 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
     settle(phone)
     expect(phone.get_by_role("status")).to_contain_text("You are checked in.")
     phone.screenshot(path=SCREENSHOT, full_page=True)
-    r = Response.objects.get(activation=activation)
+    r = Response.objects.get(activation=activation, member=rosa)
     assert r.status == "arrived" and r.arrived_at is not None
 
     expect(desk.locator('[data-count="arrived"]')).to_have_text("1", timeout=5000)

@@ -267,8 +267,8 @@ def test_a_korean_call_out_call_speaks_korean_with_the_korean_voice(client, pers
         keys = translation.gettext("Press 1 if you are coming. Press 2 if you cannot come.")
     assert said[0][:2] == ("Polly.Seoyeon", "ko-KR") and "Plaza Mariachi" in said[0][2]
     assert said[-1] == ("Polly.Seoyeon", "ko-KR", keys) and "1번" in keys
-    # The guidance is written in Spanish here: the Spanish voice reads it.
-    assert said[1][:2] == ("Polly.Mia", "es-MX")
+    # The default guidance is written in Korean too: the Korean voice reads it.
+    assert said[1] == ("Polly.Seoyeon", "ko-KR", services.DEFAULT_GUIDANCE["ko"])
     pressed = signed_post(
         client, f"{VOICE}?flow=alert&d={token}&step=reply", {**params, "Digits": "1"}
     )

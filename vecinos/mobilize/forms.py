@@ -6,11 +6,14 @@ from typing import cast
 from django import forms
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from vecinos.alerts import wording
 from vecinos.alerts.forms import parse_polygon
 from vecinos.alerts.models import Tier
+from vecinos.core import languages
+from vecinos.mobilize import guidance as guidance_texts
 from vecinos.mobilize.models import ActivationMessage, Event
 from vecinos.mobilize.services import DEFAULT_GUIDANCE, MAX_GUIDANCE, MAX_STAGING, active_roles
 from vecinos.network.models import Organization, Zone
@@ -27,18 +30,6 @@ class ActivationForm(forms.Form):
         ),
     )
     needed_by = forms.DateTimeField(label=_("Needed by"), widget=DATETIME_INPUT)
-    guidance_es = forms.CharField(
-        label=_("Guidance in Spanish"),
-        max_length=MAX_GUIDANCE,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "lang": "es"}),
-    )
-    guidance_en = forms.CharField(
-        label=_("Guidance in English"),
-        max_length=MAX_GUIDANCE,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "lang": "en"}),
-    )
     tiers = forms.MultipleChoiceField(
         label=_("Who is asked"),
         choices=[c for c in Tier.choices if c[0] != Tier.INTERNAL],
@@ -75,17 +66,45 @@ class ActivationForm(forms.Form):
         rights.choices = [("", "—"), *wording.rights_choices()]
         self.role_keys = []
         for role in active_roles():
-            from django.utils.translation import get_language
-
             lang = (get_language() or "es")[:2]
             self.fields[f"role_{role.key}"] = forms.IntegerField(
                 label=role.name(lang), min_value=0, max_value=5000, required=False, initial=0
             )
             self.role_keys.append(role.key)
+        self._add_guidance_fields()
         if not self.is_bound:
             self.initial.setdefault("needed_by", timezone.localtime() + timedelta(minutes=30))
-            self.initial.setdefault("guidance_es", DEFAULT_GUIDANCE["es"])
-            self.initial.setdefault("guidance_en", DEFAULT_GUIDANCE["en"])
+            for code in guidance_texts.guidance_languages():
+                if code in DEFAULT_GUIDANCE:
+                    self.initial.setdefault(guidance_texts.field_name(code), DEFAULT_GUIDANCE[code])
+
+    # Spanish and English are shown open; every other written language under "Other languages".
+    MAIN_GUIDANCE = ("es", "en")
+
+    def _add_guidance_fields(self) -> None:
+        labels = {"es": _("Guidance in Spanish"), "en": _("Guidance in English")}
+        for code in guidance_texts.guidance_languages():
+            lang = languages.BY_CODE[code]
+            self.fields[guidance_texts.field_name(code)] = forms.CharField(
+                label=labels.get(code) or languages.label(lang),
+                max_length=MAX_GUIDANCE,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3, "lang": code, "dir": lang.direction}),
+            )
+
+    def main_guidance_fields(self):
+        return [self[guidance_texts.field_name(code)] for code in self.MAIN_GUIDANCE]
+
+    def other_guidance_fields(self):
+        return [
+            self[guidance_texts.field_name(code)]
+            for code in guidance_texts.guidance_languages()
+            if code not in self.MAIN_GUIDANCE
+        ]
+
+    def other_guidance_errors(self) -> bool:
+        """Open "Other languages" when one of its fields was refused."""
+        return any(field.errors for field in self.other_guidance_fields())
 
     def role_fields(self):
         return [self[f"role_{k}"] for k in self.role_keys]
@@ -94,7 +113,10 @@ class ActivationForm(forms.Form):
         return {k: self.cleaned_data.get(f"role_{k}") or 0 for k in self.role_keys}
 
     def guidance(self) -> dict[str, str]:
-        return {lang: self.cleaned_data.get(f"guidance_{lang}", "") for lang in ("es", "en")}
+        return {
+            code: self.cleaned_data.get(guidance_texts.field_name(code)) or ""
+            for code in guidance_texts.guidance_languages()
+        }
 
     def clean_polygon(self) -> list[list[float]]:
         return parse_polygon(self.cleaned_data.get("polygon") or "")
@@ -117,6 +139,38 @@ class MessageForm(forms.Form):
         label=_("Message in English"), max_length=MAX_GUIDANCE, required=False,
         widget=forms.Textarea(attrs={"rows": 2, "lang": "en"}),
     )  # fmt: skip
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Every other written language, optional: whoever's is empty reads Spanish, then English.
+        for code in self._other_codes():
+            lang = languages.BY_CODE[code]
+            self.fields[self._name(code)] = forms.CharField(
+                label=languages.label(lang),
+                max_length=MAX_GUIDANCE,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2, "lang": code, "dir": lang.direction}),
+            )
+
+    @staticmethod
+    def _name(code: str) -> str:
+        return "text_" + code.replace("-", "_")
+
+    @staticmethod
+    def _other_codes() -> list[str]:
+        return [c for c in guidance_texts.guidance_languages() if c not in ("es", "en")]
+
+    def main_fields(self):
+        return [self[name] for name in ("audience", "new_staging_point", "text_es", "text_en")]
+
+    def other_fields(self):
+        return [self[self._name(code)] for code in self._other_codes()]
+
+    def texts(self) -> dict[str, str]:
+        return {
+            code: self.cleaned_data.get(self._name(code)) or ""
+            for code in guidance_texts.guidance_languages()
+        }
 
 
 class RsvpForm(forms.Form):

@@ -18,8 +18,9 @@ from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
 from vecinos.messaging.inbound import REPLY_LANGUAGES
 from vecinos.messaging.models import Channel
+from vecinos.mobilize.guidance import FALLBACK_LANGUAGES, callout_language, guidance_for
 from vecinos.mobilize.models import Activation, Response
-from vecinos.mobilize.rules import DEFAULT_GUIDANCE, LANGUAGES, LINK_SALT
+from vecinos.mobilize.rules import LINK_SALT
 
 # --- messages ----------------------------------------------------------------------------------
 
@@ -46,15 +47,9 @@ def local_time(when: datetime) -> str:
     return timezone.localtime(when).strftime("%H:%M")
 
 
-def guidance_for(activation: Activation, language: str) -> tuple[str, str]:
-    for lang in (language, *LANGUAGES):
-        if activation.guidance.get(lang):
-            return activation.guidance[lang], lang
-    return DEFAULT_GUIDANCE["es"], "es"
-
-
-def _page_language(language: str) -> str:
-    return language if language in LANGUAGES else "es"
+def _page_language(activation: Activation, language: str) -> str:
+    """The link page's language: the one the responder is told this call-out in."""
+    return callout_language(activation, language)
 
 
 # What a responder may answer by SMS (core.languages.SMS_KEYWORDS' kinds; "no" is "declined").
@@ -68,15 +63,16 @@ def reply_words(language: str) -> dict[str, str]:
 
 
 def text_language(language: str) -> str:
-    """The language a call-out's texts go out in: the person's when the interface is written
+    """The language a person's texts can be written in: theirs when the interface is written
     in it, else Spanish (the spoken-only languages' speakers read Spanish more often)."""
     return language if language in REPLY_LANGUAGES else "es"
 
 
-def voice_language(language: str) -> str:
-    """The language a call-out's call speaks: the person's when a voice reads it, else
-    Spanish (the call then plays their language's recording first, as alerts' calls do)."""
-    code = languages.normalize(language, "es")
+def voice_language(activation: Activation, language: str) -> str:
+    """The language a call-out's call speaks: the responder's call-out language when a voice
+    reads it, else Spanish (the call then plays their language's recording first, as alerts'
+    calls do)."""
+    code = callout_language(activation, languages.normalize(language, "es"))
     return code if alert_voice.has_voice(code) else alert_voice.DEFAULT_LANGUAGE
 
 
@@ -91,19 +87,23 @@ def _head(activation: Activation) -> str:
 
 def voice_parts(activation: Activation, language: str) -> list[tuple[str, str]]:
     """What a call-out's call says, as (text, language it is spoken in): the ask and the keys
-    in ``language`` (one with a voice), the guidance in the language it is written in."""
+    in ``language`` (one with a voice), the guidance in it too when it is written in it (else
+    in the language it falls back to, by that language's voice)."""
     guidance, guidance_lang = guidance_for(activation, language)
     with translation.override(language):
         head = _head(activation)
         keys = _("Press 1 if you are coming. Press 2 if you cannot come.")
+    if not alert_voice.has_voice(guidance_lang):
+        return [(head, language), (keys, language)]  # no voice could read it
     return [(head, language), (guidance, guidance_lang), (keys, language)]
 
 
 def ask_text(activation: Activation, language: str, channel: str, url: str = "") -> str:
     if channel == Channel.VOICE:
-        return " ".join(text for text, _lang in voice_parts(activation, voice_language(language)))
-    guidance, _lang = guidance_for(activation, language)
-    lang = text_language(language)
+        voiced = voice_language(activation, language)
+        return " ".join(text for text, _lang in voice_parts(activation, voiced))
+    lang = callout_language(activation, language)
+    guidance, _lang = guidance_for(activation, lang)
     with translation.override(lang):
         head = _head(activation)
         tail = _(
@@ -206,7 +206,8 @@ def _spec(
 def _send_to(
     activation: Activation, response_ids: list[int], texts: dict[str, str], tag: str
 ) -> int:
-    """One message (by SMS, else their first channel) to each of these responders."""
+    """One message (by SMS, else their first channel) to each of these responders, in their
+    call-out language (``texts`` by language; Spanish, then English, when it lacks theirs)."""
     rows = list(
         Response.objects.filter(pk__in=response_ids).values_list("pk", "subscriber_id", "language")
     )
@@ -216,16 +217,19 @@ def _send_to(
         if sub not in contacts:
             continue
         contact_id, channel = contacts[sub]
-        text = (
-            texts.get(language) or texts.get("es") or texts.get("en") or next(iter(texts.values()))
+        lang = callout_language(activation, language)
+        text = next(
+            (texts[c] for c in (lang, *FALLBACK_LANGUAGES) if texts.get(c)),
+            next(iter(texts.values())),
         )
         specs.append(_spec(activation, pk, contact_id, channel, text, language, tag))
     return messaging.deliveries_enqueue(specs)
 
 
 def _translated(fn) -> dict[str, str]:
+    """``fn()`` in every language a call-out's texts go out in."""
     out = {}
-    for lang in LANGUAGES:
+    for lang in REPLY_LANGUAGES:
         with translation.override(lang):
             out[lang] = fn()
     return out

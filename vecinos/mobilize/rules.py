@@ -6,33 +6,19 @@ from typing import cast
 
 from vecinos.alerts import services as alert_services
 from vecinos.alerts.models import Alert
+from vecinos.mobilize.guidance import DEFAULT_GUIDANCE, MAX_GUIDANCE  # noqa: F401 - re-exported
 from vecinos.mobilize.models import Activation, CalloutRole, Response
 from vecinos.network import selectors as network
 from vecinos.network.models import Member
 
 MAX_STAGING = 200
-MAX_GUIDANCE = 480
 MAX_COUNT = 5000
 MAX_ETA_MINUTES = 600
 DEFAULT_OPEN_HOURS = 6
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LINK_SALT = "vecinos.mobilize"
-LANGUAGES = ("es", "en")
+LANGUAGES = ("es", "en")  # the languages role names are kept in
 SAYS_YES = (Response.Status.COMING, Response.Status.ARRIVED)
-
-# Carried with every call-out unless the coordinator writes their own (lawful presence only).
-DEFAULT_GUIDANCE = {
-    "en": (
-        "Lawful presence only: witness, document, accompany. Observe and record from a safe "
-        "distance; do not interfere or touch anyone. Bring your phone charged, ID if you have "
-        "it, water. Follow the lead at the staging point."
-    ),
-    "es": (
-        "Solo presencia legal: ser testigo, documentar, acompañar. Observe y grabe desde una "
-        "distancia segura; no interfiera ni toque a nadie. Traiga su teléfono cargado, "
-        "identificación si tiene, agua. Siga a la persona encargada en el punto de reunión."
-    ),
-}
 
 
 class ActivationError(ValueError):

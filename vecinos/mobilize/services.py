@@ -27,6 +27,7 @@ from vecinos.core import geo
 from vecinos.core.audit import audit
 from vecinos.core.bulk import insert_rows, with_ids
 from vecinos.messaging import services as messaging
+from vecinos.mobilize import guidance as guidance_texts
 from vecinos.mobilize.messages import (  # noqa: F401 - re-exported: services is the public door
     _ask,
     _first_contacts,
@@ -35,6 +36,7 @@ from vecinos.mobilize.messages import (  # noqa: F401 - re-exported: services is
     _spec,
     _translated,
     ask_text,
+    callout_language,
     enough_text,
     guidance_for,
     link,
@@ -114,19 +116,6 @@ def _clean_roles(roles: dict[str, int], errors: dict[str, str]) -> dict[str, int
     return clean_roles
 
 
-def _clean_guidance(guidance: dict[str, str], errors: dict[str, str]) -> dict[str, str]:
-    """The guidance by language (the default when none is given); problems go into ``errors``."""
-    clean_guidance = {k: (v or "").strip() for k, v in guidance.items() if (v or "").strip()}
-    for lang, text in clean_guidance.items():
-        if lang not in LANGUAGES:
-            errors["guidance"] = str(gettext_lazy("Unknown language code."))
-        elif len(text) > MAX_GUIDANCE:
-            errors[f"guidance_{lang}"] = str(
-                gettext_lazy("Keep the guidance under %(n)s characters.") % {"n": MAX_GUIDANCE}
-            )
-    return clean_guidance or dict(DEFAULT_GUIDANCE)
-
-
 def _polygon_ok(polygon: list[list[float]]) -> bool:
     """A drawn area as alerts take it: 3 to 200 corners, each a place on the map."""
     if not 3 <= len(polygon) <= 200:
@@ -164,7 +153,7 @@ def _validate(
     if needed_by < timezone.now() - timedelta(minutes=5):
         errors["needed_by"] = str(gettext_lazy("The time people are needed has already passed."))
     clean_roles = _clean_roles(roles, errors)
-    clean_guidance = _clean_guidance(guidance, errors)
+    clean_guidance = guidance_texts.clean(guidance, errors)
     if not tiers or any(t not in Tier.values for t in tiers):
         errors["tiers"] = str(gettext_lazy("Choose who is asked."))
     geographic = any(t in (Tier.MEMBERS, Tier.PUBLIC) for t in tiers)
@@ -409,7 +398,8 @@ def _check(actor: Member, activation: Activation) -> None:
 
 
 def _clean_texts(texts: dict[str, str]) -> dict[str, str]:
-    clean = {k: v.strip() for k, v in texts.items() if k in LANGUAGES and (v or "").strip()}
+    known = guidance_texts.guidance_languages()
+    clean = {k: v.strip() for k, v in texts.items() if k in known and (v or "").strip()}
     if not clean:
         raise ActivationError(
             {"text": str(gettext_lazy("Write the message in at least one language."))}
@@ -456,7 +446,8 @@ def message_send(
         activation.staging_point = new_staging_point
         activation.save(update_fields=["staging_point"])
         moved = _translated(lambda: moved_text(new_staging_point))
-        texts = {lang: f"{moved[lang]} {texts.get(lang, '')}".strip() for lang in LANGUAGES}
+        typed = {k: v for k, v in texts.items() if (v or "").strip()}
+        texts = {lang: f"{moved[lang]} {_note(typed, lang)}".strip() for lang in moved}
     clean = _clean_texts(texts)
     statuses = {
         "coming": [Response.Status.COMING],
@@ -478,6 +469,11 @@ def message_send(
         "activation.message", actor=actor, target=activation, audience=audience, recipients=len(ids)
     )
     return msg
+
+
+def _note(texts: dict[str, str], lang: str) -> str:
+    """The coordinator's note for ``lang``: theirs, else Spanish, else English, else ""."""
+    return next((texts[c].strip() for c in (lang, "es", "en") if texts.get(c)), "")
 
 
 def moved_text(place: str) -> str:
@@ -517,10 +513,7 @@ def stand_down(
         return None
     clean = _clean_texts(texts) if texts and any(v.strip() for v in texts.values()) else {}
     default = _translated(lambda: stand_down_text(activation.code))
-    body = {
-        lang: (f"{default[lang]} {clean[lang]}" if lang in clean else default[lang])
-        for lang in LANGUAGES
-    }
+    body = {lang: f"{default[lang]} {_note(clean, lang)}".strip() for lang in default}
     ids = list(
         Response.objects.filter(activation=activation, status__in=SAYS_YES).values_list(
             "pk", flat=True

@@ -29,7 +29,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from vecinos.core import ratelimit
+from vecinos.core import languages, ratelimit
 from vecinos.core.audit import audit
 from vecinos.core.clientip import limit_key
 from vecinos.core.privacy import source_key
@@ -157,7 +157,10 @@ def callout_detail(request: HttpRequest, activation_id: int) -> HttpResponse:
             "message_form": MessageForm(),
             "can_approve": activation.status == Activation.Status.PENDING
             and services.may_approve(viewer, activation),
-            "guidance": sorted(activation.guidance.items()),
+            "guidance": [
+                (lang, text, "rtl" if languages.is_rtl(lang) else "ltr")
+                for lang, text in sorted(activation.guidance.items())
+            ],
             "history": list(activation.messages.order_by("-created_at")[:20]),
         }
     )
@@ -218,7 +221,7 @@ def callout_message(request: HttpRequest, activation_id: int) -> HttpResponse:
             activation=activation,
             actor=member_of(request),
             audience=form.cleaned_data["audience"],
-            texts={"es": form.cleaned_data["text_es"], "en": form.cleaned_data["text_en"]},
+            texts=form.texts(),
             new_staging_point=form.cleaned_data["new_staging_point"],
         )
         messages.success(
@@ -289,7 +292,7 @@ def callout_link(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "mobilize/link_gone.html", status=410)
     activation = response.activation
     outcome = ""
-    lang = services._page_language(response.language)
+    lang = services._page_language(activation, response.language)
     if request.method == "POST":
         answer = request.POST.get("answer", "")
         eta_raw = request.POST.get("eta", "")
@@ -305,7 +308,7 @@ def callout_link(request: HttpRequest, token: str) -> HttpResponse:
                 role=role,
             )
             response.refresh_from_db()
-    guidance, guidance_lang = services.guidance_for(activation, response.language)
+    guidance, guidance_lang = services.guidance_for(activation, lang)
     with translation.override(lang):
         page = render(
             request,

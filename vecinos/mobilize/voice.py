@@ -9,7 +9,8 @@ The call speaks the person's language when a text-to-speech voice reads it (``co
 spoken-only Indigenous languages) it plays the coordinators' recorded call-out in that language
 (``alerts.recordings``, kind "callout": who is needed, press 1 coming, 2 not), when there is
 one, then speaks the call-out's place and time in Spanish. The guidance is spoken in the
-language it is written in, by that language's voice. What is said is built when the call is
+call's language when the call-out has it in that language, else in Spanish (then English), by
+that language's voice. What is said is built when the call is
 answered, so a staging point moved since the ask is the one heard.
 """
 
@@ -60,7 +61,7 @@ def callout_call(request, params: dict) -> str | None:
     if found is None:
         return None
     _delivery, response = found
-    lang = services.voice_language(response.language)
+    lang = services.voice_language(response.activation, response.language)
     attrs = alert_voice.say_attrs(lang)
     twiml = VoiceResponse()
     with translation.override(lang):
