@@ -6,7 +6,7 @@ the same number of requests to the same stub. Also times recipient selection wit
 1,000,000 subscribers.
 
     .venv/bin/python bench/fanout.py [--subscribers 100000] [--postgres] [--selection 1000000]
-        [--workers 2]
+        [--workers 2] [--pg-database NAME] [--pg-select-database NAME] [--redis-db N]
 
 The workers are as many `vecinos worker` processes as `vecinos serve` runs (2); "peak worker"
 is the largest peak resident memory of any one of them.
@@ -419,6 +419,12 @@ def main() -> None:
         "--pg-database", default="vecinos_fanout", help="PostgreSQL database (dropped, created)"
     )
     parser.add_argument(
+        "--pg-select-database",
+        default="vecinos_select",
+        help="PostgreSQL database for the 1M selection (dropped, created)",
+    )
+    parser.add_argument("--redis-db", type=int, default=7, help="Redis database number (flushed)")
+    parser.add_argument(
         "--workers",
         type=int,
         default=2,
@@ -441,13 +447,16 @@ def main() -> None:
     if args.postgres:
         pg = {
             "VECINOS_DATABASE_URL": _pg(args.pg_database),
-            "VECINOS_REDIS_URL": "redis://127.0.0.1:6379/7",
+            "VECINOS_REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
         }
-        subprocess.run(["redis-cli", "-n", "7", "FLUSHDB"], check=False, capture_output=True)
+        subprocess.run(
+            ["redis-cli", "-n", str(args.redis_db), "FLUSHDB"], check=False, capture_output=True
+        )
         line, _ = run("PostgreSQL + Redis", pg, args.subscribers, workers=args.workers)
         lines.append(line)
         if args.selection:
-            selection("PostgreSQL", {"VECINOS_DATABASE_URL": _pg("vecinos_select")}, args.selection)
+            pg_select = {"VECINOS_DATABASE_URL": _pg(args.pg_select_database)}
+            selection("PostgreSQL", pg_select, args.selection)
     print(sel)
     for line in lines:
         print(line)

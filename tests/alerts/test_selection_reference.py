@@ -201,3 +201,26 @@ def test_a_wide_area_is_reached_from_far_past_the_rim():
     )
     assert services.subscribers_in_area(point=CENTER, radius_m=2000) == {sub.pk}
     assert services.subscribers_in_area(point=CENTER, radius_m=900) == set()
+
+
+def test_someone_with_several_areas_in_the_circle_is_chosen_once():
+    """Each of their areas matches (PostgreSQL's statement joins areas to people, so the
+    person comes back once per area): the selection still lists them once, in each of its
+    ways (inner cells, rim cells) and with their own language and tier."""
+    sub = Subscriber.objects.create(status=Subscriber.Status.ACTIVE, language="ko")
+    other = Subscriber.objects.create(status=Subscriber.Status.ACTIVE, language="es")
+    places = [(CENTER[0], CENTER[1]), (CENTER[0] + 0.001, CENTER[1]), (CENTER[0] + 0.08, CENTER[1])]
+    for lat, lng in places:  # two in the middle, one 9 km north: on the rim of a 9 km circle
+        SubscriptionArea.objects.create(
+            subscriber=sub, lat=lat, lng=lng, radius_m=500, cell7=geo.cell_of(lat, lng, 7)
+        )
+    SubscriptionArea.objects.create(
+        subscriber=other, lat=CENTER[0], lng=CENTER[1], radius_m=0, cell7=geo.cell_of(*CENTER, 7)
+    )
+    draft = Alert(kind=Alert.Kind.SIGHTING, tiers=[Tier.PUBLIC], lat=CENTER[0], lng=CENTER[1])
+    draft.radius_m = 9000
+    got = services.select_recipients(draft, zones=[])
+    assert sorted(tuple(t) for t in got) == sorted(
+        [(sub.pk, Tier.PUBLIC, "ko"), (other.pk, Tier.PUBLIC, "es")]
+    )
+    assert services.subscribers_in_area(point=CENTER, radius_m=9000) == {sub.pk, other.pk}

@@ -34,12 +34,18 @@ from vecinos.network.models import Role, Zone
 # --- Targeting -------------------------------------------------------------------------------
 
 
-def _zone_hits_circle(zone: Zone, lat: float, lng: float, radius_m: float) -> bool:
-    if geo.haversine_m(lat, lng, zone.center_lat, zone.center_lng) <= radius_m:
+def _zone_rows() -> list[tuple[int, float, float, list[str]]]:
+    """Every zone's (id, centre lat, centre lng, cells): plain rows, no model instances, no
+    ordering, no boundary."""
+    return list(Zone.objects.order_by().values_list("pk", "center_lat", "center_lng", "cells"))
+
+
+def _zone_hits_circle(
+    center_lat: float, center_lng: float, cells: list[str], lat: float, lng: float, radius_m: float
+) -> bool:
+    if geo.haversine_m(lat, lng, center_lat, center_lng) <= radius_m:
         return True
-    return any(
-        geo.haversine_m(lat, lng, *h3.cell_to_latlng(c)) <= radius_m for c in zone.cells[::4]
-    )
+    return any(geo.haversine_m(lat, lng, *h3.cell_to_latlng(c)) <= radius_m for c in cells[::4])
 
 
 # 5 km chosen at most, plus the widening of a member's coarse area (models.place_coarsely).
@@ -61,7 +67,11 @@ def _area_parts(
         lat, lng = point
         geo.validate_lat_lng(lat, lng)
         parts += sql.circle_parts(lat, lng, radius_m)
-        zone_ids = [z.pk for z in Zone.objects.all() if _zone_hits_circle(z, lat, lng, radius_m)]
+        zone_ids = [
+            pk
+            for pk, z_lat, z_lng, cells in _zone_rows()
+            if _zone_hits_circle(z_lat, z_lng, cells, lat, lng, radius_m)
+        ]
         parts.append(sql.zone_part(zone_ids))
     if zones:
         parts.append(sql.zone_part([z.pk for z in zones]))
@@ -122,13 +132,13 @@ def _polygon_cells(
 def _zones_touching(plane: geo.Plane, shape: list) -> list[int]:
     """Zones some of whose cells (or whose center) lie inside the polygon."""
     return [
-        z.pk
-        for z in Zone.objects.all()
+        pk
+        for pk, z_lat, z_lng, cells in _zone_rows()
         if any(
             geo.point_in_ring(*plane.xy(*h3.cell_to_latlng(c)), shape)
-            for c in [*z.cells[::4], *z.cells[-1:]]
+            for c in [*cells[::4], *cells[-1:]]
         )
-        or geo.point_in_ring(*plane.xy(z.center_lat, z.center_lng), shape)
+        or geo.point_in_ring(*plane.xy(z_lat, z_lng), shape)
     ]
 
 
