@@ -167,8 +167,18 @@ def test_a_recorded_language_plays_its_prompts_from_signed_urls(
 
     # Nobody on duty: "no dispatcher", then how to leave a message, both recorded.
     busy = call(client, caller, "flow=hotline&step=menu&lang=mix", Digits="1")
-    assert [child.tag for child in busy][:3] == ["Play", "Play", "Record"]
-    assert played(busy) == [MP3, MP3]
+    # After the recording verb, the goodbye for a caller who said nothing: recorded too.
+    assert [child.tag for child in busy] == ["Play", "Play", "Record", "Play", "Hangup"]
+    assert played(busy) == [MP3, MP3, MP3]
+
+    # A wrong key on the main menu: "not an option", then the menu, both recorded.
+    sorry = call(client, caller, "flow=hotline&step=menu&lang=mix", Digits="7")
+    assert played(sorry.find("Gather")) == [MP3, MP3] and sorry.find(".//Say") is None
+
+    # A call that records nothing ends with the recorded goodbye, not Spanish.
+    empty = call(client, caller, "flow=hotline&step=recorded&lang=mix", RecordingUrl="")
+    assert [child.tag for child in empty] == ["Play", "Hangup"]
+    assert played(empty) == [MP3]
 
     done = call(client, caller, "flow=hotline&step=recorded&lang=mix", RecordingUrl=RECORDING)
     assert [child.tag for child in done] == ["Play", "Hangup"]

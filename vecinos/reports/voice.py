@@ -155,7 +155,7 @@ def main_menu(lang: str, n: int = 0, sorry: bool = False) -> VoiceResponse:
         num_digits=1, action=step_url("menu", lang, n), method="POST", timeout=6
     )
     if sorry:
-        speak(gather, lang, "", prompts.NOT_AN_OPTION)
+        speak(gather, lang, "hl-sorry", prompts.NOT_AN_OPTION)
     speak(gather, lang, "hl-menu", prompts.MENU, prompts.MENU_RIGHTS)
     response.redirect(step_url("menu", lang, n), method="POST")
     return response
@@ -175,7 +175,7 @@ def record(lang: str, intro=None) -> VoiceResponse:
         timeout=10,
     )
     # Reached only when nothing was recorded (Twilio skips the action then).
-    speak(response, lang, "", prompts.NOTHING_RECORDED)
+    speak(response, lang, "hl-bye", prompts.NOTHING_RECORDED)
     response.hangup()
     return response
 
@@ -185,7 +185,7 @@ def connect(lang: str, params: dict) -> VoiceResponse:
     if not phones:
         return record(lang, prompts.NO_DISPATCHER)
     response = VoiceResponse()
-    speak(response, lang, "", prompts.CONNECTING)
+    speak(response, lang, "hl-connect", prompts.CONNECTING)
     dial = response.dial(
         action=step_url("dialed", lang),
         method="POST",
@@ -236,7 +236,7 @@ def recorded(lang: str, params: dict) -> VoiceResponse:
     url = (params.get("RecordingUrl") or "").strip()
     response = VoiceResponse()
     if not url.startswith(("https://", "http://")):
-        speak(response, lang, "", prompts.NOTHING_RECORDED)
+        speak(response, lang, "hl-bye", prompts.NOTHING_RECORDED)
         response.hangup()
         return response
     if not url.endswith((".mp3", ".wav")):

@@ -46,6 +46,9 @@ PROMPTS: tuple[tuple[str, object, tuple[object, ...]], ...] = (
     ("hl-busy", _("No dispatcher: leave a message"), (NO_DISPATCHER,)),
     ("hl-record", _("How to leave a message"), (RECORD,)),
     ("hl-thanks", _("Thanks"), (THANKS,)),
+    ("hl-connect", _("Connecting to a dispatcher"), (CONNECTING,)),
+    ("hl-sorry", _("Not an option"), (NOT_AN_OPTION,)),
+    ("hl-bye", _("No message: goodbye"), (NOTHING_RECORDED,)),
 )
 KINDS: tuple[str, ...] = tuple(kind for kind, _label, _script in PROMPTS)
 CHOICES: list[tuple[str, object]] = [(kind, label) for kind, label, _script in PROMPTS]
