@@ -13,9 +13,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from vecinos.core.crypto import EncryptedTextField
+
+# The default roles' names in every catalog (the rows seed "en" and "es"): a role whose
+# English name is still the default is named in the reader's language from here.
+DEFAULT_ROLE_LABELS = {
+    "observer": ("Legal observer", _("Legal observer")),
+    "documenter": ("Documenter", _("Documenter")),
+    "accompaniment": ("Accompaniment / family support", _("Accompaniment / family support")),
+    "presence": ("Presence", _("Presence")),
+    "driver": ("Driver", _("Driver")),
+    "interpreter": ("Interpreter", _("Interpreter")),
+}
 
 
 class CalloutRole(models.Model):
@@ -33,7 +45,16 @@ class CalloutRole(models.Model):
         return self.key
 
     def name(self, language: str) -> str:
-        return self.names.get(language) or self.names.get("en") or self.key
+        """Its name in ``language``: the coordinators' own, else the default role's name from
+        that language's catalog (unless they renamed it in English), else English."""
+        own = self.names.get(language)
+        if own:
+            return own
+        english, label = DEFAULT_ROLE_LABELS.get(self.key, ("", None))
+        if label is not None and self.names.get("en", english) == english:
+            with translation.override(language):
+                return str(label)
+        return self.names.get("en") or self.key
 
 
 class Activation(models.Model):
