@@ -61,8 +61,10 @@ def test_recordings_page(personas, settings, tmp_path):
         for _ in range(n):
             code = next(codes)
             services.recording_save(language=code, data=MP3, actor=personas.coordinator)
-        # The newest recording's player, by its signed address (issue 13: not guessable).
-        return reverse("rights_recordings"), selectors.audio_path(selectors.recordings()[code])
+        # The newest recording's player, by its signed address (issue 13: not guessable), up
+        # to the signature's timestamp: the page signs it again, maybe a second later.
+        path = selectors.audio_path(selectors.recordings()[code])
+        return reverse("rights_recordings"), path.split(":", 1)[0] + ":"
 
     assert_flat(client, build)
 
