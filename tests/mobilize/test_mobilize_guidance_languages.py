@@ -270,3 +270,83 @@ def test_an_update_from_the_page_goes_to_each_in_their_language_or_spanish(clien
     assert page.status_code == 302
     assert outbox_to(min_jun.phone)[-1] == f"Vecinos {activation.code}: 물을 가져오세요"
     assert outbox_to(lan.phone)[-1] == f"Vecinos {activation.code}: Traigan agua"
+
+
+# --- the stand-down note in every written language ----------------------------------------------
+
+
+def test_the_stand_down_note_from_the_page_is_written_per_language(client, personas):
+    min_jun = responder(personas.org_a, "minjun", "ko")
+    lan = responder(personas.org_a, "lan", "vi")
+    activation = callout(personas)
+    text(client, min_jun.phone, "갑니다 10")
+    text(client, lan.phone, "ĐANG ĐI 10")
+    sign_in(client, personas.dispatcher)
+    detail = client.get(f"/mobilize/{activation.pk}/").content.decode()
+    form = detail[detail.index("/stand-down/") :]
+    form = form[: form.index("</form>")]
+    folded = form[form.index('<details class="other-languages"') :]
+    # Every written language has a note field; the page's ids are its own (the message form
+    # above has the same field names).
+    for code in WRITTEN:
+        assert f'name="text_{code.replace("-", "_")}"' in form
+    assert 'name="text_ko"' in folded and 'name="text_es"' not in folded
+    assert 'id="sd-text_ar"' in form and 'dir="rtl"' in form
+    assert detail.count('id="sd-text_es"') == 1
+    page = client.post(
+        f"/mobilize/{activation.pk}/stand-down/",
+        {"text_es": "Gracias por venir", "text_ko": "와 주셔서 감사합니다"},
+    )
+    assert page.status_code == 302
+    with translation.override("ko"):
+        korean = services.stand_down_text(activation.code)
+    with translation.override("vi"):
+        vietnamese = services.stand_down_text(activation.code)
+    assert outbox_to(min_jun.phone)[-1] == f"{korean} 와 주셔서 감사합니다"
+    # No Vietnamese note: the Spanish one follows the Vietnamese stand-down text.
+    assert outbox_to(lan.phone)[-1] == f"{vietnamese} Gracias por venir"
+    assert Activation.objects.get(pk=activation.pk).status == "stood_down"
+
+
+def test_a_too_long_stand_down_note_is_refused_and_the_call_out_stays_open(client, personas):
+    lan = responder(personas.org_a, "lan", "vi")
+    activation = callout(personas)
+    text(client, lan.phone, "ĐANG ĐI 10")
+    sent = len(outbox_to(lan.phone))
+    sign_in(client, personas.dispatcher)
+    page = client.post(
+        f"/mobilize/{activation.pk}/stand-down/",
+        {"text_vi": "x" * (guidance.MAX_GUIDANCE + 1)},
+        follow=True,
+    )
+    assert page.status_code == 200
+    assert f"under {guidance.MAX_GUIDANCE} characters" in page.content.decode()
+    assert Activation.objects.get(pk=activation.pk).status == "open"
+    assert len(outbox_to(lan.phone)) == sent
+
+
+def test_the_api_stands_down_with_a_note_per_language_and_checks_the_codes(client, personas):
+    min_jun = responder(personas.org_a, "minjun", "ko")
+    activation = callout(personas)
+    text(client, min_jun.phone, "갑니다 10")
+    auth = _bearer(personas.dispatcher)
+    url = f"/api/v1/activations/{activation.pk}/stand-down"
+    unknown = client.post(url, {"note": {"xx": "?"}}, content_type="application/json", **auth)
+    assert unknown.status_code == 400 and "ko" in unknown.json()["errors"]["note"]
+    long = client.post(
+        url, {"note": {"ko": "가" * (guidance.MAX_GUIDANCE + 1)}},
+        content_type="application/json", **auth,
+    )  # fmt: skip
+    assert long.status_code == 400 and "note_ko" in long.json()["errors"]
+    for bad in ('{"note": "hello"}', "{not json", '{"note": {"ko": 5}}'):
+        refused = client.post(url, bad, content_type="application/json", **auth)
+        assert refused.status_code == 400 and "note" in refused.json()["errors"], bad
+    assert Activation.objects.get(pk=activation.pk).status == "open"
+    down = client.post(
+        url, {"note": {"ko": "조심히 귀가하세요", "en": "Go home safely"}},
+        content_type="application/json", **auth,
+    )  # fmt: skip
+    assert down.status_code == 200 and down.json()["status"] == "stood_down"
+    with translation.override("ko"):
+        korean = services.stand_down_text(activation.code)
+    assert outbox_to(min_jun.phone)[-1] == f"{korean} 조심히 귀가하세요"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import ValidationError
 
+from vecinos.mobilize import guidance as guidance_texts
 from vecinos.mobilize import selectors, services
 from vecinos.mobilize.models import Activation
 from vecinos.network.models import Zone
@@ -119,11 +122,43 @@ def activation_read(request, activation_id: int):
     return _out(_get(request, activation_id))
 
 
-@router.post("/activations/{activation_id}/stand-down", response={200: ActivationOut, 403: Error})
+class StandDownIn(Schema):
+    # An optional note after the stand-down text, by language code; whoever's language has
+    # none reads the Spanish one, then the English one.
+    note: dict[str, str] = {}
+
+
+@router.post(
+    "/activations/{activation_id}/stand-down",
+    response={200: ActivationOut, 400: FieldErrorsOut, 403: Error},
+)
 def activation_stand_down(request, activation_id: int):
     activation = _get(request, activation_id)
+    # The body is optional (a bare POST stands down with no note), so it is read here.
     try:
-        services.stand_down(activation=activation, actor=request.auth)
+        is_json = request.content_type == "application/json" and request.body.strip()
+        note = StandDownIn.model_validate_json(request.body if is_json else b"{}").note
+    except ValidationError:
+        return Status(
+            400, {"detail": "Invalid", "errors": {"note": 'Send {"note": {"<code>": "<text>"}}.'}}
+        )
+    errors: dict[str, str] = {}
+    known = guidance_texts.guidance_languages()
+    for code, text in note.items():
+        if code not in known:
+            errors["note"] = str(
+                gettext_lazy("Unknown language code: %(code)s. Use one of: %(codes)s.")
+                % {"code": code[:20], "codes": ", ".join(known)}
+            )
+        elif len(text.strip()) > guidance_texts.MAX_GUIDANCE:
+            errors["note_" + code.replace("-", "_")] = str(
+                gettext_lazy("Keep the message under %(n)s characters.")
+                % {"n": guidance_texts.MAX_GUIDANCE}
+            )
+    if errors:
+        return Status(400, {"detail": "Invalid", "errors": errors})
+    try:
+        services.stand_down(activation=activation, actor=request.auth, texts=note)
     except services.NotAllowed:
         return Status(403, {"detail": "Not allowed"})
     activation.refresh_from_db()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -126,27 +126,19 @@ class ActivationForm(forms.Form):
         return (lat, lng) if lat is not None and lng is not None else None
 
 
-class MessageForm(forms.Form):
-    audience = forms.ChoiceField(label=_("To"), choices=ActivationMessage.Audience.choices)
-    new_staging_point = forms.CharField(
-        label=_("Move to a new staging point (optional)"), max_length=MAX_STAGING, required=False
-    )
-    text_es = forms.CharField(
-        label=_("Message in Spanish"), max_length=MAX_GUIDANCE, required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "lang": "es"}),
-    )  # fmt: skip
-    text_en = forms.CharField(
-        label=_("Message in English"), max_length=MAX_GUIDANCE, required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "lang": "en"}),
-    )  # fmt: skip
+class _LanguageTexts(forms.Form):
+    """A text per written language: Spanish and English in the open, every other one optional
+    under "Other languages" (whoever's is empty reads Spanish, then English)."""
+
+    labels: dict[str, Any] = {}  # code -> label for the open fields (es, en)
+    leading: tuple[str, ...] = ()  # fields shown before the texts
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Every other written language, optional: whoever's is empty reads Spanish, then English.
-        for code in self._other_codes():
+        for code in guidance_texts.guidance_languages():
             lang = languages.BY_CODE[code]
             self.fields[self._name(code)] = forms.CharField(
-                label=languages.label(lang),
+                label=self.labels.get(code) or languages.label(lang),
                 max_length=MAX_GUIDANCE,
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 2, "lang": code, "dir": lang.direction}),
@@ -161,7 +153,7 @@ class MessageForm(forms.Form):
         return [c for c in guidance_texts.guidance_languages() if c not in ("es", "en")]
 
     def main_fields(self):
-        return [self[name] for name in ("audience", "new_staging_point", "text_es", "text_en")]
+        return [self[name] for name in (*self.leading, "text_es", "text_en")]
 
     def other_fields(self):
         return [self[self._name(code)] for code in self._other_codes()]
@@ -171,6 +163,29 @@ class MessageForm(forms.Form):
             code: self.cleaned_data.get(self._name(code)) or ""
             for code in guidance_texts.guidance_languages()
         }
+
+
+class MessageForm(_LanguageTexts):
+    audience = forms.ChoiceField(label=_("To"), choices=ActivationMessage.Audience.choices)
+    new_staging_point = forms.CharField(
+        label=_("Move to a new staging point (optional)"), max_length=MAX_STAGING, required=False
+    )
+    labels = {"es": _("Message in Spanish"), "en": _("Message in English")}
+    leading = ("audience", "new_staging_point")
+
+
+class StandDownForm(_LanguageTexts):
+    """The coordinator's optional note after the stand-down text, per language. Its own ids
+    (``auto_id``) on the page: the message form above has the same field names."""
+
+    labels = {
+        "es": _("Added note in Spanish (optional)"),
+        "en": _("Added note in English (optional)"),
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "sd-%s")
+        super().__init__(*args, **kwargs)
 
 
 class RsvpForm(forms.Form):

@@ -34,7 +34,14 @@ from vecinos.core.audit import audit
 from vecinos.core.clientip import limit_key
 from vecinos.core.privacy import source_key
 from vecinos.mobilize import events, selectors, services
-from vecinos.mobilize.forms import ActivationForm, EventForm, MessageForm, RsvpForm
+from vecinos.mobilize.forms import (
+    ActivationForm,
+    EventForm,
+    MessageForm,
+    RsvpForm,
+    StandDownForm,
+)
+from vecinos.mobilize.guidance import MAX_GUIDANCE
 from vecinos.mobilize.models import Activation, Event, Response, Rsvp
 from vecinos.network import selectors as network
 from vecinos.network.http import member_of
@@ -155,6 +162,7 @@ def callout_detail(request: HttpRequest, activation_id: int) -> HttpResponse:
     context.update(
         {
             "message_form": MessageForm(),
+            "stand_down_form": StandDownForm(),
             "can_approve": activation.status == Activation.Status.PENDING
             and services.may_approve(viewer, activation),
             "guidance": [
@@ -240,11 +248,15 @@ def callout_message(request: HttpRequest, activation_id: int) -> HttpResponse:
 @callout_view
 @require_POST
 def callout_stand_down(request: HttpRequest, activation_id: int) -> HttpResponse:
+    form = StandDownForm(request.POST)
+
     def stand(activation: Activation) -> None:
+        if not form.is_valid():
+            raise services.ActivationError(
+                {"text": _("Keep the message under %(n)s characters.") % {"n": MAX_GUIDANCE}}
+            )
         msg = services.stand_down(
-            activation=activation,
-            actor=member_of(request),
-            texts={"es": request.POST.get("text_es", ""), "en": request.POST.get("text_en", "")},
+            activation=activation, actor=member_of(request), texts=form.texts()
         )
         if msg is not None:
             messages.success(
