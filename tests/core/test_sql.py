@@ -58,3 +58,47 @@ def test_a_column_of_no_field_is_refused():
     table = Member._meta.db_table
     with pytest.raises(ValueError, match="columns of no field"):
         sql.rows(Member, f"SELECT id, 1 AS surprise FROM {table}", [])  # noqa: S608
+
+
+# --- PreparedInsert ------------------------------------------------------------------------------
+
+
+def _report(receipt: str):
+    from vecinos.reports.models import Report
+
+    return Report(
+        receipt=receipt, channel="web", activity="street", place_text="Cesar Chavez & 1st",
+        description="Dos camionetas", reporter_contact="+13105550199", lat=34.05, lng=-118.2,
+    )  # fmt: skip
+
+
+def test_a_prepared_insert_writes_what_save_writes():
+    from django.db import connection
+
+    from vecinos.reports.models import Report
+
+    saved = _report("SAVED0000001")
+    saved.save()
+    prepared = sql.PreparedInsert(_report("PREPARED0001"))
+    assert prepared.obj.created_at is not None  # auto_now_add, applied at compile time
+    got = prepared.execute()
+    assert got.pk is not None and got.pk != saved.pk and got._state.adding is False
+    a, b = Report.objects.get(pk=saved.pk), Report.objects.get(pk=got.pk)
+    for field in Report._meta.concrete_fields:
+        if field.name not in ("id", "receipt", "created_at"):
+            assert getattr(a, field.attname) == getattr(b, field.attname), field.name
+    assert b.reporter_contact == "+13105550199"
+    table = Report._meta.db_table
+    with connection.cursor() as cursor:  # encrypted at rest, as save() stores it
+        cursor.execute(f"SELECT reporter_contact FROM {table} WHERE id = %s", [got.pk])  # noqa: S608
+        assert "3105550199" not in str(cursor.fetchone()[0])
+
+
+def test_set_changes_one_value_after_compiling():
+    from vecinos.reports.models import Report
+
+    prepared = sql.PreparedInsert(_report("PREPARED0002"))
+    prepared.set("flood_group", "area:abc")
+    prepared.set("description", "Otra descripción")
+    got = Report.objects.get(pk=prepared.execute().pk)
+    assert (got.flood_group, got.description) == ("area:abc", "Otra descripción")

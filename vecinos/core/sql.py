@@ -1,10 +1,13 @@
-"""Plain SQL for the few reads that run for every message of a surge (call-out replies).
+"""Plain SQL for the few reads and writes that run for every message of a surge (call-out
+replies, public reports).
 
 The ORM's query building and ``Manager.raw`` cost more than the queries themselves there
 (measured with py-spy on ``bench/activation.py``: about a third of the webhook's Python time).
 ``rows`` builds model instances from a cursor with the same converters the ORM applies
 (encrypted fields are decrypted, SQLite's datetimes made aware), worked out once per model and
-column list, not once per query. Everything else uses the ORM.
+column list, not once per query. ``PreparedInsert`` compiles a model's INSERT with the ORM
+before a write transaction, so the embedded database's one writer is held for the statement
+only. Everything else uses the ORM.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.db import connections, models
+from django.db.models.sql import InsertQuery
 
 M = TypeVar("M", bound=models.Model)
 
@@ -72,3 +76,48 @@ def exists(sql: str, params: Sequence[Any], *, using: str = "default") -> bool:
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
+
+
+class PreparedInsert:
+    """A new model instance's INSERT, compiled by the ORM now (defaults, ``auto_now_add``,
+    encryption: everything ``save()`` would do to the values) and run later, typically inside
+    a write transaction, by ``execute()``. ``set()`` changes one field's value in between.
+    Sends no ``pre_save``/``post_save`` signals: only for models nobody listens to."""
+
+    def __init__(self, obj: models.Model, *, using: str = "default") -> None:
+        meta = obj._meta
+        self.obj, self.using = obj, using
+        connection = connections[using]
+        fields = [f for f in meta.local_concrete_fields if not f.generated]
+        if obj.pk is None:
+            fields = [f for f in fields if f is not meta.auto_field]
+        query = InsertQuery(type(obj))
+        query.insert_values(fields, [obj], raw=False)
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = [meta.pk] if obj.pk is None else None
+        [(sql, params)] = compiler.as_sql()
+        if len(params) != len(fields):  # an expression among the values: not supported here
+            raise ValueError(f"cannot prepare the insert of this {type(obj).__name__}")
+        self.sql, self.params = sql, list(params)
+        self.returns_pk = obj.pk is None and connection.features.can_return_columns_from_insert
+        self._fields = {f.attname: (i, f) for i, f in enumerate(fields)}
+
+    def set(self, attname: str, value: Any) -> None:
+        i, field = self._fields[attname]
+        setattr(self.obj, attname, value)
+        self.params[i] = field.get_db_prep_save(value, connection=connections[self.using])
+
+    def execute(self) -> models.Model:
+        obj = self.obj
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            if self.returns_pk:
+                obj.pk = cursor.fetchone()[0]
+            elif obj.pk is None:
+                obj.pk = connection.ops.last_insert_id(
+                    cursor, obj._meta.db_table, obj._meta.pk.column
+                )
+        obj._state.adding = False
+        obj._state.db = self.using
+        return obj
