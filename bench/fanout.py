@@ -6,10 +6,16 @@ the same number of requests to the same stub. Also times recipient selection wit
 1,000,000 subscribers.
 
     .venv/bin/python bench/fanout.py [--subscribers 100000] [--postgres] [--selection 1000000]
-        [--workers 2] [--pg-database NAME] [--pg-select-database NAME] [--redis-db N]
+        [--workers 2] [--runs 5] [--pg-database NAME] [--pg-select-database NAME] [--redis-db N]
 
 The workers are as many `vecinos worker` processes as `vecinos serve` runs (2); "peak worker"
 is the largest peak resident memory of any one of them.
+
+The subscribers are seeded once per database; each of the ``--runs`` fan-outs (default 5) then
+runs on a fresh copy of that seeded data (a copied data directory; on PostgreSQL a database
+made from the seeded one as a template), with its own stub. Each run prints its own line; the
+last line gives the medians of the runs, except "first", which is their 95th percentile
+(nearest rank: with fewer than 20 runs, the slowest) and "peak worker", their largest.
 
 Ends with:
 fanout: <N> deliveries in <T> s = <R>/s; raw client <R0>/s; ratio <X>; selection <S> ms; peak worker <M> MB; first <F> ms
@@ -23,8 +29,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -295,29 +304,23 @@ def stub_stats(base: str) -> dict:
         return json.loads(r.read())
 
 
-def run(label: str, extra_env: dict, subscribers: int, workers: int) -> tuple[str, dict]:
-    data = Path(tempfile.mkdtemp(prefix="vecinos-fanout-"))
+def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dict:
+    """One fan-out on a fresh copy of the seeded data (and, on PostgreSQL, of its database)."""
+    data = Path(tempfile.mkdtemp(prefix="vecinos-fanout-run-"))
+    shutil.copytree(template, data, dirs_exist_ok=True)
+    env = {**env, "VECINOS_DATA_DIR": str(data)}
+    if env.get("VECINOS_DATABASE_URL"):
+        seeded = env["VECINOS_DATABASE_URL"].rsplit("/", 1)[1]
+        env["VECINOS_DATABASE_URL"] = _pg(f"{seeded}_run", template=seeded)
+    if env.get("VECINOS_REDIS_URL"):
+        db = env["VECINOS_REDIS_URL"].rsplit("/", 1)[1]
+        subprocess.run(["redis-cli", "-n", db, "FLUSHDB"], check=False, capture_output=True)
     port_file = data / "stub.port"
+    port_file.unlink(missing_ok=True)
     stub = start_stub(port_file)
     port = int(port_file.read_text())
     api = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "VECINOS_ENV": "development",
-        "VECINOS_DATA_DIR": str(data),
-        "VECINOS_SMS_TRANSPORT": "twilio",
-        "VECINOS_TWILIO_API_URL": api,
-        "VECINOS_TWILIO_ACCOUNT_SID": "ACbench",
-        "VECINOS_TWILIO_AUTH_TOKEN": "token",
-        "VECINOS_TWILIO_MESSAGING_SERVICE_SID": "MGbench",
-        "VECINOS_TWILIO_SMS_RATE": "100000",  # measure this software, not the carrier's cap
-        "VECINOS_LOG_LEVEL": "WARNING",
-        **extra_env,
-    }
-    subprocess.run(
-        [PY, "-m", "vecinos.cli", "migrate", "--verbosity", "0"], env=env, cwd=ROOT, check=True
-    )
-    inner("seed", env, str(subscribers))
+    env["VECINOS_TWILIO_API_URL"] = api
     procs = [
         subprocess.Popen(
             # As `vecinos serve` starts them: the first runs the periodic tasks.
@@ -349,12 +352,9 @@ def run(label: str, extra_env: dict, subscribers: int, workers: int) -> tuple[st
     rate = n / result["elapsed_s"]
     raw = asyncio.run(raw_client(f"{api}/2010-04-01/Accounts/ACbench/Messages.json", n))
     stub.terminate()
-    line = (
-        f"fanout: {n} deliveries in {result['elapsed_s']:.1f} s = {rate:.0f}/s; raw client "
-        f"{raw:.0f}/s; ratio {rate / raw:.2f}; selection {result['selection_ms']:.0f} ms; "
-        f"peak worker {peak:.0f} MB; first {first_ms:.0f} ms"
-    )
+    shutil.rmtree(data, ignore_errors=True)
     detail = {
+        "run": k + 1,
         "selected": result["selected"],
         "states": result["states"],
         "fan-out write (s)": round(result["fanout_write_s"], 2),
@@ -364,8 +364,57 @@ def run(label: str, extra_env: dict, subscribers: int, workers: int) -> tuple[st
         "workers": workers,
     }
     print(f"[{label}] {json.dumps(detail)}", flush=True)
+    print(
+        f"[{label}] run {k + 1}: {n} deliveries in {result['elapsed_s']:.1f} s = {rate:.0f}/s; "
+        f"raw client {raw:.0f}/s; ratio {rate / raw:.2f}; selection "
+        f"{result['selection_ms']:.0f} ms; peak worker {peak:.0f} MB; first {first_ms:.0f} ms",
+        flush=True,
+    )
+    return {"n": n, "elapsed": result["elapsed_s"], "rate": rate, "raw": raw,
+            "selection_ms": result["selection_ms"], "peak": peak, "first_ms": first_ms}  # fmt: skip
+
+
+def run(label: str, extra_env: dict, subscribers: int, workers: int, runs: int = 1) -> str:
+    """Seed once, then ``runs`` fan-outs, each on a fresh copy of the seeded data. The last line
+    gives the medians of the rates, the ratio and the selection, the largest peak, and the
+    95th percentile of the time to the first message (nearest rank: the slowest of fewer
+    than 20 runs)."""
+    template = Path(tempfile.mkdtemp(prefix="vecinos-fanout-"))
+    env = {
+        **os.environ,
+        "VECINOS_ENV": "development",
+        "VECINOS_DATA_DIR": str(template),
+        "VECINOS_SMS_TRANSPORT": "twilio",
+        "VECINOS_TWILIO_API_URL": "http://127.0.0.1:9",  # each run points it at its own stub
+        "VECINOS_TWILIO_ACCOUNT_SID": "ACbench",
+        "VECINOS_TWILIO_AUTH_TOKEN": "token",
+        "VECINOS_TWILIO_MESSAGING_SERVICE_SID": "MGbench",
+        "VECINOS_TWILIO_SMS_RATE": "100000",  # measure this software, not the carrier's cap
+        "VECINOS_LOG_LEVEL": "WARNING",
+        **extra_env,
+    }
+    subprocess.run(
+        [PY, "-m", "vecinos.cli", "migrate", "--verbosity", "0"], env=env, cwd=ROOT, check=True
+    )
+    inner("seed", env, str(subscribers))
+    done = [_one_run(label, env, template, workers, k) for k in range(runs)]
+    shutil.rmtree(template, ignore_errors=True)
+    firsts = sorted(r["first_ms"] for r in done)
+    first_p95 = firsts[max(0, math.ceil(0.95 * len(firsts)) - 1)]
+    mid = statistics.median
+    n = done[0]["n"]
+    line = (
+        f"fanout: {n} deliveries in {mid(r['elapsed'] for r in done):.1f} s = "
+        f"{mid(r['rate'] for r in done):.0f}/s; raw client {mid(r['raw'] for r in done):.0f}/s; "
+        f"ratio {mid(r['rate'] / r['raw'] for r in done):.2f}; selection "
+        f"{mid(r['selection_ms'] for r in done):.0f} ms; peak worker "
+        f"{max(r['peak'] for r in done):.0f} MB; first {first_p95:.0f} ms"
+    )
+    if runs > 1:
+        print(f"[{label}] {runs} runs: medians; first is the p95 (runs: "
+              f"{', '.join(f'{f:.0f}' for f in firsts)} ms)", flush=True)  # fmt: skip
     print(f"[{label}] {line}", flush=True)
-    return line, detail
+    return line
 
 
 def selection(label: str, extra_env: dict, n: int) -> str:
@@ -390,22 +439,15 @@ def selection(label: str, extra_env: dict, n: int) -> str:
     return line
 
 
-def _pg(name: str) -> str:
+def _pg(name: str, template: str = "") -> str:
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q"]
     subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-qc",
-            f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
-        ],
+        [*psql, "-c", "SET client_min_messages = warning",
+         "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
         check=True,
-    )
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True
-    )
+    )  # fmt: skip
+    create = f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")
+    subprocess.run([*psql, "-c", create], check=True)
     return f"postgres://postgres@127.0.0.1:5432/{name}"
 
 
@@ -430,6 +472,10 @@ def main() -> None:
         default=2,
         help="`vecinos worker` processes (default 2, as many as `vecinos serve` runs)",
     )
+    parser.add_argument(
+        "--runs", type=int, default=5,
+        help="fan-outs per database, each on a fresh copy of the seeded data (default 5)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.inner:
         step, *rest = args.inner
@@ -442,7 +488,7 @@ def main() -> None:
         return
     lines = []
     sel = selection("embedded SQLite", {}, args.selection) if args.selection else ""
-    line, _ = run("embedded SQLite", {}, args.subscribers, workers=args.workers)
+    line = run("embedded SQLite", {}, args.subscribers, workers=args.workers, runs=args.runs)
     lines.append(line)
     if args.postgres:
         pg = {
@@ -452,7 +498,7 @@ def main() -> None:
         subprocess.run(
             ["redis-cli", "-n", str(args.redis_db), "FLUSHDB"], check=False, capture_output=True
         )
-        line, _ = run("PostgreSQL + Redis", pg, args.subscribers, workers=args.workers)
+        line = run("PostgreSQL + Redis", pg, args.subscribers, workers=args.workers, runs=args.runs)
         lines.append(line)
         if args.selection:
             pg_select = {"VECINOS_DATABASE_URL": _pg(args.pg_select_database)}
