@@ -102,3 +102,20 @@ def test_set_changes_one_value_after_compiling():
     prepared.set("description", "Otra descripción")
     got = Report.objects.get(pk=prepared.execute().pk)
     assert (got.flood_group, got.description) == ("area:abc", "Otra descripción")
+
+
+def test_the_second_insert_reuses_the_statement_and_writes_the_same_row():
+    from vecinos.reports.models import Report
+
+    sql.PreparedInsert._sql.clear()
+    first = sql.PreparedInsert(_report("PREPARED0003"))
+    assert sql.PreparedInsert._sql  # compiled once, kept
+    second = sql.PreparedInsert(_report("PREPARED0004"))
+    assert second.sql == first.sql and len(second.params) == len(first.params)
+    a = Report.objects.get(pk=first.execute().pk)
+    b = Report.objects.get(pk=second.execute().pk)
+    for field in Report._meta.concrete_fields:
+        if field.name not in ("id", "receipt", "created_at"):
+            assert getattr(a, field.attname) == getattr(b, field.attname), field.name
+    assert (a.receipt, b.receipt) == ("PREPARED0003", "PREPARED0004")
+    assert b.created_at is not None and b.reporter_contact == "+13105550199"

@@ -84,6 +84,10 @@ class PreparedInsert:
     a write transaction, by ``execute()``. ``set()`` changes one field's value in between.
     Sends no ``pre_save``/``post_save`` signals: only for models nobody listens to."""
 
+    # The statement's text depends only on the model, the columns and the database: compiled
+    # once, then each instance's values are prepared as the compiler prepares them.
+    _sql: dict[tuple, str] = {}
+
     def __init__(self, obj: models.Model, *, using: str = "default") -> None:
         meta = obj._meta
         self.obj, self.using = obj, using
@@ -91,13 +95,26 @@ class PreparedInsert:
         fields = [f for f in meta.local_concrete_fields if not f.generated]
         if obj.pk is None:
             fields = [f for f in fields if f is not meta.auto_field]
-        query = InsertQuery(type(obj))
-        query.insert_values(fields, [obj], raw=False)
-        compiler = query.get_compiler(using=using)
-        compiler.returning_fields = [meta.pk] if obj.pk is None else None
-        [(sql, params)] = compiler.as_sql()
-        if len(params) != len(fields):  # an expression among the values: not supported here
-            raise ValueError(f"cannot prepare the insert of this {type(obj).__name__}")
+        key = (type(obj), using, obj.pk is None)
+        # What SQLInsertCompiler does to each value: pre_save (auto_now_add, defaults) then
+        # get_db_prep_save (encryption, adapting). An expression needs the whole compiler.
+        values = [f.pre_save(obj, True) for f in fields]
+        if key in self._sql and not any(hasattr(v, "resolve_expression") for v in values):
+            params = [
+                f.get_db_prep_save(v, connection=connection)
+                for f, v in zip(fields, values, strict=True)
+            ]
+            sql = self._sql[key]
+        else:
+            query = InsertQuery(type(obj))
+            query.insert_values(fields, [obj], raw=False)
+            compiler = query.get_compiler(using=using)
+            compiler.returning_fields = [meta.pk] if obj.pk is None else None
+            [(sql, params)] = compiler.as_sql()
+            if len(params) != len(fields):  # an expression among the values: not supported
+                raise ValueError(f"cannot prepare the insert of this {type(obj).__name__}")
+            if not any(hasattr(v, "resolve_expression") for v in values):
+                self._sql[key] = sql
         self.sql, self.params = sql, list(params)
         self.returns_pk = obj.pk is None and connection.features.can_return_columns_from_insert
         self._fields = {f.attname: (i, f) for i, f in enumerate(fields)}
