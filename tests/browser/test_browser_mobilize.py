@@ -130,6 +130,23 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
     desk.screenshot(path=BOARD_SCREENSHOT, full_page=True)
     settle(desk)
 
+    # --- the dispatcher stands everyone down, with a note per language -------------------------
+    stand = desk.locator("form", has=desk.get_by_role("button", name="Stand down everyone"))
+    stand.get_by_label("Added note in English (optional)").fill("Thank you. Go home safely.")
+    stand.locator("summary", has_text="Other languages").click()
+    korean_note = stand.get_by_label("한국어 (Korean)")
+    expect(korean_note).to_be_visible()
+    korean_note.fill("감사합니다. 조심히 귀가하세요.")
+    expect(stand.get_by_label("العربية (Arabic)")).to_have_attribute("dir", "rtl")
+    assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    with desk.expect_navigation():
+        stand.get_by_role("button", name="Stand down everyone").click()
+    settle(desk)
+    expect(desk.locator(".messages")).to_contain_text("Stand-down sent to 1 person.")
+    messaging.dispatch()
+    last = [m.body for m in OutboxMessage.objects.order_by("pk") if m.address == rosa.phone][-1]
+    assert "STAND DOWN" in last and last.endswith("Thank you. Go home safely.")
+
 
 @pytest.mark.parametrize("answer", ["coming", "declined"])
 def test_a_pushed_call_out_offers_coming_and_not_coming_and_the_action_answers(
