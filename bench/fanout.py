@@ -146,8 +146,11 @@ def send() -> None:
     open_states = [DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
+        # Done when a worker has written every recipient (the approval writes the first
+        # chunk only) and no delivery is still open.
+        writing = Alert.objects.filter(pk=alert.pk, fanout_resume_after__isnull=False).exists()
         left = Delivery.objects.filter(ref_type="alert", ref_id=alert.pk, status__in=open_states)
-        if not left.exists():
+        if not writing and not left.exists():
             break
         time.sleep(0.2)
     elapsed = time.perf_counter() - started

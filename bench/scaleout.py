@@ -112,7 +112,8 @@ def inner_approve() -> None:
     services.alert_send(alert=alert, actor=alice)
     # Said before approving: the fan-out is watched (and a host killed) while this runs.
     print(json.dumps({"alert": alert.pk, "t0": time.time()}), flush=True)
-    services.alert_approve(alert=alert, actor=bruno)  # returns when every chunk is written
+    # Returns once the first chunk is written; a worker writes the rest (alerts/fanout.py).
+    services.alert_approve(alert=alert, actor=bruno)
 
 
 # --- Cluster plumbing ----------------------------------------------------------------------------
@@ -455,15 +456,17 @@ def psql(env: dict, sql: str, database: str = "vecinos") -> list[str]:
     return out.strip().split("|")
 
 
-def progress(env: dict, alert: int) -> tuple[int, int, int]:
-    """Deliveries of the alert in a final state, deliveries written, recipients selected."""
-    done, total, recipients = psql(
+def progress(env: dict, alert: int) -> tuple[int, int, int, bool]:
+    """Deliveries of the alert in a final state, deliveries written, recipients selected, and
+    whether its recipients are still being written (by a worker, after the approval)."""
+    done, total, recipients, writing = psql(
         env,
-        "SELECT count(*) FILTER (WHERE status IN ('sent','delivered','failed','undelivered',"
-        "'cancelled')), count(*), (SELECT recipients_count FROM alerts_alert WHERE id="
-        f"{alert}) FROM messaging_delivery WHERE ref_type='alert' AND ref_id={alert}",
+        "SELECT count(d.id) FILTER (WHERE d.status IN ('sent','delivered','failed',"
+        "'undelivered','cancelled')), count(d.id), a.recipients_count, "
+        "a.fanout_resume_after IS NOT NULL FROM alerts_alert a LEFT JOIN messaging_delivery d "
+        f"ON d.ref_type='alert' AND d.ref_id=a.id WHERE a.id={alert} GROUP BY a.id",
     )
-    return int(done), int(total), int(recipients or 0)
+    return int(done), int(total), int(recipients or 0), writing == "t"
 
 
 def start_workers(env: dict, hosts: list[str]) -> None:
@@ -508,14 +511,16 @@ def fan_out(env: dict, tmp: Path, hosts: list[str], *, kill: str = "") -> dict:
     done = total = recipients = 0
     deadline = time.monotonic() + 1800
     while time.monotonic() < deadline:
-        done, total, recipients = progress(env, alert)
+        done, total, recipients, writing = progress(env, alert)
         if kill and killed_at is None and recipients and done >= recipients // 2:
             killed_at = done
             killed = kill_host([kill])
             print(
                 f"  killed {killed} processes of {ns(kill)} at {done} of {recipients}", flush=True
             )
-        if approving.poll() is not None and (approving.returncode or done >= total):
+        if approving.poll() is not None and (
+            approving.returncode or (done >= total and not writing)
+        ):
             break  # written and all final, or the approval failed (reported below)
         time.sleep(0.5)
     elapsed = time.time() - sent["t0"]

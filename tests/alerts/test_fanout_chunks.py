@@ -114,3 +114,26 @@ def test_a_stopped_alert_is_not_continued(personas):
     assert _counts(alert)[0] == 3
     alert.refresh_from_db()
     assert alert.fanout_resume_after is None
+
+
+def test_after_the_approval_commits_a_worker_task_writes_the_rest(
+    personas, django_capture_on_commit_callbacks
+):
+    """The approving request writes the first chunk only; the task queued on its commit (run
+    at once here: tasks are immediate in tests) writes everyone else, once."""
+    _responders(personas)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        alert = _send(personas)
+    total = Alert.objects.get(pk=alert.pk).recipients_count
+    assert _counts(alert) == (3, 3, 0)  # all the request itself wrote
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+    assert _counts(alert) == (total, total, 0)
+    alert.refresh_from_db()
+    assert alert.fanout_resume_after is None
+    # A second run of the task (a retry) or the auditor adds nobody.
+    assert services.finish_fan_out(alert.pk) == 0
+    later = timezone.now() + fanout.RESUME_AFTER + timedelta(seconds=1)
+    assert services.resume_fan_outs(now=later) == 0
+    assert _counts(alert) == (total, total, 0)

@@ -56,8 +56,9 @@ RESUME_AFTER = timedelta(seconds=60)
 
 def _fan_out(alert: Alert, actor: Member) -> Alert:
     """Recipients and first deliveries. The first chunk is written in this transaction; the
-    rest, if any, in transactions of their own right after it commits (``continue_fan_out``),
-    or, should this process die first, by the auditor (``resume_fan_outs``). Exactly once: a
+    rest, if any, by a worker task queued when it commits (``finish_fan_out``), in
+    transactions of their own, or, should that task be lost, by the auditor
+    (``resume_fan_outs``). Exactly once: a
     chunk locks the alert and skips anyone who already has a recipient row, and a person's
     recipient row and first delivery are written in the same transaction."""
     now = timezone.now()
@@ -107,10 +108,25 @@ def _fan_out(alert: Alert, actor: Member) -> Alert:
         )
     _schedule_escalation(alert)
     if rest:
-        # After the commit, in this process; an exception there is logged (robust) and the
-        # auditor resumes once the lease runs out.
-        transaction.on_commit(lambda: continue_fan_out(alert.pk, rest), robust=True)
+        # The rest is written by a worker (``finish_fan_out``), so the approving request
+        # returns once the first chunk is committed: written here, a 1,000,000-person alert
+        # on PostgreSQL held it for minutes. A task that cannot be queued is logged (robust)
+        # and the auditor resumes the fan-out once its lease runs out.
+        from vecinos.alerts.tasks import finish_fan_out as finish_task
+
+        alert_id = alert.pk
+        transaction.on_commit(lambda: finish_task.enqueue(alert_id), robust=True)
     return alert
+
+
+def finish_fan_out(alert_id: int) -> int:
+    """The fan-out's recipients after its first chunk, written by a worker right after the
+    approval: it takes the writer's lease at once (no wait for it to run out), selects the
+    recipients again and writes those without a row yet, chunk by chunk."""
+    taken = Alert.objects.filter(pk=alert_id, fanout_resume_after__isnull=False).update(
+        fanout_resume_after=timezone.now() + RESUME_AFTER
+    )
+    return _resume(alert_id) if taken else 0
 
 
 def continue_fan_out(alert_id: int, targets: list[Target]) -> int:
@@ -153,13 +169,16 @@ def resume_fan_outs(*, now: datetime | None = None) -> int:
         )
         if not taken:
             continue  # another auditor took it
-        alert = Alert.objects.get(pk=pk)
-        done = set(
-            AlertRecipient.objects.filter(alert=alert).values_list("subscriber_id", flat=True)
-        )
-        rest = [t for t in select_recipients(alert) if t.subscriber_id not in done]
-        written += continue_fan_out(pk, rest)
+        written += _resume(pk)
     return written
+
+
+def _resume(alert_id: int) -> int:
+    """Write the recipients of this alert who have no row yet (the caller holds the lease)."""
+    alert = Alert.objects.get(pk=alert_id)
+    done = set(AlertRecipient.objects.filter(alert=alert).values_list("subscriber_id", flat=True))
+    rest = [t for t in select_recipients(alert) if t.subscriber_id not in done]
+    return continue_fan_out(alert_id, rest)
 
 
 def _write_chunk(alert: Alert, targets: list[Target], bodies) -> int:

@@ -47,7 +47,7 @@ from vecinos.alerts.escalation import (
     escalate_due,
     fall_back_failed,
 )
-from vecinos.alerts.fanout import resume_fan_outs
+from vecinos.alerts.fanout import finish_fan_out, resume_fan_outs
 from vecinos.alerts.lifecycle import (
     alert_approve,
     alert_cancel,
@@ -151,6 +151,7 @@ __all__ = [
     "push_detach",
     "remind_approvers",
     "resolve_place",
+    "finish_fan_out",
     "resume_fan_outs",
     "select_recipients",
     "stop_expired",

@@ -15,6 +15,12 @@ def run_escalations() -> dict[str, int]:
     return counts
 
 
+@task()
+def finish_fan_out(alert_id: int) -> int:
+    """The rest of a fan-out after its first chunk (alerts/fanout.py)."""
+    return services.finish_fan_out(alert_id)
+
+
 @db_periodic_task(crontab(minute="*"))
 def escalation_auditor() -> None:
     """Finds escalation steps that fell behind schedule (a lost task, a stopped worker), and
