@@ -137,3 +137,20 @@ def test_after_the_approval_commits_a_worker_task_writes_the_rest(
     later = timezone.now() + fanout.RESUME_AFTER + timedelta(seconds=1)
     assert services.resume_fan_outs(now=later) == 0
     assert _counts(alert) == (total, total, 0)
+
+
+def test_the_watchdog_takes_over_when_the_writer_s_lease_runs_out(personas):
+    """The worker writing a fan-out died (here: the task never ran). Its watchdog, scheduled
+    for when the lease ends, does nothing while the lease holds, then writes everyone left."""
+    _responders(personas)
+    alert = _send(personas)
+    total = Alert.objects.get(pk=alert.pk).recipients_count
+    assert services.watch_fan_out(alert.pk) == 0  # the lease still holds: look again later
+    assert _counts(alert) == (3, 3, 0)
+    later = timezone.now() + fanout.RESUME_AFTER + timedelta(seconds=1)
+    assert services.watch_fan_out(alert.pk, now=later) == total - 3
+    assert _counts(alert) == (total, total, 0)
+    alert.refresh_from_db()
+    assert alert.fanout_resume_after is None
+    assert services.watch_fan_out(alert.pk, now=later + timedelta(minutes=1)) == 0
+    assert _counts(alert) == (total, total, 0)

@@ -4,6 +4,7 @@ by one; a fan-out cut short is resumed by the minute auditor."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -48,10 +49,14 @@ from vecinos.reports import services as reports
 SPOKEN_ONLY = frozenset(lang.code for lang in registry.LANGUAGES if not lang.written)
 # The first chunk is committed with the approval (the workers wake on that commit, so the first
 # messages leave within a second); the rest follow in chunks committed one by one.
+log = logging.getLogger(__name__)
+
 FIRST_CHUNK = 1000
 CHUNK = 2000
-# A chunk's writer holds the fan-out this long; after it, the minute auditor resumes it.
-RESUME_AFTER = timedelta(seconds=60)
+# A chunk's writer holds the fan-out this long (renewed with every chunk, which takes well
+# under a second); after it, a watchdog task (or, should that be lost, the minute auditor)
+# resumes it: a worker host that dies while writing delays the rest by about this much.
+RESUME_AFTER = timedelta(seconds=20)
 
 
 def _fan_out(alert: Alert, actor: Member) -> Alert:
@@ -123,10 +128,41 @@ def finish_fan_out(alert_id: int) -> int:
     """The fan-out's recipients after its first chunk, written by a worker right after the
     approval: it takes the writer's lease at once (no wait for it to run out), selects the
     recipients again and writes those without a row yet, chunk by chunk."""
-    taken = Alert.objects.filter(pk=alert_id, fanout_resume_after__isnull=False).update(
-        fanout_resume_after=timezone.now() + RESUME_AFTER
-    )
-    return _resume(alert_id) if taken else 0
+    return _take_and_resume(alert_id, timezone.now(), only_if_expired=False)
+
+
+def watch_fan_out(alert_id: int, *, now: datetime | None = None) -> int:
+    """The watchdog of a fan-out being written: when its writer's lease has run out (the
+    writer's host died), it takes over; while it holds, it looks again when it would end."""
+    now = now or timezone.now()
+    until = Alert.objects.filter(pk=alert_id).values_list("fanout_resume_after", flat=True).first()
+    if until is None:
+        return 0  # written (or given up)
+    if until > now:
+        _watch(alert_id, until)
+        return 0
+    return _take_and_resume(alert_id, now, only_if_expired=True)
+
+
+def _take_and_resume(alert_id: int, now: datetime, *, only_if_expired: bool) -> int:
+    """Take the writer's lease of a fan-out still being written, then write the recipients
+    who have no row yet, with a watchdog in case this process dies meanwhile."""
+    held = Alert.objects.filter(pk=alert_id, fanout_resume_after__isnull=False)
+    if only_if_expired:
+        held = held.filter(fanout_resume_after__lte=now)
+    if not held.update(fanout_resume_after=now + RESUME_AFTER):
+        return 0  # finished, or another writer holds it
+    _watch(alert_id, now + RESUME_AFTER)
+    return _resume(alert_id)
+
+
+def _watch(alert_id: int, at: datetime) -> None:
+    from vecinos.alerts.tasks import watch_fan_out as watch_task
+
+    try:
+        watch_task.using(run_after=at + timedelta(seconds=1)).enqueue(alert_id)
+    except Exception:  # noqa: BLE001 - the queue is down: the minute auditor resumes it
+        log.exception("could not schedule the watchdog of fan-out %s", alert_id)
 
 
 def continue_fan_out(alert_id: int, targets: list[Target]) -> int:
@@ -164,12 +200,7 @@ def resume_fan_outs(*, now: datetime | None = None) -> int:
     for pk in list(
         Alert.objects.filter(fanout_resume_after__lte=now).values_list("pk", flat=True)[:20]
     ):
-        taken = Alert.objects.filter(pk=pk, fanout_resume_after__lte=now).update(
-            fanout_resume_after=now + RESUME_AFTER
-        )
-        if not taken:
-            continue  # another auditor took it
-        written += _resume(pk)
+        written += _take_and_resume(pk, now, only_if_expired=True)
     return written
 
 

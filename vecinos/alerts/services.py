@@ -47,7 +47,7 @@ from vecinos.alerts.escalation import (
     escalate_due,
     fall_back_failed,
 )
-from vecinos.alerts.fanout import finish_fan_out, resume_fan_outs
+from vecinos.alerts.fanout import finish_fan_out, resume_fan_outs, watch_fan_out
 from vecinos.alerts.lifecycle import (
     alert_approve,
     alert_cancel,
@@ -153,6 +153,7 @@ __all__ = [
     "resolve_place",
     "finish_fan_out",
     "resume_fan_outs",
+    "watch_fan_out",
     "select_recipients",
     "stop_expired",
     "subscribe",

@@ -21,6 +21,12 @@ def finish_fan_out(alert_id: int) -> int:
     return services.finish_fan_out(alert_id)
 
 
+@task()
+def watch_fan_out(alert_id: int) -> int:
+    """Takes over a fan-out whose writer stopped (alerts/fanout.py)."""
+    return services.watch_fan_out(alert_id)
+
+
 @db_periodic_task(crontab(minute="*"))
 def escalation_auditor() -> None:
     """Finds escalation steps that fell behind schedule (a lost task, a stopped worker), and
