@@ -508,12 +508,14 @@ def fan_out(env: dict, tmp: Path, hosts: list[str], *, kill: str = "") -> dict:
     sent = json.loads(line)
     alert = sent["alert"]
     killed_at = None
+    killed_while_writing = False
     done = total = recipients = 0
     deadline = time.monotonic() + 1800
     while time.monotonic() < deadline:
         done, total, recipients, writing = progress(env, alert)
         if kill and killed_at is None and recipients and done >= recipients // 2:
             killed_at = done
+            killed_while_writing = writing  # the fan-out's recipients were still being written
             killed = kill_host([kill])
             print(
                 f"  killed {killed} processes of {ns(kill)} at {done} of {recipients}", flush=True
@@ -540,6 +542,7 @@ def fan_out(env: dict, tmp: Path, hosts: list[str], *, kill: str = "") -> dict:
         "doubled": stats["numbers_twice"],
         "looked_up": stats["lists"],  # attempts of unknown outcome that asked the stub first
         "killed_at": killed_at,
+        "killed_while_writing": killed_while_writing,
     }
     print(f"  {len(hosts)} worker host(s){' (one killed)' if kill else ''}: {json.dumps(result)}",
           flush=True)  # fmt: skip
