@@ -29,6 +29,7 @@ STAGING = "Mariachi Plaza, by the kiosk"
 KOREAN = "안전한 거리에서 지켜보세요. 키오스크 옆에서 만나요."
 SCREENSHOT = "/tmp/mobilize-phone.png"
 BOARD_SCREENSHOT = "/tmp/mobilize-board.png"
+STAND_DOWN_SCREENSHOT = "/tmp/mobilize-stand-down.png"
 
 
 def settle(page) -> None:
@@ -139,6 +140,7 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
     korean_note.fill("감사합니다. 조심히 귀가하세요.")
     expect(stand.get_by_label("العربية (Arabic)")).to_have_attribute("dir", "rtl")
     assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    stand.screenshot(path=STAND_DOWN_SCREENSHOT)
     with desk.expect_navigation():
         stand.get_by_role("button", name="Stand down everyone").click()
     settle(desk)
