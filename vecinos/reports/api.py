@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
@@ -17,6 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import ConfigDict
 
+from vecinos.core import groupcommit
 from vecinos.core.clientip import limit_key
 from vecinos.network.api_auth import BearerToken, VerifiedSession
 from vecinos.reports import selectors, services
@@ -168,18 +168,24 @@ def report_create(request: HttpRequest, payload: ReportIn):
         prepared = services.report_prepare(data=_input(payload, member), source_key_value=key)
     except services.ReportInvalid as exc:
         invalid = exc
-    # One report, one transaction (on SQLite, one take of the write lock): the rate counter
-    # and the report. A refused or invalid one still counts (its answer commits).
-    with transaction.atomic():
+    # The writes: the rate counter and the report, in one transaction. A refused or invalid
+    # one still counts (its answer commits). On SQLite concurrent reports of this process
+    # share one transaction (core.groupcommit): the writes may run on another request's
+    # thread, so every message is turned into text here, in this request's language.
+    errors = {name: str(msg) for name, msg in invalid.errors.items()} if invalid else None
+
+    def writes():
         try:
             services.count_source(key, bucket="api")
         except services.RateLimited:
             return refused
-        if invalid is not None:
-            return Status(400, {"errors": {name: str(msg) for name, msg in invalid.errors.items()}})
+        if errors is not None:
+            return Status(400, {"errors": errors})
         assert prepared is not None
         report = services.report_store(prepared)
-    return Status(201, {"id": report.pk, "receipt": report.receipt})
+        return Status(201, {"id": report.pk, "receipt": report.receipt})
+
+    return groupcommit.write(writes)
 
 
 def _input(payload: ReportIn, member) -> services.ReportInput:
