@@ -32,11 +32,10 @@ def _failing(name: str):
     return fn
 
 
-def _in_threads(fns) -> tuple[list, list, list[int]]:
-    """Run each fn through groupcommit.write on a thread of its own, all queued while this
-    thread holds the process's turn, so they form one group when it lets go."""
-    results: list = [None] * len(fns)
-    errors: list = [None] * len(fns)
+def _together(calls) -> list[int]:
+    """Run each call on a thread of its own while this thread holds the process's turn, until
+    every call has queued its writes, so they form groups when it lets go. Returns the sizes
+    of the groups that ran."""
     groups: list[int] = []
     real_run = groupcommit._run
 
@@ -44,30 +43,45 @@ def _in_threads(fns) -> tuple[list, list, list[int]]:
         groups.append(len(group))
         real_run(group)
 
-    def call(i: int) -> None:
+    def target(call) -> None:
         try:
-            results[i] = groupcommit.write(fns[i])
-        except Exception as exc:  # noqa: BLE001 - checked by the test
-            errors[i] = exc
+            call()
         finally:
             connections.close_all()
 
     groupcommit._run = run
     try:
         with groupcommit._turn:
-            threads = [threading.Thread(target=call, args=(i,)) for i in range(len(fns))]
+            threads = [threading.Thread(target=target, args=(call,)) for call in calls]
             for t in threads:
                 t.start()
-            # Every thread has queued its item before the turn is free.
             for _ in range(500):
                 with groupcommit._queue_lock:
-                    if len(groupcommit._queued) == len(fns):
+                    if len(groupcommit._queued) == len(calls):
                         break
                 threading.Event().wait(0.01)
         for t in threads:
             t.join(30)
     finally:
         groupcommit._run = real_run
+    return groups
+
+
+def _in_threads(fns) -> tuple[list, list, list[int]]:
+    """Each fn through groupcommit.write on a thread of its own, all in one queue."""
+    results: list = [None] * len(fns)
+    errors: list = [None] * len(fns)
+
+    def call(i: int):
+        def write() -> None:
+            try:
+                results[i] = groupcommit.write(fns[i])
+            except Exception as exc:  # noqa: BLE001 - checked by the test
+                errors[i] = exc
+
+        return write
+
+    groups = _together([call(i) for i in range(len(fns))])
     return results, errors, groups
 
 
@@ -135,36 +149,14 @@ def test_reports_grouped_together_answer_each_in_its_own_language(settings):
 
     def post(name: str, body: dict, language: str):
         def fn() -> None:
-            try:
-                answers[name] = Client().post(
-                    "/api/v1/reports", json.dumps(body), content_type="application/json",
-                    HTTP_ACCEPT_LANGUAGE=language,
-                )  # fmt: skip
-            finally:
-                connections.close_all()
+            answers[name] = Client().post(
+                "/api/v1/reports", json.dumps(body), content_type="application/json",
+                HTTP_ACCEPT_LANGUAGE=language,
+            )  # fmt: skip
 
         return fn
 
-    real_run = groupcommit._run
-    groups: list[int] = []
-    groupcommit._run = lambda group: (groups.append(len(group)), real_run(group))[1]
-    try:
-        with groupcommit._turn:
-            threads = [
-                threading.Thread(target=post("good", good, "en")),
-                threading.Thread(target=post("bad", bad, "es")),
-            ]
-            for t in threads:
-                t.start()
-            for _ in range(500):
-                with groupcommit._queue_lock:
-                    if len(groupcommit._queued) == 2:
-                        break
-                threading.Event().wait(0.01)
-        for t in threads:
-            t.join(30)
-    finally:
-        groupcommit._run = real_run
+    groups = _together([post("good", good, "en"), post("bad", bad, "es")])
     assert groups == [2]
     good_answer, bad_answer = answers["good"], answers["bad"]
     assert good_answer.status_code == 201  # type: ignore[attr-defined]

@@ -252,7 +252,8 @@ def test_the_api_refuses_unknown_codes_and_too_long_guidance_with_a_400(
     assert not Activation.objects.exists()
 
 
-def test_an_update_from_the_page_goes_to_each_in_their_language_or_spanish(client, personas):
+def _korean_and_vietnamese_coming(client, personas):
+    """A Korean and a Vietnamese responder said they are coming; the dispatcher's page."""
     min_jun = responder(personas.org_a, "minjun", "ko")
     lan = responder(personas.org_a, "lan", "vi")
     activation = callout(personas)
@@ -260,6 +261,11 @@ def test_an_update_from_the_page_goes_to_each_in_their_language_or_spanish(clien
     text(client, lan.phone, "ĐANG ĐI 10")
     sign_in(client, personas.dispatcher)
     detail = client.get(f"/mobilize/{activation.pk}/").content.decode()
+    return min_jun, lan, activation, detail
+
+
+def test_an_update_from_the_page_goes_to_each_in_their_language_or_spanish(client, personas):
+    min_jun, lan, activation, detail = _korean_and_vietnamese_coming(client, personas)
     folded = detail[detail.index('<details class="other-languages"') :]
     assert 'name="text_ko"' in folded[: folded.index("</details>")]
     assert f'lang="ar" dir="rtl">{guidance.DEFAULT_GUIDANCE["ar"]}' in detail
@@ -276,13 +282,7 @@ def test_an_update_from_the_page_goes_to_each_in_their_language_or_spanish(clien
 
 
 def test_the_stand_down_note_from_the_page_is_written_per_language(client, personas):
-    min_jun = responder(personas.org_a, "minjun", "ko")
-    lan = responder(personas.org_a, "lan", "vi")
-    activation = callout(personas)
-    text(client, min_jun.phone, "갑니다 10")
-    text(client, lan.phone, "ĐANG ĐI 10")
-    sign_in(client, personas.dispatcher)
-    detail = client.get(f"/mobilize/{activation.pk}/").content.decode()
+    min_jun, lan, activation, detail = _korean_and_vietnamese_coming(client, personas)
     form = detail[detail.index("/stand-down/") :]
     form = form[: form.index("</form>")]
     folded = form[form.index('<details class="other-languages"') :]
