@@ -263,6 +263,15 @@ def start_stub(port_file: Path, fail_rate: float = 0.0) -> subprocess.Popen:
     sys.exit("stub did not start")
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -336,9 +345,11 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
         for n in range(workers)
     ]
     time.sleep(2)
+    cpu0 = sum(cpu_s(p.pid) for p in procs)  # their start-up is not the fan-out's
     try:
         result = inner("send", env)
         peak = max(peak_mb(p.pid) for p in procs)
+        cpu = sum(cpu_s(p.pid) for p in procs) - cpu0
     finally:
         for p in procs:
             p.terminate()
@@ -365,6 +376,8 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
         "stub duplicate attempts": stats["duplicates"],
         "numbers messaged twice": stats["numbers_twice"],
         "workers": workers,
+        "worker CPU (s)": round(cpu, 1),
+        "worker CPU per message (ms)": round(1000 * cpu / max(1, stats["messages"]), 3),
     }
     print(f"[{label}] {json.dumps(detail)}", flush=True)
     print(

@@ -103,6 +103,8 @@ class TwilioStub:
         self.lock = threading.Lock()
         self._failures: list[Failure] = []
         self._delays: list[float] = []
+        self.in_flight = 0  # requests being answered now
+        self.most_in_flight = 0  # the most at once since start (or reset)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -168,6 +170,7 @@ class TwilioStub:
             self.deleted_recordings.clear()
             self._failures.clear()
             self._delays.clear()
+            self.most_in_flight = 0
 
     def messages_to(self, number: str) -> list[dict]:
         with self.lock:
@@ -201,9 +204,15 @@ class TwilioStub:
         request = StubRequest(method, path, headers, form)
         with self.lock:
             self.requests.append(request)
-        status, body, delay = self._dispatch(request)
-        if delay:
-            time.sleep(delay)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            status, body, delay = self._dispatch(request)
+            if delay:
+                time.sleep(delay)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
         if isinstance(body, bytes):  # media (a recording's audio)
             data, content_type = body, "audio/mpeg"
         else:

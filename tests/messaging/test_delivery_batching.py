@@ -6,10 +6,12 @@ event loop, as in production.
 
 from __future__ import annotations
 
+import atexit
+import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from tests.messaging.test_delivery_worker_death import enqueue, twilio  # noqa: F401  (fixture)
@@ -44,4 +46,62 @@ def test_a_batch_is_recorded_in_a_few_groups_and_every_message_goes_once(twilio,
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == n
     # Each number exactly once at the provider.
     assert len(twilio.messages) == n
+    assert len({m["to"] for m in twilio.messages}) == n
+
+
+@pytest.fixture
+def own_send_loop():
+    """A send loop made for this test (its concurrency is read when it is made)."""
+    saved = dict(worker._loop_holder)
+    worker._loop_holder.clear()
+    try:
+        yield
+    finally:
+        made = worker._loop_holder.get("loop")
+        if made is not None:
+            made.close()
+            made.loop.call_soon_threadsafe(made.loop.stop)
+            atexit.unregister(made.close)
+        worker._loop_holder.clear()
+        worker._loop_holder.update(saved)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_send_loop_keeps_its_concurrency_for_two_batches_at_once(
+    twilio,  # noqa: F811
+    settings,
+    own_send_loop,
+    monkeypatch,
+):
+    # Four in flight per unit of DELIVERY_CONCURRENCY, whichever batch the messages are from:
+    # two batches sent from two threads share the loop's senders, and each gets its own
+    # outcomes back.
+    settings.TWILIO_SMS_RATE = 100_000
+    settings.DELIVERY_CONCURRENCY = 2
+    # Sent below, not by the commit of each row (tasks run inline in tests).
+    monkeypatch.setattr(services, "kick", lambda senders=1: None)
+    n = 40
+    for i in range(n):
+        enqueue(f"+1213557{i:04d}", f"loop-{i}")
+    twilio.delay_next(n, 0.1)
+    first = services.claim_batch(n // 2)
+    second = services.claim_batch(n // 2)
+    results: list[dict] = []
+
+    def send(claimed) -> None:
+        try:
+            results.append(services.send_batch(claimed))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(r["sent"] for r in results) == [n // 2, n // 2], [
+        sorted(r.items()) for r in results
+    ]
+    assert twilio.most_in_flight == 4 * settings.DELIVERY_CONCURRENCY
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == n
     assert len({m["to"] for m in twilio.messages}) == n

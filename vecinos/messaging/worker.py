@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import contextlib
 import dataclasses
-import functools
 import logging
 import queue
 import threading
@@ -185,19 +185,44 @@ def _verdict(
     return dataclasses.replace(message, validity_seconds=left)
 
 
+class _Batch:
+    """The outcomes of one submit_all, crossing back to the thread that records them in lists,
+    one per turn of the event loop at most: a put per message would wake that thread (and pass
+    the GIL over) once per message."""
+
+    __slots__ = ("loop", "out", "ready")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.out: queue.SimpleQueue = queue.SimpleQueue()
+        self.ready: list[Outcome] = []
+
+    def add(self, outcome: Outcome) -> None:
+        if not self.ready:
+            self.loop.call_soon(self.ship)
+        self.ready.append(outcome)
+
+    def ship(self) -> None:
+        self.out.put(self.ready)
+        self.ready = []
+
+
 class _Loop:
     """One event loop per worker process, in a daemon thread, for transports with send_async.
 
     Thousands of provider requests can be in flight on a handful of sockets while the
     worker's own threads record outcomes; the ORM never runs on this loop. A batch goes over
-    in one call and its outcomes come back through a thread-safe queue as they finish, so the
-    per-message cost of crossing between threads is one queue put.
+    in one call, into one queue of jobs that a fixed number of sender coroutines take from in
+    order (the concurrency: no task or semaphore per message), and its outcomes come back
+    through a thread-safe queue as they finish.
     """
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.sessions: dict[str, Any] = {}
-        self.semaphore: Any = None
+        self.jobs: collections.deque[tuple[Job, _Batch]] = collections.deque()
+        self.senders = 0  # sender coroutines running; each ends when the queue is empty
+        self.limit = settings.DELIVERY_CONCURRENCY * 4
         thread = threading.Thread(target=self.loop.run_forever, name="vecinos-send", daemon=True)
         thread.start()
         atexit.register(self.close)
@@ -215,67 +240,63 @@ class _Loop:
         key = type(transport).__name__
         session = self.sessions.get(key)
         if session is None:
-            limit = settings.DELIVERY_CONCURRENCY * 4
-            session = self.sessions[key] = http.async_session(limit)
+            session = self.sessions[key] = http.async_session(self.limit)
         return session
 
     async def _send(self, pk: int, transport, message, expires_at, look: bool) -> Outcome:
-        async with self.semaphore:
-            delay = _limiter(message.channel, transport.rate_limit).reserve(_held.slot_deadline(pk))
-            if delay is None:
-                return pk, NOT_SENT
-            if delay:
-                await asyncio.sleep(delay)
-            try:
-                session = self._session(transport)
-                if look and hasattr(transport, "find_sent_async"):
-                    # The last attempt may have gone through: that is settled first, before
-                    # any other verdict (expired, withdrawn), and never sent twice.
-                    if not _held.lease_ok(pk):
-                        return pk, NOT_SENT
-                    found = await transport.find_sent_async(message, session)
-                    if found is not None:
-                        return pk, found
-                ready = _verdict(pk, message, expires_at)
-                if not isinstance(ready, OutboundMessage):
-                    return pk, ready
-                return pk, await metrics.timed_send_async(transport, ready, session)
-            except TransportError as exc:
-                return pk, exc
-            except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
-                log.exception("transport %s crashed", message.channel)
-                return pk, TransportError(f"crash: {type(exc).__name__}")
+        delay = _limiter(message.channel, transport.rate_limit).reserve(_held.slot_deadline(pk))
+        if delay is None:
+            return pk, NOT_SENT
+        if delay:
+            await asyncio.sleep(delay)
+        try:
+            session = self._session(transport)
+            if look and hasattr(transport, "find_sent_async"):
+                # The last attempt may have gone through: that is settled first, before
+                # any other verdict (expired, withdrawn), and never sent twice.
+                if not _held.lease_ok(pk):
+                    return pk, NOT_SENT
+                found = await transport.find_sent_async(message, session)
+                if found is not None:
+                    return pk, found
+            ready = _verdict(pk, message, expires_at)
+            if not isinstance(ready, OutboundMessage):
+                return pk, ready
+            return pk, await metrics.timed_send_async(transport, ready, session)
+        except TransportError as exc:
+            return pk, exc
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
+            log.exception("transport %s crashed", message.channel)
+            return pk, TransportError(f"crash: {type(exc).__name__}")
 
-    async def _send_all(self, jobs: list, out: queue.SimpleQueue) -> None:
-        if self.semaphore is None:
-            self.semaphore = asyncio.Semaphore(settings.DELIVERY_CONCURRENCY * 4)
-        # Outcomes cross to the recording thread in lists, one per turn of this loop at most:
-        # a put per message would wake that thread (and pass the GIL over) once per message.
-        ready: list[Outcome] = []
+    async def _sender(self) -> None:
+        jobs = self.jobs
+        try:
+            while jobs:
+                job, batch = jobs.popleft()
+                try:
+                    outcome = await self._send(*job)
+                except asyncio.CancelledError:
+                    # Only at shutdown: the delivery is answered, its lease runs out.
+                    batch.add((job[0], TransportError("cancelled")))
+                    raise
+                batch.add(outcome)
+        finally:
+            self.senders -= 1
 
-        def ship() -> None:
-            out.put(ready[:])
-            ready.clear()
+    def _take(self, jobs: list[Job], batch: _Batch) -> None:
+        """(On the loop.) Queue the jobs, and start senders up to the concurrency."""
+        self.jobs.extend((job, batch) for job in jobs)
+        while self.senders < min(self.limit, len(self.jobs)):
+            self.senders += 1
+            self.loop.create_task(self._sender())
 
-        def done(pk: int, task: asyncio.Future) -> None:
-            # _send catches every error; only a cancellation at shutdown gets here unanswered.
-            if not ready:
-                self.loop.call_soon(ship)
-            if task.cancelled():
-                ready.append((pk, TransportError("cancelled")))
-            else:
-                ready.append(task.result())
-
-        for pk, transport, message, expires_at, look in jobs:
-            task = asyncio.ensure_future(self._send(pk, transport, message, expires_at, look))
-            task.add_done_callback(functools.partial(done, pk))
-
-    def submit_all(self, jobs: list) -> queue.SimpleQueue:
+    def submit_all(self, jobs: list[Job]) -> queue.SimpleQueue:
         """Start sending every (pk, transport, message, expiry, look); their outcomes come
         back in lists."""
-        out: queue.SimpleQueue = queue.SimpleQueue()
-        asyncio.run_coroutine_threadsafe(self._send_all(jobs, out), self.loop)
-        return out
+        batch = _Batch(self.loop)
+        self.loop.call_soon_threadsafe(self._take, jobs, batch)
+        return batch.out
 
 
 _loop_holder: dict[str, _Loop] = {}
