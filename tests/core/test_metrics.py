@@ -293,3 +293,30 @@ def test_a_child_process_with_another_data_dir_counts_into_its_own(tmp_path):
     assert out.stdout.strip() == str(tmp_path / "metrics")
     assert list((tmp_path / "metrics").glob("counter_*.db"))
     assert value(scrape(), "vecinos_escalation_steps_total", action="sms") == before
+
+
+def test_latencies_noted_together_land_in_the_buckets_observe_would_use():
+    # The sender notes each provider latency and writes them bucket by bucket when it records
+    # the outcomes: the scrape must show what one observe() per call would have shown.
+    seconds = [0.0, 0.001, 0.005, 0.0051, 0.01, 0.3, 0.3, 2.5, 29.0, 31.0, 400.0]
+    bounds = {str(b): b for b in core_metrics.LATENCY_BUCKETS} | {"+Inf": float("inf")}
+
+    def read(text: str) -> dict[str, float]:
+        sample = "vecinos_provider_latency_seconds"
+        got = {le: value(text, f"{sample}_bucket", channel="batchtest", le=le) for le in bounds}
+        got["count"] = value(text, f"{sample}_count", channel="batchtest")
+        got["sum"] = value(text, f"{sample}_sum", channel="batchtest")
+        return got
+
+    before = read(scrape())
+    for value_s in seconds:
+        core_metrics._latencies.note("batchtest", value_s)
+    assert read(scrape()) == before  # nothing written until the flush
+    core_metrics.flush_provider_latency()
+    after = read(scrape())
+    for le, bound in bounds.items():
+        assert after[le] - before[le] == sum(1 for s in seconds if s <= bound), le
+    assert after["count"] - before["count"] == len(seconds)
+    assert after["sum"] - before["sum"] == pytest.approx(sum(seconds))
+    core_metrics.flush_provider_latency()  # nothing left to add
+    assert read(scrape()) == after

@@ -9,10 +9,12 @@ from __future__ import annotations
 import atexit
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.messaging.test_delivery_worker_death import enqueue, twilio  # noqa: F401  (fixture)
 from tests.twilio_stub import fresh_rate_limits, twilio_webhooks  # noqa: F401  (fixtures)
@@ -105,3 +107,42 @@ def test_the_send_loop_keeps_its_concurrency_for_two_batches_at_once(
     assert twilio.most_in_flight == 4 * settings.DELIVERY_CONCURRENCY
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == n
     assert len({m["to"] for m in twilio.messages}) == n
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_claiming_at_once_take_disjoint_batches_read_in_clear(twilio, monkeypatch):  # noqa: F811
+    # Four senders claim at the same moment until nothing is due: every row is claimed once
+    # (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer), and what a claim reads back
+    # is the plaintext number and text, with aware datetimes, as the ORM would give them.
+    monkeypatch.setattr(services, "kick", lambda senders=1: None)
+    expires = timezone.now() + timedelta(minutes=30)
+    phones = {f"claim-{i}": f"+1213558{i:04d}" for i in range(60)}
+    for key, phone in phones.items():
+        enqueue(phone, key, expires_at=expires)
+    start = threading.Barrier(4)
+    taken: list[list] = [[] for _ in range(4)]
+
+    def claim(mine: list) -> None:
+        try:
+            start.wait(10)
+            while batch := services.claim_batch(7):
+                mine.extend(batch)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claim, args=(mine,)) for mine in taken]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    claimed = [d for mine in taken for d in mine]
+    assert len(claimed) == len(phones) == len({d.pk for d in claimed})
+    for d in claimed:
+        assert d.address == phones[d.idempotency_key]
+        assert d.body == f"Aviso {d.idempotency_key}"
+        assert d.expires_at == expires.replace(microsecond=d.expires_at.microsecond)
+        assert d.expires_at.tzinfo is not None and d.acknowledged_at is None
+        assert (d.attempts, d.usable, d.outcome_unknown, d.channel) == (1, True, False, "sms")
+    rows = Delivery.objects.filter(idempotency_key__in=phones)
+    assert set(rows.values_list("status", "attempts")) == {(DeliveryStatus.SENDING, 1)}
+    assert all(mine == sorted(mine, key=lambda d: d.pk) for mine in taken)

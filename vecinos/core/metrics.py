@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
+from bisect import bisect_left
+from collections import Counter as _Tally
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -71,11 +74,12 @@ DELIVERY_OUTCOMES = Counter(
     ["channel", "outcome"],
     registry=REGISTRY,
 )
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 PROVIDER_LATENCY = Histogram(
     "vecinos_provider_latency_seconds",
     "Time a provider took to answer one send request, by channel.",
     ["channel"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
 PROVIDER_ERRORS = Counter(
@@ -121,15 +125,58 @@ def delivery_outcomes(counts: Mapping[tuple[str, str], int]) -> None:
 
 
 _latency_of: dict[str, Any] = {}  # channel -> its labelled latency histogram
+_LATENCY_BOUNDS = (*LATENCY_BUCKETS, float("inf"))  # each bucket's upper bound, as observe()
+
+
+class _Latencies:
+    """Provider latencies observed but not yet written to the histogram.
+
+    In multiprocess mode each observation is two writes to a memory-mapped file, each with a
+    lock and a check of the process id: at thousands of messages a second that was a
+    twentieth of a worker's time. The sender notes each latency here (a lock and a list
+    append) and ``flush`` adds them up per bucket and writes each bucket once, when the
+    outcomes are recorded (a fraction of a second later)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: dict[str, list[float]] = {}
+
+    def note(self, channel: str, seconds: float) -> None:
+        with self.lock:
+            found = self.pending.get(channel)
+            if found is None:
+                self.pending[channel] = [seconds]
+            else:
+                found.append(seconds)
+
+    def flush(self) -> None:
+        with self.lock:
+            taken, self.pending = self.pending, {}
+        for channel, seconds in taken.items():
+            latency = _latency_of.get(channel)
+            if latency is None:  # once per channel: labels() takes a lock and checks the name
+                latency = _latency_of[channel] = PROVIDER_LATENCY.labels(channel=_name(channel))
+            buckets = getattr(latency, "_buckets", None)
+            total = getattr(latency, "_sum", None)
+            if buckets is None or total is None or len(buckets) != len(_LATENCY_BOUNDS):
+                for value in seconds:  # another prometheus-client: one at a time
+                    latency.observe(value)
+                continue
+            counts = _Tally(bisect_left(_LATENCY_BOUNDS, value) for value in seconds)
+            for index, n in counts.items():
+                buckets[index].inc(n)  # what observe() does, n observations at once
+            total.inc(sum(seconds))
+
+
+_latencies = _Latencies()
+flush_provider_latency = _latencies.flush
 
 
 def provider_answered(channel: str, started: float, error: BaseException | None = None) -> None:
     """One provider call that began at ``started`` (time.monotonic()) has ended. ``error`` is
-    the transport's error, if it raised one: its ``permanent`` flag picks the kind."""
-    latency = _latency_of.get(channel)
-    if latency is None:  # once per channel: labels() takes a lock and checks the name
-        latency = _latency_of[channel] = PROVIDER_LATENCY.labels(channel=_name(channel))
-    latency.observe(max(0.0, time.monotonic() - started))
+    the transport's error, if it raised one: its ``permanent`` flag picks the kind. The
+    latency reaches the histogram at the next ``flush_provider_latency``."""
+    _latencies.note(channel, max(0.0, time.monotonic() - started))
     if error is not None:
         kind = "permanent" if getattr(error, "permanent", False) else "transient"
         PROVIDER_ERRORS.labels(channel=_name(channel), kind=kind).inc()

@@ -49,7 +49,7 @@ def kick(senders: int = 1, *, at: datetime | None = None) -> None:
 class Claimed:
     """A delivery a worker holds under a lease: only what sending and recording need.
 
-    Read with one values_list query (no model instances): at tens of thousands of messages a
+    Read with plain SQL (no model instances): at tens of thousands of messages a
     minute the ORM's per-row cost would be most of the worker's time.
     """
 

@@ -58,3 +58,4 @@ def count_outcomes(outcomes: Iterable[tuple[int, Any]], by_id: dict, now: dateti
             what = "other"
         tally[(delivery.channel, what)] += 1
     metrics.delivery_outcomes(tally)
+    metrics.flush_provider_latency()  # the latencies of these sends, noted as they came back

@@ -16,6 +16,7 @@ import atexit
 import collections
 import contextlib
 import dataclasses
+import json
 import logging
 import queue
 import threading
@@ -23,14 +24,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from vecinos.core.crypto import decrypt
 from vecinos.messaging import metrics  # issue 15: provider latency, errors, outcomes
 from vecinos.messaging.calls import CALL_FLOW
 from vecinos.messaging.leases import (
@@ -56,35 +57,115 @@ BACKOFF_MAX = 120  # seconds between tries at most
 BACKOFF_BASE = 5  # default of settings.DELIVERY_BACKOFF_BASE (VECINOS_DELIVERY_BACKOFF_BASE)
 
 
+# What a claim reads of each delivery (then its contact point's address and state), in the
+# order of Claimed's fields.
+_CLAIM_COLUMNS = (
+    "id", "channel", "language", "subject", "body", "idempotency_key", "expires_at", "attempts",
+    "contact_id", "outcome_unknown", "acknowledged_at",
+)  # fmt: skip
+
+
+def _aware(value: Any) -> datetime | None:
+    """A datetime column as the ORM reads it: aware, in UTC (SQLite's is naive UTC)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _plain(value: str | None) -> str:
+    return decrypt(value) if value else ""
+
+
 def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Claimed]:
+    """Take up to ``limit`` due deliveries under a lease, in id order.
+
+    Plain SQL, one statement to claim: the ORM's query building and per-row conversion were
+    a tenth of a busy worker's time. On PostgreSQL one statement also reads each row's contact
+    point, and several workers take disjoint batches (FOR UPDATE SKIP LOCKED); on SQLite (one
+    writer at a time) the claim returns the rows, and their contact points are read after the
+    write transaction."""
     if lease_seconds is None:
         lease_seconds = getattr(settings, "DELIVERY_LEASE_SECONDS", LEASE_SECONDS)
     now = timezone.now()
     lease_until = now + timedelta(seconds=lease_seconds)
-    with transaction.atomic():
-        due = Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
-        if connection.features.has_select_for_update_skip_locked:
-            # Several workers on several hosts each take a disjoint batch.
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.order_by("id").values_list("id", flat=True)[:limit])
-        if not ids:
+    adapt = connection.ops.adapt_datetimefield_value
+    quote = connection.ops.quote_name
+    table = quote(Delivery._meta.db_table)
+    contacts = quote(ContactPoint._meta.db_table)
+    taken = (DeliveryStatus.SENDING.value, adapt(lease_until), process_id())
+    due = (DeliveryStatus.QUEUED.value, adapt(now), limit)
+    if connection.vendor == "postgresql":
+        columns = ", ".join(f"d.{c}" for c in _CLAIM_COLUMNS)
+        sql = (
+            f"WITH due AS (SELECT id FROM {table} WHERE status = %s "  # noqa: S608
+            f"AND next_attempt_at <= %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
+            f"UPDATE {table} AS d SET status = %s, lease_until = %s, lease_owner = %s, "
+            f"attempts = d.attempts + 1 FROM due, {contacts} AS c "
+            f"WHERE d.id = due.id AND c.id = d.contact_id "
+            f"RETURNING {columns}, c.address, c.usable, c.unusable_reason"
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, (*due, *taken))
+            rows = cursor.fetchall()
+    else:
+        sql = (
+            f"UPDATE {table} SET status = %s, lease_until = %s, lease_owner = %s, "  # noqa: S608
+            f"attempts = attempts + 1 WHERE id IN (SELECT id FROM {table} WHERE status = %s "
+            f"AND next_attempt_at <= %s ORDER BY id LIMIT %s) "
+            f"RETURNING {', '.join(_CLAIM_COLUMNS)}"
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, (*taken, *due))
+            claimed = cursor.fetchall()
+        if not claimed:
             return []
-        Delivery.objects.filter(id__in=ids).update(
-            status=DeliveryStatus.SENDING,
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, address, usable, unusable_reason FROM {contacts} "  # noqa: S608
+                f"WHERE id IN (SELECT value FROM json_each(%s))",
+                (json.dumps([row[8] for row in claimed]),),
+            )
+            contact_of = {row[0]: row[1:] for row in cursor.fetchall()}
+        rows = [(*row, *contact_of[row[8]]) for row in claimed if row[8] in contact_of]
+    rows.sort(key=lambda row: row[0])
+    return [
+        Claimed(
+            pk,
+            channel,
+            language,
+            subject,
+            _plain(body),
+            key,
+            _aware(expires_at),
+            attempts,
+            contact_id,
+            _plain(address),
+            bool(unknown),
+            bool(usable),
+            reason,
+            _aware(acknowledged_at),
             lease_until=lease_until,
-            lease_owner=process_id(),
-            attempts=F("attempts") + 1,
-        )
-    rows = (
-        Delivery.objects.filter(id__in=ids)
-        .order_by("id")
-        .values_list(
-            "id", "channel", "language", "subject", "body", "idempotency_key", "expires_at",
-            "attempts", "contact_id", "contact__address", "outcome_unknown",
-            "contact__usable", "contact__unusable_reason", "acknowledged_at",
-        )
-    )  # fmt: skip
-    return [Claimed(*row, lease_until=lease_until, lease_seconds=lease_seconds) for row in rows]
+            lease_seconds=lease_seconds,
+        )  # fmt: skip
+        for (
+            pk,
+            channel,
+            language,
+            subject,
+            body,
+            key,
+            expires_at,
+            attempts,
+            contact_id,
+            unknown,
+            acknowledged_at,
+            address,
+            usable,
+            reason,
+        ) in rows  # fmt: skip
+    ]
 
 
 class RateLimiter:
