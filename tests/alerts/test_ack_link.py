@@ -285,3 +285,44 @@ def test_the_service_worker_confirm_action_posts_with_the_pages_token(
         "async () => (await self.registration.getNotifications()).map((n) => n.body)"
     )
     assert shown == ["Confirmed / Confirmado ✓"]
+
+
+def test_a_fan_outs_signer_writes_djangos_own_tokens(settings):
+    # A fan-out signs tens of thousands of links with a signer that keys its HMAC once: each
+    # token must be the one signing.dumps writes, and read back by the link's own check.
+    from django.core import signing
+
+    from vecinos.alerts.acks import FanOutSigner, ack_token
+
+    settings.SECRET_KEY = "a-secret-for-this-test-" + "x" * 40
+    fast = FanOutSigner()
+    with time_machine.travel(1_800_000_123, tick=False):
+        for rid in (1, 7, 4242, 2**31 + 5, 10**12):
+            token = ack_token(rid, fast)
+            assert token == signing.dumps(rid, salt="vecinos.ack")
+            assert signing.loads(token, salt="vecinos.ack") == rid
+        # Anything but an int goes Django's own way, with the same result.
+        assert fast.sign_object({"r": 1}) == signing.dumps({"r": 1}, salt="vecinos.ack")
+    # Another secret, another signature: the key is the coalition's, not fixed.
+    token = ack_token(7, fast)
+    settings.SECRET_KEY = "another-secret-" + "y" * 40
+    assert ack_token(7, FanOutSigner()) != token
+    with pytest.raises(signing.BadSignature):
+        signing.loads(token, salt="vecinos.ack")
+
+
+def test_the_link_in_a_fan_outs_text_acknowledges(personas):
+    # The link each person gets is signed by the fan-out's own signer: it opens their page and
+    # the button acknowledges them, not anyone else.
+    alert = sent_alert(personas)
+    recipient = AlertRecipient.objects.get(alert=alert, subscriber__member=personas.verifier)
+    body = Delivery.objects.get(ref_type="alert", ref_id=alert.pk, ref_item=recipient.pk).body
+    link = re.search(r"https?://\S+/a/(\S+)/", body)
+    assert link is not None, body
+    assert services.load_ack_token(link.group(1)).pk == recipient.pk
+    url = reverse("alert_ack", args=[link.group(1)])
+    assert press_the_button(Client(), url).status_code in (200, 302)
+    recipient.refresh_from_db()
+    assert recipient.acknowledged_at is not None
+    others = AlertRecipient.objects.filter(alert=alert).exclude(pk=recipient.pk)
+    assert others.exists() and not others.filter(acknowledged_at__isnull=False).exists()

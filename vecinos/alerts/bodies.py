@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.core import signing
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from vecinos.alerts.acks import (
+    FanOutSigner,
     ack_link,
 )
 from vecinos.alerts.models import (
@@ -40,7 +40,7 @@ def _wording_language(lang: str) -> str:
 def _bodies(alert: Alert):
     """A fast body maker for a fan-out: each language's wording is translated once."""
     templates: dict[tuple[str, str], tuple[str, bool]] = {}
-    signer = signing.TimestampSigner(salt="vecinos.ack")
+    signer = FanOutSigner()
 
     def make(recipient_id: int, language: str, channel: str) -> str:
         key = (language, channel)

@@ -80,7 +80,9 @@ class Delivery(models.Model):
     body = EncryptedTextField()
     # (purpose, ref, contact, channel, step): a second insert of the same delivery is refused
     # by the database, and the provider gets the same key so a re-send is never doubled.
-    idempotency_key = models.CharField(max_length=120, unique=True)
+    # Unique by a constraint, not unique=True: on PostgreSQL that would add a second index
+    # (varchar_pattern_ops, for LIKE, which nothing here asks), written with every row.
+    idempotency_key = models.CharField(max_length=120)
     status = models.CharField(
         max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
     )
@@ -92,7 +94,7 @@ class Delivery(models.Model):
     lease_owner = models.CharField(max_length=64, null=True, blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
-    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    provider_id = models.CharField(max_length=64, blank=True)  # indexed below (no LIKE index)
     last_error = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -106,6 +108,10 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["ref_type", "ref_id"], name="delivery_ref"),
+            models.Index(fields=["provider_id"], name="delivery_provider"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="delivery_key_unique"),
         ]
 
 

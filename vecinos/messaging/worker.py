@@ -568,6 +568,12 @@ def _send_in_pool(
                 flush()
 
 
+def _arrays(rows: list[tuple]) -> list[list]:
+    """Rows as one list per column: PostgreSQL takes a group's values as arrays (unnest), and
+    plans and runs one UPDATE for the group instead of one per row."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
 def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str, int]) -> None:
     """Write outcomes in one transaction, with plain parameterized UPDATEs.
 
@@ -599,38 +605,72 @@ def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str
             # A message found at the provider went out when it says, not when we looked.
             sent = adapt(outcome.sent_at) if outcome.sent_at is not None else now_db
             provider_id = outcome.provider_id[:64]
-            done.append((status.value, provider_id, sent, final, False, pk, d.attempts))
+            done.append((status.value, provider_id, sent, final, pk, d.attempts))
         else:
             errors.append((d, outcome))
     table = connection.ops.quote_name(Delivery._meta.db_table)
     sending = DeliveryStatus.SENDING.value
     cancelled = DeliveryStatus.CANCELLED.value
+    pg = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
+        # Each update matches the row's id and claim token. On SQLite (in-process, one
+        # prepared statement) a statement per row; on PostgreSQL one per group, over arrays.
         if done:
             # A row its owner cancelled while the message was already on its way is recorded
             # as what happened: sent.
-            cursor.executemany(
-                f"UPDATE {table} SET status = %s, provider_id = %s, sent_at = %s, "  # noqa: S608
-                f"final_at = %s, lease_until = NULL, last_error = '', outcome_unknown = %s "
-                f"WHERE id = %s AND status IN ('{sending}', '{cancelled}') AND attempts = %s",
-                done,
-            )
+            if pg:
+                cursor.execute(
+                    f"UPDATE {table} AS d SET status = v.status, provider_id = v.provider_id, "  # noqa: S608
+                    f"sent_at = v.sent_at, final_at = v.final_at, lease_until = NULL, "
+                    f"last_error = '', outcome_unknown = false FROM unnest(%s::varchar[], "
+                    f"%s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::bigint[], "
+                    f"%s::integer[]) AS v(status, provider_id, sent_at, final_at, id, attempts) "
+                    f"WHERE d.id = v.id AND d.attempts = v.attempts "
+                    f"AND d.status IN ('{sending}', '{cancelled}')",
+                    _arrays(done),
+                )
+            else:
+                cursor.executemany(
+                    f"UPDATE {table} SET status = %s, provider_id = %s, sent_at = %s, "  # noqa: S608
+                    f"final_at = %s, lease_until = NULL, last_error = '', outcome_unknown = 0 "
+                    f"WHERE id = %s AND attempts = %s AND status IN ('{sending}', '{cancelled}')",
+                    done,
+                )
             counts["sent"] += len(done)
         if skipped:
-            cursor.executemany(
-                f"UPDATE {table} SET status = '{cancelled}', final_at = %s, "  # noqa: S608
-                f"lease_until = NULL, last_error = %s "
-                f"WHERE id = %s AND status = '{sending}' AND attempts = %s",
-                [(now_db, reason, pk, attempts) for reason, pk, attempts in skipped],
-            )
+            if pg:
+                cursor.execute(
+                    f"UPDATE {table} AS d SET status = '{cancelled}', final_at = %s, "  # noqa: S608
+                    f"lease_until = NULL, last_error = v.reason FROM unnest(%s::varchar[], "
+                    f"%s::bigint[], %s::integer[]) AS v(reason, id, attempts) "
+                    f"WHERE d.id = v.id AND d.attempts = v.attempts AND d.status = '{sending}'",
+                    (now_db, *_arrays(skipped)),
+                )
+            else:
+                cursor.executemany(
+                    f"UPDATE {table} SET status = '{cancelled}', final_at = %s, "  # noqa: S608
+                    f"lease_until = NULL, last_error = %s "
+                    f"WHERE id = %s AND attempts = %s AND status = '{sending}'",
+                    [(now_db, *row) for row in skipped],
+                )
         if released:
             # Never reached the provider: back to the queue, and the attempt does not count.
-            cursor.executemany(
-                f"UPDATE {table} SET status = '{DeliveryStatus.QUEUED.value}', "  # noqa: S608
-                f"lease_until = NULL, next_attempt_at = %s, attempts = attempts - 1 "
-                f"WHERE id = %s AND status = '{sending}' AND attempts = %s",
-                [(now_db, pk, attempts) for pk, attempts in released],
-            )
+            queued = DeliveryStatus.QUEUED.value
+            if pg:
+                cursor.execute(
+                    f"UPDATE {table} AS d SET status = '{queued}', lease_until = NULL, "  # noqa: S608
+                    f"next_attempt_at = %s, attempts = d.attempts - 1 "
+                    f"FROM unnest(%s::bigint[], %s::integer[]) AS v(id, attempts) "
+                    f"WHERE d.id = v.id AND d.attempts = v.attempts AND d.status = '{sending}'",
+                    (now_db, *_arrays(released)),
+                )
+            else:
+                cursor.executemany(
+                    f"UPDATE {table} SET status = '{queued}', lease_until = NULL, "  # noqa: S608
+                    f"next_attempt_at = %s, attempts = attempts - 1 "
+                    f"WHERE id = %s AND attempts = %s AND status = '{sending}'",
+                    [(now_db, *row) for row in released],
+                )
             counts["released"] += len(released)
         for d, error in errors:
             holder = Delivery.objects.filter(
