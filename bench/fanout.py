@@ -149,7 +149,10 @@ def send() -> None:
         # Done when a worker has written every recipient (the approval writes the first
         # chunk only) and no delivery is still open.
         writing = Alert.objects.filter(pk=alert.pk, fanout_resume_after__isnull=False).exists()
-        left = Delivery.objects.filter(ref_type="alert", ref_id=alert.pk, status__in=open_states)
+        # By status alone (the delivery_due index): the benchmark's database holds this
+        # alert's deliveries only, and a poll by alert read all 51,557 rows five times a
+        # second, on the cores the system under test needs.
+        left = Delivery.objects.filter(status__in=open_states)
         if not writing and not left.exists():
             break
         time.sleep(0.2)

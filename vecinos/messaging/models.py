@@ -106,7 +106,8 @@ class Delivery(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            # A claim's order (the longest due first, then by id) straight from the index.
+            models.Index(fields=["status", "next_attempt_at", "id"], name="delivery_due"),
             models.Index(fields=["ref_type", "ref_id"], name="delivery_ref"),
             models.Index(fields=["provider_id"], name="delivery_provider"),
         ]

@@ -1,8 +1,9 @@
 """Twilio Programmable Messaging: POST /2010-04-01/Accounts/{Sid}/Messages.json.
 
-Settings (read at send time, so tests and operators can change them without a restart):
-TWILIO_API_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_MESSAGING_SERVICE_SID (preferred:
-Twilio picks the sender and handles 10DLC throughput) or TWILIO_FROM_NUMBER.
+Settings (read at send time; the worker's event loop keeps what it built from them until a
+setting changes): TWILIO_API_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+TWILIO_MESSAGING_SERVICE_SID (preferred: Twilio picks the sender and handles 10DLC throughput)
+or TWILIO_FROM_NUMBER.
 
 Error mapping: the four Twilio codes that mean "this number will never take an SMS from us"
 are permanent (the contact point is marked unusable); everything else (429, 5xx, timeouts,
@@ -25,6 +26,8 @@ from functools import cache, lru_cache
 from urllib.parse import quote_plus, urlencode
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from vecinos.transports import http
 from vecinos.transports.base import OutboundMessage, SendResult, Transport, TransportError
@@ -95,14 +98,56 @@ def _quoted(text: str) -> str:
     return quote_plus(text)
 
 
+# quote_plus for ASCII text as one str.translate: the letters, digits and "_.-~" stay, a space
+# becomes "+", any other character %XX (a phone number's "+", a link's ":" and "/").
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_ASCII_QUOTES = {c: (chr(c) if chr(c) in _SAFE else f"%{c:02X}") for c in range(128)}
+_ASCII_QUOTES[ord(" ")] = "+"
+
+
+def quote_text(text: str) -> str:
+    """quote_plus(text): a C-speed path for ASCII (numbers, links), quote_plus for the rest."""
+    if text.isascii():
+        return text.translate(_ASCII_QUOTES)
+    return quote_plus(text)
+
+
 def form_value(text: str) -> str:
     """quote_plus(text), as urlencode writes a form value. A fan-out's bodies are one text per
     language followed by each person's own link: the text before the last space is encoded
     once (quote_plus encodes character by character, so the halves join with "+")."""
     head, space, tail = text.rpartition(" ")
     if not space:
-        return quote_plus(tail)
-    return f"{_quoted(head)}+{quote_plus(tail)}"
+        return quote_text(tail)
+    return f"{_quoted(head)}+{quote_text(tail)}"
+
+
+@cache
+def _post_setup(callback: str) -> tuple[str, dict[str, str], str, float] | None:
+    """What every message's POST shares (the URL, the headers but its own key, the encoded
+    fields, the timeout), built once from the settings; None when Twilio is not configured.
+    Forgotten when a TWILIO_ setting changes (tests; a deployment changes them by restarting)."""
+    sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+    if not (sid and token) or not (
+        settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM_NUMBER
+    ):
+        return None
+    url = f"{settings.TWILIO_API_URL}/{API_VERSION}/Accounts/{sid}/Messages.json"
+    headers = {
+        "Authorization": http.auth_header_async(sid, token),
+        "Accept": "application/json",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    shared = _shared_fields(
+        settings.TWILIO_MESSAGING_SERVICE_SID, settings.TWILIO_FROM_NUMBER, callback
+    )
+    return url, headers, shared, timeout()
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs) -> None:
+    if setting.startswith("TWILIO_"):
+        _post_setup.cache_clear()
 
 
 @cache
@@ -226,30 +271,23 @@ class TwilioSmsTransport(Transport):
         """The same request on the worker's event loop (aiohttp): many in flight, few threads."""
         if message.channel != "sms":
             raise TransportError(f"not an SMS: {message.channel}", code="config")
-        sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
-        if not (sid and token) or not (
-            settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM_NUMBER
-        ):
+        setup = _post_setup(message.status_callback or "")
+        if setup is None:
             raise TransportError("twilio is not configured", code="config")
-        url = f"{settings.TWILIO_API_URL}/{API_VERSION}/Accounts/{sid}/Messages.json"
-        headers = {
-            "Authorization": http.auth_header_async(sid, token),
-            "Idempotency-Key": message.idempotency_key,
-            "Accept": "application/json",
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
+        url, shared_headers, shared, wait = setup
+        headers = {**shared_headers, "Idempotency-Key": message.idempotency_key}
         # Encoded here: a dict would make aiohttp build a FormData (and a multipart boundary
         # from uuid4) for every message. The fields every message shares are encoded once.
-        own = f"To={quote_plus(message.address)}&Body={form_value(message.body)}"
+        own = f"To={quote_text(message.address)}&Body={form_value(message.body)}"
         if message.validity_seconds is not None:
             own += f"&ValidityPeriod={max(1, min(MAX_VALIDITY, message.validity_seconds))}"
-        shared = _shared_fields(
-            settings.TWILIO_MESSAGING_SERVICE_SID,
-            settings.TWILIO_FROM_NUMBER,
-            message.status_callback or "",
-        )
-        data = f"{own}{shared}".encode()
         answer = await http.request_async(  # http.Unreachable: timeouts, refused, reset
-            session, "POST", url, label=LABEL, timeout=timeout(), headers=headers, data=data
+            session,
+            "POST",
+            url,
+            label=LABEL,
+            timeout=wait,
+            headers=headers,
+            data=f"{own}{shared}".encode(),
         )
         return self.result(answer.status, answer.json())
