@@ -477,6 +477,9 @@ def main() -> None:
     parser.add_argument("--selection", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument(
+        "--skip-sqlite", action="store_true", help="with --postgres: PostgreSQL + Redis only"
+    )
+    parser.add_argument(
         "--pg-database", default="vecinos_fanout", help="PostgreSQL database (dropped, created)"
     )
     parser.add_argument(
@@ -506,9 +509,12 @@ def main() -> None:
         }[step]()
         return
     lines = []
-    sel = selection("embedded SQLite", {}, args.selection) if args.selection else ""
-    line = run("embedded SQLite", {}, args.subscribers, workers=args.workers, runs=args.runs)
-    lines.append(line)
+    sqlite = not (args.skip_sqlite and args.postgres)
+    sel = selection("embedded SQLite", {}, args.selection) if args.selection and sqlite else ""
+    if sqlite:
+        lines.append(
+            run("embedded SQLite", {}, args.subscribers, workers=args.workers, runs=args.runs)
+        )
     if args.postgres:
         pg = {
             "VECINOS_DATABASE_URL": _pg(args.pg_database),
@@ -522,7 +528,8 @@ def main() -> None:
         if args.selection:
             pg_select = {"VECINOS_DATABASE_URL": _pg(args.pg_select_database)}
             selection("PostgreSQL", pg_select, args.selection)
-    print(sel)
+    if sel:
+        print(sel)
     for line in lines:
         print(line)
 
