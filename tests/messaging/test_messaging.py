@@ -149,3 +149,19 @@ def test_a_provider_outage_delays_an_alert_until_its_expiry_instead_of_dropping_
         alert.refresh_from_db()
         assert alert.status == DeliveryStatus.FAILED and "503" in alert.last_error
     registry.reset()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_caller_that_says_its_keys_are_new_is_held_to_it():
+    # A fan-out writes its deliveries without the conflict check (each key names a recipient
+    # row it has just inserted). Should a key exist after all, its transaction fails whole:
+    # nothing is half written, and the one delivery with that key is still the only one.
+    from django.db import IntegrityError, transaction
+
+    contact = services.contact_point(channel="sms", address="+12135550151")
+    services.deliveries_enqueue([spec(contact, "taken")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.deliveries_enqueue([spec(contact, "fresh"), spec(contact, "taken")], new_keys=True)
+    assert list(Delivery.objects.values_list("idempotency_key", flat=True)) == ["taken"]
+    assert services.deliveries_enqueue([spec(contact, "fresh")], new_keys=True) == 1
+    assert Delivery.objects.filter(idempotency_key="fresh").count() == 1

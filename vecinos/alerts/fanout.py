@@ -324,7 +324,8 @@ def _write_chunk(alert: Alert, targets: list[Target], bodies) -> int:
                 subject=subject,
             )
         )
-    messaging.deliveries_enqueue(specs)
+    # Each key names a recipient row this transaction has just inserted: none can exist yet.
+    messaging.deliveries_enqueue(specs, new_keys=True)
     return len(specs)
 
 

@@ -57,7 +57,11 @@ def _copy_rows(
                 f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "  # noqa: S608
                 f"SELECT {names} FROM {quote(table)} WITH NO DATA"
             )
-        with raw.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        # As Django's own cursor would raise them: a duplicate key is an IntegrityError.
+        with (
+            connection.wrap_database_errors,
+            raw.copy(f"COPY {target} ({names}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         if ignore_conflicts:

@@ -106,12 +106,15 @@ _INSERT_COLUMNS = (
 )  # fmt: skip
 
 
-def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
+def deliveries_enqueue(specs: Iterable[DeliverySpec], *, new_keys: bool = False) -> int:
     # Every message starts with the coalition's short name (core.coalition.brand_sms).
     """Insert deliveries (in the caller's transaction) and wake a worker on commit.
 
     Plain multi-row INSERTs (core.bulk). A second insert of the same idempotency key is
-    ignored by the database (ON CONFLICT DO NOTHING / INSERT OR IGNORE).
+    ignored by the database (ON CONFLICT DO NOTHING / INSERT OR IGNORE). A caller whose keys
+    cannot exist yet (``new_keys``: each names a row it has just inserted, as a fan-out's
+    recipients) skips that check: on PostgreSQL the rows are copied straight into the table,
+    not through a scratch table; a key that did exist fails the caller's transaction.
     """
     now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
@@ -141,7 +144,7 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec]) -> int:
     ]
     if not values:
         return 0
-    insert_rows(Delivery._meta.db_table, _INSERT_COLUMNS, values, ignore_conflicts=True)
+    insert_rows(Delivery._meta.db_table, _INSERT_COLUMNS, values, ignore_conflicts=not new_keys)
     # Big fan-outs wake several senders (they claim disjoint batches); small ones, one.
     senders = min(settings.DELIVERY_PARALLEL_TASKS, -(-len(values) // settings.DELIVERY_BATCH_SIZE))
     transaction.on_commit(lambda: kick(senders))
