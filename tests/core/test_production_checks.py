@@ -113,3 +113,21 @@ def test_serve_never_loads_the_demo_into_a_production_database(tmp_path):
             proc.kill()
     refused = run_cli("demo", env=_production_env(tmp_path))
     assert refused.returncode == 1 and "never loaded in production" in refused.stderr
+
+
+def test_an_sqlite_too_old_for_the_claims_is_refused_by_name(monkeypatch):
+    # The senders claim with UPDATE ... RETURNING: an older SQLite would fail at the first
+    # alert, so the check refuses to start instead, and says what to do.
+    from django.db import connection
+
+    from vecinos.core import checks
+
+    assert checks.sqlite_version(None) == []  # this machine's SQLite
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    errors = checks.sqlite_version(None)
+    if connection.vendor != "sqlite":
+        assert errors == []  # on PostgreSQL the SQLite library is not used
+        return
+    assert [e.id for e in errors] == ["vecinos.E007"]
+    assert "3.31.1" in errors[0].msg and "3.35.0" in errors[0].msg

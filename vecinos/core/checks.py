@@ -86,3 +86,28 @@ def delivery_receipts(app_configs, **kwargs):
             )
         ]
     return []
+
+
+# The senders claim with UPDATE ... RETURNING (SQLite 3.35, March 2021; Debian 12 ships 3.40).
+MIN_SQLITE = (3, 35, 0)
+
+
+@register(Tags.compatibility)
+def sqlite_version(app_configs, **kwargs):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return []
+    import sqlite3
+
+    if sqlite3.sqlite_version_info >= MIN_SQLITE:
+        return []
+    return [
+        Error(
+            f"SQLite {sqlite3.sqlite_version} is too old: Vecinos needs "
+            f"{'.'.join(map(str, MIN_SQLITE))} or newer.",
+            hint="Use a newer Python build or operating system, or PostgreSQL "
+            "(VECINOS_DATABASE_URL).",
+            id="vecinos.E007",
+        )
+    ]
