@@ -16,7 +16,11 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.messaging.test_delivery_worker_death import enqueue, twilio  # noqa: F401  (fixture)
+from tests.messaging.test_delivery_worker_death import (  # noqa: F401  (fixture)
+    enqueue,
+    slow_rate,
+    twilio,
+)
 from tests.twilio_stub import fresh_rate_limits, twilio_webhooks  # noqa: F401  (fixtures)
 from vecinos.messaging import services, worker
 from vecinos.messaging.models import Delivery, DeliveryStatus
@@ -146,3 +150,28 @@ def test_workers_claiming_at_once_take_disjoint_batches_read_in_clear(twilio, mo
     rows = Delivery.objects.filter(idempotency_key__in=phones)
     assert set(rows.values_list("status", "attempts")) == {(DeliveryStatus.SENDING, 1)}
     assert all(mine == sorted(mine, key=lambda d: d.pk) for mine in taken)
+
+
+@pytest.mark.django_db
+def test_rows_whose_rate_slot_is_past_half_their_lease_go_back_unsent_and_uncounted(
+    twilio,  # noqa: F811
+    settings,
+):
+    # A slot every two seconds and a two-second lease: the first message goes, the others'
+    # slots come after half their lease, so they go back to the queue (the attempt does not
+    # count) to be claimed again later, never sent late under a lease that may run out.
+    slow_rate(settings, 0.5)
+    settings.DELIVERY_LEASE_SECONDS = 2
+    for i in range(3):
+        enqueue(f"+1213560{i:04d}", f"slot-{i}")
+    counts = services.dispatch(batch_size=3)
+    assert counts["sent"] == 1 and counts["released"] >= 2, counts
+    rows = Delivery.objects.order_by("id")
+    assert [r.status for r in rows] == [
+        DeliveryStatus.SENT,
+        DeliveryStatus.QUEUED,
+        DeliveryStatus.QUEUED,
+    ]
+    assert [r.attempts for r in rows] == [1, 0, 0]
+    assert all(r.lease_until is None for r in rows)
+    assert len(twilio.messages) == 1

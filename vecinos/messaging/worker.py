@@ -151,7 +151,7 @@ def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Clai
             _aware(acknowledged_at),
             lease_until=lease_until,
             lease_seconds=lease_seconds,
-        )  # fmt: skip
+        )
         for (
             pk,
             channel,
@@ -167,7 +167,7 @@ def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Clai
             address,
             usable,
             reason,
-        ) in rows  # fmt: skip
+        ) in rows
     ]
 
 
@@ -576,10 +576,43 @@ def _send_in_pool(
                 flush()
 
 
-def _arrays(rows: list[tuple]) -> list[list]:
-    """Rows as one list per column: PostgreSQL takes a group's values as arrays (unnest), and
-    plans and runs one UPDATE for the group instead of one per row."""
-    return [list(column) for column in zip(*rows, strict=True)]
+def _update_held(
+    cursor,
+    table: str,
+    *,
+    sets: str,
+    shared: tuple,
+    own: tuple[tuple[str, str], ...],
+    status_in: tuple[str, ...],
+    rows: list[tuple],
+) -> None:
+    """Update rows still held under their claim: ``sets`` (with placeholders for ``shared``)
+    and each row's own values for the ``own`` columns (name, PostgreSQL type), matching the
+    row's id and claim token (the last two values of each row) and a status in
+    ``status_in``. SQLite runs one statement per row (in-process, prepared once);
+    PostgreSQL one for the whole group, the rows going as one array per column (unnest), so
+    the server plans and runs one UPDATE instead of one per row."""
+    statuses = ", ".join(f"'{status}'" for status in status_in)
+    if connection.vendor == "postgresql":
+        # The array columns are named new_<column> (held_id, held_attempts): the SET clause's
+        # own column names stay unambiguous.
+        names = [f"new_{name}" for name, _kind in own] + ["held_id", "held_attempts"]
+        kinds = [kind for _name, kind in own] + ["bigint", "integer"]
+        assigned = "".join(f", {name} = new_{name}" for name, _kind in own)
+        arrays = ", ".join(f"%s::{kind}[]" for kind in kinds)
+        cursor.execute(
+            f"UPDATE {table} SET {sets}{assigned} "  # noqa: S608
+            f"FROM unnest({arrays}) AS held({', '.join(names)}) "
+            f"WHERE id = held_id AND attempts = held_attempts AND status IN ({statuses})",
+            (*shared, *[list(column) for column in zip(*rows, strict=True)]),
+        )
+        return
+    assigned = "".join(f", {name} = %s" for name, _kind in own)
+    cursor.executemany(
+        f"UPDATE {table} SET {sets}{assigned} "  # noqa: S608
+        f"WHERE id = %s AND attempts = %s AND status IN ({statuses})",
+        [(*shared, *row) for row in rows],
+    )
 
 
 def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str, int]) -> None:
@@ -619,66 +652,47 @@ def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str
     table = connection.ops.quote_name(Delivery._meta.db_table)
     sending = DeliveryStatus.SENDING.value
     cancelled = DeliveryStatus.CANCELLED.value
-    pg = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
-        # Each update matches the row's id and claim token. On SQLite (in-process, one
-        # prepared statement) a statement per row; on PostgreSQL one per group, over arrays.
         if done:
             # A row its owner cancelled while the message was already on its way is recorded
             # as what happened: sent.
-            if pg:
-                cursor.execute(
-                    f"UPDATE {table} AS d SET status = v.status, provider_id = v.provider_id, "  # noqa: S608
-                    f"sent_at = v.sent_at, final_at = v.final_at, lease_until = NULL, "
-                    f"last_error = '', outcome_unknown = false FROM unnest(%s::varchar[], "
-                    f"%s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::bigint[], "
-                    f"%s::integer[]) AS v(status, provider_id, sent_at, final_at, id, attempts) "
-                    f"WHERE d.id = v.id AND d.attempts = v.attempts "
-                    f"AND d.status IN ('{sending}', '{cancelled}')",
-                    _arrays(done),
-                )
-            else:
-                cursor.executemany(
-                    f"UPDATE {table} SET status = %s, provider_id = %s, sent_at = %s, "  # noqa: S608
-                    f"final_at = %s, lease_until = NULL, last_error = '', outcome_unknown = 0 "
-                    f"WHERE id = %s AND attempts = %s AND status IN ('{sending}', '{cancelled}')",
-                    done,
-                )
+            _update_held(
+                cursor,
+                table,
+                sets="lease_until = NULL, last_error = '', outcome_unknown = %s",
+                shared=(False,),
+                own=(
+                    ("status", "varchar"),
+                    ("provider_id", "varchar"),
+                    ("sent_at", "timestamptz"),
+                    ("final_at", "timestamptz"),
+                ),
+                status_in=(sending, cancelled),
+                rows=done,
+            )
             counts["sent"] += len(done)
         if skipped:
-            if pg:
-                cursor.execute(
-                    f"UPDATE {table} AS d SET status = '{cancelled}', final_at = %s, "  # noqa: S608
-                    f"lease_until = NULL, last_error = v.reason FROM unnest(%s::varchar[], "
-                    f"%s::bigint[], %s::integer[]) AS v(reason, id, attempts) "
-                    f"WHERE d.id = v.id AND d.attempts = v.attempts AND d.status = '{sending}'",
-                    (now_db, *_arrays(skipped)),
-                )
-            else:
-                cursor.executemany(
-                    f"UPDATE {table} SET status = '{cancelled}', final_at = %s, "  # noqa: S608
-                    f"lease_until = NULL, last_error = %s "
-                    f"WHERE id = %s AND attempts = %s AND status = '{sending}'",
-                    [(now_db, *row) for row in skipped],
-                )
+            _update_held(
+                cursor,
+                table,
+                sets=f"status = '{cancelled}', final_at = %s, lease_until = NULL",
+                shared=(now_db,),
+                own=(("last_error", "varchar"),),
+                status_in=(sending,),
+                rows=skipped,
+            )
         if released:
             # Never reached the provider: back to the queue, and the attempt does not count.
-            queued = DeliveryStatus.QUEUED.value
-            if pg:
-                cursor.execute(
-                    f"UPDATE {table} AS d SET status = '{queued}', lease_until = NULL, "  # noqa: S608
-                    f"next_attempt_at = %s, attempts = d.attempts - 1 "
-                    f"FROM unnest(%s::bigint[], %s::integer[]) AS v(id, attempts) "
-                    f"WHERE d.id = v.id AND d.attempts = v.attempts AND d.status = '{sending}'",
-                    (now_db, *_arrays(released)),
-                )
-            else:
-                cursor.executemany(
-                    f"UPDATE {table} SET status = '{queued}', lease_until = NULL, "  # noqa: S608
-                    f"next_attempt_at = %s, attempts = attempts - 1 "
-                    f"WHERE id = %s AND attempts = %s AND status = '{sending}'",
-                    [(now_db, *row) for row in released],
-                )
+            _update_held(
+                cursor,
+                table,
+                sets=f"status = '{DeliveryStatus.QUEUED.value}', lease_until = NULL, "
+                "next_attempt_at = %s, attempts = attempts - 1",
+                shared=(now_db,),
+                own=(),
+                status_in=(sending,),
+                rows=released,
+            )
             counts["released"] += len(released)
         for d, error in errors:
             holder = Delivery.objects.filter(
