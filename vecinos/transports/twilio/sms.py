@@ -150,7 +150,6 @@ def _settings_changed(*, setting: str, **kwargs) -> None:
         _post_setup.cache_clear()
 
 
-@cache
 def _shared_fields(service_sid: str, from_number: str, callback: str) -> str:
     """The urlencoded fields (with a leading "&") that are the same for every message."""
     fields = {"MessagingServiceSid": service_sid} if service_sid else {"From": from_number}
