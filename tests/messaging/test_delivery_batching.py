@@ -6,12 +6,15 @@ event loop, as in production.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import sys
 import threading
 import time
 from datetime import timedelta
 
 import pytest
+import uvloop
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -111,6 +114,33 @@ def test_the_send_loop_keeps_its_concurrency_for_two_batches_at_once(
     assert twilio.most_in_flight == 4 * settings.DELIVERY_CONCURRENCY
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == n
     assert len({m["to"] for m in twilio.messages}) == n
+    # ... on uvloop, the loop the worker runs in production.
+    assert isinstance(worker._loop_holder["loop"].loop, uvloop.Loop)
+
+
+def test_without_uvloop_the_sender_runs_on_asyncio_s_loop(monkeypatch):
+    # A platform with no uvloop build: the import fails and the sender still gets a loop.
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # makes "import uvloop" raise ImportError
+    loop = worker.new_send_loop()
+    try:
+        assert not isinstance(loop, uvloop.Loop)
+        assert isinstance(loop, asyncio.BaseEventLoop)
+        # In a thread of its own, as the worker runs it (this one may have a loop running).
+        ran: list[str] = []
+        thread = threading.Thread(
+            target=lambda: ran.append(loop.run_until_complete(asyncio.sleep(0, result="ran")))
+        )
+        thread.start()
+        thread.join(10)
+        assert ran == ["ran"]
+    finally:
+        loop.close()
+    monkeypatch.undo()
+    made = worker.new_send_loop()
+    try:
+        assert isinstance(made, uvloop.Loop)
+    finally:
+        made.close()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -228,7 +228,9 @@ def fall_back_failed(*, now: datetime | None = None, limit: int = 2000) -> int:
     )
     if not stranded:
         return 0
-    tried = messaging_selectors.channels_tried(ref_type="alert", ref_items=[r.pk for r in stranded])
+    tried = messaging_selectors.channels_tried(
+        ref_type="alert", items=[(r.alert_id, r.pk) for r in stranded]
+    )
     specs = []
     makers: dict[int, Any] = {}
     for r in stranded:

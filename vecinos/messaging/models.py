@@ -71,7 +71,8 @@ class Delivery(models.Model):
     ref_type = models.CharField(max_length=24, blank=True)
     ref_id = models.BigIntegerField(null=True, blank=True)
     # A row inside the reference (an alert's recipient): acknowledgements find their way back.
-    ref_item = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # Indexed after the reference (delivery_ref): every lookup by item names its reference.
+    ref_item = models.BigIntegerField(null=True, blank=True)
     contact = models.ForeignKey(ContactPoint, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     language = models.CharField(max_length=8, default="es")
@@ -108,7 +109,9 @@ class Delivery(models.Model):
         indexes = [
             # A claim's order (the longest due first, then by id) straight from the index.
             models.Index(fields=["status", "next_attempt_at", "id"], name="delivery_due"),
-            models.Index(fields=["ref_type", "ref_id"], name="delivery_ref"),
+            # One index for a reference's messages and for an item's: on PostgreSQL every
+            # claim and every outcome writes a new version of the row into each index.
+            models.Index(fields=["ref_type", "ref_id", "ref_item"], name="delivery_ref"),
             models.Index(fields=["provider_id"], name="delivery_provider"),
         ]
         constraints = [

@@ -136,11 +136,17 @@ def _item_deliveries(ref_type: str, ref_field: str, item_field: str) -> QuerySet
     )
 
 
-def channels_tried(*, ref_type: str, ref_items: Iterable[int]) -> dict[int | None, set[str]]:
-    """{item: the channels a message of it was already tried on}."""
+def channels_tried(
+    *, ref_type: str, items: Iterable[tuple[int, int]]
+) -> dict[int | None, set[str]]:
+    """{item: the channels a message of it was already tried on}, for (reference id, item)
+    pairs: the reference narrows the search to the ``delivery_ref`` index's prefix."""
+    pairs = list(items)
     tried: dict[int | None, set[str]] = defaultdict(set)
     for item, channel in Delivery.objects.filter(
-        ref_type=ref_type, ref_item__in=list(ref_items)
+        ref_type=ref_type,
+        ref_id__in={ref_id for ref_id, _ in pairs},
+        ref_item__in=[item for _, item in pairs],
     ).values_list("ref_item", "channel"):
         tried[item].add(channel)
     return tried
