@@ -394,7 +394,7 @@ def new_send_loop() -> asyncio.AbstractEventLoop:
     (bench/fanout.py, worker CPU per message). asyncio's loop where uvloop has no build."""
     try:
         import uvloop
-    except ImportError:  # pragma: no cover - a platform without a uvloop build (Windows)
+    except ImportError:  # a platform without a uvloop build (Windows)
         log.warning("uvloop is not installed: the sender uses asyncio's event loop")
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()

@@ -4,7 +4,7 @@
 
 from django.db import migrations, models
 
-# Django's name for the index db_index=True made on ref_item (0001).
+# Django's name for the index db_index=True made on ref_item (0002).
 OLD_ITEM_INDEX = "messaging_delivery_ref_item_ef3768af"
 
 
