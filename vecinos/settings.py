@@ -366,6 +366,12 @@ DELIVERY_BATCH_SIZE = env_int("VECINOS_DELIVERY_BATCH", 200, minimum=1, maximum=
 DELIVERY_CONCURRENCY = env_int("VECINOS_DELIVERY_CONCURRENCY", 16, minimum=1, maximum=256)
 # Dispatch tasks started for one large fan-out (per worker they share its threads).
 DELIVERY_PARALLEL_TASKS = env_int("VECINOS_DELIVERY_PARALLEL_TASKS", 4, minimum=1, maximum=64)
+# Dispatch loops (claim, send, record) one worker process runs at once; a wake-up beyond them is
+# handed to a running loop. One thread of each worker stays free for the other tasks (fan-out
+# writers, escalation steps), which would otherwise wait behind a large alert's sending.
+DELIVERY_LOOPS = env_int(
+    "VECINOS_DELIVERY_LOOPS", max(1, WORKER_THREADS - 1), minimum=1, maximum=64
+)
 # Seconds a worker holds claimed deliveries before the sweeper may hand them to another worker
 # (a crashed worker's rows come back after this long), and the first retry delay (doubling).
 DELIVERY_LEASE_SECONDS = env_int("VECINOS_DELIVERY_LEASE", 20, minimum=1, maximum=3600)

@@ -9,7 +9,7 @@ from vecinos.messaging import leases, replay, worker
 
 @task()
 def dispatch_deliveries() -> dict[str, int]:
-    return worker.dispatch()
+    return worker.dispatch_woken()
 
 
 @db_periodic_task(crontab(minute="*"))

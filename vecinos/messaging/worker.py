@@ -733,6 +733,68 @@ def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str
     _held.drop(pk for pk, _outcome in outcomes)
 
 
+class _Loops:
+    """At most ``settings.DELIVERY_LOOPS`` dispatch loops in this process at once.
+
+    A big fan-out wakes the workers after every chunk it writes, dozens of times; with a loop
+    per wake-up every thread of every worker would be sending until the alert is out, and
+    any other task (another alert's fan-out writer, an escalation step, a watchdog) would
+    wait for it. A wake-up that finds the loops all running marks the work ``pending`` and
+    returns; the loop that would have ended looks at that mark under the same lock, so no
+    wake-up is lost: either a loop sees the mark and runs once more, or it has already left
+    and the wake-up runs a loop itself.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.pending = False
+
+    def enter(self) -> bool:
+        with self.lock:
+            if self.running >= settings.DELIVERY_LOOPS:
+                self.pending = True
+                return False
+            self.running += 1
+            self.pending = False
+            return True
+
+    def again(self) -> bool:
+        """(A loop that found nothing due.) Run once more if a wake-up came meanwhile; else
+        leave."""
+        with self.lock:
+            if self.pending:
+                self.pending = False
+                return True
+            self.running -= 1
+            return False
+
+    def leave(self) -> None:
+        """(A loop that failed.)"""
+        with self.lock:
+            self.running -= 1
+
+
+_loops = _Loops()
+
+
+def dispatch_woken() -> dict[str, int]:
+    """A wake-up (the ``dispatch_deliveries`` task): run a dispatch loop, unless this process
+    runs as many as it may; then one of those runs once more before it ends."""
+    total = dict.fromkeys(("sent", "retry", "failed", "expired", "released", "withdrawn"), 0)
+    if not _loops.enter():
+        return total
+    try:
+        while True:
+            for key, value in dispatch().items():
+                total[key] += value
+            if not _loops.again():
+                return total
+    except BaseException:
+        _loops.leave()
+        raise
+
+
 def dispatch(*, batch_size: int | None = None, max_batches: int | None = None) -> dict[str, int]:
     """Claim and send until nothing is due. Safe to run in many workers at once."""
     total = {"sent": 0, "retry": 0, "failed": 0, "expired": 0, "released": 0, "withdrawn": 0}
