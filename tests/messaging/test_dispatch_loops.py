@@ -22,7 +22,7 @@ from tests.twilio_stub import fresh_rate_limits, twilio_webhooks  # noqa: F401  
 from vecinos.messaging import services, tasks, worker
 from vecinos.messaging.models import Delivery, DeliveryStatus
 
-pytestmark = pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits")
+pytestmark = pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits", "quiet_kicks")
 
 
 @pytest.fixture
@@ -71,7 +71,6 @@ def test_by_default_one_thread_of_a_worker_stays_free_for_other_tasks():
 def test_a_wake_up_beyond_the_cap_is_taken_over_by_the_running_loop(
     twilio,  # noqa: F811
     settings,
-    quiet_kicks,
 ):
     settings.DELIVERY_LOOPS = 1
     first, results = _busy_loop(twilio, "558")
@@ -97,7 +96,6 @@ def test_a_wake_up_beyond_the_cap_is_taken_over_by_the_running_loop(
 def test_below_the_cap_a_wake_up_runs_its_own_loop(
     twilio,  # noqa: F811
     settings,
-    quiet_kicks,
 ):
     settings.DELIVERY_LOOPS = 2
     first, results = _busy_loop(twilio, "560")
@@ -112,7 +110,7 @@ def test_below_the_cap_a_wake_up_runs_its_own_loop(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_loop_that_fails_gives_its_place_back(twilio, settings, quiet_kicks, monkeypatch):  # noqa: F811
+def test_a_loop_that_fails_gives_its_place_back(twilio, settings, monkeypatch):  # noqa: F811
     settings.DELIVERY_LOOPS = 1
     enqueue("+12135620000", "loops-fails")
     real_claim = worker.claim_batch

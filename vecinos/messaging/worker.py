@@ -455,6 +455,19 @@ RECORD_EVERY = 100
 RECORD_WAIT = 0.1
 
 
+# What a send, a dispatch loop and a wake-up count, by outcome.
+_COUNTED = ("sent", "retry", "failed", "expired", "released", "withdrawn")
+
+
+def _no_counts() -> dict[str, int]:
+    return dict.fromkeys(_COUNTED, 0)
+
+
+def _add(total: dict[str, int], counts: dict[str, int]) -> None:
+    for key, value in counts.items():
+        total[key] += value
+
+
 def _can_look(transport) -> bool:
     return hasattr(transport, "find_sent") or hasattr(transport, "find_sent_async")
 
@@ -464,7 +477,7 @@ def send_batch(deliveries: list[Claimed], *, concurrency: int | None = None) -> 
     now = timezone.now()
     mono = time.monotonic()
     _held.add(deliveries, now, mono)
-    counts = {"sent": 0, "retry": 0, "failed": 0, "expired": 0, "released": 0, "withdrawn": 0}
+    counts = _no_counts()
     transports = {channel: get_transport(channel) for channel in {d.channel for d in deliveries}}
     live, pending = _triage(deliveries, transports, now)
     by_id = {d.pk: d for d in deliveries}
@@ -781,13 +794,12 @@ _loops = _Loops()
 def dispatch_woken() -> dict[str, int]:
     """A wake-up (the ``dispatch_deliveries`` task): run a dispatch loop, unless this process
     runs as many as it may; then one of those runs once more before it ends."""
-    total = dict.fromkeys(("sent", "retry", "failed", "expired", "released", "withdrawn"), 0)
+    total = _no_counts()
     if not _loops.enter():
         return total
     try:
         while True:
-            for key, value in dispatch().items():
-                total[key] += value
+            _add(total, dispatch())
             if not _loops.again():
                 return total
     except BaseException:
@@ -797,7 +809,7 @@ def dispatch_woken() -> dict[str, int]:
 
 def dispatch(*, batch_size: int | None = None, max_batches: int | None = None) -> dict[str, int]:
     """Claim and send until nothing is due. Safe to run in many workers at once."""
-    total = {"sent": 0, "retry": 0, "failed": 0, "expired": 0, "released": 0, "withdrawn": 0}
+    total = _no_counts()
     batches = 0
     size = batch_size or settings.DELIVERY_BATCH_SIZE
     while max_batches is None or batches < max_batches:
@@ -805,8 +817,7 @@ def dispatch(*, batch_size: int | None = None, max_batches: int | None = None) -
         if not claimed:
             break
         counts = send_batch(claimed)
-        for key, value in counts.items():
-            total[key] += value
+        _add(total, counts)
         batches += 1
         if counts["released"] == len(claimed):
             # Every slot of the rate limit is taken by other senders in this process for
