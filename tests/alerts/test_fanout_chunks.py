@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from tests.conftest import make_member
 from vecinos.alerts import fanout, services
+from vecinos.alerts.acks import load_ack_token
 from vecinos.alerts.models import Alert, AlertRecipient, Tier
 from vecinos.alerts.tasks import escalation_auditor
 from vecinos.messaging.models import Delivery
@@ -154,3 +156,62 @@ def test_the_watchdog_takes_over_when_the_writer_s_lease_runs_out(personas):
     assert alert.fanout_resume_after is None
     assert services.watch_fan_out(alert.pk, now=later + timedelta(minutes=1)) == 0
     assert _counts(alert) == (total, total, 0)
+
+
+def test_every_message_s_link_names_its_own_recipient_row(personas):
+    """The recipient ids are reserved before their rows are written (the bodies are signed
+    and encrypted outside the write): each link acknowledges the row it was written with."""
+    _responders(personas)
+    alert = _send(personas)
+    fanout.continue_fan_out(alert.pk, list(services.select_recipients(alert)))
+    deliveries = Delivery.objects.filter(ref_type="alert", ref_id=alert.pk)
+    assert deliveries.count() == alert.recipients_count
+    for delivery in deliveries:
+        token = delivery.body.split("/a/", 1)[1].rstrip("/")
+        recipient = load_ack_token(token)
+        assert recipient is not None
+        assert recipient.pk == delivery.ref_item
+        assert delivery.contact_id in {
+            recipient.subscriber.sms_id,
+            recipient.subscriber.voice_id,
+            recipient.subscriber.push_id,
+            recipient.subscriber.email_contact_id,
+        }
+
+
+def test_a_chunk_made_before_another_writer_stored_them_adds_nobody(personas):
+    """Two writers overlapping (a watchdog taking over from a slow one): the chunk the slow one
+    made is stored without the people the other has written meanwhile."""
+    _responders(personas)
+    alert = _send(personas)
+    rest = list(services.select_recipients(alert))[3:]
+    made = fanout._make_chunk(alert, rest, fanout._bodies(alert))
+    assert len(made.recipients) == len(rest)
+    assert fanout.continue_fan_out(alert.pk, rest[:2]) == 2
+    with transaction.atomic():
+        assert fanout._store_chunk(alert, made) == len(rest) - 2
+    total = alert.recipients_count
+    assert _counts(alert) == (total, total, 0)
+    with transaction.atomic():
+        assert fanout._store_chunk(alert, made) == 0
+    assert _counts(alert) == (total, total, 0)
+
+
+def test_a_chunk_made_as_the_alert_is_stopped_is_not_written(personas, monkeypatch):
+    """A chunk is made before its transaction; the alert stopped in between: the transaction
+    sees it, and writes nothing."""
+    _responders(personas)
+    alert = _send(personas)
+    make = fanout._make_chunk
+
+    def make_then_stop(*args):
+        chunk = make(*args)
+        Alert.objects.filter(pk=alert.pk).update(stopped_at=timezone.now())
+        return chunk
+
+    monkeypatch.setattr(fanout, "_make_chunk", make_then_stop)
+    rest = list(services.select_recipients(alert))[3:]
+    assert fanout.continue_fan_out(alert.pk, rest) == 0
+    assert _counts(alert) == (3, 3, 0)
+    alert.refresh_from_db()
+    assert alert.fanout_resume_after is None

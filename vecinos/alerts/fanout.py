@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -42,7 +43,7 @@ from vecinos.alerts.stopping import (
 )
 from vecinos.core import languages as registry
 from vecinos.core.audit import audit
-from vecinos.core.bulk import insert_rows, with_ids
+from vecinos.core.bulk import insert_rows, reserve_ids, with_ids
 from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Channel
@@ -171,22 +172,33 @@ def _watch(alert_id: int, at: datetime) -> None:
 
 def continue_fan_out(alert_id: int, targets: list[Target]) -> int:
     """Write the remaining recipients of a fan-out in chunks, each committed on its own.
-    Stops (and clears the flag) if the alert was stopped or expired meanwhile."""
+    Stops (and clears the flag) if the alert was stopped or expired meanwhile.
+
+    Each chunk is made before its transaction (ids reserved, bodies signed and encrypted: most
+    of its work), so the transaction holds the embedded database's single write lock for the
+    inserts alone, not for minutes of Python while every sender waits to record or claim."""
     written = 0
-    bodies = None
+    alert = Alert.objects.filter(pk=alert_id).first()
+    if alert is None:
+        return 0
+    bodies = _bodies(alert)
     chunks = [targets[i : i + CHUNK] for i in range(0, len(targets), CHUNK)] or [[]]
     for n, chunk in enumerate(chunks):
+        made = _make_chunk(alert, chunk, bodies)
         with transaction.atomic():
-            alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
-            if alert is None or alert.fanout_resume_after is None:
+            state = (
+                Alert.objects.select_for_update()
+                .filter(pk=alert_id)
+                .values("fanout_resume_after", "stopped_at", "expires_at")
+                .first()
+            )
+            if state is None or state["fanout_resume_after"] is None:
                 return written  # finished (or given up) by someone else
             now = timezone.now()
-            if alert.stopped_at is not None or alert.expires_at <= now:
+            if state["stopped_at"] is not None or state["expires_at"] <= now:
                 Alert.objects.filter(pk=alert_id).update(fanout_resume_after=None)
                 return written
-            if bodies is None:
-                bodies = _bodies(alert)
-            written += _write_chunk(alert, chunk, bodies)
+            written += _store_chunk(alert, made)
             last = n == len(chunks) - 1
             Alert.objects.filter(pk=alert_id).update(
                 fanout_resume_after=None if last else now + RESUME_AFTER
@@ -226,22 +238,36 @@ def _channel_list(text: str | None) -> tuple[str, ...]:
     return tuple(c for c in found if isinstance(c, str)) if isinstance(found, list) else ()
 
 
+# The columns of an alert's recipient row that a fan-out writes (core.bulk), its id first.
+_RECIPIENT_COLUMNS = (
+    "id", "alert_id", "subscriber_id", "tier", "language", "ack_via", "step", "next_step_at",
+    "captain_status",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """A chunk of a fan-out made ready to store: its recipient rows (ids reserved) and their
+    first deliveries' rows (bodies signed and encrypted)."""
+
+    recipients: list[tuple]
+    deliveries: list[tuple]
+
+
 def _write_chunk(alert: Alert, targets: list[Target], bodies) -> int:
-    """Recipient rows and first deliveries of these people (in the caller's transaction, the
+    """Recipient rows and first deliveries of these people, in the caller's transaction (the
     alert locked), skipping anyone this alert already has a row for."""
+    return _store_chunk(alert, _make_chunk(alert, targets, bodies))
+
+
+def _make_chunk(alert: Alert, targets: list[Target], bodies) -> _Chunk:
+    """Everything a chunk writes, made without holding any lock: each person's first channel,
+    their recipient row with an id reserved for it, and their first message."""
     if not targets:
-        return 0
+        return _Chunk([], [])
     assert alert.sent_at is not None
     base = alert.sent_at
     sub_ids = [t.subscriber_id for t in targets]
-    done = set(
-        with_ids(AlertRecipient.objects.filter(alert=alert), sub_ids, "subscriber_id").values_list(
-            "subscriber_id", flat=True
-        )
-    )
-    if done:
-        targets = [t for t in targets if t.subscriber_id not in done]
-        sub_ids = [t.subscriber_id for t in targets]
     # Contact points by id (no decryption here: workers decrypt the address when they send).
     channels_of: dict[int, tuple[tuple[str, ...], dict[str, int | None]]] = {}
     usable: set[int] = set()
@@ -278,10 +304,14 @@ def _write_chunk(alert: Alert, targets: list[Target], bodies) -> int:
         usable.update(messaging_selectors.usable_contact_ids(contact_ids))
     # Each person's first message and when their escalation is due, decided before the rows
     # are written, so each recipient row is written once, complete.
-    first_of: dict[int, tuple[int, str]] = {}
-    recipient_rows = []
+    adapt = connection.ops.adapt_datetimefield_value
+    ids = iter(reserve_ids(AlertRecipient._meta.db_table, len(targets)))
+    recipients = []
+    specs = []
     escalates = alert.kind not in THROTTLE_EXEMPT
+    subject = str(alert.get_kind_display())
     for t in targets:
+        rid = next(ids)
         plan = alert.escalation.get(t.tier, [])
         chans, contacts = channels_of.get(t.subscriber_id, ((), {}))
         # The first message goes by the person's own first choice (push, SMS, email...);
@@ -292,63 +322,53 @@ def _write_chunk(alert: Alert, targets: list[Target], bodies) -> int:
         if registry.normalize(t.language) in SPOKEN_ONLY:
             # A spoken-only language (Mixteco, K'iche'...): a call, never a text.
             candidates = [Channel.VOICE]
-        for candidate in candidates:
-            cid = contacts.get(candidate)
-            if cid and cid in usable:
-                first_of[t.subscriber_id] = (cid, candidate)
+        for channel in candidates:
+            contact_id = contacts.get(channel)
+            if contact_id and contact_id in usable:
                 if len(plan) > 1 and escalates:
-                    next_step_at = base + timedelta(seconds=plan[1]["after"])
+                    next_step_at = adapt(base + timedelta(seconds=plan[1]["after"]))
+                specs.append(
+                    messaging.DeliverySpec(
+                        purpose="alert",
+                        ref_type="alert",
+                        ref_id=alert.pk,
+                        ref_item=rid,
+                        contact=None,
+                        contact_id=contact_id,
+                        channel=channel,
+                        body=bodies(rid, t.language, channel),
+                        language=t.language,
+                        key=f"alert:{alert.pk}:{rid}:{channel}:0",
+                        expires_at=alert.expires_at,
+                        subject=subject,
+                    )
+                )
                 break
-        recipient_rows.append((t.subscriber_id, t.tier, t.language, next_step_at))
-    ids_of = _insert_recipients(alert, recipient_rows)
-    subject = str(alert.get_kind_display())
-    specs = []
-    for t in targets:
-        if t.subscriber_id not in first_of:
-            continue
-        contact_id, channel = first_of[t.subscriber_id]
-        rid = ids_of[t.subscriber_id]
-        specs.append(
-            messaging.DeliverySpec(
-                purpose="alert",
-                ref_type="alert",
-                ref_id=alert.pk,
-                ref_item=rid,
-                contact=None,
-                contact_id=contact_id,
-                channel=channel,
-                body=bodies(rid, t.language, channel),
-                language=t.language,
-                key=f"alert:{alert.pk}:{rid}:{channel}:0",
-                expires_at=alert.expires_at,
-                subject=subject,
-            )
+        recipients.append(
+            (rid, alert.pk, t.subscriber_id, t.tier, t.language, "", 0, next_step_at, "")
         )
-    # Each key names a recipient row this transaction has just inserted: none can exist yet.
-    messaging.deliveries_enqueue(specs, new_keys=True)
-    return len(specs)
+    return _Chunk(recipients, messaging.delivery_rows(specs))
 
 
-def _insert_recipients(alert: Alert, rows: list[tuple[int, str, str, datetime | None]]) -> dict:
-    """Write an alert's recipient rows with plain multi-row INSERTs (core.bulk) and read back
-    their ids: subscriber -> recipient id."""
-    if not rows:
-        return {}
-    adapt = connection.ops.adapt_datetimefield_value
-    values = [
-        (alert.pk, sub_id, tier, language, "", 0, adapt(when) if when else None, "")
-        for sub_id, tier, language, when in rows
-    ]
-    columns = (
-        "alert_id", "subscriber_id", "tier", "language", "ack_via", "step", "next_step_at",
-        "captain_status",
-    )  # fmt: skip
-    insert_rows(AlertRecipient._meta.db_table, columns, values)
-    return dict(
+def _store_chunk(alert: Alert, chunk: _Chunk) -> int:
+    """Write a made chunk in the caller's transaction (the alert locked), leaving out anyone
+    this alert already has a row for (another writer's, should two ever overlap): a person's
+    recipient row and first delivery are written together, once."""
+    recipients, deliveries = chunk.recipients, chunk.deliveries
+    if not recipients:
+        return 0
+    done = set(
         with_ids(
-            AlertRecipient.objects.filter(alert=alert), [r[0] for r in rows], "subscriber_id"
-        ).values_list("subscriber_id", "pk")
+            AlertRecipient.objects.filter(alert=alert), [r[2] for r in recipients], "subscriber_id"
+        ).values_list("subscriber_id", flat=True)
     )
+    if done:
+        recipients = [r for r in recipients if r[2] not in done]
+        kept = {r[0] for r in recipients}
+        deliveries = [d for d in deliveries if d[messaging.ROW_REF_ITEM] in kept]
+    insert_rows(AlertRecipient._meta.db_table, _RECIPIENT_COLUMNS, recipients)
+    # Each key names a recipient row this transaction has just inserted: none can exist yet.
+    return messaging.deliveries_insert(deliveries, new_keys=True)
 
 
 def _schedule_escalation(alert: Alert) -> None:

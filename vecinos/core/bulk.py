@@ -92,3 +92,40 @@ def with_ids(queryset: QuerySet, ids: Iterable[int], field: str = "id") -> Query
     # turn into a linear search of the array for every row.
     where = f"{table}.{column} IN (SELECT unnest(%s::bigint[]))"
     return queryset.extra(where=[where], params=[ids])  # noqa: S610
+
+
+def reserve_ids(table: str, n: int) -> list[int]:
+    """``n`` ids of ``table``'s auto-incremented primary key, taken now for rows inserted later
+    with these ids (an alert's recipient rows, whose ids go into the bodies of their messages,
+    made before the write that stores both). No other insert, in this process or another, can
+    be given one of them; ids reserved and never used are only a gap.
+
+    PostgreSQL: the column's own sequence (nextval takes no lock and is never rolled back).
+    SQLite: the AUTOINCREMENT counter (sqlite_sequence), raised by ``n`` in a write transaction
+    of its own (or the caller's): SQLite gives a new row one more than that counter."""
+    if n <= 0:
+        return []
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                (quote(table), n),
+            )
+            return [row[0] for row in cursor.fetchall()]
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The counter's row exists once the table has had a row; the table's own largest id
+        # covers a counter reset (a flushed test database) or edited by hand.
+        cursor.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT %s, 0 "
+            "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s)",
+            (table, table),
+        )
+        cursor.execute(
+            f"UPDATE sqlite_sequence SET seq = max(seq, "  # noqa: S608 (a model's quoted table)
+            f"(SELECT coalesce(max(id), 0) FROM {quote(table)})) + %s "
+            "WHERE name = %s RETURNING seq",
+            (n, table),
+        )
+        last = cursor.fetchone()[0]
+    return list(range(last - n + 1, last + 1))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -107,7 +108,6 @@ _INSERT_COLUMNS = (
 
 
 def deliveries_enqueue(specs: Iterable[DeliverySpec], *, new_keys: bool = False) -> int:
-    # Every message starts with the coalition's short name (core.coalition.brand_sms).
     """Insert deliveries (in the caller's transaction) and wake a worker on commit.
 
     Plain multi-row INSERTs (core.bulk). A second insert of the same idempotency key is
@@ -116,10 +116,30 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec], *, new_keys: bool = False)
     recipients) skips that check: on PostgreSQL the rows are copied straight into the table,
     not through a scratch table; a key that did exist fails the caller's transaction.
     """
+    return deliveries_insert(delivery_rows(specs), new_keys=new_keys)
+
+
+# Where a delivery's reference item (an alert's recipient row) sits in a row of delivery_rows.
+ROW_REF_ITEM = _INSERT_COLUMNS.index("ref_item")
+
+
+def delivery_rows(specs: Iterable[DeliverySpec]) -> list[tuple]:
+    """The rows ``deliveries_insert`` writes, bodies encrypted: no database work, so a large
+    fan-out makes them before it takes the (embedded database's single) write lock. Every
+    message starts with the coalition's short name (core.coalition.brand_sms)."""
     now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
     now_db = adapt(now)
-    values = [
+    adapted: dict[datetime, Any] = {}  # a fan-out's rows share one expiry: adapted once
+
+    def expiry(when: datetime | None) -> Any:
+        if when is None:
+            return None
+        if when not in adapted:
+            adapted[when] = adapt(when)
+        return adapted[when]
+
+    return [
         (
             s.purpose,
             s.ref_type,
@@ -134,7 +154,7 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec], *, new_keys: bool = False)
             DeliveryStatus.QUEUED.value,
             0,
             now_db,
-            adapt(s.expires_at) if s.expires_at is not None else None,
+            expiry(s.expires_at),
             "",
             "",
             now_db,
@@ -142,13 +162,18 @@ def deliveries_enqueue(specs: Iterable[DeliverySpec], *, new_keys: bool = False)
         )
         for s in specs
     ]
-    if not values:
+
+
+def deliveries_insert(rows: list[tuple], *, new_keys: bool = False) -> int:
+    """Insert rows made by ``delivery_rows`` (in the caller's transaction) and wake a worker on
+    commit; ``new_keys`` as for ``deliveries_enqueue``."""
+    if not rows:
         return 0
-    insert_rows(Delivery._meta.db_table, _INSERT_COLUMNS, values, ignore_conflicts=not new_keys)
+    insert_rows(Delivery._meta.db_table, _INSERT_COLUMNS, rows, ignore_conflicts=not new_keys)
     # Big fan-outs wake several senders (they claim disjoint batches); small ones, one.
-    senders = min(settings.DELIVERY_PARALLEL_TASKS, -(-len(values) // settings.DELIVERY_BATCH_SIZE))
+    senders = min(settings.DELIVERY_PARALLEL_TASKS, -(-len(rows) // settings.DELIVERY_BATCH_SIZE))
     transaction.on_commit(lambda: kick(senders))
-    return len(values)
+    return len(rows)
 
 
 TWILIO_STATUS = {
