@@ -139,6 +139,14 @@ else:
     # few index lookups per batch, and every mapped page it touches counts in its memory.
     SQLITE_CACHE_MB = env_int("VECINOS_SQLITE_CACHE_MB", 64, minimum=1, maximum=4096)
     SQLITE_MMAP_MB = env_int("VECINOS_SQLITE_MMAP_MB", 256, minimum=0, maximum=65536)
+    # The write-ahead log is copied back into the database once it holds this much (SQLite's
+    # own default is 4 MB). A delivery row is written three times in a fan-out (queued, claimed,
+    # recorded): with a larger log a page rewritten meanwhile is copied back once, not up to
+    # three times (bench/fanout.py: 51,557 messages 7% faster on average with 40 MB). After a
+    # copy the log file is cut back to twice this size.
+    SQLITE_WAL_CHECKPOINT_MB = env_int(
+        "VECINOS_SQLITE_WAL_CHECKPOINT_MB", 40, minimum=1, maximum=1024
+    )
     DATABASES = {
         "default": {
             "ENGINE": "vecinos.core.sqlite",
@@ -154,6 +162,9 @@ else:
                     "PRAGMA busy_timeout=10000;"
                     f"PRAGMA cache_size=-{SQLITE_CACHE_MB * 1024};"
                     f"PRAGMA mmap_size={SQLITE_MMAP_MB * 1024 * 1024};"
+                    # In pages of 4 KB (SQLite's default page size, which Vecinos keeps).
+                    f"PRAGMA wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_MB * 256};"
+                    f"PRAGMA journal_size_limit={SQLITE_WAL_CHECKPOINT_MB * 2 * 1024 * 1024};"
                 ),
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
