@@ -243,6 +243,8 @@ _RECIPIENT_COLUMNS = (
     "id", "alert_id", "subscriber_id", "tier", "language", "ack_via", "step", "next_step_at",
     "captain_status",
 )  # fmt: skip
+_ID = _RECIPIENT_COLUMNS.index("id")
+_SUBSCRIBER = _RECIPIENT_COLUMNS.index("subscriber_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,11 +306,17 @@ def _make_chunk(alert: Alert, targets: list[Target], bodies) -> _Chunk:
         usable.update(messaging_selectors.usable_contact_ids(contact_ids))
     # Each person's first message and when their escalation is due, decided before the rows
     # are written, so each recipient row is written once, complete.
+    escalates = alert.kind not in THROTTLE_EXEMPT
     adapt = connection.ops.adapt_datetimefield_value
+    # When a tier's second step is due (the same for everyone of the tier), adapted once.
+    second_step = {
+        tier: adapt(base + timedelta(seconds=plan[1]["after"]))
+        for tier, plan in alert.escalation.items()
+        if len(plan) > 1 and escalates
+    }
     ids = iter(reserve_ids(AlertRecipient._meta.db_table, len(targets)))
     recipients = []
     specs = []
-    escalates = alert.kind not in THROTTLE_EXEMPT
     subject = str(alert.get_kind_display())
     for t in targets:
         rid = next(ids)
@@ -325,8 +333,7 @@ def _make_chunk(alert: Alert, targets: list[Target], bodies) -> _Chunk:
         for channel in candidates:
             contact_id = contacts.get(channel)
             if contact_id and contact_id in usable:
-                if len(plan) > 1 and escalates:
-                    next_step_at = adapt(base + timedelta(seconds=plan[1]["after"]))
+                next_step_at = second_step.get(t.tier)
                 specs.append(
                     messaging.DeliverySpec(
                         purpose="alert",
@@ -357,14 +364,15 @@ def _store_chunk(alert: Alert, chunk: _Chunk) -> int:
     recipients, deliveries = chunk.recipients, chunk.deliveries
     if not recipients:
         return 0
+    subscribers = [r[_SUBSCRIBER] for r in recipients]
     done = set(
         with_ids(
-            AlertRecipient.objects.filter(alert=alert), [r[2] for r in recipients], "subscriber_id"
+            AlertRecipient.objects.filter(alert=alert), subscribers, "subscriber_id"
         ).values_list("subscriber_id", flat=True)
     )
     if done:
-        recipients = [r for r in recipients if r[2] not in done]
-        kept = {r[0] for r in recipients}
+        recipients = [r for r in recipients if r[_SUBSCRIBER] not in done]
+        kept = {r[_ID] for r in recipients}
         deliveries = [d for d in deliveries if d[messaging.ROW_REF_ITEM] in kept]
     insert_rows(AlertRecipient._meta.db_table, _RECIPIENT_COLUMNS, recipients)
     # Each key names a recipient row this transaction has just inserted: none can exist yet.

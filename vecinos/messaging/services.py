@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -127,18 +127,9 @@ def delivery_rows(specs: Iterable[DeliverySpec]) -> list[tuple]:
     """The rows ``deliveries_insert`` writes, bodies encrypted: no database work, so a large
     fan-out makes them before it takes the (embedded database's single) write lock. Every
     message starts with the coalition's short name (core.coalition.brand_sms)."""
-    now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
-    now_db = adapt(now)
-    adapted: dict[datetime, Any] = {}  # a fan-out's rows share one expiry: adapted once
-
-    def expiry(when: datetime | None) -> Any:
-        if when is None:
-            return None
-        if when not in adapted:
-            adapted[when] = adapt(when)
-        return adapted[when]
-
+    now_db = adapt(timezone.now())
+    expiry = lru_cache(maxsize=16)(adapt)  # a fan-out's rows share one expiry: adapted once
     return [
         (
             s.purpose,
