@@ -484,6 +484,16 @@ def test_the_service_worker_shows_a_pushed_alert_with_a_confirm_action(live_serv
     assert "https://evil.example/a/x/" not in urls and f"{live_server.url}/" in urls
 
 
+def _wait_for_requests(page, posted: list, n: int) -> None:
+    """Until the route handler has seen ``n`` requests: it runs when Playwright next turns to
+    the page's events, so the button may change before its request is recorded (seen under
+    CI's load)."""
+    for _ in range(100):
+        if len(posted) >= n:
+            return
+        page.wait_for_timeout(50)
+
+
 @pytest.mark.browser
 def test_the_button_subscribes_and_posts_the_subscription(live_server, new_page):
     page = new_page(phone=True, locale="es-US")
@@ -518,6 +528,7 @@ def test_the_button_subscribes_and_posts_the_subscription(live_server, new_page)
     page.wait_for_function(
         "document.querySelector('[data-push-subscribe]').textContent === 'Desactivar avisos'"
     )
+    _wait_for_requests(page, posted, 1)
     assert posted[0]["method"] == "POST" and posted[0]["csrf"] == "tok-123"
     assert posted[0]["body"] == {
         "endpoint": "https://fcm.googleapis.com/fcm/send/fake",
@@ -535,6 +546,7 @@ def test_the_button_subscribes_and_posts_the_subscription(live_server, new_page)
     page.wait_for_function(
         "document.querySelector('[data-push-subscribe]').textContent === 'Activar avisos'"
     )
+    _wait_for_requests(page, posted, 2)
     assert posted[1] == {
         "method": "DELETE",
         "csrf": "tok-123",
