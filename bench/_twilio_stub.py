@@ -29,7 +29,7 @@ from aiohttp import web
 
 STATE: dict = {
     "messages": 0, "keys": {}, "duplicates": 0, "failed": 0, "stalled": 0, "to": {}, "sent": {},
-    "lists": 0, "first_at": None,
+    "lists": 0, "first_at": None, "last_at": None,
 }  # fmt: skip
 
 
@@ -65,6 +65,7 @@ async def create(request: web.Request) -> web.Response:
     STATE["messages"] += 1
     if STATE["first_at"] is None:
         STATE["first_at"] = time.time()  # wall clock: compared with another process's
+    STATE["last_at"] = time.time()
     STATE["to"][to] = STATE["to"].get(to, 0) + 1
     STATE["sent"].setdefault(to, []).append({**body, "body": form.get("Body", "")})
     if request.app["answer_delay"]:
@@ -95,6 +96,7 @@ async def stats(request: web.Request) -> web.Response:
             "numbers": len(STATE["to"]),
             "numbers_twice": twice,
             "first_at": STATE["first_at"],
+            "last_at": STATE["last_at"],
         }
     )
 
@@ -107,6 +109,7 @@ async def reset(request: web.Request) -> web.Response:
     STATE.update(
         messages=0, keys={}, duplicates=0, failed=0, stalled=0, to={}, sent={}, lists=0,
         first_at=None,
+        last_at=None,
     )  # fmt: skip
     return web.json_response({"ok": True})
 

@@ -381,6 +381,14 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
         "workers": workers,
         "worker CPU (s)": round(cpu, 1),
         "worker CPU per message (ms)": round(1000 * cpu / max(1, stats["messages"]), 3),
+        # Approval to the stub's first message, first to last, last to the end seen.
+        "phases (s)": [
+            round(stats["first_at"] - result["approved_at"], 2),
+            round(stats["last_at"] - stats["first_at"], 2),
+            round(result["approved_at"] + result["elapsed_s"] - stats["last_at"], 2),
+        ]
+        if stats["first_at"]
+        else None,
     }
     print(f"[{label}] {json.dumps(detail)}", flush=True)
     print(

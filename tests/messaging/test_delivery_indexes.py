@@ -51,3 +51,111 @@ def test_the_item_index_comes_back_when_the_migration_is_undone():
     assert ("ref_item",) not in after.values()
     assert ("ref_type", "ref_id", "ref_item") in after.values()
     assert len(after) == len(before) - 1
+
+
+def _plan_nodes(plan: dict) -> list[dict]:
+    nodes = [plan]
+    for child in plan.get("Plans", []):
+        nodes += _plan_nodes(child)
+    return nodes
+
+
+def _enqueue(contacts: list, start: int, count: int) -> None:
+    from vecinos.messaging import services
+
+    services.deliveries_insert(
+        services.delivery_rows(
+            services.DeliverySpec(
+                purpose="alert",
+                contact=None,
+                contact_id=contacts[n % len(contacts)].pk,
+                channel="sms",
+                body="Operativo confirmado cerca de usted.",
+                language="es",
+                key=f"plan-test:{n}",
+                ref_type="alert",
+                ref_id=1,
+                ref_item=n,
+            )
+            for n in range(start, start + count)
+        )
+    )
+
+
+@pytest.mark.django_db
+def test_a_claim_on_postgresql_reads_the_delivery_table_by_index_only():
+    """A claim reads delivery_due in order and stops at its limit, and finds the rows it takes
+    by their key, whatever the planner believes. Its estimates are often wrong here (a fan-out
+    queues tens of thousands of rows between two ANALYZEs, and most of the table is final);
+    with them it chose a bitmap scan that read and sorted every queued row, so each claim of
+    200 cost as much as the queue was long. A planner told that reading the whole table is
+    cheap (as a wrong estimate makes it look) reads it whole; the claim's own settings leave
+    it the index alone."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the planner in question is PostgreSQL's")
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from vecinos.core.crypto import blind_index
+    from vecinos.messaging import worker
+    from vecinos.messaging.models import ContactPoint, DeliveryStatus
+
+    contacts = ContactPoint.objects.bulk_create(
+        ContactPoint(
+            channel="sms",
+            address=f"+1323555{n:04d}",
+            address_index=blind_index(f"+1323555{n:04d}", purpose="contact"),
+        )
+        for n in range(40)
+    )
+    _enqueue(contacts, 0, 4000)
+    Delivery.objects.update(status=DeliveryStatus.SENT)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {TABLE}")  # the statistics: nothing queued
+    _enqueue(contacts, 4000, 6000)  # a fan-out they have not seen
+
+    adapt = connection.ops.adapt_datetimefield_value
+    now = adapt(timezone.now() + timedelta(seconds=1))
+    lease = adapt(timezone.now() + timedelta(seconds=20))
+    params = (DeliveryStatus.QUEUED.value, now, 200, DeliveryStatus.SENDING.value, lease, "t")
+
+    def plan(*settings: str) -> list[dict]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Reading the table whole made to look cheap, as a wrong estimate makes it look.
+            cursor.execute("SET LOCAL seq_page_cost = 0.001; SET LOCAL random_page_cost = 100")
+            for setting in settings:
+                cursor.execute(setting)
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {worker.pg_claim_sql()}", params)
+            (explained,) = cursor.fetchone()
+            transaction.set_rollback(True)
+        return _plan_nodes(explained[0]["Plan"])
+
+    def reads_whole_table(nodes: list[dict]) -> bool:
+        return any(
+            node.get("Relation Name") == TABLE
+            and (node["Node Type"] == "Seq Scan" or node["Node Type"].startswith("Bitmap"))
+            for node in nodes
+        )
+
+    assert reads_whole_table(plan()), "the test no longer provokes the planner"
+    nodes = plan(worker.PG_CLAIM_PLAN)
+    assert not reads_whole_table(nodes), [
+        (node["Node Type"], node.get("Relation Name"), node.get("Total Cost")) for node in nodes
+    ]
+    assert "Sort" not in [node["Node Type"] for node in nodes]
+    assert any(
+        node["Node Type"] == "Index Scan" and node.get("Index Name") == "delivery_due"
+        for node in nodes
+    )
+    # The claim runs its statement under those settings, and takes the 200 longest due.
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ran:
+        claimed = worker.claim_batch(200)
+    statements = [query["sql"] for query in ran.captured_queries]
+    settings_at = statements.index(worker.PG_CLAIM_PLAN)
+    assert statements[settings_at + 1].startswith("WITH due AS"), statements
+    first = Delivery.objects.get(ref_type="alert", ref_id=1, ref_item=4000).pk
+    assert [d.pk for d in claimed] == list(range(first, first + 200))

@@ -78,6 +78,32 @@ def _plain(value: str | None) -> str:
     return decrypt(value) if value else ""
 
 
+# The claim's plan on PostgreSQL, for its transaction only: walk delivery_due in its order and
+# stop at the limit. The statistics seldom know how many rows are queued (a fan-out inserts
+# tens of thousands between two ANALYZEs, and most of the table is final), so on a low estimate
+# the planner chose a bitmap scan that read every queued row and sorted them all: each claim
+# of 200 cost as much as the queue was long (13.8 ms instead of 0.35 ms with 15,000 queued).
+PG_CLAIM_PLAN = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"
+
+
+def pg_claim_sql() -> str:
+    """The claim on PostgreSQL, one statement: (status, now, limit) pick the due rows, (status,
+    lease_until, lease_owner) take them; it returns each with its contact point."""
+    quote = connection.ops.quote_name
+    table = quote(Delivery._meta.db_table)
+    contacts = quote(ContactPoint._meta.db_table)
+    columns = ", ".join(f"d.{c}" for c in _CLAIM_COLUMNS)
+    return (
+        f"WITH due AS (SELECT id FROM {table} WHERE status = %s "  # noqa: S608
+        f"AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s "
+        f"FOR UPDATE SKIP LOCKED) "
+        f"UPDATE {table} AS d SET status = %s, lease_until = %s, lease_owner = %s, "
+        f"attempts = d.attempts + 1 FROM due, {contacts} AS c "
+        f"WHERE d.id = due.id AND c.id = d.contact_id "
+        f"RETURNING {columns}, c.address, c.usable, c.unusable_reason"
+    )
+
+
 def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Claimed]:
     """Take up to ``limit`` due deliveries under a lease, the longest due first (then by id:
     the order the ``delivery_due`` index keeps them in, so a claim reads only the rows it
@@ -99,18 +125,9 @@ def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Clai
     taken = (DeliveryStatus.SENDING.value, adapt(lease_until), process_id())
     due = (DeliveryStatus.QUEUED.value, adapt(now), limit)
     if connection.vendor == "postgresql":
-        columns = ", ".join(f"d.{c}" for c in _CLAIM_COLUMNS)
-        sql = (
-            f"WITH due AS (SELECT id FROM {table} WHERE status = %s "  # noqa: S608
-            f"AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s "
-            f"FOR UPDATE SKIP LOCKED) "
-            f"UPDATE {table} AS d SET status = %s, lease_until = %s, lease_owner = %s, "
-            f"attempts = d.attempts + 1 FROM due, {contacts} AS c "
-            f"WHERE d.id = due.id AND c.id = d.contact_id "
-            f"RETURNING {columns}, c.address, c.usable, c.unusable_reason"
-        )
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, (*due, *taken))
+            cursor.execute(PG_CLAIM_PLAN)
+            cursor.execute(pg_claim_sql(), (*due, *taken))
             rows = cursor.fetchall()
     else:
         sql = (
