@@ -83,7 +83,10 @@ def _plain(value: str | None) -> str:
 # tens of thousands between two ANALYZEs, and most of the table is final), so on a low estimate
 # the planner chose a bitmap scan that read every queued row and sorted them all: each claim
 # of 200 cost as much as the queue was long (13.8 ms instead of 0.35 ms with 15,000 queued).
-PG_CLAIM_PLAN = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"
+# One statement (set_config(..., true) is SET LOCAL): it runs under any binding protocol.
+PG_CLAIM_PLAN = (
+    "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)"
+)
 
 
 def pg_claim_sql() -> str:
