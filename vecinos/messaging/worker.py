@@ -16,6 +16,7 @@ import atexit
 import collections
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import queue
@@ -89,9 +90,10 @@ PG_CLAIM_PLAN = (
 )
 
 
+@functools.cache
 def pg_claim_sql() -> str:
     """The claim on PostgreSQL, one statement: (status, now, limit) pick the due rows, (status,
-    lease_until, lease_owner) take them; it returns each with its contact point."""
+    lease_until, lease_owner) take them; it returns each with its contact point. Built once."""
     quote = connection.ops.quote_name
     table = quote(Delivery._meta.db_table)
     contacts = quote(ContactPoint._meta.db_table)
