@@ -238,20 +238,24 @@ class AlertRecipient(models.Model):
         WRONG_NUMBER = "wrong_number", _("Wrong number")
         CLOSED = "closed", _("Closed: no longer needed")
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="recipients")
+    # No index of its own: one_recipient_per_alert (alert, subscriber) answers by alert.
+    alert = models.ForeignKey(
+        Alert, on_delete=models.CASCADE, related_name="recipients", db_index=False
+    )
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
     tier = models.CharField(max_length=12, choices=Tier.choices)
     language = models.CharField(max_length=8)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     ack_via = models.CharField(max_length=12, blank=True)
     step = models.PositiveSmallIntegerField(default=0)
-    next_step_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_step_at = models.DateTimeField(null=True, blank=True)  # indexed below, when set
     captain = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="tree_assignments",
+        db_index=False,  # indexed below, when set
     )
     captain_status = models.CharField(
         max_length=14, choices=CaptainStatus.choices, blank=True, default=""
@@ -261,6 +265,22 @@ class AlertRecipient(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["alert", "subscriber"], name="one_recipient_per_alert")
+        ]
+        # A fan-out writes a row per person, and each index a row version: most rows never
+        # get an escalation step or a captain, so those indexes hold only the rows that do
+        # (a lookup by either names a value or "is set", which both databases match to the
+        # condition).
+        indexes = [
+            models.Index(
+                fields=["next_step_at"],
+                condition=models.Q(next_step_at__isnull=False),
+                name="recipient_next_step",
+            ),
+            models.Index(
+                fields=["captain"],
+                condition=models.Q(captain__isnull=False),
+                name="recipient_captain",
+            ),
         ]
 
 

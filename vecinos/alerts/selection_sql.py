@@ -98,7 +98,10 @@ def circle_parts(lat: float, lng: float, radius_m: float) -> list[Part]:
             (
                 f"SELECT subscriber_id AS sid FROM {area_t} WHERE cell7 IN ({_marks(len(chunk))}) "  # noqa: S608
                 "AND ((lng - %s) * %s) * ((lng - %s) * %s) + ((lat - %s) * %s) * ((lat - %s) * %s)"
-                " <= (%s + COALESCE(radius_m, 0)) * (%s + COALESCE(radius_m, 0))",
+                # Cast: PostgreSQL reads a bare 19500.0 as numeric, and numeric arithmetic on
+                # every rim row cost a twentieth of the whole selection.
+                " <= (CAST(%s AS DOUBLE PRECISION) + COALESCE(radius_m, 0))"
+                " * (CAST(%s AS DOUBLE PRECISION) + COALESCE(radius_m, 0))",
                 [*chunk, lng, kx, lng, kx, lat, ky, lat, ky, float(radius_m), float(radius_m)],
             )
         )
@@ -130,18 +133,19 @@ def _union(parts: list[Part]) -> tuple[str, list]:
 
 
 def _ids_agg(column: str) -> str:
-    """An aggregate giving a group's ids in one value (an array on PostgreSQL, a
-    comma-separated text on SQLite): one row per group instead of one per person, which is
-    most of the time the driver spends on a big list."""
+    """An aggregate giving a group's ids in one value (an array on PostgreSQL, a JSON array
+    on SQLite): one row per group instead of one per person, which is most of the time the
+    driver spends on a big list. JSON, not a comma-separated text: json.loads reads fifty
+    thousand numbers in half the time of split and int."""
     if connection.vendor == "postgresql":
         return f"array_agg({column})"
-    return f"group_concat({column})"
+    return f"json_group_array({column})"
 
 
-def _ids_of(value: str | list[int] | None) -> Iterable[int]:
+def _ids_of(value: str | list[int] | None) -> list[int]:
     if not value:
-        return ()
-    return map(int, value.split(",")) if isinstance(value, str) else value
+        return []
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _not_active_sql() -> tuple[str, list]:
@@ -234,15 +238,15 @@ def eligible_sql(
         # number, and then probes the primary key once per id (51,557 probes: 120 ms); a
         # join lets it hash the table. Someone with two areas in it comes twice: ``eligible``
         # keeps the first. SQLite does better with IN (its ids come sorted, without repeats).
-        source = f"{sub_t} s JOIN ({area_sql}) a ON s.id = a.sid WHERE"
+        source = f"{sub_t} s JOIN ({area_sql}) a ON s.id = a.sid WHERE s.status || '' = %s"
     else:
-        source = f"{sub_t} s WHERE s.id IN ({area_sql}) AND"
+        # "+s.status": look each id up by primary key; SQLite would otherwise probe the
+        # status index and then the table, a third slower (unary plus keeps the index out
+        # at less cost than "|| ''", which builds a string per row).
+        source = f"{sub_t} s WHERE s.id IN ({area_sql}) AND +s.status = %s"
     sql = (
-        f"SELECT s.id, {case} AS tier, s.language FROM {source} "  # noqa: S608
-        # "status || ''": look each id up by primary key; SQLite would otherwise probe the
-        # status index and then the table, a third slower.
-        "s.status || '' = %s "
-        f"AND s.phone_index NOT IN (SELECT o.phone_index FROM {opt_t} o)"
+        f"SELECT s.id, {case} AS tier, s.language FROM {source}"  # noqa: S608
+        f" AND s.phone_index NOT IN (SELECT o.phone_index FROM {opt_t} o)"
     )
     params += [*area_params, Subscriber.Status.ACTIVE]
     counted = throttled_alert_ids(kind)
@@ -287,11 +291,16 @@ def eligible(
     gc.disable()
     try:
         targets: list[Target] = []
+        # On PostgreSQL (a join) someone with two areas in the alert's comes twice; SQLite's
+        # IN gives each person once.
+        once = dict.fromkeys if connection.vendor == "postgresql" else None
         for column, tier in enumerate(order, start=1):  # inner tiers first
             for group in groups:
                 language = group[0]
-                ids = dict.fromkeys(_ids_of(group[column]))  # once each, in order
-                targets += map(Target, zip(ids, repeat(tier), repeat(language)))
+                ids = _ids_of(group[column])
+                targets += map(
+                    Target, zip(once(ids) if once else ids, repeat(tier), repeat(language))
+                )
         return targets
     finally:
         if collecting:
