@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -41,7 +42,7 @@ class Unreachable(TransportError):
 class Answer:
     status: int
     body: bytes
-    headers: dict[str, str]
+    headers: Mapping[str, str]
 
     def json(self, *, strict: bool = False) -> dict:
         """The body as a JSON object; {} when it is empty or not an object, or not JSON (which
@@ -175,7 +176,8 @@ async def request_async(
         ) as response:
             body = await response.read()
             status = response.status
-            answer_headers = dict(response.headers)
+            # aiohttp's own read-only view (case-insensitive), not a copy per message.
+            answer_headers = response.headers
     except (TimeoutError, aiohttp.ClientError) as exc:
         # Refused before connecting: certainly not sent. Anything later: maybe sent.
         raise Unreachable(
