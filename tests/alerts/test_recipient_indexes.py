@@ -94,3 +94,22 @@ def test_the_partial_indexes_are_partial():
                 cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [name])
             definition = cursor.fetchone()[0]
         assert "WHERE" in definition and column in definition.split("WHERE", 1)[1], definition
+
+
+@pytest.mark.django_db(transaction=True)
+def test_undoing_the_migration_brings_the_plain_indexes_back():
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("alerts", "0014_hotline_short_lines")])
+    before = {tuple(c["columns"]): c for c in indexes().values()}
+    for column in ("alert_id", "captain_id", "next_step_at"):
+        assert (column,) in before, sorted(before)
+    assert "recipient_next_step" not in indexes()
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    after = indexes()
+    assert ("alert_id",) not in {tuple(c["columns"]) for c in after.values()}
+    assert {"recipient_next_step", "recipient_captain"} <= set(after)
+    assert len(after) == len(before) - 1  # three plain indexes out, two partial ones in
