@@ -293,14 +293,13 @@ def eligible(
         targets: list[Target] = []
         # On PostgreSQL (a join) someone with two areas in the alert's comes twice; SQLite's
         # IN gives each person once.
-        once = dict.fromkeys if connection.vendor == "postgresql" else None
+        repeats = connection.vendor == "postgresql"
         for column, tier in enumerate(order, start=1):  # inner tiers first
             for group in groups:
-                language = group[0]
-                ids = _ids_of(group[column])
-                targets += map(
-                    Target, zip(once(ids) if once else ids, repeat(tier), repeat(language))
-                )
+                ids: Iterable[int] = _ids_of(group[column])
+                if repeats:
+                    ids = dict.fromkeys(ids)  # once each, in order
+                targets += map(Target, zip(ids, repeat(tier), repeat(group[0])))
         return targets
     finally:
         if collecting:
