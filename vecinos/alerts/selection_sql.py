@@ -34,6 +34,7 @@ from vecinos.alerts.models import (
 )
 from vecinos.alerts.rules import THROTTLE_EXEMPT, THROTTLE_PER_HOUR
 from vecinos.core import geo
+from vecinos.core.bulk import pg_id_array
 
 # One part of the area: SQL selecting subscriber ids, and its parameters.
 Part = tuple[str, list]
@@ -123,7 +124,7 @@ def ids_part(ids: Iterable[int]) -> Part | None:
     if not ids:
         return None
     if connection.vendor == "postgresql":
-        return ("SELECT unnest(%s::bigint[]) AS sid", [ids])
+        return ("SELECT unnest(%s::bigint[]) AS sid", [pg_id_array(ids)])
     return ("SELECT value AS sid FROM json_each(%s)", [json.dumps(ids)])
 
 
