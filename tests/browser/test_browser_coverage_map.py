@@ -3,7 +3,7 @@ name is user input, and markup in it must show as characters, never become eleme
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tests.conftest import browser_sign_in, make_member
 from vecinos.network.models import Organization, Role, Tier
 from vecinos.patrols.models import Place, Shift
+from vecinos.patrols.services import local_tz
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +27,10 @@ def test_place_name_with_markup_shows_as_text_in_the_coverage_tooltip(live_serve
     )
     device = TOTPDevice.objects.create(user=coordinator, name="phone", confirmed=True)
     place = Place.objects.create(name=EVIL, kind="school", lat=34.04, lng=-118.21, organization=org)
-    start = timezone.now() + timedelta(hours=1)
+    # A shift later today, local time, whatever the hour the test runs: the map shows today's
+    # shifts, and an hour from now is tomorrow in the last hour of the day.
+    tomorrow = datetime.combine(timezone.localdate() + timedelta(days=1), time.min, local_tz())
+    start = min(timezone.now() + timedelta(hours=1), tomorrow - timedelta(minutes=5))
     Shift.objects.create(place=place, starts_at=start, ends_at=start + timedelta(hours=1))
 
     page = new_page()
