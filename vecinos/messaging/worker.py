@@ -651,7 +651,7 @@ def _update_held(
         # The held rows' columns are named new_<column> (held_id, held_attempts): the SET
         # clause's own column names stay unambiguous. One JSON parameter, not an array per
         # column: psycopg's client-side binding quoted arrays element by element in Python,
-        # 4.9 us a row in the thread that shares the GIL with the send loop (json.dumps: 1).
+        # 4.9 us a row in the thread that shares the GIL with the send loop (as JSON: 1.5).
         names = [f"new_{name}" for name, _kind in own] + ["held_id", "held_attempts"]
         kinds = [kind for _name, kind in own] + ["bigint", "integer"]
         assigned = "".join(f", {name} = new_{name}" for name, _kind in own)
@@ -664,7 +664,8 @@ def _update_held(
         # ("sending": a fan-out's rows pass through it between two ANALYZEs) the planner
         # otherwise read every row in flight from delivery_due and joined them to the held
         # rows in a nested loop, building each held row again for every row in flight: 50 µs
-        # of server time per message instead of 15 (bench/fanout.py, issue 15).
+        # of server time per message instead of 15 (a claim-and-record loop over the fan-out
+        # benchmark's data, issue 15).
         cursor.execute(
             f"UPDATE {table} SET {sets}{assigned} "  # noqa: S608
             f"FROM (SELECT {columns} FROM json_array_elements(%s::json) AS r) AS held "
