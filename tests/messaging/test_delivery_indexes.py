@@ -60,6 +60,21 @@ def _plan_nodes(plan: dict) -> list[dict]:
     return nodes
 
 
+def _contacts(count: int) -> list:
+    """SMS contact points for a test's deliveries."""
+    from vecinos.core.crypto import blind_index
+    from vecinos.messaging.models import ContactPoint
+
+    return ContactPoint.objects.bulk_create(
+        ContactPoint(
+            channel="sms",
+            address=f"+1323555{n:04d}",
+            address_index=blind_index(f"+1323555{n:04d}", purpose="contact"),
+        )
+        for n in range(count)
+    )
+
+
 def _enqueue(contacts: list, start: int, count: int) -> None:
     from vecinos.messaging import services
 
@@ -98,18 +113,10 @@ def test_a_claim_on_postgresql_reads_the_delivery_table_by_index_only():
     from django.db import transaction
     from django.utils import timezone
 
-    from vecinos.core.crypto import blind_index
     from vecinos.messaging import worker
-    from vecinos.messaging.models import ContactPoint, DeliveryStatus
+    from vecinos.messaging.models import DeliveryStatus
 
-    contacts = ContactPoint.objects.bulk_create(
-        ContactPoint(
-            channel="sms",
-            address=f"+1323555{n:04d}",
-            address_index=blind_index(f"+1323555{n:04d}", purpose="contact"),
-        )
-        for n in range(40)
-    )
+    contacts = _contacts(40)
     _enqueue(contacts, 0, 4000)
     Delivery.objects.update(status=DeliveryStatus.SENT)
     with connection.cursor() as cursor:
@@ -163,29 +170,21 @@ def test_a_claim_on_postgresql_reads_the_delivery_table_by_index_only():
 
 @pytest.mark.django_db
 def test_an_outcome_on_postgresql_finds_its_rows_by_their_keys():
-    """Recording a group of outcomes (one UPDATE joined to the outcomes as arrays) finds each
-    row by its id. The statistics seldom know how many rows are in flight ("sending" lasts
+    """Recording a group of outcomes (one UPDATE joined to the outcomes, sent as one JSON
+    parameter) finds each row by its id. The statistics seldom know how many rows are in flight ("sending" lasts
     between two ANALYZEs); believing there were almost none, the planner read every row in
-    flight from delivery_due and joined the arrays to them in a nested loop, building each
-    array row again for every row in flight: three times the server's time per message."""
+    flight from delivery_due and joined the outcomes to them in a nested loop, building each
+    outcome row again for every row in flight: three times the server's time per message."""
     if connection.vendor != "postgresql":
         pytest.skip("the planner in question is PostgreSQL's")
     from django.db import transaction
     from django.test.utils import CaptureQueriesContext
 
-    from vecinos.core.crypto import blind_index
     from vecinos.messaging import worker
-    from vecinos.messaging.models import ContactPoint, DeliveryStatus
+    from vecinos.messaging.models import DeliveryStatus
     from vecinos.transports.base import SendResult
 
-    contacts = ContactPoint.objects.bulk_create(
-        ContactPoint(
-            channel="sms",
-            address=f"+1323556{n:04d}",
-            address_index=blind_index(f"+1323556{n:04d}", purpose="contact"),
-        )
-        for n in range(40)
-    )
+    contacts = _contacts(40)
     _enqueue(contacts, 0, 3000)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {TABLE}")  # the statistics: nothing in flight

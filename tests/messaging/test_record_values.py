@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from vecinos.core.crypto import blind_index
+from tests.messaging.test_delivery_indexes import _contacts, _enqueue
 from vecinos.messaging import services, worker
-from vecinos.messaging.models import ContactPoint, Delivery, DeliveryStatus
+from vecinos.messaging.models import Delivery, DeliveryStatus
 from vecinos.transports.base import SendResult
 
 AWKWARD = ['SM"quoted"', "SM\\back\\slash", "SM,comma}{brace", "SMñandú-Ωμέγα", "SM'single'"]
@@ -18,26 +18,7 @@ AWKWARD = ['SM"quoted"', "SM\\back\\slash", "SM,comma}{brace", "SMñandú-Ωμέ
 
 @pytest.mark.django_db
 def test_a_group_of_outcomes_is_recorded_value_for_value():
-    contact = ContactPoint.objects.create(
-        channel="sms",
-        address="+13235550100",
-        address_index=blind_index("+13235550100", purpose="contact"),
-    )
-    services.deliveries_insert(
-        services.delivery_rows(
-            services.DeliverySpec(
-                purpose="alert",
-                contact=contact,
-                body="Operativo confirmado cerca de usted.",
-                language="es",
-                key=f"record-values:{n}",
-                ref_type="alert",
-                ref_id=7,
-                ref_item=n,
-            )
-            for n in range(len(AWKWARD) + 2)
-        )
-    )
+    _enqueue(_contacts(1), 0, len(AWKWARD) + 2)
     claimed = worker.claim_batch(50)
     assert len(claimed) == len(AWKWARD) + 2
     went_out = datetime(2026, 12, 5, 6, 9, 33, 741048, tzinfo=UTC)
