@@ -285,7 +285,29 @@ def peak_mb(pid: int) -> float:
     return 0.0
 
 
-async def raw_client(url: str, n: int, concurrency: int = 64) -> float:
+def postgres_cpu_s() -> float:
+    """CPU seconds the local PostgreSQL server has used so far: every live server process,
+    plus what the postmaster has reaped from backends that have ended (cutime and cstime)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            parent = (Path("/proc") / fields[1] / "comm").read_text().strip()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+        if parent != "postgres":  # the postmaster: its ended children's time too
+            total += int(fields[13]) + int(fields[14])
+    return total / tick
+
+
+async def raw_client(url: str, n: int, concurrency: int = 64) -> tuple[float, float]:
+    """(requests a second, client CPU seconds a request)."""
     import aiohttp
 
     sem = asyncio.Semaphore(concurrency)
@@ -307,9 +329,9 @@ async def raw_client(url: str, n: int, concurrency: int = 64) -> float:
             ):
                 await r.read()
 
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(one(i) for i in range(n)))
-        return n / (time.perf_counter() - t0)
+        return n / (time.perf_counter() - t0), (time.process_time() - cpu0) / n
 
 
 def stub_stats(base: str) -> dict:
@@ -349,10 +371,14 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
     ]
     time.sleep(2)
     cpu0 = sum(cpu_s(p.pid) for p in procs)  # their start-up is not the fan-out's
+    # Where the machine's time goes, per message: the workers, the database server (on
+    # PostgreSQL; SQLite runs inside the workers) and the stub, which share the cores.
+    stub0, db0 = cpu_s(stub.pid), postgres_cpu_s()
     try:
         result = inner("send", env)
         peak = max(peak_mb(p.pid) for p in procs)
         cpu = sum(cpu_s(p.pid) for p in procs) - cpu0
+        stub_cpu, db_cpu = cpu_s(stub.pid) - stub0, postgres_cpu_s() - db0
     finally:
         for p in procs:
             p.terminate()
@@ -367,7 +393,9 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
     )
     n = sum(result["states"].values())
     rate = n / result["elapsed_s"]
-    raw = asyncio.run(raw_client(f"{api}/2010-04-01/Accounts/ACbench/Messages.json", n))
+    stub_raw0 = cpu_s(stub.pid)
+    raw, raw_cpu = asyncio.run(raw_client(f"{api}/2010-04-01/Accounts/ACbench/Messages.json", n))
+    stub_raw = cpu_s(stub.pid) - stub_raw0
     stub.terminate()
     shutil.rmtree(data, ignore_errors=True)
     detail = {
@@ -381,6 +409,15 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
         "workers": workers,
         "worker CPU (s)": round(cpu, 1),
         "worker CPU per message (ms)": round(1000 * cpu / max(1, stats["messages"]), 3),
+        "stub CPU per message (ms)": round(1000 * stub_cpu / max(1, stats["messages"]), 3),
+        **(
+            {"PostgreSQL CPU per message (ms)": round(1000 * db_cpu / max(1, stats["messages"]), 3)}
+            if env.get("VECINOS_DATABASE_URL")
+            else {}
+        ),
+        # The raw client's own CPU a request, and the stub's while it answered the raw client.
+        "raw client CPU per message (ms)": round(1000 * raw_cpu, 3),
+        "stub CPU per raw request (ms)": round(1000 * stub_raw / max(1, n), 3),
         # Approval to the stub's first message, first to last, last to the end seen.
         "phases (s)": [
             round(stats["first_at"] - result["approved_at"], 2),
