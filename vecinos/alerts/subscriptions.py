@@ -20,7 +20,7 @@ from vecinos.alerts.models import (
 from vecinos.alerts.rules import (
     NotAllowed,
 )
-from vecinos.core import geo
+from vecinos.core import geo, languages
 from vecinos.core.audit import audit
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Channel
@@ -149,7 +149,13 @@ def subscribe(
 
 
 def _sms_language(language: str) -> str:
-    return language if language in ("es", "en") else "es"
+    """A subscription text's language: the person's own when the interface ships in it (its
+    catalog has these texts, with the same reply words as the page they signed up on), else
+    Spanish."""
+    known = languages.get(language)
+    if known is not None and (known.code == "en" or languages.has_catalog(known)):
+        return known.code
+    return "es"
 
 
 def _confirmation_sms(sub: Subscriber, area: str) -> None:
