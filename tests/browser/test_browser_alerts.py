@@ -157,7 +157,9 @@ def test_coordinator_watches_an_alert_fill_and_a_member_acknowledges_on_a_phone(
     settle(phone)
     expect(phone.get_by_text("Thank you, we know you got it.")).to_be_visible()
     expect(phone.locator("blockquote.ack-text")).to_contain_text("near Boyle Heights")
-    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = phone.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0
     phone.screenshot(path=PHONE_SHOT, full_page=True)
     recipient = AlertRecipient.objects.get(alert=alert, subscriber__member=rosa)

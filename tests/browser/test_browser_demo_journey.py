@@ -188,4 +188,9 @@ def test_a_newcomer_walks_the_whole_demo_on_a_phone(live_server, new_page, setti
     assert Incident.objects.get(pk=incident_id).status == Incident.Status.ALL_CLEAR
     shot(boss, "08-all-clear")
     for page in (visitor, desk, field, boss):
-        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        assert (
+            page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            <= 0
+        )

@@ -87,7 +87,9 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
     desk.locator("summary", has_text="Other languages").click()
     expect(korean).to_be_visible()
     expect(desk.get_by_label("العربية (Arabic)")).to_have_attribute("dir", "rtl")
-    assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert desk.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
     korean.fill(KOREAN)
     with desk.expect_navigation():
         desk.get_by_role("button", name="Send call-out").click()
@@ -139,7 +141,9 @@ def test_responder_replies_voy_10_sees_the_staging_point_checks_in_and_the_board
     expect(korean_note).to_be_visible()
     korean_note.fill("감사합니다. 조심히 귀가하세요.")
     expect(stand.get_by_label("العربية (Arabic)")).to_have_attribute("dir", "rtl")
-    assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert desk.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
     stand.screenshot(path=STAND_DOWN_SCREENSHOT)
     with desk.expect_navigation():
         stand.get_by_role("button", name="Stand down everyone").click()

@@ -135,6 +135,8 @@ def test_coordinator_invites_and_vouches_a_newcomer_who_joins_on_a_phone(
     visit(phone, f"{base}/me/")
     expect(phone.get_by_text("Vouched", exact=True)).to_be_visible()
     # Nothing on the profile is wider than the phone's screen.
-    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = phone.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0
     phone.screenshot(path=SCREENSHOT, full_page=True)

@@ -124,7 +124,9 @@ def test_patrol_lead_reports_activity_and_dispatcher_sees_it_trusted(
     row = Signup.objects.get(shift=shift)
     assert row.is_lead and row.checked_in_at is not None and row.checked_in_at_place is True
 
-    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = phone.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0, "the shift page is wider than the phone"
     phone.screenshot(path=SCREENSHOT, full_page=True)
 
@@ -139,7 +141,9 @@ def test_patrol_lead_reports_activity_and_dispatcher_sees_it_trusted(
     phone.get_by_label("How many vehicles?").fill("2")
     phone.get_by_label("ICE / ERO").check()
     phone.get_by_label("Note for the dispatchers").fill("Two unmarked vans by the north gate.")
-    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = phone.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0, "the report page is wider than the phone"
     phone.screenshot(path=REPORT_SCREENSHOT, full_page=True)
     with phone.expect_navigation(url="**/report/sent/"):

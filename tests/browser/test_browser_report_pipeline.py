@@ -116,7 +116,9 @@ def test_phone_report_reaches_dispatcher_and_is_confirmed_by_verifier(
         small_jpeg(tmp_path / "street.jpg")
     )
     expect(visitor.locator("[data-photo-status]")).to_have_text("")  # no client-side refusal
-    overflow = visitor.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = visitor.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0, "the form is wider than the phone"
     visitor.screenshot(path=FORM_SCREENSHOT, full_page=True)
 
