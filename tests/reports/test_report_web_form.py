@@ -366,3 +366,21 @@ def test_photo_the_service_refuses_is_explained_after_the_rate_check(client, mon
     assert response.status_code == 200
     assert "Only photos (JPEG, PNG, WebP or GIF)" in response.content.decode()
     assert Report.objects.count() == 0
+
+
+def test_direction_overrides_are_dropped_from_what_a_stranger_types(client, personas):
+    # U+202E showed the rest of a description reversed on the console ("desrever"); U+2066 and
+    # U+2069 isolate; U+0007 is a control character. The Arabic letter mark U+061C stays.
+    client.post(
+        URL,
+        full_report(
+            description="Agents at the \u202eesrever\u202c door\u0007",
+            place_text="\u2066Boyle Heights\u2069 \u061cشارع",
+        ),
+    )
+    report = Report.objects.get()
+    assert report.description == "Agents at the esrever door"
+    assert report.place_text == "Boyle Heights \u061cشارع"
+    sign_in(client, personas.dispatcher)
+    page = client.get("/console/").content.decode()
+    assert "\u202e" not in page and "\u2066" not in page and "esrever" in page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from vecinos.core import extensions, geo, metrics, ratelimit
+from vecinos.core import extensions, geo, metrics, ratelimit, text
 from vecinos.core.audit import audit
 from vecinos.core.crypto import blind_index
 from vecinos.core.privacy import source_key
@@ -287,6 +287,14 @@ def report_prepare(*, data: ReportInput, source_key_value: str = "") -> Prepared
     stripped, its receipt, cells and zone. Done before the write transaction, so under a
     surge the embedded database's one writer is held only for the writes (report_store)."""
     started = time.monotonic()  # issue 15: queue visibility
+    # Free text without direction overrides or control characters, before it is checked.
+    data = replace(
+        data,
+        place_text=text.visible(data.place_text),
+        equipment=text.visible(data.equipment),
+        description=text.visible(data.description),
+        reporter_contact=text.visible(data.reporter_contact),
+    )
     validate(data, draft=data.status == ReportStatus.DRAFT)
     photos = [clean_photo(content) for content, _name in data.photos]
     member = data.reporter_member
@@ -300,11 +308,11 @@ def report_prepare(*, data: ReportInput, source_key_value: str = "") -> Prepared
         agency=data.agency or "unknown",
         agents_count=data.agents_count,
         vehicles_count=data.vehicles_count,
-        place_text=data.place_text.strip(),
+        place_text=data.place_text,
         seen_at=data.seen_at or timezone.now(),
-        equipment=data.equipment.strip(),
-        description=data.description.strip(),
-        reporter_contact=data.reporter_contact.strip(),
+        equipment=data.equipment,
+        description=data.description,
+        reporter_contact=data.reporter_contact,
         reporter_member=member if member and member.is_authenticated else None,
         reporter_tier=member.tier if member and member.is_authenticated else None,
         trusted=trusted,
