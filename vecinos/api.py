@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from django.apps import apps
+from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest
 from django.utils.translation import gettext
 from ninja import NinjaAPI
@@ -86,6 +87,23 @@ def _http_error(request: HttpRequest, exc: HttpError):
             status=400,
         )
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception):
+    # Anything else (a bug, a database error) answers JSON too, never the HTML error page. Django
+    # decides the status (PermissionDenied is a 403, a bug a 500), logs it with its traceback and
+    # signals it (the test client re-raises it), as for a page; only the body is the API's.
+    page = response_for_exception(request, exc)
+    status = page.status_code
+    detail = (
+        gettext("The error was recorded. Please try again in a moment.")
+        if status >= 500
+        else page.reason_phrase
+    )
+    answer = api.create_response(request, {"detail": detail}, status=status)
+    answer._has_been_logged = getattr(page, "_has_been_logged", False)  # type: ignore[attr-defined]
+    return answer
 
 
 def _mount_routers() -> None:

@@ -21,6 +21,7 @@ from pydantic import ConfigDict
 
 from vecinos.alerts import selectors, services, wording
 from vecinos.alerts.models import Alert
+from vecinos.core.ids import ApiId
 from vecinos.network.models import Zone
 from vecinos.reports.models import Incident
 
@@ -55,7 +56,7 @@ class AlertIn(Schema):
     radius_m: int | None = Field(None, ge=50, le=50_000)
     area_label: str = Field("", max_length=120, description="Coarse public area name.")
     expires_at: datetime | None = Field(None, description="Default: 4 hours from now.")
-    incident_id: int | None = Field(None, description="A confirmed incident this alert is about.")
+    incident_id: ApiId | None = Field(None, description="A confirmed incident this alert is about.")
     rights_article: str = Field(
         "",
         description=(
@@ -63,7 +64,7 @@ class AlertIn(Schema):
             "article is written in it) is appended to every message."
         ),
     )
-    parent_id: int | None = Field(
+    parent_id: ApiId | None = Field(
         None, description="The sent alert an update, all-clear or correction follows."
     )
 

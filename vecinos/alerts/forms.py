@@ -25,6 +25,7 @@ from django.utils.translation import pgettext_lazy
 from vecinos.alerts import wording
 from vecinos.alerts.models import RECORDING_KINDS, Alert, Tier
 from vecinos.alerts.services import MAX_MESSAGE
+from vecinos.core import ids
 from vecinos.core.coalition import brand_sms
 from vecinos.messaging import selectors as messaging_selectors
 from vecinos.network.models import LANGUAGE_CHOICES, Zone
@@ -103,7 +104,7 @@ def raw_templates() -> dict[str, dict[str, str]]:
     }
 
 
-class ZoneMultipleChoiceField(forms.ModelMultipleChoiceField):
+class ZoneMultipleChoiceField(ids.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Zone) -> str:
         return obj.name
 

@@ -12,7 +12,7 @@ from vecinos.alerts.models import (
     Alert,
     Tier,
 )
-from vecinos.core import geo
+from vecinos.core import geo, languages
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role
 from vecinos.reports.models import Incident
@@ -68,21 +68,30 @@ def can_alert(member: Member) -> bool:
     )
 
 
-# A language key is a short language tag ("es", "zh-Hant", "es-419"): it is written into CAP
-# documents and SMS templates. Control characters (but tab and newlines) are refused: XML 1.0
-# cannot carry them, and one would break the public feeds for as long as the alert is listed.
+# A language key is a short language tag ("es", "zh-hant"): it is written into CAP documents
+# and SMS templates. It must also be one of the registry's written languages, the codes call-out
+# guidance takes (nobody reads "xx-evil", and the key goes out in the feeds). Control characters
+# (but tab and newlines) are refused: XML 1.0 cannot carry them, and one would break the public
+# feeds for as long as the alert is listed.
 LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 
 def validate_messages(messages: dict[str, str]) -> dict[str, str]:
     errors: dict[str, str] = {}
+    written = [lang.code for lang in languages.written_languages()]
     clean = {k: (v or "").strip() for k, v in messages.items() if (v or "").strip()}
     if not clean:
         errors["messages"] = str(gettext_lazy("Write the message in at least one language."))
     for lang, text in clean.items():
         if not LANGUAGE_TAG.fullmatch(lang):
             errors["messages"] = str(gettext_lazy("Unknown language code."))
+            continue
+        if lang not in written:
+            errors["messages"] = str(
+                gettext_lazy("Unknown language code: %(code)s. Use one of: %(codes)s.")
+                % {"code": lang[:20], "codes": ", ".join(written)}
+            )
             continue
         if CONTROL_CHARS.search(text):
             errors[f"message_{lang}"] = str(

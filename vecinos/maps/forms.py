@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vecinos.alerts.forms import parse_polygon
 from vecinos.alerts.models import Tier
+from vecinos.core import ids
 from vecinos.maps.selectors import PUBLIC_MAX_DAYS, PublicFilter, default_filter
 from vecinos.network.models import Organization, Zone, ZoneKind
 from vecinos.reports.models import Activity, Incident
@@ -59,7 +60,7 @@ class ReachForm(forms.Form):
     """The composer's area as it is being drawn (the same fields as the alert form)."""
 
     tiers = forms.MultipleChoiceField(choices=Tier.choices, required=False)
-    zones = forms.ModelMultipleChoiceField(queryset=Zone.objects.all(), required=False)
+    zones = ids.ModelMultipleChoiceField(queryset=Zone.objects.all(), required=False)
     lat = forms.FloatField(required=False, min_value=-90, max_value=90)
     lng = forms.FloatField(required=False, min_value=-180, max_value=180)
     radius_m = forms.IntegerField(required=False, min_value=50, max_value=50_000)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.utils.translation import gettext_lazy
-from ninja import Router, Schema, Status
+from django.utils.translation import gettext, gettext_lazy
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import ValidationError
 
+from vecinos.core.ids import ApiId
 from vecinos.mobilize import guidance as guidance_texts
 from vecinos.mobilize import selectors, services
 from vecinos.mobilize.models import Activation
@@ -25,11 +26,13 @@ class ActivationIn(Schema):
     roles: dict[str, int]
     tiers: list[str] = ["responders"]
     guidance: dict[str, str] = {}
-    incident_id: int | None = None
-    zone_ids: list[int] = []
+    # Row ids: integers from 1 to 2**63 - 1 (422 otherwise); an unknown zone answers 400.
+    incident_id: ApiId | None = None
+    zone_ids: list[ApiId] = []
     lat: float | None = None
     lng: float | None = None
-    radius_m: int | None = None
+    # The call-out page's bounds.
+    radius_m: int | None = Field(None, ge=50, le=50_000)
     # An area drawn on a map: [[lat, lng], ...], 3 to 200 corners (as the alert composer's).
     polygon: list[list[float]] = []
     quota: bool = False
@@ -88,6 +91,12 @@ def activation_create(request, payload: ActivationIn):
         incident = Incident.objects.filter(pk=payload.incident_id).first()
         if incident is None:
             return Status(400, {"detail": "Invalid", "errors": {"incident": "Unknown incident."}})
+    zones = list(Zone.objects.filter(pk__in=payload.zone_ids)) if payload.zone_ids else []
+    missing = sorted(set(payload.zone_ids) - {zone.pk for zone in zones})
+    if missing:
+        # As an unknown zone slug in POST /alerts: refused, never dropped.
+        unknown = gettext("Unknown zones: %(slugs)s") % {"slugs": ", ".join(map(str, missing))}
+        return Status(400, {"detail": "Invalid", "errors": {"zone_ids": unknown}})
     point = (
         (payload.lat, payload.lng) if payload.lat is not None and payload.lng is not None else None
     )
@@ -100,7 +109,7 @@ def activation_create(request, payload: ActivationIn):
             tiers=payload.tiers,
             guidance=payload.guidance,
             incident=incident,
-            zones=list(Zone.objects.filter(pk__in=payload.zone_ids)),
+            zones=zones,
             point=point,
             radius_m=payload.radius_m,
             polygon=payload.polygon or None,

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from vecinos.alerts import wording
 from vecinos.alerts.forms import parse_polygon
 from vecinos.alerts.models import Tier
-from vecinos.core import languages
+from vecinos.core import ids, languages
 from vecinos.mobilize import guidance as guidance_texts
 from vecinos.mobilize.models import ActivationMessage, Event
 from vecinos.mobilize.services import DEFAULT_GUIDANCE, MAX_GUIDANCE, MAX_STAGING, active_roles
@@ -37,7 +37,7 @@ class ActivationForm(forms.Form):
         initial=[Tier.RESPONDERS],
         help_text=_("The public needs a second coordinator or dispatcher to approve."),
     )
-    zones = forms.ModelMultipleChoiceField(
+    zones = ids.ModelMultipleChoiceField(
         label=_("Zones"), queryset=Zone.objects.order_by("name"), required=False
     )
     lat = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
@@ -230,7 +230,7 @@ class EventForm(forms.Form):
     organization = forms.ModelChoiceField(
         label=_("Organization"), queryset=Organization.objects.none()
     )
-    hosts = forms.ModelMultipleChoiceField(
+    hosts = ids.ModelMultipleChoiceField(
         label=_("Co-hosts"), queryset=Organization.objects.order_by("name"), required=False
     )
 

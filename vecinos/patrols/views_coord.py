@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from vecinos.core.ids import parse_id
 from vecinos.network import selectors as network
 from vecinos.network.http import member_of
 from vecinos.network.models import Organization, Zone
@@ -358,9 +359,11 @@ def logs(request: HttpRequest) -> HttpResponse:
     organizations = network.organizations_for_roster(member)
     chosen = request.GET.get("org", "")
     if chosen:
-        if not chosen.isdigit() or not network.can_manage_org(member, int(chosen)):
+        # parse_id: a number too big for the column would fail the query (a 500), not match.
+        org_id = parse_id(chosen)
+        if org_id is None or not network.can_manage_org(member, org_id):
             raise PermissionDenied
-        entries = entries.filter(shift__place__organization_id=int(chosen))
+        entries = entries.filter(shift__place__organization_id=org_id)
     page = Paginator(entries, LOGS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
