@@ -47,6 +47,8 @@ def test_every_language_follows_the_kind_and_the_facts(live_server, new_page):
         expect(page.locator(f'output[data-preview-lang="{code}"]')).to_contain_text(
             filled.split("Vecinos", 1)[1].strip()[:40]
         )
+        # A sighting's text has no place for the details: they follow it, as the server sends.
+        expect(page.locator(f'output[data-preview-lang="{code}"]')).to_contain_text("Reunión 6pm")
     # Unchecking "every other language" hides them; checking shows them again.
     box = page.locator("[data-template-previews]")
     every = page.get_by_label("Also send it in every other language, written from the template")

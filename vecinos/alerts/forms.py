@@ -226,10 +226,18 @@ class AlertForm(forms.Form):
     def messages(self) -> dict[str, str]:
         """Spanish and English as written; with ``all_languages`` the facts fill what they left
         unfilled, and every other written language comes from the kind's template."""
-        typed = {lang: self.cleaned_data.get(f"message_{lang}", "") for lang in MESSAGE_LANGUAGES}
+        facts = self.facts()
+        # Details typed for a kind whose text has no place for them go at its end.
+        typed = {
+            lang: wording.with_details(
+                self.cleaned_data.get(f"message_{lang}", ""), facts["details"]
+            )
+            if self.cleaned_data.get(f"message_{lang}", "").strip()
+            else ""
+            for lang in MESSAGE_LANGUAGES
+        }
         made = typed
         if self.cleaned_data.get("all_languages"):
-            facts = self.facts()
             made = wording.messages_for(self.cleaned_data["kind"], facts)
             for lang in MESSAGE_LANGUAGES:
                 made[lang] = wording.fill(typed[lang], wording.facts_in(lang, facts))

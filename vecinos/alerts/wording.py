@@ -291,11 +291,23 @@ def facts_in(language: str, facts: dict[str, str]) -> dict[str, str]:
     return facts
 
 
+def with_details(text: str, details: str) -> str:
+    """A text with no place for the details (a sighting's, an all-clear's) takes them at its
+    end: what the dispatcher wrote under "What to do, or other details" always goes out (it
+    was dropped: outside walk). A text that has them already, or a {details} slot, is kept."""
+    details = (details or "").strip()
+    if not details or "{details}" in text or details in text:
+        return text
+    return f"{text.rstrip()} {details}"
+
+
 def messages_for(kind: str, facts: dict[str, str]) -> dict[str, str]:
     """Every language's message of ``kind`` with the facts filled (unfilled placeholders stay:
-    ``missing_facts`` names them, and ``rules.validate_messages`` refuses them)."""
+    ``missing_facts`` names them, and ``rules.validate_messages`` refuses them); details the
+    kind has no place for go at the end (``with_details``)."""
+    details = facts.get("details", "")
     return {
-        lang: brand_sms(fill(text, facts_in(lang, facts)))
+        lang: brand_sms(fill(with_details(text, details), facts_in(lang, facts)))
         for lang, text in TEMPLATES.get(kind, {}).items()
         if lang in template_languages()
     }

@@ -91,6 +91,11 @@
     var outputs = box.querySelectorAll("[data-preview-lang]");
 
     function fill(text) {
+      // Details the kind's text has no place for go at its end, as the server does.
+      var details = inputs.details ? inputs.details.value.trim() : "";
+      if (details && text.indexOf("{details}") < 0 && text.indexOf(details) < 0) {
+        text = text.replace(/\s+$/, "") + " " + details;
+      }
       return text.replace(/\{(\w+)\}/g, function (whole, name) {
         var input = inputs[name];
         var value = input ? input.value.trim() : "";
