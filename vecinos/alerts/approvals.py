@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -24,17 +24,20 @@ from vecinos.alerts.rules import (
     MAX_APPROVERS_NOTIFIED,
     may_approve,
 )
+from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Channel, ContactPoint
+from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role
 from vecinos.reports import selectors as reports_selectors
 
 # --- Approval requests ------------------------------------------------------------------------
 
 
-def approvers(alert: Alert) -> list[Member]:
-    """Everyone who may approve this alert, those on duty as dispatchers first."""
-    candidates = (
+def _candidates(alert: Alert) -> QuerySet[Member]:
+    """The active members other than the author whose roles could approve this alert (before
+    may_approve's other rules: the tier a role needs, the independence of the author)."""
+    return (
         Member.objects.filter(is_active=True)
         .filter(
             Q(memberships__role__in=(Role.DISPATCHER, Role.COALITION_COORDINATOR))
@@ -47,9 +50,50 @@ def approvers(alert: Alert) -> list[Member]:
         .distinct()
         .order_by("pk")
     )
-    allowed = [m for m in candidates if may_approve(m, alert)]
+
+
+def approvers(alert: Alert) -> list[Member]:
+    """Everyone who may approve this alert, those on duty as dispatchers first."""
+    allowed = [m for m in _candidates(alert) if may_approve(m, alert)]
     on_duty = reports_selectors.on_duty_ids("dispatcher")
     return sorted(allowed, key=lambda m: (m.pk not in on_duty, m.pk))
+
+
+# What the page of a public alert waiting for its second person says about who was told.
+REACH_TOLD = "told"  # approval requests went out to at least one person who may approve it
+REACH_CONSOLE = "console"  # some may approve it, none has a channel for a link: console only
+REACH_NOT_INDEPENDENT = "not_independent"  # the others were vetted only by the author
+REACH_NOBODY = "nobody"  # nobody else holds a role that approves it
+
+
+def approval_reach(alert: Alert) -> str:
+    """Whether the people who may approve a waiting public alert were told, and if nobody
+    was, why: the author's page says so plainly instead of claiming they were. One query when
+    requests went out (the usual case); the reasons are only looked for when none did."""
+    if messaging_selectors.deliveries_count(
+        ref_type=APPROVAL_REF, ref_ids=[alert.pk], channels=Channel.values
+    ):
+        return REACH_TOLD
+    if approvers(alert):
+        return REACH_CONSOLE
+    if any(network.vetted_only_by(m, alert.created_by) for m in _candidates(alert)):
+        return REACH_NOT_INDEPENDENT
+    return REACH_NOBODY
+
+
+def vetted_only_by_author(member: Member, alert: Alert) -> bool:
+    """The member holds a role that approves this alert but was vouched for or trained only
+    by its author (directly or through people the author alone vetted): may_approve refuses
+    them for that alone, and their page says why."""
+    approving_role = network.has_role(member, Role.DISPATCHER, Role.COALITION_COORDINATOR) or (
+        alert.organization_id is not None
+        and network.has_role(member, Role.ORG_COORDINATOR, organization_id=alert.organization_id)
+    )
+    return (
+        member.pk != alert.created_by_id
+        and approving_role
+        and network.vetted_only_by(member, alert.created_by)
+    )
 
 
 def _first_contact(member: Member) -> ContactPoint | None:

@@ -30,8 +30,10 @@ from vecinos.alerts.acks import (
     load_ack_token,
 )
 from vecinos.alerts.approvals import (
+    approval_reach,
     approvers,
     remind_approvers,
+    vetted_only_by_author,
 )
 from vecinos.alerts.bodies import (
     message_for,
@@ -117,6 +119,7 @@ __all__ = [
     "AlertError",
     "APPROVAL_REF",
     "APPROVAL_WIDEN_AFTER",
+    "approval_reach",
     "approvers",
     "budget_status",
     "can_alert",
@@ -166,4 +169,5 @@ __all__ = [
     "THROTTLE_EXEMPT",
     "THROTTLE_PER_HOUR",
     "validate_messages",
+    "vetted_only_by_author",
 ]

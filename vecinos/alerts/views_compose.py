@@ -258,6 +258,13 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
             targets = services.select_recipients(alert)
             context["timing"] = timing.delivery_estimate([t.subscriber_id for t in targets])
             _language_context(context, alert, targets)
+            # Whether anyone was told (and if not, why): never a claim that they were.
+            context["approval_reach"] = services.approval_reach(alert)
+            context["vetted_by_author"] = (
+                not context["can_approve"]
+                and not context["is_creator"]
+                and services.vetted_only_by_author(viewer, alert)
+            )
     return render(request, "alerts/detail.html", context)
 
 

@@ -84,8 +84,17 @@ def event_create(
         errors["title"] = str(gettext_lazy("Give the event a title in at least one language."))
     if kind not in Event.Kind.values:
         errors["kind"] = str(gettext_lazy("Choose the kind of event."))
+    now = timezone.now()
+    # A typing slip (year 0001, 20206) is refused; a past event may still be entered to record
+    # who came, within the year.
+    if not now - timedelta(days=366) <= starts_at <= now + timedelta(days=2 * 366):
+        errors["starts_at"] = str(
+            gettext_lazy("Choose a start between a year ago and two years from now.")
+        )
     if ends_at <= starts_at:
         errors["ends_at"] = str(gettext_lazy("The event must end after it starts."))
+    elif ends_at - starts_at > timedelta(days=31):
+        errors["ends_at"] = str(gettext_lazy("An event lasts at most 31 days."))
     if not place.strip():
         errors["place"] = str(gettext_lazy("Say where the event is."))
     if capacity is not None and capacity < 1:

@@ -417,6 +417,10 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             "title": event.title(lang),
             "description": event.description(lang),
             "hosts": [h.name for h in event.hosts.all()],
+            # Each language by its own name ("Español", "English"), never by its code.
+            "event_languages": [
+                known for known in map(languages.get, event.languages or []) if known is not None
+            ],
             "form": form,
             "done": done,
             "door_qr": door_qr,

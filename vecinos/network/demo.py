@@ -8,6 +8,11 @@ Loading is idempotent: if the demo coordinator exists, nothing is written and th
 saved in ``DATA_DIR/demo-credentials.json`` are returned. Only the three demo accounts
 (coordinator, dispatcher, newcomer) can sign in; every other demo member shares one hash of a
 random password nobody knows (hashing ~200 Argon2 passwords would take ~10 s).
+
+The coalition has two founders whom nobody vetted: the demo coordinator and the coordinator of
+Comité Los Girasoles, both coalition coordinators. The demo dispatcher was vouched for and
+trained by the second one, so the two demo accounts can approve each other's public alerts
+(someone the author alone vetted is not a second person).
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ COORDINATOR = "coordinator"
 DISPATCHER = "dispatcher"
 NEWCOMER = "newcomer"
 CREDENTIALS_FILENAME = "demo-credentials.json"
+# The organization of the coalition's second founder: a coalition coordinator nobody vetted,
+# who vouched for and trained the demo dispatcher (see _load).
+COFOUNDER_ORG = "girasoles"
 SEED = 42
 
 
@@ -413,8 +421,8 @@ def _load(say: Callable[[str], None]) -> dict[str, str]:  # noqa: C901 - the dem
             ["es", "en"],
             phones.pop(),
             roles=[(first_org, Role.DISPATCHER)],
-            vouched_by=COORDINATOR,
-            trained_by=COORDINATOR,
+            # Vouched for and trained by the coalition's other founder (below), not by the
+            # demo coordinator: so either may approve the other's public alert.
             topics=[TRAINING_TOPICS[Role.DISPATCHER]],
             joined_days_ago=200,
         )
@@ -466,6 +474,15 @@ def _load(say: Callable[[str], None]) -> dict[str, str]:  # noqa: C901 - the dem
     for index, (_name, short, _langs, _mix) in enumerate(ORGANIZATIONS):
         if index == 0:
             coordinator = demo_coordinator
+        elif short == COFOUNDER_ORG:
+            # The coalition's other founder: like the demo coordinator, nobody vetted them.
+            coordinator = new_person(short, Tier.TRAINED)
+            coordinator.roles += [
+                (short, Role.COALITION_COORDINATOR),
+                (short, Role.ORG_COORDINATOR),
+            ]
+            coordinator.trained_by = coordinator.username
+            coordinator.topics.append(TRAINING_TOPICS[Role.ORG_COORDINATOR])
         else:
             coordinator = new_person(short, Tier.TRAINED)
             coordinator.roles.append((short, Role.ORG_COORDINATOR))
@@ -492,6 +509,17 @@ def _load(say: Callable[[str], None]) -> dict[str, str]:  # noqa: C901 - the dem
         for person in patrol:
             if person.tier >= Tier.VOUCHED and rng.random() < 0.3:
                 person.roles.append((short, Role.CAPTAIN))
+
+    # Two people must agree before an alert goes to the public, and someone the author alone
+    # vouched for and trained is not a second person (alerts.rules.may_approve): the demo
+    # dispatcher was vetted by the other founder, so the demo coordinator's public alert can be
+    # approved by the demo dispatcher (and the dispatcher's by the coordinator).
+    cofounder = next(
+        p.username
+        for p in people.values()
+        if (COFOUNDER_ORG, Role.COALITION_COORDINATOR) in p.roles
+    )
+    people[DISPATCHER].vouched_by = people[DISPATCHER].trained_by = cofounder
 
     # Responders in a second organization are vouched by that organization's coordinator too.
     observer_coord = next(

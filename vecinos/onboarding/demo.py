@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -139,7 +140,12 @@ def _staff_devices() -> None:
 
 
 def current_code(member: Member) -> str:
-    """The demo account's current TOTP code (for the demo-only banner), or ""."""
+    """The demo account's TOTP code that the two-step page accepts now (for the demo-only
+    banner), or "".
+
+    django-otp refuses a code of a time step at or before the last one used (``last_t``: a
+    code works once) and accepts one up to ``tolerance`` steps ahead. After a sign-in in this
+    same step, the current step's code was used: the banner shows the next step's instead."""
     if not is_demo_account(member):
         return ""
     from django_otp.oath import TOTP
@@ -149,6 +155,12 @@ def current_code(member: Member) -> str:
     if device is None:
         return ""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    now = totp.t()
+    step = max(now, device.last_t + 1)
+    if step - now > device.tolerance:
+        return ""  # none would be accepted before the next step
+    totp.drift = device.drift + (step - now)
     return f"{totp.token():0{device.digits}d}"
 
 
