@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "vecinos.network.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A form's address opened in a browser: the site's page, not the browser's blank 405.
+    "vecinos.core.middleware.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -112,3 +112,39 @@ class CoalitionTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class MethodNotAllowedPageMiddleware:
+    """A form's address opened in the browser (typed, bookmarked, reloaded after a redirect)
+    answers 405 with an empty body from ``require_POST``, and the browser showed its own blank
+    error page (outside walk). Such an answer to a browser's GET becomes the site's page saying
+    what the address is; the API and the webhooks keep their plain answers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code != 405
+            or response.content
+            or request.method not in ("GET", "HEAD")
+            or request.path.startswith(("/api/", "/hooks/"))
+        ):
+            return response
+        from django.shortcuts import render  # the template engine, only for this answer
+
+        page = render(
+            request,
+            "error.html",
+            {
+                "title": gettext("This address is not a page"),
+                "message": gettext(
+                    "It is what a button on another page sends. Go back and use the button there."
+                ),
+            },
+            status=405,
+        )
+        if response.has_header("Allow"):
+            page["Allow"] = response["Allow"]
+        return page
