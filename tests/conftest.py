@@ -217,6 +217,17 @@ def login(client):
     return _login
 
 
+@pytest.fixture
+def console_transports():
+    """Transports built again from this test's settings (the console ones a test runs with),
+    and forgotten after it: a module opts in with ``pytest.mark.usefixtures``."""
+    from vecinos.transports import registry
+
+    registry.reset()
+    yield
+    registry.reset()
+
+
 # --- Browser (Playwright driving Debian's Chromium) ---------------------------------------------
 
 CHROMIUM = os.environ.get("VECINOS_CHROMIUM", "/usr/bin/chromium")

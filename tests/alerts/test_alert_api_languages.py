@@ -11,16 +11,8 @@ from vecinos.alerts.models import Alert
 from vecinos.core import languages
 from vecinos.messaging.models import Delivery
 from vecinos.network.services import token_create
-from vecinos.transports import registry
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _console_transports():
-    registry.reset()
-    yield
-    registry.reset()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_transports")]
 
 
 def post_alert(client, member, messages, **headers):

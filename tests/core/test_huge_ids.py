@@ -23,20 +23,12 @@ from vecinos.alerts.models import Alert
 from vecinos.core import ids
 from vecinos.mobilize.models import Activation, Event
 from vecinos.network.services import token_create
-from vecinos.transports import registry
 
 HUGE = "99999999999999999999"  # 20 digits
 JUST_TOO_BIG = str(2**63)  # 9223372036854775808
 TOO_BIG = [HUGE, JUST_TOO_BIG]
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _console_transports():
-    registry.reset()
-    yield
-    registry.reset()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_transports")]
 
 
 def invalid_choice(value: str) -> str:

@@ -12,18 +12,10 @@ from vecinos.core import geo
 from vecinos.mobilize.models import Activation
 from vecinos.network.models import Zone, ZoneKind
 from vecinos.network.services import token_create
-from vecinos.transports import registry
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_transports")]
 
 BOYLE = (34.0407, -118.2110)
-
-
-@pytest.fixture(autouse=True)
-def _console_transports():
-    registry.reset()
-    yield
-    registry.reset()
 
 
 def post_activation(client, member, **extra):
