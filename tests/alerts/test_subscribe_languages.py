@@ -56,3 +56,18 @@ def test_a_language_without_texts_gets_them_in_spanish():
     assert subscriptions._sms_language("mix") == "es"
     assert subscriptions._sms_language("xx") == "es"
     assert subscriptions._sms_language("zh-hant") == "zh-hant"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fresh_rate_limits")
+@pytest.mark.parametrize("place", ["９００３３", "٩٠٠٣٣", "9003３"])
+def test_a_zip_code_in_other_digits_is_read_as_one(client, place):
+    # Full-width and Arabic-Indic digits made the ZIP library panic and kill the process.
+    response = client.post(
+        reverse("subscribe"),
+        {"phone": "(323) 555-0189", "place": place, "language": "ja", "channels": ["sms"]},
+    )
+    assert response.status_code == 200
+    area = Subscriber.objects.get(phone_index=phone_index("+13235550189")).areas.get()
+    assert round(area.lat, 2) == 34.05 and area.radius_m == 2000
+    assert subscriptions.resolve_place(place)[1] == subscriptions.resolve_place("90033")[1]

@@ -60,7 +60,9 @@ def resolve_place(text: str) -> tuple[Zone | None, tuple[float, float] | None, s
     import zipcodes
 
     cleaned = text.strip()
-    digits = "".join(c for c in cleaned if c.isdigit())
+    # Any script's decimal digits ("９００３３", "٩٠٠٣٣") as ASCII: zipcodes (Rust) panicked on
+    # a full-width one, which killed the web server's process (outside walk).
+    digits = "".join(str(int(c)) for c in cleaned if c.isdecimal())
     if len(digits) == 5 and len(cleaned) <= 10:
         try:
             match = zipcodes.matching(digits)
