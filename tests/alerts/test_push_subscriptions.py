@@ -76,6 +76,7 @@ def test_bad_push_subscriptions_get_a_clear_400(personas, login):
         "not json",
         json.dumps([]),
         json.dumps({"endpoint": "https://evil.example/x", "keys": SUBSCRIPTION["keys"]}),
+        "[" * 5000 + "]" * 5000,  # nested past Python's recursion limit: was a 500
     ):
         response = client.post("/me/push/", body, content_type="application/json")
         assert response.status_code == 400 and "error" in response.json()

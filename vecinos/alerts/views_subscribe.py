@@ -239,7 +239,7 @@ def my_push(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": _("Use POST or DELETE.")}, status=405)
     try:
         body = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested thousands deep
         return JsonResponse({"error": _("That subscription could not be read.")}, status=400)
     if not isinstance(body, dict):
         return JsonResponse({"error": _("That subscription could not be read.")}, status=400)
