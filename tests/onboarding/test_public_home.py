@@ -52,7 +52,27 @@ def test_signed_in_member_keeps_their_own_home(personas, login, coalition_row):
     assert "/signout/" in page
 
 
-@pytest.mark.parametrize("url", ["/report/", "/v/not-a-token/"])
+@pytest.mark.parametrize(
+    "url",
+    ["/report/", "/v/not-a-token/", "/rights/", "/rights/hotline/?lang=en", "/rights/?lang=ar"],
+)
 def test_pages_that_say_call_the_hotline_show_the_number(client, coalition_row, url):
     page = client.get(url).content.decode()
     assert 'href="tel:+12135550199"' in page
+
+
+def test_the_rights_flyer_and_cards_carry_the_coalitions_hotline(client, coalition_row, settings):
+    # They read the environment's VECINOS_HOTLINE_NUMBER, not the number the coalition set in
+    # the app: the flyer said "send JOIN and your ZIP code to" and nothing (outside walk).
+    import io
+
+    from pypdf import PdfReader
+
+    settings.HOTLINE_NUMBER = ""
+    for path in ("/rights/flyer/en.pdf", "/rights/cards/en.pdf"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        text = "".join(
+            page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages
+        )
+        assert "213" in text and "555" in text and "0199" in text, (path, text[:300])

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from twilio.twiml.voice_response import VoiceResponse
 
 from vecinos.core import languages
+from vecinos.core.coalition import coalition
 from vecinos.messaging.inbound import InboundSms, fold, register_sms, register_voice
 from vecinos.rights import content, selectors
 
@@ -131,7 +132,7 @@ def rights_call(request, params: dict) -> str:
         return str(response)
     text, lang = spoken_summary(language)
     say(response, text, lang)
-    hotline = settings.HOTLINE_NUMBER
+    hotline = coalition().hotline_for(lang.code) or settings.HOTLINE_NUMBER
     if hotline and lang.code in UNIVERSAL:
         with translation.override(lang.code):
             say(response, _("The hotline number is %(number)s.") % {"number": hotline}, lang)

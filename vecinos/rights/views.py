@@ -39,11 +39,18 @@ def _language(request: HttpRequest, available: list[languages.Language]) -> lang
     return available[0] if available else languages.BY_CODE["en"]
 
 
+def hotline_number(language: str) -> str:
+    """The hotline as the coalition's coordinators set it in the app (the footer's), for this
+    language; the environment's VECINOS_HOTLINE_NUMBER only while none is set. The pages, the
+    flyer and the cards read only the environment, and showed no number (outside walk)."""
+    return coalition.coalition().hotline_for(language) or settings.HOTLINE_NUMBER
+
+
 def _common(lang: languages.Language) -> dict:
     return {
         "content_lang": lang,
         "strings": content.page_strings(lang.code),
-        "hotline": settings.HOTLINE_NUMBER,
+        "hotline": hotline_number(lang.code),
         "legal_partners": settings.LEGAL_PARTNERS,
     }
 
@@ -102,7 +109,7 @@ def _absolute(name: str) -> str:
 
 def cards_pdf(request: HttpRequest, lang: str) -> HttpResponse:
     code = _pdf_language(lang)
-    data = pdf.cached("cards", code, settings.HOTLINE_NUMBER, _absolute("subscribe"))
+    data = pdf.cached("cards", code, hotline_number(code), _absolute("subscribe"))
     return _pdf_response(data, f"red-cards-{code}.pdf")
 
 
@@ -111,7 +118,7 @@ def flyer_pdf(request: HttpRequest, lang: str) -> HttpResponse:
     data = pdf.cached(
         "flyer",
         code,
-        settings.HOTLINE_NUMBER,
+        hotline_number(code),
         _absolute("report_form"),
         f"{_absolute('rights_index')}?lang={code}",
         _absolute("subscribe"),
