@@ -97,6 +97,10 @@ def test_coordinator_saves_settings_audited_and_pages_and_texts_use_them(persona
     page = client.get("/me/").content.decode()
     assert "RRV" in page and 'href="tel:+12135550199"' in page
     assert brand_sms("Vecinos: thanks, we know you got it.") == "RRV: thanks, we know you got it."
+    # The Chinese and Japanese texts' full-width colon, and the HELP reply's opening words.
+    assert brand_sms("Vecinos：已取消。") == "RRV：已取消。"
+    assert brand_sms("Vecinos community alerts. Text JOIN") == "RRV community alerts. Text JOIN"
+    assert brand_sms("Vecinosa: not the name") == "Vecinosa: not the name"
 
 
 def test_spanish_visitor_sees_the_spanish_hotline(personas, login, client):

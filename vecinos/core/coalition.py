@@ -20,7 +20,6 @@ from django.db import DatabaseError
 
 CACHE_SECONDS = 15.0
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-PRODUCT_PREFIX = "Vecinos:"
 
 
 @dataclass(frozen=True)
@@ -144,11 +143,17 @@ def set_language_reviewed(code: str, reviewed: bool, *, actor) -> bool:
     return True
 
 
+PRODUCT = "Vecinos"
+# What may follow the product's name at the start of a text: a colon (a full-width one in the
+# Chinese and Japanese texts) or a space ("Vecinos community alerts. ...", the HELP reply).
+_AFTER_PRODUCT = (":", "\uff1a", " ")
+
+
 def brand_sms(text: str) -> str:
     """Start a text message with the coalition's short name instead of the product's."""
-    if not text.startswith(PRODUCT_PREFIX):
+    if not text.startswith(PRODUCT) or text[len(PRODUCT) : len(PRODUCT) + 1] not in _AFTER_PRODUCT:
         return text
     short = coalition().short_name
-    if not short or short == "Vecinos":
+    if not short or short == PRODUCT:
         return text
-    return f"{short}:{text[len(PRODUCT_PREFIX) :]}"
+    return f"{short}{text[len(PRODUCT) :]}"
