@@ -20,7 +20,10 @@ acknowledgement: it answers the question asked most recently of someone not yet 
 
 A keyword counts when it is the first word of a short message (at most three words, as in
 reports' reserved words), so "Alto" opening a long report is still a report. Replies go out in
-the subscriber's language, else the language of the keyword they used.
+the language the person chose (their subscription's, their member profile's, or the one they
+named by SMS before subscribing, which their SMS contact point keeps), else the language of the
+keyword they used: English keywords work in every language and switch nobody to English (the
+flyers in every language say JOIN), and a JOIN keeps the chosen language for the subscription.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ from vecinos.alerts import services, voice
 from vecinos.alerts.models import AlertRecipient, OptOut, Subscriber
 from vecinos.core import languages
 from vecinos.core.audit import audit
+from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
 from vecinos.messaging.inbound import REPLY_LANGUAGES, InboundSms, register_sms, register_voice
+from vecinos.messaging.models import Channel
 
 EN, ES = "en", "es"
 # STOP / START / HELP / JOIN in every shipped language: the one table in core.languages.
@@ -66,16 +71,25 @@ def subscriber_of(msg: InboundSms) -> Subscriber | None:
     return Subscriber.objects.filter(phone_index=msg.from_index).first()
 
 
+def chosen_language(msg: InboundSms, sub: Subscriber | None) -> str:
+    """The language this person chose, "" when none we write in: their subscription's, else
+    their member profile's, else the one their SMS contact point keeps (a language's name they
+    texted before subscribing, an event's sign-up)."""
+    if sub is not None and sub.language in REPLY_LANGUAGES:
+        return sub.language
+    preferred = getattr(msg.member, "preferred_language", "")
+    if preferred in REPLY_LANGUAGES:
+        return preferred
+    kept = messaging_selectors.contact_language(Channel.SMS, msg.from_index)
+    return kept if kept in REPLY_LANGUAGES else ""
+
+
 def reply_language(msg: InboundSms, sub: Subscriber | None, hint: str = "") -> str:
-    """The subscriber's language, else the member's, else the keyword's, else a guess."""
-    for lang in (
-        sub.language if sub is not None else "",
-        getattr(msg.member, "preferred_language", ""),
-        hint,
-    ):
-        if lang in REPLY_LANGUAGES:
-            return lang
-    return msg.language
+    """The language the person chose, else the keyword's, else a guess."""
+    chosen = chosen_language(msg, sub)
+    if chosen:
+        return chosen
+    return hint if hint in REPLY_LANGUAGES else msg.language
 
 
 def rest_after_first_word(text: str) -> str:
@@ -339,8 +353,24 @@ def handle_language(msg: InboundSms) -> str | None:
         sub.save(update_fields=["language"])
         contacts = [c for c in (sub.sms_id, sub.voice_id, sub.email_contact_id) if c]
         messaging.contacts_set_language(contact_ids=contacts, language=lang)
+    elif msg.from_e164 and msg.from_index:
+        _keep_language(msg, lang)
     with translation.override(lang):
         return language_text(sub is not None)
+
+
+def _keep_language(msg: InboundSms, lang: str) -> None:
+    """Someone not subscribed named a language: their SMS contact point keeps it, so the JOIN
+    the reply asks for (and a STOP, a HELP) answers in it and the subscription takes it."""
+    contact = messaging.contact_point(
+        channel=Channel.SMS, address=msg.from_e164, member=msg.member, language=lang
+    )
+    messaging.contacts_set_language(contact_ids=[contact.pk], language=lang)
+    if contact.usable and services.is_opted_out(msg.from_index):
+        # A new contact point of a number that said STOP: it stays unusable until their START.
+        messaging.contacts_disable(
+            address_index=msg.from_index, channels=[Channel.SMS], reason="opted out"
+        )
 
 
 # --- Acknowledgements --------------------------------------------------------------------------

@@ -80,6 +80,20 @@ def usable_contact(channel: str, address_index: str) -> ContactPoint | None:
     ).first()
 
 
+def contact_language(channel: str, address_index: str) -> str:
+    """The language messages to this address are written in ("" when we have no contact point
+    there), whether or not it still works: the one its person chose (a language keyword by SMS,
+    an event's sign-up)."""
+    if not address_index:
+        return ""
+    found = (
+        ContactPoint.objects.filter(channel=channel, address_index=address_index)
+        .values_list("language", flat=True)
+        .first()
+    )
+    return found or ""
+
+
 def push_contacts_of(member_ids: Iterable[int]) -> list[ContactPoint]:
     """The working Web Push subscriptions of these people (by id)."""
     return list(
