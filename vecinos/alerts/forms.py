@@ -25,7 +25,7 @@ from django.utils.translation import pgettext_lazy
 from vecinos.alerts import wording
 from vecinos.alerts.models import RECORDING_KINDS, Alert, Tier
 from vecinos.alerts.services import MAX_MESSAGE
-from vecinos.core import ids
+from vecinos.core import geo, ids
 from vecinos.core.coalition import brand_sms
 from vecinos.messaging import selectors as messaging_selectors
 from vecinos.network.models import LANGUAGE_CHOICES, Zone
@@ -550,7 +550,7 @@ def parse_polygon(text: str) -> list[list[float]]:
         return []
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested thousands deep
         raise forms.ValidationError(_("The drawn area could not be read. Draw it again.")) from None
     if not isinstance(raw, list):
         raise forms.ValidationError(_("The drawn area could not be read. Draw it again."))
@@ -576,6 +576,10 @@ def parse_polygon(text: str) -> list[list[float]]:
         raise forms.ValidationError(_("An area needs at least three corners."))
     if len(points) > MAX_POLYGON_POINTS:
         raise forms.ValidationError(_("The drawn area has too many corners (at most 200)."))
+    try:  # too large, across the date line or crossing itself: refused before any cell fill
+        geo.check_outline(points)
+    except geo.ShapeError as exc:
+        raise forms.ValidationError(exc.message) from None
     return points
 
 

@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterable, Sequence
 
 import h3
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
 
 ZONE_RESOLUTION = 9
 COARSE_RESOLUTION = 7
@@ -14,6 +16,98 @@ EARTH_RADIUS_M = 6_371_008.8
 
 class GeoError(ValueError):
     pass
+
+
+class ShapeError(GeoError):
+    """A drawn outline that must not be used; ``message`` says why, for the person."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# The largest outline anyone may draw (a zone, an alert's or a call-out's area). A zone is a
+# neighborhood or a city district; the whole City of Los Angeles is about 1,300 km² and Los
+# Angeles County about 12,300 km², so 5,000 km² is generous for one coalition's area and still
+# cheap: about 48,000 cells at the zone resolution (a 0.1 km² hexagon), filled in well under a
+# second. Bigger outlines (a zoomed-out map tapped by accident) once took minutes to fill and
+# held the database locked while millions of cells were written.
+MAX_OUTLINE_KM2 = 5_000
+# Neither side of the outline's bounding box may be longer than this (an area of 5,000 km² is
+# at most ~70 km across when compact; a 50 km-radius circle, the composer's widest, is 100 km).
+MAX_OUTLINE_SPAN_KM = 150
+OUTLINE_TOO_LARGE = _("That area is too large (at most %(km2)s km²). Draw a smaller one.")
+OUTLINE_CROSSES_ITSELF = _("The outline crosses itself. Draw it again without crossing lines.")
+OUTLINE_OFF_MAP = _("The drawn area is not on the map.")
+
+
+def _crosses(
+    a: tuple[float, float], b: tuple[float, float], c: tuple[float, float], d: tuple[float, float]
+) -> bool:
+    """Whether segments ab and cd share a point (touching counts)."""
+
+    def side(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> int:
+        v = (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+        return (v > 0) - (v < 0)
+
+    def within(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> bool:
+        return min(p[0], q[0]) <= r[0] <= max(p[0], q[0]) and min(p[1], q[1]) <= r[1] <= max(
+            p[1], q[1]
+        )
+
+    s1, s2, s3, s4 = side(a, b, c), side(a, b, d), side(c, d, a), side(c, d, b)
+    if s1 != s2 and s3 != s4 and 0 not in (s1, s2, s3, s4):
+        return True
+    return (
+        (s1 == 0 and within(a, b, c))
+        or (s2 == 0 and within(a, b, d))
+        or (s3 == 0 and within(c, d, a))
+        or (s4 == 0 and within(c, d, b))
+    )
+
+
+def check_outline(ring_latlng: Sequence[Sequence[float]]) -> None:
+    """Refuses, cheaply and before any cell is filled, an outline ([lat, lng] corners, open or
+    closed) that is off the map or crosses the date line, is larger than MAX_OUTLINE_KM2 (or
+    wider than MAX_OUTLINE_SPAN_KM), or crosses itself. Raises ShapeError with a message.
+
+    O(n²) in the corners; outlines are capped at 200 corners where they are parsed."""
+    corners = [(float(lat), float(lng)) for lat, lng in ring_latlng]
+    if len(corners) > 1 and corners[0] == corners[-1]:
+        corners.pop()
+    if len(corners) < 3:
+        return  # callers say "at least three corners" in their own words
+    for lat, lng in corners:
+        try:
+            validate_lat_lng(lat, lng)
+        except GeoError:
+            raise ShapeError(str(OUTLINE_OFF_MAP)) from None
+    lats, lngs = [c[0] for c in corners], [c[1] for c in corners]
+    south, north, west, east = min(lats), max(lats), min(lngs), max(lngs)
+    if east - west > 180:  # crosses the antimeridian: the short way round is the other way
+        raise ShapeError(str(OUTLINE_OFF_MAP))
+    too_large = ShapeError(
+        str(OUTLINE_TOO_LARGE) % {"km2": number_format(MAX_OUTLINE_KM2, force_grouping=True)}
+    )
+    km_per_degree = math.radians(1) * EARTH_RADIUS_M / 1000
+    widest = 0.0 if south <= 0 <= north else min(abs(south), abs(north))
+    if (north - south) * km_per_degree > MAX_OUTLINE_SPAN_KM or (
+        east - west
+    ) * km_per_degree * math.cos(math.radians(widest)) > MAX_OUTLINE_SPAN_KM:
+        raise too_large
+    plane = Plane((south + north) / 2, (west + east) / 2)
+    pts = [plane.xy(lat, lng) for lat, lng in corners]
+    n = len(pts)
+    for i in range(n):
+        a, b = pts[i], pts[(i + 1) % n]
+        for j in range(i + 1, n):
+            if j == i + 1 or (i == 0 and j == n - 1):
+                continue  # neighbouring edges share a corner
+            if _crosses(a, b, pts[j], pts[(j + 1) % n]):
+                raise ShapeError(str(OUTLINE_CROSSES_ITSELF))
+    area_m2 = abs(sum(pts[i - 1][0] * p[1] - p[0] * pts[i - 1][1] for i, p in enumerate(pts))) / 2
+    if area_m2 > MAX_OUTLINE_KM2 * 1_000_000:
+        raise too_large
 
 
 def validate_lat_lng(lat: float, lng: float) -> None:
@@ -43,6 +137,7 @@ def polygon_cells(ring_lnglat: Sequence[Sequence[float]], res: int = ZONE_RESOLU
         raise GeoError("a boundary needs at least three corners")
     for lng, lat in ring_lnglat:
         validate_lat_lng(lat, lng)
+    check_outline([(lat, lng) for lng, lat in ring_lnglat])
     shape = h3.LatLngPoly([(lat, lng) for lng, lat in ring_lnglat])
     return sorted(h3.polygon_to_cells(shape, res))
 

@@ -116,16 +116,21 @@ def _clean_roles(roles: dict[str, int], errors: dict[str, str]) -> dict[str, int
     return clean_roles
 
 
-def _polygon_ok(polygon: list[list[float]]) -> bool:
-    """A drawn area as alerts take it: 3 to 200 corners, each a place on the map."""
+def _polygon_error(polygon: list[list[float]]) -> str | None:
+    """Why a drawn area cannot be taken as alerts take it (None: it can): 3 to 200 corners,
+    each a place on the map, not too large and not crossing itself (geo.check_outline)."""
+    not_on_map = str(gettext_lazy("That place is not on the map."))
     if not 3 <= len(polygon) <= 200:
-        return False
+        return not_on_map
     try:
         for lat, lng in polygon:
             geo.validate_lat_lng(lat, lng)
+        geo.check_outline(polygon)
+    except geo.ShapeError as exc:
+        return exc.message
     except (geo.GeoError, TypeError, ValueError):
-        return False
-    return True
+        return not_on_map
+    return None
 
 
 def _validate(
@@ -161,8 +166,8 @@ def _validate(
         errors["tiers"] = str(
             gettext_lazy("Members and the public are asked by area: choose zones or a radius.")
         )
-    if polygon and not _polygon_ok(polygon):
-        errors["polygon"] = str(gettext_lazy("That place is not on the map."))
+    if polygon and (polygon_error := _polygon_error(polygon)):
+        errors["polygon"] = polygon_error
     if point is not None:
         try:
             geo.validate_lat_lng(*point)

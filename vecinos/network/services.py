@@ -435,7 +435,11 @@ def zone_save(
     boundary = [[lng, lat] for lat, lng in ring]
     cells: list[str] = []
     try:
+        # Refuses (cheaply, before the fill) outlines too large, off the map or crossing
+        # themselves: a huge one once locked the database for minutes.
         cells = geo.polygon_cells([*boundary, boundary[0]] if boundary else [])
+    except geo.ShapeError as exc:
+        errors["boundary"] = exc.message
     except geo.GeoError:
         errors["boundary"] = _("Draw the zone's outline on the map (at least three corners).")
     if boundary and not cells and "boundary" not in errors:
