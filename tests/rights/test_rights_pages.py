@@ -139,6 +139,26 @@ def test_coordinator_marks_a_version_reviewed_and_it_is_audited(client, personas
     assert "원어민" not in page  # the "needs review" note is gone
 
 
+def test_the_writer_of_a_version_cannot_review_it(client, personas, login):
+    # A review is a second reading (outside walk: the coordinator who saved a version marked
+    # it reviewed at once).
+    article = Article.objects.get(slug="at-the-door")
+    mine = services.version_create(
+        article=article, language="es", title="En la puerta", summary="Resumen",
+        body="No abra la puerta.", actor=personas.coordinator,
+    )  # fmt: skip
+    login(personas.coordinator)
+    response = client.post(f"/rights/review/{mine.pk}/", HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "Someone other than its writer must review this version." in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.reviewed_at is None
+    assert not AuditEvent.objects.filter(action="rights.version_reviewed").exists()
+    login(personas.coalition)
+    client.post(f"/rights/review/{mine.pk}/")
+    mine.refresh_from_db()
+    assert mine.reviewed_by == personas.coalition
+
+
 @pytest.mark.parametrize("who", ["newcomer", "dispatcher", "anonymous"])
 def test_others_cannot_mark_reviewed(client, personas, login, who):
     version = ArticleVersion.objects.get(article__slug="at-the-door", language="ko")

@@ -135,6 +135,9 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     latest = selectors.current_version(version.article, version.language)
     if latest is None or latest.pk != version.pk:
         messages.error(request, _("A newer version exists: review that one."))
+    elif version.created_by_id == request.user.pk:
+        # A review is a second reading: the writer's own "reviewed" would vouch for nothing.
+        messages.error(request, _("Someone other than its writer must review this version."))
     else:
         services.version_mark_reviewed(version=version, actor=request.user)
         messages.success(request, _("Marked as reviewed."))
