@@ -195,11 +195,21 @@ def test_unknown_organization_and_missing_file_are_clear_messages(personas, tmp_
         (b"", "empty"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest", ".xlsx or .csv"),
         (b"PK\x03\x04garbage", "XLSX"),
+        # Random bytes named .xlsx or .csv were read as a CSV of garbage columns (outside walk).
+        (bytes(range(256)) * 4, "not a CSV or XLSX file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00\x01" * 200, "not a CSV or XLSX file"),
     ],
 )
 def test_unreadable_files_are_refused_with_a_reason(data, message):
     with pytest.raises(TableError, match=message):
         read_table(data)
+
+
+def test_csv_in_utf16_is_read():
+    # Excel's "Unicode text" export: UTF-16 with a byte-order mark, tab-separated.
+    table = read_table("phone\tname\n2135550170\tJosé\n".encode("utf-16"))
+    assert table.headers == ["phone", "name"]
+    assert table.rows == [(2, ["2135550170", "José"])]
 
 
 def test_csv_with_semicolons_and_windows_encoding_is_read():

@@ -88,6 +88,11 @@ def _clean(value: object) -> str:
 
 
 def _decode(data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its BOM (Excel's "Unicode text")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding)
@@ -130,6 +135,16 @@ def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
         book.close()
 
 
+def _binary(data: bytes) -> bool:
+    """Not text: NUL bytes or many control characters in its first 4 KB once decoded."""
+    head = data[:4096]
+    text = (
+        head.decode("utf-16", "ignore") if head[:2] in (b"\xff\xfe", b"\xfe\xff") else _decode(head)
+    )
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\r\n")
+    return "\x00" in text or controls > max(2, len(text) // 100)
+
+
 def is_xlsx(data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04"  # a ZIP container, as every .xlsx is
 
@@ -140,6 +155,10 @@ def read_table(data: bytes) -> Table:
         raise TableError(_("the file is empty"))
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise TableError(_("old .xls files are not read: save the sheet as .xlsx or .csv"))
+    if not is_xlsx(data) and _binary(data):
+        # Random bytes, an image, a PDF: read as CSV they made a preview of garbage columns
+        # with every row marked OK (outside walk).
+        raise TableError(_("not a CSV or XLSX file"))
     rows = _xlsx_rows(data) if is_xlsx(data) else _csv_rows(data)
     headers: list[str] | None = None
     body: list[tuple[int, list[str]]] = []
