@@ -155,3 +155,34 @@ def test_abandoned_uploads_are_forgotten_after_a_day(personas, login):
     assert import_jobs_forget() == 0
     assert import_jobs_forget(now=timezone.now() + timedelta(hours=25)) == 1
     assert bytes(ImportJob.objects.get().file) == b""
+
+
+def test_results_are_in_the_language_of_the_page_that_started_them(
+    personas, login, django_capture_on_commit_callbacks
+):
+    # The worker ran the import in its own default language: an Arabic page showed "not a
+    # valid phone number" (outside walk).
+    import json
+
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    client = login(personas.coordinator)
+    upload(client, personas.org_a)
+    job = ImportJob.objects.get()
+    mapping = {"phone": "0", "language": "1", "zip": "2", "consent": "3", "email": "", "zone": ""}
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(
+            reverse("import_job", args=[job.pk]),
+            {**mapping, "action": "dry_run"},
+            HTTP_ACCEPT_LANGUAGE="ar",
+        )
+    # The worker's thread: not the page's language.
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+    job.refresh_from_db()
+    with translation.override("ar"):
+        expected = gettext("not a valid phone number")
+    assert expected != "not a valid phone number"
+    assert expected in json.dumps(job.result, ensure_ascii=False)

@@ -6,9 +6,9 @@ import io
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from vecinos.core import coalition
+from vecinos.core import coalition, languages
 from vecinos.core.audit import audit
 from vecinos.core.crypto import decrypt_bytes, encrypt_bytes
 from vecinos.core.models import CoalitionSettings
@@ -43,8 +43,11 @@ def import_job_create(
 
 
 @transaction.atomic
-def import_job_start(*, job: ImportJob, actor: Member, mapping: dict, dry_run: bool) -> bool:
-    """Queue a dry run or the real import. False if the job cannot run (running, or done)."""
+def import_job_start(
+    *, job: ImportJob, actor: Member, mapping: dict, dry_run: bool, language: str = ""
+) -> bool:
+    """Queue a dry run or the real import, its results written in ``language`` (the page's
+    when the coordinator pressed the button). False if the job cannot run (running, done)."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.created_by_id != actor.pk or not network.can_manage_org(actor, job.organization):
         raise NotAllowed
@@ -55,7 +58,7 @@ def import_job_start(*, job: ImportJob, actor: Member, mapping: dict, dry_run: b
     job.save(update_fields=["mapping", "dry_run", "status", "rows_done", "result"])
     from vecinos.onboarding.tasks import run_import_job
 
-    transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
+    transaction.on_commit(lambda: run_import_job.enqueue(job.pk, language))
     return True
 
 
@@ -66,7 +69,16 @@ def _progress(job_id: int):
     return report
 
 
-def import_job_run(*, job_id: int) -> None:
+def import_job_run(*, job_id: int, language: str = "") -> None:
+    """Run a queued job. Its results (row problems, warnings) are words for the coordinator,
+    kept as written: in the language of the page they started it from, not the worker's
+    default (outside walk: an Arabic page showed them in English)."""
+    known = languages.get(language)
+    with translation.override(known.code if known is not None else None):
+        _import_job_run(job_id=job_id)
+
+
+def _import_job_run(*, job_id: int) -> None:
     job = ImportJob.objects.select_related("organization", "created_by").get(pk=job_id)
     if job.status != ImportJob.Status.RUNNING:
         return

@@ -8,8 +8,8 @@ from vecinos.onboarding import services
 
 
 @task()
-def run_import_job(job_id: int) -> None:
-    services.import_job_run(job_id=job_id)
+def run_import_job(job_id: int, language: str = "") -> None:
+    services.import_job_run(job_id=job_id, language=language)
 
 
 @db_periodic_task(crontab(minute="17"))

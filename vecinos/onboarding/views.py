@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -87,6 +88,7 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
                 actor=_member(request),
                 mapping=form.mapping(),
                 dry_run=request.POST.get("action") != "import",
+                language=translation.get_language() or "",
             )
             return redirect("import_job", job_id=job.pk)
         chosen = form.mapping() if form.is_bound and form.is_valid() else suggested.columns
