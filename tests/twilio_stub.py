@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+from xml.etree import ElementTree
 
 import phonenumbers
 import pytest
@@ -558,6 +559,24 @@ def signed_post(client, path: str, params: dict, *, token: str = WEBHOOK_TOKEN, 
         signature = twilio_signature(path, params, token=token)
     headers = {"HTTP_X_TWILIO_SIGNATURE": signature} if signature else {}
     return client.post(path, params, **headers)
+
+
+def sms_reply(client, sender: str, body: str, *, to: str = "+12135550000") -> str | None:
+    """Text ``body`` from ``sender`` to the SMS webhook, signed as Twilio signs it, and return
+    the one reply in the TwiML answer (None when it answers nothing)."""
+    params = {
+        "From": sender,
+        "To": to,
+        "Body": body,
+        "MessageSid": "SM" + secrets.token_hex(16),
+        "AccountSid": "AC" + "0" * 32,
+        "NumMedia": "0",
+    }
+    response = signed_post(client, "/hooks/twilio/sms", params)
+    assert response.status_code == 200, response.content
+    messages = ElementTree.fromstring(response.content).findall("Message")
+    assert len(messages) <= 1, response.content
+    return messages[0].text if messages else None
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.alerts.test_alert_areas import compose
 from tests.conftest import sign_in
 from vecinos.alerts.models import Alert, Tier
 from vecinos.mobilize.models import Activation
@@ -26,19 +27,6 @@ BAD = [
     (DATE_LINE, "The drawn area is not on the map."),
     (BOWTIE, "The outline crosses itself."),
 ]
-
-
-def compose(client, **fields):
-    data = {
-        "kind": "sighting",
-        "tiers": ["public"],
-        "message_es": "Operativo confirmado en la zona.",
-        "message_en": "Confirmed operation in the area.",
-        "expires_hours": "4",
-        "radius_m": "",
-        **fields,
-    }
-    return client.post("/alerts/new/", data)
 
 
 @pytest.mark.parametrize(("polygon", "message"), BAD)

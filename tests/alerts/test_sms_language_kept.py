@@ -8,15 +8,13 @@ sets the language of someone who chose none (가입 90033)."""
 
 from __future__ import annotations
 
-import random
-import xml.etree.ElementTree as ET
-
 import pytest
 from django.utils import translation
 
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
     signed_post,
+    sms_reply,
     twilio_webhooks,
 )
 from vecinos.alerts import inbound as keywords
@@ -44,20 +42,7 @@ CHOSEN = [
 ]
 
 
-def say(client, sender: str, body: str) -> str | None:
-    params = {
-        "From": sender,
-        "To": "+12135550000",
-        "Body": body,
-        "MessageSid": "SM" + f"{random.getrandbits(128):032x}",
-        "AccountSid": "AC" + "0" * 32,
-        "NumMedia": "0",
-    }
-    response = signed_post(client, SMS, params)
-    assert response.status_code == 200, response.content
-    messages = ET.fromstring(response.content).findall("Message")
-    assert len(messages) <= 1
-    return messages[0].text if messages else None
+say = sms_reply  # the signed webhook, its one reply
 
 
 def in_language(lang: str, fn, *args) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import unicodedata
-import xml.etree.ElementTree as ET
 
 import phonenumbers
 import pytest
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
     signed_post,
+    sms_reply,
     twilio_signature,
     twilio_webhooks,
 )
@@ -58,19 +58,7 @@ def new_number() -> str:
             return number
 
 
-def say(client, sender: str, body: str) -> str | None:
-    params = {
-        "From": sender,
-        "To": "+12135550000",
-        "Body": body,
-        "MessageSid": "SM" + f"{random.getrandbits(128):032x}",
-        "AccountSid": "AC" + "0" * 32,
-        "NumMedia": "0",
-    }
-    response = signed_post(client, SMS, params)
-    assert response.status_code == 200, response.content
-    messages = ET.fromstring(response.content).findall("Message")
-    return messages[0].text if messages else None
+say = sms_reply  # the signed webhook, its one reply
 
 
 def in_language(lang: str, fn, *args) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import phonenumbers
@@ -18,6 +17,7 @@ from tests.conftest import make_member, sign_in
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
     signed_post,
+    sms_reply,
     twilio_webhooks,
 )
 from vecinos.alerts import services as alert_services
@@ -61,19 +61,7 @@ def new_number() -> str:
             return number
 
 
-def text(client, sender: str, body: str) -> str | None:
-    params = {
-        "From": sender,
-        "To": "+12135550000",
-        "Body": body,
-        "MessageSid": "SM" + f"{random.getrandbits(128):032x}",
-        "AccountSid": "AC" + "0" * 32,
-        "NumMedia": "0",
-    }
-    response = signed_post(client, SMS, params)
-    assert response.status_code == 200, response.content
-    found = ET.fromstring(response.content).findall("Message")
-    return found[0].text if found else None
+text = sms_reply  # the signed webhook, its one reply
 
 
 def responder(org, name: str, language: str = "en", tier: int = Vetting.VOUCHED):

@@ -13,6 +13,7 @@ from tests.conftest import make_member
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
     signed_post,
+    sms_reply,
     twilio_signature,
     twilio_webhooks,
 )
@@ -41,19 +42,7 @@ def new_number() -> str:
             return number
 
 
-def say(client, sender: str, body: str) -> str | None:
-    params = {
-        "From": sender,
-        "To": "+12135550000",
-        "Body": body,
-        "MessageSid": "SM" + f"{random.getrandbits(128):032x}",
-        "AccountSid": "AC" + "0" * 32,
-        "NumMedia": "0",
-    }
-    response = signed_post(client, SMS, params)
-    assert response.status_code == 200, response.content
-    messages = ET.fromstring(response.content).findall("Message")
-    return messages[0].text if messages else None
+say = sms_reply  # the signed webhook, its one reply
 
 
 @pytest.mark.parametrize(
