@@ -12,6 +12,7 @@ from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, make_member
+from tests.network.test_phone_change import texted_code
 from vecinos.core.models import AuditEvent
 from vecinos.network.models import Member, Organization, Role, Tier
 
@@ -109,6 +110,13 @@ def test_coordinator_invites_and_vouches_a_newcomer_who_joins_on_a_phone(
     expect(phone.get_by_text("New", exact=True)).to_be_visible()  # their vetting level
     rosa = Member.objects.get(username="rosa.vecina")
     assert rosa.tier == Tier.NEW
+    # The phone is theirs once the code texted to it comes back (network.phone_change).
+    assert rosa.phone == ""
+    expect(phone.get_by_role("heading", name="Confirm your new phone number")).to_be_visible()
+    phone.get_by_label("Code from the text message:").fill(texted_code("+13235550187"))
+    submit(phone, "Confirm the number", "**/me/")
+    expect(phone.get_by_text("Your phone number is now (323) 555-0187.")).to_be_visible()
+    rosa.refresh_from_db()
     assert rosa.phone == "+13235550187"
     assert rosa.preferred_language == "es"
 

@@ -26,7 +26,7 @@ def test_every_app_that_holds_people_registered_its_purge_step():
         "network.demo_credentials",
     ]
     retention = [step.name for step in extensions.retention_steps()]
-    assert retention == ["messaging.bodies", "transports.bodies"]
+    assert retention == ["messaging.bodies", "transports.bodies", "network.phone_changes"]
 
 
 @pytest.mark.django_db

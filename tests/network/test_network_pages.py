@@ -41,6 +41,8 @@ ORG_A_COORDINATORS = frozenset({"coalition", "coordinator"})
 
 WHO_MAY: dict[str, frozenset[str]] = {
     "profile": SIGNED_IN,
+    # Each acts on the person's own waiting number only (test_phone_change).
+    "profile_phone": SIGNED_IN,
     "tokens": SIGNED_IN,
     # Each persona tries to revoke the dispatcher's token: only its owner may.
     "token_revoke": frozenset({"dispatcher"}),
@@ -94,6 +96,7 @@ def _org(w: World) -> int:
 
 ROUTES: dict[str, Route] = {
     "profile": Route("get", lambda w: reverse("profile"), 200),
+    "profile_phone": Route("post", lambda w: reverse("profile_phone"), 302),
     "tokens": Route("get", lambda w: reverse("tokens"), 200),
     "token_revoke": Route(
         "post", lambda w: reverse("token_revoke", args=[w.token_id]), 302, refused=404

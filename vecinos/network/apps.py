@@ -18,13 +18,14 @@ class NetworkConfig(AppConfig):
 
 
 def _purge_steps() -> None:
-    from vecinos.core.extensions import add_purge_step
-    from vecinos.network import purge
+    from vecinos.core.extensions import add_purge_step, add_retention_step
+    from vecinos.network import phone_change, purge
 
     # Last: every other app's rows point at members.
     add_purge_step("network.sign_in_attempts", purge.purge_sign_in_attempts, order=80)
     add_purge_step("network.members", purge.purge_members, order=90)
     add_purge_step("network.demo_credentials", purge.purge_demo_credentials, order=95)
+    add_retention_step("network.phone_changes", phone_change.drop_expired, order=90)
 
 
 def _navigation(selectors) -> None:

@@ -97,6 +97,19 @@ class SixDigitCodeForm(forms.Form):
         return code
 
 
+class PhoneCodeForm(forms.Form):
+    """The code texted to a new phone number (network.phone_change)."""
+
+    code = forms.CharField(
+        label=_("Code from the text message"),
+        max_length=12,
+        error_messages={"required": _("Enter the 6-digit code we texted you.")},
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9 ]*"}
+        ),
+    )
+
+
 class VerifyCodeForm(forms.Form):
     """A TOTP code or a recovery code."""
 

@@ -154,6 +154,18 @@ class Member(AbstractBaseUser, PermissionsMixin):
         def is_verified(self) -> bool: ...
 
 
+class PhoneChange(models.Model):
+    """A phone number a member asked to use, waiting for the code texted to it. Until the code
+    comes back, the member's phone stays what it was: nobody takes another person's number (and
+    with it their replies, and the messages meant for them) by typing it into a form."""
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="phone_change")
+    phone = EncryptedTextField()
+    code_hash = models.CharField(max_length=64)
+    sent_at = models.DateTimeField(default=timezone.now)
+    tries = models.PositiveSmallIntegerField(default=0)
+
+
 class Membership(models.Model):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from vecinos.core import geo
 from vecinos.core.audit import audit
-from vecinos.network import selectors
+from vecinos.network import phone_change, selectors
 from vecinos.network.models import (
     COALITION_WIDE_ROLES,
     LANGUAGE_CODES,
@@ -148,9 +148,12 @@ def invitation_accept(
         languages=[code for code in languages if code in LANGUAGE_CODES],
         tier=Tier.NEW,
     )
-    set_contact(member, phone=phone, email=email)
+    # The phone is the member's only once the code texted to it comes back (phone_change).
+    e164 = normalize_phone(phone)
+    set_contact(member, email=email)
     member.set_password(password)
     member.save()
+    phone_change.start(member, e164)
     Membership.objects.create(
         member=member, organization=invitation.organization, role=invitation.role
     )
@@ -463,7 +466,6 @@ def zone_save(
     return zone
 
 
-@transaction.atomic
 def profile_update(
     *,
     member: Member,
@@ -473,13 +475,19 @@ def profile_update(
     preferred_language: str,
     languages: list[str],
     notes: str,
-) -> Member:
-    """A member's own profile. A phone that does not parse raises InvalidPhone, nothing saved."""
+) -> bool:
+    """A member's own profile. A phone that does not parse raises InvalidPhone, nothing saved.
+
+    A new phone number is not saved but texted a code (phone_change): the profile says so, and
+    returns True. An empty one removes the phone at once; the current one drops a waiting one.
+    Raises phone_change.TooManyCodes, after saving the rest, if too many codes were asked for."""
+    e164 = normalize_phone(phone) if phone else ""
     member.full_name = full_name.strip()
     member.preferred_language = preferred_language
     member.languages = [code for code in languages if code in LANGUAGE_CODES]
     member.notes = notes.strip()
-    set_contact(member, phone=phone, email=email)
+    current = member.phone
+    set_contact(member, phone=current if e164 else "", email=email)
     member.save(
         update_fields=[
             "full_name",
@@ -492,4 +500,10 @@ def profile_update(
             "email_index",
         ]
     )
-    return member
+    if e164 and e164 != current:
+        waiting = phone_change.pending(member)
+        if waiting is None or waiting.phone != e164:
+            phone_change.start(member, e164)
+        return True
+    phone_change.cancel(member)
+    return False

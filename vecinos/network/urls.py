@@ -13,6 +13,7 @@ urlpatterns = [
     path("2fa/recovery-codes/", views.two_factor_recovery, name="two_factor_recovery"),
     # Own account
     path("me/", views.profile, name="profile"),
+    path("me/phone/", views.profile_phone, name="profile_phone"),
     path("me/tokens/", views.tokens, name="tokens"),
     path("me/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     # Organizations and rosters (coordinators)

@@ -57,6 +57,7 @@ from vecinos.network.views_account import (  # noqa: F401  (account pages, reach
     join,
     locked_out,
     profile,
+    profile_phone,
     sign_in,
     sign_out,
     sign_out_everywhere,

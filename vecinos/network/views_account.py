@@ -21,18 +21,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from vecinos.network import selectors, services, two_factor
+from vecinos.network import phone_change, selectors, services, two_factor
 from vecinos.network.forms import (
     DEFAULT_TOKEN_DAYS,
     PHONE_ERROR,
     WRONG_CODE,
     JoinForm,
+    PhoneCodeForm,
     ProfileForm,
     SignInForm,
     SixDigitCodeForm,
@@ -46,6 +47,7 @@ from vecinos.network.models import (
     ApiToken,
     Member,
     Membership,
+    PhoneChange,
     Role,
     Tier,
 )
@@ -267,34 +269,101 @@ def profile(request: HttpRequest) -> HttpResponse:
         form = ProfileForm(request.POST)
         if form.is_valid():
             try:
-                services.profile_update(member=member, **form.cleaned_data)
+                texted = services.profile_update(member=member, **form.cleaned_data)
             except InvalidPhone:
                 form.add_error("phone", PHONE_ERROR)
+            except phone_change.TooManyCodes:
+                messages.error(request, _TOO_MANY_CODES)
+                return redirect("profile")
             else:
-                messages.success(request, _("Your profile is saved."))
+                if texted:
+                    messages.success(
+                        request,
+                        _(
+                            "Your profile is saved. We texted a code to your new phone number: "
+                            "enter it below to start using that number."
+                        ),
+                    )
+                else:
+                    messages.success(request, _("Your profile is saved."))
                 return redirect("profile")
     else:
+        waiting = phone_change.pending(member)
+        phone = waiting.phone if waiting else member.phone  # saving again keeps it waiting
         form = ProfileForm(
             initial={
                 "full_name": member.full_name,
-                "phone": _display_phone(member.phone) if member.phone else "",
+                "phone": _display_phone(phone) if phone else "",
                 "email": member.email,
                 "preferred_language": member.preferred_language,
                 "languages": member.languages,
                 "notes": member.notes,
             }
         )
+    waiting = phone_change.pending(member)
     return render(
         request,
         "network/profile.html",
         {
             "form": form,
+            # Kept on one line (no-break space and hyphen), also inside right-to-left text.
+            "waiting_phone": _display_phone(waiting.phone)
+            .replace(" ", "\u00a0")
+            .replace("-", "\u2011")
+            if waiting
+            else "",
+            "code_form": PhoneCodeForm(),
             "tier_label": Tier(member.tier).label,
             "vouch_count": member.vouches_received.count(),
             "training_count": member.trainings.count(),
             "has_two_factor": TOTPDevice.objects.filter(user=member, confirmed=True).exists(),
         },
     )
+
+
+_TOO_MANY_CODES = gettext_lazy(
+    "Too many codes were sent to you in the last hour. Your phone number is unchanged: "
+    "try again later."
+)
+
+
+@login_required
+@require_POST
+def profile_phone(request: HttpRequest) -> HttpResponse:
+    """The code texted to a new phone number: confirm it, ask for a new one, or give up."""
+    member = member_of(request)
+    action = request.POST.get("action", "")
+    if action == "cancel":
+        phone_change.cancel(member)
+        messages.success(request, _("Your phone number is unchanged."))
+    elif action == "resend":
+        waiting = PhoneChange.objects.filter(member=member).first()
+        if waiting is None:
+            messages.error(request, _("No phone number is waiting for a code."))
+        else:
+            try:
+                phone_change.start(member, waiting.phone)
+            except phone_change.TooManyCodes:
+                messages.error(request, _TOO_MANY_CODES)
+            else:
+                messages.success(request, _("We texted you a new code."))
+    else:
+        form = PhoneCodeForm(request.POST)
+        if not form.is_valid() or not phone_change.confirm(member, form.cleaned_data["code"]):
+            messages.error(
+                request,
+                _(
+                    "That code is not right, or it is more than 30 minutes old. Check the text "
+                    "message, or ask for a new code."
+                ),
+            )
+        else:
+            member.refresh_from_db(fields=["phone"])
+            messages.success(
+                request,
+                _("Your phone number is now %(phone)s.") % {"phone": _display_phone(member.phone)},
+            )
+    return redirect("profile")
 
 
 @never_cache
@@ -400,6 +469,10 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
                     "your organization vouch for you, you can see more and take on your role."
                 )
                 % {"org": invitation.organization.name},
+            )
+            messages.info(
+                request,
+                _("We texted a code to your phone: enter it below to start using that number."),
             )
             return redirect("profile")
     context["form"] = form

@@ -1,0 +1,219 @@
+"""A member's phone changes only when the code texted to the new number comes back: typing
+someone else's number into the profile (or the join form) takes neither their replies nor the
+messages meant for them."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.conftest import make_member, sign_in
+from tests.twilio_stub import fresh_rate_limits  # noqa: F401  (a fixture)
+from vecinos.core.models import AuditEvent
+from vecinos.messaging.models import Delivery
+from vecinos.network import inbound, phone_change
+from vecinos.network.models import Member, PhoneChange, Role
+from vecinos.network.phones import phone_index
+from vecinos.network.services import invitation_create
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
+
+VICTIM = "+13235550111"
+
+
+def profile_data(phone: str, **overrides) -> dict:
+    data = {"full_name": "Ana Nueva", "phone": phone, "preferred_language": "es", "notes": ""}
+    data.update(overrides)
+    return data
+
+
+def texted_code(phone: str) -> str:
+    """The code in the last text queued for ``phone``."""
+    index = phone_index(phone)
+    deliveries = Delivery.objects.filter(purpose="phone_code", contact__address_index=index)
+    body = deliveries.order_by("-id").first().body
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def page(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def test_another_persons_number_is_not_taken_until_its_code_comes_back(client, personas):
+    victim = make_member("victim", phone=VICTIM)
+    attacker = personas.verifier
+    before = attacker.phone
+    sign_in(client, attacker)
+    response = client.post(reverse("profile"), profile_data("(323) 555-0111"), follow=True)
+    assert response.status_code == 200
+    body = page(response)
+    assert "We texted a code to your new phone number" in body
+    assert "(323) 555-0111" in body  # the box says which number waits
+    attacker.refresh_from_db()
+    assert attacker.phone == before and attacker.full_name == "Ana Nueva"  # the rest saved
+    # Texts from that number are still the victim's, not the attacker's.
+    assert inbound.member_by_phone(phone_index(VICTIM)) == victim
+    # The code went to the number itself (in the member's language), and nowhere else.
+    (sent,) = Delivery.objects.filter(purpose="phone_code")
+    assert sent.contact.address == VICTIM and sent.contact.member_id is None
+    assert "código" in sent.body.lower()
+    # Guessing does not work, and five wrong codes drop the waiting number.
+    right = texted_code(VICTIM)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    for _ in range(phone_change.MAX_TRIES):
+        response = client.post(reverse("profile_phone"), {"action": "confirm", "code": wrong})
+        assert response.status_code == 302
+    assert not PhoneChange.objects.filter(member=attacker).exists()
+    response = client.post(reverse("profile_phone"), {"action": "confirm", "code": right})
+    attacker.refresh_from_db()
+    assert attacker.phone == before
+    assert AuditEvent.objects.filter(action="profile.phone_code_wrong").count() == 5
+
+
+def test_the_right_code_makes_the_number_the_members(client, personas):
+    member = personas.verifier
+    sign_in(client, member)
+    client.post(reverse("profile"), profile_data("213.555.0199"))
+    code = texted_code("+12135550199")
+    # Typed with a space, or in Arabic-Indic digits, it is the same code.
+    typed = " ".join([code[:3], code[3:]])
+    response = client.post(
+        reverse("profile_phone"), {"action": "confirm", "code": typed}, follow=True
+    )
+    assert "Your phone number is now (213) 555-0199." in page(response)
+    member.refresh_from_db()
+    assert member.phone == "+12135550199" and member.phone_index == phone_index("+12135550199")
+    assert not PhoneChange.objects.filter(member=member).exists()
+    assert inbound.member_by_phone(phone_index("+12135550199")) == member
+    assert AuditEvent.objects.filter(action="profile.phone_confirmed", target_id=member.pk).exists()
+
+
+def test_a_code_in_arabic_indic_digits_is_read(client, personas):
+    member = personas.verifier
+    sign_in(client, member)
+    client.post(reverse("profile"), profile_data("(213) 555-0198"))
+    code = texted_code("+12135550198")
+    arabic = "".join(chr(0x0660 + int(d)) for d in code)
+    client.post(reverse("profile_phone"), {"action": "confirm", "code": arabic})
+    member.refresh_from_db()
+    assert member.phone == "+12135550198"
+
+
+def test_a_code_older_than_half_an_hour_does_not_work(client, personas):
+    member = personas.verifier
+    sign_in(client, member)
+    client.post(reverse("profile"), profile_data("(213) 555-0197"))
+    code = texted_code("+12135550197")
+    later = timezone.now() + timedelta(minutes=phone_change.CODE_MINUTES + 1)
+    with time_machine.travel(later, tick=False):
+        sign_in(client, member)
+        response = client.post(
+            reverse("profile_phone"), {"action": "confirm", "code": code}, follow=True
+        )
+        assert "more than 30 minutes old" in page(response)
+        assert "Confirm your new phone number" not in page(client.get(reverse("profile")))
+        # The retention step forgets the number.
+        assert phone_change.drop_expired() == {"phone_changes": 1}
+    member.refresh_from_db()
+    assert member.phone != "+12135550197"
+
+
+def test_a_new_code_replaces_the_old_one_and_sends_are_limited(client, personas):
+    member = personas.verifier
+    sign_in(client, member)
+    client.post(reverse("profile"), profile_data("(213) 555-0196"))
+    first = texted_code("+12135550196")
+    response = client.post(reverse("profile_phone"), {"action": "resend"}, follow=True)
+    assert "We texted you a new code." in page(response)
+    second = texted_code("+12135550196")
+    if first != second:  # one chance in a million that they are the same
+        client.post(reverse("profile_phone"), {"action": "confirm", "code": first})
+        member.refresh_from_db()
+        assert member.phone != "+12135550196"
+    for _ in range(phone_change.SENDS_PER_HOUR):
+        response = client.post(reverse("profile_phone"), {"action": "resend"}, follow=True)
+    assert "Too many codes were sent to you in the last hour" in page(response)
+    sent = Delivery.objects.filter(purpose="phone_code").count()
+    assert sent == phone_change.SENDS_PER_HOUR
+    # Saving the profile again with the same waiting number sends nothing more.
+    client.post(reverse("profile"), profile_data("(213) 555-0196"))
+    assert Delivery.objects.filter(purpose="phone_code").count() == sent
+
+
+def test_keeping_the_old_number_or_removing_the_phone_needs_no_code(client, personas):
+    member = personas.verifier
+    before = member.phone
+    sign_in(client, member)
+    client.post(reverse("profile"), profile_data("(213) 555-0195"))
+    response = client.post(reverse("profile_phone"), {"action": "cancel"}, follow=True)
+    assert "Your phone number is unchanged." in page(response)
+    assert not PhoneChange.objects.filter(member=member).exists()
+    member.refresh_from_db()
+    assert member.phone == before
+    client.post(reverse("profile"), profile_data(""))
+    member.refresh_from_db()
+    assert member.phone == "" and member.phone_index == ""
+
+
+def test_the_profile_page_keeps_the_waiting_number_in_the_form(client, personas):
+    """Saving the profile again (a name changed) must not drop the number waiting for its code."""
+    member = personas.verifier
+    sign_in(client, member)
+    client.post(reverse("profile"), profile_data("(213) 555-0194"))
+    body = page(client.get(reverse("profile")))
+    assert 'value="(213) 555-0194"' in body
+    client.post(reverse("profile"), profile_data("(213) 555-0194", full_name="Ana Otra"))
+    assert PhoneChange.objects.get(member=member).phone == "+12135550194"
+
+
+def test_joining_by_invitation_texts_the_phone_a_code(client, personas):
+    token = invitation_create(
+        actor=personas.coordinator, organization=personas.org_a, role=Role.PATROL
+    ).token
+    response = client.post(
+        reverse("join", args=[token]),
+        {
+            "username": "nueva.vecina",
+            "password1": "three unrelated words",
+            "password2": "three unrelated words",
+            "full_name": "Nueva Vecina",
+            "phone": "(323) 555-0111",
+            "email": "",
+            "preferred_language": "en",
+            "languages": ["es"],
+        },
+        follow=True,
+    )
+    body = page(response)
+    assert "We texted a code to your phone" in body and "Confirm the number" in body
+    member = Member.objects.get(username="nueva.vecina")
+    assert member.phone == ""
+    sent = Delivery.objects.get(purpose="phone_code")
+    assert sent.language == "en" and "your code to confirm this phone number" in sent.body
+    client.post(reverse("profile_phone"), {"action": "confirm", "code": texted_code(VICTIM)})
+    member.refresh_from_db()
+    assert member.phone == VICTIM
+
+
+def test_nobody_else_can_confirm_or_cancel_a_members_waiting_number(client, personas):
+    member = personas.verifier
+    phone_change.start(member, "+12135550193")
+    code = texted_code("+12135550193")
+    other = personas.coordinator
+    sign_in(client, other)
+    client.post(reverse("profile_phone"), {"action": "confirm", "code": code})
+    client.post(reverse("profile_phone"), {"action": "cancel"})
+    other.refresh_from_db()
+    assert other.phone != "+12135550193"
+    assert PhoneChange.objects.filter(member=member).exists()
+    client.logout()
+    response = client.post(reverse("profile_phone"), {"action": "confirm", "code": code})
+    assert response.status_code == 302 and "/signin/" in response["Location"]
+    sign_in(client, other)
+    assert client.get(reverse("profile_phone")).status_code == 405
