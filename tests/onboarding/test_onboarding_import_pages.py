@@ -49,7 +49,7 @@ def test_coordinator_uploads_maps_previews_dry_runs_and_imports(
         client.post(reverse("import_job", args=[job.pk]), {**mapping, "action": "dry_run"})
     job.refresh_from_db()
     assert job.status == "done" and job.dry_run
-    assert (job.result["new"], job.result["errors"]) == (2, 1)
+    assert (job.result["accepted"], job.result["errors"]) == (2, 1)
     assert Subscriber.objects.count() == 0
     html = client.get(reverse("import_job", args=[job.pk])).content.decode()
     assert "Dry run: nothing was saved" in html
@@ -186,3 +186,51 @@ def test_results_are_in_the_language_of_the_page_that_started_them(
         expected = gettext("not a valid phone number")
     assert expected != "not a valid phone number"
     assert expected in json.dumps(job.result, ensure_ascii=False)
+
+
+def _run(client, org, data: bytes, action: str, callbacks) -> ImportJob:
+    upload(client, org, data=data)
+    job = ImportJob.objects.latest("pk")
+    mapping = {"phone": "0", "language": "1", "zip": "2", "consent": "3", "email": "", "zone": ""}
+    with callbacks(execute=True):
+        client.post(reverse("import_job", args=[job.pk]), {**mapping, "action": action})
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.parametrize("action", ["dry_run", "import"])
+def test_an_upload_cannot_ask_who_is_subscribed_or_texted_stop(
+    personas, login, django_capture_on_commit_callbacks, action
+):
+    """An organization's coordinator could test a list of numbers against the whole coalition:
+    "already subscribed" and "on the stop list" told them who was known. In the app every row
+    written is only "accepted"; the audit log keeps the true counts."""
+    from vecinos.alerts.models import OptOut
+    from vecinos.network.phones import phone_index
+
+    OptOut.objects.create(phone_index=phone_index("+12135550180"), source="sms")
+    other = login(personas.coordinator)
+    _run(other, personas.org_a, b"Telefono,Idioma,Zip,Permiso\n(213) 555-0181,es,90033,hoja\n",
+         "import", django_capture_on_commit_callbacks)  # fmt: skip
+    assert Subscriber.objects.count() == 1
+    client = login(personas.outsider)  # another organization's coordinator
+    header = b"Telefono,Idioma,Zip,Permiso\n"
+    known = _run(client, personas.org_b, header + b"(213) 555-0180,es,90033,hoja\n"
+                 b"(213) 555-0181,es,90033,hoja\n", action, django_capture_on_commit_callbacks)  # fmt: skip
+    unknown = _run(client, personas.org_b, header + b"(213) 555-0182,es,90033,hoja\n"
+                   b"(213) 555-0183,es,90033,hoja\n", action, django_capture_on_commit_callbacks)  # fmt: skip
+    # The two files' results are the same: nothing tells the known numbers from the unknown.
+    assert known.result == unknown.result, (known.result, unknown.result)
+    assert known.result["accepted"] == 2 and known.result["problems"] == []
+    page = client.get(reverse("import_job", args=[known.pk])).content.decode()
+    assert "2 accepted, 0 skipped, 0 errors" in page
+    assert "on the stop list" not in page and "already subscribed, nothing" not in page
+    assert "this page does not say who was already subscribed" in page
+    assert client.get(reverse("import_report", args=[known.pk])).content.decode().count("\n") == 1
+    # What happened is still what must happen: STOP is honoured; the auditors see it all.
+    assert not Subscriber.objects.filter(phone_index=phone_index("+12135550180")).exists()
+    event = AuditEvent.objects.filter(
+        action="import.subscribers", organization_id=personas.org_b.pk
+    )
+    first = event.order_by("pk").first()
+    assert (first.detail["new"], first.detail["updated"], first.detail["skipped"]) == (0, 0, 2)

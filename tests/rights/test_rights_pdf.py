@@ -91,3 +91,28 @@ def test_flyer_in_each_language(client, code):
 )
 def test_unknown_or_spoken_only_language_is_404(client, path):
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize(("code", "other"), [("ja", "zh-hant"), ("zh-hans", "zh-hant")])
+def test_japanese_and_simplified_chinese_get_their_own_glyph_forms(code, other):
+    """One CJK font serves Japanese, Korean and both Chinese scripts (its file is named "tc"):
+    the shaping language picks each one's regional forms of a shared character (its locl
+    feature), so a Japanese card does not print Traditional Chinese shapes."""
+    import uharfbuzz as hb
+
+    font = hb.Font(hb.Face(hb.Blob.from_file_path(str(pdf._font_files()["cjk"]))))
+
+    def glyphs(language_code: str) -> list[int]:
+        doc = pdf.Document({"cjk"})
+        doc.add_page()
+        doc.use(language_code, 12)
+        language = doc.text_shaping["language"]
+        assert language.lower().startswith(language_code.split("-")[0])
+        buffer = hb.Buffer()
+        buffer.add_str("骨直写画")
+        buffer.guess_segment_properties()
+        buffer.language = language
+        hb.shape(font, buffer, {})
+        return [info.codepoint for info in buffer.glyph_infos]
+
+    assert glyphs(code) != glyphs(other)

@@ -113,6 +113,11 @@ class ImportResult:
     errors: int = 0
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Discreet (subscribers, in the app): rows written are only "accepted", whether the person
+    # was new, already subscribed or on the stop list; the true counts go to the audit log.
+    discreet: bool = False
+    accepted: int = 0
+    held: dict[str, int] = field(default_factory=dict)
 
     def skip(self, line: int, reason: str) -> None:
         self.skipped += 1
@@ -320,6 +325,21 @@ def _opted_out(indexes: list[str]) -> set[str]:
 
 
 def _import_subscribers(rows: list[_Row], organization: Organization, result: ImportResult) -> None:
+    """Subscribe the rows. In the app (``result.discreet``) an organization's coordinator learns
+    nothing about anyone already here: whether a number is subscribed, or texted STOP, is the
+    person's own business and the coalition's, not a question any upload may ask (an
+    organization could otherwise test a list of numbers against the whole coalition)."""
+    if not result.discreet:
+        _write_subscribers(rows, organization, result)
+        return
+    inner = ImportResult(kind=result.kind, dry_run=result.dry_run)
+    _write_subscribers(rows, organization, inner)
+    result.accepted += len(rows)
+    for name in ("new", "updated", "skipped"):
+        result.held[name] = result.held.get(name, 0) + getattr(inner, name)
+
+
+def _write_subscribers(rows: list[_Row], organization: Organization, result: ImportResult) -> None:
     indexes = [r.index for r in rows]
     stopped = _opted_out(indexes)
     existing = _existing(Subscriber, indexes, "id", "status")
@@ -558,7 +578,9 @@ def run_import(
         raise ImportRefused(
             _("The file has no column for: %(fields)s.") % {"fields": ", ".join(missing)}
         )
-    result = ImportResult(kind=kind, dry_run=dry_run)
+    result = ImportResult(
+        kind=kind, dry_run=dry_run, discreet=via == "app" and kind == "subscribers"
+    )
     if mapping.unknown:
         result.warnings.append(
             _("Columns ignored: %(columns)s") % {"columns": ", ".join(mapping.unknown[:20])}
@@ -576,9 +598,9 @@ def run_import(
         f"import.{kind}",
         actor=actor,
         organization_id=organization.pk,
-        new=result.new,
-        updated=result.updated,
-        skipped=result.skipped,
+        new=result.new + result.held.get("new", 0),
+        updated=result.updated + result.held.get("updated", 0),
+        skipped=result.skipped + result.held.get("skipped", 0),
         errors=result.errors,
         dry_run=dry_run,
         via=via,

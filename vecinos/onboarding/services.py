@@ -109,6 +109,8 @@ def _import_job_run(*, job_id: int) -> None:
             "updated": result.updated,
             "skipped": result.skipped,
             "errors": result.errors,
+            "discreet": result.discreet,
+            "accepted": result.accepted,
             "warnings": result.warnings,
             "problems": [[p.line, p.outcome, p.reason] for p in result.problems],
         },
