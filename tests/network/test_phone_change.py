@@ -19,7 +19,7 @@ from vecinos.core.models import AuditEvent
 from vecinos.messaging.models import Delivery
 from vecinos.network import inbound, phone_change
 from vecinos.network.models import Member, PhoneChange, Role
-from vecinos.network.phones import phone_index
+from vecinos.network.phones import normalize_phone, phone_index
 from vecinos.network.services import invitation_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
@@ -35,7 +35,7 @@ def profile_data(phone: str, **overrides) -> dict:
 
 def texted_code(phone: str) -> str:
     """The code in the last text queued for ``phone``."""
-    index = phone_index(phone)
+    index = phone_index(normalize_phone(phone))
     deliveries = Delivery.objects.filter(purpose="phone_code", contact__address_index=index)
     body = deliveries.order_by("-id").first().body
     return re.search(r"\b(\d{6})\b", body).group(1)
@@ -217,3 +217,85 @@ def test_nobody_else_can_confirm_or_cancel_a_members_waiting_number(client, pers
     assert response.status_code == 302 and "/signin/" in response["Location"]
     sign_in(client, other)
     assert client.get(reverse("profile_phone")).status_code == 405
+
+
+# --- the member's alerts follow the phone ------------------------------------------------------
+
+
+def _member_with_alerts(member, phone: str):
+    from vecinos.alerts import services as alerts
+
+    member.phone, member.phone_index = phone, phone_index(phone)
+    member.save(update_fields=["phone", "phone_index"])
+    return alerts.subscribe(
+        phone=phone,
+        member=member,
+        language="es",
+        channels=["sms"],
+        point=(34.05, -118.22),
+        radius_m=1500,
+        label="home",
+        source="member",
+        confirmed=True,
+    )
+
+
+def _confirm(client, member, phone: str) -> None:
+    sign_in(client, member)
+    client.post(reverse("profile"), profile_data(phone))
+    client.post(reverse("profile_phone"), {"action": "confirm", "code": texted_code(phone)})
+
+
+def test_a_members_alerts_go_to_the_confirmed_new_phone(client, personas):
+    from vecinos.alerts.models import Subscriber
+
+    member = personas.verifier
+    sub = _member_with_alerts(member, "+12135550150")
+    _confirm(client, member, "(213) 555-0151")
+    sub.refresh_from_db()
+    assert sub.phone == "+12135550151" and sub.phone_index == phone_index("+12135550151")
+    assert sub.sms.address == "+12135550151" and sub.status == Subscriber.Status.ACTIVE
+    assert sub.areas.count() == 1
+    # Removing the phone: the subscription reaches no phone any more (nor the old one).
+    client.post(reverse("profile"), profile_data(""))
+    sub.refresh_from_db()
+    assert sub.phone == "" and sub.sms_id is None and sub.voice_id is None
+
+
+def test_a_public_subscription_on_the_new_number_becomes_the_members(client, personas):
+    """They subscribed publicly with that phone before (and proved they hold it): one
+    subscription, with both sets of areas; the old one keeps its history and reaches nobody."""
+    from vecinos.alerts import services as alerts
+    from vecinos.alerts.models import Subscriber
+
+    member = personas.verifier
+    old = _member_with_alerts(member, "+12135550152")
+    public = alerts.subscribe(
+        phone="+12135550153", point=(34.06, -118.24), radius_m=1500, label="work",
+        source="web", confirmed=True,
+    )  # fmt: skip
+    _confirm(client, member, "(213) 555-0153")
+    public.refresh_from_db()
+    old.refresh_from_db()
+    assert public.member_id == member.pk and public.areas.count() == 2
+    assert public.status == Subscriber.Status.ACTIVE
+    assert old.member_id is None and old.phone == "" and old.status == Subscriber.Status.STOPPED
+    assert Subscriber.objects.filter(phone_index=phone_index("+12135550152")).count() == 0
+
+
+def test_before_the_code_nobody_gets_another_persons_subscription(client, personas):
+    """The old way in: type a public subscriber's number into the profile, open "My alerts",
+    and their subscription (with where they live) became yours."""
+    from vecinos.alerts import services as alerts
+
+    victim = alerts.subscribe(
+        phone="+12135550154", point=(34.07, -118.25), radius_m=1500, label="home",
+        source="web", confirmed=True,
+    )  # fmt: skip
+    attacker = personas.verifier
+    sign_in(client, attacker)
+    client.post(reverse("profile"), profile_data("(213) 555-0154"))
+    response = client.get(reverse("my_subscriptions"))
+    assert response.status_code in (200, 302)
+    victim.refresh_from_db()
+    assert victim.member_id is None

@@ -13,6 +13,7 @@ class AlertsConfig(AppConfig):
             recordings,
             selectors,
         )
+        from vecinos.network import phone_change
         from vecinos.reports import hooks
 
         # reports never imports alerts: the incident timeline and the console ask these.
@@ -20,7 +21,16 @@ class AlertsConfig(AppConfig):
         hooks.register_console_notices(selectors.approval_notices)
         # ... and the hotline plays the prompts coordinators recorded here.
         hooks.register_prompt_recordings(recordings.prompt_urls)
+        # A member's subscription follows their phone when it changes (network never imports
+        # alerts).
+        phone_change.phone_changed.connect(_follow_phone, dispatch_uid="alerts.follow_phone")
         _navigation(selectors)
+
+
+def _follow_phone(sender, member, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    from vecinos.alerts.subscriptions import follow_member_phone
+
+    follow_member_phone(member)
 
 
 def _navigation(selectors) -> None:

@@ -316,6 +316,57 @@ def opt_out_import(*, phones: Iterable[str], actor: Member | None = None) -> dic
     return {"added": added, "invalid": invalid}
 
 
+@transaction.atomic
+def follow_member_phone(member: Member) -> None:
+    """A member's subscription follows their phone once it changed (confirmed by a code, or
+    removed): alerts go to the phone they have now, not to the one they gave up.
+
+    If the new number already has a public subscription (theirs, since they proved they hold
+    the phone), that one becomes the member's and takes their areas; the old one keeps its
+    history but reaches nobody. If another member's subscription has it, that one already
+    reaches the phone: this one keeps its areas and no phone."""
+    sub = Subscriber.objects.select_for_update().filter(member=member).first()
+    if sub is None:
+        return
+    e164 = member.phone
+    index = phone_index(e164) if e164 else ""
+    if index == sub.phone_index:
+        return
+    other = (
+        Subscriber.objects.select_for_update().filter(phone_index=index).exclude(pk=sub.pk).first()
+        if index
+        else None
+    )
+    if other is not None and other.member_id is None:
+        SubscriptionArea.objects.filter(subscriber=sub).update(subscriber=other)
+        _retire(sub)
+        other.member = member
+        other.channels = sub.channels
+        other.status, other.confirmed_at = Subscriber.Status.ACTIVE, timezone.now()
+        if is_opted_out(index):
+            other.status = Subscriber.Status.STOPPED  # STOP holds until they text START
+        _contacts_for(other)
+        other.save()
+        audit("subscription.phone_followed", actor=member, target=other)
+        return
+    if other is not None:
+        e164 = index = ""
+    sub.phone, sub.phone_index = e164, index
+    sub.sms = sub.voice = None
+    _contacts_for(sub)
+    sub.save(update_fields=["phone", "phone_index", "sms", "voice"])
+    audit("subscription.phone_followed", actor=member, target=sub)
+
+
+def _retire(sub: Subscriber) -> None:
+    """A subscription that reaches nobody any more; its rows (alerts received) stay."""
+    sub.member = None
+    sub.phone, sub.phone_index = "", ""
+    sub.sms = sub.voice = None
+    sub.status = Subscriber.Status.STOPPED
+    sub.save(update_fields=["member", "phone", "phone_index", "sms", "voice", "status"])
+
+
 def ensure_member_subscriber(member: Member) -> Subscriber | None:
     """Members are reachable on the phone they gave; their areas are their own choice."""
     if not member.phone:

@@ -17,6 +17,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -27,6 +28,10 @@ from vecinos.core.coalition import brand_sms
 from vecinos.messaging import services as messaging
 from vecinos.network.models import Member, PhoneChange
 from vecinos.network.phones import phone_index
+
+# Sent (sender=Member, member=...) once a member's phone changed: to a confirmed number, or to
+# none. Apps above network follow it (alerts: the member's subscription goes to the new phone).
+phone_changed = Signal()
 
 CODE_MINUTES = 30
 MAX_TRIES = 5
@@ -122,6 +127,7 @@ def confirm(member: Member, code: str) -> bool:
     member.save(update_fields=["phone", "phone_index"])
     change.delete()
     audit("profile.phone_confirmed", actor=member, target=member)
+    phone_changed.send(sender=Member, member=member)
     return True
 
 

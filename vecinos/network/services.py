@@ -506,4 +506,6 @@ def profile_update(
             phone_change.start(member, e164)
         return True
     phone_change.cancel(member)
+    if current and not e164:
+        phone_change.phone_changed.send(sender=Member, member=member)
     return False
