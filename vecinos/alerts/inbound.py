@@ -286,6 +286,13 @@ def handle_join(msg: InboundSms) -> str | None:
         new_zone, new_point = (None, point) if is_zip else (zone, None)
         if sub is not None and _same_area(sub, new_zone, new_point):
             new_zone = new_point = None  # joining the same place twice adds nothing
+        if (
+            sub is not None
+            and sub.status == Subscriber.Status.ACTIVE
+            and (new_zone is not None or new_point is not None)
+            and not services.has_room_for_area(sub)
+        ):
+            return subscribed_text(area_names(sub))  # at the cap: what they have, nothing new
         sub = services.subscribe(
             phone=msg.from_e164,
             language=sub.language if sub is not None else lang,

@@ -89,8 +89,10 @@ from vecinos.alerts.selection import (
 )
 from vecinos.alerts.stopping import stop_expired
 from vecinos.alerts.subscriptions import (
+    MAX_AREAS,
     area_remove,
     ensure_member_subscriber,
+    has_room_for_area,
     is_opted_out,
     opt_out,
     opt_out_import,
@@ -132,6 +134,8 @@ __all__ = [
     "DEFAULT_EXPIRY",
     "ensure_member_subscriber",
     "escalate_due",
+    "has_room_for_area",
+    "MAX_AREAS",
     "fall_back_failed",
     "FALLBACK_LANGUAGES",
     "FOLLOWUP_KINDS",

@@ -91,6 +91,15 @@ def _zone_at(lat: float, lng: float) -> Zone | None:
     return None
 
 
+# Alert areas per subscription: a person's home, work, school and a few more. Each area is read
+# by every fan-out's selection, and a script could otherwise add thousands by SMS or form.
+MAX_AREAS = 10
+
+
+def has_room_for_area(sub: Subscriber) -> bool:
+    return sub.pk is None or SubscriptionArea.objects.filter(subscriber=sub).count() < MAX_AREAS
+
+
 @transaction.atomic
 def subscribe(
     *,
@@ -135,6 +144,8 @@ def subscribe(
         sub.confirm_code = f"{secrets.randbelow(10**6):06d}"
     _contacts_for(sub)
     sub.save()
+    if (zone is not None or point is not None) and not has_room_for_area(sub):
+        return sub  # at the cap: the places they have stay, none is added
     if zone is not None or point is not None:
         area = SubscriptionArea(subscriber=sub, label=label[:40], zone=zone)
         if point is not None:

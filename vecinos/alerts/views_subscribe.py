@@ -89,6 +89,16 @@ def my_subscriptions(request: HttpRequest) -> HttpResponse:
                 return redirect("my_subscriptions")
         elif action == "area":
             area_form = AreaForm(request.POST)
+            if not services.has_room_for_area(sub):
+                messages.error(
+                    request,
+                    _(
+                        "You already get alerts for %(count)s places, the most allowed. Remove "
+                        "one to add another."
+                    )
+                    % {"count": services.MAX_AREAS},
+                )
+                return redirect("my_subscriptions")
             if area_form.is_valid():
                 data = area_form.cleaned_data
                 point = (data["lat"], data["lng"]) if data.get("lat") is not None else None
