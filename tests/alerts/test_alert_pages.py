@@ -729,15 +729,25 @@ def test_stop_list_import_and_audited_undo(client, login, personas):
         follow=True,
     )
     assert (
-        "2 numbers are on the stop list. 1 lines were not phone numbers."
+        "2 numbers are on the stop list. 1 line was not a phone number."
         in response.content.decode()
     )
     assert OptOut.objects.count() == 2
+    # An organization's coordinator can neither take a number off (STOP is the person's word
+    # to every organization) nor see how many numbers the list holds (adding one and watching
+    # the count told whether that person had texted STOP).
+    page = client.get(reverse("optouts")).content.decode()
+    assert "numbers are on the stop list" not in page and "Take off the stop list" not in page
+    response = client.post(reverse("optouts"), {"action": "undo", "phone": "213-555-0191"})
+    assert response.status_code == 403 and OptOut.objects.count() == 2
+    login(personas.coalition)
+    page = client.get(reverse("optouts")).content.decode()
+    assert "2 numbers are on the stop list" in page and "Take off the stop list" in page
     client.post(reverse("optouts"), {"action": "undo", "phone": "213-555-0191"})
     assert set(OptOut.objects.values_list("phone_index", flat=True)) == {
         phone_index("+12135550190")
     }
-    assert AuditEvent.objects.filter(action="optout.undo", actor=personas.coordinator).exists()
+    assert AuditEvent.objects.filter(action="optout.undo", actor=personas.coalition).exists()
     response = client.post(reverse("optouts"), {"action": "undo", "phone": "nope"})
     assert "Enter a valid phone number" in response.content.decode()
 

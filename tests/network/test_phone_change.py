@@ -63,17 +63,20 @@ def test_another_persons_number_is_not_taken_until_its_code_comes_back(client, p
     (sent,) = Delivery.objects.filter(purpose="phone_code")
     assert sent.contact.address == VICTIM and sent.contact.member_id is None
     assert "código" in sent.body.lower()
-    # Guessing does not work, and five wrong codes drop the waiting number.
+    # Guessing does not work: after five wrong codes not even the right one does, and the
+    # page still offers a new code (its message says to ask for one).
     right = texted_code(VICTIM)
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
     for _ in range(phone_change.MAX_TRIES):
         response = client.post(reverse("profile_phone"), {"action": "confirm", "code": wrong})
         assert response.status_code == 302
-    assert not PhoneChange.objects.filter(member=attacker).exists()
-    response = client.post(reverse("profile_phone"), {"action": "confirm", "code": right})
+    response = client.post(
+        reverse("profile_phone"), {"action": "confirm", "code": right}, follow=True
+    )
+    assert "ask for a new code" in page(response) and "Send a new code" in page(response)
     attacker.refresh_from_db()
     assert attacker.phone == before
-    assert AuditEvent.objects.filter(action="profile.phone_code_wrong").count() == 5
+    assert AuditEvent.objects.filter(action="profile.phone_code_wrong").count() == 6
 
 
 def test_the_right_code_makes_the_number_the_members(client, personas):
@@ -141,6 +144,13 @@ def test_a_new_code_replaces_the_old_one_and_sends_are_limited(client, personas)
     assert "Too many codes were sent to you in the last hour" in page(response)
     sent = Delivery.objects.filter(purpose="phone_code").count()
     assert sent == phone_change.SENDS_PER_HOUR
+    # A profile saved with yet another number: the rest is saved, and it says so.
+    response = client.post(
+        reverse("profile"), profile_data("(213) 555-0190", full_name="Ana Limit"), follow=True
+    )
+    assert "Your other details are saved, but not the new phone number" in page(response)
+    member.refresh_from_db()
+    assert member.full_name == "Ana Limit" and member.phone != "+12135550190"
     # Saving the profile again with the same waiting number sends nothing more.
     client.post(reverse("profile"), profile_data("(213) 555-0196"))
     assert Delivery.objects.filter(purpose="phone_code").count() == sent
@@ -192,6 +202,9 @@ def test_joining_by_invitation_texts_the_phone_a_code(client, personas):
     )
     body = page(response)
     assert "We texted a code to your phone" in body and "Confirm the number" in body
+    # Someone joining has no number "from before" to keep.
+    assert "start getting messages on this number" in body and "Do not use this number" in body
+    assert "Keep my old number" not in body
     member = Member.objects.get(username="nueva.vecina")
     assert member.phone == ""
     sent = Delivery.objects.get(purpose="phone_code")
@@ -215,8 +228,10 @@ def test_nobody_else_can_confirm_or_cancel_a_members_waiting_number(client, pers
     client.logout()
     response = client.post(reverse("profile_phone"), {"action": "confirm", "code": code})
     assert response.status_code == 302 and "/signin/" in response["Location"]
-    sign_in(client, other)
-    assert client.get(reverse("profile_phone")).status_code == 405
+    # Signed out mid-form, signing in again comes back with a GET: the profile, with the box.
+    sign_in(client, member)
+    response = client.get(reverse("profile_phone"))
+    assert response.status_code == 302 and response["Location"] == reverse("profile")
 
 
 # --- the member's alerts follow the phone ------------------------------------------------------

@@ -301,7 +301,9 @@ def opt_out(*, index: str, source: str = "sms") -> int:
 
 
 def opt_out_undo(*, index: str, actor: Member) -> bool:
-    if not network.is_coordinator(actor):
+    """Only the coalition's coordinators (selectors.can_see_whole_stop_list): STOP is the
+    person's word to every organization at once."""
+    if not network.is_coalition_coordinator(actor):
         raise NotAllowed
     deleted, _rows = OptOut.objects.filter(phone_index=index).delete()
     if deleted:

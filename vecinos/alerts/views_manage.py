@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -39,14 +40,18 @@ def optouts(request: HttpRequest) -> HttpResponse:
                 result = services.opt_out_import(
                     phones=import_form.cleaned_data["lines"], actor=actor
                 )
-                messages.success(
-                    request,
-                    _(
-                        "%(added)s numbers are on the stop list. %(invalid)s lines were not "
-                        "phone numbers."
-                    )
-                    % result,
-                )
+                said = ngettext(
+                    "%(counter)s number is on the stop list.",
+                    "%(counter)s numbers are on the stop list.",
+                    result["added"],
+                ) % {"counter": result["added"]}
+                if result["invalid"]:
+                    said += " " + ngettext(
+                        "%(invalid)s line was not a phone number.",
+                        "%(invalid)s lines were not phone numbers.",
+                        result["invalid"],
+                    ) % {"invalid": result["invalid"]}
+                messages.success(request, said)
                 return redirect("optouts")
         elif action == "undo":
             undo_form = OptOutUndoForm(request.POST)
@@ -67,7 +72,8 @@ def optouts(request: HttpRequest) -> HttpResponse:
         {
             "import_form": import_form,
             "undo_form": undo_form,
-            "counts": selectors.optout_counts(),
+            "whole_list": selectors.can_see_whole_stop_list(actor),
+            "counts": selectors.optout_counts() if selectors.can_see_whole_stop_list(actor) else {},
         },
     )
 

@@ -5,9 +5,9 @@ A member's phone is how the network reaches them and how it knows them when they
 person's number would take their replies (a verifier's CONFIRM, a call-out's YES) and send them
 this member's messages. So a new number is kept aside (``PhoneChange``, encrypted) and a six-digit
 code goes to it; the phone changes only when the code is typed back on the member's profile,
-within ``CODE_MINUTES`` and ``MAX_TRIES``. Removing one's phone needs no code. Codes are kept
-only as a keyed hash, sends are limited per member, and nothing here says whether the number
-belongs to anyone else.
+within ``CODE_MINUTES`` and ``MAX_TRIES`` (then only a new code works). Removing one's phone
+needs no code. Codes are kept only as a keyed hash, sends are limited per member, and nothing
+here says whether the number belongs to anyone else.
 """
 
 from __future__ import annotations
@@ -110,17 +110,18 @@ def start(member: Member, e164: str) -> PhoneChange:
 @transaction.atomic
 def confirm(member: Member, code: str) -> bool:
     """The member's phone becomes the waiting number if ``code`` is its code. A wrong code
-    counts; after MAX_TRIES the waiting number is dropped (a new code must be asked for)."""
+    counts; after MAX_TRIES no code works until a new one is sent (``start``)."""
     change = PhoneChange.objects.select_for_update().filter(member=member).first()
     if change is None or change.sent_at < timezone.now() - timedelta(minutes=CODE_MINUTES):
         return False
     code = "".join(str(int(ch)) for ch in code if ch.isdecimal())[:6]  # any script's digits
-    if not hmac.compare_digest(change.code_hash, _hash(member, change.phone, code)):
+    if not change.code_hash or not hmac.compare_digest(
+        change.code_hash, _hash(member, change.phone, code)
+    ):
         change.tries += 1
         if change.tries >= MAX_TRIES:
-            change.delete()
-        else:
-            change.save(update_fields=["tries"])
+            change.code_hash = ""  # no code works any more; the page offers a new one
+        change.save(update_fields=["tries", "code_hash"])
         audit("profile.phone_code_wrong", actor=member, target=member)
         return False
     member.phone, member.phone_index = change.phone, phone_index(change.phone)

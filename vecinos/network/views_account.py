@@ -273,7 +273,13 @@ def profile(request: HttpRequest) -> HttpResponse:
             except InvalidPhone:
                 form.add_error("phone", PHONE_ERROR)
             except phone_change.TooManyCodes:
-                messages.error(request, _TOO_MANY_CODES)
+                messages.error(
+                    request,
+                    _(
+                        "Your other details are saved, but not the new phone number: too many "
+                        "codes were sent to you in the last hour. Try again later."
+                    ),
+                )
                 return redirect("profile")
             else:
                 if texted:
@@ -328,9 +334,12 @@ _TOO_MANY_CODES = gettext_lazy(
 
 
 @login_required
-@require_POST
 def profile_phone(request: HttpRequest) -> HttpResponse:
-    """The code texted to a new phone number: confirm it, ask for a new one, or give up."""
+    """The code texted to a new phone number: confirm it, ask for a new one, or give up. A GET
+    (signing in again after the session ended on this form comes back here) shows the profile,
+    where the code box is."""
+    if request.method != "POST":
+        return redirect("profile")
     member = member_of(request)
     action = request.POST.get("action", "")
     if action == "cancel":
@@ -472,7 +481,10 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             )
             messages.info(
                 request,
-                _("We texted a code to your phone: enter it below to start using that number."),
+                _(
+                    "We texted a code to your phone. Enter it on “My profile” to start getting "
+                    "messages there."
+                ),
             )
             return redirect("profile")
     context["form"] = form

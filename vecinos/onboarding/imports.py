@@ -23,6 +23,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from vecinos.alerts import services as alerts
 from vecinos.alerts.models import OptOut, Subscriber, SubscriptionArea
@@ -509,7 +510,11 @@ def _import_members(rows: list[_Row], organization: Organization, result: Import
     on_stop_list = len(stopped - (set(found) - mine))
     if on_stop_list:
         result.warnings.append(
-            _("%(count)s members are on the stop list: they were not subscribed to alerts")
+            ngettext(
+                "%(count)s member is on the stop list and was not subscribed to alerts.",
+                "%(count)s members are on the stop list and were not subscribed to alerts.",
+                on_stop_list,
+            )
             % {"count": on_stop_list}
         )
 
