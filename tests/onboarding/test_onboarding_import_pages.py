@@ -234,3 +234,48 @@ def test_an_upload_cannot_ask_who_is_subscribed_or_texted_stop(
     )
     first = event.order_by("pk").first()
     assert (first.detail["new"], first.detail["updated"], first.detail["skipped"]) == (0, 0, 2)
+
+
+def test_a_members_dry_run_cannot_ask_who_is_a_member_elsewhere_or_texted_stop(
+    personas, login, django_capture_on_commit_callbacks
+):
+    """A members dry run told an organization's coordinator "already a member of another
+    organization" and "N members are on the stop list" (outside walk, session 16)."""
+    from vecinos.alerts.models import OptOut
+    from vecinos.network.models import Membership
+    from vecinos.network.phones import phone_index
+
+    OptOut.objects.create(phone_index=phone_index("+12135550185"), source="sms")
+    client = login(personas.coordinator)  # org A; the outsider (+1 213 555 0106) is org B's
+
+    def dry_run(data: bytes) -> ImportJob:
+        upload(client, personas.org_a, data=data, kind="members")
+        job = ImportJob.objects.latest("pk")
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(
+                reverse("import_job", args=[job.pk]),
+                {"phone": "1", "name": "0", "action": "dry_run"},
+            )
+        job.refresh_from_db()
+        return job
+
+    known = dry_run(b"Nombre,Celular\nOtto,(213) 555-0106\nPia,(213) 555-0185\n")
+    unknown = dry_run(b"Nombre,Celular\nUna,(213) 555-0186\nVal,(213) 555-0187\n")
+    assert known.status == "done" and known.result == unknown.result, (known.result, unknown.result)
+    assert known.result["accepted"] == 2 and not known.result["warnings"]
+    page = client.get(reverse("import_job", args=[known.pk])).content.decode()
+    assert "2 accepted, 0 skipped, 0 errors" in page
+    assert "another organization: invite" not in page and "on the stop list and" not in page
+    assert "does not say who is already a member of another organization" in page
+    # The real thing still never pulls org B's member into org A's roster.
+    upload(client, personas.org_a, data=b"Nombre,Celular\nOtto,(213) 555-0106\n", kind="members")
+    job = ImportJob.objects.latest("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("import_job", args=[job.pk]), {"phone": "1", "name": "0", "action": "import"}
+        )
+    assert not Membership.objects.filter(
+        organization=personas.org_a, member=personas.outsider
+    ).exists()
+    event = AuditEvent.objects.filter(action="import.members").order_by("pk").last()
+    assert event.detail["skipped"] == 1

@@ -114,8 +114,9 @@ class ImportResult:
     errors: int = 0
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    # Discreet (subscribers, in the app): rows written are only "accepted", whether the person
-    # was new, already subscribed or on the stop list; the true counts go to the audit log.
+    # Discreet (in the app): rows written are only "accepted", whether the person was new,
+    # already known (subscribed, a member of another organization) or on the stop list; the
+    # true counts go to the audit log.
     discreet: bool = False
     accepted: int = 0
     held: dict[str, int] = field(default_factory=dict)
@@ -451,6 +452,20 @@ def _new_username() -> str:
 
 
 def _import_members(rows: list[_Row], organization: Organization, result: ImportResult) -> None:
+    """Add the rows to the organization's roster. In the app (``result.discreet``) the page
+    says nothing about anyone already here (a member of another organization, a number that
+    texted STOP): a dry run would otherwise test numbers against the whole coalition."""
+    if not result.discreet:
+        _write_members(rows, organization, result)
+        return
+    inner = ImportResult(kind=result.kind, dry_run=result.dry_run)
+    _write_members(rows, organization, inner)
+    result.accepted += len(rows)
+    for name in ("new", "updated", "skipped"):
+        result.held[name] = result.held.get(name, 0) + getattr(inner, name)
+
+
+def _write_members(rows: list[_Row], organization: Organization, result: ImportResult) -> None:
     indexes = [r.index for r in rows]
     stopped = _opted_out(indexes)
     found = {index: values[0] for index, values in _existing(Member, indexes, "id").items()}
@@ -583,9 +598,7 @@ def run_import(
         raise ImportRefused(
             _("The file has no column for: %(fields)s.") % {"fields": ", ".join(missing)}
         )
-    result = ImportResult(
-        kind=kind, dry_run=dry_run, discreet=via == "app" and kind == "subscribers"
-    )
+    result = ImportResult(kind=kind, dry_run=dry_run, discreet=via == "app")
     if mapping.unknown:
         result.warnings.append(
             _("Columns ignored: %(columns)s") % {"columns": ", ".join(mapping.unknown[:20])}
