@@ -326,19 +326,31 @@ def _opted_out(indexes: list[str]) -> set[str]:
     return stopped
 
 
+def _discreetly(
+    write: Callable[[list[_Row], Organization, ImportResult], None],
+    rows: list[_Row],
+    organization: Organization,
+    result: ImportResult,
+) -> None:
+    """Write the rows; when the result is discreet, what the writer found about people already
+    here (its skips, warnings and counts) is kept for the audit log only, and every row is
+    "accepted"."""
+    if not result.discreet:
+        write(rows, organization, result)
+        return
+    inner = ImportResult(kind=result.kind, dry_run=result.dry_run)
+    write(rows, organization, inner)
+    result.accepted += len(rows)
+    for name in ("new", "updated", "skipped"):
+        result.held[name] = result.held.get(name, 0) + getattr(inner, name)
+
+
 def _import_subscribers(rows: list[_Row], organization: Organization, result: ImportResult) -> None:
     """Subscribe the rows. In the app (``result.discreet``) an organization's coordinator learns
     nothing about anyone already here: whether a number is subscribed, or texted STOP, is the
     person's own business and the coalition's, not a question any upload may ask (an
     organization could otherwise test a list of numbers against the whole coalition)."""
-    if not result.discreet:
-        _write_subscribers(rows, organization, result)
-        return
-    inner = ImportResult(kind=result.kind, dry_run=result.dry_run)
-    _write_subscribers(rows, organization, inner)
-    result.accepted += len(rows)
-    for name in ("new", "updated", "skipped"):
-        result.held[name] = result.held.get(name, 0) + getattr(inner, name)
+    _discreetly(_write_subscribers, rows, organization, result)
 
 
 def _write_subscribers(rows: list[_Row], organization: Organization, result: ImportResult) -> None:
@@ -455,14 +467,7 @@ def _import_members(rows: list[_Row], organization: Organization, result: Import
     """Add the rows to the organization's roster. In the app (``result.discreet``) the page
     says nothing about anyone already here (a member of another organization, a number that
     texted STOP): a dry run would otherwise test numbers against the whole coalition."""
-    if not result.discreet:
-        _write_members(rows, organization, result)
-        return
-    inner = ImportResult(kind=result.kind, dry_run=result.dry_run)
-    _write_members(rows, organization, inner)
-    result.accepted += len(rows)
-    for name in ("new", "updated", "skipped"):
-        result.held[name] = result.held.get(name, 0) + getattr(inner, name)
+    _discreetly(_write_members, rows, organization, result)
 
 
 def _write_members(rows: list[_Row], organization: Organization, result: ImportResult) -> None:
