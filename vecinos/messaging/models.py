@@ -138,9 +138,7 @@ class Delivery(models.Model):
             # Status webhooks look a delivery up by the provider's id, which only an outcome
             # sets: on PostgreSQL the queued and claimed versions add no entry.
             PartialOnPostgreSQL(
-                fields=["provider_id"],
-                name="delivery_provider",
-                condition=~models.Q(provider_id=""),
+                fields=["provider_id"], name="delivery_provider", condition=~models.Q(provider_id="")
             ),
         ]
         constraints = [
