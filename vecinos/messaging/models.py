@@ -64,23 +64,6 @@ FINAL_STATUSES = (
 )
 
 
-class PartialOnPostgreSQL(models.Index):
-    """An index with a WHERE clause on PostgreSQL, whole elsewhere.
-
-    On PostgreSQL an UPDATE that changes an indexed column writes a new entry for the row into
-    every index of the table, except a partial index whose WHERE the new version fails: a
-    delivery written three times (queued, claimed, sent) then skips the entries nobody reads
-    (issue 15). SQLite writes only the indexes whose columns changed, and uses a partial index
-    only for a query that repeats its WHERE word for word, so there it stays whole.
-    """
-
-    def create_sql(self, model, schema_editor, using="", **kwargs):  # type: ignore[no-untyped-def]
-        if schema_editor.connection.vendor == "postgresql":
-            return super().create_sql(model, schema_editor, using, **kwargs)
-        whole = models.Index(fields=self.fields, name=self.name, db_tablespace=self.db_tablespace)
-        return whole.create_sql(model, schema_editor, using, **kwargs)
-
-
 class Delivery(models.Model):
     """One message to one contact point on one channel, for one purpose."""
 
@@ -124,22 +107,12 @@ class Delivery(models.Model):
 
     class Meta:
         indexes = [
-            # A claim's order (the longest due first, then by id) straight from the index. Only
-            # rows in flight are read through it (the claim, the sweeper, /metrics): on
-            # PostgreSQL it holds only those, so an outcome adds no entry and it stays small.
-            PartialOnPostgreSQL(
-                fields=["status", "next_attempt_at", "id"],
-                name="delivery_due",
-                condition=models.Q(status__in=["queued", "sending"]),
-            ),
+            # A claim's order (the longest due first, then by id) straight from the index.
+            models.Index(fields=["status", "next_attempt_at", "id"], name="delivery_due"),
             # One index for a reference's messages and for an item's: on PostgreSQL every
             # claim and every outcome writes a new version of the row into each index.
             models.Index(fields=["ref_type", "ref_id", "ref_item"], name="delivery_ref"),
-            # Status webhooks look a delivery up by the provider's id, which only an outcome
-            # sets: on PostgreSQL the queued and claimed versions add no entry.
-            PartialOnPostgreSQL(
-                fields=["provider_id"], name="delivery_provider", condition=~models.Q(provider_id="")
-            ),
+            models.Index(fields=["provider_id"], name="delivery_provider"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["idempotency_key"], name="delivery_key_unique"),
