@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from tests.twilio_stub import fresh_rate_limits  # noqa: F401  (fixture)
 from vecinos.alerts import subscriptions
 from vecinos.alerts.models import Subscriber
+from vecinos.core import languages
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Delivery
 from vecinos.network.phones import phone_index
@@ -53,9 +54,9 @@ def test_the_yes_text_is_in_the_language_chosen_on_the_page(client, lang):
 
 def test_a_language_without_texts_gets_them_in_spanish():
     # Spoken only (Mixteco: calls, never texts) or unknown: Spanish; a shipped language: its own.
-    assert subscriptions._sms_language("mix") == "es"
-    assert subscriptions._sms_language("xx") == "es"
-    assert subscriptions._sms_language("zh-hant") == "zh-hant"
+    assert languages.text_language("mix") == "es"
+    assert languages.text_language("xx") == "es"
+    assert languages.text_language("zh-hant") == "zh-hant"
 
 
 @pytest.mark.django_db

@@ -161,21 +161,13 @@ def subscribe(
     return sub
 
 
-def _sms_language(language: str) -> str:
-    """A subscription text's language: the person's own when the interface ships in it (its
-    catalog has these texts, with the same reply words as the page they signed up on), else
-    Spanish."""
-    known = languages.get(language)
-    if known is not None and (known.code == "en" or languages.has_catalog(known)):
-        return known.code
-    return "es"
-
-
 def _confirmation_sms(sub: Subscriber, area: str) -> None:
     """Ask for the confirming reply now: one delivery keyed to this confirmation code."""
     if sub.sms is None or not sub.confirm_code:
         return
-    lang = _sms_language(sub.language)
+    # The person's own language when the interface ships in it: the same reply words as the
+    # page they signed up on.
+    lang = languages.text_language(sub.language)
     with translation.override(lang):
         body = _(
             "Vecinos: reply YES to get alerts for %(area)s (or enter the code %(code)s on the "
@@ -200,7 +192,9 @@ def _confirmation_sms(sub: Subscriber, area: str) -> None:
 def _already_subscribed_sms(sub: Subscriber, area: str, place: str) -> None:
     if sub.sms is None or not sub.sms.usable:
         return
-    lang = _sms_language(sub.language)
+    # The person's own language when the interface ships in it: the same reply words as the
+    # page they signed up on.
+    lang = languages.text_language(sub.language)
     with translation.override(lang):
         body = _(
             "Vecinos: this number already gets alerts. To add %(area)s, reply JOIN %(place)s. "

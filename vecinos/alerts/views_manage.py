@@ -66,14 +66,15 @@ def optouts(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.warning(request, _("That number is not on the stop list."))
                 return redirect("optouts")
+    whole_list = selectors.can_see_whole_stop_list(actor)
     return render(
         request,
         "alerts/optouts.html",
         {
             "import_form": import_form,
             "undo_form": undo_form,
-            "whole_list": selectors.can_see_whole_stop_list(actor),
-            "counts": selectors.optout_counts() if selectors.can_see_whole_stop_list(actor) else {},
+            "whole_list": whole_list,
+            "counts": selectors.optout_counts() if whole_list else {},
         },
     )
 

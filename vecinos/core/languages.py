@@ -104,6 +104,15 @@ def has_catalog(lang: Language) -> bool:
     return (LOCALE_DIR / lang.locale / "LC_MESSAGES" / "django.po").exists()
 
 
+def text_language(code: str | None) -> str:
+    """The language a text message to this person is written in: theirs when the interface
+    ships in it (its catalog has the texts), else Spanish."""
+    known = get(code)
+    if known is not None and (known.code == "en" or has_catalog(known)):
+        return known.code
+    return "es"
+
+
 def ui_languages() -> list[tuple[str, str]]:
     """(code, native name) of the languages the interface can be switched to."""
     return [

@@ -48,14 +48,6 @@ def _hash(member: Member, phone: str, code: str) -> str:
     ).hexdigest()
 
 
-def sms_language(member: Member) -> str:
-    """The code's language: the member's own when the interface ships in it, else Spanish."""
-    known = languages.get(member.preferred_language)
-    if known is not None and (known.code == "en" or languages.has_catalog(known)):
-        return known.code
-    return "es"
-
-
 def pending(member: Member) -> PhoneChange | None:
     """The number waiting for its code, while the code still works."""
     since = timezone.now() - timedelta(minutes=CODE_MINUTES)
@@ -79,7 +71,7 @@ def start(member: Member, e164: str) -> PhoneChange:
             "tries": 0,
         },
     )
-    language = sms_language(member)
+    language = languages.text_language(member.preferred_language)
     with translation.override(language):
         body = brand_sms(
             _(

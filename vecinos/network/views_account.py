@@ -293,8 +293,8 @@ def profile(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.success(request, _("Your profile is saved."))
                 return redirect("profile")
-    else:
-        waiting = phone_change.pending(member)
+    waiting = phone_change.pending(member)
+    if request.method != "POST":
         phone = waiting.phone if waiting else member.phone  # saving again keeps it waiting
         form = ProfileForm(
             initial={
@@ -306,7 +306,6 @@ def profile(request: HttpRequest) -> HttpResponse:
                 "notes": member.notes,
             }
         )
-    waiting = phone_change.pending(member)
     return render(
         request,
         "network/profile.html",
