@@ -221,6 +221,36 @@ def test_coordinator_edits_an_article_as_a_new_version(client, personas, login):
     assert "학교에서 (개정)" in client.get("/rights/at-school/?lang=ko").content.decode()
 
 
+def test_only_the_boxes_of_a_right_to_left_edit_are_right_to_left(client, personas, login):
+    """Editing Arabic in an English interface: the boxes are Arabic, right to left; the labels,
+    hints and errors stay English, left to right (inside an RTL form their punctuation flips)."""
+    login(personas.coordinator)
+    for response in (
+        client.get("/rights/at-school/edit/?lang=ar"),
+        client.post("/rights/at-school/edit/?lang=ar", {"title": "x", "body": " "}),
+    ):
+        html = response.content.decode()
+        form = re.search(r"<form method=\"post\"[^>]*>", html[html.index("<main") :]).group(0)
+        assert "dir=" not in form and "lang=" not in form
+        for name in ("title", "summary", "body"):
+            box = re.search(rf"<(?:input|textarea)[^>]*name=\"{name}\"[^>]*>", html).group(0)
+            assert 'lang="ar"' in box and 'dir="rtl"' in box, box
+        label = re.search(r"<label[^>]*>Title", html)
+        assert label is not None and "dir=" not in label.group(0)
+    assert "Write the text of the article." in html or "field is required" in html
+
+
+def test_an_arabic_article_keeps_the_english_edit_controls_left_to_right(client, personas, login):
+    login(personas.coordinator)
+    response = client.get("/rights/at-school/?lang=ar")
+    html = response.content.decode()
+    assert 'dir="rtl"' in html_tag(response)
+    for marker in ("Edit this text", "Mark this version reviewed"):
+        opening = html.rfind("<p", 0, html.index(marker)), html.rfind("<form", 0, html.index(marker))
+        tag = html[max(opening) : html.index(">", max(opening)) + 1]
+        assert 'lang="en"' in tag and 'dir="ltr"' in tag, (marker, tag)
+
+
 def test_empty_edit_gets_a_message_not_a_500(client, personas, login):
     login(personas.coordinator)
     response = client.post("/rights/at-school/edit/?lang=es", {"title": "x", "body": "  \n "})

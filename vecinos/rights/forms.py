@@ -26,6 +26,14 @@ class VersionForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args, content_lang=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if content_lang is not None:
+            # Only what is typed is in the article's language: labels, hints and errors stay
+            # in the interface's (a right-to-left form would flip their punctuation).
+            for field in self.fields.values():
+                field.widget.attrs.update(lang=content_lang.code, dir=content_lang.direction)
+
     def clean_body(self) -> str:
         body = self.cleaned_data["body"]
         if not markup.blocks(body):

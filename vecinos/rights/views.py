@@ -156,7 +156,7 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     current = selectors.current_version(item, lang.code)
     if request.method == "POST":
-        form = VersionForm(request.POST)
+        form = VersionForm(request.POST, content_lang=lang)
         if form.is_valid():
             services.version_create(
                 article=item, language=lang.code, actor=request.user, **form.cleaned_data
@@ -170,7 +170,7 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
             if current
             else {}
         )
-        form = VersionForm(initial=initial)
+        form = VersionForm(initial=initial, content_lang=lang)
     context = {"form": form, "article": item, "content_lang": lang, "current": current}
     return render(request, "rights/edit.html", context)
 
