@@ -246,7 +246,10 @@ def test_an_arabic_article_keeps_the_english_edit_controls_left_to_right(client,
     html = response.content.decode()
     assert 'dir="rtl"' in html_tag(response)
     for marker in ("Edit this text", "Mark this version reviewed"):
-        opening = html.rfind("<p", 0, html.index(marker)), html.rfind("<form", 0, html.index(marker))
+        opening = (
+            html.rfind("<p", 0, html.index(marker)),
+            html.rfind("<form", 0, html.index(marker)),
+        )
         tag = html[max(opening) : html.index(">", max(opening)) + 1]
         assert 'lang="en"' in tag and 'dir="ltr"' in tag, (marker, tag)
 
