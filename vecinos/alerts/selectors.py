@@ -53,15 +53,11 @@ def can_see_outbox(member: Member) -> bool:
 
 
 def can_manage_optouts(member: Member) -> bool:
-    """Any coordinator may add numbers to the stop list (a person asked their group)."""
-    return member.is_authenticated and network.is_coordinator(member)
-
-
-def can_see_whole_stop_list(member: Member) -> bool:
-    """Taking a number off, and how many numbers are on it: the coalition's coordinators only.
-    STOP is kept for every organization at once; an organization's coordinator could restart
-    texts to someone who asked the whole coalition to stop, and, by watching the count while
-    adding a number, tell whether that person had texted STOP (outside walk, session 16)."""
+    """The stop list, adding numbers included: the coalition's coordinators only. A number on
+    it gets nothing from any organization. An organization's coordinator could otherwise cut
+    the coalition's verifiers and dispatchers off from every text and call (outside probe,
+    session 17), restart texts to someone who asked the whole coalition to stop, or, by
+    watching the count while adding a number, tell whether that person had texted STOP."""
     return member.is_authenticated and network.is_coalition_coordinator(member)
 
 

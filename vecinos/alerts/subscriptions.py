@@ -295,7 +295,7 @@ def opt_out(*, index: str, source: str = "sms") -> int:
 
 
 def opt_out_undo(*, index: str, actor: Member) -> bool:
-    """Only the coalition's coordinators (selectors.can_see_whole_stop_list): STOP is the
+    """Only the coalition's coordinators (selectors.can_manage_optouts): STOP is the
     person's word to every organization at once."""
     if not network.is_coalition_coordinator(actor):
         raise NotAllowed
@@ -306,7 +306,10 @@ def opt_out_undo(*, index: str, actor: Member) -> bool:
     return bool(deleted)
 
 
-def opt_out_import(*, phones: Iterable[str], actor: Member | None = None) -> dict[str, int]:
+def opt_out_import(*, phones: Iterable[str], actor: Member) -> dict[str, int]:
+    """Only the coalition's coordinators (selectors.can_manage_optouts)."""
+    if not network.is_coalition_coordinator(actor):
+        raise NotAllowed
     added = invalid = 0
     for raw in phones:
         raw = raw.strip()

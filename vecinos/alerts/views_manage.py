@@ -37,9 +37,12 @@ def optouts(request: HttpRequest) -> HttpResponse:
         if action == "import":
             import_form = OptOutImportForm(request.POST, request.FILES)
             if import_form.is_valid():
-                result = services.opt_out_import(
-                    phones=import_form.cleaned_data["lines"], actor=actor
-                )
+                try:
+                    result = services.opt_out_import(
+                        phones=import_form.cleaned_data["lines"], actor=actor
+                    )
+                except services.NotAllowed:
+                    raise PermissionDenied from None
                 said = ngettext(
                     "%(counter)s number is on the stop list.",
                     "%(counter)s numbers are on the stop list.",
@@ -66,16 +69,10 @@ def optouts(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.warning(request, _("That number is not on the stop list."))
                 return redirect("optouts")
-    whole_list = selectors.can_see_whole_stop_list(actor)
     return render(
         request,
         "alerts/optouts.html",
-        {
-            "import_form": import_form,
-            "undo_form": undo_form,
-            "whole_list": whole_list,
-            "counts": selectors.optout_counts() if whole_list else {},
-        },
+        {"import_form": import_form, "undo_form": undo_form, "counts": selectors.optout_counts()},
     )
 
 
