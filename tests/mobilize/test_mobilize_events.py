@@ -82,7 +82,10 @@ def rally(personas, **kw) -> Event:
 
 
 def test_public_events_are_listed_with_a_page_a_feed_and_a_qr_code(client, personas):
-    event = rally(personas, hosts=[personas.org_b], accessibility="Step-free entrance")
+    event = rally(
+        personas, hosts=[personas.org_b], accessibility="Step-free entrance",
+        actor=personas.coalition,
+    )  # fmt: skip
     hidden = rally(personas, public=False, titles={"en": "Members meeting"})
     page = client.get("/events/", HTTP_ACCEPT_LANGUAGE="en")
     assert "Rally for families" in page.content.decode()
@@ -95,6 +98,32 @@ def test_public_events_are_listed_with_a_page_a_feed_and_a_qr_code(client, perso
     assert len(summaries) == 1
     qr = client.get(f"/events/{event.pk}/qr.svg")
     assert qr["Content-Type"] == "image/svg+xml" and qr.content.startswith(b"<svg")
+
+
+def test_only_organizations_one_coordinates_can_be_named_co_hosts(client, login, personas):
+    """Outside probe, session 17: an organization's coordinator named every organization of the
+    coalition as co-host of a public "stay home" announcement, which none had agreed to."""
+    start = timezone.localtime() + timedelta(days=3)
+    data = {
+        "kind": "press", "title_en": "Press conference", "organization": personas.org_a.pk,
+        "hosts": [personas.org_b.pk], "public": "on", "place": "City Hall steps",
+        "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+    }  # fmt: skip
+    login(personas.coordinator)
+    page = client.get("/events/new/").content.decode()
+    assert f'value="{personas.org_b.pk}"' not in page and "Org B" not in page
+    response = client.post("/events/new/", data)
+    assert response.status_code == 200 and not Event.objects.exists()
+    assert "Select a valid choice" in response.content.decode()
+    assert "Press conference" in response.content.decode()  # what was typed stays
+    with pytest.raises(events.EventError) as refused:
+        rally(personas, hosts=[personas.org_b])
+    assert "hosts" in refused.value.errors and not Event.objects.exists()
+    login(personas.coalition)
+    assert client.post("/events/new/", data).status_code == 302
+    event = Event.objects.get()
+    assert set(event.hosts.all()) == {personas.org_a, personas.org_b}
 
 
 def test_web_rsvp_needs_one_contact_and_is_stored_encrypted(client, personas):

@@ -99,6 +99,14 @@ def event_create(
         errors["place"] = str(gettext_lazy("Say where the event is."))
     if capacity is not None and capacity < 1:
         errors["capacity"] = str(gettext_lazy("Capacity must be at least 1, or empty."))
+    if any(not network.can_manage_org(actor, host) for host in hosts or []):
+        # A host's name on a public announcement is that organization's word.
+        errors["hosts"] = str(
+            gettext_lazy(
+                "Only organizations you coordinate can be co-hosts. To add another "
+                "organization, ask a coalition coordinator."
+            )
+        )
     if errors:
         raise EventError(errors)
     event = Event.objects.create(

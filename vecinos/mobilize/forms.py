@@ -230,12 +230,23 @@ class EventForm(forms.Form):
     organization = forms.ModelChoiceField(
         label=_("Organization"), queryset=Organization.objects.none()
     )
+    # Only organizations the coordinator coordinates (a coalition coordinator: any): naming
+    # another group as host would put its name on an announcement it never agreed to.
     hosts = ids.ModelMultipleChoiceField(
-        label=_("Co-hosts"), queryset=Organization.objects.order_by("name"), required=False
+        label=_("Co-hosts"),
+        queryset=Organization.objects.none(),
+        required=False,
+        help_text=_(
+            "Only organizations you coordinate. To add another organization, ask a coalition "
+            "coordinator."
+        ),
     )
 
     def __init__(self, *args, organizations=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["organization"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = organizations if organizations is not None else Organization.objects.all()
+        if organizations is None:
+            organizations = Organization.objects.all()
+        for name in ("organization", "hosts"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = organizations.order_by("name")
