@@ -5,6 +5,7 @@ the call-out API."""
 from __future__ import annotations
 
 import random
+import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -126,6 +127,73 @@ def test_only_organizations_one_coordinates_can_be_named_co_hosts(client, login,
     assert set(event.hosts.all()) == {personas.org_a, personas.org_b}
 
 
+def _link_sent_to(address: str) -> str:
+    messaging.dispatch()
+    bodies = [m.body for m in OutboxMessage.objects.all() if m.address == address]
+    found = [re.search(r"https?://[^/\s]+(/events/\d+/rsvp/[^/\s]+/)", b) for b in bodies]
+    links = [m.group(1) for m in found if m]
+    assert links, bodies
+    return links[-1]
+
+
+def test_a_web_rsvp_says_nothing_of_who_is_coming_until_its_link_is_opened(client, personas):
+    """Outside probe, session 17: typing a number into the RSVP form told, by the count of
+    places or the going/waitlist answer, whether that phone had signed up already, and showed
+    its door code; anyone could sign a stranger up for reminder texts. Now the form's answer is
+    one for every number; a place is kept once the link texted to the phone is opened."""
+    event = rally(personas, capacity=2)
+    victim = new_number()
+    answers = []
+    for number in (victim, victim, new_number()):
+        page = client.post(f"/events/{event.pk}/", {"phone": number})
+        html = page.content.decode()
+        assert page.status_code == 200 and "<svg" not in html and "data-door-qr" not in html
+        answers.append(re.sub(r"csrfmiddlewaretoken\" value=\"[^\"]+", "", html))
+        assert "0 of 2 taken" in client.get(f"/events/{event.pk}/").content.decode()
+    assert answers[0] == answers[1] == answers[2]
+    assert not any(r.status in ("going", "waitlist") for r in Rsvp.objects.all())
+    link = _link_sent_to(victim)
+    assert "Yes, keep my place" in client.get(link).content.decode()
+    assert "You are going" in client.post(link).content.decode()
+    assert "1 of 2 taken" in client.get(f"/events/{event.pk}/").content.decode()
+    # Once confirmed, the number typed in again still gets the same answer, and the count
+    # does not move; the link goes to the phone again (at most 3 an hour), not to the page.
+    again = [
+        re.sub(r"csrfmiddlewaretoken\" value=\"[^\"]+", "", page.content.decode())
+        for page in (
+            client.post(f"/events/{event.pk}/", {"phone": n}) for n in (victim, new_number())
+        )
+    ]
+    assert again[0] == again[1]
+    assert "1 of 2 taken" in client.get(f"/events/{event.pk}/").content.decode()
+    for _ in range(3):
+        client.post(f"/events/{event.pk}/", {"phone": victim})
+    messaging.dispatch()
+    sent = [m for m in OutboxMessage.objects.all() if m.address == victim]
+    assert len(sent) == events.RSVP_LINKS_PER_HOUR
+    # Unconfirmed RSVPs get no reminder and are not on the door list.
+    assert events.send_reminders(now=event.starts_at - timedelta(hours=1)) == 1
+    sign_in(client, personas.coordinator)
+    door = client.get(f"/events/{event.pk}/door/").content.decode()
+    assert victim[-4:] in door
+    pending = Rsvp.objects.filter(status=Rsvp.Status.PENDING)
+    assert pending.count() == 2 and not any(r.phone[-4:] in door for r in pending)
+    # A forged or another event's link opens nothing.
+    assert client.get(link.replace("/rsvp/", "/rsvp/x")).status_code == 404
+    other = rally(personas, titles={"en": "Another"})
+    assert (
+        client.get(link.replace(f"/events/{event.pk}/", f"/events/{other.pk}/")).status_code == 404
+    )
+
+
+def test_a_signed_in_member_rsvps_with_their_own_phone_at_once(client, personas):
+    event = rally(personas)
+    sign_in(client, personas.newcomer)
+    page = client.post(f"/events/{event.pk}/", {"phone": personas.newcomer.phone})
+    assert "You are going" in page.content.decode() and "data-door-qr" in page.content.decode()
+    assert Rsvp.objects.get().member == personas.newcomer
+
+
 def test_web_rsvp_needs_one_contact_and_is_stored_encrypted(client, personas):
     event = rally(personas)
     bad = client.post(f"/events/{event.pk}/", {"nickname": "Lupe"})
@@ -133,9 +201,10 @@ def test_web_rsvp_needs_one_contact_and_is_stored_encrypted(client, personas):
     bad_phone = client.post(f"/events/{event.pk}/", {"phone": "12"})
     assert "does not look right" in bad_phone.content.decode()
     ok = client.post(f"/events/{event.pk}/", {"nickname": "Lupe", "phone": "(323) 555-0142"})
-    assert ok.status_code == 200 and "You are going" in ok.content.decode()
+    assert ok.status_code == 200 and "We texted a link" in ok.content.decode()
     rsvp = Rsvp.objects.get()
     assert rsvp.phone == "+13235550142" and rsvp.nickname == "Lupe"
+    assert rsvp.status == Rsvp.Status.PENDING
     with connection.cursor() as cursor:
         cursor.execute("SELECT nickname, phone FROM mobilize_rsvp")
         raw = cursor.fetchone()
@@ -326,6 +395,10 @@ def test_the_rsvps_qr_code_opens_the_door_list_at_that_person(client, personas):
     other = rally(personas, titles={"en": "Another"})
     events.rsvp_create(event=event, nickname="Someone else", phone=new_number())
     page = client.post(f"/events/{event.pk}/", {"nickname": "Lupe", "email": "lupe@example.org"})
+    assert "We emailed a link" in page.content.decode() and "<svg" not in page.content.decode()
+    link = _link_sent_to("lupe@example.org")
+    assert "data-door-qr" not in client.get(link).content.decode()  # a GET keeps nothing
+    page = client.post(link)
     assert "data-door-qr" in page.content.decode() and "<svg" in page.content.decode()
     rsvp = Rsvp.objects.get(email_index=messaging.address_index("email", "lupe@example.org"))
     token = events.door_token(rsvp)

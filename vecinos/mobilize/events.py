@@ -14,10 +14,12 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from vecinos.core import ratelimit
 from vecinos.core.audit import audit
 from vecinos.messaging import services as messaging
 from vecinos.messaging.inbound import REPLY_LANGUAGES, InboundSms
@@ -134,19 +136,8 @@ def _full(event: Event) -> bool:
     return event.capacity is not None and selectors.going_count(event) >= event.capacity
 
 
-@transaction.atomic
-def rsvp_create(
-    *,
-    event: Event,
-    nickname: str = "",
-    phone: str = "",
-    email: str = "",
-    language: str = "es",
-    member: Member | None = None,
-    via: str = "web",
-) -> Rsvp:
-    """One contact at least (phone or email); the same phone or email twice is one RSVP."""
-    event = Event.objects.select_for_update().get(pk=event.pk)
+def _checked_contact(event: Event, nickname: str, phone: str, email: str) -> tuple[str, str]:
+    """The phone (E.164) and email of an RSVP, or EventError with a message per field."""
     errors: dict[str, str] = {}
     e164 = ""
     if phone.strip():
@@ -165,14 +156,37 @@ def rsvp_create(
         errors["event"] = str(gettext_lazy("This event is over or cancelled."))
     if errors:
         raise EventError(errors)
-    index = phone_index(e164) if e164 else ""
-    email_index = messaging.address_index("email", email) if email else ""
+    return e164, email
+
+
+def _rsvp_of(event: Event, index: str, email_index: str) -> Rsvp | None:
     existing = None
     if index:
         existing = Rsvp.objects.filter(event=event, phone_index=index).first()
     if existing is None and email_index:
         existing = Rsvp.objects.filter(event=event, email_index=email_index).first()
-    if existing is not None and existing.status != Rsvp.Status.CANCELLED:
+    return existing
+
+
+@transaction.atomic
+def rsvp_create(
+    *,
+    event: Event,
+    nickname: str = "",
+    phone: str = "",
+    email: str = "",
+    language: str = "es",
+    member: Member | None = None,
+    via: str = "web",
+) -> Rsvp:
+    """An RSVP from a phone or email known to be the person's (their text, their own signed-in
+    phone, the door): one contact at least; the same phone or email twice is one RSVP."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    e164, email = _checked_contact(event, nickname, phone, email)
+    index = phone_index(e164) if e164 else ""
+    email_index = messaging.address_index("email", email) if email else ""
+    existing = _rsvp_of(event, index, email_index)
+    if existing is not None and existing.status not in (Rsvp.Status.CANCELLED, Rsvp.Status.PENDING):
         return existing
     status = Rsvp.Status.WAITLIST if _full(event) else Rsvp.Status.GOING
     if existing is not None:
@@ -191,6 +205,74 @@ def rsvp_create(
         status=status,
         via=via,
     )
+
+
+# A link to one RSVP goes to its phone or email at most this often (a stranger typing
+# someone's number again and again must not flood them).
+RSVP_LINKS_PER_HOUR = 3
+
+
+@transaction.atomic
+def rsvp_request(
+    *,
+    event: Event,
+    nickname: str = "",
+    phone: str = "",
+    email: str = "",
+    language: str = "es",
+    member: Member | None = None,
+) -> Rsvp | None:
+    """A web RSVP. A phone or email typed into a form may be anybody's: the place is kept once
+    the link sent to it is opened (``rsvp_confirm``). Whether that phone or email had an RSVP
+    already, the answer is the same and the count does not move, so the page never tells a
+    stranger who is coming, never shows someone else's door code, and nobody is signed up (and
+    texted reminders) by someone else (outside probe, session 17). An RSVP already made gets
+    its link again. Returns the RSVP when no link is needed (a signed-in member's own phone),
+    else None."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    e164, email = _checked_contact(event, nickname, phone, email)
+    if member is not None and e164 and member.phone and normalize_phone(member.phone) == e164:
+        return rsvp_create(
+            event=event, nickname=nickname, phone=e164, email=email, language=language,
+            member=member,
+        )  # fmt: skip
+    index = phone_index(e164) if e164 else ""
+    email_index = messaging.address_index("email", email) if email else ""
+    rsvp = _rsvp_of(event, index, email_index)
+    if rsvp is None:
+        rsvp = Rsvp.objects.create(
+            event=event,
+            nickname=nickname.strip(),
+            phone=e164,
+            phone_index=index,
+            email=email,
+            email_index=email_index,
+            language=_lang(language),
+            status=Rsvp.Status.PENDING,
+        )
+    elif rsvp.status == Rsvp.Status.CANCELLED:
+        rsvp.status = Rsvp.Status.PENDING
+        rsvp.save(update_fields=["status"])
+    if ratelimit.hit("rsvp-link", str(rsvp.pk), limit=RSVP_LINKS_PER_HOUR, window_seconds=3600):
+        with translation.override(rsvp.language):
+            text = _(
+                "Vecinos: to keep your place at %(title)s, %(when)s, open %(link)s. If you did "
+                "not ask for it, ignore this message."
+            ) % {"title": event.title(rsvp.language), "when": _when(event), "link": rsvp_link(rsvp)}
+            subject = _("Confirm your place")
+        _send(rsvp, text, f"link-{secrets.token_hex(6)}", subject=subject)
+    return None
+
+
+@transaction.atomic
+def rsvp_confirm(*, rsvp: Rsvp) -> Rsvp:
+    """The person opened the link: a place if there is one, else the waitlist."""
+    event = Event.objects.select_for_update().get(pk=rsvp.event_id)
+    rsvp.refresh_from_db()
+    if rsvp.status == Rsvp.Status.PENDING:
+        rsvp.status = Rsvp.Status.WAITLIST if _full(event) else Rsvp.Status.GOING
+        rsvp.save(update_fields=["status"])
+    return rsvp
 
 
 @transaction.atomic
@@ -219,7 +301,7 @@ def _when(event: Event) -> str:
     return timezone.localtime(event.starts_at).strftime("%Y-%m-%d %H:%M")
 
 
-def _send(rsvp: Rsvp, text: str, tag: str) -> int:
+def _send(rsvp: Rsvp, text: str, tag: str, *, subject: str = "") -> int:
     specs = []
     if rsvp.phone:
         contact = messaging.contact_point(channel="sms", address=rsvp.phone, language=rsvp.language)
@@ -241,7 +323,7 @@ def _send(rsvp: Rsvp, text: str, tag: str) -> int:
             body=text,
             language=rsvp.language,
             key=f"event:{rsvp.event_id}:{rsvp.pk}:{channel}:{tag}",
-            subject=str(gettext_lazy("Event reminder")),
+            subject=subject or str(gettext_lazy("Event reminder")),
         )
         for contact, channel in specs
     )
@@ -352,6 +434,29 @@ DOOR_SALT = "vecinos.rsvp.door"
 
 def door_token(rsvp: Rsvp) -> str:
     return signing.dumps([rsvp.event_id, rsvp.pk], salt=DOOR_SALT, compress=True)
+
+
+RSVP_SALT = "vecinos.rsvp.link"
+
+
+def rsvp_link(rsvp: Rsvp) -> str:
+    """The link sent to an RSVP's phone or email: it confirms the place and shows the door code
+    (signed, this RSVP only; it dies with the RSVP)."""
+    token = signing.dumps([rsvp.event_id, rsvp.pk], salt=RSVP_SALT, compress=True)
+    return settings.PUBLIC_URL + reverse("event_rsvp", args=[rsvp.event_id, token])
+
+
+def load_rsvp_link(token: str, event: Event) -> Rsvp | None:
+    try:
+        value = signing.loads(token or "", salt=RSVP_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(value, list) or len(value) != 2 or value[0] != event.pk:
+        return None
+    if not isinstance(value[1], int):
+        return None
+    rsvps = Rsvp.objects.filter(pk=value[1], event=event)
+    return rsvps.exclude(status=Rsvp.Status.CANCELLED).first()
 
 
 def load_door_token(token: str, event: Event) -> int | None:

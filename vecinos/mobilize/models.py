@@ -242,6 +242,8 @@ class Event(models.Model):
 
 class Rsvp(models.Model):
     class Status(models.TextChoices):
+        # Asked on the web, waiting for the link sent to the phone or email to be opened.
+        PENDING = "pending", _("Waiting for confirmation")
         GOING = "going", _("Going")
         WAITLIST = "waitlist", _("Waitlist")
         CANCELLED = "cancelled", _("Cancelled")

@@ -382,6 +382,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     lang = _event_lang(request)
     form = RsvpForm(request.POST or None)
     done = None
+    sent = ""
     if request.method == "POST":
         if not ratelimit.hit(
             "rsvp", source_key(limit_key(request)), limit=RSVP_LIMIT, window_seconds=RSVP_WINDOW
@@ -389,7 +390,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             return render(request, "alerts/too_many.html", status=429)
         if form.is_valid():
             try:
-                done = events.rsvp_create(
+                done = events.rsvp_request(
                     event=event,
                     nickname=form.cleaned_data["nickname"],
                     phone=form.cleaned_data["phone"],
@@ -400,37 +401,74 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             except events.EventError as exc:
                 for field, message in exc.errors.items():
                     form.add_error(field if field in form.fields else None, message)
-    share = request.build_absolute_uri(reverse("event_detail", args=[event.pk]))
-    door_qr = ""
-    if done is not None:
-        # The person shows this at the door; whoever checks people in scans it with their
-        # phone's camera, which opens the door list at this RSVP (signed, this event only).
-        door_url = request.build_absolute_uri(
-            f"{reverse('event_door', args=[event.pk])}?t={events.door_token(done)}"
-        )
-        door_qr = segno.make(door_url, error="m", micro=False).svg_inline(scale=4, border=4)
+            else:
+                if done is None:
+                    # The same answer whether that phone or email had an RSVP already.
+                    sent = "phone" if form.cleaned_data["phone"].strip() else "email"
     return render(
         request,
         "mobilize/event.html",
         {
-            "event": event,
-            "title": event.title(lang),
-            "description": event.description(lang),
-            "hosts": [h.name for h in event.hosts.all()],
-            # Each language by its own name ("Español", "English"), never by its code.
-            "event_languages": [
-                known for known in map(languages.get, event.languages or []) if known is not None
-            ],
+            **_event_facts(event, lang),
             "form": form,
             "done": done,
-            "door_qr": door_qr,
-            "share": share,
-            "going": selectors.going_count(event),
-            "full": event.capacity is not None and selectors.going_count(event) >= event.capacity,
+            "sent": sent,
+            "door_qr": _door_qr(request, done) if done is not None else "",
+            "share": request.build_absolute_uri(reverse("event_detail", args=[event.pk])),
             "can_manage": request.user.is_authenticated
             and selectors.can_manage_event(request.user, event),
         },
-        status=400 if request.method == "POST" and done is None else 200,
+        status=400 if request.method == "POST" and done is None and not sent else 200,
+    )
+
+
+def _event_facts(event: Event, lang: str) -> dict:
+    return {
+        "event": event,
+        "title": event.title(lang),
+        "description": event.description(lang),
+        "hosts": [h.name for h in event.hosts.all()],
+        # Each language by its own name ("Español", "English"), never by its code.
+        "event_languages": [
+            known for known in map(languages.get, event.languages or []) if known is not None
+        ],
+        "going": selectors.going_count(event),
+        "full": event.capacity is not None and selectors.going_count(event) >= event.capacity,
+    }
+
+
+def _door_qr(request: HttpRequest, rsvp: Rsvp) -> str:
+    """The person shows this at the door; whoever checks people in scans it with their phone's
+    camera, which opens the door list at this RSVP (signed, this event only)."""
+    door_url = request.build_absolute_uri(
+        f"{reverse('event_door', args=[rsvp.event_id])}?t={events.door_token(rsvp)}"
+    )
+    return segno.make(door_url, error="m", micro=False).svg_inline(scale=4, border=4)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def event_rsvp(request: HttpRequest, event_id: int, token: str) -> HttpResponse:
+    """The link sent to an RSVP's phone or email: a button keeps the place (a POST, so a link
+    preview never confirms), then the door code."""
+    event = Event.objects.filter(pk=event_id).first()
+    rsvp = events.load_rsvp_link(token, event) if event is not None else None
+    if event is None or rsvp is None:
+        raise Http404
+    over = event.cancelled or event.ends_at < timezone.now()
+    if request.method == "POST" and rsvp.status == Rsvp.Status.PENDING and not over:
+        rsvp = events.rsvp_confirm(rsvp=rsvp)
+    confirmed = rsvp.status != Rsvp.Status.PENDING
+    return render(
+        request,
+        "mobilize/rsvp_link.html",
+        {
+            **_event_facts(event, rsvp.language),
+            "rsvp": rsvp,
+            "confirmed": confirmed,
+            "over": over,
+            "door_qr": _door_qr(request, rsvp) if confirmed else "",
+        },
     )
 
 
@@ -516,7 +554,12 @@ def event_new(request: HttpRequest) -> HttpResponse:
 def event_door(request: HttpRequest, event_id: int) -> HttpResponse:
     event = _managed_event(request, event_id)
     q = (request.GET.get("q") or "").strip().lower()
-    rows = list(Rsvp.objects.filter(event=event).exclude(status=Rsvp.Status.CANCELLED))
+    # Not the RSVPs nobody confirmed: anyone can type a name and someone else's number.
+    rows = list(
+        Rsvp.objects.filter(event=event).exclude(
+            status__in=[Rsvp.Status.CANCELLED, Rsvp.Status.PENDING]
+        )
+    )
     scanned = events.load_door_token(request.GET.get("t", ""), event)
     if request.GET.get("t"):
         rows = [r for r in rows if r.pk == scanned]
