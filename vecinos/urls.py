@@ -13,6 +13,7 @@ handler500 = "vecinos.core.views.server_error"
 
 urlpatterns = [
     path("", views_public.home, name="public_home"),
+    path("joining/<str:token>/", views_public.import_join, name="import_join"),
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("coalition.css", core_views.coalition_css, name="coalition_css"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -278,4 +280,120 @@ def test_a_members_dry_run_cannot_ask_who_is_a_member_elsewhere_or_texted_stop(
         organization=personas.org_a, member=personas.outsider
     ).exists()
     event = AuditEvent.objects.filter(action="import.members").order_by("pk").last()
-    assert event.detail["skipped"] == 1
+    assert event.detail["new"] == 1  # held until Otto says yes to the link texted to him
+
+
+def _roster_rows(client, org) -> set[str]:
+    html = client.get(reverse("roster", args=[org.pk])).content.decode()
+    return set(re.findall(r"<strong translate=\"no\">([^<]+)</strong>", html))
+
+
+def _joining_link(address: str) -> str:
+    from vecinos.messaging import services as messaging
+    from vecinos.transports.models import OutboxMessage
+
+    messaging.dispatch()
+    bodies = [m.body for m in OutboxMessage.objects.all() if m.address == address]
+    links = [m.group(1) for b in bodies if (m := re.search(r"https?://[^/\s]+(/joining/\S+/)", b))]
+    assert links, bodies
+    return links[-1]
+
+
+def test_a_members_import_leaves_no_trace_of_who_is_known_until_they_say_yes(
+    personas, login, django_capture_on_commit_callbacks
+):
+    """Outside probe, session 17: after a real members import, org A's roster showed the new
+    numbers and not org B's member, so any organization's coordinator could test numbers
+    against the whole coalition. Now an organization's coordinator's import adds nobody it
+    does not have: every row waits, texted a link; only people who say yes join the roster."""
+    from vecinos.alerts.models import OptOut
+    from vecinos.network.models import Member, Membership
+    from vecinos.network.phones import phone_index
+    from vecinos.onboarding.models import PendingMember
+
+    OptOut.objects.create(phone_index=phone_index("+12135550185"), source="sms")
+    client = login(personas.coordinator)  # org A; the outsider (+1 213 555 0106) is org B's
+    before = _roster_rows(client, personas.org_a)
+    members_before = Member.objects.count()
+    data = (
+        b"Nombre,Celular,Roles\nOtto,(213) 555-0106,responder\nPia,(213) 555-0185,\n"
+        b"Una,(213) 555-0186,responder\n"
+    )
+    upload(client, personas.org_a, data=data, kind="members")
+    job = ImportJob.objects.latest("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("import_job", args=[job.pk]),
+            {"phone": "1", "name": "0", "roles": "2", "action": "import"},
+        )
+    page = client.get(reverse("import_job", args=[job.pk])).content.decode()
+    assert "3 accepted, 0 skipped, 0 errors" in page and "get a text with a link" in page
+    # Nobody new on the roster, nobody created: a known number and a new one look the same.
+    assert _roster_rows(client, personas.org_a) == before
+    assert Member.objects.count() == members_before
+    assert PendingMember.objects.filter(organization=personas.org_a).count() == 3
+    waiting = client.get(reverse("import_start")).content.decode()
+    assert all(name in waiting for name in ("Otto", "Pia", "Una"))
+    assert AuditEvent.objects.filter(action="import.pending_view").exists()
+    # The number that texted STOP gets no text; the two others get their link.
+    otto, una = _joining_link("+12135550106"), _joining_link("+12135550186")
+    with pytest.raises(AssertionError):
+        _joining_link("+12135550185")
+    # Org B's member says yes: they keep their account and join org A as the file said.
+    anonymous = Client()
+    assert "Join" in anonymous.get(otto).content.decode()
+    assert not Membership.objects.filter(organization=personas.org_a, member=personas.outsider)
+    joined = anonymous.post(otto, {"action": "join"}).content.decode()
+    assert "network" in joined
+    roles = Membership.objects.filter(organization=personas.org_a, member=personas.outsider)
+    assert set(roles.values_list("role", flat=True)) == {"responder"}
+    assert personas.outsider.username in _roster_rows(client, personas.org_a)
+    # The new number says no: forgotten, nobody created.
+    anonymous.post(una, {"action": "decline"})
+    assert not PendingMember.objects.filter(phone_index=phone_index("+12135550186")).exists()
+    assert not Member.objects.filter(phone_index=phone_index("+12135550186")).exists()
+    # A used or forged link opens nothing.
+    assert anonymous.get(otto).status_code == 404
+    assert anonymous.get(otto.replace("/joining/", "/joining/x")).status_code == 404
+
+
+def test_a_new_person_who_says_yes_becomes_a_member_with_the_files_places(
+    personas, login, django_capture_on_commit_callbacks
+):
+    from vecinos.alerts.models import Subscriber
+    from vecinos.network.models import Member
+    from vecinos.network.phones import phone_index
+
+    client = login(personas.coordinator)
+    data = b"name,phone,zip,language\nRosa,(213) 555-0188,90033,en\n"
+    upload(client, personas.org_a, data=data, kind="members")
+    job = ImportJob.objects.latest("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("import_job", args=[job.pk]),
+            {"name": "0", "phone": "1", "zip": "2", "language": "3", "action": "import"},
+        )
+    link = _joining_link("+12135550188")
+    Client().post(link, {"action": "join"})
+    member = Member.objects.get(phone_index=phone_index("+12135550188"))
+    assert member.full_name == "Rosa" and member.preferred_language == "en"
+    assert member.memberships.filter(organization=personas.org_a, role="subscriber").exists()
+    assert Subscriber.objects.get(member=member).areas.count() == 1
+
+
+def test_the_coalitions_coordinators_import_members_at_once(
+    personas, login, django_capture_on_commit_callbacks
+):
+    from vecinos.network.models import Membership
+    from vecinos.onboarding.models import PendingMember
+
+    client = login(personas.coalition)
+    upload(client, personas.org_a, data=b"name,phone\nIvo,(213) 555-0189\n", kind="members")
+    job = ImportJob.objects.latest("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("import_job", args=[job.pk]), {"name": "0", "phone": "1", "action": "import"}
+        )
+    assert not PendingMember.objects.exists()
+    joined = Membership.objects.filter(organization=personas.org_a).select_related("member")
+    assert "Ivo" in {m.member.full_name for m in joined}

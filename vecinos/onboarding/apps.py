@@ -8,11 +8,19 @@ class OnboardingConfig(AppConfig):
     verbose_name = _("Onboarding")
 
     def ready(self) -> None:
-        from vecinos.core.extensions import add_demo_step, add_nav
+        from vecinos.core.extensions import (
+            add_demo_step,
+            add_nav,
+            add_purge_step,
+            add_retention_step,
+        )
         from vecinos.network import selectors as network
+        from vecinos.onboarding import joining
         from vecinos.onboarding.demo import load_day_one
 
         add_demo_step("onboarding", load_day_one, order=50)
+        add_retention_step("onboarding.pending_members", joining.drop_expired, order=91)
+        add_purge_step("onboarding.pending_members", joining.purge, order=50)
         add_nav(
             "import_start",
             _("Import people"),

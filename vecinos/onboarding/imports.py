@@ -34,6 +34,7 @@ from vecinos.core.crypto import encrypt
 from vecinos.core.tabular import HeaderMap, Table, fold, map_headers
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Channel
+from vecinos.network import selectors as network
 from vecinos.network.models import (
     LANGUAGE_CHOICES,
     Member,
@@ -44,6 +45,7 @@ from vecinos.network.models import (
     Zone,
 )
 from vecinos.network.phones import InvalidPhone, email_index, normalize_phone, phone_index
+from vecinos.onboarding.models import PendingMember
 
 Kind = Literal["members", "subscribers"]
 
@@ -120,6 +122,11 @@ class ImportResult:
     discreet: bool = False
     accepted: int = 0
     held: dict[str, int] = field(default_factory=dict)
+    # Members imported by an organization's coordinator join by a link texted to them
+    # (``onboarding.joining``): the rows waiting, to be texted once the import is written.
+    by_link: bool = False
+    invited: list[int] = field(default_factory=list)
+    actor: Member | None = None
 
     def skip(self, line: int, reason: str) -> None:
         self.skipped += 1
@@ -338,7 +345,13 @@ def _discreetly(
     if not result.discreet:
         write(rows, organization, result)
         return
-    inner = ImportResult(kind=result.kind, dry_run=result.dry_run)
+    inner = ImportResult(
+        kind=result.kind,
+        dry_run=result.dry_run,
+        by_link=result.by_link,
+        invited=result.invited,
+        actor=result.actor,
+    )
     write(rows, organization, inner)
     result.accepted += len(rows)
     for name in ("new", "updated", "skipped"):
@@ -455,7 +468,7 @@ def _area_row(subscriber_id: int, area: _Area, *, member: bool = False) -> Subsc
     return row
 
 
-def _new_username() -> str:
+def new_username() -> str:
     # A handle that says nothing about the person: names stay encrypted.
     while True:
         name = f"imported-{secrets.token_hex(4)}"
@@ -471,6 +484,13 @@ def _import_members(rows: list[_Row], organization: Organization, result: Import
 
 
 def _write_members(rows: list[_Row], organization: Organization, result: ImportResult) -> None:
+    if result.by_link:
+        _hold_members(rows, organization, result)
+    else:
+        _add_members(rows, organization, result)
+
+
+def _add_members(rows: list[_Row], organization: Organization, result: ImportResult) -> None:
     indexes = [r.index for r in rows]
     stopped = _opted_out(indexes)
     found = {index: values[0] for index, values in _existing(Member, indexes, "id").items()}
@@ -491,7 +511,7 @@ def _write_members(rows: list[_Row], organization: Organization, result: ImportR
         changed = False
         if row.index not in found:
             member = Member(
-                username=_new_username(),
+                username=new_username(),
                 password=unusable,
                 full_name=row.name[:120],
                 phone=row.e164,
@@ -537,6 +557,50 @@ def _write_members(rows: list[_Row], organization: Organization, result: ImportR
             )
             % {"count": on_stop_list}
         )
+
+
+def _hold_members(rows: list[_Row], organization: Organization, result: ImportResult) -> None:
+    """An organization's coordinator's import: the organization's own members are updated;
+    everyone else waits as a PendingMember until they open the link texted to them. A new
+    number, another organization's member and a number that texted STOP are held alike, so
+    neither this page nor the roster afterwards tells them apart (outside probe, session 17:
+    the roster showed who had not been added). Nobody is pulled in without their word."""
+    indexes = [r.index for r in rows]
+    found = {index: values[0] for index, values in _existing(Member, indexes, "id").items()}
+    mine = set(
+        Membership.objects.filter(
+            organization=organization, member_id__in=found.values()
+        ).values_list("member__phone_index", flat=True)
+    )
+    ours = [r for r in rows if r.index in mine]
+    if ours:
+        _add_members(ours, organization, result)
+    others = [r.index for r in rows if r.index not in mine]
+    waiting = {
+        p.phone_index: p
+        for p in PendingMember.objects.filter(organization=organization, phone_index__in=others)
+    }
+    for row in rows:
+        if row.index in mine:
+            continue
+        pending = waiting.get(row.index) or PendingMember(
+            organization=organization, phone_index=row.index
+        )
+        pending.phone, pending.language = row.e164, row.language
+        pending.name = row.name[:120] or pending.name
+        pending.email = row.email or pending.email
+        pending.roles = sorted(set(pending.roles) | (row.roles or {Role.SUBSCRIBER.value}))
+        areas = [list(a) for a in pending.areas]
+        for area in row.areas:
+            lat, lng = area.point if area.point else (None, None)
+            if [area.zone_id, lat, lng, area.label] not in areas:
+                areas.append([area.zone_id, lat, lng, area.label])
+        pending.areas = areas[:10]
+        pending.created_by = result.actor
+        pending.save()
+        result.new += 1
+        if not result.dry_run:
+            result.invited.append(pending.pk)
 
 
 def _member_areas(member: Member, areas: list[_Area]) -> bool:
@@ -604,6 +668,14 @@ def run_import(
             _("The file has no column for: %(fields)s.") % {"fields": ", ".join(missing)}
         )
     result = ImportResult(kind=kind, dry_run=dry_run, discreet=via == "app")
+    # In the app, an organization's coordinator's members join by a link texted to them; the
+    # coalition's coordinators (who see every roster) and the operator's command add them.
+    result.by_link = (
+        kind == "members"
+        and via == "app"
+        and not (actor is not None and network.is_coalition_coordinator(actor))
+    )
+    result.actor = actor
     if mapping.unknown:
         result.warnings.append(
             _("Columns ignored: %(columns)s") % {"columns": ", ".join(mapping.unknown[:20])}

@@ -1,11 +1,14 @@
 """An import started in the app: the uploaded file lives here, encrypted, only until the import
-is done (or a day has passed); the result keeps counts and line numbers, never a row's data."""
+is done (or a day has passed); the result keeps counts and line numbers, never a row's data.
+People an organization's coordinator imports wait in ``PendingMember`` until they accept."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from vecinos.core.crypto import EncryptedTextField
 
 
 class ImportJob(models.Model):
@@ -42,3 +45,36 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class PendingMember(models.Model):
+    """A row of a members import by an organization's coordinator, waiting for the person to
+    open the link texted to them and join (``onboarding.joining``). Whether the number was new,
+    a member of another organization or on the stop list, the importing organization sees the
+    same thing: a name and number from its own file, waiting. Deleted when the person answers,
+    and after ``PENDING_DAYS`` by the retention run."""
+
+    organization = models.ForeignKey(
+        "network.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    name = EncryptedTextField(blank=True)
+    phone = EncryptedTextField()
+    phone_index = models.CharField(max_length=64)
+    email = EncryptedTextField(blank=True)
+    language = models.CharField(max_length=8, default="es")
+    roles = models.JSONField(default=list)
+    # [[zone id or null, lat or null, lng or null, label], ...] as the file gave them.
+    areas = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    texted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "phone_index"], name="pending_member_once"
+            )
+        ]

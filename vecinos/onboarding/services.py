@@ -15,6 +15,7 @@ from vecinos.core.models import CoalitionSettings
 from vecinos.core.tabular import TableError, read_table
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Organization
+from vecinos.onboarding import joining
 from vecinos.onboarding.imports import ImportRefused, ImportResult, run_import
 from vecinos.onboarding.models import ImportJob
 
@@ -100,6 +101,8 @@ def _import_job_run(*, job_id: int) -> None:
         status = ImportJob.Status.FAILED
     else:
         status = ImportJob.Status.DONE
+        if result.invited:
+            joining.text_links(result.invited)
     fields = {
         "status": status,
         "finished_at": timezone.now(),
@@ -111,6 +114,7 @@ def _import_job_run(*, job_id: int) -> None:
             "errors": result.errors,
             "discreet": result.discreet,
             "accepted": result.accepted,
+            "by_link": result.by_link,
             "warnings": result.warnings,
             "problems": [[p.line, p.outcome, p.reason] for p in result.problems],
         },

@@ -10,11 +10,12 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from vecinos.core.audit import audit
 from vecinos.core.crypto import decrypt_bytes
 from vecinos.core.tabular import TableError, read_table
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Organization
-from vecinos.onboarding import services
+from vecinos.onboarding import joining, services
 from vecinos.onboarding.forms import FIELD_LABELS, MappingForm, UploadForm
 from vecinos.onboarding.imports import headers_for, preview
 from vecinos.onboarding.models import ImportJob
@@ -64,7 +65,18 @@ def import_start(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("import_job", job_id=job.pk)
     jobs = ImportJob.objects.filter(created_by=member).select_related("organization")[:10]
-    return render(request, "onboarding/import_start.html", {"form": form, "jobs": jobs})
+    org_ids = network.coordinated_org_ids(member)
+    # Their own file's names and numbers, for the organizations they coordinate.
+    waiting = joining.waiting(None if org_ids is None else list(org_ids))
+    if waiting:
+        audit("import.pending_view", actor=member, shown=len(waiting))
+    context = {
+        "form": form,
+        "jobs": jobs,
+        "waiting": waiting,
+        "coalition_wide": network.is_coalition_coordinator(member),
+    }
+    return render(request, "onboarding/import_start.html", context)
 
 
 @never_cache
