@@ -27,7 +27,7 @@ from django.utils.translation import ngettext
 
 from vecinos.alerts import services as alerts
 from vecinos.alerts.models import OptOut, Subscriber, SubscriptionArea
-from vecinos.core import geo
+from vecinos.core import geo, languages
 from vecinos.core.audit import audit
 from vecinos.core.bulk import insert_rows
 from vecinos.core.crypto import encrypt
@@ -86,14 +86,32 @@ ROLE_WORDS = {
     "observadora legal": Role.RESPONDER, "respuesta rapida": Role.RESPONDER,
     "subscriber": Role.SUBSCRIBER, "suscriptor": Role.SUBSCRIBER, "suscriptora": Role.SUBSCRIBER,
 }  # fmt: skip
+# Besides each language's code and its English and native names (from core.languages): what
+# a group's spreadsheet may say, folded (no case, accents or hyphens).
+LANGUAGE_EXTRA_WORDS = {
+    "ingles": "en", "espanol": "es", "castellano": "es", "filipino": "tl", "coreano": "ko",
+    "chinese": "zh-hans", "chino": "zh-hans", "zh": "zh-hans", "zh cn": "zh-hans",
+    "mandarin": "zh-hans", "simplified chinese": "zh-hans", "chino simplificado": "zh-hans",
+    "traditional chinese": "zh-hant", "chino tradicional": "zh-hant", "cantonese": "zh-hant",
+    "cantones": "zh-hant", "zh tw": "zh-hant", "zh hk": "zh-hant", "armenio": "hy",
+    "vietnamita": "vi", "persian": "fa", "persa": "fa", "ruso": "ru", "arabe": "ar",
+    "jemer": "km", "camboyano": "km", "cambodian": "km", "japones": "ja", "zapoteco": "zap",
+    "mixteco": "mix", "mixtec": "mix", "kiche": "quc", "quiche": "quc", "qanjobal": "kjb",
+    "purepecha": "tsz", "tarasco": "tsz",
+}  # fmt: skip
 LANGUAGE_WORDS = {
-    "english": "en", "ingles": "en", "spanish": "es", "espanol": "es", "castellano": "es",
-    "tagalog": "tl", "filipino": "tl", "korean": "ko", "coreano": "ko", "chinese": "zh",
-    "chino": "zh", "mandarin": "zh", "cantonese": "zh", "armenian": "hy", "armenio": "hy",
-    "vietnamese": "vi", "vietnamita": "vi", "farsi": "fa", "persian": "fa", "persa": "fa",
-    "russian": "ru", "ruso": "ru", "arabic": "ar", "arabe": "ar", "zapotec": "zap",
-    "zapoteco": "zap", "mixtec": "mix", "mixteco": "mix", "k'iche'": "quc", "kiche": "quc",
-    "quiche": "quc", "q'anjob'al": "kjb", "qanjobal": "kjb",
+    **{
+        word: lang.code
+        for lang in languages.LANGUAGES
+        for word in (fold(lang.code), fold(lang.english_name), fold(lang.native_name))
+        if word
+    },
+    **LANGUAGE_EXTRA_WORDS,
+}
+# Names in their own script ("한국어", "日本語", "العربية"), which folding would empty.
+LANGUAGE_NATIVE = {
+    **{lang.native_name.lower(): lang.code for lang in languages.LANGUAGES},
+    "中文": "zh-hans", "汉语": "zh-hans", "漢語": "zh-hant", "粵語": "zh-hant",
 }  # fmt: skip
 LANGUAGE_CODES = {code for code, _label in LANGUAGE_CHOICES}
 ZIP_RADIUS_M = 2000  # as the public subscribe page
@@ -166,13 +184,18 @@ def headers_for(kind: Kind, table: Table, chosen: Mapping[str, int | None] | Non
 
 
 def _language(raw: str, default: str) -> str | None:
+    """A language as a spreadsheet gives it: a code ("es", "zh-Hant", "es-MX"), or a name in
+    English, Spanish or the language itself."""
+    raw = raw.strip()
     if not raw:
         return default
-    word = fold(raw)
-    code = word if word in LANGUAGE_CODES else LANGUAGE_WORDS.get(word)
-    if code is None and "-" in raw:
-        code = raw.split("-")[0].lower() if raw.split("-")[0].lower() in LANGUAGE_CODES else None
-    return code
+    code = raw.lower().replace("_", "-")
+    if code in LANGUAGE_CODES:
+        return code
+    found = LANGUAGE_WORDS.get(fold(raw)) or LANGUAGE_NATIVE.get(raw.lower())
+    if found is None and "-" in code:  # a region: "es-MX", "ko-KR"
+        found = LANGUAGE_WORDS.get(fold(code.split("-")[0]))
+    return found if found in LANGUAGE_CODES else None
 
 
 class _Places:
