@@ -155,3 +155,29 @@ def test_texts_sent_start_with_the_short_name(personas):
         ]
     )
     assert Delivery.objects.get().body == "RRV: hello"
+
+
+@pytest.mark.parametrize(
+    "text,branded",
+    [
+        ("Vecinos: hello", "RRV: hello"),
+        ("Vecinos call-out AB12: we need", "RRV call-out AB12: we need"),
+        ("Convocatoria de Vecinos AB12: necesitamos", "Convocatoria de RRV AB12: necesitamos"),
+        ("استنفار Vecinos AB12: نحتاج", "استنفار RRV AB12: نحتاج"),
+        ("Vecinos՝ շնորհակալություն", "RRV՝ շնորհակալություն"),
+        ("Vecinos៖ សូមអរគុណ", "RRV៖ សូមអរគុណ"),
+        ("Vecinos：谢谢", "RRV：谢谢"),
+        # Only the sender's name: a title or a place further on is left alone.
+        ("Vecinos: Vecinos Unidos starts at 5", "RRV: Vecinos Unidos starts at 5"),
+        ("A place opened up at the Boyle Heights march of Vecinos Unidos", None),
+        ("VecinosUnidos: hi", None),
+    ],
+)
+def test_the_sender_is_named_by_the_short_name_in_every_language(personas, text, branded):
+    """Outside walk, session 17: the Spanish call-out began "Convocatoria de Vecinos", and
+    Armenian and Khmer texts "Vecinos՝", "Vecinos៖": none was named by the coalition."""
+    from vecinos.core.coalition import brand_sms
+
+    CoalitionSettings.objects.create(pk=1, name="Red", short_name="RRV")
+    invalidate()
+    assert brand_sms(text) == (branded if branded is not None else text)

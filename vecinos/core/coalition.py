@@ -144,16 +144,21 @@ def set_language_reviewed(code: str, reviewed: bool, *, actor) -> bool:
 
 
 PRODUCT = "Vecinos"
-# What may follow the product's name at the start of a text: a colon (a full-width one in the
-# Chinese and Japanese texts) or a space ("Vecinos community alerts. ...", the HELP reply).
-_AFTER_PRODUCT = (":", "\uff1a", " ")
+# Where the product's name sits in a text's opening words: at the start in English ("Vecinos:
+# ...", "Vecinos call-out ..."), after a word or two in many languages ("Convocatoria de
+# Vecinos ...", "استنفار Vecinos ...", "Вызов Vecinos ..."), before an Armenian or Khmer colon.
+# Only the first whole word within the opening is the sender's name; what follows may be a
+# place or a title someone typed.
+_PRODUCT_AT_OPENING = re.compile(rf"(?<!\w){PRODUCT}(?!\w)")
+_OPENING = 40
 
 
 def brand_sms(text: str) -> str:
-    """Start a text message with the coalition's short name instead of the product's."""
-    if not text.startswith(PRODUCT) or text[len(PRODUCT) : len(PRODUCT) + 1] not in _AFTER_PRODUCT:
+    """Name the coalition (its short name) where a text names the product as its sender."""
+    found = _PRODUCT_AT_OPENING.search(text)
+    if found is None or found.start() > _OPENING:
         return text
     short = coalition().short_name
     if not short or short == PRODUCT:
         return text
-    return f"{short}{text[len(PRODUCT) :]}"
+    return f"{text[: found.start()]}{short}{text[found.end() :]}"

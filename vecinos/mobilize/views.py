@@ -12,6 +12,7 @@ Who may do what:
 
 from __future__ import annotations
 
+import io
 from functools import wraps
 from typing import Any
 
@@ -476,8 +477,10 @@ def event_rsvp(request: HttpRequest, event_id: int, token: str) -> HttpResponse:
 def event_qr(request: HttpRequest, event_id: int) -> HttpResponse:
     event = _event_or_404(request, event_id)
     url = request.build_absolute_uri(reverse("event_detail", args=[event.pk]))
-    svg = segno.make(url, error="m", micro=False).svg_inline(scale=6, border=4)
-    return HttpResponse(svg, content_type="image/svg+xml")
+    # A file of its own (an <img>'s source): with its namespace, or browsers draw nothing.
+    out = io.BytesIO()
+    segno.make(url, error="m", micro=False).save(out, kind="svg", scale=6, border=4)
+    return HttpResponse(out.getvalue(), content_type="image/svg+xml")
 
 
 @require_GET
