@@ -410,3 +410,77 @@ def test_the_rsvps_qr_code_opens_the_door_list_at_that_person(client, personas):
     # A code is for its own event only, and a forged one shows nobody.
     assert events.load_door_token(token, other) is None
     assert "Lupe" not in client.get(f"/events/{event.pk}/door/?t=forged").content.decode()
+
+
+def test_organizers_edit_an_event_and_the_people_coming_hear_of_a_new_time(client, personas):
+    event = rally(personas, capacity=1)
+    going, waiting = new_number(), new_number()
+    text(client, going, event.code)
+    text(client, waiting, event.code)
+    messaging.dispatch()
+    OutboxMessage.objects.all().delete()
+    for who in ("outsider", "newcomer"):
+        client.logout()
+        sign_in(client, personas.all()[who])
+        assert client.get(f"/events/{event.pk}/edit/").status_code == 403, who
+    sign_in(client, personas.coordinator)
+    door = client.get(f"/events/{event.pk}/door/").content.decode()
+    assert f"/events/{event.pk}/edit/" in door
+    page = client.get(f"/events/{event.pk}/edit/").content.decode()
+    assert "Marcha por las familias" in page and "City Hall steps" in page
+    later = timezone.localtime(event.starts_at) + timedelta(days=1)
+    data = {
+        "title_es": "Marcha por las familias", "title_en": "Rally for families",
+        "place": "Mariachi Plaza", "capacity": "2", "public": "on",
+        "starts_at": later.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (later - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+    }  # fmt: skip
+    bad = client.post(f"/events/{event.pk}/edit/", data)
+    assert bad.status_code == 200 and "must end after it starts" in bad.content.decode()
+    assert "Mariachi Plaza" in bad.content.decode()  # what was typed stays
+    data["ends_at"] = (later + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    assert client.post(f"/events/{event.pk}/edit/", data).status_code == 302
+    event.refresh_from_db()
+    assert event.place == "Mariachi Plaza" and event.capacity == 2
+    # One more place: the waitlist moves up; both hear of the new time and place.
+    assert set(Rsvp.objects.values_list("status", flat=True)) == {"going"}
+    messaging.dispatch()
+    for number in (going, waiting):
+        bodies = [m.body for m in OutboxMessage.objects.all() if m.address == number]
+        assert any("Mariachi Plaza" in b for b in bodies), bodies
+    assert AuditEvent.objects.filter(action="event.update").exists()
+
+
+def test_organizers_cancel_an_event_and_everyone_coming_is_told(client, personas):
+    event = rally(personas)
+    coming = new_number()
+    text(client, coming, event.code)
+    sign_in(client, personas.coordinator)
+    response = client.post(f"/events/{event.pk}/edit/", {"action": "cancel"}, follow=True)
+    assert "1 person was told" in response.content.decode()
+    event.refresh_from_db()
+    assert event.cancelled
+    messaging.dispatch()
+    assert any(
+        m.address == coming and "cancel" in m.body.lower() for m in OutboxMessage.objects.all()
+    )
+    client.logout()
+    page = client.get(f"/events/{event.pk}/").content.decode()
+    assert "This event is cancelled." in page and "I will be there" not in page
+    assert "Rally for families" not in client.get("/events/").content.decode()
+
+
+def test_a_person_cancels_their_rsvp_from_their_link(client, personas):
+    event = rally(personas, capacity=1)
+    first, second = new_number(), new_number()
+    client.post(f"/events/{event.pk}/", {"phone": first})
+    link = _link_sent_to(first)
+    client.post(link)
+    text(client, second, event.code)  # the waitlist
+    page = client.get(link).content.decode()
+    assert "I cannot come" in page
+    gone = client.post(link, {"action": "cancel"}).content.decode()
+    assert "Your RSVP is cancelled" in gone
+    statuses = {r.phone: r.status for r in Rsvp.objects.all()}
+    assert statuses == {first: "cancelled", second: "going"}
+    assert client.get(link).status_code == 404

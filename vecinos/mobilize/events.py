@@ -136,6 +136,97 @@ def _full(event: Event) -> bool:
     return event.capacity is not None and selectors.going_count(event) >= event.capacity
 
 
+def _told(event: Event) -> list[Rsvp]:
+    """Who hears about a change: everyone with a place or on the waitlist."""
+    return list(
+        Rsvp.objects.filter(event=event, status__in=[Rsvp.Status.GOING, Rsvp.Status.WAITLIST])
+    )
+
+
+@transaction.atomic
+def event_update(
+    *,
+    event: Event,
+    actor: Member,
+    titles: dict[str, str],
+    descriptions: dict[str, str],
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    capacity: int | None,
+    accessibility: str,
+    public: bool,
+) -> Event:
+    """Its organizers change an event. If the time or the place changed, everyone coming (or
+    waiting) is told, in their language; more places move the waitlist up."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if not selectors.can_manage_event(actor, event):
+        raise NotAllowed
+    errors: dict[str, str] = {}
+    clean_titles = {k: v.strip() for k, v in titles.items() if k in LANGUAGES and (v or "").strip()}
+    if not clean_titles:
+        errors["title"] = str(gettext_lazy("Give the event a title in at least one language."))
+    if ends_at <= starts_at:
+        errors["ends_at"] = str(gettext_lazy("The event must end after it starts."))
+    elif ends_at - starts_at > timedelta(days=31):
+        errors["ends_at"] = str(gettext_lazy("An event lasts at most 31 days."))
+    if not place.strip():
+        errors["place"] = str(gettext_lazy("Say where the event is."))
+    if event.cancelled:
+        errors["event"] = str(gettext_lazy("This event is over or cancelled."))
+    if errors:
+        raise EventError(errors)
+    moved = starts_at != event.starts_at or place.strip()[:200] != event.place
+    event.titles = clean_titles
+    event.descriptions = {k: v for k, v in descriptions.items() if v}
+    event.starts_at, event.ends_at = starts_at, ends_at
+    event.place = place.strip()[:200]
+    event.capacity = capacity
+    event.accessibility = accessibility.strip()
+    event.public = public
+    event.languages = sorted(set(event.languages or []) | set(clean_titles))
+    event.save()
+    audit("event.update", actor=actor, target=event, moved=moved)
+    if moved:
+        for rsvp in _told(event):
+            with translation.override(rsvp.language):
+                text = _("Vecinos: %(title)s has changed. It is now %(when)s, at %(place)s.") % {
+                    "title": event.title(rsvp.language),
+                    "when": _when(event),
+                    "place": event.place,
+                }
+            _send(rsvp, text, f"moved-{secrets.token_hex(4)}")
+    while not _full(event):
+        nxt = Rsvp.objects.filter(event=event, status=Rsvp.Status.WAITLIST).order_by("pk").first()
+        if nxt is None:
+            break
+        _move_up(event, nxt)
+    return event
+
+
+@transaction.atomic
+def event_cancel(*, event: Event, actor: Member) -> int:
+    """Its organizers call an event off: everyone coming (or waiting) is told. Returns how
+    many were told."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if not selectors.can_manage_event(actor, event):
+        raise NotAllowed
+    if event.cancelled:
+        return 0
+    event.cancelled = True
+    event.save(update_fields=["cancelled"])
+    told = _told(event)
+    for rsvp in told:
+        with translation.override(rsvp.language):
+            text = _("Vecinos: %(title)s, %(when)s, is cancelled. Sorry.") % {
+                "title": event.title(rsvp.language),
+                "when": _when(event),
+            }
+        _send(rsvp, text, "event-cancelled")
+    audit("event.cancel", actor=actor, target=event, told=len(told))
+    return len(told)
+
+
 def _checked_contact(event: Event, nickname: str, phone: str, email: str) -> tuple[str, str]:
     """The phone (E.164) and email of an RSVP, or EventError with a message per field."""
     errors: dict[str, str] = {}
@@ -286,6 +377,11 @@ def rsvp_cancel(*, rsvp: Rsvp) -> Rsvp | None:
     nxt = Rsvp.objects.filter(event=event, status=Rsvp.Status.WAITLIST).order_by("pk").first()
     if nxt is None:
         return None
+    _move_up(event, nxt)
+    return nxt
+
+
+def _move_up(event: Event, nxt: Rsvp) -> None:
     nxt.status = Rsvp.Status.GOING
     nxt.save(update_fields=["status"])
     with translation.override(nxt.language):
@@ -294,7 +390,6 @@ def rsvp_cancel(*, rsvp: Rsvp) -> Rsvp | None:
             "when": _when(event),
         }
     _send(nxt, text, "moved-up")
-    return nxt
 
 
 def _when(event: Event) -> str:

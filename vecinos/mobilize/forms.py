@@ -250,3 +250,29 @@ class EventForm(forms.Form):
             field = self.fields[name]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = organizations.order_by("name")
+
+
+class EventEditForm(EventForm):
+    """What its organizers may change once an event exists (not its kind, organization or
+    hosts: those are in its code and its announcement)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("kind", "organization", "hosts"):
+            del self.fields[name]
+
+    @classmethod
+    def initial_for(cls, event) -> dict:
+        local = timezone.localtime
+        return {
+            "title_es": event.titles.get("es", ""),
+            "title_en": event.titles.get("en", ""),
+            "description_es": event.descriptions.get("es", ""),
+            "description_en": event.descriptions.get("en", ""),
+            "starts_at": local(event.starts_at),
+            "ends_at": local(event.ends_at),
+            "place": event.place,
+            "capacity": event.capacity,
+            "accessibility": event.accessibility,
+            "public": event.public,
+        }

@@ -22,6 +22,7 @@ urlpatterns = [
     path("events/<int:event_id>/", views.event_detail, name="event_detail"),
     path("events/<int:event_id>/qr.svg", views.event_qr, name="event_qr"),
     path("events/<int:event_id>/rsvp/<str:token>/", views.event_rsvp, name="event_rsvp"),
+    path("events/<int:event_id>/edit/", views.event_edit, name="event_edit"),
     path("events/<int:event_id>/door/", views.event_door, name="event_door"),
     path(
         "events/<int:event_id>/door/<int:rsvp_id>/",

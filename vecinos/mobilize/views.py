@@ -37,6 +37,7 @@ from vecinos.core.privacy import source_key
 from vecinos.mobilize import events, selectors, services
 from vecinos.mobilize.forms import (
     ActivationForm,
+    EventEditForm,
     EventForm,
     MessageForm,
     RsvpForm,
@@ -457,6 +458,11 @@ def event_rsvp(request: HttpRequest, event_id: int, token: str) -> HttpResponse:
     if event is None or rsvp is None:
         raise Http404
     over = event.cancelled or event.ends_at < timezone.now()
+    if request.method == "POST" and request.POST.get("action") == "cancel":
+        events.rsvp_cancel(rsvp=rsvp)
+        return render(
+            request, "mobilize/rsvp_link.html", {**_event_facts(event, rsvp.language), "gone": True}
+        )
     if request.method == "POST" and rsvp.status == Rsvp.Status.PENDING and not over:
         rsvp = events.rsvp_confirm(rsvp=rsvp)
     confirmed = rsvp.status != Rsvp.Status.PENDING
@@ -549,7 +555,59 @@ def event_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Event created."))
             return redirect("event_door", event.pk)
     mine = list(selectors.manageable_events(actor)[:50])
+    lang = _event_lang(request)
+    for e in mine:
+        e.title_here = e.title(lang)  # type: ignore[attr-defined]
     return render(request, "mobilize/event_new.html", {"form": form, "mine": mine})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
+    """Its organizers change the event, or call it off; the people coming are told."""
+    event = _managed_event(request, event_id)
+    actor = member_of(request)
+    if request.method == "POST" and request.POST.get("action") == "cancel":
+        told = events.event_cancel(event=event, actor=actor)
+        messages.success(
+            request,
+            ngettext(
+                "The event is cancelled. %(count)s person was told.",
+                "The event is cancelled. %(count)s people were told.",
+                told,
+            )
+            % {"count": told},
+        )
+        return redirect("event_door", event.pk)
+    form = EventEditForm(
+        request.POST or None, initial=EventEditForm.initial_for(event), organizations=None
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            events.event_update(
+                event=event,
+                actor=actor,
+                titles={"es": d["title_es"], "en": d["title_en"]},
+                descriptions={"es": d["description_es"], "en": d["description_en"]},
+                starts_at=d["starts_at"],
+                ends_at=d["ends_at"],
+                place=d["place"],
+                capacity=d["capacity"],
+                accessibility=d["accessibility"],
+                public=d["public"],
+            )
+        except events.EventError as exc:
+            for field, message in exc.errors.items():
+                form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, _("Event saved."))
+            return redirect("event_door", event.pk)
+    return render(
+        request,
+        "mobilize/event_edit.html",
+        {"form": form, "event": event, "title": event.title(_event_lang(request))},
+    )
 
 
 @never_cache
