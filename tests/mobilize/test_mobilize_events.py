@@ -200,6 +200,7 @@ def test_web_rsvp_needs_one_contact_and_is_stored_encrypted(client, personas):
     event = rally(personas)
     bad = client.post(f"/events/{event.pk}/", {"nickname": "Lupe"})
     assert bad.status_code == 400 and "Give a phone number or an email" in bad.content.decode()
+    assert bad.content.decode().count("Give a phone number or an email") == 1  # once, not twice
     bad_phone = client.post(f"/events/{event.pk}/", {"phone": "12"})
     assert "does not look right" in bad_phone.content.decode()
     ok = client.post(f"/events/{event.pk}/", {"nickname": "Lupe", "phone": "(323) 555-0142"})

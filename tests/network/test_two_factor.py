@@ -260,3 +260,25 @@ def test_new_recovery_codes_replace_the_old_ones(client, personas):
     with time_machine.travel(timezone.now() + timedelta(seconds=5)):
         response = later.post(reverse("two_factor_verify"), {"code": new[0], "next": "/"})
     assert response.status_code == 302
+
+
+def test_the_right_code_right_after_a_typo_is_told_to_wait(client, personas):
+    """Outside walk, session 17: after a typo the right code was refused for a few seconds
+    (django-otp's throttling) with "That code is not right", so people thought it was wrong."""
+    client.force_login(personas.coordinator)
+    enrol(client)
+    device = TOTPDevice.objects.get(user=personas.coordinator)
+    fresh = Client()
+    fresh.force_login(personas.coordinator)
+    wrong = fresh.post(reverse("two_factor_verify"), {"code": "000000", "next": "/"})
+    with translation.override("en"):
+        assert str(WRONG_CODE) in html.unescape(wrong.content.decode())
+        at_once = fresh.post(reverse("two_factor_verify"), {"code": totp_code(device), "next": "/"})
+        assert at_once.status_code == 200
+        told = html.unescape(at_once.content.decode())
+        assert "came too soon after a wrong one. Wait 1 second," in told
+    # The wait is over (and the enrolment's code, used once, has given way to the next one).
+    with time_machine.travel(timezone.now() + timedelta(seconds=35)):
+        device.refresh_from_db()
+        later = fresh.post(reverse("two_factor_verify"), {"code": totp_code(device), "next": "/"})
+    assert later.status_code == 302

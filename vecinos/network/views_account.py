@@ -3,6 +3,7 @@ API tokens, joining by invitation. (Rosters, vetting, zones and the audit log: v
 
 from __future__ import annotations
 
+import math
 from base64 import b32encode
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +21,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
@@ -183,12 +185,13 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 
     form = SixDigitCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        wait = _code_wait(user, form.cleaned_data["code"])
         if device.verify_token(form.cleaned_data["code"]):
             codes = two_factor.enroll(user=user, device=device)
             django_otp.login(request, device)
             request.session.cycle_key()
             return render(request, "network/recovery_codes.html", {"codes": codes, "new": True})
-        form.add_error("code", WRONG_CODE)
+        form.add_error("code", _code_refused(wait))
 
     secret = b32encode(device.bin_key).decode()
     return render(
@@ -227,6 +230,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 
     form = VerifyCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        wait = _code_wait(user, form.cleaned_data["code"])
         device = django_otp.match_token(user, form.cleaned_data["code"])
         if device is not None:
             django_otp.login(request, device)
@@ -235,8 +239,37 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             request.session.cycle_key()
             return redirect(next_url)
         services.two_factor_failed(member=user)
-        form.add_error("code", WRONG_CODE)
+        form.add_error("code", _code_refused(wait))
     return render(request, "network/two_factor_verify.html", {"form": form, "next": next_url})
+
+
+def _code_wait(user: Member, code: str) -> int:
+    """Seconds before an app's code is checked at all: after a wrong code django-otp waits 1,
+    2, 4... seconds, and refuses any code meanwhile, the right one too. (A recovery code is
+    checked by its own device, which does not wait.)"""
+    if not (code.isdigit() and len(code) == 6):
+        return 0
+    now = timezone.now()
+    wait = 0
+    for device in TOTPDevice.objects.filter(user=user):
+        allowed, info = device.verify_is_allowed()
+        if not allowed and info and info.get("locked_until"):
+            wait = max(wait, math.ceil((info["locked_until"] - now).total_seconds()))
+    return wait
+
+
+def _code_refused(wait: int) -> str:
+    """Why a code was refused: wrong, or not checked because it came during the wait after a
+    wrong one (outside walk, session 17: the right code typed at once was "not right")."""
+    if wait <= 0:
+        return str(WRONG_CODE)
+    return ngettext(
+        "That code is not right, or came too soon after a wrong one. Wait %(seconds)s second, "
+        "then enter the code your app shows.",
+        "That code is not right, or came too soon after a wrong one. Wait %(seconds)s seconds, "
+        "then enter the code your app shows.",
+        wait,
+    ) % {"seconds": wait}
 
 
 # --- home, profile, tokens --------------------------------------------------------------------
