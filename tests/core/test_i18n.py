@@ -377,3 +377,17 @@ def test_js_catalog_present_when_js_uses_gettext():
             "vecinos/static/js calls gettext(): run scripts/i18n.py extract and translate "
             "djangojs.po"
         )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "lang,question", [("ar", "؟"), ("fa", "؟"), ("ja", "？"), ("zh-hans", "？")]
+)
+def test_a_label_ending_in_its_languages_question_mark_gets_no_colon(client, lang, question):
+    """Outside walk, session 17: "كيف نتواصل معك؟:" and "どの方法でご連絡しましょうか？:"."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
+    body = client.get("/subscribe/").content.decode()
+    labels = re.findall(r"<(?:label|legend)[^>]*>([^<]*)</(?:label|legend)>", body)
+    asked = [label for label in labels if question in label]
+    assert asked, labels
+    assert all(label.rstrip().endswith(question) for label in asked), asked

@@ -485,3 +485,16 @@ def test_a_person_cancels_their_rsvp_from_their_link(client, personas):
     statuses = {r.phone: r.status for r in Rsvp.objects.all()}
     assert statuses == {first: "cancelled", second: "going"}
     assert client.get(link).status_code == 404
+
+
+def test_an_events_own_words_keep_their_direction_on_a_right_to_left_page(client, personas):
+    """Outside walk, session 17: on an Arabic page the Spanish title and description had their
+    final full stops moved to the front, and the share link read "/http://..."."""
+    event = rally(personas, descriptions={"es": "Traigan agua."})
+    client.cookies["django_language"] = "ar"
+    page = client.get(f"/events/{event.pk}/").content.decode()
+    assert 'dir="rtl"' in re.search(r"<html[^>]*>", page).group(0)
+    assert re.search(r'<h1 dir="auto">Marcha por las familias</h1>', page)
+    assert re.search(r'<p dir="auto">Traigan agua.</p>', page)
+    assert re.search(r'<dd dir="auto">City Hall steps</dd>', page)
+    assert re.search(r'<input type="text" readonly dir="ltr" value="http', page)
