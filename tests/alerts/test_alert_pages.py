@@ -230,6 +230,8 @@ def test_dispatcher_composes_reviews_and_sends_an_internal_alert(client, login, 
 
     page = client.get(reverse("alert_detail", args=[alert.pk])).content.decode()
     assert "This alert would reach 2 people right now." in page
+    # Each message under its language's own name, not its code (outside walk, session 17).
+    assert '<figcaption class="badge" lang="es">Español</figcaption>' in page
     response = client.post(reverse("alert_send", args=[alert.pk]))
     assert response.status_code == 302
     alert.refresh_from_db()
@@ -238,6 +240,7 @@ def test_dispatcher_composes_reviews_and_sends_an_internal_alert(client, login, 
     page = client.get(reverse("alert_detail", args=[alert.pk])).content.decode()
     assert 'class="progress-sent" value="2" max="2"' in page
     assert f'hx-get="/alerts/{alert.pk}/progress/"' in page
+    assert "<td data-label=\"Channel\">SMS</td>" in page and ">sms<" not in page
     assert not PHONE_DIGITS.search(page)
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from vecinos.alerts import services
 from vecinos.alerts.models import Alert, AlertRecipient, OptOut, Subscriber, Tier
 from vecinos.messaging import selectors as messaging_selectors
+from vecinos.messaging.models import Channel
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Role
 
@@ -168,6 +169,8 @@ def progress(alert: Alert) -> dict:
         channels.append(
             {
                 "channel": channel,
+                # Its name in the page's language ("Llamada de voz"), not its code ("voice").
+                "label": Channel(channel).label if channel in Channel.values else channel,
                 "queued": states.get("queued", 0) + states.get("sending", 0),
                 "sent": states.get("sent", 0),
                 "delivered": states.get("delivered", 0),
