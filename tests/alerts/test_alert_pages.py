@@ -240,7 +240,7 @@ def test_dispatcher_composes_reviews_and_sends_an_internal_alert(client, login, 
     page = client.get(reverse("alert_detail", args=[alert.pk])).content.decode()
     assert 'class="progress-sent" value="2" max="2"' in page
     assert f'hx-get="/alerts/{alert.pk}/progress/"' in page
-    assert "<td data-label=\"Channel\">SMS</td>" in page and ">sms<" not in page
+    assert '<td data-label="Channel">SMS</td>' in page and ">sms<" not in page
     assert not PHONE_DIGITS.search(page)
 
 

@@ -42,3 +42,15 @@ def test_a_coordinators_names_win_and_a_renamed_role_stays_theirs():
     assert observer.name("vi") == "Court watcher"  # renamed in English: not our translation
     extra = CalloutRole.objects.create(key="medic", names={"en": "Street medic"})
     assert extra.name("ja") == "Street medic"
+
+
+@pytest.mark.parametrize("code", ["ja", "zh-hans", "ar", "ko"])
+def test_the_board_names_roles_in_the_pages_language(code):
+    """Outside walk, session 17: the call-out board showed "Observador legal" on Japanese and
+    Arabic pages: its language was cut to two letters and fell back to Spanish."""
+    from vecinos.mobilize import selectors
+
+    with translation.override(code):
+        assert selectors._lang() == code
+        shown = role("observer").name(selectors._lang())
+    assert shown == role("observer").name(code) and shown != "Observador legal"

@@ -159,10 +159,11 @@ def board(activation: Activation, viewer: Member) -> dict:
 
 
 def _lang() -> str:
+    """The page's language, whole ("zh-hans", "ja"): a role's name comes from its catalog
+    (outside walk, session 17: Japanese and Arabic pages showed the Spanish names)."""
     from django.utils.translation import get_language
 
-    lang = (get_language() or "es")[:2]
-    return lang if lang in services.LANGUAGES else "es"
+    return get_language() or "es"
 
 
 def _minutes(eta: datetime | None, now: datetime) -> int | None:
