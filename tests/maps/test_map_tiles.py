@@ -85,12 +85,17 @@ def test_only_the_configured_file_is_served(client, archive, tmp_path):
     assert client.post("/tiles/socal.pmtiles").status_code == 405
 
 
-def test_no_tiles_configured_means_404_and_a_how_to_hint(client, settings):
+@pytest.mark.django_db
+def test_no_tiles_configured_means_404_and_a_how_to_hint(client, settings, personas, login):
     settings.MAP_TILES = ""
     assert client.get("/tiles/socal.pmtiles").status_code == 404
     page = client.get(reverse("report_form")).content.decode()
-    assert "the server has no map tiles" in page
+    # The public is told what to do, not who should install what (outside walk, session 17).
+    assert "Tap the spot, or write the address" in page
+    assert "the server has no map tiles" not in page
     assert "protomaps-leaflet.js" not in page
+    page = login(personas.coalition).get(reverse("report_form")).content.decode()
+    assert "the server has no map tiles" in page
 
 
 def test_pages_with_maps_load_the_basemap_from_our_tiles(client, archive):
@@ -103,7 +108,7 @@ def test_pages_with_maps_load_the_basemap_from_our_tiles(client, archive):
 def test_hint_is_translated(client, settings):
     settings.MAP_TILES = ""
     page = client.get(reverse("report_form"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
-    assert "Este mapa aún no muestra calles" in page
+    assert "Este mapa todavía no muestra calles. Toque el lugar" in page
 
 
 def test_a_broken_archive_is_reported_by_a_system_check(tmp_path, settings):

@@ -14,10 +14,15 @@ from vecinos.maps import tiles
 register = template.Library()
 
 
-@register.inclusion_tag("maps/_basemap.html")
-def basemap() -> dict:
+@register.inclusion_tag("maps/_basemap.html", takes_context=True)
+def basemap(context) -> dict:
+    """Without tiles, the people who can add them are told how; everyone else what to do."""
     source = tiles.source()
-    return {"tiles_url": source.url if source else ""}
+    nav = context.get("nav")
+    return {
+        "tiles_url": source.url if source else "",
+        "for_admins": bool(nav is not None and nav.may["zone_list"]),
+    }
 
 
 def _zone_outlines() -> list[dict]:
