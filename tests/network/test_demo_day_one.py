@@ -10,6 +10,7 @@ from django.utils import timezone
 from vecinos.alerts.models import Subscriber, SubscriptionArea
 from vecinos.network.demo import load_demo
 from vecinos.network.models import Member, Zone
+from vecinos.network.phones import phone_index
 from vecinos.reports.models import OnDuty
 from vecinos.transports.models import OutboxMessage
 
@@ -83,6 +84,27 @@ def test_phone_simulator_shows_each_phones_messages_with_working_links(client, d
     page = client.get("/dev/phone/?to=%2B13105550100").content.decode()
     assert 'href="http://testserver/v/abc/"' in page
     assert "other" not in page.split('id="phone-messages"')[1]
+
+
+def test_the_phone_simulator_texts_our_number_as_a_phone_would(client, db, settings):
+    """Outside walk, session 17: texts asked people to reply YES, 1 or STOP, but the simulator
+    could only show messages. Now a stranger can answer, or text JOIN, from any phone."""
+    from vecinos.alerts.models import Subscriber
+
+    page = client.get("/dev/phone/?to=%2B13105550100").content.decode()
+    assert 'value="+13105550100"' in page  # the shown phone answers by default
+    response = client.post("/dev/phone/", {"phone": "(213) 555-0177", "body": "JOIN 90033"})
+    assert response.status_code == 302 and response["Location"].endswith("to=%2B12135550177")
+    page = client.get(response["Location"]).content.decode()
+    assert "+12135550177 texted: JOIN 90033" in page and "Answer: " in page
+    assert Subscriber.objects.filter(phone_index=phone_index("+12135550177")).exists()
+    bad = client.post("/dev/phone/", {"phone": "12", "body": "hi"})
+    assert bad.status_code == 200 and "Enter a valid phone number" in bad.content.decode()
+    settings.PRODUCTION = True
+    assert (
+        client.post("/dev/phone/", {"phone": "(213) 555-0178", "body": "JOIN 90033"}).status_code
+        == 404
+    )
 
 
 def test_phone_simulator_is_gone_in_production_and_with_a_real_provider(client, settings, db):

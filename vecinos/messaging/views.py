@@ -61,7 +61,14 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
         return forbidden()
     e164 = _phone(request.POST.get("From", ""))
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid", "")
-    msg = inbound.InboundSms.build(e164, request.POST.get("Body", "")[:MAX_BODY]) if e164 else None
+    reply = answer_sms(e164, request.POST.get("Body", ""), sid)
+    return HttpResponse(sms_twiml(reply), content_type=TWIML)
+
+
+def answer_sms(e164: str, body: str, sid: str) -> str:
+    """One inbound text message, handled once (by its provider id): the reply, with the
+    coalition's name, or "" for none. The webhooks, and the demo's phone simulator, use it."""
+    msg = inbound.InboundSms.build(e164, body[:MAX_BODY]) if e164 else None
     # Reads first, outside the write transaction: the sender (above), the filters, and what the
     # handlers prepare (which call-out a reply answers). On SQLite the transaction holds the
     # one write lock of every process, so it should hold it for writes only.
@@ -74,7 +81,7 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
     # one that fails leaves nothing half-written and the replay record still commits.
     with transaction.atomic():
         reply = _handle_sms(sid, e164, msg, filtered=filtered)
-    return HttpResponse(sms_twiml(brand_sms(reply) if reply else ""), content_type=TWIML)
+    return brand_sms(reply) if reply else ""
 
 
 def sms_twiml(text: str) -> str:

@@ -8,15 +8,24 @@ whenever a real provider sends text messages.
 
 from __future__ import annotations
 
+import secrets
+from urllib.parse import urlencode
+
+from django import forms
 from django.conf import settings
+from django.contrib import messages as notices
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods
 
 from vecinos.messaging import selectors as messaging_selectors
+from vecinos.messaging.views import answer_sms
 from vecinos.network.models import Member
-from vecinos.network.phones import phone_index
+from vecinos.network.phones import InvalidPhone, normalize_phone, phone_index
 
 LIMIT = 300
 
@@ -25,11 +34,34 @@ def simulator_enabled() -> bool:
     return not settings.PRODUCTION and not messaging_selectors.channel_configured("sms")
 
 
+class ReplyForm(forms.Form):
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32)
+    body = forms.CharField(label=gettext_lazy("Text"), max_length=160)
+
+    def clean_phone(self) -> str:
+        try:
+            return normalize_phone(self.cleaned_data["phone"])
+        except InvalidPhone:
+            raise forms.ValidationError(
+                gettext_lazy("Enter a valid phone number, for example (213) 555-0134.")
+            ) from None
+
+
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def phone_simulator(request: HttpRequest) -> HttpResponse:
     if not simulator_enabled():
         raise Http404
+    reply_form = ReplyForm(request.POST or None, initial={"phone": request.GET.get("to", "")})
+    if request.method == "POST" and reply_form.is_valid():
+        # As if that phone had texted our number: the webhook's own handling, and its answer.
+        phone, body = reply_form.cleaned_data["phone"], reply_form.cleaned_data["body"]
+        answer = answer_sms(phone, body, f"SIM{secrets.token_hex(16)}")
+        notices.info(request, _("%(phone)s texted: %(text)s") % {"phone": phone, "text": body})
+        notices.info(
+            request, _("Answer: %(text)s") % {"text": answer} if answer else _("No answer.")
+        )
+        return redirect(f"{reverse('phone_simulator')}?{urlencode({'to': phone})}")
     messages = messaging_selectors.outbox_recent(LIMIT)
     phones: dict[str, int] = {}
     for message in messages:
@@ -57,5 +89,6 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
             "selected": selected,
             "selected_name": names.get(selected, ""),
             "shown": shown,
+            "reply_form": reply_form,
         },
     )
