@@ -498,3 +498,12 @@ def test_an_events_own_words_keep_their_direction_on_a_right_to_left_page(client
     assert re.search(r'<p dir="auto">Traigan agua.</p>', page)
     assert re.search(r'<dd dir="auto">City Hall steps</dd>', page)
     assert re.search(r'<input type="text" readonly dir="ltr" value="http', page)
+
+
+def test_the_event_page_says_which_number_to_text(client, personas, settings):
+    event = rally(personas)
+    settings.TWILIO_FROM_NUMBER = ""
+    assert "to our number" in client.get(f"/events/{event.pk}/?lang=en").content.decode()
+    settings.TWILIO_FROM_NUMBER = "+12135550000"
+    page = client.get(f"/events/{event.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"Or text {event.code} to \u2066+12135550000\u2069." in page

@@ -52,5 +52,10 @@ def site(request):
         "coalition": current,
         "hotline": hotline,
         "public_url": settings.PUBLIC_URL,
+        # The number people text (keywords: an event's code, JOIN, REPORT), when there is one.
+        # Isolated left to right (U+2066...U+2069): inside a right-to-left sentence too.
+        "sms_number": f"\u2066{settings.TWILIO_FROM_NUMBER}\u2069"
+        if settings.TWILIO_FROM_NUMBER
+        else "",
         "nav": _Navigation(user if signed_in else None),
     }
