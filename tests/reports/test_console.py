@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 
 import pytest
 from django.db import connection
@@ -543,3 +544,23 @@ def test_duty_rejects_a_role_the_member_does_not_hold_and_bad_coordinates(person
     )
     assert response.status_code == 200 and b"could not be read" in response.content
     assert not OnDuty.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_nearest_verifier_on_duty_is_ticked_until_someone_was_asked(world, personas, login):
+    """Outside walk, session 17: "send a verifier" opened the incident with nobody ticked, and
+    "Send request" then answered "Tick at least one verifier"."""
+    services.duty_start(member=personas.verifier, role="verifier", hours=2, lat=34.05, lng=-118.25)
+    client = login(personas.dispatcher)
+    url = reverse("console_incident", args=[world["incident"].pk])
+    page = client.get(url).content.decode()
+    box = re.search(rf'<input[^>]*name="verifiers"[^>]*value="{personas.verifier.pk}"[^>]*>', page)
+    assert box is not None and "checked" in box.group(0)
+    client.post(
+        reverse("console_dispatch", args=[world["incident"].pk]),
+        {"verifiers": [personas.verifier.pk]},
+    )
+    assert VerificationRequest.objects.filter(verifier=personas.verifier).exists()
+    # Asked: no longer offered, so nothing is ticked for a second request.
+    boxes = re.findall(r'<input[^>]*name="verifiers"[^>]*>', client.get(url).content.decode())
+    assert not any("checked" in b for b in boxes)

@@ -429,7 +429,11 @@ def console_incident(request: HttpRequest, incident_id: int) -> HttpResponse:
         .order_by("created_at", "id")
     )
     asked = {r.verifier_id for r in live["requests"]}
-    dispatch_form = DispatchForm(choices=_dispatch_choices(incident, asked))
+    choices = _dispatch_choices(incident, asked)
+    # Nobody asked yet: the nearest verifier on duty is ticked, so one press asks them (outside
+    # walk, session 17: the console's "send a verifier" led to an incident with none ticked).
+    nearest = {"verifiers": [choices[0][0]]} if choices and not asked else None
+    dispatch_form = DispatchForm(choices=choices, initial=nearest)
     merge_form = IncidentMergeForm(choices=_merge_targets(incident))
     live_html, digest = _render_live(request, "reports/console/_incident_live.html", live)
     return render(
