@@ -38,7 +38,9 @@ def test_anonymous_visitor_gets_the_public_home_not_a_sign_in_form(client, coali
 
 def test_public_home_in_spanish(client, coalition_row):
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
-    assert "Reporte lo que ve" in page and "Llame a la línea de ayuda: +12135550199" in page
+    assert "Reporte lo que ve" in page
+    # As people write it, kept left to right (outside walk: it read "+12135550199").
+    assert "Llame a la línea de ayuda: \u2066(213) 555-0199\u2069" in page
 
 
 def test_without_a_hotline_there_is_no_empty_call_button(client, db):
@@ -58,7 +60,7 @@ def test_signed_in_member_keeps_their_own_home(personas, login, coalition_row):
 )
 def test_pages_that_say_call_the_hotline_show_the_number(client, coalition_row, url):
     page = client.get(url).content.decode()
-    assert 'href="tel:+12135550199"' in page
+    assert 'href="tel:+12135550199"' in page and "(213) 555-0199" in page
 
 
 def test_the_rights_flyer_and_cards_carry_the_coalitions_hotline(client, coalition_row, settings):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import phonenumbers
 from django.conf import settings
 
 from vecinos.core import extensions
@@ -41,6 +42,24 @@ class _Navigation:
         return self._menus
 
 
+def phone_display(number: str, region: str = "US") -> str:
+    """A phone number as people write it where it is ("(213) 555-0100" in the US; "+52 55 1234
+    5678" elsewhere), isolated left to right (U+2066...U+2069) so a right-to-left sentence
+    keeps its digits in order. The raw number stays for tel: links."""
+    if not number:
+        return ""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return f"\u2066{number}\u2069"
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if phonenumbers.region_code_for_number(parsed) == region
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return f"\u2066{phonenumbers.format_number(parsed, style)}\u2069"
+
+
 def site(request):
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
@@ -51,6 +70,7 @@ def site(request):
         "site_name": current.name,
         "coalition": current,
         "hotline": hotline,
+        "hotline_display": phone_display(hotline),
         "public_url": settings.PUBLIC_URL,
         # The number people text (keywords: an event's code, JOIN, REPORT), when there is one.
         # Isolated left to right (U+2066...U+2069): inside a right-to-left sentence too.

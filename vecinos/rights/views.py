@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from vecinos.core import audio as audio_files
 from vecinos.core import coalition, languages
+from vecinos.core.context import phone_display
 from vecinos.rights import content, markup, pdf, selectors, services
 from vecinos.rights.forms import RecordingForm, VersionForm
 from vecinos.rights.models import Article, ArticleVersion
@@ -47,10 +48,12 @@ def hotline_number(language: str) -> str:
 
 
 def _common(lang: languages.Language) -> dict:
+    hotline = hotline_number(lang.code)
     return {
         "content_lang": lang,
         "strings": content.page_strings(lang.code),
-        "hotline": hotline_number(lang.code),
+        "hotline": hotline,
+        "hotline_display": phone_display(hotline),
         "legal_partners": settings.LEGAL_PARTNERS,
     }
 
