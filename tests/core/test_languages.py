@@ -48,3 +48,16 @@ def test_normalize_folds_unknown_and_regional_codes():
     assert languages.normalize("ES-mx") == "es"
     assert languages.normalize("xx", "en") == "en"
     assert languages.normalize("<script>", "en") == "en"
+
+
+def test_a_language_is_named_in_itself_then_in_the_page_language_once():
+    """Outside walk, session 17: a Spanish page listed "Español (Español)" and "Inglés"."""
+    from django.utils import translation
+
+    english, spanish = languages.get("en"), languages.get("es")
+    with translation.override("es"):
+        assert str(languages.label(spanish)) == "Español"
+        assert str(languages.label(english)) == "English (Inglés)"
+    with translation.override("en"):
+        assert str(languages.label(spanish)) == "Español (Spanish)"
+        assert str(languages.label(english)) == "English"

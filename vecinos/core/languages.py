@@ -222,13 +222,16 @@ def content_languages() -> list[Language]:
 
 
 def label(lang: Language):
-    """ "한국어 (Korean)": the language's own name, then its name in the interface language."""
-    from django.utils.text import format_lazy
-    from django.utils.translation import gettext_lazy
+    """ "한국어 (Korean)": the language's own name, then its name in the interface language when
+    that differs ("English (Inglés)" on a Spanish page; "Español", not "Español (Español)")."""
+    from django.utils.functional import lazy
+    from django.utils.translation import gettext
 
-    if lang.native_name == lang.english_name:
-        return gettext_lazy(lang.english_name)
-    return format_lazy("{} ({})", lang.native_name, gettext_lazy(lang.english_name))
+    def text() -> str:
+        here = gettext(lang.english_name)
+        return lang.native_name if here == lang.native_name else f"{lang.native_name} ({here})"
+
+    return lazy(text, str)()
 
 
 def choices() -> list[tuple[str, object]]:
