@@ -65,7 +65,7 @@ def open_simulator_link(page, base: str, who: str, link_part: str) -> None:
         page, page.get_by_role("link", name="Phone simulator (development)"), "**/dev/phone/**"
     )
     value = page.locator("#phone-to option", has_text=f"· {who} (").first.get_attribute("value")
-    page.get_by_label("Phone").select_option(value)
+    page.get_by_label("Phone", exact=True).select_option(value)
     page.wait_for_url("**/dev/phone/?to=*")
     settle(page)
     link = page.locator("#phone-messages a", has_text=link_part).first

@@ -20,13 +20,19 @@ def test_every_app_that_holds_people_registered_its_purge_step():
         "alerts",
         "messaging.contacts",
         "reports",
+        "onboarding.pending_members",
         "patrols",
         "network.sign_in_attempts",
         "network.members",
         "network.demo_credentials",
     ]
     retention = [step.name for step in extensions.retention_steps()]
-    assert retention == ["messaging.bodies", "transports.bodies", "network.phone_changes"]
+    assert retention == [
+        "messaging.bodies",
+        "transports.bodies",
+        "network.phone_changes",
+        "onboarding.pending_members",
+    ]
 
 
 @pytest.mark.django_db
@@ -42,3 +48,25 @@ def test_the_purge_runs_messagings_own_step(personas):
     counts = purge_everything_personal()
     assert counts["deliveries"] == 1 and counts["contacts"] >= 1
     assert not Delivery.objects.exists() and not ContactPoint.objects.exists()
+
+
+@pytest.mark.django_db
+def test_people_waiting_to_join_are_forgotten_after_30_days_and_by_the_purge(personas):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from vecinos.onboarding import joining
+    from vecinos.onboarding.models import PendingMember
+
+    old = PendingMember.objects.create(
+        organization=personas.org_a, phone="+12135550170", phone_index="a" * 64
+    )
+    PendingMember.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    PendingMember.objects.create(
+        organization=personas.org_a, phone="+12135550171", phone_index="b" * 64, name="Ana"
+    )
+    assert joining.drop_expired() == {"pending_members": 1}
+    assert PendingMember.objects.count() == 1
+    assert purge_everything_personal()["pending_members"] == 1
+    assert not PendingMember.objects.exists()

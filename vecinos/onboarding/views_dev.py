@@ -36,7 +36,7 @@ def simulator_enabled() -> bool:
 
 class ReplyForm(forms.Form):
     phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32)
-    body = forms.CharField(label=gettext_lazy("Text"), max_length=160)
+    body = forms.CharField(label=gettext_lazy("Message"), max_length=160)
 
     def clean_phone(self) -> str:
         try:
