@@ -37,6 +37,18 @@ def test_demo_has_subscribers_and_member_areas_in_every_zone_and_people_on_duty(
     assert on_duty.get(role="verifier").lat is not None
 
 
+def test_the_demo_has_events_a_stranger_can_rsvp_to(demo, client):
+    """Outside walk, session 17: the demo had no event, so RSVPs, the waitlist and the door
+    could only be tried after creating one."""
+    page = client.get("/events/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "March for families" in page and "Know your rights training" in page
+    from vecinos.mobilize.models import Event
+
+    rally = Event.objects.get(kind="rally")
+    detail = client.get(f"/events/{rally.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "3 of 5 taken" in detail and "I will be there" in detail
+
+
 def test_demo_staff_see_their_current_code_and_can_sign_in_with_it(demo, client):
     client.post(
         reverse("login"),

@@ -8,8 +8,11 @@ class MobilizeConfig(AppConfig):
     verbose_name = _("Call-outs and events")
 
     def ready(self) -> None:
-        from vecinos.core.extensions import add_nav, add_purge_step
+        from vecinos.core.extensions import add_demo_step, add_nav, add_purge_step
+        from vecinos.mobilize.demo import load_events
         from vecinos.mobilize.purge import purge_personal
+
+        add_demo_step("mobilize", load_events, order=60)
 
         # Call-out answers and RSVPs point at people: first.
         add_purge_step("mobilize", purge_personal, order=10)
