@@ -60,6 +60,36 @@ def _new_code(kind: str) -> str:
             return code
 
 
+def _checked_details(
+    titles: dict[str, str],
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    capacity: int | None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """An event's titles (only the languages events have), and a message per wrong field."""
+    errors: dict[str, str] = {}
+    clean_titles = {k: v.strip() for k, v in titles.items() if k in LANGUAGES and (v or "").strip()}
+    if not clean_titles:
+        errors["title"] = str(gettext_lazy("Give the event a title in at least one language."))
+    now = timezone.now()
+    # A typing slip (year 0001, 20206) is refused; a past event may still be entered to record
+    # who came, within the year.
+    if not now - timedelta(days=366) <= starts_at <= now + timedelta(days=2 * 366):
+        errors["starts_at"] = str(
+            gettext_lazy("Choose a start between a year ago and two years from now.")
+        )
+    if ends_at <= starts_at:
+        errors["ends_at"] = str(gettext_lazy("The event must end after it starts."))
+    elif ends_at - starts_at > timedelta(days=31):
+        errors["ends_at"] = str(gettext_lazy("An event lasts at most 31 days."))
+    if not place.strip():
+        errors["place"] = str(gettext_lazy("Say where the event is."))
+    if capacity is not None and capacity < 1:
+        errors["capacity"] = str(gettext_lazy("Capacity must be at least 1, or empty."))
+    return clean_titles, errors
+
+
 @transaction.atomic
 def event_create(
     *,
@@ -80,27 +110,9 @@ def event_create(
 ) -> Event:
     if not (network.is_coordinator(actor) and network.can_manage_org(actor, organization)):
         raise NotAllowed
-    errors: dict[str, str] = {}
-    clean_titles = {k: v.strip() for k, v in titles.items() if k in LANGUAGES and (v or "").strip()}
-    if not clean_titles:
-        errors["title"] = str(gettext_lazy("Give the event a title in at least one language."))
+    clean_titles, errors = _checked_details(titles, starts_at, ends_at, place, capacity)
     if kind not in Event.Kind.values:
         errors["kind"] = str(gettext_lazy("Choose the kind of event."))
-    now = timezone.now()
-    # A typing slip (year 0001, 20206) is refused; a past event may still be entered to record
-    # who came, within the year.
-    if not now - timedelta(days=366) <= starts_at <= now + timedelta(days=2 * 366):
-        errors["starts_at"] = str(
-            gettext_lazy("Choose a start between a year ago and two years from now.")
-        )
-    if ends_at <= starts_at:
-        errors["ends_at"] = str(gettext_lazy("The event must end after it starts."))
-    elif ends_at - starts_at > timedelta(days=31):
-        errors["ends_at"] = str(gettext_lazy("An event lasts at most 31 days."))
-    if not place.strip():
-        errors["place"] = str(gettext_lazy("Say where the event is."))
-    if capacity is not None and capacity < 1:
-        errors["capacity"] = str(gettext_lazy("Capacity must be at least 1, or empty."))
     if any(not network.can_manage_org(actor, host) for host in hosts or []):
         # A host's name on a public announcement is that organization's word.
         errors["hosts"] = str(
@@ -162,16 +174,7 @@ def event_update(
     event = Event.objects.select_for_update().get(pk=event.pk)
     if not selectors.can_manage_event(actor, event):
         raise NotAllowed
-    errors: dict[str, str] = {}
-    clean_titles = {k: v.strip() for k, v in titles.items() if k in LANGUAGES and (v or "").strip()}
-    if not clean_titles:
-        errors["title"] = str(gettext_lazy("Give the event a title in at least one language."))
-    if ends_at <= starts_at:
-        errors["ends_at"] = str(gettext_lazy("The event must end after it starts."))
-    elif ends_at - starts_at > timedelta(days=31):
-        errors["ends_at"] = str(gettext_lazy("An event lasts at most 31 days."))
-    if not place.strip():
-        errors["place"] = str(gettext_lazy("Say where the event is."))
+    clean_titles, errors = _checked_details(titles, starts_at, ends_at, place, capacity)
     if event.cancelled:
         errors["event"] = str(gettext_lazy("This event is over or cancelled."))
     if errors:
@@ -284,13 +287,27 @@ def rsvp_create(
         existing.status = status
         existing.save(update_fields=["status"])
         return existing
+    return _new_rsvp(event, nickname, e164, email, language, status, member=member, via=via)
+
+
+def _new_rsvp(
+    event: Event,
+    nickname: str,
+    e164: str,
+    email: str,
+    language: str,
+    status: str,
+    *,
+    member: Member | None = None,
+    via: str = "web",
+) -> Rsvp:
     return Rsvp.objects.create(
         event=event,
         nickname=nickname.strip(),
         phone=e164,
-        phone_index=index,
+        phone_index=phone_index(e164) if e164 else "",
         email=email,
-        email_index=email_index,
+        email_index=messaging.address_index("email", email) if email else "",
         language=_lang(language),
         member=member,
         status=status,
@@ -331,16 +348,7 @@ def rsvp_request(
     email_index = messaging.address_index("email", email) if email else ""
     rsvp = _rsvp_of(event, index, email_index)
     if rsvp is None:
-        rsvp = Rsvp.objects.create(
-            event=event,
-            nickname=nickname.strip(),
-            phone=e164,
-            phone_index=index,
-            email=email,
-            email_index=email_index,
-            language=_lang(language),
-            status=Rsvp.Status.PENDING,
-        )
+        rsvp = _new_rsvp(event, nickname, e164, email, language, Rsvp.Status.PENDING)
     elif rsvp.status == Rsvp.Status.CANCELLED:
         rsvp.status = Rsvp.Status.PENDING
         rsvp.save(update_fields=["status"])

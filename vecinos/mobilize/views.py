@@ -535,14 +535,7 @@ def event_new(request: HttpRequest) -> HttpResponse:
                 actor=actor,
                 organization=d["organization"],
                 kind=d["kind"],
-                titles={"es": d["title_es"], "en": d["title_en"]},
-                descriptions={"es": d["description_es"], "en": d["description_en"]},
-                starts_at=d["starts_at"],
-                ends_at=d["ends_at"],
-                place=d["place"],
-                capacity=d["capacity"],
-                accessibility=d["accessibility"],
-                public=d["public"],
+                **_event_details(d),
                 hosts=list(d["hosts"]),
                 trainer=actor if d["kind"] == Event.Kind.TRAINING else None,
             )
@@ -559,6 +552,20 @@ def event_new(request: HttpRequest) -> HttpResponse:
     for e in mine:
         e.title_here = e.title(lang)  # type: ignore[attr-defined]
     return render(request, "mobilize/event_new.html", {"form": form, "mine": mine})
+
+
+def _event_details(d: dict) -> dict:
+    """What the event form and the edit form both say of an event, as the services take it."""
+    return {
+        "titles": {"es": d["title_es"], "en": d["title_en"]},
+        "descriptions": {"es": d["description_es"], "en": d["description_en"]},
+        "starts_at": d["starts_at"],
+        "ends_at": d["ends_at"],
+        "place": d["place"],
+        "capacity": d["capacity"],
+        "accessibility": d["accessibility"],
+        "public": d["public"],
+    }
 
 
 @never_cache
@@ -585,18 +592,7 @@ def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            events.event_update(
-                event=event,
-                actor=actor,
-                titles={"es": d["title_es"], "en": d["title_en"]},
-                descriptions={"es": d["description_es"], "en": d["description_en"]},
-                starts_at=d["starts_at"],
-                ends_at=d["ends_at"],
-                place=d["place"],
-                capacity=d["capacity"],
-                accessibility=d["accessibility"],
-                public=d["public"],
-            )
+            events.event_update(event=event, actor=actor, **_event_details(d))
         except events.EventError as exc:
             for field, message in exc.errors.items():
                 form.add_error(field if field in form.fields else None, message)

@@ -491,6 +491,26 @@ def _area_row(subscriber_id: int, area: _Area, *, member: bool = False) -> Subsc
     return row
 
 
+def new_member(
+    *, name: str, e164: str, index: str, email: str, language: str, password: str = ""
+) -> Member:
+    """A member brought in from a group's list: a handle that says nothing, no password to
+    sign in with, the lowest vetting tier."""
+    member = Member(
+        username=new_username(),
+        password=password or make_password(None),
+        full_name=name[:120],
+        phone=e164,
+        phone_index=index,
+        email=email,
+        email_index=email_index(email) if email else "",
+        preferred_language=language,
+        tier=Tier.NEW,
+    )
+    member.save()
+    return member
+
+
 def new_username() -> str:
     # A handle that says nothing about the person: names stay encrypted.
     while True:
@@ -533,18 +553,14 @@ def _add_members(rows: list[_Row], organization: Organization, result: ImportRes
             continue
         changed = False
         if row.index not in found:
-            member = Member(
-                username=new_username(),
-                password=unusable,
-                full_name=row.name[:120],
-                phone=row.e164,
-                phone_index=row.index,
+            member = new_member(
+                name=row.name,
+                e164=row.e164,
+                index=row.index,
                 email=row.email,
-                email_index=email_index(row.email) if row.email else "",
-                preferred_language=row.language,
-                tier=Tier.NEW,
+                language=row.language,
+                password=unusable,
             )
-            member.save()
             result.new += 1
         else:
             member = Member.objects.get(pk=found[row.index])

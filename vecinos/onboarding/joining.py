@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
@@ -25,9 +24,8 @@ from vecinos.alerts.models import OptOut
 from vecinos.core import languages
 from vecinos.core.audit import audit
 from vecinos.messaging import services as messaging
-from vecinos.network.models import Member, Membership, Tier
-from vecinos.network.phones import email_index
-from vecinos.onboarding.imports import _Area, _member_areas, new_username
+from vecinos.network.models import Member, Membership
+from vecinos.onboarding.imports import _Area, _member_areas, new_member
 from vecinos.onboarding.models import PendingMember
 
 SALT = "vecinos.import.join"
@@ -103,18 +101,13 @@ def accept(pending: PendingMember) -> Member | None:
         .first()
     )
     if member is None:
-        member = Member(
-            username=new_username(),
-            password=make_password(None),
-            full_name=pending.name[:120],
-            phone=pending.phone,
-            phone_index=pending.phone_index,
+        member = new_member(
+            name=pending.name,
+            e164=pending.phone,
+            index=pending.phone_index,
             email=pending.email,
-            email_index=email_index(pending.email) if pending.email else "",
-            preferred_language=pending.language,
-            tier=Tier.NEW,
+            language=pending.language,
         )
-        member.save()
     for role in pending.roles:
         Membership.objects.get_or_create(
             member=member, organization_id=pending.organization_id, role=role
