@@ -46,7 +46,7 @@ def test_translation_coverage(personas):
 
     def build(n: int) -> tuple[str, str]:
         _articles(personas.coordinator, n)
-        return reverse("rights_translations"), f"/ {Article.objects.count()}</td>"
+        return reverse("rights_translations"), f"/ {Article.objects.count()}</span></td>"
 
     assert_flat(client, build)
 
