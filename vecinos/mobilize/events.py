@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from vecinos.core import ratelimit
 from vecinos.core.audit import audit
+from vecinos.core.privacy import source_key
 from vecinos.messaging import services as messaging
 from vecinos.messaging.inbound import REPLY_LANGUAGES, InboundSms
 from vecinos.mobilize import selectors
@@ -352,7 +353,9 @@ def rsvp_request(
     elif rsvp.status == Rsvp.Status.CANCELLED:
         rsvp.status = Rsvp.Status.PENDING
         rsvp.save(update_fields=["status"])
-    if ratelimit.hit("rsvp-link", str(rsvp.pk), limit=RSVP_LINKS_PER_HOUR, window_seconds=3600):
+    # Keyed like every rate limit (a shared Redis, or another run's counters, never collide).
+    key = source_key(f"rsvp-link:{rsvp.pk}")
+    if ratelimit.hit("rsvp-link", key, limit=RSVP_LINKS_PER_HOUR, window_seconds=3600):
         with translation.override(rsvp.language):
             text = _(
                 "Vecinos: to keep your place at %(title)s, %(when)s, open %(link)s. If you did "
