@@ -101,6 +101,12 @@ def test_coordinator_saves_settings_audited_and_pages_and_texts_use_them(persona
     assert brand_sms("Vecinos：已取消。") == "RRV：已取消。"
     assert brand_sms("Vecinos community alerts. Text JOIN") == "RRV community alerts. Text JOIN"
     assert brand_sms("Vecinosa: not the name") == "Vecinosa: not the name"
+    # The opening is the first 40 characters: a name starting there is the sender's, one
+    # further on (or running on into a longer word at the end of the searched part) is not.
+    at_40 = "x" * 39 + " Vecinos: hi"
+    assert brand_sms(at_40) == "x" * 39 + " RRV: hi"
+    assert brand_sms("x" * 40 + " Vecinos: hi") == "x" * 40 + " Vecinos: hi"
+    assert brand_sms("x" * 39 + " Vecinosz") == "x" * 39 + " Vecinosz"
 
 
 def test_spanish_visitor_sees_the_spanish_hotline(personas, login, client):

@@ -155,7 +155,9 @@ _OPENING = 40
 
 def brand_sms(text: str) -> str:
     """Name the coalition (its short name) where a text names the product as its sender."""
-    found = _PRODUCT_AT_OPENING.search(text)
+    # Only the opening is searched (a fan-out brands every message): one character past the
+    # name's last possible end, so the "not followed by a letter" check sees it.
+    found = _PRODUCT_AT_OPENING.search(text, 0, _OPENING + len(PRODUCT) + 1)
     if found is None or found.start() > _OPENING:
         return text
     short = coalition().short_name
