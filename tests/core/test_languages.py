@@ -58,6 +58,10 @@ def test_a_language_is_named_in_itself_then_in_the_page_language_once():
     with translation.override("es"):
         assert str(languages.label(spanish)) == "Español"
         assert str(languages.label(english)) == "English (Inglés)"
+        # Our catalog writes "armenio" (for the voice menu's sentences), Django's "Coreano":
+        # as labels, both capitalized (outside walk, session 17).
+        assert str(languages.label(languages.get("hy"))) == "Հայերեն (Armenio)"
+        assert str(languages.label(languages.get("ko"))) == "한국어 (Coreano)"
     with translation.override("en"):
         assert str(languages.label(spanish)) == "Español (Spanish)"
         assert str(languages.label(english)) == "English"

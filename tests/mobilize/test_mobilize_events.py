@@ -22,7 +22,8 @@ from tests.twilio_stub import (  # noqa: F401  (fixtures)
     twilio_webhooks,
 )
 from vecinos.alerts import services as alert_services
-from vecinos.core.models import AuditEvent
+from vecinos.core.coalition import invalidate
+from vecinos.core.models import AuditEvent, CoalitionSettings
 from vecinos.messaging import services as messaging
 from vecinos.mobilize import events
 from vecinos.mobilize.models import Activation, Event, Response, Rsvp
@@ -95,6 +96,13 @@ def test_public_events_are_listed_with_a_page_a_feed_and_a_qr_code(client, perso
     assert "Marcha por las familias" in detail and "Org B" in detail and event.code in detail
     assert client.get(f"/events/{hidden.pk}/").status_code == 404
     feed = icalendar.Calendar.from_ical(client.get("/events/feed.ics").content)
+    # Named for the coalition, not the product (outside walk, session 17).
+    CoalitionSettings.objects.update_or_create(pk=1, defaults={"name": "R R", "short_name": "RRV"})
+    invalidate()
+    feed = icalendar.Calendar.from_ical(
+        client.get("/events/feed.ics", HTTP_ACCEPT_LANGUAGE="es").content
+    )
+    assert str(feed["x-wr-calname"]) == "Eventos de RRV"
     summaries = [str(c["summary"]) for c in feed.walk("VEVENT")]
     assert len(summaries) == 1
     qr = client.get(f"/events/{event.pk}/qr.svg")

@@ -229,6 +229,9 @@ def label(lang: Language):
 
     def text() -> str:
         here = gettext(lang.english_name)
+        # A label, like a menu's entries: capitalized ("Armenio", as Django's "Coreano"),
+        # although Spanish writes "armenio" in a sentence (the voice menu's "Para armenio").
+        here = here[:1].upper() + here[1:]
         return lang.native_name if here == lang.native_name else f"{lang.native_name} ({here})"
 
     return lazy(text, str)()

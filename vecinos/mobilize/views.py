@@ -31,6 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vecinos.core import languages, ratelimit
+from vecinos.core.coalition import coalition
 from vecinos.core.audit import audit
 from vecinos.core.clientip import limit_key
 from vecinos.core.privacy import source_key
@@ -495,7 +496,9 @@ def event_feed(request: HttpRequest) -> HttpResponse:
     cal = icalendar.Calendar()
     cal.add("prodid", "-//Vecinos//events//EN")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", _("Vecinos events"))
+    # The coalition's name, on one line (X-WR-CALNAME is written as is).
+    name = " ".join(coalition().short_name.split())
+    cal.add("x-wr-calname", _("%(coalition)s events") % {"coalition": name})
     for event in selectors.public_events()[:500]:
         item = icalendar.Event()
         item.add("uid", f"event-{event.pk}@vecinos")
