@@ -127,6 +127,14 @@ def test_a_dispatcher_calls_out_responders_from_the_page_and_each_gets_a_text(cl
     assert activation.code in en_text and "safe distance" in en_text and "/r/" in en_text
 
 
+def test_the_form_says_the_area_chooses_members_and_public_not_responders(client, personas):
+    """Outside walk, session 17: the reach of a call-out to responders did not change with the
+    area drawn, and nothing on the page said why (responders are asked wherever they are)."""
+    sign_in(client, personas.dispatcher)
+    page = client.get("/mobilize/new/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Al equipo de respuesta se le pide esté donde esté." in page
+
+
 def test_bad_input_gets_clear_messages_not_a_500(client, personas):
     sign_in(client, personas.dispatcher)
     with translation.override("es"):
