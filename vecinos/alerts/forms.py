@@ -80,18 +80,28 @@ def filled_templates(*, area: str = "", when: datetime | None = None) -> dict[st
     }
 
 
-def template_previews(kind: str, *, area: str = "", time: str = "") -> list[tuple[object, str]]:
+def other_template_languages() -> list[str]:
+    """The written languages but Spanish and English (whose messages are typed on the page)."""
+    return [code for code in wording.template_languages() if code not in MESSAGE_LANGUAGES]
+
+
+def template_previews(
+    kind: str,
+    *,
+    area: str = "",
+    time: str = "",
+    details: str = "",
+    details_in: dict[str, str] | None = None,
+) -> list[tuple[object, str]]:
     """(language, its message of ``kind`` with the known facts) for every written language but
     Spanish and English (edited on the page): the composer shows them, and its script swaps them
     as the kind and the facts change."""
     from vecinos.core import languages
 
-    facts = {"area": area, "time": time}
-    made = wording.messages_for(kind, facts)
+    facts = {"area": area, "time": time, "details": details}
+    made = wording.messages_for(kind, facts, details_in)
     return [
-        (languages.BY_CODE[code], made[code])
-        for code in wording.template_languages()
-        if code not in MESSAGE_LANGUAGES and code in made
+        (languages.BY_CODE[code], made[code]) for code in other_template_languages() if code in made
     ]
 
 
@@ -183,6 +193,18 @@ class AlertForm(forms.Form):
     def __init__(self, *args, parent: Alert | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.parent_alert = parent
+        # The details in each other language, optional: what is left blank goes out as typed
+        # above (outside walk: the Korean text carried the Spanish details).
+        from vecinos.core import languages
+
+        for code in other_template_languages():
+            lang = languages.BY_CODE[code]
+            self.fields[f"details_{code}"] = forms.CharField(
+                label=_("Details in %(language)s") % {"language": lang.native_name},
+                required=False,
+                max_length=300,
+                widget=forms.Textarea(attrs={"rows": 2, "lang": code, "dir": lang.direction}),
+            )
         field = cast(forms.ChoiceField, self.fields["rights_article"])
         field.label = capfirst(field.label)
         field.choices = [("", "—"), *wording.rights_choices()]
@@ -238,10 +260,22 @@ class AlertForm(forms.Form):
         }
         made = typed
         if self.cleaned_data.get("all_languages"):
-            made = wording.messages_for(self.cleaned_data["kind"], facts)
+            made = wording.messages_for(self.cleaned_data["kind"], facts, self.details_in())
             for lang in MESSAGE_LANGUAGES:
                 made[lang] = wording.fill(typed[lang], wording.facts_in(lang, facts))
         return wording.attach_rights(made, self.cleaned_data.get("rights_article") or "")
+
+    def details_in(self) -> dict[str, str]:
+        """The details written in other languages, by language code (blank ones left out)."""
+        return {
+            code: text.strip()
+            for code in other_template_languages()
+            if (text := self.cleaned_data.get(f"details_{code}") or "").strip()
+        }
+
+    def language_details(self) -> list:
+        """(code, bound field) of each other language's details, in the registry's order."""
+        return [(code, self[f"details_{code}"]) for code in other_template_languages()]
 
     def point(self) -> tuple[float, float] | None:
         lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")
@@ -448,6 +482,18 @@ class PublicSubscribeForm(forms.Form):
             if not (data.get("place") or "").strip() and "place" not in self.errors:
                 self.add_error("place", _("Enter a ZIP code or the name of your neighborhood."))
         return data
+
+    def details_in(self) -> dict[str, str]:
+        """The details written in other languages, by language code (blank ones left out)."""
+        return {
+            code: text.strip()
+            for code in other_template_languages()
+            if (text := self.cleaned_data.get(f"details_{code}") or "").strip()
+        }
+
+    def language_details(self) -> list:
+        """(code, bound field) of each other language's details, in the registry's order."""
+        return [(code, self[f"details_{code}"]) for code in other_template_languages()]
 
     def point(self) -> tuple[float, float] | None:
         lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")

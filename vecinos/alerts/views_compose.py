@@ -179,7 +179,14 @@ def _previews(form: AlertForm, initial: dict) -> list:
 
     kind = value("kind")
     kind = kind if kind in Alert.Kind.values else Alert.Kind.SIGHTING
-    return template_previews(kind, area=value("area_label"), time=value("time"))
+    own = {code: value(f"details_{code}") for code, _field in form.language_details()}
+    made = template_previews(
+        kind, area=value("area_label"), time=value("time"), details=value("details"),
+        details_in=own,
+    )  # fmt: skip
+    # Each language's preview with the box for its own details under it.
+    fields = dict(form.language_details())
+    return [(lang, text, fields[lang.code]) for lang, text in made]
 
 
 def _actor_org(member) -> int | None:

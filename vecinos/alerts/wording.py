@@ -301,16 +301,24 @@ def with_details(text: str, details: str) -> str:
     return f"{text.rstrip()} {details}"
 
 
-def messages_for(kind: str, facts: dict[str, str]) -> dict[str, str]:
+def messages_for(
+    kind: str, facts: dict[str, str], details_in: dict[str, str] | None = None
+) -> dict[str, str]:
     """Every language's message of ``kind`` with the facts filled (unfilled placeholders stay:
     ``missing_facts`` names them, and ``rules.validate_messages`` refuses them); details the
-    kind has no place for go at the end (``with_details``)."""
-    details = facts.get("details", "")
-    return {
-        lang: brand_sms(fill(with_details(text, details), facts_in(lang, facts)))
-        for lang, text in TEMPLATES.get(kind, {}).items()
-        if lang in template_languages()
-    }
+    kind has no place for go at the end (``with_details``). ``details_in`` holds details
+    written in a language of its own (by language code): that language's message takes them
+    instead of the details as typed for every language."""
+    made = {}
+    for lang, text in TEMPLATES.get(kind, {}).items():
+        if lang not in template_languages():
+            continue
+        own = ((details_in or {}).get(lang) or "").strip()
+        here = {**facts, "details": own} if own else facts
+        made[lang] = brand_sms(
+            fill(with_details(text, here.get("details", "")), facts_in(lang, here))
+        )
+    return made
 
 
 def missing_facts(kind: str, facts: dict[str, str]) -> list[str]:

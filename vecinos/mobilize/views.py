@@ -31,9 +31,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vecinos.core import languages, ratelimit
-from vecinos.core.coalition import coalition
 from vecinos.core.audit import audit
 from vecinos.core.clientip import limit_key
+from vecinos.core.coalition import coalition
 from vecinos.core.privacy import source_key
 from vecinos.mobilize import events, selectors, services
 from vecinos.mobilize.forms import (

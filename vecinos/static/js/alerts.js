@@ -90,13 +90,21 @@
     var everyLanguage = document.getElementById("id_all_languages");
     var outputs = box.querySelectorAll("[data-preview-lang]");
 
-    function fill(text) {
-      // Details the kind's text has no place for go at its end, as the server does.
-      var details = inputs.details ? inputs.details.value.trim() : "";
+    function fill(text, lang) {
+      // A language's own details, else the details as typed; where the kind's text has no
+      // place for them they go at its end, as the server does.
+      var own = document.getElementById("id_details_" + lang);
+      var details = own && own.value.trim() ? own.value.trim() : "";
+      if (!details && inputs.details) {
+        details = inputs.details.value.trim();
+      }
       if (details && text.indexOf("{details}") < 0 && text.indexOf(details) < 0) {
         text = text.replace(/\s+$/, "") + " " + details;
       }
       return text.replace(/\{(\w+)\}/g, function (whole, name) {
+        if (name === "details") {
+          return details || whole;
+        }
         var input = inputs[name];
         var value = input ? input.value.trim() : "";
         return value || whole;
@@ -106,13 +114,15 @@
     function update() {
       var texts = all[kind.value] || {};
       Array.prototype.forEach.call(outputs, function (output) {
-        var text = texts[output.getAttribute("data-preview-lang")];
-        output.textContent = text ? fill(text) : "";
+        var lang = output.getAttribute("data-preview-lang");
+        var text = texts[lang];
+        output.textContent = text ? fill(text, lang) : "";
       });
       box.hidden = everyLanguage ? !everyLanguage.checked : false;
     }
 
     kind.addEventListener("change", update);
+    box.addEventListener("input", update); // a language's own details
     Object.keys(inputs).forEach(function (name) {
       if (inputs[name]) {
         inputs[name].addEventListener("input", update);
