@@ -27,6 +27,7 @@ from vecinos.alerts.models import RECORDING_KINDS, Alert, Tier
 from vecinos.alerts.services import MAX_MESSAGE
 from vecinos.core import geo, ids
 from vecinos.core.coalition import brand_sms
+from vecinos.core.languages import Language
 from vecinos.messaging import selectors as messaging_selectors
 from vecinos.network.models import LANGUAGE_CHOICES, Zone
 from vecinos.network.phones import InvalidPhone, normalize_phone
@@ -92,7 +93,7 @@ def template_previews(
     time: str = "",
     details: str = "",
     details_in: dict[str, str] | None = None,
-) -> list[tuple[object, str]]:
+) -> list[tuple[Language, str]]:
     """(language, its message of ``kind`` with the known facts) for every written language but
     Spanish and English (edited on the page): the composer shows them, and its script swaps them
     as the kind and the facts change."""
