@@ -50,6 +50,7 @@ def test_every_language_follows_the_kind_and_the_facts(live_server, new_page):
         # A sighting's text has no place for the details: they follow it, as the server sends.
         expect(page.locator(f'output[data-preview-lang="{code}"]')).to_contain_text("Reunión 6pm")
     # A language's own details replace the typed ones in its message only.
+    page.locator("summary", has_text="한국어").click()  # each language's box is folded
     page.locator("#id_details_ko").fill("오후 6시 모임")
     korean = page.locator('output[data-preview-lang="ko"]')
     expect(korean).to_contain_text("오후 6시 모임")

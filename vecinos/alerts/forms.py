@@ -200,11 +200,12 @@ class AlertForm(forms.Form):
 
         for code in other_template_languages():
             lang = languages.BY_CODE[code]
+            label = _("Details in %(language)s") % {"language": lang.native_name}
+            # The page shows the box in a <details> under its language's preview: the summary
+            # says what it is, and the box is named for screen readers by the same words.
+            attrs = {"rows": 2, "lang": code, "dir": lang.direction, "aria-label": label}
             self.fields[f"details_{code}"] = forms.CharField(
-                label=_("Details in %(language)s") % {"language": lang.native_name},
-                required=False,
-                max_length=300,
-                widget=forms.Textarea(attrs={"rows": 2, "lang": code, "dir": lang.direction}),
+                label=label, required=False, max_length=300, widget=forms.Textarea(attrs=attrs)
             )
         field = cast(forms.ChoiceField, self.fields["rights_article"])
         field.label = capfirst(field.label)
