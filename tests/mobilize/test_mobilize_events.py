@@ -25,6 +25,7 @@ from vecinos.alerts import services as alert_services
 from vecinos.core.coalition import invalidate
 from vecinos.core.models import AuditEvent, CoalitionSettings
 from vecinos.messaging import services as messaging
+from vecinos.messaging.models import Delivery
 from vecinos.mobilize import events
 from vecinos.mobilize.models import Activation, Event, Response, Rsvp
 from vecinos.network.models import Role, Training
@@ -398,6 +399,28 @@ def test_members_only_events_refuse_strangers_by_sms(client, personas):
     assert reply is not None and "solo para miembros" in reply
     assert not Rsvp.objects.exists()
     assert "Vecinos" in text(client, personas.newcomer.phone, event.code)
+    assert Rsvp.objects.get().member == personas.newcomer
+
+
+def test_a_members_event_takes_only_the_members_own_phone_or_email(client, personas):
+    """Outside probe, session 17: a member's RSVP form on a members-only event texted its
+    title, time and link to whatever number was typed."""
+    event = rally(personas, public=False)
+    stranger = new_number()
+    sign_in(client, personas.newcomer)
+    sent_before = Delivery.objects.count()
+    page = client.post(
+        f"/events/{event.pk}/", {"nickname": "Pat", "phone": stranger}, HTTP_ACCEPT_LANGUAGE="es"
+    )
+    assert page.status_code == 400
+    assert "Este evento es para miembros" in page.content.decode()
+    assert not Rsvp.objects.exists()
+    assert Delivery.objects.count() == sent_before  # nothing texted to the number typed
+    page = client.post(f"/events/{event.pk}/", {"nickname": "Pat", "email": "pat@example.org"})
+    assert page.status_code == 400 and not Rsvp.objects.exists()
+    # Their own phone keeps a place at once.
+    page = client.post(f"/events/{event.pk}/", {"nickname": "N", "phone": personas.newcomer.phone})
+    assert page.status_code == 200
     assert Rsvp.objects.get().member == personas.newcomer
 
 

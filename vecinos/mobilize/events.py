@@ -340,7 +340,24 @@ def rsvp_request(
     else None."""
     event = Event.objects.select_for_update().get(pk=event.pk)
     e164, email = _checked_contact(event, nickname, phone, email)
-    if member is not None and e164 and member.phone and normalize_phone(member.phone) == e164:
+    own_phone = bool(
+        member is not None and e164 and member.phone and normalize_phone(member.phone) == e164
+    )
+    own_email = bool(member is not None and email and member.email.strip().lower() == email)
+    if not event.public and not (own_phone or own_email):
+        # A members' event is for the signed-in member: its title, time and link are not
+        # texted to whatever number they type (outside probe, session 17).
+        raise EventError(
+            {
+                "contact": str(
+                    gettext_lazy(
+                        "This event is for members: give your own phone number or email, "
+                        "the one in your profile."
+                    )
+                )
+            }
+        )
+    if own_phone:
         return rsvp_create(
             event=event, nickname=nickname, phone=e164, email=email, language=language,
             member=member,
