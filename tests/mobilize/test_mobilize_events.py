@@ -13,7 +13,8 @@ import icalendar
 import phonenumbers
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from tests.conftest import make_member, sign_in
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
@@ -147,6 +148,44 @@ def _link_sent_to(address: str) -> str:
     return links[-1]
 
 
+@pytest.mark.parametrize(("accept", "code"), [("vi", "vi"), ("zh-hant", "zh-hant"), ("ar", "ar")])
+def test_a_web_rsvps_link_is_texted_in_the_pages_language(client, personas, accept, code):
+    """Outside walk, session 18: an RSVP from a Vietnamese, Chinese or Arabic event page got its
+    link (the message that keeps the place) in Spanish."""
+    event = rally(personas)
+    phone = new_number()
+    client.post(f"/events/{event.pk}/", {"phone": phone}, HTTP_ACCEPT_LANGUAGE=accept)
+    assert Rsvp.objects.get().language == code
+    messaging.dispatch()
+    [sent] = [m for m in OutboxMessage.objects.all() if m.address == phone]
+    with translation.override(code):
+        template = _(
+            "Vecinos: to keep your place at %(title)s, %(when)s, open %(link)s. If you did "
+            "not ask for it, ignore this message."
+        )
+    ending = template.split("%(link)s")[1].strip()
+    assert ending and ending in sent.body, sent.body
+    assert "para guardar su lugar" not in sent.body
+
+
+def test_the_outbox_hides_rsvp_links(client, personas):
+    """Outside walk, session 18: the outbox showed RSVP links whole, and anyone who reads it
+    could keep or cancel someone's place."""
+    event = rally(personas)
+    client.post(f"/events/{event.pk}/", {"phone": new_number()})
+    token = _link_sent_to_anyone().split("/")[4]
+    sign_in(client, personas.dispatcher)
+    outbox = client.get("/outbox/").content.decode()
+    assert "/rsvp/…/" in outbox and token not in outbox
+
+
+def _link_sent_to_anyone() -> str:
+    messaging.dispatch()
+    bodies = [m.body for m in OutboxMessage.objects.all()]
+    found = [re.search(r"https?://[^/\s]+(/events/\d+/rsvp/[^/\s]+/)", b) for b in bodies]
+    return [m.group(1) for m in found if m][-1]
+
+
 def test_a_web_rsvp_says_nothing_of_who_is_coming_until_its_link_is_opened(client, personas):
     """Outside probe, session 17: typing a number into the RSVP form told, by the count of
     places or the going/waitlist answer, whether that phone had signed up already, and showed
@@ -221,6 +260,31 @@ def test_web_rsvp_needs_one_contact_and_is_stored_encrypted(client, personas):
         cursor.execute("SELECT nickname, phone FROM mobilize_rsvp")
         raw = cursor.fetchone()
     assert "Lupe" not in raw[0] and "3235550142" not in raw[1]
+
+
+def test_a_full_events_link_offers_the_waitlist_and_no_door_code(client, personas):
+    """Outside walk, session 18: when the event was full the text and the page still spoke of
+    keeping a place, and the waitlisted person got a door code."""
+    event = rally(personas, capacity=1)
+    events.rsvp_create(event=event, nickname="First", phone=new_number())
+    phone = new_number()
+    client.post(f"/events/{event.pk}/", {"phone": phone})
+    messaging.dispatch()
+    [sent] = [m for m in OutboxMessage.objects.all() if m.address == phone]
+    assert "is full" in sent.body and "waitlist" in sent.body
+    link = _link_sent_to(phone)
+    page = client.get(link).content.decode()
+    assert "Yes, put me on the waitlist" in page and "Yes, keep my place" not in page
+    page = client.post(link).content.decode()
+    assert "you are on the waitlist" in page
+    assert "data-door-qr" not in page and "<svg" not in page
+    # Someone with a place gets the code.
+    other = rally(personas, titles={"en": "Roomy"})
+    client.post(f"/events/{other.pk}/", {"phone": phone})
+    messaging.dispatch()
+    bodies = [m.body for m in OutboxMessage.objects.all() if m.address == phone]
+    [roomy] = re.findall(rf"https?://[^/\s]+(/events/{other.pk}/rsvp/[^/\s]+/)", " ".join(bodies))
+    assert "data-door-qr" in client.post(roomy).content.decode()
 
 
 def test_full_events_waitlist_and_a_cancel_by_sms_moves_the_next_one_up(client, personas):
@@ -534,7 +598,9 @@ def test_an_events_own_words_keep_their_direction_on_a_right_to_left_page(client
 def test_the_event_page_says_which_number_to_text(client, personas, settings):
     event = rally(personas)
     settings.TWILIO_FROM_NUMBER = ""
-    assert "to our number" in client.get(f"/events/{event.pk}/?lang=en").content.decode()
+    page = client.get(f"/events/{event.pk}/?lang=en").content.decode()
+    # No number to name: the demo says where to try it (outside walk, session 18).
+    assert "to our number." in page and 'href="/dev/phone/"' in page
     settings.TWILIO_FROM_NUMBER = "+12135550000"
     page = client.get(f"/events/{event.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f"Or text {event.code} to \u2066+12135550000\u2069." in page

@@ -352,9 +352,19 @@ def test_a_members_import_leaves_no_trace_of_who_is_known_until_they_say_yes(
     anonymous.post(una, {"action": "decline"})
     assert not PendingMember.objects.filter(phone_index=phone_index("+12135550186")).exists()
     assert not Member.objects.filter(phone_index=phone_index("+12135550186")).exists()
-    # A used or forged link opens nothing.
-    assert anonymous.get(otto).status_code == 404
+    # A used link says it was answered (people tap a texted link twice: outside walk, session
+    # 18), without saying how; a forged one opens nothing.
+    again = anonymous.get(otto, HTTP_ACCEPT_LANGUAGE="es")
+    assert again.status_code == 410 and "ya se respondió" in again.content.decode()
+    assert "Org A" not in again.content.decode()
+    assert anonymous.post(una, {"action": "join"}).status_code == 410
+    assert not Member.objects.filter(phone_index=phone_index("+12135550186")).exists()
     assert anonymous.get(otto.replace("/joining/", "/joining/x")).status_code == 404
+    # The outbox shows coordinators the texts, never a link that answers for the person
+    # (outside walk, session 18: a coordinator opened someone's joining link from there).
+    outbox = client.get("/outbox/").content.decode()
+    assert "/joining/…/" in outbox
+    assert otto.split("/")[2] not in outbox and una.split("/")[2] not in outbox
 
 
 def test_a_new_person_who_says_yes_becomes_a_member_with_the_files_places(

@@ -29,6 +29,10 @@ FEED_GRACE = timedelta(days=7)
 # Signed links act for the person who got them: acknowledgement, verification, calendar.
 _ACK_LINK = re.compile(r"(/(?:a|v|cal|r)/)[^/\s]+(/?)")
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+# Any other signed token in a link's path (django.core.signing: base64 parts joined by ":"):
+# an RSVP's, a joining invitation's, whatever link is added next (outside walk, session 18:
+# the outbox showed RSVP and joining links whole, and a coordinator opened them).
+_SIGNED = re.compile(r"(?<=/)[\w.-]*:[\w:-]{10,}")
 
 
 # --- who may -----------------------------------------------------------------------------------
@@ -304,7 +308,7 @@ def mask_address(address: str) -> str:
 
 def mask_body(body: str) -> str:
     """Signed acknowledgement links and confirmation codes act for the person: hide them."""
-    return _CODE.sub("••••••", _ACK_LINK.sub(r"\1…\2", body or ""))
+    return _CODE.sub("••••••", _SIGNED.sub("…", _ACK_LINK.sub(r"\1…\2", body or "")))
 
 
 # --- what alerts add to the reports pages (registered in AlertsConfig.ready) -------------------

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from vecinos.core import ratelimit
+from vecinos.core.languages import text_language
 from vecinos.core.audit import audit
 from vecinos.core.privacy import source_key
 from vecinos.messaging import services as messaging
@@ -48,7 +49,11 @@ class NotAllowed(PermissionError):
 
 
 def _lang(language: str) -> str:
-    return language if language in LANGUAGES else "es"
+    """The language an RSVP's texts are written in: the page's or the phone's, when the
+    interface ships in it (titles are Spanish and English; the words around them are in every
+    catalog), else Spanish. It was Spanish or English only: a Vietnamese, Chinese or Arabic
+    page's RSVP got its link in Spanish (outside walk, session 18)."""
+    return text_language(language)
 
 
 def _new_code(kind: str) -> str:
@@ -145,8 +150,9 @@ def event_create(
     return event
 
 
-def _full(event: Event) -> bool:
+def is_full(event: Event) -> bool:
     return event.capacity is not None and selectors.going_count(event) >= event.capacity
+
 
 
 def _told(event: Event) -> list[Rsvp]:
@@ -200,7 +206,7 @@ def event_update(
                     "place": event.place,
                 }
             _send(rsvp, text, f"moved-{secrets.token_hex(4)}")
-    while not _full(event):
+    while not is_full(event):
         nxt = Rsvp.objects.filter(event=event, status=Rsvp.Status.WAITLIST).order_by("pk").first()
         if nxt is None:
             break
@@ -283,7 +289,7 @@ def rsvp_create(
     existing = _rsvp_of(event, index, email_index)
     if existing is not None and existing.status not in (Rsvp.Status.CANCELLED, Rsvp.Status.PENDING):
         return existing
-    status = Rsvp.Status.WAITLIST if _full(event) else Rsvp.Status.GOING
+    status = Rsvp.Status.WAITLIST if is_full(event) else Rsvp.Status.GOING
     if existing is not None:
         existing.status = status
         existing.save(update_fields=["status"])
@@ -373,11 +379,19 @@ def rsvp_request(
     # Keyed like every rate limit (a shared Redis, or another run's counters, never collide).
     key = source_key(f"rsvp-link:{rsvp.pk}")
     if ratelimit.hit("rsvp-link", key, limit=RSVP_LINKS_PER_HOUR, window_seconds=3600):
+        values = {"title": event.title(rsvp.language), "when": _when(event), "link": rsvp_link(rsvp)}
         with translation.override(rsvp.language):
-            text = _(
-                "Vecinos: to keep your place at %(title)s, %(when)s, open %(link)s. If you did "
-                "not ask for it, ignore this message."
-            ) % {"title": event.title(rsvp.language), "when": _when(event), "link": rsvp_link(rsvp)}
+            # A full event offers the waitlist, not a place (outside walk, session 18).
+            if is_full(event):
+                text = _(
+                    "Vecinos: %(title)s, %(when)s, is full. To join its waitlist, open "
+                    "%(link)s. If you did not ask for it, ignore this message."
+                ) % values
+            else:
+                text = _(
+                    "Vecinos: to keep your place at %(title)s, %(when)s, open %(link)s. If you "
+                    "did not ask for it, ignore this message."
+                ) % values
             subject = _("Confirm your place")
         _send(rsvp, text, f"link-{secrets.token_hex(6)}", subject=subject)
     return None
@@ -389,7 +403,7 @@ def rsvp_confirm(*, rsvp: Rsvp) -> Rsvp:
     event = Event.objects.select_for_update().get(pk=rsvp.event_id)
     rsvp.refresh_from_db()
     if rsvp.status == Rsvp.Status.PENDING:
-        rsvp.status = Rsvp.Status.WAITLIST if _full(event) else Rsvp.Status.GOING
+        rsvp.status = Rsvp.Status.WAITLIST if is_full(event) else Rsvp.Status.GOING
         rsvp.save(update_fields=["status"])
     return rsvp
 
@@ -400,7 +414,7 @@ def rsvp_cancel(*, rsvp: Rsvp) -> Rsvp | None:
     event = Event.objects.select_for_update().get(pk=rsvp.event_id)
     was_going = rsvp.status == Rsvp.Status.GOING
     Rsvp.objects.filter(pk=rsvp.pk).update(status=Rsvp.Status.CANCELLED)
-    if not was_going or _full(event):
+    if not was_going or is_full(event):
         return None
     nxt = Rsvp.objects.filter(event=event, status=Rsvp.Status.WAITLIST).order_by("pk").first()
     if nxt is None:

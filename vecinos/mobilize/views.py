@@ -365,7 +365,9 @@ def _event_or_404(request: HttpRequest, event_id: int) -> Event:
 
 
 def _event_lang(request: HttpRequest) -> str:
-    return (translation.get_language() or "es")[:2]
+    """The page's language, whole ("zh-hant", not "zh"): titles fall back to Spanish, then
+    English; an RSVP's texts are written in it (events._lang)."""
+    return translation.get_language() or "es"
 
 
 @require_GET
@@ -416,7 +418,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             "form": form,
             "done": done,
             "sent": sent,
-            "door_qr": _door_qr(request, done) if done is not None else "",
+            "door_qr": _door_qr(request, done) if _has_place(done) else "",
             "share": request.build_absolute_uri(reverse("event_detail", args=[event.pk])),
             "can_manage": request.user.is_authenticated
             and selectors.can_manage_event(request.user, event),
@@ -475,9 +477,15 @@ def event_rsvp(request: HttpRequest, event_id: int, token: str) -> HttpResponse:
             "rsvp": rsvp,
             "confirmed": confirmed,
             "over": over,
-            "door_qr": _door_qr(request, rsvp) if confirmed else "",
+            "full": not confirmed and events.is_full(event),
+            "door_qr": _door_qr(request, rsvp) if _has_place(rsvp) else "",
         },
     )
+
+
+def _has_place(rsvp: Rsvp | None) -> bool:
+    """A door code is for someone with a place, not the waitlist (outside walk, session 18)."""
+    return rsvp is not None and rsvp.status == Rsvp.Status.GOING
 
 
 @require_GET

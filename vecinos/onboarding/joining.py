@@ -38,12 +38,26 @@ def link(pending: PendingMember) -> str:
     return settings.PUBLIC_URL + reverse("import_join", args=[token])
 
 
-def load(token: str) -> PendingMember | None:
+def _value(token: str) -> list | None:
+    """What a link of ours carries ([pending id, phone index prefix]), or None if it is not
+    one (forged, damaged, or older than a pending row lives)."""
     try:
         value = signing.loads(token or "", salt=SALT, max_age=timedelta(days=PENDING_DAYS))
     except signing.BadSignature:
         return None
     if not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], int):
+        return None
+    return value
+
+
+def is_ours(token: str) -> bool:
+    """A link we sent, whether or not it was answered since (its row is gone once it was)."""
+    return _value(token) is not None
+
+
+def load(token: str) -> PendingMember | None:
+    value = _value(token)
+    if value is None:
         return None
     pending = PendingMember.objects.select_related("organization").filter(pk=value[0]).first()
     if pending is None or pending.phone_index[:16] != value[1]:

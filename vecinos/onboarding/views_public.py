@@ -25,6 +25,10 @@ def import_join(request: HttpRequest, token: str) -> HttpResponse:
     GET, answers (a link preview must not)."""
     pending = joining.load(token)
     if pending is None:
+        if joining.is_ours(token):
+            # Answered already (people tap a texted link twice): say so, not "not found". Who
+            # holds the link got the text; which answer it was is not repeated.
+            return render(request, "onboarding/import_join.html", {"answer": "used"}, status=410)
         raise Http404
     organization = pending.organization
     answer = ""
