@@ -14,7 +14,7 @@ import phonenumbers
 import pytest
 from django.db import connection
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from tests.conftest import make_member, sign_in
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
@@ -159,7 +159,7 @@ def test_a_web_rsvps_link_is_texted_in_the_pages_language(client, personas, acce
     messaging.dispatch()
     [sent] = [m for m in OutboxMessage.objects.all() if m.address == phone]
     with translation.override(code):
-        template = _(
+        template = gettext(
             "Vecinos: to keep your place at %(title)s, %(when)s, open %(link)s. If you did "
             "not ask for it, ignore this message."
         )

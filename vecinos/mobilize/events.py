@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from vecinos.core import ratelimit
-from vecinos.core.languages import text_language
 from vecinos.core.audit import audit
+from vecinos.core.languages import text_language
 from vecinos.core.privacy import source_key
 from vecinos.messaging import services as messaging
 from vecinos.messaging.inbound import REPLY_LANGUAGES, InboundSms
@@ -152,7 +152,6 @@ def event_create(
 
 def is_full(event: Event) -> bool:
     return event.capacity is not None and selectors.going_count(event) >= event.capacity
-
 
 
 def _told(event: Event) -> list[Rsvp]:
@@ -379,19 +378,26 @@ def rsvp_request(
     # Keyed like every rate limit (a shared Redis, or another run's counters, never collide).
     key = source_key(f"rsvp-link:{rsvp.pk}")
     if ratelimit.hit("rsvp-link", key, limit=RSVP_LINKS_PER_HOUR, window_seconds=3600):
-        values = {"title": event.title(rsvp.language), "when": _when(event), "link": rsvp_link(rsvp)}
+        title, link = event.title(rsvp.language), rsvp_link(rsvp)
+        values = {"title": title, "when": _when(event), "link": link}
         with translation.override(rsvp.language):
             # A full event offers the waitlist, not a place (outside walk, session 18).
             if is_full(event):
-                text = _(
-                    "Vecinos: %(title)s, %(when)s, is full. To join its waitlist, open "
-                    "%(link)s. If you did not ask for it, ignore this message."
-                ) % values
+                text = (
+                    _(
+                        "Vecinos: %(title)s, %(when)s, is full. To join its waitlist, open "
+                        "%(link)s. If you did not ask for it, ignore this message."
+                    )
+                    % values
+                )
             else:
-                text = _(
-                    "Vecinos: to keep your place at %(title)s, %(when)s, open %(link)s. If you "
-                    "did not ask for it, ignore this message."
-                ) % values
+                text = (
+                    _(
+                        "Vecinos: to keep your place at %(title)s, %(when)s, open %(link)s. If you "
+                        "did not ask for it, ignore this message."
+                    )
+                    % values
+                )
             subject = _("Confirm your place")
         _send(rsvp, text, f"link-{secrets.token_hex(6)}", subject=subject)
     return None

@@ -418,7 +418,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             "form": form,
             "done": done,
             "sent": sent,
-            "door_qr": _door_qr(request, done) if _has_place(done) else "",
+            "door_qr": _door_qr(request, done) if done is not None and _has_place(done) else "",
             "share": request.build_absolute_uri(reverse("event_detail", args=[event.pk])),
             "can_manage": request.user.is_authenticated
             and selectors.can_manage_event(request.user, event),
@@ -483,9 +483,9 @@ def event_rsvp(request: HttpRequest, event_id: int, token: str) -> HttpResponse:
     )
 
 
-def _has_place(rsvp: Rsvp | None) -> bool:
+def _has_place(rsvp: Rsvp) -> bool:
     """A door code is for someone with a place, not the waitlist (outside walk, session 18)."""
-    return rsvp is not None and rsvp.status == Rsvp.Status.GOING
+    return rsvp.status == Rsvp.Status.GOING
 
 
 @require_GET
