@@ -305,6 +305,21 @@ def test_the_link_shows_the_staging_point_and_only_a_post_answers(client, person
     assert client.get("/r/forged-token/").status_code == 410
 
 
+def test_digits_python_takes_for_digits_and_int_does_not_are_refused_cleanly(client, personas):
+    """Outside probe, session 18: "²" is a digit to str.isdigit() and not to int(): the call-out
+    form's incident and the link's minutes answered 500."""
+    rosa = responder(personas.org_a, "rosa", "en")
+    activation = callout(personas)
+    r = response_of(activation, rosa)
+    page = client.post(f"/r/{services.link_token(r.pk)}/", {"answer": "coming", "eta": "²"})
+    assert page.status_code == 200
+    r.refresh_from_db()
+    assert r.status == "coming"
+    sign_in(client, personas.dispatcher)
+    for value in ("²", "³", "1" * 30):
+        assert client.get("/mobilize/new/", {"incident": value}).status_code == 200
+
+
 def test_the_link_form_needs_its_csrf_token(personas):
     from django.test import Client
 

@@ -31,6 +31,17 @@ def upload(client, org, data=CSV, kind="subscribers", name="lista.csv"):
     )
 
 
+def test_a_csv_the_csv_module_cannot_read_is_refused_with_a_message(personas, login):
+    """Outside probe, session 18: a field longer than Python's csv limit (131,072 characters)
+    answered 500."""
+    client = login(personas.coordinator)
+    data = b"phone,consent,zip\n" + b'"' + b"x" * 140_000 + b'",form,90033\n'
+    response = upload(client, personas.org_a, data=data)
+    assert response.status_code == 200
+    assert "not a readable CSV file" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
 def test_coordinator_uploads_maps_previews_dry_runs_and_imports(
     personas, login, django_capture_on_commit_callbacks
 ):

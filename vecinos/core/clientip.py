@@ -38,12 +38,12 @@ def parse_address(value: str) -> IPAddress | None:
         if end == -1:
             return None
         rest = text[end + 1 :]
-        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+        if rest and not (rest.startswith(":") and rest[1:].isascii() and rest[1:].isdigit()):
             return None
         text = text[1:end]
     elif text.count(":") == 1:  # IPv4 with a port; bare IPv6 has at least two colons
         host, _, port = text.partition(":")
-        if not port.isdigit():
+        if not (port.isascii() and port.isdigit()):
             return None
         text = host
     if not text or "%" in text:  # no zone ids: they name an interface, not a client

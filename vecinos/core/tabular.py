@@ -108,8 +108,13 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    for row in csv.reader(io.StringIO(text, newline=""), dialect):
-        yield [_clean(c) for c in row[:MAX_COLUMNS]]
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), dialect):
+            yield [_clean(c) for c in row[:MAX_COLUMNS]]
+    except csv.Error as exc:
+        # A field longer than the csv module takes (131,072 characters), a NUL byte...: a file
+        # we cannot read, said so, not a server error (outside probe, session 18).
+        raise TableError(_("not a readable CSV file")) from exc
 
 
 def _xlsx_rows(data: bytes) -> Iterator[list[str]]:

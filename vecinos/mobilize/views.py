@@ -34,6 +34,7 @@ from vecinos.core import languages, ratelimit
 from vecinos.core.audit import audit
 from vecinos.core.clientip import limit_key
 from vecinos.core.coalition import coalition
+from vecinos.core.ids import parse_id
 from vecinos.core.privacy import source_key
 from vecinos.mobilize import events, selectors, services
 from vecinos.mobilize.forms import (
@@ -93,9 +94,10 @@ def callouts(request: HttpRequest) -> HttpResponse:
 def callout_new(request: HttpRequest) -> HttpResponse:
     actor = member_of(request)
     incident = None
-    raw = request.POST.get("incident") or request.GET.get("incident")
-    if raw and raw.isdigit():
-        incident = Incident.objects.filter(pk=int(raw)).first()
+    # parse_id: "²" is a digit to str.isdigit and not to int() (outside probe, session 18).
+    incident_id = parse_id(request.POST.get("incident") or request.GET.get("incident") or "")
+    if incident_id is not None:
+        incident = Incident.objects.filter(pk=incident_id).first()
     form = ActivationForm(
         request.POST or None, initial={"incident": incident.pk if incident else None}
     )
@@ -311,7 +313,7 @@ def callout_link(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         answer = request.POST.get("answer", "")
         eta_raw = request.POST.get("eta", "")
-        eta = int(eta_raw) if eta_raw.isdigit() else None
+        eta = int(eta_raw) if eta_raw.isascii() and eta_raw.isdigit() and len(eta_raw) < 6 else None
         role = request.POST.get("role", "")
         if answer in ANSWERS:
             outcome = services.respond(

@@ -544,7 +544,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
 
-    member_ids = {e.target_id for e in page if e.target_type == "member" and e.target_id.isdigit()}
+    member_ids = {
+        e.target_id
+        for e in page
+        if e.target_type == "member" and e.target_id.isascii() and e.target_id.isdigit()
+    }
     usernames = dict(
         Member.objects.filter(pk__in=[int(i) for i in member_ids]).values_list("pk", "username")
     )
@@ -557,7 +561,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     rows = []
     for event in page:
         target = ""
-        if event.target_type == "member" and event.target_id.isdigit():
+        if event.target_type == "member" and event.target_id in member_ids:
             target = usernames.get(int(event.target_id), f"member #{event.target_id}")
         elif event.target_type:
             target = f"{event.target_type} #{event.target_id}"

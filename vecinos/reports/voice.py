@@ -281,7 +281,7 @@ def choose_language(page: int, n: int, digits: str) -> VoiceResponse:
     if not digits or (digits == prompts.MORE and not last):
         # No key (or "more"): the next page; after the last one, Spanish.
         return main_menu("es") if last else language_menu(page + 1)
-    index = int(digits) - 1 if digits.isdigit() else -1
+    index = int(digits) - 1 if digits.isascii() and digits.isdigit() and len(digits) < 4 else -1
     if 0 <= index < len(codes):
         return main_menu(codes[index])
     # A wrong key: the page once more, then Spanish.
