@@ -376,3 +376,28 @@ def browser_sign_in_any_language(page, base, device, *, to):
         page.locator("form:has(input[name=code]) button[type=submit]").click()
     page.wait_for_url(f"{base}{to}")
     page.wait_for_load_state("load")
+
+
+def test_a_zones_name_with_markup_shows_as_text_in_its_tooltip(live_server, new_page):
+    """Outside probe, session 18: a zone named with <a> and <img> became markup in the
+    composers' map tooltips (a link to anywhere, an image fetched)."""
+    from vecinos.network.models import Zone
+
+    evil = '<img src="/static/x.png" id="injected"><a href="//evil.example">Boyle</a>'
+    Zone.objects.create(
+        name=evil, slug="evil", kind="neighborhood",
+        cells=geo.circle_cells(34.05, -118.25, 3000), center_lat=34.05, center_lng=-118.25,
+    )  # fmt: skip
+    base = live_server.url
+    org = Organization.objects.create(name="Vecinos Unidos", short_name="vu")
+    _dispatcher, device = staff("disp.dana", org, Role.DISPATCHER)
+    page = new_page()
+    browser_sign_in(page, base, "disp.dana", device, to="/alerts/new/")
+    zone = page.locator("#alert-map path.am-zone").first
+    zone.scroll_into_view_if_needed()
+    zone.hover()
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for()
+    assert evil in tooltip.inner_text()
+    assert page.locator("#injected").count() == 0
+    assert page.locator('a[href="//evil.example"]').count() == 0

@@ -57,6 +57,14 @@
     }
   }
 
+  /* A zone's name as text: Leaflet puts a string tooltip in as HTML, and a name is typed by
+     a coordinator (outside probe, session 18: a name with <a> and <img> became markup). */
+  function textOnly(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span;
+  }
+
   function debounce(fn, ms) {
     var timer = null;
     return function () {
@@ -139,7 +147,7 @@
           }),
           { className: "am-zone", weight: 1, fillOpacity: 0.08, pmIgnore: true }
         ).addTo(map);
-        layer.bindTooltip(zone.name, { sticky: true });
+        layer.bindTooltip(textOnly(zone.name), { sticky: true });
         layer.on("click", function () {
           if (!zonesSelect) {
             return;
@@ -385,7 +393,7 @@
           }),
           { className: "am-zone", weight: 1, fillOpacity: 0.08, pmIgnore: true, interactive: true }
         ).addTo(map);
-        other.bindTooltip(zone.name, { sticky: true });
+        other.bindTooltip(textOnly(zone.name), { sticky: true });
         bounds.extend(other.getBounds());
       });
     });
