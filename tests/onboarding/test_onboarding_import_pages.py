@@ -240,13 +240,26 @@ def test_an_upload_cannot_ask_who_is_subscribed_or_texted_stop(
     assert "on the stop list" not in page and "already subscribed, nothing" not in page
     assert "this page does not say who was already subscribed" in page
     assert client.get(reverse("import_report", args=[known.pk])).content.decode().count("\n") == 1
-    # What happened is still what must happen: STOP is honoured; the auditors see it all.
+    # What happened is still what must happen: STOP is honoured; the coalition's coordinators
+    # see it all, the organization's log only what its page said (outside probe, session 18:
+    # the true counts of a dry run in their own audit log told which numbers were known).
     assert not Subscriber.objects.filter(phone_index=phone_index("+12135550180")).exists()
-    event = AuditEvent.objects.filter(
+    logged = AuditEvent.objects.filter(
         action="import.subscribers", organization_id=personas.org_b.pk
     )
-    first = event.order_by("pk").first()
-    assert (first.detail["new"], first.detail["updated"], first.detail["skipped"]) == (0, 0, 2)
+    first = logged.order_by("pk").first()
+    assert first.detail["accepted"] == 2 and "skipped" not in first.detail
+    counts = next(
+        e
+        for e in AuditEvent.objects.filter(action="import.subscribers.counts").order_by("pk")
+        if e.detail["organization"] == personas.org_b.pk
+    )
+    assert counts.organization_id is None
+    assert (counts.detail["new"], counts.detail["updated"], counts.detail["skipped"]) == (0, 0, 2)
+    own_log = client.get(reverse("audit_log")).content.decode()
+    assert "accepted" in own_log and "skipped" not in own_log and ".counts" not in own_log
+    coalition_log = login(personas.coalition).get(reverse("audit_log")).content.decode()
+    assert "import.subscribers.counts" in coalition_log and "skipped" in coalition_log
 
 
 def test_a_members_dry_run_cannot_ask_who_is_a_member_elsewhere_or_texted_stop(
@@ -290,7 +303,7 @@ def test_a_members_dry_run_cannot_ask_who_is_a_member_elsewhere_or_texted_stop(
     assert not Membership.objects.filter(
         organization=personas.org_a, member=personas.outsider
     ).exists()
-    event = AuditEvent.objects.filter(action="import.members").order_by("pk").last()
+    event = AuditEvent.objects.filter(action="import.members.counts").order_by("pk").last()
     assert event.detail["new"] == 1  # held until Otto says yes to the link texted to him
 
 

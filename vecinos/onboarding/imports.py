@@ -728,13 +728,38 @@ def run_import(
                 transaction.set_rollback(True)
         if progress is not None:
             progress(min(start + chunk, len(rows)), len(rows))
+    counts = {
+        "new": result.new + result.held.get("new", 0),
+        "updated": result.updated + result.held.get("updated", 0),
+        "skipped": result.skipped + result.held.get("skipped", 0),
+    }
+    if result.discreet:
+        # The organization's log (its coordinators read it) has what the page said: the true
+        # counts told which numbers were known, on the stop list or staff, a dry run at a time
+        # (outside probe, session 18). They go to an event of no organization, which only the
+        # coalition's coordinators see.
+        audit(
+            f"import.{kind}",
+            actor=actor,
+            organization_id=organization.pk,
+            accepted=sum(counts.values()),
+            errors=result.errors,
+            dry_run=dry_run,
+            via=via,
+        )
+        audit(
+            f"import.{kind}.counts",
+            actor=actor,
+            organization=organization.pk,
+            **counts,
+            dry_run=dry_run,
+        )
+        return result
     audit(
         f"import.{kind}",
         actor=actor,
         organization_id=organization.pk,
-        new=result.new + result.held.get("new", 0),
-        updated=result.updated + result.held.get("updated", 0),
-        skipped=result.skipped + result.held.get("skipped", 0),
+        **counts,
         errors=result.errors,
         dry_run=dry_run,
         via=via,
