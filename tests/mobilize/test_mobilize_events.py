@@ -466,6 +466,27 @@ def test_members_only_events_refuse_strangers_by_sms(client, personas):
     assert Rsvp.objects.get().member == personas.newcomer
 
 
+def test_a_members_own_phone_does_not_confirm_a_strangers_pending_rsvp(client, personas):
+    """Outside probe, session 18: a signed-in member typing their own phone and a stranger's
+    email confirmed the stranger's pending RSVP (and a door code), and with made-up emails
+    filled the event."""
+    event = rally(personas, capacity=3)
+    client.post(f"/events/{event.pk}/", {"nickname": "Victim", "email": "victim@example.org"})
+    victim = Rsvp.objects.get()
+    assert victim.status == Rsvp.Status.PENDING
+    sign_in(client, personas.newcomer)
+    own = personas.newcomer.phone
+    page = client.post(f"/events/{event.pk}/", {"phone": own, "email": "victim@example.org"})
+    assert page.status_code == 200
+    victim.refresh_from_db()
+    assert victim.status == Rsvp.Status.PENDING
+    mine = Rsvp.objects.get(member=personas.newcomer)
+    assert mine.status == Rsvp.Status.GOING and mine.email == ""
+    for fake in ("fill1@example.invalid", "fill2@example.invalid"):
+        client.post(f"/events/{event.pk}/", {"phone": own, "email": fake})
+    assert Rsvp.objects.filter(status=Rsvp.Status.GOING).count() == 1
+
+
 def test_a_members_event_takes_only_the_members_own_phone_or_email(client, personas):
     """Outside probe, session 17: a member's RSVP form on a members-only event texted its
     title, time and link to whatever number was typed."""

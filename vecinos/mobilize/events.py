@@ -349,7 +349,7 @@ def rsvp_request(
         member is not None and e164 and member.phone and normalize_phone(member.phone) == e164
     )
     own_email = bool(member is not None and email and member.email.strip().lower() == email)
-    if not event.public and not (own_phone or own_email):
+    if not event.public and ((e164 and not own_phone) or (email and not own_email)):
         # A members' event is for the signed-in member: its title, time and link are not
         # texted to whatever number they type (outside probe, session 17).
         raise EventError(
@@ -363,9 +363,12 @@ def rsvp_request(
             }
         )
     if own_phone:
+        # Their own phone keeps a place at once; an email typed with it that is not theirs is
+        # not kept, and no RSVP is found by it (outside probe, session 18: a member's phone
+        # with a stranger's email confirmed the stranger's pending RSVP, and filled events).
         return rsvp_create(
-            event=event, nickname=nickname, phone=e164, email=email, language=language,
-            member=member,
+            event=event, nickname=nickname, phone=e164, email=email if own_email else "",
+            language=language, member=member,
         )  # fmt: skip
     index = phone_index(e164) if e164 else ""
     email_index = messaging.address_index("email", email) if email else ""
