@@ -106,9 +106,9 @@ def test_unknown_language_falls_back_and_unknown_article_is_404(client):
     assert client.get("/rights/no-such-article/").status_code == 404
 
 
-def test_article_body_markup_is_escaped(client):
+def test_article_body_markup_is_escaped(client, personas):
     article = Article.objects.get(slug="at-work")
-    services.version_create(
+    version = services.version_create(
         article=article,
         language="en",
         title="<b>x</b>",
@@ -116,6 +116,7 @@ def test_article_body_markup_is_escaped(client):
         body="<script>alert(1)</script>\n\n- **bold** item\n- call 213-555-0100",
         actor=None,
     )
+    services.version_mark_reviewed(version=version, actor=personas.coalition)  # public once read
     body = client.get("/rights/at-work/?lang=en").content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;" in body
@@ -219,6 +220,35 @@ def test_coordinator_edits_an_article_as_a_new_version(client, personas, login):
     assert latest.created_by == personas.coordinator and latest.reviewed_at is None
     assert AuditEvent.objects.filter(action="rights.version_create").exists()
     assert "학교에서 (개정)" in client.get("/rights/at-school/?lang=ko").content.decode()
+
+
+def test_an_edit_reaches_the_public_once_another_coordinator_reviews_it(personas, login):
+    """Outside probe, session 18: any organization's coordinator could put "show your papers
+    to any agent who asks" on the public rights pages, live at once. An edit now waits for a
+    second coordinator; the public reads the version before it meanwhile."""
+    from django.test import Client
+
+    writer = login(personas.coordinator)
+    writer.post(
+        "/rights/at-work/edit/?lang=en",
+        {"title": "At work (changed)", "summary": "Show your papers.", "body": "Answer all."},
+    )
+    public = Client()
+    assert "At work (changed)" not in public.get("/rights/at-work/?lang=en").content.decode()
+    assert "At work (changed)" not in public.get("/rights/?lang=en").content.decode()
+    own = writer.get("/rights/at-work/?lang=en", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "At work (changed)" in own and "waits for a review" in own
+    edit = ArticleVersion.objects.filter(article__slug="at-work", language="en").latest("number")
+    login(personas.coalition).post(f"/rights/review/{edit.pk}/")
+    assert "At work (changed)" in public.get("/rights/at-work/?lang=en").content.decode()
+
+
+def test_only_the_coalitions_coordinators_replace_the_hotlines_recordings(personas, login):
+    """Outside probe, session 18: any organization's coordinator replaced the hotline's
+    recorded rights message, played at once to every caller."""
+    response = login(personas.coordinator).get("/rights/recordings/")
+    assert response.status_code == 403
+    assert login(personas.coalition).get("/rights/recordings/").status_code == 200
 
 
 def test_only_the_boxes_of_a_right_to_left_edit_are_right_to_left(client, personas, login):

@@ -136,7 +136,7 @@ def test_a_known_caller_hears_the_rights_in_their_own_language(client, preferred
 def test_a_mixteco_speaker_calling_the_hotline_hears_the_recorded_rights(
     client, personas, login, media
 ):
-    login(personas.coordinator)
+    login(personas.coalition)  # the hotline's recordings are the coalition coordinators'
     upload = SimpleUploadedFile("mixteco.mp3", MP3, content_type="audio/mpeg")
     assert (
         client.post("/rights/recordings/", {"language": "mix", "audio": upload}).status_code == 302
@@ -200,7 +200,7 @@ MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 64
 
 
 def test_coordinator_uploads_a_recording_and_the_hotline_plays_it(client, personas, login, media):
-    login(personas.coordinator)
+    login(personas.coalition)  # the hotline's recordings are the coalition coordinators'
     page = client.get("/rights/recordings/")
     assert page.status_code == 200 and "Tu&#x27;un savi" in page.content.decode()
     upload = SimpleUploadedFile("mixteco.mp3", MP3, content_type="audio/mpeg")
@@ -223,7 +223,7 @@ def test_coordinator_uploads_a_recording_and_the_hotline_plays_it(client, person
 
 
 def test_a_recording_that_is_not_audio_is_refused_with_a_message(client, personas, login, media):
-    login(personas.coordinator)
+    login(personas.coalition)  # the hotline's recordings are the coalition coordinators'
     upload = SimpleUploadedFile("x.mp3", b"<html>not audio</html>", content_type="audio/mpeg")
     response = client.post("/rights/recordings/", {"language": "ko", "audio": upload})
     assert response.status_code == 200

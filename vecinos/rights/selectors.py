@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from vecinos.core import languages, roles
 from vecinos.messaging.inbound import fold
@@ -17,18 +17,32 @@ def can_edit(member) -> bool:
     return roles.allowed("coordinator", member)
 
 
+def can_record(member) -> bool:
+    """Only coalition coordinators replace the hotline's recorded rights summary: it plays at
+    once to every caller (as the alerts' recordings; outside probe, session 18)."""
+    return roles.allowed("coalition_coordinator", member)
+
+
+def _published(versions):
+    """What the public reads: the library's own texts, and edits once a second coordinator
+    reviewed them. An edit waits (its writer and the other coordinators see it), so no one
+    coordinator can change the coalition's legal information alone (outside probe, session
+    18: an organization's coordinator put "show your papers" on the public pages)."""
+    return versions.filter(Q(source=ArticleVersion.Source.FILE) | Q(reviewed_by__isnull=False))
+
+
 def can_mark_languages(member) -> bool:
     """Only coalition coordinators mark a language reviewed by a native speaker."""
     return roles.allowed("coalition_coordinator", member)
 
 
-def current_versions(language: str) -> list[ArticleVersion]:
-    """The newest version of every article that exists in ``language``, in reading order."""
-    latest = (
-        ArticleVersion.objects.filter(language=language)
-        .values("article_id")
-        .annotate(top=Max("number"))
-    )
+def current_versions(language: str, *, drafts: bool = False) -> list[ArticleVersion]:
+    """The newest version of every article that exists in ``language``, in reading order: the
+    newest published one, or with ``drafts`` (for the library's editors) the newest of all."""
+    found = ArticleVersion.objects.filter(language=language)
+    if not drafts:
+        found = _published(found)
+    latest = found.values("article_id").annotate(top=Max("number"))
     pairs = {row["article_id"]: row["top"] for row in latest}
     if not pairs:
         return []
@@ -40,13 +54,13 @@ def current_versions(language: str) -> list[ArticleVersion]:
     return chosen
 
 
-def current_version(article: Article, language: str) -> ArticleVersion | None:
-    return (
-        ArticleVersion.objects.filter(article=article, language=language)
-        .select_related("reviewed_by")
-        .order_by("-number")
-        .first()
-    )
+def current_version(
+    article: Article, language: str, *, drafts: bool = False
+) -> ArticleVersion | None:
+    found = ArticleVersion.objects.filter(article=article, language=language)
+    if not drafts:
+        found = _published(found)
+    return found.select_related("reviewed_by").order_by("-number").first()
 
 
 def languages_of(article: Article) -> list[languages.Language]:

@@ -61,11 +61,13 @@ def _common(lang: languages.Language) -> dict:
 def index(request: HttpRequest) -> HttpResponse:
     available = selectors.library_languages()
     lang = _language(request, available)
+    editor = selectors.can_edit(request.user)
     context = {
         **_common(lang),
-        "versions": selectors.current_versions(lang.code),
+        "versions": selectors.current_versions(lang.code, drafts=editor),
         "languages": available,
-        "can_edit": selectors.can_edit(request.user),
+        "can_edit": editor,
+        "can_record": selectors.can_record(request.user),
     }
     if context["can_edit"]:
         context["coverage"] = selectors.coverage()
@@ -78,7 +80,8 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     available = selectors.languages_of(item)
     lang = _language(request, available)
-    version = selectors.current_version(item, lang.code)
+    editor = selectors.can_edit(request.user)
+    version = selectors.current_version(item, lang.code, drafts=editor)
     if version is None:
         raise Http404
     context = {
@@ -87,7 +90,9 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
         "version": version,
         "body": markup.render(version.body),
         "languages": available,
-        "can_edit": selectors.can_edit(request.user),
+        "can_edit": editor,
+        # An edit nobody else reviewed yet: its editors see it, the public the one before.
+        "waiting": version.source == version.Source.EDITOR and version.reviewed_by_id is None,
     }
     return render(request, "rights/article.html", context)
 
@@ -135,7 +140,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     if not selectors.can_edit(request.user):
         raise PermissionDenied
     version = get_object_or_404(ArticleVersion.objects.select_related("article"), pk=pk)
-    latest = selectors.current_version(version.article, version.language)
+    latest = selectors.current_version(version.article, version.language, drafts=True)
     if latest is None or latest.pk != version.pk:
         messages.error(request, _("A newer version exists: review that one."))
     elif version.created_by_id == request.user.pk:
@@ -157,7 +162,7 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
     lang = languages.get(request.GET.get("lang"))
     if item is None or lang is None or not lang.written:
         raise Http404
-    current = selectors.current_version(item, lang.code)
+    current = selectors.current_version(item, lang.code, drafts=True)
     if request.method == "POST":
         form = VersionForm(request.POST, content_lang=lang)
         if form.is_valid():
@@ -201,8 +206,9 @@ def translations(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def recordings(request: HttpRequest) -> HttpResponse:
-    """Coordinators upload the recorded rights summary per language (played on the hotline)."""
-    if not selectors.can_edit(request.user):
+    """Coalition coordinators upload the recorded rights summary per language (played on the
+    hotline)."""
+    if not selectors.can_record(request.user):
         raise PermissionDenied
     form = RecordingForm()
     if request.method == "POST":
