@@ -189,6 +189,52 @@ def _confirmation_sms(sub: Subscriber, area: str) -> None:
     )
 
 
+def import_confirmations(subscriber_ids: list[int], organization_name: str) -> int:
+    """Ask each subscriber an organization imported (pending) for their YES: who added them, for
+    which place, and how to say no. Read in chunks, queued in one call per chunk; a number
+    whose contact point is unusable (STOP) is not texted."""
+    queued = 0
+    for start in range(0, len(subscriber_ids), 2000):
+        chunk = subscriber_ids[start : start + 2000]
+        subs = Subscriber.objects.filter(
+            pk__in=chunk, status=Subscriber.Status.PENDING, sms__usable=True
+        ).select_related("sms")
+        labels: dict[int, str] = {}
+        for sid, label in (
+            SubscriptionArea.objects.filter(subscriber_id__in=chunk)
+            .order_by("pk")
+            .values_list("subscriber_id", "label")
+        ):
+            labels.setdefault(sid, label)
+        specs = []
+        for sub in subs:
+            lang = languages.text_language(sub.language)
+            with translation.override(lang):
+                body = _(
+                    "Vecinos: %(organization)s added this number to its alert list for "
+                    "%(area)s. Reply YES to get alerts (or the code %(code)s). If you do not "
+                    "reply, you get none."
+                ) % {
+                    "organization": organization_name,
+                    "area": labels.get(sub.pk) or _("your area"),
+                    "code": sub.confirm_code,
+                }
+            specs.append(
+                messaging.DeliverySpec(
+                    purpose="subscribe",
+                    ref_type="subscriber",
+                    ref_id=sub.pk,
+                    contact=sub.sms,
+                    body=body,
+                    language=lang,
+                    key=f"subscribe:{sub.pk}:{sub.confirm_code}",
+                    expires_at=timezone.now() + timedelta(days=1),
+                )
+            )
+        queued += messaging.deliveries_enqueue(specs)
+    return queued
+
+
 def _already_subscribed_sms(sub: Subscriber, area: str, place: str) -> None:
     if sub.sms is None or not sub.sms.usable:
         return

@@ -20,6 +20,9 @@ class OnboardingConfig(AppConfig):
 
         add_demo_step("onboarding", load_day_one, order=50)
         add_retention_step("onboarding.pending_members", joining.drop_expired, order=91)
+        add_retention_step(
+            "onboarding.unconfirmed_subscribers", joining.drop_unconfirmed_subscribers, order=92
+        )
         add_purge_step("onboarding.pending_members", joining.purge, order=50)
         add_nav(
             "import_start",

@@ -144,6 +144,12 @@ class ImportResult:
     # (``onboarding.joining``): the rows waiting, to be texted once the import is written.
     by_link: bool = False
     invited: list[int] = field(default_factory=list)
+    # Subscribers imported by an organization's coordinator get alerts once they reply YES to
+    # a text (outside probe, session 18: added at once, and with an existing person's new
+    # area, the composer's "would reach" count told who was known, their role and language).
+    # New numbers wait as pending subscribers; people already here are left as they are.
+    by_reply: bool = False
+    to_confirm: list[int] = field(default_factory=list)
     actor: Member | None = None
 
     def skip(self, line: int, reason: str) -> None:
@@ -373,6 +379,8 @@ def _discreetly(
         dry_run=result.dry_run,
         by_link=result.by_link,
         invited=result.invited,
+        by_reply=result.by_reply,
+        to_confirm=result.to_confirm,
         actor=result.actor,
     )
     write(rows, organization, inner)
@@ -409,6 +417,12 @@ def _write_subscribers(rows: list[_Row], organization: Organization, result: Imp
     )
     now = timezone.now()
     at = connection.ops.adapt_datetimefield_value(now)
+    # New numbers of an organization's import wait for their YES (ImportResult.by_reply).
+    status, confirmed = (
+        (Subscriber.Status.PENDING.value, None)
+        if result.by_reply
+        else (Subscriber.Status.ACTIVE.value, at)
+    )
     # Raw multi-row INSERTs (COPY on PostgreSQL): bulk_create spends most of 50,000 rows
     # preparing fields. Personal fields are encrypted here, as the model fields would.
     insert_rows(
@@ -420,8 +434,8 @@ def _write_subscribers(rows: list[_Row], organization: Organization, result: Imp
             (
                 encrypt(r.e164), r.index, encrypt(r.email) if r.email else "", sms[r.index],
                 voice[r.index], emails.get(email_index(r.email)) if r.email else None, r.language,
-                '["sms"]', Subscriber.Status.ACTIVE.value, "", at, at, "import",
-                encrypt(r.consent[:500]), organization.pk,
+                '["sms"]', status, _confirm_code() if result.by_reply else "", at, confirmed,
+                "import", encrypt(r.consent[:500]), organization.pk,
             )
             for r in fresh
         ],
@@ -429,6 +443,11 @@ def _write_subscribers(rows: list[_Row], organization: Organization, result: Imp
     )  # fmt: skip
     ids = {key: values[0] for key, values in _existing(Subscriber, indexes, "id").items()}
     result.new += sum(1 for r in fresh if r.index in ids)
+    if result.by_reply:
+        # Nobody already here changes: no area added, no sign-up completed.
+        ids = {r.index: ids[r.index] for r in fresh if r.index in ids}
+        if not result.dry_run:
+            result.to_confirm.extend(ids.values())
     # Areas: add what is missing, never twice (running the same file again adds nothing).
     have: set[tuple] = set()
     known = [ids[i] for i in indexes if i in ids]
@@ -465,6 +484,7 @@ def _write_subscribers(rows: list[_Row], organization: Organization, result: Imp
         if r.index in existing
         and r.index not in stopped
         and existing[r.index][1] == Subscriber.Status.PENDING
+        and not result.by_reply
     }
     if pending:
         # They started to subscribe and an organization holds their consent: active now.
@@ -478,6 +498,11 @@ def _write_subscribers(rows: list[_Row], organization: Organization, result: Imp
             result.updated += 1
         else:
             result.skip(row.line, _("already subscribed, nothing to change"))
+
+
+def _confirm_code() -> str:
+    """The code a pending subscriber may reply instead of YES (alerts.inbound.handle_confirm)."""
+    return f"{secrets.randbelow(10**6):06d}"
 
 
 def _area_row(subscriber_id: int, area: _Area, *, member: bool = False) -> SubscriptionArea:
@@ -709,11 +734,9 @@ def run_import(
     result = ImportResult(kind=kind, dry_run=dry_run, discreet=via == "app")
     # In the app, an organization's coordinator's members join by a link texted to them; the
     # coalition's coordinators (who see every roster) and the operator's command add them.
-    result.by_link = (
-        kind == "members"
-        and via == "app"
-        and not (actor is not None and network.is_coalition_coordinator(actor))
-    )
+    held = via == "app" and not (actor is not None and network.is_coalition_coordinator(actor))
+    result.by_link = kind == "members" and held
+    result.by_reply = kind == "subscribers" and held
     result.actor = actor
     if mapping.unknown:
         result.warnings.append(

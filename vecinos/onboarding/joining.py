@@ -176,6 +176,18 @@ def drop_expired(_cutoff=None) -> dict[str, int]:  # type: ignore[no-untyped-def
     return {"pending_members": PendingMember.objects.filter(created_at__lt=since).delete()[0]}
 
 
+def drop_unconfirmed_subscribers(_cutoff=None) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """A retention step: subscribers an organization imported who never replied YES are not
+    kept (imports.ImportResult.by_reply), after as long as a member's joining link lives."""
+    from vecinos.alerts.models import Subscriber
+
+    since = timezone.now() - timedelta(days=PENDING_DAYS)
+    unconfirmed = Subscriber.objects.filter(
+        status=Subscriber.Status.PENDING, source="import", created_at__lt=since
+    )
+    return {"unconfirmed_imported_subscribers": unconfirmed.delete()[0]}
+
+
 def purge() -> dict[str, int]:
     """An emergency purge step: names and numbers waiting are personal data."""
     return {"pending_members": PendingMember.objects.all().delete()[0]}

@@ -103,6 +103,10 @@ def _import_job_run(*, job_id: int) -> None:
         status = ImportJob.Status.DONE
         if result.invited:
             joining.text_links(result.invited)
+        if result.to_confirm:
+            from vecinos.alerts.subscriptions import import_confirmations
+
+            import_confirmations(result.to_confirm, job.organization.name)
     fields = {
         "status": status,
         "finished_at": timezone.now(),
@@ -115,6 +119,7 @@ def _import_job_run(*, job_id: int) -> None:
             "discreet": result.discreet,
             "accepted": result.accepted,
             "by_link": result.by_link,
+            "by_reply": result.by_reply,
             "warnings": result.warnings,
             "problems": [[p.line, p.outcome, p.reason] for p in result.problems],
         },

@@ -1,0 +1,131 @@
+"""Subscribers an organization's coordinator imports get alerts once they reply YES (outside
+probe, session 18). Added at once, a new number raised the composer's "would reach" count at
+its ZIP and a known one did not; a known person's new area showed their tier (dispatcher,
+responder) and language, and was written into their subscription. Now new numbers wait,
+pending (counted nowhere), texted who added them; nobody already here changes."""
+
+from __future__ import annotations
+
+import random
+import xml.etree.ElementTree as ET
+
+import pytest
+import zipcodes
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from tests.twilio_stub import (  # noqa: F401  (fixtures)
+    fresh_rate_limits,
+    signed_post,
+    twilio_webhooks,
+)
+from vecinos.alerts.models import Subscriber, SubscriptionArea
+from vecinos.messaging import services as messaging
+from vecinos.network.phones import phone_index
+from vecinos.onboarding.models import ImportJob
+from vecinos.transports.models import OutboxMessage
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("twilio_webhooks", "fresh_rate_limits"),
+]
+
+NEW = "+12075550777"
+
+
+def _centre(zip_code: str) -> tuple[float, float]:
+    found = zipcodes.matching(zip_code)[0]
+    return float(found["lat"]), float(found["long"])
+
+
+def _reach(client, zip_code: str) -> int:
+    lat, lng = _centre(zip_code)
+    params = {"tiers": ["members", "public"], "lat": lat, "lng": lng}
+    return client.get("/alerts/reach.json", {**params, "radius_m": 3000}).json()["total"]
+
+
+def _import(client, org, data: bytes, callbacks) -> ImportJob:
+    client.post(
+        reverse("import_start"),
+        {"organization": org.pk, "kind": "subscribers", "file": SimpleUploadedFile("l.csv", data)},
+    )
+    job = ImportJob.objects.latest("pk")
+    with callbacks(execute=True):
+        client.post(
+            reverse("import_job", args=[job.pk]),
+            {"phone": "0", "consent": "1", "zip": "2", "action": "import"},
+        )
+    return job
+
+
+def _reply(client, sender: str, body: str) -> str | None:
+    params = {"From": sender, "To": "+12135550000", "Body": body,
+              "MessageSid": "SM" + f"{random.getrandbits(128):032x}",
+              "AccountSid": "AC" + "0" * 32, "NumMedia": "0"}  # fmt: skip
+    response = signed_post(client, "/hooks/twilio/sms", params)
+    found = ET.fromstring(response.content).findall("Message")
+    return found[0].text if found else None
+
+
+def test_an_organizations_import_waits_for_each_new_numbers_yes(
+    client, personas, login, django_capture_on_commit_callbacks
+):
+    dispatcher = Subscriber.objects.create(
+        member=personas.dispatcher, phone=personas.dispatcher.phone,
+        phone_index=phone_index(personas.dispatcher.phone), status=Subscriber.Status.ACTIVE,
+        language="es", source="web",
+    )  # fmt: skip
+    areas_before = SubscriptionArea.objects.filter(subscriber=dispatcher).count()
+    coordinator = login(personas.coordinator)  # org A's, not the coalition's
+    assert _reach(coordinator, "99501") == 0 and _reach(coordinator, "04401") == 0
+    data = f"phone,consent,zip\n{personas.dispatcher.phone},form,99501\n{NEW},form,04401\n"
+    job = _import(coordinator, personas.org_a, data.encode(), django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert job.status == "done" and job.result["accepted"] == 2 and job.result["by_reply"]
+    page = coordinator.get(reverse("import_job", args=[job.pk])).content.decode()
+    assert "reply YES" in page
+    # Nothing anyone can count changed: the known person is untouched, the new one waits.
+    assert _reach(coordinator, "99501") == 0 and _reach(coordinator, "04401") == 0
+    assert SubscriptionArea.objects.filter(subscriber=dispatcher).count() == areas_before
+    new = Subscriber.objects.get(phone_index=phone_index(NEW))
+    assert new.status == Subscriber.Status.PENDING and new.confirm_code
+    messaging.dispatch()
+    [asked] = [m.body for m in OutboxMessage.objects.all() if m.address == NEW]
+    assert "Org A agregó este número" in asked and "YES" in asked  # the file's language
+    assert not [m for m in OutboxMessage.objects.all() if m.address == personas.dispatcher.phone]
+    # Their YES subscribes them, for the place the file gave.
+    assert _reply(client, NEW, "YES") is not None
+    new.refresh_from_db()
+    assert new.status == Subscriber.Status.ACTIVE
+    assert _reach(coordinator, "04401") == 1
+
+
+def test_the_coalitions_coordinators_import_subscribes_at_once(
+    personas, login, django_capture_on_commit_callbacks
+):
+    coalition = login(personas.coalition)
+    _import(coalition, personas.org_a, f"phone,consent,zip\n{NEW},form,04401\n".encode(),
+            django_capture_on_commit_callbacks)  # fmt: skip
+    assert Subscriber.objects.get(phone_index=phone_index(NEW)).status == Subscriber.Status.ACTIVE
+    assert _reach(coalition, "04401") == 1
+
+
+def test_a_number_that_never_replies_is_forgotten_after_30_days(
+    personas, login, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from vecinos.reports.services import purge_expired_reports
+
+    coordinator = login(personas.coordinator)
+    _import(coordinator, personas.org_a, f"phone,consent,zip\n{NEW},form,04401\n".encode(),
+            django_capture_on_commit_callbacks)  # fmt: skip
+    waiting = Subscriber.objects.filter(phone_index=phone_index(NEW))
+    waiting.update(created_at=timezone.now() - timedelta(days=29))
+    purge_expired_reports()  # the retention run
+    assert waiting.exists()
+    waiting.update(created_at=timezone.now() - timedelta(days=31))
+    purge_expired_reports()  # the retention run
+    assert not waiting.exists()
