@@ -268,6 +268,51 @@ def test_finder_by_areas_and_by_distance(personas, people, login, school):
 
 
 @pytest.mark.django_db
+def test_finder_leaves_out_shifts_at_the_same_time_as_my_own(personas, people, login, school):
+    """Outside walk: every "Sign up" of the first ten open shifts answered "You already have a
+    shift at that time." A shift overlapping one of the person's own is no longer offered."""
+    corner = Place.objects.create(
+        name="Esquina Soto", kind="corner", lat=34.0410, lng=-118.2110, organization=personas.org_a
+    )
+    base = timezone.now().replace(microsecond=0) + timedelta(hours=5)
+
+    def at(place, hours, length=1, **extra):
+        start = base + timedelta(hours=hours)
+        return Shift.objects.create(
+            place=place, starts_at=start, ends_at=start + timedelta(hours=length), **extra
+        )
+
+    mine = at(school, 0, length=2)
+    Signup.objects.create(shift=mine, member=people.walker)
+    clash = at(corner, 1)  # inside my shift
+    clash_start = at(corner, -0.5)  # ends half an hour into it
+    after = at(corner, 2)  # starts as mine ends
+    before = at(corner, -1)  # ends as mine starts
+    # A cancelled shift of mine holds no time (the sign-up rule says the same).
+    gone = at(school, 24, status=Shift.Status.CANCELLED)
+    Signup.objects.create(shift=gone, member=people.walker)
+    free = at(corner, 24)
+
+    client = login(people.walker)
+    for params in ({}, {"lat": "34.040", "lng": "-118.210"}):
+        response = client.get(reverse("patrol_shifts"), params)
+        shown = {s.pk for s in response.context["finder"].shifts}
+        assert shown == {before.pk, after.pk, free.pk}, params
+        body = response.content.decode()
+        for hidden in (clash, clash_start):
+            assert reverse("patrol_signup", args=[hidden.pk]) not in body
+        for offered in (before, after, free):
+            assert reverse("patrol_signup", args=[offered.pk]) in body
+            _, said = follow_post(client, reverse("patrol_signup", args=[offered.pk]))
+            assert "You are signed up" in said
+            Signup.objects.filter(shift=offered, member=people.walker).delete()
+    # Another member, free at that time, still sees all of them.
+    response = login(people.walker2).get(reverse("patrol_shifts"))
+    shown = {s.pk for s in response.context["finder"].shifts}
+    assert {clash.pk, clash_start.pk, before.pk, after.pk, free.pk, mine.pk} <= shown
+
+
+@pytest.mark.django_db
 def test_finder_for_member_with_no_areas_suggests_location(people, login):
     lonely = make_member("pat.lonely", roles=())
     from vecinos.network.models import Membership, Organization

@@ -147,6 +147,15 @@ def _open_upcoming(member: Member, now: datetime) -> QuerySet[Shift]:
             place__active=True,
         )
         .exclude(signups__member=member)
+        # "Sign up" would only answer "You already have a shift at that time": left out, in
+        # the same query (services.signup's rule).
+        .exclude(
+            Exists(
+                services.overlapping_signups(
+                    member, starts_at=OuterRef("starts_at"), ends_at=OuterRef("ends_at")
+                )
+            )
+        )
         .select_related("place", "place__zone")
         .annotate(
             n_signed=Count("signups", distinct=True),

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -244,6 +244,19 @@ def _message_spec(member: Member, *, purpose: str, key: str, text, ref_id: int):
 # --- Sign-up, withdraw, swap --------------------------------------------------------------------
 
 
+def overlapping_signups(
+    member: Member, *, starts_at: datetime | OuterRef, ends_at: datetime | OuterRef
+) -> QuerySet[Signup]:
+    """The member's sign-ups on open shifts overlapping this time: nobody is on two at once.
+    The bounds may be OuterRefs (the finder leaves such shifts out in the same query)."""
+    return Signup.objects.filter(
+        member=member,
+        shift__status=Shift.Status.OPEN,
+        shift__starts_at__lt=ends_at,
+        shift__ends_at__gt=starts_at,
+    )
+
+
 @transaction.atomic
 def signup(*, shift: Shift, member: Member, lead: bool = False) -> Signup:
     if not can_patrol(member):
@@ -255,13 +268,7 @@ def signup(*, shift: Shift, member: Member, lead: bool = False) -> Signup:
         raise PatrolError(gettext_lazy("You are already signed up for this shift."))
     if shift.signups.count() >= shift.max_people:
         raise PatrolError(gettext_lazy("This shift is full. Look for another one nearby."))
-    overlapping = Signup.objects.filter(
-        member=member,
-        shift__status=Shift.Status.OPEN,
-        shift__starts_at__lt=shift.ends_at,
-        shift__ends_at__gt=shift.starts_at,
-    )
-    if overlapping.exists():
+    if overlapping_signups(member, starts_at=shift.starts_at, ends_at=shift.ends_at).exists():
         raise PatrolError(gettext_lazy("You already have a shift at that time."))
     if lead:
         if member.tier < Tier.TRAINED:
@@ -313,13 +320,7 @@ def take_swap(*, signup_row: Signup, member: Member) -> Signup:
         raise NotAllowed
     shift = row.shift
     _still_ahead(shift)
-    overlapping = Signup.objects.filter(
-        member=member,
-        shift__status=Shift.Status.OPEN,
-        shift__starts_at__lt=shift.ends_at,
-        shift__ends_at__gt=shift.starts_at,
-    )
-    if overlapping.exists():
+    if overlapping_signups(member, starts_at=shift.starts_at, ends_at=shift.ends_at).exists():
         raise PatrolError(gettext_lazy("You already have a shift at that time."))
     if row.is_lead and member.tier < Tier.TRAINED:
         raise PatrolError(gettext_lazy("Leads must be trained."))
