@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from vecinos.alerts.models import SubscriptionArea
 from vecinos.core import geo
 from vecinos.core.audit import audit
+from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Role, Tier
@@ -222,7 +224,9 @@ def _when(shift: Shift) -> str:
     return f"{date_format(local, 'D j M')} {date_format(local, 'H:i')}"
 
 
-def _message_spec(member: Member, *, purpose: str, key: str, text, ref_id: int):
+def _message_spec(
+    member: Member, *, purpose: str, key: str, text, ref_id: int, ref_item: int | None = None
+):
     if not member.phone:
         return None
     language = member.preferred_language if member.preferred_language in ("en", "es") else "es"
@@ -232,6 +236,7 @@ def _message_spec(member: Member, *, purpose: str, key: str, text, ref_id: int):
         purpose=purpose,
         ref_type="shift",
         ref_id=ref_id,
+        ref_item=ref_item,
         contact=messaging.contact_point(
             channel="sms", address=member.phone, member=member, language=language
         ),
@@ -492,10 +497,25 @@ def send_reminders(*, now: datetime | None = None) -> int:
     return len(specs)
 
 
-def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: int = 50) -> int:
-    """One tap: ask patrol members near an understaffed shift to sign up."""
+# A second press of "ask people to fill" within this time texts only people not asked yet.
+ASK_AGAIN_AFTER = timedelta(hours=1)
+
+
+@dataclass
+class FillAsk:
+    asked: int  # texted now
+    already: int  # near the shift and free, but asked within ASK_AGAIN_AFTER: not texted again
+
+
+@transaction.atomic
+def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: int = 50) -> FillAsk:
+    """One tap: ask patrol members near an understaffed shift to sign up. Each ask is a
+    delivery naming the member (its ref_item): a press soon after asks nobody twice."""
     if not (can_coordinate_place(actor, shift.place) or network.has_role(actor, Role.DISPATCHER)):
         raise NotAllowed
+    # Two presses at once (a double tap) take turns: the second sees whom the first asked.
+    Shift.objects.select_for_update().only("pk").get(pk=shift.pk)
+    now = timezone.now()
     taken = set(shift.signups.values_list("member_id", flat=True))
     candidates = (
         Member.objects.filter(is_active=True, memberships__role=Role.PATROL)
@@ -514,14 +534,22 @@ def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: i
             "member_id", flat=True
         )
     )
-    chosen = [m for m in candidates if m.pk in zone_members or m.pk in org_members][:limit]
+    asked_lately = messaging_selectors.items_messaged_since(
+        purpose="patrol_fill", ref_type="shift", ref_id=shift.pk, since=now - ASK_AGAIN_AFTER
+    )
+    near = [m for m in candidates if m.pk in zone_members or m.pk in org_members]
+    already = sum(1 for m in near if m.pk in asked_lately)
+    chosen = [m for m in near if m.pk not in asked_lately][:limit]
     link = f"{settings.PUBLIC_URL}/patrols/shifts/{shift.pk}/"
+    # A new key each clock hour: an ask after ASK_AGAIN_AFTER is a new message (the key alone
+    # once kept every later ask from going out), two in the same hour share their key.
+    hour = int(now.timestamp()) // 3600
     specs = []
     for member in chosen:
         spec = _message_spec(
             member,
             purpose="patrol_fill",
-            key=f"fill:{shift.pk}:{member.pk}",
+            key=f"fill:{shift.pk}:{member.pk}:{hour}",
             text=lambda: (
                 _(
                     "Vecinos: the patrol at %(place)s on %(when)s needs people. "
@@ -530,13 +558,13 @@ def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: i
                 % {"place": shift.place.name, "when": _when(shift), "link": link}
             ),
             ref_id=shift.pk,
+            ref_item=member.pk,
         )
         if spec is not None:
             specs.append(spec)
-    with transaction.atomic():
-        messaging.deliveries_enqueue(specs)
-    audit("patrol.ask_to_fill", actor=actor, target=shift, asked=len(specs))
-    return len(specs)
+    messaging.deliveries_enqueue(specs)
+    audit("patrol.ask_to_fill", actor=actor, target=shift, asked=len(specs), already=already)
+    return FillAsk(asked=len(specs), already=already)
 
 
 # --- Coverage: reads, in patrols/coverage.py (the names stay importable from here) -----------
