@@ -176,6 +176,41 @@ def test_shift_page_hides_notes_and_roster_from_other_organizations(personas, pe
 
 
 @pytest.mark.django_db
+def test_shift_page_tells_a_newcomer_the_real_reason_notes_are_hidden(personas, people, login):
+    """Outside walk: a newcomer of the place's own organization was told the notes and roster
+    are for the organization's members. The rule that hid them is their tier: say so."""
+    school = Place.objects.create(
+        name="Escuela Primaria Sol",
+        kind="school",
+        lat=SCHOOL_AT[0],
+        lng=SCHOOL_AT[1],
+        organization=personas.org_a,
+        notes=NOTES,
+    )
+    shift = make_shift(school)
+    url = reverse("patrol_shift", args=[shift.pk])
+    org_rule = "shown to members of the organization responsible for this place"
+    tier_rule = "shown only to members someone has vouched for"
+
+    newcomer = personas.newcomer  # org A, patrol role, tier New
+    assert newcomer.tier == Tier.NEW
+    body = login(newcomer).get(url).content.decode()
+    assert NOTES not in body
+    assert tier_rule in body and 'data-hidden="tier"' in body and org_rule not in body
+
+    # Another organization's patrol member: the organization is the reason, as before.
+    body = login(people.other_org).get(url).content.decode()
+    assert NOTES not in body
+    assert org_rule in body and tier_rule not in body
+
+    # Once vouched for, the newcomer sees them.
+    newcomer.tier = Tier.VOUCHED
+    newcomer.save(update_fields=["tier"])
+    body = login(newcomer).get(url).content.decode()
+    assert NOTES in body and tier_rule not in body and org_rule not in body
+
+
+@pytest.mark.django_db
 def test_missing_shift_is_404_for_patrol_and_403_for_others(personas, people, login, school):
     walker = login(people.walker)
     assert walker.get(reverse("patrol_shift", args=[999999])).status_code == 404
