@@ -732,7 +732,7 @@ def test_stop_list_import_and_audited_undo(client, login, personas):
         follow=True,
     )
     assert (
-        "2 numbers are on the stop list. 1 line was not a phone number."
+        "2 numbers were added to the stop list. 1 line was not a phone number."
         in response.content.decode()
     )
     assert OptOut.objects.count() == 2
@@ -746,6 +746,36 @@ def test_stop_list_import_and_audited_undo(client, login, personas):
     assert AuditEvent.objects.filter(action="optout.undo", actor=personas.coalition).exists()
     response = client.post(reverse("optouts"), {"action": "undo", "phone": "nope"})
     assert "Enter a valid phone number" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_stop_list_import_counts_each_new_number_once(client, login, personas):
+    """Outside walk: the same number pasted on two lines said "2 numbers are on the stop list"
+    while the page's total below had grown by one. The banner counts numbers newly added
+    (each once, not those already on it), and the total agrees."""
+    login(personas.coalition)
+    client.post(
+        reverse("optouts"),
+        {"action": "import", "numbers": "2135550190\n2135550191\n2135550192\n"},
+    )
+    assert "3 numbers are on the stop list" in client.get(reverse("optouts")).content.decode()
+
+    response = client.post(
+        reverse("optouts"),
+        {"action": "import", "numbers": "2135550141\n(213) 555-0141\n+1 213 555 0190\n"},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "1 number was added to the stop list. 1 was already on it." in body
+    assert "4 numbers are on the stop list." in body  # the page's total: 3 + 1
+    assert OptOut.objects.count() == 4
+
+    response = client.post(
+        reverse("optouts"), {"action": "import", "numbers": "2135550141\n2135550141\n"}, follow=True
+    )
+    body = response.content.decode()
+    assert "0 numbers were added to the stop list. 1 was already on it." in body
+    assert "4 numbers are on the stop list." in body
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -523,6 +524,54 @@ def test_ask_to_fill_creates_deliveries(client, world):
     assert asked.count() == 4
     assert response.redirect_chain[-1][0].endswith("?view=week")
     assert "4 patrol members near Escuela Primaria Sol were asked" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_asking_again_within_the_hour_texts_nobody_twice(client, world):
+    """Outside walk: pressing "Ask people to fill" twice within 30 s said the same 16 people
+    were asked again. A press within the hour texts only people not asked yet and says how many
+    were asked before; an hour later they may be asked again."""
+    sign_in(client, world.personas.dispatcher)
+    asked = Delivery.objects.filter(purpose="patrol_fill", ref_id=world.shift.pk)
+    start = timezone.now()
+
+    def press(at):
+        with time_machine.travel(at, tick=False):
+            response = client.post(
+                reverse("patrol_ask_fill"), {"shift": world.shift.pk}, follow=True
+            )
+        assert response.status_code == 200
+        return " ".join(str(m) for m in response.context["messages"])
+
+    said = press(start)
+    assert "4 patrol members near Escuela Primaria Sol were asked to fill the shift." in said
+    assert "already" not in said and asked.count() == 4
+
+    said = press(start + timedelta(seconds=30))
+    assert "were asked to fill" not in said
+    assert (
+        "4 patrol members near Escuela Primaria Sol were already asked in the last hour and "
+        "were not texted again." in said
+    )
+    assert asked.count() == 4
+
+    # Someone who joined since is asked; the others are not asked twice.
+    make_member("pat.late", org=world.personas.org_a, roles=(Role.PATROL,), phone="+12135550179")
+    said = press(start + timedelta(minutes=20))
+    assert "1 patrol member near Escuela Primaria Sol was asked to fill the shift." in said
+    assert "4 patrol members near Escuela Primaria Sol were already asked" in said
+    assert asked.count() == 5
+
+    # An hour after the first ask, those four may be asked again; the late one not yet.
+    said = press(start + timedelta(minutes=61))
+    assert "4 patrol members near Escuela Primaria Sol were asked to fill the shift." in said
+    assert "1 patrol member near Escuela Primaria Sol was already asked" in said
+    assert asked.count() == 9
+    per_person = [
+        asked.filter(contact__member=m).count()
+        for m in [*world.patrollers, world.personas.newcomer]
+    ]
+    assert per_person == [2, 2, 2, 2]
 
 
 @pytest.mark.django_db

@@ -176,6 +176,41 @@ def test_shift_page_hides_notes_and_roster_from_other_organizations(personas, pe
 
 
 @pytest.mark.django_db
+def test_shift_page_tells_a_newcomer_the_real_reason_notes_are_hidden(personas, people, login):
+    """Outside walk: a newcomer of the place's own organization was told the notes and roster
+    are for the organization's members. The rule that hid them is their tier: say so."""
+    school = Place.objects.create(
+        name="Escuela Primaria Sol",
+        kind="school",
+        lat=SCHOOL_AT[0],
+        lng=SCHOOL_AT[1],
+        organization=personas.org_a,
+        notes=NOTES,
+    )
+    shift = make_shift(school)
+    url = reverse("patrol_shift", args=[shift.pk])
+    org_rule = "shown to members of the organization responsible for this place"
+    tier_rule = "shown only to members someone has vouched for"
+
+    newcomer = personas.newcomer  # org A, patrol role, tier New
+    assert newcomer.tier == Tier.NEW
+    body = login(newcomer).get(url).content.decode()
+    assert NOTES not in body
+    assert tier_rule in body and 'data-hidden="tier"' in body and org_rule not in body
+
+    # Another organization's patrol member: the organization is the reason, as before.
+    body = login(people.other_org).get(url).content.decode()
+    assert NOTES not in body
+    assert org_rule in body and tier_rule not in body
+
+    # Once vouched for, the newcomer sees them.
+    newcomer.tier = Tier.VOUCHED
+    newcomer.save(update_fields=["tier"])
+    body = login(newcomer).get(url).content.decode()
+    assert NOTES in body and tier_rule not in body and org_rule not in body
+
+
+@pytest.mark.django_db
 def test_missing_shift_is_404_for_patrol_and_403_for_others(personas, people, login, school):
     walker = login(people.walker)
     assert walker.get(reverse("patrol_shift", args=[999999])).status_code == 404
@@ -265,6 +300,51 @@ def test_finder_by_areas_and_by_distance(personas, people, login, school):
         assert response.context["finder"].mode == "zone"
     response = client.get(reverse("patrol_shifts"), {"lat": "", "lng": ""})
     assert "That location could not be used" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_finder_leaves_out_shifts_at_the_same_time_as_my_own(personas, people, login, school):
+    """Outside walk: every "Sign up" of the first ten open shifts answered "You already have a
+    shift at that time." A shift overlapping one of the person's own is no longer offered."""
+    corner = Place.objects.create(
+        name="Esquina Soto", kind="corner", lat=34.0410, lng=-118.2110, organization=personas.org_a
+    )
+    base = timezone.now().replace(microsecond=0) + timedelta(hours=5)
+
+    def at(place, hours, length=1, **extra):
+        start = base + timedelta(hours=hours)
+        return Shift.objects.create(
+            place=place, starts_at=start, ends_at=start + timedelta(hours=length), **extra
+        )
+
+    mine = at(school, 0, length=2)
+    Signup.objects.create(shift=mine, member=people.walker)
+    clash = at(corner, 1)  # inside my shift
+    clash_start = at(corner, -0.5)  # ends half an hour into it
+    after = at(corner, 2)  # starts as mine ends
+    before = at(corner, -1)  # ends as mine starts
+    # A cancelled shift of mine holds no time (the sign-up rule says the same).
+    gone = at(school, 24, status=Shift.Status.CANCELLED)
+    Signup.objects.create(shift=gone, member=people.walker)
+    free = at(corner, 24)
+
+    client = login(people.walker)
+    for params in ({}, {"lat": "34.040", "lng": "-118.210"}):
+        response = client.get(reverse("patrol_shifts"), params)
+        shown = {s.pk for s in response.context["finder"].shifts}
+        assert shown == {before.pk, after.pk, free.pk}, params
+        body = response.content.decode()
+        for hidden in (clash, clash_start):
+            assert reverse("patrol_signup", args=[hidden.pk]) not in body
+        for offered in (before, after, free):
+            assert reverse("patrol_signup", args=[offered.pk]) in body
+            _, said = follow_post(client, reverse("patrol_signup", args=[offered.pk]))
+            assert "You are signed up" in said
+            Signup.objects.filter(shift=offered, member=people.walker).delete()
+    # Another member, free at that time, still sees all of them.
+    response = login(people.walker2).get(reverse("patrol_shifts"))
+    shown = {s.pk for s in response.context["finder"].shifts}
+    assert {clash.pk, clash_start.pk, before.pk, after.pk, free.pk, mine.pk} <= shown
 
 
 @pytest.mark.django_db

@@ -331,13 +331,15 @@ def area_remove(*, member: Member, area_id: int) -> bool:
 
 
 @transaction.atomic
-def opt_out(*, index: str, source: str = "sms") -> int:
-    """STOP: at once, from everything, for every organization. Queued messages are cancelled."""
-    OptOut.objects.get_or_create(phone_index=index, defaults={"source": source})
+def opt_out(*, index: str, source: str = "sms") -> bool:
+    """STOP: at once, from everything, for every organization. Queued messages are cancelled.
+    True when the number was not on the stop list yet."""
+    _row, created = OptOut.objects.get_or_create(phone_index=index, defaults={"source": source})
     Subscriber.objects.filter(phone_index=index).update(status=Subscriber.Status.STOPPED)
-    return messaging.contacts_disable(
+    messaging.contacts_disable(
         address_index=index, channels=[Channel.SMS, Channel.VOICE], reason="opted out"
     )
+    return created
 
 
 def opt_out_undo(*, index: str, actor: Member) -> bool:
@@ -356,20 +358,22 @@ def opt_out_import(*, phones: Iterable[str], actor: Member) -> dict[str, int]:
     """Only the coalition's coordinators (selectors.can_manage_optouts)."""
     if not network.is_coalition_coordinator(actor):
         raise NotAllowed
-    added = invalid = 0
+    invalid = 0
+    # Each number once, however often it is pasted or written: "added" counts numbers newly on
+    # the stop list, so it agrees with the list's total (it counted lines).
+    indexes: dict[str, None] = {}
     for raw in phones:
         raw = raw.strip()
         if not raw:
             continue
         try:
-            index = phone_index(normalize_phone(raw))
+            indexes[phone_index(normalize_phone(raw))] = None
         except ValueError:
             invalid += 1
-            continue
-        opt_out(index=index, source="import")
-        added += 1
-    audit("optout.import", actor=actor, added=added, invalid=invalid)
-    return {"added": added, "invalid": invalid}
+    added = sum(opt_out(index=index, source="import") for index in indexes)
+    already = len(indexes) - added
+    audit("optout.import", actor=actor, added=added, already=already, invalid=invalid)
+    return {"added": added, "already": already, "invalid": invalid}
 
 
 @transaction.atomic

@@ -43,11 +43,18 @@ def optouts(request: HttpRequest) -> HttpResponse:
                     )
                 except services.NotAllowed:
                     raise PermissionDenied from None
+                # Numbers newly on the list (each once): the page's total grows by as many.
                 said = ngettext(
-                    "%(counter)s number is on the stop list.",
-                    "%(counter)s numbers are on the stop list.",
+                    "%(counter)s number was added to the stop list.",
+                    "%(counter)s numbers were added to the stop list.",
                     result["added"],
                 ) % {"counter": result["added"]}
+                if result["already"]:
+                    said += " " + ngettext(
+                        "%(counter)s was already on it.",
+                        "%(counter)s were already on it.",
+                        result["already"],
+                    ) % {"counter": result["already"]}
                 if result["invalid"]:
                     said += " " + ngettext(
                         "%(invalid)s line was not a phone number.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
@@ -129,6 +130,15 @@ def sent_counts(*, ref_type: str, ref_ids: Iterable[int]) -> dict[int, int]:
         .values_list("ref_id")
         .annotate(n=Count("id"))
     )
+
+
+def items_messaged_since(*, purpose: str, ref_type: str, ref_id: int, since: datetime) -> set[int]:
+    """Items of one reference (a shift's members asked to fill it) that were given a message
+    of this purpose since then, whatever became of it (the ``delivery_ref`` index's prefix)."""
+    rows = Delivery.objects.filter(
+        ref_type=ref_type, ref_id=ref_id, purpose=purpose, created_at__gte=since
+    ).values_list("ref_item", flat=True)
+    return {item for item in rows if item is not None}
 
 
 def item_failed_for_good(ref_type: str, *, ref_field: str, item_field: str = "pk") -> Exists:

@@ -53,12 +53,27 @@ def may_view_shift(member: Member, shift: Shift) -> bool:
     )
 
 
+# Why can_see_private refused: the page says the rule that applied.
+HIDDEN_NOT_IN_ORG = "organization"  # not a member of the place's organization
+HIDDEN_NOT_VOUCHED = "tier"  # a member of it, but a newcomer nobody has vouched for yet
+
+
+def private_hidden_reason(member: Member, place: Place) -> str | None:
+    """None when the member sees a place's notes and a shift's roster (its coordinators and the
+    vouched members of its organization), else why not (HIDDEN_*)."""
+    if services.can_coordinate_place(member, place):
+        return None
+    if not services.is_org_member(member, place.organization_id):
+        return HIDDEN_NOT_IN_ORG
+    # A newcomer sees nothing about others.
+    if member.tier < Tier.VOUCHED:
+        return HIDDEN_NOT_VOUCHED
+    return None
+
+
 def can_see_private(member: Member, place: Place) -> bool:
     """A place's notes and a shift's roster: the place's organization and its coordinators."""
-    # Vouched members of the place's organization (a newcomer sees nothing about others).
-    if services.can_coordinate_place(member, place):
-        return True
-    return member.tier >= Tier.VOUCHED and services.is_org_member(member, place.organization_id)
+    return private_hidden_reason(member, place) is None
 
 
 def can_see_log(member: Member, shift: Shift, mine: Signup | None) -> bool:
@@ -147,6 +162,15 @@ def _open_upcoming(member: Member, now: datetime) -> QuerySet[Shift]:
             place__active=True,
         )
         .exclude(signups__member=member)
+        # "Sign up" would only answer "You already have a shift at that time": left out, in
+        # the same query (services.signup's rule).
+        .exclude(
+            Exists(
+                services.overlapping_signups(
+                    member, starts_at=OuterRef("starts_at"), ends_at=OuterRef("ends_at")
+                )
+            )
+        )
         .select_related("place", "place__zone")
         .annotate(
             n_signed=Count("signups", distinct=True),

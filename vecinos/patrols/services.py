@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from vecinos.alerts.models import SubscriptionArea
 from vecinos.core import geo
 from vecinos.core.audit import audit
+from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging import services as messaging
 from vecinos.network import selectors as network
 from vecinos.network.models import Member, Membership, Role, Tier
@@ -222,7 +224,9 @@ def _when(shift: Shift) -> str:
     return f"{date_format(local, 'D j M')} {date_format(local, 'H:i')}"
 
 
-def _message_spec(member: Member, *, purpose: str, key: str, text, ref_id: int):
+def _message_spec(
+    member: Member, *, purpose: str, key: str, text, ref_id: int, ref_item: int | None = None
+):
     if not member.phone:
         return None
     language = member.preferred_language if member.preferred_language in ("en", "es") else "es"
@@ -232,6 +236,7 @@ def _message_spec(member: Member, *, purpose: str, key: str, text, ref_id: int):
         purpose=purpose,
         ref_type="shift",
         ref_id=ref_id,
+        ref_item=ref_item,
         contact=messaging.contact_point(
             channel="sms", address=member.phone, member=member, language=language
         ),
@@ -242,6 +247,19 @@ def _message_spec(member: Member, *, purpose: str, key: str, text, ref_id: int):
 
 
 # --- Sign-up, withdraw, swap --------------------------------------------------------------------
+
+
+def overlapping_signups(
+    member: Member, *, starts_at: datetime | OuterRef, ends_at: datetime | OuterRef
+) -> QuerySet[Signup]:
+    """The member's sign-ups on open shifts overlapping this time: nobody is on two at once.
+    The bounds may be OuterRefs (the finder leaves such shifts out in the same query)."""
+    return Signup.objects.filter(
+        member=member,
+        shift__status=Shift.Status.OPEN,
+        shift__starts_at__lt=ends_at,
+        shift__ends_at__gt=starts_at,
+    )
 
 
 @transaction.atomic
@@ -255,13 +273,7 @@ def signup(*, shift: Shift, member: Member, lead: bool = False) -> Signup:
         raise PatrolError(gettext_lazy("You are already signed up for this shift."))
     if shift.signups.count() >= shift.max_people:
         raise PatrolError(gettext_lazy("This shift is full. Look for another one nearby."))
-    overlapping = Signup.objects.filter(
-        member=member,
-        shift__status=Shift.Status.OPEN,
-        shift__starts_at__lt=shift.ends_at,
-        shift__ends_at__gt=shift.starts_at,
-    )
-    if overlapping.exists():
+    if overlapping_signups(member, starts_at=shift.starts_at, ends_at=shift.ends_at).exists():
         raise PatrolError(gettext_lazy("You already have a shift at that time."))
     if lead:
         if member.tier < Tier.TRAINED:
@@ -313,13 +325,7 @@ def take_swap(*, signup_row: Signup, member: Member) -> Signup:
         raise NotAllowed
     shift = row.shift
     _still_ahead(shift)
-    overlapping = Signup.objects.filter(
-        member=member,
-        shift__status=Shift.Status.OPEN,
-        shift__starts_at__lt=shift.ends_at,
-        shift__ends_at__gt=shift.starts_at,
-    )
-    if overlapping.exists():
+    if overlapping_signups(member, starts_at=shift.starts_at, ends_at=shift.ends_at).exists():
         raise PatrolError(gettext_lazy("You already have a shift at that time."))
     if row.is_lead and member.tier < Tier.TRAINED:
         raise PatrolError(gettext_lazy("Leads must be trained."))
@@ -491,10 +497,25 @@ def send_reminders(*, now: datetime | None = None) -> int:
     return len(specs)
 
 
-def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: int = 50) -> int:
-    """One tap: ask patrol members near an understaffed shift to sign up."""
+# A second press of "ask people to fill" within this time texts only people not asked yet.
+ASK_AGAIN_AFTER = timedelta(hours=1)
+
+
+@dataclass
+class FillAsk:
+    asked: int  # texted now
+    already: int  # near the shift and free, but asked within ASK_AGAIN_AFTER: not texted again
+
+
+@transaction.atomic
+def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: int = 50) -> FillAsk:
+    """One tap: ask patrol members near an understaffed shift to sign up. Each ask is a
+    delivery naming the member (its ref_item): a press soon after asks nobody twice."""
     if not (can_coordinate_place(actor, shift.place) or network.has_role(actor, Role.DISPATCHER)):
         raise NotAllowed
+    # Two presses at once (a double tap) take turns: the second sees whom the first asked.
+    Shift.objects.select_for_update().only("pk").get(pk=shift.pk)
+    now = timezone.now()
     taken = set(shift.signups.values_list("member_id", flat=True))
     candidates = (
         Member.objects.filter(is_active=True, memberships__role=Role.PATROL)
@@ -513,14 +534,22 @@ def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: i
             "member_id", flat=True
         )
     )
-    chosen = [m for m in candidates if m.pk in zone_members or m.pk in org_members][:limit]
+    asked_lately = messaging_selectors.items_messaged_since(
+        purpose="patrol_fill", ref_type="shift", ref_id=shift.pk, since=now - ASK_AGAIN_AFTER
+    )
+    near = [m for m in candidates if m.pk in zone_members or m.pk in org_members]
+    already = sum(1 for m in near if m.pk in asked_lately)
+    chosen = [m for m in near if m.pk not in asked_lately][:limit]
     link = f"{settings.PUBLIC_URL}/patrols/shifts/{shift.pk}/"
+    # A new key each clock hour: an ask after ASK_AGAIN_AFTER is a new message (the key alone
+    # once kept every later ask from going out), two in the same hour share their key.
+    hour = int(now.timestamp()) // 3600
     specs = []
     for member in chosen:
         spec = _message_spec(
             member,
             purpose="patrol_fill",
-            key=f"fill:{shift.pk}:{member.pk}",
+            key=f"fill:{shift.pk}:{member.pk}:{hour}",
             text=lambda: (
                 _(
                     "Vecinos: the patrol at %(place)s on %(when)s needs people. "
@@ -529,13 +558,13 @@ def ask_to_fill(*, shift: Shift, actor: Member, radius_m: float = 3000, limit: i
                 % {"place": shift.place.name, "when": _when(shift), "link": link}
             ),
             ref_id=shift.pk,
+            ref_item=member.pk,
         )
         if spec is not None:
             specs.append(spec)
-    with transaction.atomic():
-        messaging.deliveries_enqueue(specs)
-    audit("patrol.ask_to_fill", actor=actor, target=shift, asked=len(specs))
-    return len(specs)
+    messaging.deliveries_enqueue(specs)
+    audit("patrol.ask_to_fill", actor=actor, target=shift, asked=len(specs), already=already)
+    return FillAsk(asked=len(specs), already=already)
 
 
 # --- Coverage: reads, in patrols/coverage.py (the names stay importable from here) -----------

@@ -3,9 +3,10 @@
 Who may do what:
 - The finder: members whose patrol role is in force (``services.can_patrol``).
 - A shift page: patrol members of any organization, members of the place's organization, its
-  coordinators, dispatchers. The place's notes and the roster are shown only to members of the
-  place's organization and its coordinators; the patrol log only to the shift's people and the
-  coordinators of the place's organization.
+  coordinators, dispatchers. The place's notes and the roster are shown only to vouched members
+  of the place's organization and its coordinators (``selectors.private_hidden_reason``; the page
+  says which rule hid them); the patrol log only to the shift's people and the coordinators of
+  the place's organization.
 - Actions are POSTs that call one service each and come back to the shift page with a message:
   ``services.PatrolError`` becomes that message, ``services.NotAllowed`` the 403 page.
 """
@@ -114,7 +115,8 @@ def _shift_context(request: HttpRequest, shift: Shift, **extra: Any) -> dict[str
     user = member_of(request)
     now = timezone.now()
     mine = selectors.my_signup(shift, user)
-    private = selectors.can_see_private(user, shift.place)
+    hidden_reason = selectors.private_hidden_reason(user, shift.place)
+    private = hidden_reason is None
     see_log = selectors.can_see_log(user, shift, mine)
     staffing = selectors.staffing(shift, user)
     is_open = shift.status == Shift.Status.OPEN
@@ -131,6 +133,7 @@ def _shift_context(request: HttpRequest, shift: Shift, **extra: Any) -> dict[str
         "staffing": staffing,
         "full": full,
         "can_see_private": private,
+        "private_hidden_for_tier": hidden_reason == selectors.HIDDEN_NOT_VOUCHED,
         "roster": selectors.roster(shift) if private else None,
         "can_see_log": see_log,
         "log": selectors.log_entries(shift) if see_log else None,

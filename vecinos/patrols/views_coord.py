@@ -419,19 +419,32 @@ def ask_fill(request: HttpRequest) -> HttpResponse:
         )
         return redirect(back)
     try:
-        asked = services.ask_to_fill(shift=shift, actor=member)
+        result = services.ask_to_fill(shift=shift, actor=member)
     except services.NotAllowed:
         raise PermissionDenied from None
-    if asked:
-        messages.success(
-            request,
-            ngettext(
-                "%(count)s patrol member near %(place)s was asked to fill the shift.",
-                "%(count)s patrol members near %(place)s were asked to fill the shift.",
-                asked,
-            )
-            % {"count": asked, "place": shift.place.name},
+    place = shift.place.name
+    # A second press within the hour texts only those not asked yet, and says so.
+    already = (
+        ngettext(
+            "%(count)s patrol member near %(place)s was already asked in the last hour and "
+            "was not texted again.",
+            "%(count)s patrol members near %(place)s were already asked in the last hour and "
+            "were not texted again.",
+            result.already,
         )
+        % {"count": result.already, "place": place}
+        if result.already
+        else ""
+    )
+    if result.asked:
+        said = ngettext(
+            "%(count)s patrol member near %(place)s was asked to fill the shift.",
+            "%(count)s patrol members near %(place)s were asked to fill the shift.",
+            result.asked,
+        ) % {"count": result.asked, "place": place}
+        messages.success(request, f"{said} {already}".strip())
+    elif already:
+        messages.info(request, already)
     else:
         messages.warning(
             request,
@@ -439,7 +452,7 @@ def ask_fill(request: HttpRequest) -> HttpResponse:
                 "Nobody could be asked for %(place)s: no patrol member of its organization or "
                 "zone with a phone is free."
             )
-            % {"place": shift.place.name},
+            % {"place": place},
         )
     return redirect(back)
 
