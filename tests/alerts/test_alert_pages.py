@@ -744,6 +744,11 @@ def test_stop_list_import_and_audited_undo(client, login, personas):
         phone_index("+12135550190")
     }
     assert AuditEvent.objects.filter(action="optout.undo", actor=personas.coalition).exists()
+    # Asking about a number not on the list is a read of who texted STOP: recorded too
+    # (outside probe, session 18).
+    client.post(reverse("optouts"), {"action": "undo", "phone": "213-555-0199"})
+    looked = AuditEvent.objects.get(action="optout.lookup", actor=personas.coalition)
+    assert looked.detail["found"] is False
     response = client.post(reverse("optouts"), {"action": "undo", "phone": "nope"})
     assert "Enter a valid phone number" in response.content.decode()
 

@@ -351,6 +351,10 @@ def opt_out_undo(*, index: str, actor: Member) -> bool:
     if deleted:
         messaging.contacts_enable(address_index=index)
         audit("optout.undo", actor=actor, index_prefix=index[:8])
+    else:
+        # "Not on the stop list" answers whether a number texted STOP: a sensitive read, so
+        # recorded too (outside probe, session 18).
+        audit("optout.lookup", actor=actor, index_prefix=index[:8], found=False)
     return bool(deleted)
 
 
