@@ -275,3 +275,18 @@ def test_a_gateway_without_a_webhook_key_is_warned_about(settings):
     assert delivery_receipts(None) == []
     settings.SMS_TRANSPORT, settings.ANDROID_WEBHOOK_KEY = "twilio", ""
     assert delivery_receipts(None) == []
+
+
+def test_an_https_address_without_trusted_proxies_warns(settings):
+    """Outside probe, session 18: behind a proxy on the same host, with no trusted proxies,
+    every client shared one rate limit and /metrics answered through the proxy."""
+    from vecinos.core.checks import proxy_addresses
+
+    settings.PRODUCTION, settings.PUBLIC_URL = True, "https://alertas.example.org"
+    settings.TRUSTED_PROXIES = []
+    [warning] = proxy_addresses(None)
+    assert warning.id == "vecinos.W002" and "VECINOS_TRUSTED_PROXIES" in warning.msg
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    assert proxy_addresses(None) == []
+    settings.TRUSTED_PROXIES, settings.PUBLIC_URL = [], "http://localhost:8000"
+    assert proxy_addresses(None) == []

@@ -88,6 +88,30 @@ def delivery_receipts(app_configs, **kwargs):
     return []
 
 
+@register(Tags.security, deploy=False)
+def proxy_addresses(app_configs, **kwargs):
+    """An https address means a proxy in front (``vecinos serve`` speaks plain HTTP): unless
+    its address is trusted, every request seems to come from it, so all clients share one
+    rate-limit bucket (one flooder locks everyone out) and, with the proxy on this host,
+    /metrics answers anyone (outside probe, session 18)."""
+    if (
+        settings.PRODUCTION
+        and settings.PUBLIC_URL.startswith("https://")
+        and not settings.TRUSTED_PROXIES
+    ):
+        return [
+            Warning(
+                "VECINOS_PUBLIC_URL is https but VECINOS_TRUSTED_PROXIES is not set: behind a "
+                "reverse proxy every client shares one rate limit, and /metrics is readable "
+                "through a proxy on this host.",
+                hint="Set VECINOS_TRUSTED_PROXIES to the proxy's address (127.0.0.1/32 for one "
+                "on this host).",
+                id="vecinos.W002",
+            )
+        ]
+    return []
+
+
 # The senders claim with UPDATE ... RETURNING (SQLite 3.35, March 2021; Debian 12 ships 3.40).
 MIN_SQLITE = (3, 35, 0)
 
