@@ -129,3 +129,30 @@ def test_a_number_that_never_replies_is_forgotten_after_30_days(
     waiting.update(created_at=timezone.now() - timedelta(days=31))
     purge_expired_reports()  # the retention run
     assert not waiting.exists()
+
+
+@pytest.mark.parametrize("kind", ["subscribers", "members"])
+def test_an_organizations_file_texts_nobody_abroad(
+    personas, login, django_capture_on_commit_callbacks, kind
+):
+    """Outside probe, session 18: a members import of 300 UK numbers sent 300 texts in the
+    coalition's name. Numbers outside the country are refused, row by row."""
+    coordinator = login(personas.coordinator)
+    data = f"phone,consent,zip,name\n+447911123456,form,90033,A\n{NEW},form,04401,B\n"
+    coordinator.post(
+        reverse("import_start"),
+        {"organization": personas.org_a.pk, "kind": kind,
+         "file": SimpleUploadedFile("l.csv", data.encode())},
+    )  # fmt: skip
+    job = ImportJob.objects.latest("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        coordinator.post(
+            reverse("import_job", args=[job.pk]),
+            {"phone": "0", "consent": "1", "zip": "2", "name": "3", "action": "import"},
+        )
+    job.refresh_from_db()
+    assert job.result["errors"] == 1 and job.result["accepted"] == 1
+    assert "outside the country" in job.result["problems"][0][2]
+    messaging.dispatch()
+    assert not [m for m in OutboxMessage.objects.all() if m.address.startswith("+44")]
+    assert [m for m in OutboxMessage.objects.all() if m.address == NEW]

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import phonenumbers
 import zipcodes
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
@@ -44,7 +45,13 @@ from vecinos.network.models import (
     Tier,
     Zone,
 )
-from vecinos.network.phones import InvalidPhone, email_index, normalize_phone, phone_index
+from vecinos.network.phones import (
+    DEFAULT_REGION,
+    InvalidPhone,
+    email_index,
+    normalize_phone,
+    phone_index,
+)
 from vecinos.onboarding.models import PendingMember
 
 Kind = Literal["members", "subscribers"]
@@ -268,6 +275,10 @@ def _roles(text: str) -> tuple[set[str], str]:
     return roles, ""
 
 
+# The country code of the coalition's own numbers (messaging.phones.DEFAULT_REGION's).
+HOME_PREFIX = f"+{phonenumbers.country_code_for_region(DEFAULT_REGION)}"
+
+
 def _parse(
     kind: Kind,
     table: Table,
@@ -288,6 +299,11 @@ def _parse(
             e164 = normalize_phone(raw_phone)
         except InvalidPhone:
             result.error(line, _("not a valid phone number"))
+            continue
+        if (result.by_link or result.by_reply) and not e164.startswith(HOME_PREFIX):
+            # Each of these rows is texted in the coalition's name: an organization's file
+            # sends no texts abroad (outside probe, session 18: 300 UK numbers, 300 texts).
+            result.error(line, _("a number outside the country: people abroad can text JOIN"))
             continue
         language = _language(get(cells, "language"), default_language)
         if language is None:
