@@ -32,6 +32,7 @@ def test_every_app_that_holds_people_registered_its_purge_step():
         "transports.bodies",
         "network.phone_changes",
         "onboarding.pending_members",
+        "onboarding.unconfirmed_subscribers",
     ]
 
 

@@ -235,6 +235,14 @@ def test_voy_10_counts_someone_coming_with_an_eta_and_the_board_shows_it(client,
     assert 'data-count="coming">1<' in html and "rosa" in html and "in 9 minutes" in html
 
 
+def test_voy_without_minutes_says_no_minutes(client, personas):
+    """Outside walk, session 18: "VOY" alone was answered "we count you as coming (0 min)"."""
+    rosa = responder(personas.org_a, "rosa", "es")
+    callout(personas)
+    reply = text(client, rosa.phone, "VOY")
+    assert reply is not None and "contamos con usted." in reply and "min)" not in reply
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [

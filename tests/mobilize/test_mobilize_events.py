@@ -13,6 +13,7 @@ import icalendar
 import phonenumbers
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -27,7 +28,7 @@ from vecinos.core.coalition import invalidate
 from vecinos.core.models import AuditEvent, CoalitionSettings
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Delivery
-from vecinos.mobilize import events
+from vecinos.mobilize import events, selectors
 from vecinos.mobilize.models import Activation, Event, Response, Rsvp
 from vecinos.network.models import Role, Training
 from vecinos.network.models import Tier as Vetting
@@ -309,6 +310,24 @@ def test_reminders_go_once_the_day_before_and_two_hours_before(personas):
     messaging.dispatch()
     bodies = [m.body for m in OutboxMessage.objects.all() if m.address == rsvp.phone]
     assert any("mañana" in b for b in bodies) and any("2 horas" in b for b in bodies)
+
+
+def test_the_door_of_a_cancelled_event_checks_nobody_in(client, personas):
+    """Outside walk, session 18: a cancelled event's door still offered "Check in" and "Count a
+    walk-in"; its list said "Going" in the call-outs' sense ("Va en camino": on the way)."""
+    event = rally(personas)
+    rsvp = events.rsvp_create(event=event, nickname="Lupe", phone=new_number())
+    sign_in(client, personas.coordinator)
+    door = client.get(f"/events/{event.pk}/door/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Asistirá" in door and "Va en camino" not in door
+    assert f"/events/{event.pk}/door/{rsvp.pk}/" in door or "Registrar llegada" in door
+    events.event_cancel(event=event, actor=personas.coordinator)
+    door = client.get(f"/events/{event.pk}/door/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Registrar llegada" not in door and "walk-in" not in door.lower()
+    client.post(reverse("event_check_in", args=[event.pk, rsvp.pk]))
+    client.post(reverse("event_walk_in", args=[event.pk]))
+    rsvp.refresh_from_db()
+    assert rsvp.checked_in_at is None and selectors.attendance(event)["walk_ins"] == 0
 
 
 def test_the_door_is_only_for_the_hosting_organization(client, personas):

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # --- navigation ----------------------------------------------------------------------------------
 
@@ -31,7 +32,8 @@ from django.utils.translation import gettext_lazy as _
 NAV_GROUPS: tuple[tuple[str, Promise], ...] = (
     ("now", _("Now")),
     ("patrols", _("Patrols")),
-    ("people", _("People")),
+    # The menu of rosters and imports, not a head count ("人数": outside walk, session 18).
+    ("people", pgettext_lazy("navigation", "People")),
     ("me", _("Me")),
 )
 

@@ -111,6 +111,13 @@ def reply_text(outcome: str, response: Response, minutes: int | None) -> str:
     activation = response.activation
     code = activation.code
     words = services.reply_words(translation.get_language() or "es")
+    if outcome == "coming" and not minutes:
+        # No minutes given: none said ("(0 min)" read as "here already": outside walk).
+        return _(
+            "Vecinos %(code)s: thank you, we count you as coming. Meet at %(place)s. Observe "
+            "from a safe distance, do not interfere. Reply %(arrived)s when you arrive, %(no)s "
+            "if you cannot come."
+        ) % {"code": code, "place": activation.staging_point, **words}
     if outcome == "coming":
         return _(
             "Vecinos %(code)s: thank you, we count you as coming (%(min)s min). Meet at "

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vecinos.core.crypto import EncryptedTextField
 
@@ -244,7 +245,9 @@ class Rsvp(models.Model):
     class Status(models.TextChoices):
         # Asked on the web, waiting for the link sent to the phone or email to be opened.
         PENDING = "pending", _("Waiting for confirmation")
-        GOING = "going", _("Going")
+        # Coming to the event ("Asistirá"), not on the way like a call-out's "Going" (outside
+        # walk, session 18: the door list said people who had arrived were "on the way").
+        GOING = "going", pgettext_lazy("event RSVP", "Going")
         WAITLIST = "waitlist", _("Waitlist")
         CANCELLED = "cancelled", _("Cancelled")
 

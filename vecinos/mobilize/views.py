@@ -657,6 +657,9 @@ def event_check_in(request: HttpRequest, event_id: int, rsvp_id: int) -> HttpRes
     rsvp = Rsvp.objects.filter(pk=rsvp_id, event=event).first()
     if rsvp is None:
         raise Http404
+    if event.cancelled:  # nobody arrives at a cancelled event (the door page hides the buttons)
+        messages.error(request, _("This event is cancelled."))
+        return redirect("event_door", event.pk)
     events.check_in(event=event, rsvp=rsvp, actor=member_of(request))
     messages.success(request, _("Checked in."))
     return redirect(f"{reverse('event_door', args=[event.pk])}?q={request.POST.get('q', '')}")
@@ -666,6 +669,9 @@ def event_check_in(request: HttpRequest, event_id: int, rsvp_id: int) -> HttpRes
 @require_POST
 def event_walk_in(request: HttpRequest, event_id: int) -> HttpResponse:
     event = _managed_event(request, event_id)
+    if event.cancelled:
+        messages.error(request, _("This event is cancelled."))
+        return redirect("event_door", event.pk)
     events.walk_in(
         event=event, actor=member_of(request), delta=-1 if request.POST.get("minus") else 1
     )
