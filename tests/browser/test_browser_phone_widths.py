@@ -91,4 +91,22 @@ def test_the_alert_review_fits_a_phone_with_its_cost_table(live_server, new_page
     expect(table).to_be_visible()
     expect(table.locator("tbody tr")).not_to_have_count(0)
     assert page.evaluate(FITS), page.evaluate("document.documentElement.scrollWidth")
+    # Read whole, not cut off in a box that scrolls sideways with no hint (outside walk): one
+    # card per language, each figure named.
+    assert table.evaluate("el => el.scrollWidth <= el.clientWidth"), table.evaluate(
+        "el => [el.scrollWidth, el.clientWidth]"
+    )
+    cost = table.locator("tbody tr").first.locator("td").last
+    assert cost.evaluate("el => getComputedStyle(el, '::before').content") == '"Estimated cost"'
+    # Each figure beside its name: a cell's content is one piece, not split over the card's
+    # rows (a voice call's "Voice call · Español" was).
+    split = table.evaluate(
+        """el => Array.from(el.querySelectorAll('tbody td')).filter(td => {
+             const last = td.lastElementChild;
+             return last && last.getBoundingClientRect().top - td.getBoundingClientRect().top > 20;
+           }).map(td => td.textContent)"""
+    )
+    assert not split, split
+    total = page.locator("#alert-total-cost").evaluate("el => el.getBoundingClientRect().right")
+    assert total <= page.evaluate("document.documentElement.clientWidth"), total
     assert not page.problems, page.problems

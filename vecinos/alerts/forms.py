@@ -298,6 +298,27 @@ class AlertForm(forms.Form):
         "message_en": "message_en",
     }
 
+    def error_links(self) -> list[tuple[str, str, str]]:
+        """(id to jump to, name, first message) of each field with an error, in the page's
+        order: the summary at the top of the composer lists them (outside walk: on a phone an
+        error far down the page left the button seeming to do nothing)."""
+        names = [n for n in self.fields if not n.startswith("details_")]
+        at = names.index("all_languages") + 1
+        names[at:at] = [n for n in self.fields if n.startswith("details_")]
+        links = []
+        for name in names:
+            bound = self[name]
+            if not bound.errors:
+                continue
+            if name == "polygon":  # drawn on the map: the "Where" box holds it
+                anchor, label = "alert-where", str(_("Where"))
+            elif name == "tiers":  # a box per audience: the first one
+                anchor, label = f"{bound.auto_id}_0", str(bound.label)
+            else:
+                anchor, label = bound.auto_id, str(bound.label)
+            links.append((anchor, label, str(bound.errors[0])))
+        return links
+
     def add_service_errors(self, errors: dict[str, str]) -> None:
         for key, message in errors.items():
             field = self.SERVICE_FIELDS.get(key)

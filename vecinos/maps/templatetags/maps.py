@@ -15,13 +15,17 @@ register = template.Library()
 
 
 @register.inclusion_tag("maps/_basemap.html", takes_context=True)
-def basemap(context) -> dict:
-    """Without tiles, the people who can add them are told how; everyone else what to do."""
+def basemap(context, read_only: bool = False) -> dict:
+    """Without tiles, the people who can add them are told how; everyone else what to do, on a
+    map that takes a tap or a typed place. ``{% basemap read_only=True %}`` marks a map nothing
+    is entered on (the public map, the console's): it has no such hint (outside walk: "Tap the
+    spot" on maps where nothing can be tapped or typed)."""
     source = tiles.source()
     nav = context.get("nav")
     return {
         "tiles_url": source.url if source else "",
         "for_admins": bool(nav is not None and nav.may["zone_list"]),
+        "read_only": read_only,
     }
 
 

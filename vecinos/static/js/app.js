@@ -47,6 +47,14 @@
       });
     });
 
+    // After a refused submission, the summary of what to fix takes the focus, so the page
+    // opens on it and screen readers read it (on a phone the field at fault may be far below
+    // the button that was pressed).
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) {
+      summary.focus();
+    }
+
     // Print recovery codes.
     document.querySelectorAll("button[data-print]").forEach(function (button) {
       button.hidden = false;

@@ -60,9 +60,11 @@
     return window.protomapsL.leafletLayer(options);
   }
 
+  // Bottom right: the zoom and drawing buttons stand in a column on the left, as tall as a
+  // phone's map (outside walk: the note covered "Move the shape" and "Remove the shape").
   function note(map, text, className) {
     var Control = L.Control.extend({
-      options: { position: "bottomleft" },
+      options: { position: "bottomright" },
       onAdd: function () {
         var box = L.DomUtil.create("div", className);
         box.textContent = text;
@@ -105,7 +107,9 @@
         },
         function () {
           map.getContainer().classList.remove("has-basemap");
-          note(map, hint, "map-hint-streets");
+          if (hint) {
+            note(map, hint, "map-hint-streets");
+          }
         }
       );
     } else if (/\.(mvt|pbf)$/i.test(url.split(/[?#]/)[0])) {
