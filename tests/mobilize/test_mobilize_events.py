@@ -114,6 +114,16 @@ def test_public_events_are_listed_with_a_page_a_feed_and_a_qr_code(client, perso
     assert ET.fromstring(qr.content).tag == "{http://www.w3.org/2000/svg}svg"
 
 
+def test_the_co_hosts_hint_is_for_those_who_cannot_name_any(client, personas):
+    """Outside walk, session 18: the form told a coalition coordinator, who may name every
+    organization, to ask a coalition coordinator."""
+    hint = "ask a coalition coordinator"
+    sign_in(client, personas.coalition)
+    assert hint not in client.get("/events/new/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    sign_in(client, personas.coordinator)
+    assert hint in client.get("/events/new/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
 def test_only_organizations_one_coordinates_can_be_named_co_hosts(client, login, personas):
     """Outside probe, session 17: an organization's coordinator named every organization of the
     coalition as co-host of a public "stay home" announcement, which none had agreed to."""

@@ -54,7 +54,7 @@ def test_subscribers_import_from_spanish_headers_reports_bad_rows_and_merges_dup
     assert "Columns ignored: Notas" in err
     assert "line 4: error: not a valid phone number" in err
     assert "line 5: error: no consent" in err
-    assert "line 6: skipped: same phone as line 2: merged" in err
+    assert "line 6: skipped: same phone as line 2: its details were added to that line" in err
     assert "line 7: error: unknown language: klingon" in err
     assert "line 8: error: unknown ZIP code: 99999" in err
     first = Subscriber.objects.get(phone_index=phone_index("+12135550170"))

@@ -242,10 +242,12 @@ class EventForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, organizations=None, **kwargs) -> None:
+    def __init__(self, *args, organizations=None, any_host: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if organizations is None:
             organizations = Organization.objects.all()
+        if any_host:
+            self.fields["hosts"].help_text = ""
         for name in ("organization", "hosts"):
             field = self.fields[name]
             assert isinstance(field, forms.ModelChoiceField)

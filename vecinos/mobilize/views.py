@@ -540,7 +540,13 @@ def event_new(request: HttpRequest) -> HttpResponse:
     actor = member_of(request)
     if not network.is_coordinator(actor):
         raise PermissionDenied
-    form = EventForm(request.POST or None, organizations=network.organizations_for_roster(actor))
+    form = EventForm(
+        request.POST or None,
+        organizations=network.organizations_for_roster(actor),
+        # A coalition coordinator may name any organization: no "ask a coalition coordinator"
+        # (outside walk, session 18).
+        any_host=network.is_coalition_coordinator(actor),
+    )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:

@@ -350,7 +350,10 @@ def _parse(
         first.name = first.name or row.name
         first.email = first.email or row.email
         first.areas += [a for a in row.areas if a.key not in {b.key for b in first.areas}]
-        result.skip(line, _("same phone as line %(line)s: merged") % {"line": first.line})
+        # Not imported on its own: its details went into the first line's (outside walk: "merged"
+        # under "skipped" read as a contradiction).
+        reason = _("same phone as line %(line)s: its details were added to that line")
+        result.skip(line, reason % {"line": first.line})
     return list(rows.values())
 
 
