@@ -613,6 +613,9 @@ def test_organizers_cancel_an_event_and_everyone_coming_is_told(client, personas
     client.logout()
     page = client.get(f"/events/{event.pk}/").content.decode()
     assert "This event is cancelled." in page and "I will be there" not in page
+    # Said before the details, and nothing invites anyone else (outside walk, session 18).
+    assert page.index("This event is cancelled.") < page.index("City Hall steps")
+    assert "qr.svg" not in page and "Link to share" not in page
     assert "Rally for families" not in client.get("/events/").content.decode()
 
 
