@@ -113,6 +113,12 @@ def test_korean_guidance_from_the_composer_reaches_a_korean_responder_s_ask(clie
     assert KOREAN in ask and "갑니다" in ask and "distancia" not in ask
     [ask_es] = outbox_to(rosa.phone)
     assert "Observe desde una distancia segura." in ask_es and KOREAN not in ask_es
+    # The board names each language's guidance, the page's own first, the others folded
+    # (outside walk, session 18: thirteen unlabelled texts, Arabic first).
+    board = client.get(f"/mobilize/{activation.pk}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    sent = board[board.index("Indicaciones enviadas") :]
+    assert sent.index('lang="es">Español<') < sent.index("<details") < sent.index("한국어")
+    assert sent.index(KOREAN) > sent.index("한국어")
 
 
 def test_a_too_long_guidance_in_another_language_is_refused_on_its_field(client, personas):

@@ -170,10 +170,7 @@ def callout_detail(request: HttpRequest, activation_id: int) -> HttpResponse:
             "stand_down_form": StandDownForm(),
             "can_approve": activation.status == Activation.Status.PENDING
             and services.may_approve(viewer, activation),
-            "guidance": [
-                (lang, text, "rtl" if languages.is_rtl(lang) else "ltr")
-                for lang, text in sorted(activation.guidance.items())
-            ],
+            "guidance": _guidance_sent(activation),
             "history": list(activation.messages.order_by("-created_at")[:20]),
         }
     )
@@ -357,6 +354,22 @@ def callout_link(request: HttpRequest, token: str) -> HttpResponse:
 
 def _viewer(request: HttpRequest):
     return request.user if request.user.is_authenticated else None
+
+
+def _guidance_sent(activation: Activation) -> list[tuple[str, str, str, str]]:
+    """(code, its name, text, direction) of each language's guidance: the page's language
+    first, then the registry's order (it was a long unlabelled list, Arabic first: outside
+    walk, session 18)."""
+    here = languages.get(translation.get_language())
+    order = {lang.code: i for i, lang in enumerate(languages.LANGUAGES)}
+    if here is not None:
+        order[here.code] = -1
+    rows = []
+    for code, text in activation.guidance.items():
+        lang = languages.get(code)
+        name = lang.native_name if lang is not None else code
+        rows.append((code, name, text, "rtl" if languages.is_rtl(code) else "ltr"))
+    return sorted(rows, key=lambda row: (order.get(row[0], len(order)), row[0]))
 
 
 def _event_or_404(request: HttpRequest, event_id: int) -> Event:
