@@ -67,7 +67,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         ),
         "vi": (
             "Vecinos: ĐÃ XÁC NHẬN có hoạt động của cơ quan di trú gần {area} lúc {time}. "
-            "Hãy biết quyền của bạn: không mở cửa nếu không có lệnh do thẩm phán ký."
+            "Hãy biết quyền của quý vị: không mở cửa nếu không có lệnh do thẩm phán ký."
         ),
         "hy": (
             "Vecinos: ՀԱՍՏԱՏՎԱԾ ներգաղթային գործողություն։ Վայրը՝ {area}, ժամը՝ {time}։ "
