@@ -506,18 +506,6 @@ class PublicSubscribeForm(forms.Form):
                 self.add_error("place", _("Enter a ZIP code or the name of your neighborhood."))
         return data
 
-    def details_in(self) -> dict[str, str]:
-        """The details written in other languages, by language code (blank ones left out)."""
-        return {
-            code: text.strip()
-            for code in other_template_languages()
-            if (text := self.cleaned_data.get(f"details_{code}") or "").strip()
-        }
-
-    def language_details(self) -> list:
-        """(code, bound field) of each other language's details, in the registry's order."""
-        return [(code, self[f"details_{code}"]) for code in other_template_languages()]
-
     def point(self) -> tuple[float, float] | None:
         lat, lng = self.cleaned_data.get("lat"), self.cleaned_data.get("lng")
         return (lat, lng) if lat is not None and lng is not None else None

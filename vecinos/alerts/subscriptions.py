@@ -173,20 +173,26 @@ def _confirmation_sms(sub: Subscriber, area: str) -> None:
             "Vecinos: reply YES to get alerts for %(area)s (or enter the code %(code)s on the "
             "web page). Reply STOP to cancel."
         ) % {"area": area, "code": sub.confirm_code}
-    messaging.deliveries_enqueue(
-        [
-            messaging.DeliverySpec(
-                purpose="subscribe",
-                ref_type="subscriber",
-                ref_id=sub.pk,
-                contact=sub.sms,
-                body=body,
-                language=lang,
-                key=f"subscribe:{sub.pk}:{sub.confirm_code}",
-                expires_at=timezone.now() + timedelta(days=1),
-            )
-        ]
+    messaging.deliveries_enqueue([_confirmation_spec(sub, body, lang)])
+
+
+def _subscriber_text(sub: Subscriber, body: str, lang: str, key: str) -> messaging.DeliverySpec:
+    """A text about a subscription to its phone, good for a day."""
+    return messaging.DeliverySpec(
+        purpose="subscribe",
+        ref_type="subscriber",
+        ref_id=sub.pk,
+        contact=sub.sms,
+        body=body,
+        language=lang,
+        key=key,
+        expires_at=timezone.now() + timedelta(days=1),
     )
+
+
+def _confirmation_spec(sub: Subscriber, body: str, lang: str) -> messaging.DeliverySpec:
+    """The text asking a pending subscriber for their YES: one per confirmation code."""
+    return _subscriber_text(sub, body, lang, f"subscribe:{sub.pk}:{sub.confirm_code}")
 
 
 def import_confirmations(subscriber_ids: list[int], organization_name: str) -> int:
@@ -219,18 +225,7 @@ def import_confirmations(subscriber_ids: list[int], organization_name: str) -> i
                     "area": labels.get(sub.pk) or _("your area"),
                     "code": sub.confirm_code,
                 }
-            specs.append(
-                messaging.DeliverySpec(
-                    purpose="subscribe",
-                    ref_type="subscriber",
-                    ref_id=sub.pk,
-                    contact=sub.sms,
-                    body=body,
-                    language=lang,
-                    key=f"subscribe:{sub.pk}:{sub.confirm_code}",
-                    expires_at=timezone.now() + timedelta(days=1),
-                )
-            )
+            specs.append(_confirmation_spec(sub, body, lang))
         queued += messaging.deliveries_enqueue(specs)
     return queued
 
@@ -248,20 +243,8 @@ def _already_subscribed_sms(sub: Subscriber, area: str, place: str) -> None:
         ) % {"area": area, "place": place}
     day = timezone.now().date().isoformat()
     place_key = hashlib.sha256(place.lower().encode()).hexdigest()[:12]
-    messaging.deliveries_enqueue(
-        [
-            messaging.DeliverySpec(
-                purpose="subscribe",
-                ref_type="subscriber",
-                ref_id=sub.pk,
-                contact=sub.sms,
-                body=body,
-                language=lang,
-                key=f"subscribe:{sub.pk}:active:{place_key}:{day}",
-                expires_at=timezone.now() + timedelta(days=1),
-            )
-        ]
-    )
+    key = f"subscribe:{sub.pk}:active:{place_key}:{day}"
+    messaging.deliveries_enqueue([_subscriber_text(sub, body, lang, key)])
 
 
 def subscribe_public(
