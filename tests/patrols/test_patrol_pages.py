@@ -341,6 +341,12 @@ def test_finder_leaves_out_shifts_at_the_same_time_as_my_own(personas, people, l
             _, said = follow_post(client, reverse("patrol_signup", args=[offered.pk]))
             assert "You are signed up" in said
             Signup.objects.filter(shift=offered, member=people.walker).delete()
+    # The shift's own page says so instead of a "Sign up" that can only be refused (session 18).
+    page = client.get(reverse("patrol_shift", args=[clash.pk])).content.decode()
+    assert "You already have a shift at that time." in page
+    assert reverse("patrol_signup", args=[clash.pk]) not in page
+    page = client.get(reverse("patrol_shift", args=[free.pk])).content.decode()
+    assert reverse("patrol_signup", args=[free.pk]) in page
     # Another member, free at that time, still sees all of them.
     response = login(people.walker2).get(reverse("patrol_shifts"))
     shown = {s.pk for s in response.context["finder"].shifts}

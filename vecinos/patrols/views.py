@@ -126,6 +126,17 @@ def _shift_context(request: HttpRequest, shift: Shift, **extra: Any) -> dict[str
     can_patrol = services.can_patrol(user)
     lead_or_coord = services.can_report_outcome(shift, user)
     full = staffing.signed >= shift.max_people
+    # Already on another shift at that time: no "Sign up" that can only be refused (outside
+    # walk, session 18); one query, only when the button would show.
+    clash = (
+        can_patrol
+        and mine is None
+        and is_open
+        and not_over
+        and services.overlapping_signups(
+            user, starts_at=shift.starts_at, ends_at=shift.ends_at
+        ).exists()
+    )
     context = {
         "shift": shift,
         "place": shift.place,
@@ -142,7 +153,13 @@ def _shift_context(request: HttpRequest, shift: Shift, **extra: Any) -> dict[str
         "not_over": not_over,
         "check_in_from": check_in_from,
         "check_in_open": is_open and check_in_from <= now <= shift.ends_at,
-        "can_sign_up": can_patrol and mine is None and is_open and not_over and not full,
+        "clash": clash,
+        "can_sign_up": can_patrol
+        and mine is None
+        and is_open
+        and not_over
+        and not full
+        and not clash,
         "can_lead": (
             can_patrol and user.tier >= Tier.TRAINED and not staffing.has_lead and not full
         ),
@@ -150,6 +167,7 @@ def _shift_context(request: HttpRequest, shift: Shift, **extra: Any) -> dict[str
         and mine is None
         and is_open
         and not_over
+        and not clash
         and staffing.offered > 0,
         "can_outcome": lead_or_coord and under_way,
         "can_report": selectors.may_file_report(user, shift, mine) and under_way,
