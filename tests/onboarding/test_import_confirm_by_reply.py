@@ -6,9 +6,6 @@ pending (counted nowhere), texted who added them; nobody already here changes.""
 
 from __future__ import annotations
 
-import random
-import xml.etree.ElementTree as ET
-
 import pytest
 import zipcodes
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,7 +13,7 @@ from django.urls import reverse
 
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
-    signed_post,
+    text_us,
     twilio_webhooks,
 )
 from vecinos.alerts.models import Subscriber, SubscriptionArea
@@ -58,15 +55,6 @@ def _import(client, org, data: bytes, callbacks) -> ImportJob:
     return job
 
 
-def _reply(client, sender: str, body: str) -> str | None:
-    params = {"From": sender, "To": "+12135550000", "Body": body,
-              "MessageSid": "SM" + f"{random.getrandbits(128):032x}",
-              "AccountSid": "AC" + "0" * 32, "NumMedia": "0"}  # fmt: skip
-    response = signed_post(client, "/hooks/twilio/sms", params)
-    found = ET.fromstring(response.content).findall("Message")
-    return found[0].text if found else None
-
-
 def test_an_organizations_import_waits_for_each_new_numbers_yes(
     client, personas, login, django_capture_on_commit_callbacks
 ):
@@ -94,7 +82,7 @@ def test_an_organizations_import_waits_for_each_new_numbers_yes(
     assert "Org A agregó este número" in asked and "YES" in asked  # the file's language
     assert not [m for m in OutboxMessage.objects.all() if m.address == personas.dispatcher.phone]
     # Their YES subscribes them, for the place the file gave.
-    assert _reply(client, NEW, "YES") is not None
+    assert text_us(client, NEW, "YES") is not None
     new.refresh_from_db()
     assert new.status == Subscriber.Status.ACTIVE
     assert _reach(coordinator, "04401") == 1

@@ -497,14 +497,17 @@ def _write_subscribers(rows: list[_Row], organization: Organization, result: Imp
             for a in new_areas
         ],
     )
-    pending = {
-        existing[r.index][0]
-        for r in rows
-        if r.index in existing
-        and r.index not in stopped
-        and existing[r.index][1] == Subscriber.Status.PENDING
-        and not result.by_reply
-    }
+    pending = (
+        set()
+        if result.by_reply
+        else {
+            existing[r.index][0]
+            for r in rows
+            if r.index in existing
+            and r.index not in stopped
+            and existing[r.index][1] == Subscriber.Status.PENDING
+        }
+    )
     if pending:
         # They started to subscribe and an organization holds their consent: active now.
         Subscriber.objects.filter(id__in=pending).update(
