@@ -367,6 +367,9 @@ LOGGING = {
 }
 
 # --- Vecinos ----------------------------------------------------------------------------------
+# People an organization's coordinators may bring in by import in a day (members texted a link
+# to join, subscribers texted for their YES): every such row is a text in the coalition's name.
+IMPORT_TEXTS_PER_DAY = env_int("VECINOS_IMPORT_TEXTS_PER_DAY", 1000, minimum=0, maximum=1_000_000)
 INVITE_TTL_HOURS = env_int("VECINOS_INVITE_TTL_HOURS", 72, minimum=1, maximum=24 * 30)
 # How long a handled Twilio webhook is remembered (as a keyed hash) to refuse replays of it.
 WEBHOOK_REPLAY_DAYS = env_int("VECINOS_WEBHOOK_REPLAY_DAYS", 365, minimum=1, maximum=3650)

@@ -144,3 +144,66 @@ def test_an_organizations_file_texts_nobody_abroad(
     messaging.dispatch()
     assert not [m for m in OutboxMessage.objects.all() if m.address.startswith("+44")]
     assert [m for m in OutboxMessage.objects.all() if m.address == NEW]
+
+
+def _run(client, org, kind: str, data: str, callbacks, *, action: str = "import") -> ImportJob:
+    client.post(
+        reverse("import_start"),
+        {"organization": org.pk, "kind": kind,
+         "file": SimpleUploadedFile("l.csv", data.encode())},
+    )  # fmt: skip
+    job = ImportJob.objects.latest("pk")
+    with callbacks(execute=True):
+        client.post(
+            reverse("import_job", args=[job.pk]),
+            {"phone": "0", "consent": "1", "zip": "2", "name": "3", "action": action},
+        )
+    job.refresh_from_db()
+    return job
+
+
+def test_an_organization_texts_so_many_people_a_day_by_import(
+    client, personas, login, settings, django_capture_on_commit_callbacks
+):
+    """Outside probe, session 18: an organization's imports could text any number of people
+    in the coalition's name. So many a day (VECINOS_IMPORT_TEXTS_PER_DAY), counted alike for
+    members and subscribers, whoever the rows were; the rest is refused line by line, and a
+    dry run tells the same."""
+    settings.IMPORT_TEXTS_PER_DAY = 3
+    coordinator = login(personas.coordinator)
+    page = coordinator.get(reverse("import_start")).content.decode()
+    assert "Org A can bring in 3 more people today" in page
+    numbers = [f"+1207555{n:04d}" for n in range(5)]
+    members = "phone,consent,zip,name\n" + "".join(f"{p},form,04401,P{n}\n" for n, p in
+                                                   enumerate(numbers[:2]))  # fmt: skip
+    job = _run(coordinator, personas.org_a, "members", members, django_capture_on_commit_callbacks)
+    assert job.result["accepted"] == 2 and job.result["errors"] == 0
+    # One left: a dry run of three subscribers says two are over, and writes nothing.
+    subscribers = "phone,consent,zip,name\n" + "".join(f"{p},form,04401,S\n" for p in numbers[2:])
+    dry = _run(coordinator, personas.org_a, "subscribers", subscribers,
+               django_capture_on_commit_callbacks, action="dry_run")  # fmt: skip
+    assert dry.result["accepted"] == 1 and dry.result["errors"] == 2
+    assert [p[0] for p in dry.result["problems"]] == [3, 4]
+    assert (
+        "limit" in dry.result["problems"][0][2] and "2 lines are over" in dry.result["warnings"][-1]
+    )
+    job = _run(coordinator, personas.org_a, "subscribers", subscribers,
+               django_capture_on_commit_callbacks)  # fmt: skip
+    assert job.result["accepted"] == 1 and job.result["errors"] == 2
+    assert Subscriber.objects.filter(phone_index=phone_index(numbers[2])).exists()
+    assert not Subscriber.objects.filter(phone_index=phone_index(numbers[3])).exists()
+    messaging.dispatch()
+    texted = {m.address for m in OutboxMessage.objects.all()}
+    assert texted >= set(numbers[:3]) and not texted & set(numbers[3:])
+    page = coordinator.get(reverse("import_start")).content.decode()
+    assert "Org A can bring in 0 more people today" in page
+    # Nothing left today; another organization's count is its own, and the coalition's
+    # coordinators have none.
+    job = _run(coordinator, personas.org_a, "subscribers", subscribers,
+               django_capture_on_commit_callbacks)  # fmt: skip
+    assert job.result["accepted"] == 0 and job.result["errors"] == 3
+    coalition = login(personas.coalition)
+    assert "more people today" not in coalition.get(reverse("import_start")).content.decode()
+    job = _run(coalition, personas.org_a, "subscribers", subscribers,
+               django_capture_on_commit_callbacks)  # fmt: skip
+    assert job.result["accepted"] == 3 and job.result["errors"] == 0

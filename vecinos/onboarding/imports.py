@@ -16,10 +16,12 @@ import io
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal
 
 import phonenumbers
 import zipcodes
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
@@ -32,6 +34,7 @@ from vecinos.core import geo, languages
 from vecinos.core.audit import audit
 from vecinos.core.bulk import insert_rows
 from vecinos.core.crypto import encrypt
+from vecinos.core.models import AuditEvent
 from vecinos.core.tabular import HeaderMap, Table, fold, map_headers
 from vecinos.messaging import services as messaging
 from vecinos.messaging.models import Channel
@@ -723,6 +726,48 @@ def preview(
     return mapping, missing, result
 
 
+def people_left_today(organization: Organization, *, now=None) -> int:
+    """How many more people an organization's coordinators may bring in by import today. Each
+    row of such an import is texted in the coalition's name (a link to join, a YES to reply),
+    so a file of thousands of numbers would be thousands of texts (outside probe, session 18).
+    Counted from what its real imports accepted in the last 24 hours (the audit log), every
+    accepted row alike, whether the person was new, known or on the stop list: what is left
+    tells nothing about who was known."""
+    since = (now or timezone.now()) - timedelta(days=1)
+    used = 0
+    for detail in AuditEvent.objects.filter(
+        organization_id=organization.pk,
+        action__in=("import.members", "import.subscribers"),
+        created_at__gte=since,
+    ).values_list("detail", flat=True):
+        if isinstance(detail, dict) and detail.get("texted") and not detail.get("dry_run"):
+            used += int(detail.get("accepted") or 0)
+    return max(0, settings.IMPORT_TEXTS_PER_DAY - used)
+
+
+def _within_today(rows: list[_Row], organization: Organization, result: ImportResult) -> list[_Row]:
+    """The rows within what the organization may still bring in today, in the file's order;
+    the rest are refused line by line (a dry run tells the same as the real run would)."""
+    left = people_left_today(organization)
+    over = rows[left:]
+    for row in over:
+        result.error(row.line, _("over today's limit for your organization"))
+    if over:
+        result.warnings.append(
+            ngettext(
+                "%(count)s line is over today's limit: an organization can bring in %(limit)s "
+                "people a day by import, each texted in the coalition's name. Import it again "
+                "tomorrow, or ask a coalition coordinator to import it.",
+                "%(count)s lines are over today's limit: an organization can bring in "
+                "%(limit)s people a day by import, each texted in the coalition's name. Import "
+                "them again tomorrow, or ask a coalition coordinator to import them.",
+                len(over),
+            )
+            % {"count": len(over), "limit": settings.IMPORT_TEXTS_PER_DAY}
+        )
+    return rows[:left]
+
+
 def _default_language(organization: Organization) -> str:
     language = (organization.languages or ["es"])[0]
     return language if language in LANGUAGE_CODES else "es"
@@ -765,6 +810,8 @@ def run_import(
             _("Columns ignored: %(columns)s") % {"columns": ", ".join(mapping.unknown[:20])}
         )
     rows = _parse(kind, table, mapping, _Places(), result, _default_language(organization))
+    if held:
+        rows = _within_today(rows, organization, result)
     write = _import_subscribers if kind == "subscribers" else _import_members
     for start in range(0, len(rows), chunk):
         with transaction.atomic():
@@ -791,6 +838,7 @@ def run_import(
             errors=result.errors,
             dry_run=dry_run,
             via=via,
+            texted=held,  # each accepted row is texted: counted by people_left_today
         )
         audit(
             f"import.{kind}.counts",

@@ -17,7 +17,7 @@ from vecinos.network import selectors as network
 from vecinos.network.models import Member, Organization
 from vecinos.onboarding import joining, services
 from vecinos.onboarding.forms import FIELD_LABELS, MappingForm, UploadForm
-from vecinos.onboarding.imports import headers_for, preview
+from vecinos.onboarding.imports import headers_for, people_left_today, preview
 from vecinos.onboarding.models import ImportJob
 
 
@@ -70,11 +70,16 @@ def import_start(request: HttpRequest) -> HttpResponse:
     waiting = joining.waiting(None if org_ids is None else list(org_ids))
     if waiting:
         audit("import.pending_view", actor=member, shown=len(waiting))
+    coalition_wide = network.is_coalition_coordinator(member)
     context = {
         "form": form,
         "jobs": jobs,
         "waiting": waiting,
-        "coalition_wide": network.is_coalition_coordinator(member),
+        "coalition_wide": coalition_wide,
+        # Each person an organization brings in is texted: so many a day (imports.py).
+        "left_today": []
+        if coalition_wide
+        else [(org, people_left_today(org)) for org in organizations.order_by("name")],
     }
     return render(request, "onboarding/import_start.html", context)
 
