@@ -730,26 +730,32 @@ def people_left_today(organization: Organization, *, now=None) -> int:
     """How many more people an organization's coordinators may bring in by import today. Each
     row of such an import is texted in the coalition's name (a link to join, a YES to reply),
     so a file of thousands of numbers would be thousands of texts (outside probe, session 18).
-    Counted from what its real imports accepted in the last 24 hours (the audit log), every
-    accepted row alike, whether the person was new, known or on the stop list: what is left
-    tells nothing about who was known."""
+    Counted from the rows its real imports took in the last 24 hours (``import.texted`` in the
+    audit log), every row alike, whether the person was new, known or on the stop list: what is
+    left tells nothing about who was known."""
     since = (now or timezone.now()) - timedelta(days=1)
-    used = 0
-    for detail in AuditEvent.objects.filter(
-        organization_id=organization.pk,
-        action__in=("import.members", "import.subscribers"),
-        created_at__gte=since,
-    ).values_list("detail", flat=True):
-        if isinstance(detail, dict) and detail.get("texted") and not detail.get("dry_run"):
-            used += int(detail.get("accepted") or 0)
+    used = sum(
+        int(detail.get("rows") or 0) if isinstance(detail, dict) else 0
+        for detail in AuditEvent.objects.filter(
+            organization_id=organization.pk, action="import.texted", created_at__gte=since
+        ).values_list("detail", flat=True)
+    )
     return max(0, settings.IMPORT_TEXTS_PER_DAY - used)
 
 
-def _within_today(rows: list[_Row], organization: Organization, result: ImportResult) -> list[_Row]:
+def _within_today(
+    rows: list[_Row], organization: Organization, result: ImportResult, *, actor, dry_run: bool
+) -> list[_Row]:
     """The rows within what the organization may still bring in today, in the file's order;
-    the rest are refused line by line (a dry run tells the same as the real run would)."""
-    left = people_left_today(organization)
-    over = rows[left:]
+    the rest are refused line by line (a dry run tells the same as the real run would). A real
+    run takes its rows under the organization's lock, so two imports at once share one day."""
+    with transaction.atomic():
+        if not dry_run:
+            Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        left = people_left_today(organization)
+        taken, over = rows[:left], rows[left:]
+        if taken and not dry_run:
+            audit("import.texted", actor=actor, organization_id=organization.pk, rows=len(taken))
     for row in over:
         result.error(row.line, _("over today's limit for your organization"))
     if over:
@@ -765,7 +771,7 @@ def _within_today(rows: list[_Row], organization: Organization, result: ImportRe
             )
             % {"count": len(over), "limit": settings.IMPORT_TEXTS_PER_DAY}
         )
-    return rows[:left]
+    return taken
 
 
 def _default_language(organization: Organization) -> str:
@@ -811,7 +817,7 @@ def run_import(
         )
     rows = _parse(kind, table, mapping, _Places(), result, _default_language(organization))
     if held:
-        rows = _within_today(rows, organization, result)
+        rows = _within_today(rows, organization, result, actor=actor, dry_run=dry_run)
     write = _import_subscribers if kind == "subscribers" else _import_members
     for start in range(0, len(rows), chunk):
         with transaction.atomic():
@@ -838,7 +844,6 @@ def run_import(
             errors=result.errors,
             dry_run=dry_run,
             via=via,
-            texted=held,  # each accepted row is texted: counted by people_left_today
         )
         audit(
             f"import.{kind}.counts",
