@@ -189,7 +189,17 @@ def status_update(*, provider_id: str, status: str, error_code: str = "") -> boo
     mapped = TWILIO_STATUS.get(status)
     if mapped is None or not provider_id:
         return False
-    delivery = Delivery.objects.filter(provider_id=provider_id).first()
+    # One row per provider id: no order (first() orders by id). On PostgreSQL, with statistics
+    # taken while a fan-out's rows had no provider id yet, ORDER BY id LIMIT 1 was planned as a
+    # walk of the primary key from the oldest row: 32 ms and 107,000 buffers for each callback
+    # of a 51,557-message fan-out (Twilio sends two or three a message), instead of one lookup.
+    # Only what is needed: no body decrypted for each callback.
+    found = (
+        Delivery.objects.filter(provider_id=provider_id)
+        .order_by()
+        .only("id", "status", "contact_id")[:1]
+    )
+    delivery = found[0] if found else None
     if delivery is None:
         return False
     if delivery.status in FINAL_STATUSES and (
