@@ -553,18 +553,6 @@ def twilio_signature(path: str, params: dict, *, token: str = WEBHOOK_TOKEN) -> 
     return RequestValidator(token).compute_signature(PUBLIC_URL + path, params)
 
 
-def text_us(client, sender: str, body: str) -> str | None:
-    """A text from ``sender`` to our number through the signed SMS webhook; our reply, if any
-    (needs the ``twilio_webhooks`` fixture)."""
-    params = {"From": sender, "To": "+12135550000", "Body": body,
-              "MessageSid": "SM" + secrets.token_hex(16),
-              "AccountSid": "AC" + "0" * 32, "NumMedia": "0"}  # fmt: skip
-    response = signed_post(client, "/hooks/twilio/sms", params)
-    assert response.status_code == 200
-    found = ElementTree.fromstring(response.content).findall("Message")
-    return found[0].text if found else None
-
-
 def signed_post(client, path: str, params: dict, *, token: str = WEBHOOK_TOKEN, signature=None):
     """POST a webhook with Django's test client; signature=False sends none."""
     if signature is None:

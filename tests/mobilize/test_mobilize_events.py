@@ -21,7 +21,7 @@ from tests.conftest import make_member, sign_in
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
     signed_post,
-    text_us,
+    sms_reply,
     twilio_webhooks,
 )
 from vecinos.alerts import services as alert_services
@@ -63,7 +63,7 @@ def new_number() -> str:
             return number
 
 
-text = text_us
+text = sms_reply
 
 
 def rally(personas, **kw) -> Event:

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
-    text_us,
+    sms_reply,
     twilio_webhooks,
 )
 from vecinos.alerts.models import Subscriber, SubscriptionArea
@@ -82,7 +82,7 @@ def test_an_organizations_import_waits_for_each_new_numbers_yes(
     assert "Org A agregó este número" in asked and "YES" in asked  # the file's language
     assert not [m for m in OutboxMessage.objects.all() if m.address == personas.dispatcher.phone]
     # Their YES subscribes them, for the place the file gave.
-    assert text_us(client, NEW, "YES") is not None
+    assert sms_reply(client, NEW, "YES") is not None
     new.refresh_from_db()
     assert new.status == Subscriber.Status.ACTIVE
     assert _reach(coordinator, "04401") == 1
