@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.conftest import sign_in
 from vecinos.alerts.models import Subscriber, SubscriptionArea
 from vecinos.network.demo import load_demo
 from vecinos.network.models import Member, Zone
@@ -47,6 +48,25 @@ def test_the_demo_has_events_a_stranger_can_rsvp_to(demo, client):
     rally = Event.objects.get(kind="rally")
     detail = client.get(f"/events/{rally.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "3 of 5 taken" in detail and "I will be there" in detail
+
+
+def test_the_demo_has_a_call_out_on_its_board(demo, client):
+    """Outside walk, session 18: the demo had no call-out, so the board (who is coming, the
+    guidance in each language) could only be seen after making one. Its responders were
+    asked by text, in their language."""
+    from vecinos.messaging import services as messaging
+    from vecinos.mobilize.models import Activation
+
+    activation = Activation.objects.get()
+    assert activation.status == Activation.Status.OPEN
+    sign_in(client, Member.objects.get(username="dispatcher"))
+    board = client.get(f"/mobilize/{activation.pk}/", HTTP_ACCEPT_LANGUAGE="es")
+    page = board.content.decode()
+    assert board.status_code == 200 and "Mariachi Plaza" in page
+    assert "Lleguen en parejas" in page and "Come in pairs" in page
+    messaging.dispatch()
+    asked = [m for m in OutboxMessage.objects.all() if "Mariachi Plaza" in m.body]
+    assert len(asked) >= 2
 
 
 def test_demo_staff_see_their_current_code_and_can_sign_in_with_it(demo, client):

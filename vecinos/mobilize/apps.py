@@ -9,10 +9,11 @@ class MobilizeConfig(AppConfig):
 
     def ready(self) -> None:
         from vecinos.core.extensions import add_demo_step, add_nav, add_purge_step
-        from vecinos.mobilize.demo import load_events
+        from vecinos.mobilize.demo import load_callout, load_events
         from vecinos.mobilize.purge import purge_personal
 
         add_demo_step("mobilize", load_events, order=60)
+        add_demo_step("mobilize.callout", load_callout, order=61)
 
         # Call-out answers and RSVPs point at people: first.
         add_purge_step("mobilize", purge_personal, order=10)

@@ -1,6 +1,8 @@
 """The demo's events: a public rally with places to take and a training, so a stranger can RSVP,
-see the waitlist, check people in at the door, and edit or call an event off, by clicking.
-Dates are days after the demo is loaded; everything is fictional (555-01XX numbers)."""
+see the waitlist, check people in at the door, and edit or call an event off, by clicking; and a
+call-out already sent to the responders near Boyle Heights, so its board (who is coming, the
+guidance in each language, the texts to send) can be seen without making one first. Dates are
+days after the demo is loaded; everything is fictional (555-01XX numbers)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from vecinos.mobilize import events
+from vecinos.alerts.models import Tier
+from vecinos.mobilize import events, services
 from vecinos.network import demo as network_demo
 from vecinos.network.models import Member, Organization
 
@@ -52,3 +55,24 @@ def load_events(say: Callable[[str], None]) -> None:
         trainer=coordinator,
     )
     say("Events: a public rally (5 places, 3 taken) and a know-your-rights training.")
+
+
+def load_callout(say: Callable[[str], None]) -> None:
+    dispatcher = Member.objects.filter(username=network_demo.DISPATCHER).first()
+    if dispatcher is None or not services.can_activate(dispatcher):
+        return
+    activation = services.activation_create(
+        actor=dispatcher,
+        staging_point="Mariachi Plaza, 1831 E 1st St",
+        needed_by=timezone.now() + timedelta(minutes=45),
+        roles={"observer": 2, "driver": 1},
+        tiers=[Tier.RESPONDERS],
+        guidance={
+            "es": "Lleguen en parejas. Observen y documenten desde la banqueta; no interfieran.",
+            "en": "Come in pairs. Observe and document from the sidewalk; do not interfere.",
+        },
+        point=(34.0471, -118.2199),
+        radius_m=8000,
+    )
+    services.activation_send(activation=activation, actor=dispatcher)
+    say("Call-outs: 2 legal observers and a driver asked to Mariachi Plaza (responders).")
