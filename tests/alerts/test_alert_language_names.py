@@ -26,3 +26,25 @@ def test_not_reached_yet_names_each_language(client, login, personas):
     assert '<td data-label="Idioma">Tu&#x27;un savi (Mixteco)</td>' in page
     assert '<td data-label="Idioma">ko</td>' not in page
     assert '<td data-label="Idioma">mix</td>' not in page
+
+
+@pytest.mark.django_db
+def test_the_phone_tree_and_the_captains_calls_name_each_language(client, login, personas):
+    """A captain about to call someone, and the coordinators' phone tree, see "Español
+    (Spanish)", not "es" (the captain's page showed the code)."""
+    from tests.alerts.test_alert_pages import assigned
+    from tests.conftest import make_member
+    from vecinos.network.models import Role, Tier
+
+    ana = make_member("ana.captain", org=personas.org_a, roles=(Role.CAPTAIN,), tier=Tier.VOUCHED)
+    call = assigned(personas, ana, "+13235550141")
+    login(ana)
+    page = client.get(reverse("captain"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<span class="badge">Español (Spanish)</span>' in page
+    assert '<span class="badge">es</span>' not in page
+    login(personas.dispatcher)
+    tree = client.get(
+        reverse("alert_tree", args=[call.alert_id]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert '<span class="badge">Español (Spanish)</span>' in tree
+    assert '<span class="badge">es</span>' not in tree
