@@ -119,33 +119,6 @@ def test_a_number_that_never_replies_is_forgotten_after_30_days(
     assert not waiting.exists()
 
 
-@pytest.mark.parametrize("kind", ["subscribers", "members"])
-def test_an_organizations_file_texts_nobody_abroad(
-    personas, login, django_capture_on_commit_callbacks, kind
-):
-    """Outside probe, session 18: a members import of 300 UK numbers sent 300 texts in the
-    coalition's name. Numbers outside the country are refused, row by row."""
-    coordinator = login(personas.coordinator)
-    data = f"phone,consent,zip,name\n+447911123456,form,90033,A\n{NEW},form,04401,B\n"
-    coordinator.post(
-        reverse("import_start"),
-        {"organization": personas.org_a.pk, "kind": kind,
-         "file": SimpleUploadedFile("l.csv", data.encode())},
-    )  # fmt: skip
-    job = ImportJob.objects.latest("pk")
-    with django_capture_on_commit_callbacks(execute=True):
-        coordinator.post(
-            reverse("import_job", args=[job.pk]),
-            {"phone": "0", "consent": "1", "zip": "2", "name": "3", "action": "import"},
-        )
-    job.refresh_from_db()
-    assert job.result["errors"] == 1 and job.result["accepted"] == 1
-    assert "outside the country" in job.result["problems"][0][2]
-    messaging.dispatch()
-    assert not [m for m in OutboxMessage.objects.all() if m.address.startswith("+44")]
-    assert [m for m in OutboxMessage.objects.all() if m.address == NEW]
-
-
 def _run(client, org, kind: str, data: str, callbacks, *, action: str = "import") -> ImportJob:
     client.post(
         reverse("import_start"),
@@ -160,6 +133,22 @@ def _run(client, org, kind: str, data: str, callbacks, *, action: str = "import"
         )
     job.refresh_from_db()
     return job
+
+
+@pytest.mark.parametrize("kind", ["subscribers", "members"])
+def test_an_organizations_file_texts_nobody_abroad(
+    personas, login, django_capture_on_commit_callbacks, kind
+):
+    """Outside probe, session 18: a members import of 300 UK numbers sent 300 texts in the
+    coalition's name. Numbers outside the country are refused, row by row."""
+    coordinator = login(personas.coordinator)
+    data = f"phone,consent,zip,name\n+447911123456,form,90033,A\n{NEW},form,04401,B\n"
+    job = _run(coordinator, personas.org_a, kind, data, django_capture_on_commit_callbacks)
+    assert job.result["errors"] == 1 and job.result["accepted"] == 1
+    assert "outside the country" in job.result["problems"][0][2]
+    messaging.dispatch()
+    assert not [m for m in OutboxMessage.objects.all() if m.address.startswith("+44")]
+    assert [m for m in OutboxMessage.objects.all() if m.address == NEW]
 
 
 def test_an_organization_texts_so_many_people_a_day_by_import(
