@@ -160,3 +160,50 @@ def test_an_account_its_author_alone_vetted_is_not_the_second_person(personas):
     )  # fmt: skip
     assert not alerts.may_approve(personas.coalition, other)
     assert Organization.objects.filter(pk=org.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_ring_or_a_long_chain_of_the_authors_accounts_is_not_a_second_person(personas):
+    """Outside probe, session 19: two accounts the author invited and vouched for, vouching for
+    each other, counted as independent (the ring was taken for someone else's vetting) and
+    approved the author's public alert; a chain of eight or more such accounts counted as "a
+    chain too long to be a sock puppet's". Neither reaches anyone but the author."""
+    from datetime import date
+
+    from vecinos.network import services as network
+    from vecinos.network.models import Membership
+
+    author, org = personas.coordinator, personas.org_a
+
+    def account(name: str, phone: str, *vetters):
+        person = make_member(name, org=org, roles=(Role.PATROL,), phone=phone)
+        for vetter in vetters:
+            network.vouch_record(actor=vetter, member=person)
+        return person
+
+    p = account("ring.p", "+12135550181", author)
+    q = account("ring.q", "+12135550182", author)
+    network.vouch_record(actor=q, member=p)
+    network.vouch_record(actor=p, member=q)
+    chain = [p]
+    for n in range(10):
+        chain.append(account(f"chain{n}", f"+1213555017{n}", author, chain[-1]))
+    approvers = [p, q, chain[-1]]
+    for person in approvers:
+        network.training_record(
+            actor=author, member=person, topic="alerts", completed_on=date.today()
+        )
+        Membership.objects.create(member=person, organization=org, role=Role.ORG_COORDINATOR)
+    alert = alerts.alert_create(
+        actor=author, kind=Alert.Kind.NOTICE, tiers=[Tier.PUBLIC], messages={"es": "Aviso"},
+        point=(34.04, -118.21), radius_m=1000,
+    )  # fmt: skip
+    alerts.alert_send(alert=alert, actor=author)
+    for person in approvers:
+        assert not alerts.may_approve(person, alert), person.username
+        with pytest.raises(alerts.NotAllowed):
+            alerts.alert_approve(alert=alert, actor=person)
+    # Someone independent vouching for one link of the ring or the chain grounds everyone
+    # after it.
+    network.vouch_record(actor=personas.coalition, member=q)
+    assert all(alerts.may_approve(person, alert) for person in approvers)

@@ -135,35 +135,46 @@ def requires_two_factor(member: Member) -> bool:
     )
 
 
-def vetted_only_by(member: Member, author: Member | None, *, depth: int = 8) -> bool:
+# How many people a look through someone's vetting may visit before it gives up (and counts
+# them as not independent): a coalition's whole membership, with room to spare.
+VETTING_LOOK_LIMIT = 5000
+
+
+def vetted_only_by(member: Member, author: Member | None) -> bool:
     """True when every way `member` was vetted (vouches, recorded trainings) leads back to
     `author`: someone the author alone brought in, directly or through people the author alone
     brought in. Such a person is not a second, independent person for the author's alerts.
 
-    Members nobody vetted (founding accounts made from the command line) stand on their own.
-    """
-    if author is None:
+    A person is independent of the author when, going up through who vetted whom without
+    passing through the author, one reaches someone nobody vetted (a founding account made
+    from the command line, who stands on their own). People who vouched for each other in a
+    ring reach no one that way: a ring is the author's (outside probe, session 19: two accounts
+    the author invited and vouched for, vouching for each other, counted as independent and
+    approved the author's public alert; and a chain of eight such accounts counted as a chain
+    too long to be a sock puppet's). One query per generation; fails closed past
+    VETTING_LOOK_LIMIT people."""
+    if author is None or member.pk == author.pk:
         return False
-
-    seen: dict[int, bool] = {}
-
-    def only_author(pk: int, level: int) -> bool:
-        if pk == author.pk:
+    seen = {member.pk}
+    generation = {member.pk}
+    while generation:
+        vetters: dict[int, set[int]] = {pk: set() for pk in generation}
+        for pk, voucher in Vouch.objects.filter(member_id__in=generation).values_list(
+            "member_id", "voucher_id"
+        ):
+            vetters[pk].add(voucher)
+        for pk, recorder in Training.objects.filter(
+            member_id__in=generation, recorded_by__isnull=False
+        ).values_list("member_id", "recorded_by_id"):
+            vetters[pk].add(recorder)
+        following: set[int] = set()
+        for pk, found in vetters.items():
+            found.discard(pk)  # a founder's own training record vets nobody
+            if not found:
+                return False  # someone nobody vetted, reached without the author
+            following |= found - seen - {author.pk}
+        seen |= following
+        if len(seen) > VETTING_LOOK_LIMIT:
             return True
-        if pk in seen:
-            return seen[pk]
-        seen[pk] = False  # a cycle does not make anyone independent of the author
-        vetters = set(Vouch.objects.filter(member_id=pk).values_list("voucher_id", flat=True))
-        vetters |= set(
-            Training.objects.filter(member_id=pk, recorded_by__isnull=False).values_list(
-                "recorded_by_id", flat=True
-            )
-        )
-        if not vetters or level >= depth:
-            result = False  # a founding account, or a chain too long to be a sock puppet's
-        else:
-            result = all(only_author(v, level + 1) for v in vetters)
-        seen[pk] = result
-        return result
-
-    return member.pk != author.pk and only_author(member.pk, 0)
+        generation = following
+    return True
