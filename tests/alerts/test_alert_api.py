@@ -181,6 +181,11 @@ def test_follow_up_goes_to_the_original_recipients(client, personas):
     assert response.status_code == 201
     follow = Alert.objects.get(pk=response.json()["id"])
     assert follow.parent_id == first and follow.tiers == [Tier.INTERNAL]
+    # An organization's coordinator's alert waits for a second person (outside probe, 19).
+    assert follow.status == Alert.Status.PENDING and follow.recipients_count == 0
+    approved = post(client, f"/api/v1/alerts/{follow.pk}/approve", {}, personas.dispatcher)
+    assert approved.status_code == 200, approved.content
+    follow.refresh_from_db()
     assert follow.recipients_count == 2
 
 

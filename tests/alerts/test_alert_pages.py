@@ -324,6 +324,12 @@ def test_all_clear_from_the_page_goes_to_exactly_the_original_recipients(client,
     follow = Alert.objects.exclude(pk=alert.pk).get()
     assert response["Location"] == reverse("alert_detail", args=[follow.pk])
     client.post(reverse("alert_send", args=[follow.pk]))
+    # An organization's coordinator's alert waits for a second person (outside probe, 19).
+    follow.refresh_from_db()
+    assert follow.status == Alert.Status.PENDING
+    assert not AlertRecipient.objects.filter(alert=follow).exists()
+    login(personas.dispatcher)
+    client.post(reverse("alert_approve", args=[follow.pk]))
     got = set(AlertRecipient.objects.filter(alert=follow).values_list("subscriber_id", flat=True))
     assert got == original and follow.parent_id == alert.pk
 

@@ -207,3 +207,46 @@ def test_a_ring_or_a_long_chain_of_the_authors_accounts_is_not_a_second_person(p
     # after it.
     network.vouch_record(actor=personas.coalition, member=q)
     assert all(alerts.may_approve(person, alert) for person in approvers)
+
+
+@pytest.mark.django_db
+def test_an_organizations_coordinators_alert_to_the_coalitions_people_waits_for_a_second_person(
+    client, personas, login
+):
+    """Outside probe, session 19: an organization's coordinator alone sent "sighting confirmed",
+    nothing verified, to every dispatcher, verifier, responder and member of every
+    organization. Only dispatchers and the coalition's coordinators send at once."""
+    from django.urls import reverse
+
+    from vecinos.alerts.models import AlertRecipient
+
+    for member in (personas.dispatcher, personas.verifier):
+        alerts.ensure_member_subscriber(member)
+    alert = alerts.alert_create(
+        actor=personas.coordinator,
+        kind=Alert.Kind.SIGHTING,
+        tiers=[Tier.INTERNAL, Tier.RESPONDERS, Tier.MEMBERS],
+        messages={"es": "Operativo confirmado", "en": "Operation confirmed"},
+        point=(34.04, -118.21),
+        radius_m=50000,
+    )
+    coordinator = login(personas.coordinator)
+    draft = coordinator.get(reverse("alert_detail", args=[alert.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert "waits for a second person" in draft.content.decode()
+    sent = coordinator.post(
+        reverse("alert_send", args=[alert.pk]), HTTP_ACCEPT_LANGUAGE="en", follow=True
+    )
+    assert "a dispatcher or another coordinator must approve it" in sent.content.decode()
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.PENDING
+    assert not AlertRecipient.objects.filter(alert=alert).exists()
+    assert not Delivery.objects.filter(ref_type="alert", ref_id=alert.pk).exists()
+    login(personas.dispatcher).post(reverse("alert_approve", args=[alert.pk]))
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.SENT and alert.recipients_count >= 2
+    # A dispatcher's own alert to the same people goes at once.
+    own = alerts.alert_create(
+        actor=personas.dispatcher, kind=Alert.Kind.SIGHTING, tiers=[Tier.INTERNAL],
+        messages={"es": "Operativo confirmado"},
+    )  # fmt: skip
+    assert alerts.alert_send(alert=own, actor=personas.dispatcher).status == Alert.Status.SENT

@@ -496,6 +496,9 @@ def test_another_organizations_coordinator_cannot_see_or_stand_down(client, pers
 def test_names_on_the_board_only_for_those_allowed(client, personas):
     ben = responder(personas.org_b, "ben.b", "en")
     activation = callout(personas, actor=personas.coordinator)
+    # An organization's coordinator's call-out waits for a second person (outside probe, 19).
+    assert activation.status == Activation.Status.PENDING
+    activation = services.activation_approve(activation=activation, actor=personas.dispatcher)
     text(client, ben.phone, "VOY 5")
     sign_in(client, personas.coordinator)  # coordinates org A; ben is in org B
     html = client.get(f"/mobilize/{activation.pk}/board/").content.decode()

@@ -315,3 +315,45 @@ def test_vecinos_rights_load_command(capsys):
 
     assert main(["rights", "load", "--language", "ko"]) == 0
     assert "new versions: 0" in capsys.readouterr().out
+
+
+def test_an_account_the_writer_alone_vetted_cannot_review_and_nor_can_its_maker(personas, login):
+    """Outside probe, session 19: an organization's coordinator invited an account, vouched
+    for and trained it, and with it "reviewed" their own false advice onto the public pages.
+    Neither such an account nor the one who alone vetted a writer is a second reading."""
+    from datetime import date
+
+    from django.test import Client
+
+    from tests.conftest import make_member
+    from vecinos.network import services as network
+    from vecinos.network.models import Membership, Role
+
+    writer = personas.coordinator
+    puppet = make_member("puppet", org=personas.org_a, roles=(Role.PATROL,), phone="+12135550190")
+    network.vouch_record(actor=writer, member=puppet)
+    network.training_record(actor=writer, member=puppet, topic="rights", completed_on=date.today())
+    Membership.objects.create(member=puppet, organization=personas.org_a, role=Role.ORG_COORDINATOR)
+    public = Client()
+
+    def edit(author, title: str) -> ArticleVersion:
+        login(author).post(
+            "/rights/at-work/edit/?lang=en",
+            {"title": title, "summary": "Show your papers.", "body": "Open the door."},
+        )
+        return ArticleVersion.objects.filter(article__slug="at-work", language="en").latest(
+            "number"
+        )
+
+    for author, reviewer in ((writer, puppet), (puppet, writer)):
+        version = edit(author, f"Changed by {author.username}")
+        response = login(reviewer).post(
+            f"/rights/review/{version.pk}/", HTTP_ACCEPT_LANGUAGE="en", follow=True
+        )
+        assert "Someone independent of its writer must review" in response.content.decode()
+        version.refresh_from_db()
+        assert version.reviewed_at is None
+        assert "Changed by" not in public.get("/rights/at-work/?lang=en").content.decode()
+    # Someone else may.
+    login(personas.coalition).post(f"/rights/review/{version.pk}/")
+    assert "Changed by puppet" in public.get("/rights/at-work/?lang=en").content.decode()

@@ -126,7 +126,17 @@ def may_approve(member: Member, alert: Alert) -> bool:
 
 
 def needs_second_person(alert: Alert) -> bool:
-    return Tier.PUBLIC in alert.tiers
+    """An alert to the public, and any alert by someone who is only an organization's
+    coordinator: a dispatcher or the coalition's coordinators send alerts to the coalition's
+    own people at once; an organization's coordinator alone reached every dispatcher,
+    verifier, responder and member of every organization with "sighting confirmed", nothing
+    verified (outside probe, session 19)."""
+    if Tier.PUBLIC in alert.tiers:
+        return True
+    author = alert.created_by
+    return author is not None and not network.has_role(
+        author, Role.DISPATCHER, Role.COALITION_COORDINATOR
+    )
 
 
 def incident_confirmed(incident) -> bool:

@@ -247,6 +247,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
         "is_creator": alert.created_by_id == viewer.pk,
         "can_approve": selectors.can_approve(viewer, alert),
         "needs_second": services.needs_second_person(alert),
+        "is_public": Tier.PUBLIC in alert.tiers,
         "followup_kinds": [
             (k, label) for k, label in Alert.Kind.choices if k in services.FOLLOWUP_KINDS
         ],
@@ -310,12 +311,20 @@ def _post_action(request: HttpRequest, alert_id: int, action) -> HttpResponse:
 def alert_send(request: HttpRequest, alert_id: int) -> HttpResponse:
     def send(alert: Alert) -> None:
         alert = services.alert_send(alert=alert, actor=member_of(request))
-        if alert.status == Alert.Status.PENDING:
+        if alert.status == Alert.Status.PENDING and Tier.PUBLIC in alert.tiers:
             messages.warning(
                 request,
                 _(
                     "Waiting for a second person: another coordinator or dispatcher must approve "
                     "an alert to the public."
+                ),
+            )
+        elif alert.status == Alert.Status.PENDING:
+            messages.warning(
+                request,
+                _(
+                    "Waiting for a second person: a dispatcher or another coordinator must "
+                    "approve it."
                 ),
             )
         elif alert.status == Alert.Status.SENT:

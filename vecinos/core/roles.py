@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 _checks: dict[str, Callable[[Any], bool]] = {}
+_independence: list[Callable[[Any, Any], bool]] = []
 
 
 def register(question: str, check: Callable[[Any], bool]) -> None:
@@ -21,3 +22,16 @@ def allowed(question: str, member: Any) -> bool:
     if check is None or member is None or not getattr(member, "is_authenticated", False):
         return False
     return bool(check(member))
+
+
+def register_independence(check: Callable[[Any, Any], bool]) -> None:
+    """``check(a, b)``: whether two members are two independent people (``network``)."""
+    _independence[:] = [check]
+
+
+def independent(a: Any, b: Any) -> bool:
+    """Two different people, neither of them an account the other alone vetted (vouched for,
+    trained), directly or through such accounts. No answer registered: no."""
+    if a is None or b is None or not _independence:
+        return False
+    return bool(_independence[0](a, b))

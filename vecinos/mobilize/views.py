@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from vecinos.alerts.models import Tier
 from vecinos.core import languages, ratelimit
 from vecinos.core.audit import audit
 from vecinos.core.clientip import limit_key
@@ -128,12 +129,20 @@ def callout_new(request: HttpRequest) -> HttpResponse:
         except services.NotAllowed:
             raise PermissionDenied from None
         else:
-            if activation.status == Activation.Status.PENDING:
+            if activation.status == Activation.Status.PENDING and Tier.PUBLIC in activation.tiers:
                 messages.warning(
                     request,
                     _(
                         "Waiting for a second person: another coordinator or dispatcher must "
                         "approve a call-out to the public."
+                    ),
+                )
+            elif activation.status == Activation.Status.PENDING:
+                messages.warning(
+                    request,
+                    _(
+                        "Waiting for a second person: a dispatcher or another coordinator must "
+                        "approve it."
                     ),
                 )
             else:

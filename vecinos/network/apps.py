@@ -13,6 +13,7 @@ class NetworkConfig(AppConfig):
 
         roles.register("coordinator", selectors.is_coordinator)
         roles.register("coalition_coordinator", selectors.is_coalition_coordinator)
+        roles.register_independence(selectors.independent_people)
         _navigation(selectors)
         _purge_steps()
 

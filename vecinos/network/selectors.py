@@ -135,6 +135,12 @@ def requires_two_factor(member: Member) -> bool:
     )
 
 
+def independent_people(a: Member, b: Member) -> bool:
+    """Two different people, neither an account the other alone vetted (``vetted_only_by``,
+    both ways): a second reading, a second approval."""
+    return a.pk != b.pk and not vetted_only_by(a, b) and not vetted_only_by(b, a)
+
+
 # How many people a look through someone's vetting may visit before it gives up (and counts
 # them as not independent): a coalition's whole membership, with room to spare.
 VETTING_LOOK_LIMIT = 5000

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from vecinos.core import audio as audio_files
-from vecinos.core import coalition, languages
+from vecinos.core import coalition, languages, roles
 from vecinos.core.context import phone_display
 from vecinos.rights import content, markup, pdf, selectors, services
 from vecinos.rights.forms import RecordingForm, VersionForm
@@ -139,13 +139,26 @@ def flyer_pdf(request: HttpRequest, lang: str) -> HttpResponse:
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     if not selectors.can_edit(request.user):
         raise PermissionDenied
-    version = get_object_or_404(ArticleVersion.objects.select_related("article"), pk=pk)
+    version = get_object_or_404(
+        ArticleVersion.objects.select_related("article", "created_by"), pk=pk
+    )
     latest = selectors.current_version(version.article, version.language, drafts=True)
     if latest is None or latest.pk != version.pk:
         messages.error(request, _("A newer version exists: review that one."))
     elif version.created_by_id == request.user.pk:
         # A review is a second reading: the writer's own "reviewed" would vouch for nothing.
         messages.error(request, _("Someone other than its writer must review this version."))
+    elif version.created_by is not None and not roles.independent(request.user, version.created_by):
+        # Nor would an account the writer alone vetted, or the one who alone vetted the writer
+        # (outside probe, session 19: a coordinator's own new account "reviewed" false advice
+        # onto the public pages).
+        messages.error(
+            request,
+            _(
+                "Someone independent of its writer must review this version: not an account "
+                "its writer alone vouched for or trained, nor the one who alone vetted its writer."
+            ),
+        )
     else:
         services.version_mark_reviewed(version=version, actor=request.user)
         messages.success(request, _("Marked as reviewed."))
