@@ -461,6 +461,23 @@ def test_ack_link_in_english_says_thank_you(client, personas):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "words"), [("ko", "받았습니다"), ("tl", "Natanggap ko"), ("hy", "Ստացա")]
+)
+def test_the_ack_page_is_in_the_readers_language(client, personas, language, words):
+    """Outside walk, session 19: Korean, Tagalog and Armenian readers opened their alert's
+    link onto a Spanish page ("La recibí"); English was the only other language it knew."""
+    personas.verifier.preferred_language = language
+    personas.verifier.save()
+    alert = sent_internal_alert(personas)
+    recipient = AlertRecipient.objects.get(alert=alert, subscriber__member=personas.verifier)
+    response = client.get(reverse("alert_ack", args=[services.ack_token(recipient.pk)]))
+    page = response.content.decode()
+    assert f'lang="{language}"' in page and words in page and "La recibí" not in page
+    assert response["Content-Language"] == language
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("token", ["nonsense", "eyJhIjoxfQ:1abcde:forged"])
 def test_bad_ack_links_answer_410(client, personas, token):
     for response in (

@@ -18,8 +18,8 @@ from vecinos.alerts import selectors, services
 from vecinos.alerts.models import AlertRecipient
 from vecinos.alerts.views_common import (
     _display_phone,
-    _message_language,
 )
+from vecinos.core import languages
 from vecinos.core.audit import audit
 from vecinos.network.http import member_of
 
@@ -49,7 +49,9 @@ def alert_ack(request: HttpRequest, token: str) -> HttpResponse:
         via = request.POST.get("via", "link")
         first = services.acknowledge(recipient=recipient, via=via if via in ACK_VIA else "link")
         state = "done" if first else "already"
-    page_lang = _message_language(recipient.language)
+    # The reader's own language wherever the interface ships in it (outside walk, session 19:
+    # Korean, Tagalog and Armenian readers got the page in Spanish), else Spanish.
+    page_lang = languages.text_language(recipient.language)
     with translation.override(page_lang):
         response = render(
             request,

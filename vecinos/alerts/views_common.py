@@ -31,9 +31,6 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from vecinos.alerts import selectors
-from vecinos.alerts.forms import (
-    MESSAGE_LANGUAGES,
-)
 from vecinos.alerts.models import Alert
 from vecinos.core.clientip import limit_key
 from vecinos.core.privacy import source_key
@@ -91,7 +88,3 @@ def _display_phone(e164: str) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(number, fmt)
-
-
-def _message_language(language: str) -> str:
-    return language if language in MESSAGE_LANGUAGES else "es"
