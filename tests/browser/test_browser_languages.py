@@ -164,3 +164,16 @@ def test_arabic_layout_is_mirrored(live_server, new_page, hotline):
     main = page.locator("main").bounding_box()
     box = label.bounding_box()
     assert abs((box["x"] + box["width"]) - (main["x"] + main["width"])) < 40, (box, main)
+
+
+def test_a_phone_typed_on_an_arabic_page_reads_left_to_right(live_server, new_page, hotline):
+    """Outside walk, session 19: the report's contact box (and an event's RSVP phone, the phone
+    simulator) showed "+1 323 555 0444" as "0444 555 323 1+" on an Arabic page."""
+    page = open_in(new_page, live_server.url, "ar", "/report/")
+    box = page.locator("input[name=reporter_contact]")
+    box.fill("+1 323 555 0444")
+    assert box.evaluate("el => getComputedStyle(el).direction") == "ltr"
+    assert box.evaluate("el => getComputedStyle(el).textAlign") == "right"
+    # The label beside it stays right to left.
+    label = page.locator("label[for=id_reporter_contact]")
+    assert label.evaluate("el => getComputedStyle(el).direction") == "rtl"

@@ -192,7 +192,12 @@ class RsvpForm(forms.Form):
     nickname = forms.CharField(
         label=_("Name or nickname (optional)"), max_length=60, required=False
     )
-    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
     email = forms.CharField(label=_("Email"), max_length=120, required=False)
 
 

@@ -35,7 +35,11 @@ def simulator_enabled() -> bool:
 
 
 class ReplyForm(forms.Form):
-    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32)
+    phone = forms.CharField(
+        label=gettext_lazy("Phone"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel"}),
+    )
     body = forms.CharField(label=gettext_lazy("Message"), max_length=160)
 
     def clean_phone(self) -> str:

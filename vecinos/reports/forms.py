@@ -137,7 +137,8 @@ class ReportForm(forms.Form):
         max_length=200,
         required=False,
         error_messages={"max_length": _("Keep the contact under 200 characters.")},
-        widget=forms.TextInput(attrs={"autocomplete": "tel"}),
+        # A phone or an email: either reads left to right, on Arabic and Farsi pages too.
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "dir": "ltr"}),
     )
 
     def __init__(self, *args, **kwargs) -> None:
