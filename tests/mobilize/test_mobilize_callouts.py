@@ -566,3 +566,18 @@ def test_an_emptied_role_list_gets_the_defaults_back(client, personas):
     sign_in(client, personas.dispatcher)
     assert 'name="role_observer"' in client.get("/mobilize/new/").content.decode()
     assert callout(personas).roles == {"observer": 2, "presence": 3}
+
+
+@pytest.mark.parametrize(
+    ("language", "to", "end_date"), [("ko", "받는 사람", "종료일"), ("ja", "宛先", "終了日")]
+)
+def test_the_message_boxs_to_is_a_recipient_not_an_end_date(
+    client, personas, language, to, end_date
+):
+    """Outside walk, session 19: "To" shared one translation with the map's date range, so the
+    call-out's message box was addressed "end date" in Chinese, Japanese and Korean."""
+    activation = callout(personas)
+    sign_in(client, personas.dispatcher)
+    page = client.get(f"/mobilize/{activation.pk}/", HTTP_ACCEPT_LANGUAGE=language).content
+    label = re.search(r'<label for="id_audience">([^<]*)</label>', page.decode()).group(1)
+    assert to in label and end_date not in label

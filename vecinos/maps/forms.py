@@ -5,6 +5,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vecinos.alerts.forms import parse_polygon
 from vecinos.alerts.models import Tier
@@ -24,7 +25,11 @@ class PublicMapForm(forms.Form):
     since = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput({"type": "date"})
     )
-    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput({"type": "date"}))
+    until = forms.DateField(
+        label=pgettext_lazy("date range", "To"),
+        required=False,
+        widget=forms.DateInput({"type": "date"}),
+    )
     outcome = forms.ChoiceField(label=_("What was found"), choices=OUTCOME_CHOICES, required=False)
     activity = forms.ChoiceField(
         label=_("Activity"), choices=[("", _("Any activity")), *Activity.choices], required=False

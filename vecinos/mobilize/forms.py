@@ -6,7 +6,7 @@ from typing import Any, cast
 from django import forms
 from django.utils import timezone
 from django.utils.text import capfirst
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from vecinos.alerts import wording
@@ -166,7 +166,9 @@ class _LanguageTexts(forms.Form):
 
 
 class MessageForm(_LanguageTexts):
-    audience = forms.ChoiceField(label=_("To"), choices=ActivationMessage.Audience.choices)
+    audience = forms.ChoiceField(
+        label=pgettext_lazy("recipient", "To"), choices=ActivationMessage.Audience.choices
+    )
     new_staging_point = forms.CharField(
         label=_("Move to a new staging point (optional)"), max_length=MAX_STAGING, required=False
     )
