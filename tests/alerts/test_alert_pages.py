@@ -837,3 +837,20 @@ def test_outbox_masks_addresses_links_and_codes(client, login, personas, setting
     for row in OutboxMessage.objects.all():
         token = row.body.split("/a/")[1].split("/")[0]
         assert token not in page
+
+
+@pytest.mark.django_db
+def test_the_outbox_is_the_dispatchers_and_the_coalitions_not_an_organizations(
+    client, login, personas
+):
+    """Outside probe, session 19: any organization's coordinator read the whole coalition's
+    texts (alerts, approvals, RSVPs) in the outbox; nor is it in their menu now."""
+    sent_internal_alert(personas)
+    messaging.dispatch()
+    login(personas.coordinator)
+    assert client.get(reverse("outbox")).status_code == 403
+    assert reverse("outbox") not in client.get(reverse("alerts")).content.decode()
+    for allowed in (personas.dispatcher, personas.coalition):
+        login(allowed)
+        assert client.get(reverse("outbox")).status_code == 200
+        assert reverse("outbox") in client.get(reverse("alerts")).content.decode()

@@ -384,9 +384,11 @@ def test_a_members_import_leaves_no_trace_of_who_is_known_until_they_say_yes(
     assert anonymous.post(una, {"action": "join"}).status_code == 410
     assert not Member.objects.filter(phone_index=phone_index("+12135550186")).exists()
     assert anonymous.get(otto.replace("/joining/", "/joining/x")).status_code == 404
-    # The outbox shows coordinators the texts, never a link that answers for the person
-    # (outside walk, session 18: a coordinator opened someone's joining link from there).
-    outbox = client.get("/outbox/").content.decode()
+    # The outbox is not an organization's coordinator's (outside probe, session 19: it holds
+    # every organization's texts); the dispatchers' shows the texts, never a link that
+    # answers for the person (outside walk, session 18: one opened a joining link from there).
+    assert client.get("/outbox/").status_code == 403
+    outbox = login(personas.dispatcher).get("/outbox/").content.decode()
     assert "/joining/…/" in outbox
     assert otto.split("/")[2] not in outbox and una.split("/")[2] not in outbox
 

@@ -43,5 +43,6 @@ def _navigation(selectors) -> None:
     add_nav("captain", _("Phone tree"), group="me", allowed=selectors.is_captain, order=40)
     add_nav("my_alerts", _("My alerts"), group="me", allowed=lambda member: True, order=20)
     add_page_rule("optouts", selectors.can_manage_optouts)
+    add_page_rule("outbox", selectors.can_see_outbox)
     add_page_rule("alert_recordings", selectors.can_record_templates)
     add_page_rule("hotline_recordings", selectors.can_record_templates)

@@ -52,8 +52,11 @@ def can_approve(member: Member, alert: Alert) -> bool:
 
 
 def can_see_outbox(member: Member) -> bool:
+    """The outbox holds every organization's texts (with the built-in console transport): the
+    dispatchers and the coalition's coordinators, not each organization's coordinators (outside
+    probe, session 19: one read the whole coalition's alerts, approvals and RSVP texts)."""
     return member.is_authenticated and network.has_role(
-        member, Role.DISPATCHER, Role.COALITION_COORDINATOR, Role.ORG_COORDINATOR
+        member, Role.DISPATCHER, Role.COALITION_COORDINATOR
     )
 
 
