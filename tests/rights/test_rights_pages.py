@@ -347,6 +347,12 @@ def test_an_account_the_writer_alone_vetted_cannot_review_and_nor_can_its_maker(
 
     for author, reviewer in ((writer, puppet), (puppet, writer)):
         version = edit(author, f"Changed by {author.username}")
+        # Neither the writer nor such an account is offered the review (outside walk, 19).
+        for who in (author, reviewer):
+            page = login(who).get("/rights/at-work/?lang=en").content.decode()
+            assert f"/rights/review/{version.pk}/" not in page
+        page = login(personas.coalition).get("/rights/at-work/?lang=en").content.decode()
+        assert f"/rights/review/{version.pk}/" in page
         response = login(reviewer).post(
             f"/rights/review/{version.pk}/", HTTP_ACCEPT_LANGUAGE="en", follow=True
         )

@@ -48,7 +48,7 @@ def current_versions(language: str, *, drafts: bool = False) -> list[ArticleVers
         return []
     versions = ArticleVersion.objects.filter(
         language=language, article_id__in=pairs.keys()
-    ).select_related("article", "reviewed_by")
+    ).select_related("article", "reviewed_by", "created_by")
     chosen = [v for v in versions if pairs.get(v.article_id) == v.number]
     chosen.sort(key=lambda v: (v.article.position, v.article.slug))
     return chosen
@@ -60,7 +60,7 @@ def current_version(
     found = ArticleVersion.objects.filter(article=article, language=language)
     if not drafts:
         found = _published(found)
-    return found.select_related("reviewed_by").order_by("-number").first()
+    return found.select_related("reviewed_by", "created_by").order_by("-number").first()
 
 
 def languages_of(article: Article) -> list[languages.Language]:

@@ -93,6 +93,10 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
         "can_edit": editor,
         # An edit nobody else reviewed yet: its editors see it, the public the one before.
         "waiting": version.source == version.Source.EDITOR and version.reviewed_by_id is None,
+        # Its writer is not offered the review they may not give (outside walk, session 19).
+        "can_review": editor
+        and version.created_by_id != request.user.pk
+        and (version.created_by is None or roles.independent(request.user, version.created_by)),
     }
     return render(request, "rights/article.html", context)
 
