@@ -25,7 +25,9 @@ def demo(settings, tmp_path):
 
 
 def test_demo_has_subscribers_and_member_areas_in_every_zone_and_people_on_duty(demo):
-    assert set(demo.credentials) == {"coordinator", "dispatcher", "newcomer", "verifier"}
+    assert set(demo.credentials) == {
+        "coordinator", "dispatcher", "newcomer", "verifier", "orgcoordinator"
+    }  # fmt: skip
     for zone in Zone.objects.all():
         public = SubscriptionArea.objects.filter(zone=zone, subscriber__member__isnull=True)
         assert public.filter(subscriber__status=Subscriber.Status.ACTIVE).count() >= 3, zone.slug
@@ -67,6 +69,22 @@ def test_the_demo_has_a_call_out_on_its_board(demo, client):
     messaging.dispatch()
     asked = [m for m in OutboxMessage.objects.all() if "Mariachi Plaza" in m.body]
     assert len(asked) >= 2
+
+
+def test_the_demo_organization_coordinator_is_one_and_independent(demo, client):
+    """Outside walk, session 19: the demo's only coordinator was also the coalition's, so an
+    organization's coordinator's journeys could not be tried: the day's import limit, the
+    second reading of a rights edit, an alert that waits for a second person."""
+    from vecinos.network import selectors as network
+
+    person = Member.objects.get(username="orgcoordinator")
+    coordinator = Member.objects.get(username="coordinator")
+    assert network.has_role(person, "org_coordinator")
+    assert not network.is_coalition_coordinator(person)
+    assert network.independent_people(person, coordinator)
+    sign_in(client, person)
+    page = client.get(reverse("import_start"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "can bring in 1000 more people today" in page
 
 
 def test_demo_staff_see_their_current_code_and_can_sign_in_with_it(demo, client):

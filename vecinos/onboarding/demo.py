@@ -24,12 +24,27 @@ from vecinos.alerts.models import SubscriptionArea
 from vecinos.core import coalition
 from vecinos.core.models import CoalitionSettings
 from vecinos.network import demo as network_demo
-from vecinos.network.models import Member, Membership, Organization, Role, Tier, Zone
+from vecinos.network.models import (
+    Member,
+    Membership,
+    Organization,
+    Role,
+    Tier,
+    Training,
+    Vouch,
+    Zone,
+)
 from vecinos.network.phones import normalize_phone, phone_index
 from vecinos.reports.models import OnDuty
 
 VERIFIER = "verifier"
-STAFF = (network_demo.COORDINATOR, network_demo.DISPATCHER, VERIFIER)
+# An organization's coordinator and nothing more (outside walk, session 19: with only the
+# coalition's coordinator, nobody could try what an organization's coordinator meets: a
+# second reading of the rights library, the day's import limit, alerts waiting for a second
+# person).
+ORG_COORDINATOR = "orgcoordinator"
+ORG_COORDINATOR_ORG = "jacaranda"
+STAFF = (network_demo.COORDINATOR, network_demo.DISPATCHER, VERIFIER, ORG_COORDINATOR)
 SUBSCRIBERS_PER_ZONE = 3
 DUTY_HOURS = 12
 
@@ -114,8 +129,43 @@ def load_day_one(say: Callable[[str], None]) -> dict[str, str]:
             areas += 1
     say(f"Alerts: {public} public subscribers in {len(zones)} zones, {areas} member alert areas.")
     refresh_duty()
+    credentials = {VERIFIER: password, ORG_COORDINATOR: _org_coordinator()}
     _staff_devices()
-    return {VERIFIER: password}
+    return credentials
+
+
+def _org_coordinator() -> str:
+    """The demo's organization's coordinator, vouched for and trained by the coalition's other
+    founder: independent of the demo coordinator (each may review the other's rights edits)."""
+    password = secrets.token_urlsafe(9)
+    person = Member(
+        username=ORG_COORDINATOR,
+        full_name="Demo Organization Coordinator",
+        phone=normalize_phone("+1 310 555 0101"),
+        tier=Tier.TRAINED,
+        preferred_language="es",
+        languages=["es", "en"],
+    )
+    person.phone_index = phone_index(person.phone)
+    person.set_password(password)
+    person.save()
+    org = Organization.objects.get(short_name=ORG_COORDINATOR_ORG)
+    Membership.objects.create(member=person, organization=org, role=Role.ORG_COORDINATOR)
+    founder = (
+        Member.objects.filter(memberships__role=Role.COALITION_COORDINATOR)
+        .exclude(username=network_demo.COORDINATOR)
+        .order_by("pk")
+        .first()
+    )
+    if founder is not None:
+        Vouch.objects.create(member=person, voucher=founder, voucher_was_coordinator=True)
+        Training.objects.create(
+            member=person,
+            recorded_by=founder,
+            topic="Coordinating an organization",
+            completed_on=timezone.localdate() - timedelta(days=30),
+        )
+    return password
 
 
 def refresh_duty() -> None:
