@@ -581,3 +581,14 @@ def test_the_message_boxs_to_is_a_recipient_not_an_end_date(
     page = client.get(f"/mobilize/{activation.pk}/", HTTP_ACCEPT_LANGUAGE=language).content
     label = re.search(r'<label for="id_audience">([^<]*)</label>', page.decode()).group(1)
     assert to in label and end_date not in label
+
+
+@pytest.mark.parametrize(
+    ("language", "observer"), [("zh-hans", "法律观察员"), ("zh-hant", "法律觀察員")]
+)
+def test_the_call_out_forms_roles_are_named_in_chinese(client, personas, language, observer):
+    """Outside walk, session 19: the new call-out form named its roles in English on both
+    Chinese pages (it looked them up as "zh", which has no catalog)."""
+    sign_in(client, personas.dispatcher)
+    page = client.get("/mobilize/new/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert observer in page and "Legal observer" not in page

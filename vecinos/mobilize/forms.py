@@ -65,8 +65,10 @@ class ActivationForm(forms.Form):
         rights.label = capfirst(rights.label)
         rights.choices = [("", "—"), *wording.rights_choices()]
         self.role_keys = []
+        # The page's whole code: "zh-hans", not "zh" (which has no catalog: the Chinese pages
+        # showed the roles in English; outside walk, session 19).
+        lang = get_language() or "es"
         for role in active_roles():
-            lang = (get_language() or "es")[:2]
             self.fields[f"role_{role.key}"] = forms.IntegerField(
                 label=role.name(lang), min_value=0, max_value=5000, required=False, initial=0
             )
