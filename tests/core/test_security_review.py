@@ -250,3 +250,34 @@ def test_an_organizations_coordinators_alert_to_the_coalitions_people_waits_for_
         messages={"es": "Operativo confirmado"},
     )  # fmt: skip
     assert alerts.alert_send(alert=own, actor=personas.dispatcher).status == Alert.Status.SENT
+
+
+@pytest.mark.django_db
+def test_an_organizations_coordinator_sees_only_their_own_peoples_handles_on_progress(
+    client, personas, login
+):
+    """Outside probe, session 19: the "not reached yet" table of an organization's
+    coordinator's alert listed every organization's dispatchers and verifiers by handle."""
+    from django.urls import reverse
+
+    from vecinos.network.models import Membership
+
+    # Org B's coordinator is also one of the coalition's verifiers.
+    Membership.objects.create(member=personas.outsider, organization=personas.org_b,
+                              role=Role.VERIFIER)  # fmt: skip
+    for member in (personas.verifier, personas.outsider):
+        alerts.ensure_member_subscriber(member)
+    alert = alerts.alert_create(
+        actor=personas.coordinator, kind=Alert.Kind.NOTICE, tiers=[Tier.INTERNAL],
+        messages={"es": "Aviso"}, point=(34.04, -118.21), radius_m=50000,
+    )  # fmt: skip
+    alerts.alert_send(alert=alert, actor=personas.coordinator)
+    alerts.alert_approve(alert=alert, actor=personas.dispatcher)
+    outsider_id = personas.outsider.pk
+    login(personas.coordinator)
+    page = client.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    assert personas.verifier.username in page  # org A's own
+    assert personas.outsider.username not in page and f"#{outsider_id}" in page
+    login(personas.dispatcher)
+    page = client.get(reverse("alert_progress", args=[alert.pk])).content.decode()
+    assert personas.outsider.username in page and personas.verifier.username in page

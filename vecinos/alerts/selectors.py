@@ -20,7 +20,7 @@ from vecinos.alerts.models import Alert, AlertRecipient, OptOut, Subscriber, Tie
 from vecinos.messaging import selectors as messaging_selectors
 from vecinos.messaging.models import Channel
 from vecinos.network import selectors as network
-from vecinos.network.models import Member, Role
+from vecinos.network.models import Member, Membership, Role
 
 UNREACHED_LIMIT = 50
 LIST_LIMIT = 100
@@ -124,6 +124,23 @@ def subscriber_label(recipient: AlertRecipient) -> str:
     if member is not None:
         return member.username
     return f"#{recipient.subscriber_id}"
+
+
+def names_shown(viewer: Member, member_ids: set[int]) -> set[int] | None:
+    """Which of these members' handles the viewer may see on an alert's progress: everyone's
+    (None) for dispatchers and the coalition's coordinators; for an organization's
+    coordinator, their own organizations' members only (outside probe, session 19: the "not
+    reached yet" table listed every organization's dispatchers and verifiers by handle)."""
+    if network.has_role(viewer, Role.DISPATCHER, Role.COALITION_COORDINATOR):
+        return None
+    orgs = network.coordinated_org_ids(viewer) or set()
+    if not member_ids or not orgs:
+        return set()
+    return set(
+        Membership.objects.filter(member_id__in=member_ids, organization_id__in=orgs)
+        .values_list("member_id", flat=True)
+        .distinct()
+    )
 
 
 def unreached(alert: Alert, limit: int = UNREACHED_LIMIT) -> list[AlertRecipient]:

@@ -31,7 +31,7 @@ from vecinos.alerts.views_common import (
     alerting_view,
 )
 from vecinos.network.http import member_of
-from vecinos.network.models import Membership
+from vecinos.network.models import Member, Membership
 from vecinos.reports.models import Incident
 
 DEFAULT_TIERS = [Tier.INTERNAL, Tier.RESPONDERS, Tier.MEMBERS]
@@ -214,11 +214,27 @@ def _step_label(alert: Alert, recipient: AlertRecipient) -> str:
     return str(STEP_LABELS.get(step.get("action") or step.get("channel"), "—"))
 
 
-def _progress_context(alert: Alert) -> dict:
-    # who and step_label are added here for the template.
+def _progress_context(alert: Alert, viewer: Member) -> dict:
+    # who, captain_name and step_label are added here for the template.
     unreached: list[Any] = selectors.unreached(alert)
+    named = selectors.names_shown(
+        viewer,
+        {r.subscriber.member_id for r in unreached if r.subscriber.member_id}
+        | {r.captain_id for r in unreached if r.captain_id},
+    )
     for r in unreached:
-        r.who = selectors.subscriber_label(r)
+        member_id = r.subscriber.member_id
+        r.who = (
+            selectors.subscriber_label(r)
+            if named is None or member_id in named
+            else _("member #%(id)s") % {"id": member_id}
+        )
+        if r.captain_id:
+            r.captain_name = (
+                r.captain.username
+                if named is None or r.captain_id in named
+                else _("member #%(id)s") % {"id": r.captain_id}
+            )
         r.step_label = _step_label(alert, r)
     return {
         "alert": alert,
@@ -261,7 +277,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
         context["timing"] = timing.delivery_estimate([t.subscriber_id for t in targets])
         _language_context(context, alert, targets)
     else:
-        context.update(_progress_context(alert))
+        context.update(_progress_context(alert, viewer))
         if alert.status == Alert.Status.PENDING:
             targets = services.select_recipients(alert)
             context["timing"] = timing.delivery_estimate([t.subscriber_id for t in targets])
@@ -287,7 +303,7 @@ def _language_context(context: dict, alert: Alert, targets) -> None:
 @require_GET
 def alert_progress(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = _alert_or_404(request, alert_id)
-    context = _progress_context(alert)
+    context = _progress_context(alert, member_of(request))
     response = render(request, "alerts/_progress.html", context)
     if not context["live"]:
         response.status_code = 286  # htmx: stop polling
