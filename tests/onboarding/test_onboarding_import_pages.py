@@ -236,7 +236,7 @@ def test_an_upload_cannot_ask_who_is_subscribed_or_texted_stop(
     assert known.result == unknown.result, (known.result, unknown.result)
     assert known.result["accepted"] == 2 and known.result["problems"] == []
     page = client.get(reverse("import_job", args=[known.pk])).content.decode()
-    assert "2 accepted, 0 skipped, 0 errors" in page
+    assert "Accepted: 2 · Skipped: 0 · With errors: 0" in page
     assert "on the stop list" not in page and "already subscribed, nothing" not in page
     assert "this page does not say who was already subscribed" in page
     assert client.get(reverse("import_report", args=[known.pk])).content.decode().count("\n") == 1
@@ -290,7 +290,7 @@ def test_a_members_dry_run_cannot_ask_who_is_a_member_elsewhere_or_texted_stop(
     assert known.status == "done" and known.result == unknown.result, (known.result, unknown.result)
     assert known.result["accepted"] == 2 and not known.result["warnings"]
     page = client.get(reverse("import_job", args=[known.pk])).content.decode()
-    assert "2 accepted, 0 skipped, 0 errors" in page
+    assert "Accepted: 2 · Skipped: 0 · With errors: 0" in page
     assert "another organization: invite" not in page and "on the stop list and" not in page
     assert "does not say who is already a member of another organization" in page
     # The real thing still never pulls org B's member into org A's roster.
@@ -351,7 +351,7 @@ def test_a_members_import_leaves_no_trace_of_who_is_known_until_they_say_yes(
             {"phone": "1", "name": "0", "roles": "2", "action": "import"},
         )
     page = client.get(reverse("import_job", args=[job.pk])).content.decode()
-    assert "3 accepted, 0 skipped, 0 errors" in page and "get a text with a link" in page
+    assert "Accepted: 3 · Skipped: 0 · With errors: 0" in page and "get a text with a link" in page
     # Nobody new on the roster, nobody created: a known number and a new one look the same.
     assert _roster_rows(client, personas.org_a) == before
     assert Member.objects.count() == members_before
