@@ -356,3 +356,29 @@ INTERNAL_FACTS = {
     "tiers": ["internal"],
     "facts": {"area": "Boyle Heights", "time": "15:05"},
 }
+
+
+@pytest.mark.django_db
+def test_details_going_out_as_typed_in_other_languages_are_named_on_the_draft(
+    client, login, personas
+):
+    """Outside walk, session 19: a Spanish sentence typed as the details went out inside the
+    Korean, Arabic and Chinese texts, and the review page said nothing of it. The draft now
+    names the languages that get the details as typed."""
+    from vecinos.alerts.forms import other_template_languages
+
+    login(personas.dispatcher)
+    others = other_template_languages()
+    response = compose(
+        client, details="Eviten la zona de Cesar Chavez y Soto.", details_ko="피하세요."
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"as you typed them in {len(others) - 1} other languages" in page
+    assert (
+        "العربية (Arabic)" in page and "한국어 (Korean)" not in page.split("as you typed")[1][:600]
+    )
+    # No details, no warning.
+    response = compose(client)
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "as you typed them" not in page

@@ -238,9 +238,14 @@ def test_voy_10_counts_someone_coming_with_an_eta_and_the_board_shows_it(client,
 def test_voy_without_minutes_says_no_minutes(client, personas):
     """Outside walk, session 18: "VOY" alone was answered "we count you as coming (0 min)"."""
     rosa = responder(personas.org_a, "rosa", "es")
-    callout(personas)
+    activation = callout(personas)
     reply = text(client, rosa.phone, "VOY")
     assert reply is not None and "contamos con usted." in reply and "min)" not in reply
+    # Nor does the board make a time up (outside walk, session 19: "en 0 minutos").
+    assert response_of(activation, rosa).eta is None
+    sign_in(client, personas.dispatcher)
+    board = client.get(f"/mobilize/{activation.pk}/board/", HTTP_ACCEPT_LANGUAGE="es")
+    assert "sin hora" in board.content.decode() and "en 0 minutos" not in board.content.decode()
 
 
 @pytest.mark.parametrize(

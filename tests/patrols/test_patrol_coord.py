@@ -362,6 +362,35 @@ def test_template_created_then_generated(client, world):
     assert f"{created} new shifts for the next 4 weeks." in response.content.decode()
 
 
+@pytest.mark.django_db
+def test_generating_from_a_places_page_makes_that_places_shifts_only(client, world):
+    """Outside walk, session 19: "Generate the next 4 weeks" on one place's page made every
+    place's shifts (278 of them). There it makes that place's; another organization's place
+    cannot be named."""
+    other = Place.objects.create(
+        name="Parque Norte",
+        kind="school",
+        lat=34.05,
+        lng=-118.22,
+        organization=world.personas.org_a,
+    )
+    for place in (world.school, other):
+        ShiftTemplate.objects.create(
+            place=place, weekdays=[0, 1, 2, 3, 4], start_time=time(7, 30), end_time=time(8, 30),
+            active_from=timezone.localdate(),
+        )  # fmt: skip
+    sign_in(client, world.personas.coordinator)
+    page = client.get(reverse("patrol_place", args=[world.school.pk])).content.decode()
+    assert f'name="place" value="{world.school.pk}"' in page
+    client.post(reverse("patrol_generate"), {"place": world.school.pk})
+    assert Shift.objects.filter(place=world.school, template__isnull=False).count() >= 18
+    assert not Shift.objects.filter(place=other).exists()
+    corner = client.post(reverse("patrol_generate"), {"place": world.corner_b.pk})
+    assert corner.status_code == 403
+    client.post(reverse("patrol_generate"))  # from the list of places: all of them
+    assert Shift.objects.filter(place=other).count() >= 18
+
+
 # --- holidays -----------------------------------------------------------------------------------
 
 

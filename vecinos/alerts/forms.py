@@ -275,6 +275,16 @@ class AlertForm(forms.Form):
             if (text := self.cleaned_data.get(f"details_{code}") or "").strip()
         }
 
+    def details_as_typed(self) -> list[str]:
+        """The other languages whose message carries the details as they were typed: details
+        were given, and none written for that language."""
+        if not self.cleaned_data.get("all_languages"):
+            return []
+        if not (self.cleaned_data.get("details") or "").strip():
+            return []
+        own = self.details_in()
+        return [code for code in other_template_languages() if code not in own]
+
     def language_details(self) -> list:
         """(code, bound field) of each other language's details, in the registry's order."""
         return [(code, self[f"details_{code}"]) for code in other_template_languages()]

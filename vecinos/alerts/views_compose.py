@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from vecinos.alerts import costs, selectors, services, timing
@@ -30,6 +30,7 @@ from vecinos.alerts.views_common import (
     _is_htmx,
     alerting_view,
 )
+from vecinos.core import languages
 from vecinos.network.http import member_of
 from vecinos.network.models import Member, Membership
 from vecinos.reports.models import Incident
@@ -152,6 +153,7 @@ def alert_new(request: HttpRequest) -> HttpResponse:
                 except services.AlertError as exc:
                     form.add_service_errors(exc.errors)
                 else:
+                    _warn_details_as_typed(request, form.details_as_typed())
                     return redirect("alert_detail", alert.pk)
     else:
         form = AlertForm(initial=initial, parent=parent)
@@ -212,6 +214,30 @@ def _step_label(alert: Alert, recipient: AlertRecipient) -> str:
         return "—"
     step = plan[recipient.step]
     return str(STEP_LABELS.get(step.get("action") or step.get("channel"), "—"))
+
+
+def _warn_details_as_typed(request: HttpRequest, codes: list[str]) -> None:
+    """Say which languages get the details as they were typed (outside walk, session 19: a
+    Spanish sentence went out inside the Korean, Arabic and Chinese texts, and the review
+    page said nothing of it)."""
+    if not codes:
+        return
+    names = ", ".join(
+        str(languages.label(lang)) for code in codes if (lang := languages.get(code)) is not None
+    )
+    messages.warning(
+        request,
+        ngettext(
+            "The details you typed go out as you typed them in %(count)s other language: "
+            "%(names)s. If that is not what you want, discard this draft and write them under "
+            "that language's preview.",
+            "The details you typed go out as you typed them in %(count)s other languages: "
+            "%(names)s. If that is not what you want, discard this draft and write them under "
+            "each language's preview.",
+            len(codes),
+        )
+        % {"count": len(codes), "names": names},
+    )
 
 
 def _progress_context(alert: Alert, viewer: Member) -> dict:

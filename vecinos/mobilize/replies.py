@@ -174,8 +174,13 @@ def respond(
         if chosen is None:
             _set(response, status=S.ENOUGH, **update)
             return "enough"
-        minutes = min(max(eta_minutes or 0, 0), MAX_ETA_MINUTES)
-        update.update(status=S.COMING, role=chosen, eta=now + timedelta(minutes=minutes))
+        # "VOY" alone gives no time: none is made up (the board said "in 0 minutes").
+        eta = (
+            None
+            if eta_minutes is None
+            else now + timedelta(minutes=min(max(eta_minutes, 0), MAX_ETA_MINUTES))
+        )
+        update.update(status=S.COMING, role=chosen, eta=eta)
         _set(response, **update)
         filled[chosen] = filled.get(chosen, 0) + 1
         if activation.quota and all(filled.get(k, 0) >= n for k, n in activation.roles.items()):

@@ -115,23 +115,26 @@ def _holidays(start: date, end: date) -> dict[date, set[int | None]]:
     return found
 
 
-def generate_shifts(*, weeks: int = 4, start: date | None = None) -> int:
-    """Create the shifts of every active template for the coming weeks (idempotent)."""
+def generate_shifts(
+    *, weeks: int = 4, start: date | None = None, place_id: int | None = None
+) -> int:
+    """Create the shifts of every active template (or one place's) for the coming weeks
+    (idempotent)."""
     tz = local_tz()
     start = start or timezone.localdate()
     end = start + timedelta(weeks=weeks)
     holidays = _holidays(start, end)
-    templates = list(
-        ShiftTemplate.objects.filter(active_from__lte=end, place__active=True)
-        .filter(Q(active_until__isnull=True) | Q(active_until__gte=start))
-        .select_related("place")
+    found = ShiftTemplate.objects.filter(active_from__lte=end, place__active=True).filter(
+        Q(active_until__isnull=True) | Q(active_until__gte=start)
     )
-    existing = set(
-        Shift.objects.filter(
-            starts_at__gte=datetime.combine(start, time.min, tz),
-            starts_at__lt=datetime.combine(end, time.min, tz),
-        ).values_list("place_id", "starts_at")
+    shifts = Shift.objects.filter(
+        starts_at__gte=datetime.combine(start, time.min, tz),
+        starts_at__lt=datetime.combine(end, time.min, tz),
     )
+    if place_id is not None:
+        found, shifts = found.filter(place_id=place_id), shifts.filter(place_id=place_id)
+    templates = list(found.select_related("place"))
+    existing = set(shifts.values_list("place_id", "starts_at"))
     new = []
     for t in templates:
         day = max(start, t.active_from)
@@ -608,10 +611,16 @@ def place_save(*, actor: Member, place: Place, data: dict) -> Place:
     return place
 
 
-def generate_shifts_by(*, actor: Member, weeks: int) -> int:
-    """A coordinator's "generate shifts now" (audited)."""
-    created = generate_shifts(weeks=weeks)
-    audit("patrol.generate", actor=actor, created=created, weeks=weeks)
+def generate_shifts_by(*, actor: Member, weeks: int, place: Place | None = None) -> int:
+    """A coordinator's "generate shifts now", for every place or one (audited)."""
+    created = generate_shifts(weeks=weeks, place_id=place.pk if place is not None else None)
+    audit(
+        "patrol.generate",
+        actor=actor,
+        created=created,
+        weeks=weeks,
+        place=place.pk if place is not None else None,
+    )
     return created
 
 

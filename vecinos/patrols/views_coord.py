@@ -274,7 +274,13 @@ def template_new(request: HttpRequest, place_id: int) -> HttpResponse:
 @coordinator_view
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
-    created = services.generate_shifts_by(actor=member_of(request), weeks=GENERATE_WEEKS)
+    # From a place's page, that place's shifts only (outside walk, session 19: the button there
+    # made 278 shifts, every place's).
+    place_id = parse_id(request.POST.get("place"))
+    place = _managed_place(request, place_id) if place_id is not None else None
+    created = services.generate_shifts_by(
+        actor=member_of(request), weeks=GENERATE_WEEKS, place=place
+    )
     messages.success(
         request,
         ngettext(
