@@ -80,20 +80,9 @@ def load_day_one(say: Callable[[str], None]) -> dict[str, str]:
     transaction.on_commit(coalition.invalidate)
 
     # A demo verifier who can sign in (to see "My requests"), in the first organization.
-    password = secrets.token_urlsafe(9)
-    verifier = Member(
-        username=VERIFIER,
-        full_name="Demo Verifier",
-        phone=normalize_phone("+1 310 555 0100"),
-        tier=Tier.TRAINED,
-        preferred_language="es",
-        languages=["es", "en"],
+    _verifier, password = _account(
+        VERIFIER, "Demo Verifier", "+1 310 555 0100", _first_org_short(), Role.VERIFIER
     )
-    verifier.phone_index = phone_index(verifier.phone)
-    verifier.set_password(password)
-    verifier.save()
-    first_org = Organization.objects.get(short_name=_first_org_short())
-    Membership.objects.create(member=verifier, organization=first_org, role=Role.VERIFIER)
 
     # Public subscribers in every zone (numbers in area codes the members do not use).
     zones = list(Zone.objects.order_by("pk"))
@@ -134,14 +123,14 @@ def load_day_one(say: Callable[[str], None]) -> dict[str, str]:
     return credentials
 
 
-def _org_coordinator() -> str:
-    """The demo's organization's coordinator, vouched for and trained by the coalition's other
-    founder: independent of the demo coordinator (each may review the other's rights edits)."""
+def _account(username: str, name: str, phone: str, org: str, role: str) -> tuple[Member, str]:
+    """A trained demo account that signs in (Spanish and English), with one role in one
+    organization; and its password."""
     password = secrets.token_urlsafe(9)
     person = Member(
-        username=ORG_COORDINATOR,
-        full_name="Demo Organization Coordinator",
-        phone=normalize_phone("+1 310 555 0101"),
+        username=username,
+        full_name=name,
+        phone=normalize_phone(phone),
         tier=Tier.TRAINED,
         preferred_language="es",
         languages=["es", "en"],
@@ -149,8 +138,21 @@ def _org_coordinator() -> str:
     person.phone_index = phone_index(person.phone)
     person.set_password(password)
     person.save()
-    org = Organization.objects.get(short_name=ORG_COORDINATOR_ORG)
-    Membership.objects.create(member=person, organization=org, role=Role.ORG_COORDINATOR)
+    organization = Organization.objects.get(short_name=org)
+    Membership.objects.create(member=person, organization=organization, role=role)
+    return person, password
+
+
+def _org_coordinator() -> str:
+    """The demo's organization's coordinator, vouched for and trained by the coalition's other
+    founder: independent of the demo coordinator (each may review the other's rights edits)."""
+    person, password = _account(
+        ORG_COORDINATOR,
+        "Demo Organization Coordinator",
+        "+1 310 555 0101",
+        ORG_COORDINATOR_ORG,
+        Role.ORG_COORDINATOR,
+    )
     founder = (
         Member.objects.filter(memberships__role=Role.COALITION_COORDINATOR)
         .exclude(username=network_demo.COORDINATOR)
