@@ -134,6 +134,13 @@ def test_phone_simulator_shows_each_phones_messages_with_working_links(client, d
     page = client.get("/dev/phone/?to=%2B13105550100").content.decode()
     assert 'href="http://testserver/v/abc/"' in page
     assert "other" not in page.split('id="phone-messages"')[1]
+    # A phone that has had nothing yet: its own empty thread, not every phone's (outside walk,
+    # session 19); a filter that is no phone shows them all.
+    empty = client.get("/dev/phone/?to=%2B13235550201", HTTP_ACCEPT_LANGUAGE="en").content
+    thread = empty.decode().split('id="phone-messages"')[1]
+    assert "No messages yet." in thread and "other" not in thread and "verify" not in thread
+    everything = client.get("/dev/phone/?to=nonsense").content.decode()
+    assert "other" in everything.split('id="phone-messages"')[1]
 
 
 def test_the_phone_simulator_texts_our_number_as_a_phone_would(client, db, settings):

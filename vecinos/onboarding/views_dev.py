@@ -72,7 +72,16 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
         phones[message.address] = phones.get(message.address, 0) + 1
     selected = request.GET.get("to", "")
     if selected not in phones:
-        selected = ""
+        # A phone that has had nothing yet (it has just texted us, say): its own empty thread,
+        # not every phone's messages (outside walk, session 19).
+        try:
+            known = normalize_phone(selected) == selected
+        except InvalidPhone:
+            known = False
+        if known:
+            phones[selected] = 0
+        else:
+            selected = ""
     names = {}
     by_index = {phone_index(a): a for a in phones if a.startswith("+")}
     for member in Member.objects.filter(phone_index__in=list(by_index)).only(
