@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 _checks: dict[str, Callable[[Any], bool]] = {}
-_independence: list[Callable[[Any, Any], bool]] = []
+_relations: dict[str, Callable[[Any, Any], bool]] = {}
 
 
 def register(question: str, check: Callable[[Any], bool]) -> None:
@@ -26,12 +26,13 @@ def allowed(question: str, member: Any) -> bool:
 
 def register_independence(check: Callable[[Any, Any], bool]) -> None:
     """``check(a, b)``: whether two members are two independent people (``network``)."""
-    _independence[:] = [check]
+    _relations["independent"] = check
 
 
 def independent(a: Any, b: Any) -> bool:
     """Two different people, neither of them an account the other alone vetted (vouched for,
     trained), directly or through such accounts. No answer registered: no."""
-    if a is None or b is None or not _independence:
+    check = _relations.get("independent")
+    if check is None or a is None or b is None:
         return False
-    return bool(_independence[0](a, b))
+    return bool(check(a, b))

@@ -733,14 +733,19 @@ def people_left_today(organization: Organization, *, now=None) -> int:
     Counted from the rows its real imports took in the last 24 hours (``import.texted`` in the
     audit log), every row alike, whether the person was new, known or on the stop list: what is
     left tells nothing about who was known."""
+    return people_left_today_of([organization.pk], now=now)[organization.pk]
+
+
+def people_left_today_of(organization_ids: list[int], *, now=None) -> dict[int, int]:
+    """``people_left_today`` of several organizations, in one query."""
     since = (now or timezone.now()) - timedelta(days=1)
-    used = sum(
-        int(detail.get("rows") or 0) if isinstance(detail, dict) else 0
-        for detail in AuditEvent.objects.filter(
-            organization_id=organization.pk, action="import.texted", created_at__gte=since
-        ).values_list("detail", flat=True)
-    )
-    return max(0, settings.IMPORT_TEXTS_PER_DAY - used)
+    used = dict.fromkeys(organization_ids, 0)
+    for org_id, detail in AuditEvent.objects.filter(
+        organization_id__in=organization_ids, action="import.texted", created_at__gte=since
+    ).values_list("organization_id", "detail"):
+        if isinstance(detail, dict):
+            used[org_id] += int(detail.get("rows") or 0)
+    return {org_id: max(0, settings.IMPORT_TEXTS_PER_DAY - n) for org_id, n in used.items()}
 
 
 def _within_today(

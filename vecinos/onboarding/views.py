@@ -17,7 +17,7 @@ from vecinos.network import selectors as network
 from vecinos.network.models import Member, Organization
 from vecinos.onboarding import joining, services
 from vecinos.onboarding.forms import FIELD_LABELS, MappingForm, UploadForm
-from vecinos.onboarding.imports import headers_for, people_left_today, preview
+from vecinos.onboarding.imports import headers_for, people_left_today_of, preview
 from vecinos.onboarding.models import ImportJob
 
 
@@ -39,6 +39,11 @@ def _job(request: HttpRequest, job_id: int) -> ImportJob:
     if not network.can_manage_org(member, job.organization):
         raise PermissionDenied
     return job
+
+
+def _left_today(organizations: list[Organization]) -> list[tuple[Organization, int]]:
+    left = people_left_today_of([org.pk for org in organizations])
+    return [(org, left[org.pk]) for org in organizations]
 
 
 @never_cache
@@ -77,9 +82,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
         "waiting": waiting,
         "coalition_wide": coalition_wide,
         # Each person an organization brings in is texted: so many a day (imports.py).
-        "left_today": []
-        if coalition_wide
-        else [(org, people_left_today(org)) for org in organizations.order_by("name")],
+        "left_today": [] if coalition_wide else _left_today(list(organizations.order_by("name"))),
     }
     return render(request, "onboarding/import_start.html", context)
 
