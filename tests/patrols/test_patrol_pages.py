@@ -268,6 +268,9 @@ def test_finder_by_areas_and_by_distance(personas, people, login, school):
     s_cancelled = make_shift(school, in_minutes=300, status=Shift.Status.CANCELLED)
     mine = make_shift(school, in_minutes=60 * 24 * 2)
     Signup.objects.create(shift=mine, member=people.walker, is_lead=False)
+    # Vouched for: the finder reaches past their own organization (a newcomer's does not).
+    people.walker.tier = Tier.VOUCHED
+    people.walker.save(update_fields=["tier"])
 
     client = login(people.walker)
     response = client.get(reverse("patrol_shifts"))
@@ -712,3 +715,63 @@ def test_finder_and_shift_page_queries_do_not_grow(personas, people, login, scho
     large = (count(reverse("patrol_shifts")), count(reverse("patrol_shifts"), near))
     assert small == large
     assert count(reverse("patrol_shift", args=[mine.pk])) == page_small
+
+
+@pytest.mark.django_db
+def test_a_newcomer_patrols_with_their_own_organization_only(personas, people, login):
+    """Outside probe, session 19: a newcomer nobody had vouched for read every organization's
+    patrol shift pages (school, times, "lead needed") and found them in the finder. Until
+    vouched for, they see and sign up for their own organizations' shifts only."""
+    own = make_shift(
+        Place.objects.create(
+            name="Escuela Propia", kind="school", lat=SCHOOL_AT[0], lng=SCHOOL_AT[1],
+            organization=personas.org_a,
+        )
+    )  # fmt: skip
+    other = make_shift(
+        Place.objects.create(
+            name="Escuela Ajena", kind="school", lat=SCHOOL_AT[0] + 0.001, lng=SCHOOL_AT[1],
+            organization=personas.org_b,
+        )
+    )  # fmt: skip
+    newcomer = people.walker  # org A, patrol role, tier New
+    assert newcomer.tier == Tier.NEW
+    client = login(newcomer)
+    assert client.get(reverse("patrol_shift", args=[own.pk])).status_code == 200
+    assert client.get(reverse("patrol_shift", args=[other.pk])).status_code == 403
+    client.post(reverse("patrol_signup", args=[other.pk]))
+    assert not Signup.objects.filter(shift=other).exists()
+    near = client.get(
+        reverse("patrol_shifts"), {"lat": SCHOOL_AT[0], "lng": SCHOOL_AT[1]}
+    ).content.decode()
+    assert "Escuela Propia" in near and "Escuela Ajena" not in near
+    assert "Escuela Ajena" not in client.get(reverse("patrol_shifts")).content.decode()
+    # Vouched for: the coalition's shifts near them, every organization's.
+    newcomer.tier = Tier.VOUCHED
+    newcomer.save(update_fields=["tier"])
+    assert client.get(reverse("patrol_shift", args=[other.pk])).status_code == 200
+    near = client.get(
+        reverse("patrol_shifts"), {"lat": SCHOOL_AT[0], "lng": SCHOOL_AT[1]}
+    ).content.decode()
+    assert "Escuela Ajena" in near
+
+
+@pytest.mark.django_db
+def test_a_shift_with_its_wanted_people_says_there_is_still_room(personas, people, login, school):
+    """Outside walk, session 19: "4 of 4 signed up" beside "Sign up" read as full; the shift
+    takes up to 6."""
+    shift = make_shift(school)
+    client = login(people.lead)
+    url = reverse("patrol_shift", args=[shift.pk])
+    assert "data-room" not in client.get(url).content.decode()
+    for i in range(4):
+        member = make_member(f"room{i}", org=personas.org_a, roles=(Role.PATROL,))
+        Signup.objects.create(shift=shift, member=member)
+    page = client.get(url).content.decode()
+    assert "4 of 4 signed up" in page and "Still room for more, up to 6 people." in page
+    finder = client.get(reverse("patrol_shifts")).content.decode()
+    assert "Still room for more, up to 6 people." in finder
+    for i in range(4, 6):
+        member = make_member(f"room{i}", org=personas.org_a, roles=(Role.PATROL,))
+        Signup.objects.create(shift=shift, member=member)
+    assert "data-room" not in client.get(url).content.decode()

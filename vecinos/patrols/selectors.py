@@ -41,12 +41,20 @@ def coverage_scope(member: Member) -> set[int] | None:
     return network.coordinated_org_ids(member)
 
 
+def _own_orgs_only(member: Member) -> bool:
+    """A newcomer nobody has vouched for yet patrols with their own organizations: other
+    organizations' schools and times are not theirs to read (outside probe, session 19: one
+    sign-up could read every organization's patrol schedule)."""
+    return member.tier < Tier.VOUCHED
+
+
 def may_view_shift(member: Member, shift: Shift) -> bool:
-    """Patrol members (any organization), the place's organization, its coordinators, dispatch."""
+    """Patrol members (any organization once vouched for; a newcomer their own organizations'),
+    the place's organization, its coordinators, dispatch."""
     if not member.is_authenticated:
         return False
     return (
-        services.can_patrol(member)
+        (services.can_patrol(member) and not _own_orgs_only(member))
         or services.is_org_member(member, shift.place.organization_id)
         or services.can_coordinate_place(member, shift.place)
         or network.has_role(member, Role.DISPATCHER, Role.COALITION_COORDINATOR)
@@ -154,14 +162,20 @@ def my_shifts(member: Member, *, now: datetime | None = None) -> list[Signup]:
 
 def _open_upcoming(member: Member, now: datetime) -> QuerySet[Shift]:
     leads = Signup.objects.filter(shift=OuterRef("pk"), is_lead=True)
-    return (
-        Shift.objects.filter(
-            status=Shift.Status.OPEN,
-            ends_at__gt=now,
-            starts_at__lt=now + timedelta(days=FINDER_DAYS),
-            place__active=True,
+    shifts = Shift.objects.filter(
+        status=Shift.Status.OPEN,
+        ends_at__gt=now,
+        starts_at__lt=now + timedelta(days=FINDER_DAYS),
+        place__active=True,
+    )
+    if _own_orgs_only(member):
+        shifts = shifts.filter(
+            place__organization_id__in=Membership.objects.filter(member=member).values(
+                "organization_id"
+            )
         )
-        .exclude(signups__member=member)
+    return (
+        shifts.exclude(signups__member=member)
         # "Sign up" would only answer "You already have a shift at that time": left out, in
         # the same query (services.signup's rule).
         .exclude(
