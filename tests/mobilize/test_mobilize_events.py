@@ -244,6 +244,33 @@ def test_a_signed_in_member_rsvps_with_their_own_phone_at_once(client, personas)
     assert Rsvp.objects.get().member == personas.newcomer
 
 
+def test_a_signed_in_member_finds_the_form_filled_in_and_their_place_when_they_come_back(
+    client, personas
+):
+    event = rally(personas)
+    sign_in(client, personas.newcomer)
+    page = client.get(f"/events/{event.pk}/").content.decode()
+    assert f'value="{personas.newcomer.phone}"' in page and "Filled in from your profile" in page
+    assert "You are going" not in page
+    # The form as it came: one click keeps the place.
+    client.post(
+        f"/events/{event.pk}/",
+        {"nickname": personas.newcomer.username, "phone": personas.newcomer.phone, "email": ""},
+    )
+    again = client.get(f"/events/{event.pk}/").content.decode()
+    assert "You are going" in again and "data-door-qr" in again and "I will be there" not in again
+    # Another member sees their own form, not the first one's place.
+    client.logout()
+    sign_in(client, personas.dispatcher)
+    other = client.get(f"/events/{event.pk}/").content.decode()
+    assert "You are going" not in other and personas.newcomer.phone not in other
+    # A cancelled RSVP gives the form back.
+    Rsvp.objects.update(status=Rsvp.Status.CANCELLED)
+    client.logout()
+    sign_in(client, personas.newcomer)
+    assert "I will be there" in client.get(f"/events/{event.pk}/").content.decode()
+
+
 def test_web_rsvp_needs_one_contact_and_is_stored_encrypted(client, personas):
     event = rally(personas)
     bad = client.post(f"/events/{event.pk}/", {"nickname": "Lupe"})
@@ -475,10 +502,59 @@ def test_a_coordinator_creates_an_event_only_for_their_own_organization(client, 
     assert bad.status_code == 200 and Event.objects.count() == 1
 
 
+def test_an_event_is_titled_and_described_in_any_written_language(client, personas):
+    """Outside walk, session 19: the event form offered Spanish and English only, so a Korean or
+    Tagalog group's event read in Spanish on their members' pages and in their texts."""
+    sign_in(client, personas.coordinator)
+    form = client.get("/events/new/").content.decode()
+    assert 'name="title_ko"' in form and 'name="description_zh_hans"' in form
+    assert 'lang="ar" dir="rtl"' in form
+    start = timezone.localtime() + timedelta(days=2)
+    client.post(
+        "/events/new/",
+        {
+            "kind": "training", "title_ko": "권리 교육", "description_ko": "모두 환영합니다.",
+            "title_es": "Taller de derechos", "title_zh_hans": "权利培训",
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "place": "Library", "public": "on", "organization": personas.org_a.pk,
+            "title_xx": "ignored",
+        },
+    )  # fmt: skip
+    event = Event.objects.get()
+    assert event.titles == {"ko": "권리 교육", "es": "Taller de derechos", "zh-hans": "权利培训"}
+    assert event.descriptions == {"ko": "모두 환영합니다."}
+    korean = client.get(f"/events/{event.pk}/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "권리 교육" in korean and "모두 환영합니다." in korean
+    chinese = client.get(f"/events/{event.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "权利培训" in chinese
+    # No Tagalog title: Spanish.
+    tagalog = client.get(f"/events/{event.pk}/", HTTP_ACCEPT_LANGUAGE="tl").content.decode()
+    assert "Taller de derechos" in tagalog
+    edit = client.get(f"/events/{event.pk}/edit/").content.decode()
+    assert 'value="권리 교육"' in edit
+    # A title too long in another language opens that section with its message.
+    bad = client.post(
+        f"/events/{event.pk}/edit/",
+        {"title_ko": "가" * 121, "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+         "ends_at": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "place": "Library"},
+    )  # fmt: skip
+    assert bad.status_code == 200
+    assert '<details class="other-languages" open>' in bad.content.decode()
+    event.refresh_from_db()
+    assert event.titles["ko"] == "권리 교육"
+
+
 def test_members_only_events_refuse_strangers_by_sms(client, personas):
     event = rally(personas, public=False)
     reply = text(client, new_number(), event.code)
-    assert reply is not None and "solo para miembros" in reply
+    # The same answer as a code nobody made (the start of a report by text): a stranger cannot
+    # tell the event is there.
+    made_up = "ZQXW" + event.code[-2:]
+    assert reply is not None and reply == text(client, new_number(), made_up)
+    assert event.title("es") not in reply
+    cancel = text(client, new_number(), f"CANCEL {event.code}")
+    assert cancel == text(client, new_number(), f"CANCEL {made_up}")
     assert not Rsvp.objects.exists()
     assert "Vecinos" in text(client, personas.newcomer.phone, event.code)
     assert Rsvp.objects.get().member == personas.newcomer

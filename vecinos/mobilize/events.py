@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from vecinos.core import ratelimit
 from vecinos.core.audit import audit
-from vecinos.core.languages import text_language
+from vecinos.core.languages import text_language, written_languages
 from vecinos.core.privacy import source_key
 from vecinos.messaging import services as messaging
 from vecinos.messaging.inbound import REPLY_LANGUAGES, InboundSms
@@ -33,7 +33,9 @@ from vecinos.network.models import Member, Organization
 from vecinos.network.phones import InvalidPhone, normalize_phone, phone_index
 
 MAX_NICKNAME = 60
-LANGUAGES = ("es", "en")
+# An event's title and description may be written in any written language (fallback: Spanish,
+# then English).
+LANGUAGES = tuple(lang.code for lang in written_languages())
 CANCEL_WORDS = {"CANCEL": "en", "CANCELAR": "es", "CANCELO": "es"}
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -96,6 +98,14 @@ def _checked_details(
     return clean_titles, errors
 
 
+def _clean_descriptions(descriptions: dict[str, str]) -> dict[str, str]:
+    return {
+        k: v.strip()
+        for k, v in descriptions.items()
+        if k in LANGUAGES and isinstance(v, str) and v.strip()
+    }
+
+
 @transaction.atomic
 def event_create(
     *,
@@ -133,7 +143,7 @@ def event_create(
         kind=kind,
         code=_new_code(kind),
         titles=clean_titles,
-        descriptions={k: v for k, v in (descriptions or {}).items() if v},
+        descriptions=_clean_descriptions(descriptions or {}),
         starts_at=starts_at,
         ends_at=ends_at,
         place=place.strip()[:200],
@@ -187,7 +197,7 @@ def event_update(
         raise EventError(errors)
     moved = starts_at != event.starts_at or place.strip()[:200] != event.place
     event.titles = clean_titles
-    event.descriptions = {k: v for k, v in descriptions.items() if v}
+    event.descriptions = _clean_descriptions(descriptions)
     event.starts_at, event.ends_at = starts_at, ends_at
     event.place = place.strip()[:200]
     event.capacity = capacity
@@ -266,6 +276,22 @@ def _rsvp_of(event: Event, index: str, email_index: str) -> Rsvp | None:
     if existing is None and email_index:
         existing = Rsvp.objects.filter(event=event, email_index=email_index).first()
     return existing
+
+
+def member_rsvp(event: Event, member: Member | None) -> Rsvp | None:
+    """A signed-in member's own RSVP to an event (made while signed in, or by text or form from
+    the phone in their profile), unless cancelled or still waiting for its link: the event's
+    page shows it instead of the form (outside walk, session 19)."""
+    if member is None or not member.is_authenticated:
+        return None
+    index = member.phone_index or ""
+    found = Rsvp.objects.filter(event=event).exclude(
+        status__in=(Rsvp.Status.CANCELLED, Rsvp.Status.PENDING)
+    )
+    by_member = found.filter(member=member).first()
+    if by_member is not None or not index:
+        return by_member
+    return found.filter(phone_index=index).first()
 
 
 @transaction.atomic
@@ -625,15 +651,18 @@ def handle_sms(msg: InboundSms) -> str | None:
         return None
     cancel = tokens[0] in CANCEL_WORDS
     code = tokens[1] if cancel and len(tokens) > 1 else tokens[0]
-    event = Event.objects.filter(code=code, cancelled=False, ends_at__gte=timezone.now()).first()
+    events = Event.objects.filter(code=code, cancelled=False, ends_at__gte=timezone.now())
+    if msg.member is None:
+        # A members' event is not there for a phone no member has: the same answer as a code
+        # nobody made, so texting TALLER10..99 finds out nothing (outside probe, session 19).
+        events = events.filter(public=True)
+    event = events.first()
     if event is None:
         return None
     lang = CANCEL_WORDS.get(tokens[0]) if cancel else None
     lang = lang or getattr(msg.member, "preferred_language", "") or msg.language
     lang = lang if lang in REPLY_LANGUAGES else "es"
     with translation.override(lang):
-        if not event.public and msg.member is None:
-            return _("Vecinos: this event is for members only.")
         if cancel:
             rsvp = (
                 Rsvp.objects.filter(event=event, phone_index=msg.from_index)

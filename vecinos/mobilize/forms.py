@@ -251,8 +251,14 @@ class EventForm(forms.Form):
         ),
     )
 
+    # Spanish and English are shown open; every other written language under "Other
+    # languages" (outside walk, session 19: a Korean or Tagalog group could only title its
+    # event in Spanish or English).
+    MAIN_LANGUAGES = ("es", "en")
+
     def __init__(self, *args, organizations=None, any_host: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self._add_language_fields()
         if organizations is None:
             organizations = Organization.objects.all()
         if any_host:
@@ -261,6 +267,69 @@ class EventForm(forms.Form):
             field = self.fields[name]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = organizations.order_by("name")
+
+    def _add_language_fields(self) -> None:
+        for lang in languages.written_languages():
+            if lang.code in self.MAIN_LANGUAGES:
+                continue
+            attrs = {"lang": lang.code, "dir": lang.direction}
+            name = _field_suffix(lang.code)
+            self.fields[f"title_{name}"] = forms.CharField(
+                label=_("Title: %(language)s") % {"language": languages.label(lang)},
+                max_length=120,
+                required=False,
+                widget=forms.TextInput(attrs=attrs),
+            )
+            self.fields[f"description_{name}"] = forms.CharField(
+                label=_("Description: %(language)s") % {"language": languages.label(lang)},
+                max_length=2000,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3, **attrs}),
+            )
+
+    def main_text_fields(self):
+        """The titles and descriptions in Spanish and English (shown open, first)."""
+        kinds = ("title", "description")
+        return [self[f"{kind}_{code}"] for kind in kinds for code in self.MAIN_LANGUAGES]
+
+    def lead_fields(self):
+        """The kind of event, first (the edit form has none)."""
+        return [self["kind"]] if "kind" in self.fields else []
+
+    def detail_fields(self):
+        """Every other visible field (when, where, who hosts), after the other languages."""
+        shown = (*self.lead_fields(), *self.main_text_fields(), *self.other_language_fields())
+        names = {f.name for f in shown}
+        return [f for f in self.visible_fields() if f.name not in names]
+
+    def other_language_fields(self):
+        return [
+            self[f"{kind}_{_field_suffix(lang.code)}"]
+            for lang in languages.written_languages()
+            if lang.code not in self.MAIN_LANGUAGES
+            for kind in ("title", "description")
+        ]
+
+    def other_language_errors(self) -> bool:
+        """Open "Other languages" when one of its fields was refused."""
+        return any(field.errors for field in self.other_language_fields())
+
+    def titles(self) -> dict[str, str]:
+        return {
+            lang.code: self.cleaned_data.get(f"title_{_field_suffix(lang.code)}") or ""
+            for lang in languages.written_languages()
+        }
+
+    def descriptions(self) -> dict[str, str]:
+        return {
+            lang.code: self.cleaned_data.get(f"description_{_field_suffix(lang.code)}") or ""
+            for lang in languages.written_languages()
+        }
+
+
+def _field_suffix(code: str) -> str:
+    """A language's part of a field name: "zh_hans" (a name a template can use)."""
+    return code.replace("-", "_")
 
 
 class EventEditForm(EventForm):
@@ -275,11 +344,12 @@ class EventEditForm(EventForm):
     @classmethod
     def initial_for(cls, event) -> dict:
         local = timezone.localtime
+        texts = {}
+        for lang in languages.written_languages():
+            texts[f"title_{_field_suffix(lang.code)}"] = event.titles.get(lang.code, "")
+            texts[f"description_{_field_suffix(lang.code)}"] = event.descriptions.get(lang.code, "")
         return {
-            "title_es": event.titles.get("es", ""),
-            "title_en": event.titles.get("en", ""),
-            "description_es": event.descriptions.get("es", ""),
-            "description_en": event.descriptions.get("en", ""),
+            **texts,
             "starts_at": local(event.starts_at),
             "ends_at": local(event.ends_at),
             "place": event.place,
