@@ -26,7 +26,7 @@ def demo(settings, tmp_path):
 
 def test_demo_has_subscribers_and_member_areas_in_every_zone_and_people_on_duty(demo):
     assert set(demo.credentials) == {
-        "coordinator", "dispatcher", "newcomer", "verifier", "orgcoordinator"
+        "coordinator", "dispatcher", "newcomer", "verifier", "orgcoordinator", "captain"
     }  # fmt: skip
     for zone in Zone.objects.all():
         public = SubscriptionArea.objects.filter(zone=zone, subscriber__member__isnull=True)
@@ -85,6 +85,27 @@ def test_the_demo_organization_coordinator_is_one_and_independent(demo, client):
     sign_in(client, person)
     page = client.get(reverse("import_start"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "can bring in 1000 more people today" in page
+
+
+def test_the_demo_captain_has_people_to_call_from_a_practice_alert(demo, client):
+    """Outside walk, session 19: the phone tree could not be tried in the demo (no captain who
+    signs in, no alert that had reached a captain). The practice alert went through its own
+    escalation steps: texts, then calls, then the captain's list."""
+    from vecinos.alerts.models import Alert, AlertRecipient
+    from vecinos.messaging.models import Delivery
+
+    captain = Member.objects.get(username="captain")
+    practice = Alert.objects.get(kind=Alert.Kind.NOTICE)
+    assert practice.status == Alert.Status.SENT and "PRÁCTICA" in practice.messages["es"]
+    mine = AlertRecipient.objects.filter(alert=practice, captain=captain)
+    assert mine.count() == 3
+    assert Delivery.objects.filter(ref_id=practice.pk, channel="voice").exists()
+    sign_in(client, captain)
+    page = client.get(reverse("captain"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert page.count('class="card call"') == 3 and "PRACTICE" in page
+    assert 'href="tel:+1' in page
+    home = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'href="{reverse("captain")}"' in home
 
 
 def test_demo_staff_see_their_current_code_and_can_sign_in_with_it(demo, client):

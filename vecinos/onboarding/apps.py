@@ -16,9 +16,11 @@ class OnboardingConfig(AppConfig):
         )
         from vecinos.network import selectors as network
         from vecinos.onboarding import joining
-        from vecinos.onboarding.demo import load_day_one
+        from vecinos.onboarding.demo import load_day_one, load_phone_tree
 
         add_demo_step("onboarding", load_day_one, order=50)
+        # After the call-out (mobilize, 61): the last thing the responders' phones got.
+        add_demo_step("onboarding.phone_tree", load_phone_tree, order=62)
         add_retention_step("onboarding.pending_members", joining.drop_expired, order=91)
         add_retention_step(
             "onboarding.unconfirmed_subscribers", joining.drop_unconfirmed_subscribers, order=92

@@ -20,7 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from vecinos.alerts import services as alert_services
-from vecinos.alerts.models import SubscriptionArea
+from vecinos.alerts.models import Alert, CaptainAssignment, Subscriber, SubscriptionArea
+from vecinos.alerts.models import Tier as Audience
 from vecinos.core import coalition
 from vecinos.core.models import CoalitionSettings
 from vecinos.network import demo as network_demo
@@ -44,7 +45,11 @@ VERIFIER = "verifier"
 # person).
 ORG_COORDINATOR = "orgcoordinator"
 ORG_COORDINATOR_ORG = "jacaranda"
-STAFF = (network_demo.COORDINATOR, network_demo.DISPATCHER, VERIFIER, ORG_COORDINATOR)
+# A phone-tree captain with people of their own to call (outside walk, session 19: the phone
+# tree could not be tried in the demo, no captain signed in and no alert had reached one).
+CAPTAIN = "captain"
+STAFF = (network_demo.COORDINATOR, network_demo.DISPATCHER, VERIFIER, ORG_COORDINATOR, CAPTAIN)
+TREE_PEOPLE = 3
 SUBSCRIBERS_PER_ZONE = 3
 DUTY_HOURS = 12
 
@@ -118,9 +123,58 @@ def load_day_one(say: Callable[[str], None]) -> dict[str, str]:
             areas += 1
     say(f"Alerts: {public} public subscribers in {len(zones)} zones, {areas} member alert areas.")
     refresh_duty()
-    credentials = {VERIFIER: password, ORG_COORDINATOR: _org_coordinator()}
+    _captain, captain_password = _account(
+        CAPTAIN, "Demo Captain", "+1 310 555 0102", _first_org_short(), Role.CAPTAIN
+    )
+    credentials = {
+        VERIFIER: password,
+        ORG_COORDINATOR: _org_coordinator(),
+        CAPTAIN: captain_password,
+    }
     _staff_devices()
     return credentials
+
+
+def load_phone_tree(say: Callable[[str], None]) -> None:
+    """A practice alert to the responders that nobody answered for 16 minutes: its texts, its
+    calls, and the phone tree's step, with three people on the demo captain's own list. Run
+    through the escalation's own steps (at the times they would run), so the captain's page,
+    the alert's progress and the phone simulator show what a real one does."""
+    captain = Member.objects.filter(username=CAPTAIN).first()
+    dispatcher = Member.objects.filter(username=network_demo.DISPATCHER).first()
+    if captain is None or dispatcher is None or not alert_services.can_alert(dispatcher):
+        return
+    organization = Organization.objects.get(short_name=_first_org_short())
+    people = (
+        Subscriber.objects.filter(
+            member__memberships__organization=organization,
+            member__memberships__role=Role.RESPONDER,
+        )
+        .exclude(member=captain)
+        .distinct()
+        .order_by("pk")[:TREE_PEOPLE]
+    )
+    for subscriber in people:
+        CaptainAssignment.objects.get_or_create(
+            subscriber=subscriber, organization=organization, defaults={"captain": captain}
+        )
+    alert = alert_services.alert_create(
+        actor=dispatcher,
+        kind=Alert.Kind.NOTICE,
+        tiers=[Audience.RESPONDERS],
+        messages={
+            "es": "PRÁCTICA de la red de llamadas, no es una alerta real. Responda 1 al recibirla.",
+            "en": "Phone tree PRACTICE, not a real alert. Reply 1 when you get it.",
+        },
+    )
+    alert = alert_services.alert_send(alert=alert, actor=dispatcher)
+    if alert.sent_at is None:
+        return
+    # Each step when it would run: the call after 5 minutes, the phone tree after 15.
+    for minutes in (6, 16):
+        alert_services.escalate_due(now=alert.sent_at + timedelta(minutes=minutes))
+    calls = alert_services.captain_queue(captain).count()
+    say(f"Phone tree: a practice alert to responders, {calls} people for the demo captain to call.")
 
 
 def _account(username: str, name: str, phone: str, org: str, role: str) -> tuple[Member, str]:

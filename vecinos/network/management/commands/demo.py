@@ -34,8 +34,9 @@ class Command(BaseCommand):
             )
             return
         self.stdout.write(f"Demo accounts (also saved in {credentials_path()}):")
+        width = max(map(len, result.credentials), default=0) + 2
         for username, password in result.credentials.items():
-            self.stdout.write(f"  {username:<12} {password}")
+            self.stdout.write(f"  {username:<{width}}{password}")
         password = result.credentials.get(COORDINATOR, "")
         self.stdout.write(
             f"Sign in at {settings.PUBLIC_URL}/signin/ as {COORDINATOR} / {password}. "
