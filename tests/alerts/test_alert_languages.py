@@ -267,6 +267,10 @@ def test_the_review_page_shows_each_language_its_segments_and_cost(
     assert 'data-language="mix"' in page and "Voice call" in page
     assert response.context["total_cost"] == costs.total_cost(list(rows.values()))
     assert f"${response.context['total_cost']}" in page
+    # Dollars as they are written in the US, whatever the page's language ("$2,53" on a
+    # Spanish page read as two thousand: outside walk, session 19).
+    spanish = client.get(reverse("alert_detail", args=[alert.pk]), HTTP_ACCEPT_LANGUAGE="es")
+    assert f'id="alert-total-cost">${response.context["total_cost"]}<' in spanish.content.decode()
 
 
 @pytest.mark.django_db
