@@ -91,6 +91,8 @@ def test_public_events_are_listed_with_a_page_a_feed_and_a_qr_code(client, perso
     assert "Members meeting" not in page.content.decode()
     detail = client.get(f"/events/{event.pk}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert "Marcha por las familias" in detail and "Org B" in detail and event.code in detail
+    # The keyword to text is Spanish like the other kinds' (it was "RALLY": outside walk).
+    assert re.fullmatch(r"MARCHA\d{2}", event.code)
     assert client.get(f"/events/{hidden.pk}/").status_code == 404
     feed = icalendar.Calendar.from_ical(client.get("/events/feed.ics").content)
     # Named for the coalition, not the product (outside walk, session 17).

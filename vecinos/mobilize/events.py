@@ -59,7 +59,8 @@ def _lang(language: str) -> str:
 
 
 def _new_code(kind: str) -> str:
-    prefix = {"rally": "RALLY", "press": "PRENSA", "vigil": "VIGILIA", "training": "TALLER"}.get(
+    # Spanish, the coalition's first language, like the others (a rally's was English "RALLY").
+    prefix = {"rally": "MARCHA", "press": "PRENSA", "vigil": "VIGILIA", "training": "TALLER"}.get(
         kind, "EVENTO"
     )
     while True:

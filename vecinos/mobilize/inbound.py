@@ -6,7 +6,7 @@ priority  name               what
                              "arrived", "left", "no"): VOY 15 / GOING 15 / 갑니다 15, NO / 아니요,
                              LLEGUÉ / ĐẾN, ME VOY / УШЁЛ, optionally with minutes ("15 min",
                              "15분") and the call-out's code (VOY 15 K7QM)
-    65    mobilize.rsvp      an event's keyword (RALLY7), and CANCEL + keyword
+    65    mobilize.rsvp      an event's keyword (MARCHA7), and CANCEL + keyword
 voice     alert              wrapped: a call-out's call ("press 1 coming, 2 not") is answered
                              here, every other call goes on to alerts' handler unchanged
 

@@ -198,7 +198,7 @@ class Event(models.Model):
         KYR = "kyr", _("Know-your-rights clinic")
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    code = models.CharField(max_length=12, unique=True)  # the SMS keyword, e.g. RALLY7
+    code = models.CharField(max_length=12, unique=True)  # the SMS keyword, e.g. MARCHA7
     titles = models.JSONField(default=dict)  # per language
     descriptions = models.JSONField(default=dict)
     starts_at = models.DateTimeField(db_index=True)
