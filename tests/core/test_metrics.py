@@ -70,6 +70,28 @@ def test_a_public_client_behind_a_trusted_proxy_on_this_host_is_refused(settings
     )
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+        {"HTTP_FORWARDED": "for=203.0.113.9;proto=https"},
+        {"HTTP_X_REAL_IP": "203.0.113.9"},
+    ],
+)
+def test_a_proxy_nobody_configured_on_this_host_does_not_open_it(settings, header):
+    """Outside probe, session 19: a proxy on the same host, not named in
+    VECINOS_TRUSTED_PROXIES, relays every visitor from 127.0.0.1, so the loopback rule let the
+    public read the metrics (only a system check warned). A request forwarded for someone,
+    from a peer not trusted as a proxy, is refused; a direct scrape still reads them."""
+    settings.TRUSTED_PROXIES = []
+    assert Client(REMOTE_ADDR="127.0.0.1").get("/metrics", **header).status_code == 404
+    assert Client(REMOTE_ADDR="127.0.0.1").get("/metrics").status_code == 200
+    # Named as a proxy, it relays its own host's scraper (the furthest hop is the loopback).
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    local = Client(REMOTE_ADDR="127.0.0.1")
+    assert local.get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 200
+
+
 def test_configured_addresses_replace_the_loopback(settings):
     import ipaddress
 
