@@ -30,6 +30,8 @@ MEMBER_PAGES = [
     "/mobilize/new/",
     "/patrols/",
     "/patrols/coverage/",
+    "/tree/",
+    "/events/new/",
 ]
 
 
@@ -80,7 +82,7 @@ def test_signed_in_pages_have_no_wcag_violations(live_server, axe_page):
     member = make_member(
         "disp.rosa",
         org=org,
-        roles=(Role.DISPATCHER, Role.VERIFIER, Role.ORG_COORDINATOR, Role.PATROL),
+        roles=(Role.DISPATCHER, Role.VERIFIER, Role.ORG_COORDINATOR, Role.PATROL, Role.CAPTAIN),
         tier=Tier.TRAINED,
         phone="+12135550141",
         preferred_language="en",
