@@ -110,4 +110,23 @@ def test_the_alert_review_fits_a_phone_with_its_cost_table(live_server, new_page
     assert not split, split
     total = page.locator("#alert-total-cost").evaluate("el => el.getBoundingClientRect().right")
     assert total <= page.evaluate("document.documentElement.clientWidth"), total
+    # The alert list's cards: each cell's pieces on one line beside its label (outside walk,
+    # session 19: "· coord.width" and "(0)" fell under the label, as cells of their own).
+    page.goto(f"{live_server.url}/alerts/")
+    created = page.locator("table.table-stack tbody tr").first.locator("td").last
+    expect(created).to_contain_text("coord.width")
+    # Where the cell's last piece of text starts, from the card's edge: beside the 7rem label,
+    # on every line it takes, never under the label.
+    inset = created.evaluate(
+        """el => {
+             const text = Array.from(el.childNodes)
+               .filter(n => n.nodeType === 3 && n.textContent.trim()).pop();
+             const range = document.createRange();
+             range.selectNodeContents(text);
+             const lefts = Array.from(range.getClientRects()).map(r => r.left);
+             return Math.min(...lefts) - el.getBoundingClientRect().left;
+           }"""
+    )
+    assert inset >= 7 * 16, inset
+    assert page.evaluate(FITS), page.evaluate("document.documentElement.scrollWidth")
     assert not page.problems, page.problems
