@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -430,6 +431,54 @@ def test_audit_log_survives_nonsense_filters(client, world):
         {"page": "99999"},
     ):
         assert client.get(reverse("audit_log"), query).status_code == 200, query
+
+
+def _action_options(body: str) -> list[str]:
+    select = body.split('<select name="action"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r"<option [^>]*>[^<]*</option>", select)
+
+
+def test_audit_log_says_what_happened_in_the_readers_language_with_the_code_beside_it(
+    client, world
+):
+    # Signing in is on the record (auth.login, about the coordinator): their own log shows it.
+    sign_in(client, world.personas.coordinator)
+    body = client.get(reverse("audit_log"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    rows = body.split("<tbody>")[1]
+    assert "Inició sesión" in rows
+    # The code stays, for those who search the log by it.
+    assert '<code class="audit-code" dir="ltr" translate="no">auth.login</code>' in rows
+    assert ">Signed in<" not in body
+
+
+def test_audit_log_filter_offers_each_action_by_its_words_and_filters_by_its_code(client, world):
+    p = world.personas
+    contact_reveal(actor=p.coordinator, member=world.target)
+    sign_in(client, p.coordinator)
+    url = reverse("audit_log")
+
+    options = _action_options(client.get(url, HTTP_ACCEPT_LANGUAGE="es").content.decode())
+    assert '<option value="contact.view">Datos de contacto consultados</option>' in options
+    assert '<option value="auth.login">Inició sesión</option>' in options
+    assert not any(">contact.view<" in option for option in options)
+
+    english = _action_options(client.get(url).content.decode())
+    assert '<option value="contact.view">Contact details viewed</option>' in english
+
+    chosen = client.get(url, {"action": "contact.view"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert _audit_rows(chosen.content.decode()) == 1
+
+
+def test_audit_log_shows_an_action_nobody_labelled_by_its_code(client, world):
+    AuditEvent.objects.create(
+        action="not.labelled.yet", organization_id=world.personas.org_a.pk, detail={}
+    )
+    sign_in(client, world.personas.coordinator)
+    response = client.get(reverse("audit_log"), HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 200
+    rows = response.content.decode().split("<tbody>")[1]
+    code = '<code class="audit-code" dir="ltr" translate="no">not.labelled.yet</code>'
+    assert f">not.labelled.yet {code}</td>" in rows
 
 
 # --- sessions -----------------------------------------------------------------------------------

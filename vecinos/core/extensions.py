@@ -10,7 +10,10 @@ core names the registries and knows no app. An app adds
 - its **purge steps** (``add_purge_step``): what the emergency purge deletes of the app's own
   rows; ``vecinos.purge`` runs every step in order;
 - its **retention steps** (``add_retention_step``): what it empties with the reports' retention;
-- its **demo steps** (``add_demo_step``): its part of the demo coalition, run after network's.
+- its **demo steps** (``add_demo_step``): its part of the demo coalition, run after network's;
+- its **audit action labels** (``add_audit_actions``): what each action code the app writes with
+  ``core.audit.audit`` means, in words a coordinator reads in their own language on the audit
+  log (``audit_action_label``); the code stays beside it, people search for codes.
 
 Registering twice under the same key replaces the first entry (``ready()`` may run again in
 tests), so nothing is listed twice.
@@ -18,7 +21,7 @@ tests), so nothing is listed twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,3 +153,25 @@ def add_demo_step(
 
 def demo_steps() -> list[Step]:
     return sorted(_demo_steps.values(), key=lambda s: (s.order, s.name))
+
+
+# --- audit actions -------------------------------------------------------------------------------
+
+_audit_actions: dict[str, str | Promise] = {}
+
+
+def add_audit_actions(mapping: Mapping[str, str | Promise]) -> None:
+    """Labels (lazy translations) of the app's own audit action codes."""
+    _audit_actions.update(mapping)
+
+
+def audit_action_label(code: str) -> str:
+    """The label in the active language; the code itself when nobody registered one (an action
+    written before its label existed, or by a removed app: the log still shows something)."""
+    label = _audit_actions.get(code)
+    return code if label is None else str(label)
+
+
+def audit_actions() -> dict[str, str | Promise]:
+    """Every registered code and its label (tests check each action written has one)."""
+    return dict(_audit_actions)

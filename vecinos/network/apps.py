@@ -1,6 +1,35 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+# What each audit action this app writes means, for the audit log (core.extensions).
+AUDIT_ACTIONS = {
+    "auth.login": _("Signed in"),
+    "auth.login_failed": _("Sign-in failed"),
+    "auth.signout_all": _("Signed out everywhere"),
+    "2fa.enroll": _("Two-step sign-in set up"),
+    "2fa.failed": _("Wrong two-step sign-in code"),
+    "2fa.recovery_codes": _("New recovery codes made"),
+    "contact.view": _("Contact details viewed"),
+    "roster.export": _("Roster exported"),
+    "invite.create": _("Invitation link created"),
+    "invite.revoke": _("Invitation link cancelled"),
+    "invite.accept": _("Invitation accepted"),
+    "role.grant": _("Role given"),
+    "role.revoke": _("Role removed"),
+    "vetting.vouch": _("Vouch recorded"),
+    "vetting.training": _("Training recorded"),
+    "vetting.tier": _("Vetting level raised"),
+    "member.deactivate": _("Account deactivated"),
+    "profile.phone_code_sent": _("Code sent to confirm a new phone"),
+    "profile.phone_code_wrong": _("Wrong code for a new phone"),
+    "profile.phone_confirmed": _("New phone confirmed"),
+    "token.create": _("API token created"),
+    "token.revoke": _("API token revoked"),
+    "zone.save": _("Zone saved"),
+    "purge.personal_data": _("All personal data purged"),
+    "demo.load": _("Demo data loaded"),
+}
+
 
 class NetworkConfig(AppConfig):
     name = "vecinos.network"
@@ -9,6 +38,7 @@ class NetworkConfig(AppConfig):
 
     def ready(self) -> None:
         from vecinos.core import roles
+        from vecinos.core.extensions import add_audit_actions
         from vecinos.network import inbound, selectors, signals  # noqa: F401
 
         roles.register("coordinator", selectors.is_coordinator)
@@ -16,6 +46,7 @@ class NetworkConfig(AppConfig):
         roles.register_independence(selectors.independent_people)
         _navigation(selectors)
         _purge_steps()
+        add_audit_actions(AUDIT_ACTIONS)
 
 
 def _purge_steps() -> None:

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vecinos.core.extensions import audit_action_label
 from vecinos.network.models import (
     COALITION_WIDE_ROLES,
     LANGUAGE_CHOICES,
@@ -336,7 +337,11 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         action = cast(forms.ChoiceField, self.fields["action"])
-        action.choices = [("", _("All actions"))] + [(a, a) for a in actions]
+        # Each action by what it means in the reader's language, in the order of those words;
+        # the value stays the code (the table shows it too, for those who search by code).
+        labels = {a: audit_action_label(a) for a in actions}
+        ordered = sorted(actions, key=lambda a: (labels[a].casefold(), a))
+        action.choices = [("", _("All actions"))] + [(a, labels[a]) for a in ordered]
 
 
 class SignInForm(AuthenticationForm):

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from vecinos.core.extensions import audit_action_label
 from vecinos.core.geo import cells_outline
 from vecinos.core.models import AuditEvent
 from vecinos.network import selectors, services
@@ -568,6 +569,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         rows.append(
             {
                 "event": event,
+                "action": audit_action_label(event.action),
                 "target": target,
                 "organization": org_names.get(event.organization_id, ""),
                 "detail": _detail_text(event.detail),

@@ -1,6 +1,20 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+# What each audit action this app writes means, for the audit log (core.extensions).
+# imports.run_import writes "import.<kind>" and "import.<kind>.counts", one per imports.Kind.
+AUDIT_ACTIONS = {
+    "import.members": _("Members imported"),
+    "import.members.counts": _("Members imported: full counts"),
+    "import.subscribers": _("Subscribers imported"),
+    "import.subscribers.counts": _("Subscribers imported: full counts"),
+    "import.texted": _("Imported people texted"),
+    "import.pending_view": _("People waiting to join viewed"),
+    "import.member_joined": _("Imported person joined"),
+    "import.member_declined": _("Imported person declined"),
+    "coalition.settings_update": _("Coalition settings changed"),
+}
+
 
 class OnboardingConfig(AppConfig):
     name = "vecinos.onboarding"
@@ -9,6 +23,7 @@ class OnboardingConfig(AppConfig):
 
     def ready(self) -> None:
         from vecinos.core.extensions import (
+            add_audit_actions,
             add_demo_step,
             add_nav,
             add_purge_step,
@@ -26,6 +41,7 @@ class OnboardingConfig(AppConfig):
             "onboarding.unconfirmed_subscribers", joining.drop_unconfirmed_subscribers, order=92
         )
         add_purge_step("onboarding.pending_members", joining.purge, order=50)
+        add_audit_actions(AUDIT_ACTIONS)
         add_nav(
             "import_start",
             _("Import people"),

@@ -1,6 +1,16 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+# What each audit action this app writes means, for the audit log (core.extensions).
+AUDIT_ACTIONS = {
+    "report.ban_source": _("Report source banned"),
+    "report.recording_fetched": _("Hotline recording downloaded"),
+    "report.recording_deleted_at_provider": _("Hotline recording deleted at the phone provider"),
+    "report.recording_gone": _("Hotline recording already gone at the provider"),
+    "incident.responders_ask": _("Responders asked to look"),
+    "incident.verified_otherwise": _("Incident verified another way"),
+}
+
 
 class ReportsConfig(AppConfig):
     name = "vecinos.reports"
@@ -8,10 +18,11 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports and incidents")
 
     def ready(self) -> None:
-        from vecinos.core.extensions import add_nav, add_purge_step
+        from vecinos.core.extensions import add_audit_actions, add_nav, add_purge_step
         from vecinos.reports.purge import purge_personal
 
         add_purge_step("reports", purge_personal, order=40)
+        add_audit_actions(AUDIT_ACTIONS)
         from vecinos.reports import (
             inbound,  # noqa: F401  (registers SMS/voice handlers)
             selectors,
