@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import make_member
+from tests.twilio_stub import sms_reply, twilio_webhooks  # noqa: F401
 from vecinos.alerts import services
 from vecinos.alerts.models import Alert, AlertRecipient, OptOut, Subscriber, SubscriptionArea, Tier
 from vecinos.core import geo
@@ -665,6 +666,29 @@ def test_public_subscribe_sends_the_yes_text_and_the_code_confirms(client):
         reverse("subscribe_confirm"), {"phone": "3235550187", "code": sub.confirm_code}
     )
     assert "Done: you will get alerts." in response.content.decode()
+    sub.refresh_from_db()
+    assert sub.status == Subscriber.Status.ACTIVE
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_webhooks")
+def test_after_a_stop_the_page_names_the_word_that_lets_texts_through(client):
+    """Outside walk, session 19: the page said to text JOIN after a STOP, the STOP reply said
+    START. Twilio blocks a number that said STOP until it texts START (JOIN would never get
+    an answer): the page names START, and START is what lets the texts through here too."""
+    phone = "+13235550191"
+    post = {"phone": "(323) 555-0191", "place": "90033", "language": "en", "channels": ["sms"]}
+    client.post(reverse("subscribe"), post)
+    sub = Subscriber.objects.get(phone_index=phone_index(phone))
+    client.post(reverse("subscribe_confirm"), {"phone": phone, "code": sub.confirm_code})
+    sms_reply(client, phone, "STOP")
+    sub.refresh_from_db()
+    assert sub.status == Subscriber.Status.STOPPED
+    page = client.post(reverse("subscribe"), post).content.decode()
+    hint = re.search(r"If you ever replied STOP[^<]*", page)
+    assert hint is not None and "text START to it first" in hint.group(0)
+    assert "JOIN" not in hint.group(0)
+    sms_reply(client, phone, "START")
     sub.refresh_from_db()
     assert sub.status == Subscriber.Status.ACTIVE
 

@@ -3,6 +3,8 @@ and a phone simulator to read what they received."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -183,6 +185,28 @@ def test_the_phone_simulator_texts_our_number_as_a_phone_would(client, db, setti
         client.post("/dev/phone/", {"phone": "(213) 555-0178", "body": "JOIN 90033"}).status_code
         == 404
     )
+
+
+def test_the_phone_simulator_keeps_the_conversation(client, db):
+    """Outside walk, session 19: a text sent from the simulator and our answer showed once, as a
+    banner, then were gone. They stay in the phone's thread, newest first, and only there."""
+    client.post("/dev/phone/", {"phone": "(213) 555-0181", "body": "JOIN 90033"})
+    client.post("/dev/phone/", {"phone": "(213) 555-0181", "body": "SI"})
+    client.post("/dev/phone/", {"phone": "(213) 555-0182", "body": "REPORT"})
+    page = client.get("/dev/phone/?to=%2B12135550181").content.decode()
+    thread = page[page.index('id="phone-messages"') :]
+    sent = re.findall(r"<li data-to=\"\+12135550181\" class=\"phone-sent\" data-sent>", thread)
+    assert len(sent) == 2 and "Texted by this phone" in thread
+    assert thread.index("SI") < thread.index("JOIN 90033")  # newest first
+    # Our answers stay too, each above the text it answers.
+    assert thread.count('data-to="+12135550181"') >= 4
+    assert "REPORT" not in thread and "+12135550182" not in thread
+    everyone = client.get("/dev/phone/").content.decode()
+    assert "REPORT" in everyone and "JOIN 90033" in everyone
+    # Another browser's session sees none of it.
+    client.logout()
+    client.cookies.clear()
+    assert "JOIN 90033" not in client.get("/dev/phone/?to=%2B12135550181").content.decode()
 
 
 def test_phone_simulator_is_gone_in_production_and_with_a_real_provider(client, settings, db):

@@ -9,6 +9,9 @@ whenever a real provider sends text messages.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -17,6 +20,7 @@ from django.contrib import messages as notices
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -51,6 +55,53 @@ class ReplyForm(forms.Form):
             ) from None
 
 
+SESSION_KEY = "phone_simulator_texts"
+KEPT = 50
+
+
+@dataclass(frozen=True)
+class _Texted:
+    """A text this browser sent from a phone (``sent``), or our answer to it, shown in the
+    phone's thread beside what the console transport sent it."""
+
+    created_at: datetime
+    address: str
+    body: str
+    sent: bool
+    channel: str = "sms"
+    subject: str = ""
+
+
+def _remember(request: HttpRequest, phone: str, text: str, answer: str) -> None:
+    """The conversation stays on the page (outside walk, session 19: a reply showed once, as
+    a banner, and was gone). Kept in this browser's session only, the last KEPT texts."""
+    kept = list(request.session.get(SESSION_KEY) or [])
+    kept.append([timezone.now().isoformat(), phone, text, answer])
+    request.session[SESSION_KEY] = kept[-KEPT:]
+
+
+def _texted(request: HttpRequest) -> list[_Texted]:
+    out = []
+    for row in request.session.get(SESSION_KEY) or []:
+        try:
+            at, phone, text, answer = row
+            when = datetime.fromisoformat(at)
+        except (TypeError, ValueError):
+            continue  # a session from another version: skipped, never a 500
+        out.append(_Texted(when, phone, text, sent=True))
+        if answer:
+            # Just after the text it answers, so it sorts above it (newest first).
+            out.append(_Texted(when + timedelta(microseconds=1), phone, answer, sent=False))
+    return out
+
+
+def _here(message: Any, public_url: str, here: str) -> Any:
+    if isinstance(message, _Texted):
+        return replace(message, body=message.body.replace(public_url, here))
+    message.body = message.body.replace(public_url, here)
+    return message
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def phone_simulator(request: HttpRequest) -> HttpResponse:
@@ -61,14 +112,16 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
         # As if that phone had texted our number: the webhook's own handling, and its answer.
         phone, body = reply_form.cleaned_data["phone"], reply_form.cleaned_data["body"]
         answer = answer_sms(phone, body, f"SIM{secrets.token_hex(16)}")
+        _remember(request, phone, body, answer or "")
         notices.info(request, _("%(phone)s texted: %(text)s") % {"phone": phone, "text": body})
         notices.info(
             request, _("Answer: %(text)s") % {"text": answer} if answer else _("No answer.")
         )
         return redirect(f"{reverse('phone_simulator')}?{urlencode({'to': phone})}")
-    messages = messaging_selectors.outbox_recent(LIMIT)
+    messages: list[Any] = messaging_selectors.outbox_recent(LIMIT)
     phones: dict[str, int] = {}
-    for message in messages:
+    everything = [*messages, *_texted(request)]
+    for message in everything:
         phones[message.address] = phones.get(message.address, 0) + 1
     selected = request.GET.get("to", "")
     if selected not in phones:
@@ -88,12 +141,13 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
         "username", "phone_index"
     ):
         names[by_index[member.phone_index]] = member.username
-    shown = [m for m in messages if not selected or m.address == selected]
+    # What this browser texted from the phones, and our answers, in the same thread.
+    shown = [m for m in everything if not selected or m.address == selected]
     # Links point at VECINOS_PUBLIC_URL; open them on the address this page was opened at.
     here = request.build_absolute_uri("/").rstrip("/")
-    for message in shown:
-        if settings.PUBLIC_URL and here != settings.PUBLIC_URL:
-            message.body = message.body.replace(settings.PUBLIC_URL, here)
+    if settings.PUBLIC_URL and here != settings.PUBLIC_URL:
+        shown = [_here(m, settings.PUBLIC_URL, here) for m in shown]
+    shown.sort(key=lambda m: m.created_at, reverse=True)
     return render(
         request,
         "onboarding/phone_simulator.html",
