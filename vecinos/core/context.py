@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import cached_property
 from typing import Any
 
 import phonenumbers
@@ -43,7 +44,7 @@ class _Navigation:
             self._menus = extensions.navigation_for(self._member)
         return self._menus
 
-    @property
+    @cached_property
     def open_key(self) -> str:
         """The menu shown open: the one holding this page; on the home page the first. Open on
         every page, "Now" took a third of a phone's screen above each page's own content
