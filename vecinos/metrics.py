@@ -35,7 +35,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from vecinos.core import metrics
-from vecinos.core.clientip import client_address, parse_address, trusted_networks
+from vecinos.core.clientip import client_address, in_networks, parse_address, trusted_networks
 from vecinos.messaging.models import Channel, Delivery, DeliveryStatus
 from vecinos.reports.models import Report, ReportStatus
 
@@ -145,9 +145,7 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
     if _relayed_untrusted(request):
         return _plain(404, "Not Found")
     address = parse_address(client_address(request))
-    if address is not None and any(
-        address.version == net.version and address in net for net in settings.METRICS_ADDRESSES
-    ):
+    if address is not None and in_networks(address, settings.METRICS_ADDRESSES):
         return None
     return _plain(404, "Not Found")
 
@@ -163,9 +161,7 @@ def _relayed_untrusted(request: HttpRequest) -> bool:
     if not any(request.META.get(name, "").strip() for name in FORWARDING_HEADERS):
         return False
     remote = parse_address(request.META.get("REMOTE_ADDR", "") or "")
-    return remote is None or not any(
-        remote.version == net.version and remote in net for net in trusted_networks()
-    )
+    return remote is None or not in_networks(remote, trusted_networks())
 
 
 @require_GET

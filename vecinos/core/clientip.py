@@ -66,7 +66,8 @@ def trusted_networks() -> tuple[IPNetwork, ...]:
     )
 
 
-def _is_trusted(address: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:
+def in_networks(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:
+    """Whether ``address`` is in one of ``networks`` (an IPv4 address is never in an IPv6 one)."""
     return any(address.version == net.version and address in net for net in networks)
 
 
@@ -77,7 +78,7 @@ def client_address(request: HttpRequest) -> str:
     if remote is None:
         return raw_remote  # nothing to normalise; check_source copes with "" as well
     networks = trusted_networks()
-    if not networks or not _is_trusted(remote, networks):
+    if not networks or not in_networks(remote, networks):
         return str(remote)
     header = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if not header or not header.strip():
@@ -90,7 +91,7 @@ def client_address(request: HttpRequest) -> str:
             # A trusted hop wrote something we cannot read: do not guess further left.
             return str(remote)
         client = address
-        if not _is_trusted(address, networks):
+        if not in_networks(address, networks):
             return str(address)
     if len(entries) > MAX_HOPS:
         return str(remote)  # more trusted hops than any real chain: do not guess

@@ -9,7 +9,7 @@ whenever a real provider sends text messages.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -59,7 +59,7 @@ SESSION_KEY = "phone_simulator_texts"
 KEPT = 50
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Texted:
     """A text this browser sent from a phone (``sent``), or our answer to it, shown in the
     phone's thread beside what the console transport sent it."""
@@ -93,13 +93,6 @@ def _texted(request: HttpRequest) -> list[_Texted]:
             # Just after the text it answers, so it sorts above it (newest first).
             out.append(_Texted(when + timedelta(microseconds=1), phone, answer, sent=False))
     return out
-
-
-def _here(message: Any, public_url: str, here: str) -> Any:
-    if isinstance(message, _Texted):
-        return replace(message, body=message.body.replace(public_url, here))
-    message.body = message.body.replace(public_url, here)
-    return message
 
 
 @never_cache
@@ -146,7 +139,8 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
     # Links point at VECINOS_PUBLIC_URL; open them on the address this page was opened at.
     here = request.build_absolute_uri("/").rstrip("/")
     if settings.PUBLIC_URL and here != settings.PUBLIC_URL:
-        shown = [_here(m, settings.PUBLIC_URL, here) for m in shown]
+        for message in shown:
+            message.body = message.body.replace(settings.PUBLIC_URL, here)
     shown.sort(key=lambda m: m.created_at, reverse=True)
     return render(
         request,
