@@ -29,7 +29,7 @@ from aiohttp import web
 
 STATE: dict = {
     "messages": 0, "keys": {}, "duplicates": 0, "failed": 0, "stalled": 0, "to": {}, "sent": {},
-    "lists": 0, "first_at": None, "last_at": None,
+    "lists": 0, "first_at": None, "last_at": None, "sample": None,
 }  # fmt: skip
 
 
@@ -63,6 +63,8 @@ async def create(request: web.Request) -> web.Response:
     if key:
         STATE["keys"][key] = body
     STATE["messages"] += 1
+    if STATE["sample"] is None:  # what one request carried: bench/fanout.py sends its like
+        STATE["sample"] = {"fields": dict(form), "key": key}
     if STATE["first_at"] is None:
         STATE["first_at"] = time.time()  # wall clock: compared with another process's
     STATE["last_at"] = time.time()
@@ -97,6 +99,7 @@ async def stats(request: web.Request) -> web.Response:
             "numbers_twice": twice,
             "first_at": STATE["first_at"],
             "last_at": STATE["last_at"],
+            "sample": STATE["sample"],
         }
     )
 
@@ -110,6 +113,7 @@ async def reset(request: web.Request) -> web.Response:
         messages=0, keys={}, duplicates=0, failed=0, stalled=0, to={}, sent={}, lists=0,
         first_at=None,
         last_at=None,
+        sample=None,
     )  # fmt: skip
     return web.json_response({"ok": True})
 
