@@ -284,6 +284,24 @@ def test_wrong_code_message_speaks_spanish(client, personas):
     )
 
 
+@pytest.mark.parametrize(
+    "next_value", ["-1", "console", "//evil.example/", "https://evil.example/"]
+)
+def test_a_bad_next_after_the_second_step_goes_home(client, personas, next_value):
+    """redirect() took "-1" for a view's name and failed (fuzzed, session 21)."""
+    device = _device(personas.dispatcher)
+    client.force_login(personas.dispatcher)
+    response = client.post(
+        reverse("two_factor_verify"), {"code": _code(device), "next": next_value}
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    # Verified already: the page itself sends them on, to the same safe place.
+    response = client.get(reverse("two_factor_verify"), {"next": next_value})
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    response = client.get(reverse("two_factor_verify"), {"next": "/console/"})
+    assert response["Location"] == "/console/"
+
+
 # --- two-step codes -----------------------------------------------------------------------------
 
 

@@ -771,3 +771,28 @@ def test_maps_in_a_browser(live_server, new_page, personas):
     page.click("#place-map", position={"x": 120, "y": 80})
     assert page.input_value("input[name=lat]") and page.input_value("input[name=lng]")
     assert not page.problems, page.problems
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("next_value", "lands_on"),
+    [
+        ("-1", None),  # redirect() took it for a view's name: a 500 (fuzzed, session 21)
+        ("coverage", None),  # a view-like word, not a path
+        ("1e5", None),
+        ("//evil.example/", None),
+        ("/\\evil.example/", None),
+        ("https://evil.example/", None),
+        ("/patrols/coord/coverage/?week=1", "/patrols/coord/coverage/?week=1"),
+    ],
+)
+def test_a_bad_next_goes_back_to_the_default_page(client, world, next_value, lands_on):
+    sign_in(client, world.personas.coordinator)
+    response = client.post(reverse("patrol_generate"), {"next": next_value})
+    assert response.status_code == 302
+    assert response["Location"] == (lands_on or reverse("patrol_coord"))
+    response = client.post(
+        reverse("patrol_ask_fill"), {"shift": world.shift.pk, "next": next_value}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == (lands_on or reverse("patrol_coverage"))

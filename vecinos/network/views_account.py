@@ -22,13 +22,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from vecinos.core.nexturl import safe_next
 from vecinos.network import phone_change, selectors, services, two_factor
 from vecinos.network.forms import (
     DEFAULT_TOKEN_DAYS,
@@ -60,11 +60,7 @@ from vecinos.network.phones import InvalidPhone
 
 def _safe_next(request: HttpRequest, default: str = "home") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return resolve_url(default)
+    return safe_next(request, target, resolve_url(default))
 
 
 def _qr_svg(data: str) -> str:

@@ -32,13 +32,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from vecinos.core.ids import parse_id
+from vecinos.core.nexturl import safe_next
 from vecinos.network import selectors as network
 from vecinos.network.http import member_of
 from vecinos.network.models import Organization, Zone
@@ -87,14 +87,6 @@ def _managed_place(request: HttpRequest, place_id: int) -> Place:
     if place is None or not services.can_coordinate_place(member_of(request), place):
         raise PermissionDenied
     return place
-
-
-def _safe_next(request: HttpRequest, candidate: str, default: str) -> str:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
 
 
 def _local_range(days: int) -> tuple[datetime, datetime]:
@@ -290,7 +282,7 @@ def generate(request: HttpRequest) -> HttpResponse:
         )
         % {"count": created, "weeks": GENERATE_WEEKS},
     )
-    next_url = _safe_next(request, request.POST.get("next", ""), reverse("patrol_coord"))
+    next_url = safe_next(request, request.POST.get("next", ""), reverse("patrol_coord"))
     return redirect(next_url)
 
 
@@ -407,7 +399,7 @@ def ask_fill(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a shift that needs people."))
         return redirect(back)
-    back = _safe_next(request, form.cleaned_data["next"], back)
+    back = safe_next(request, form.cleaned_data["next"], back)
     shift = Shift.objects.filter(pk=form.cleaned_data["shift"]).select_related("place").first()
     scope = selectors.coverage_scope(member)
     if shift is None or (scope is not None and shift.place.organization_id not in scope):
