@@ -12,9 +12,11 @@ ROLE is ``anon`` or a demo account (``coordinator``, ``dispatcher``, ``verifier`
 - **errors**: signed in as each role, it walks every link of the site (three pages of each URL
   shape, ids folded), sends each page's query string again with each parameter (and a list of
   common ones) set to junk, and submits every form it found once as it is and then with junk in
-  every field, and in each field alone. Any answer of 500 or more is listed with what was sent
-  (the server's log has the traceback). It really submits: run it on a throwaway demo, never on
-  real data (it signs out of nothing, and it leaves the erase and sign-out forms alone).
+  every field, and in each field alone; a form with a file input also gets broken files (empty,
+  NULs, Latin-1, endless quotes, noise behind a PNG, JPEG, ZIP, Ogg or MP3 header). Any answer
+  of 500 or more is listed with what was sent (the server's log has the traceback). It really
+  submits: run it on a throwaway demo, never on real data (it leaves the erase and sign-out
+  forms alone).
 - **access**: the pages the coordinators and the dispatcher reached, fetched again by each less
   trusted role that was never shown a link to them; a 200 is listed for a person to judge.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import random
 import re
 import sys
 from html.parser import HTMLParser
@@ -63,6 +66,22 @@ COMMON_PARAMS = (
     "page", "q", "next", "sort", "lang", "status", "org", "zone", "day", "week", "kind", "after",
     "before", "from", "to", "date", "lat", "lng", "radius", "tier", "limit",
 )  # fmt: skip
+_NOISE = random.Random(21).randbytes(4000)  # the same bytes on every run
+# Each file input gets each of these in turn, the form's other fields left plain.
+JUNK_FILES = (
+    ("empty.csv", b"", "text/csv"),
+    ("nul.csv", b"name,phone\n\x00\x00,\x00\n", "text/csv"),
+    ("latin1.csv", "nombre,teléfono\nJosé,3235550101\n".encode("latin-1"), "text/csv"),
+    ("quotes.csv", b'"' * 20000, "text/csv"),
+    ("one-long-line.csv", b"x" * 300000, "text/csv"),
+    ("noise.xlsx", _NOISE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ("zip-of-noise.xlsx", b"PK\x03\x04" + _NOISE, "application/zip"),
+    ("noise.png", b"\x89PNG\r\n\x1a\n" + _NOISE, "image/png"),
+    ("noise.jpg", b"\xff\xd8\xff\xe0" + _NOISE, "image/jpeg"),
+    ("noise.ogg", b"OggS" + _NOISE, "audio/ogg"),
+    ("noise.mp3", b"ID3" + _NOISE, "audio/mpeg"),
+    ("../../etc/passwd", b"root:x:0:0", "text/plain"),
+)
 PLAIN = {
     "email": "probe@example.org",
     "number": "3",
@@ -244,6 +263,21 @@ def probe_errors(base: str, session: requests.Session, role: str) -> list[str]:
                 sent.pop("csrfmiddlewaretoken", None)
                 answer = session.get(action, params=sent, allow_redirects=False, timeout=30)
             if check(f"{form['method'].upper()} {action}", answer, sent):
+                break
+        file_fields = [name for kind, name, _ in form["fields"] if kind == "file"]
+        if form["method"] != "post" or not file_fields:
+            continue
+        plain = form_variants(form, session.cookies.get("csrftoken", ""))[0]
+        for junk in JUNK_FILES:
+            answer = session.post(
+                action,
+                data=plain,
+                files=dict.fromkeys(file_fields, junk),
+                headers={"Referer": page},
+                allow_redirects=False,
+                timeout=60,
+            )
+            if check(f"POST {action} (file {junk[0]})", answer, plain):
                 break
     return found
 
