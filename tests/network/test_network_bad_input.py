@@ -302,6 +302,21 @@ def test_a_bad_next_after_the_second_step_goes_home(client, personas, next_value
     assert response["Location"] == "/console/"
 
 
+@pytest.mark.parametrize(
+    ("next_value", "lands_on"),
+    [("-1", "/"), ("console", "/"), ("//evil.example/", "/"), ("/zones/", "/zones/")],
+)
+def test_sign_in_follows_only_a_path_on_this_site(client, personas, next_value, lands_on):
+    """Django's sign-in let "-1" through as a relative address (a 404 under /signin/)."""
+    response = client.post(
+        reverse("login"), {"username": "verifier", "password": PASSWORD, "next": next_value}
+    )
+    assert response.status_code == 302 and response["Location"] == lands_on
+    # Signed in already, the sign-in page sends them on by the same rule.
+    response = client.get(reverse("login"), {"next": next_value})
+    assert response.status_code == 302 and response["Location"] == lands_on
+
+
 # --- two-step codes -----------------------------------------------------------------------------
 
 

@@ -105,6 +105,11 @@ class SignInView(LoginView):
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
+    def get_redirect_url(self) -> str:
+        # Django lets a bare word through ("-1", a relative address): only a path on this
+        # site is followed, as everywhere else a "next" is (core.nexturl).
+        return safe_next(self.request, super().get_redirect_url(), "")
+
     def get_success_url(self) -> str:
         url = super().get_success_url()
         if getattr(self.request.user, "otp_device", None) is not None:
