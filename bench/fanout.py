@@ -440,7 +440,7 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
         # The raw client's own CPU a request, and the stub's while it answered the raw client.
         "raw client CPU per message (ms)": round(1000 * raw_cpu, 3),
         "stub CPU per raw request (ms)": round(1000 * stub_raw / max(1, n), 3),
-        "raw client, the same requests as ours (/s)": round(same),
+        "raw client, the same requests as ours (/s)": round(same, 0),  # nan: no sample
         "ratio to it": round(rate / same, 2),
         # Approval to the stub's first message, first to last, last to the end seen.
         "phases (s)": [
