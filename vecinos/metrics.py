@@ -36,6 +36,7 @@ from prometheus_client.registry import Collector
 
 from vecinos.core import metrics
 from vecinos.core.clientip import client_address, in_networks, parse_address, trusted_networks
+from vecinos.messaging import dueset
 from vecinos.messaging.models import Channel, Delivery, DeliveryStatus
 from vecinos.reports.models import Report, ReportStatus
 
@@ -65,7 +66,7 @@ class DatabaseCollector(Collector):
     def _families(self) -> list[GaugeMetricFamily]:
         now = timezone.now()
         rows = (
-            Delivery.objects.filter(status__in=IN_FLIGHT)
+            dueset.open_rows(Delivery.objects.filter(status__in=IN_FLIGHT))
             .values("channel", "status")
             .annotate(
                 n=Count("id"),

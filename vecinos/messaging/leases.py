@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from vecinos.messaging import dueset
 from vecinos.messaging.models import Delivery, DeliveryStatus
 
 log = logging.getLogger(__name__)
@@ -235,7 +236,8 @@ def sweep(*, kick_due: bool = True) -> int:
     now = timezone.now()
     # Their worker may have handed them to the provider before it died: the next attempt
     # asks the provider first (outcome_unknown).
-    requeued = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_until__lt=now).update(
+    expired = dueset.due_by(Delivery.objects.all(), now)
+    requeued = expired.filter(status=DeliveryStatus.SENDING, lease_until__lt=now).update(
         status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=now, outcome_unknown=True
     )
     if requeued:
@@ -243,7 +245,9 @@ def sweep(*, kick_due: bool = True) -> int:
     requeued += _requeue_dead_owners(now)
     due = (
         kick_due
-        and Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now).exists()
+        and dueset.due_by(Delivery.objects.all(), now)
+        .filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
+        .exists()
     )
     if requeued or due:
         kick()
@@ -259,7 +263,8 @@ STARTUP_GRACE = 1.0
 def _requeue_dead_owners(now: datetime, grace: float = DEAD_OWNER_GRACE) -> int:
     """Re-queue at once (well before their lease ends) the rows of dead workers of this host."""
     owners = (
-        Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_owner__isnull=False)
+        dueset.open_rows(Delivery.objects.all())
+        .filter(status=DeliveryStatus.SENDING, lease_owner__isnull=False)
         .values_list("lease_owner", flat=True)
         .distinct()
     )
@@ -267,7 +272,8 @@ def _requeue_dead_owners(now: datetime, grace: float = DEAD_OWNER_GRACE) -> int:
     if not dead:
         return 0
     at = now + timedelta(seconds=grace)
-    requeued = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_owner__in=dead).update(
+    in_flight = dueset.open_rows(Delivery.objects.all())
+    requeued = in_flight.filter(status=DeliveryStatus.SENDING, lease_owner__in=dead).update(
         status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=at, outcome_unknown=True
     )
     if requeued:
@@ -329,6 +335,7 @@ def renew_leases() -> int:
             if connection.features.has_select_for_update_skip_locked:
                 rows = rows.select_for_update(skip_locked=True)
             ids = list(rows.values_list("id", flat=True))
+            # (On PostgreSQL a trigger moves their due entries to the new end.)
             renewed += Delivery.objects.filter(pk__in=ids).update(
                 lease_until=now + timedelta(seconds=lease)
             )

@@ -23,7 +23,7 @@ from django.utils import timezone
 from vecinos.core.bulk import insert_rows
 from vecinos.core.coalition import brand_sms
 from vecinos.core.crypto import blind_index, encrypt
-from vecinos.messaging import leases, worker
+from vecinos.messaging import dueset, leases, worker
 from vecinos.messaging.models import (
     FINAL_STATUSES,
     Channel,
@@ -195,7 +195,7 @@ def status_update(*, provider_id: str, status: str, error_code: str = "") -> boo
     # of a 51,557-message fan-out (Twilio sends two or three a message), instead of one lookup.
     # Only what is needed: no body decrypted for each callback.
     found = (
-        Delivery.objects.filter(provider_id=provider_id)
+        dueset.by_provider(Delivery.objects.all(), provider_id)
         .order_by()
         .only("id", "status", "contact_id")[:1]
     )
@@ -245,7 +245,7 @@ def receipt_update(
     if mapped == DeliveryStatus.FAILED:
         fields["last_error"] = f"{source}: {reason or 'failed'}"[:200]
     return (
-        Delivery.objects.filter(provider_id=provider_id, channel=channel)
+        dueset.by_provider(Delivery.objects.filter(channel=channel), provider_id)
         .exclude(status__in=FINAL_STATUSES)
         .update(**fields)
     )

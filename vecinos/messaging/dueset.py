@@ -1,0 +1,72 @@
+"""Where PostgreSQL keeps the deliveries waiting or in flight, and the providers' ids.
+
+On PostgreSQL ``messaging_due`` lists every delivery queued or being sent, with the time it is
+due (a queued row's next attempt, an in-flight row's lease end), and ``messaging_provider_ref``
+maps a provider's id to its delivery. Triggers on ``messaging_delivery`` keep both
+(migration 0009), so every insert, update and delete in any code path is covered. The
+delivery table has no index on ``status`` or ``provider_id`` there: a claim and an outcome are
+heap-only updates (no new index entry). Lookups that used those two indexes come here.
+
+SQLite has neither table: it keeps both indexes, and these helpers leave a query as it was.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+DUE = "messaging_due"
+PROVIDER_REF = "messaging_provider_ref"
+
+
+def separate() -> bool:
+    """Whether the due set and the providers' ids live in tables of their own here."""
+    return connection.vendor == "postgresql"
+
+
+def due_by(queryset: QuerySet, now: datetime) -> QuerySet:
+    """Only rows due at ``now`` (a queued row's next attempt, an in-flight row's lease end)."""
+    if not separate():
+        return queryset
+    return queryset.filter(
+        pk__in=RawSQL(f"SELECT delivery_id FROM {DUE} WHERE due_at <= %s", (now,))  # noqa: S608, S611 - constant SQL
+    )
+
+
+def open_rows(queryset: QuerySet) -> QuerySet:
+    """Only rows queued or in flight (on PostgreSQL read from the due set's primary key)."""
+    if not separate():
+        return queryset
+    return queryset.filter(pk__in=RawSQL(f"SELECT delivery_id FROM {DUE}", ()))  # noqa: S608, S611
+
+
+def by_provider(queryset: QuerySet, provider_id: str) -> QuerySet:
+    """Rows the provider knows by ``provider_id``."""
+    queryset = queryset.filter(provider_id=provider_id)
+    if not separate():
+        return queryset
+    return queryset.filter(
+        pk__in=RawSQL(  # noqa: S611 - constant SQL, the id a parameter
+            f"SELECT delivery_id FROM {PROVIDER_REF} WHERE provider_id = %s",  # noqa: S608
+            (provider_id,),
+        )
+    )
+
+
+def drop_stale() -> int:
+    """Remove due entries whose delivery is gone or final (only a path around the triggers
+    leaves one: replication in replica mode, say). A claim that took none of the entries it
+    picked calls this, so such entries never hide due rows behind them. It reads the whole
+    due set: the rows waiting or in flight, not the table."""
+    if not separate():
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {DUE} AS q WHERE NOT EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM messaging_delivery AS d WHERE d.id = q.delivery_id "
+            f"AND d.status IN ('queued', 'sending'))"
+        )
+        return cursor.rowcount
