@@ -311,6 +311,22 @@ def postgres_cpu_s() -> float:
     return total / tick
 
 
+def hot_updates(database_url: str) -> tuple[int, int, int]:
+    """(updates, heap-only updates, write-ahead log bytes so far) of the delivery table on a
+    PostgreSQL run's database: a claim or an outcome that finds no room on its page, or
+    changes an indexed column, writes an entry into every index of the table."""
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        upd, hot = conn.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+            "WHERE relname = 'messaging_delivery'"
+        ).fetchone()
+        (wal,) = conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()
+    return int(upd), int(hot), int(wal)
+
+
 async def raw_client(
     url: str, n: int, concurrency: int = 64, sample: dict | None = None
 ) -> tuple[float, float]:
@@ -389,6 +405,8 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
     # Where the machine's time goes, per message: the workers, the database server (on
     # PostgreSQL; SQLite runs inside the workers) and the stub, which share the cores.
     stub0, db0 = cpu_s(stub.pid), postgres_cpu_s()
+    pg_url = env.get("VECINOS_DATABASE_URL", "")
+    hot0 = hot_updates(pg_url) if pg_url else None
     try:
         result = inner("send", env)
         peak = max(peak_mb(p.pid) for p in procs)
@@ -402,6 +420,9 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+    if hot0:
+        time.sleep(1)  # the workers' server processes report their counts as they end
+    hot1 = hot_updates(pg_url) if hot0 else None
     stats = stub_stats(api)
     first_ms = (
         (stats["first_at"] - result["approved_at"]) * 1000 if stats["first_at"] else float("nan")
@@ -436,6 +457,16 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
         **(
             {"PostgreSQL CPU per message (ms)": round(1000 * db_cpu / max(1, stats["messages"]), 3)}
             if env.get("VECINOS_DATABASE_URL")
+            else {}
+        ),
+        **(
+            {
+                # Of the delivery table's updates in the fan-out, how many were heap-only, and
+                # the write-ahead log a message (the whole server's, this run's only).
+                "HOT updates": f"{hot1[1] - hot0[1]} of {hot1[0] - hot0[0]}",
+                "WAL per message (bytes)": (hot1[2] - hot0[2]) // max(1, stats["messages"]),
+            }
+            if hot0 and hot1
             else {}
         ),
         # The raw client's own CPU a request, and the stub's while it answered the raw client.
