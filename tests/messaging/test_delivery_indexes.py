@@ -50,7 +50,8 @@ def test_the_delivery_table_has_one_index_per_lookup():
             tuple(c["columns"]) for c in due.values() if c["index"] or c["primary_key"]
         ) == [
             ("delivery_id",),
-            ("due_at", "delivery_id"),
+            ("due_at", "delivery_id"),  # claims, in order
+            ("due_at", "delivery_id"),  # the rows in flight only (WHERE leased): the sweeper
         ]
         assert [tuple(c["columns"]) for c in refs.values() if c["index"]] == [("provider_id",)]
 

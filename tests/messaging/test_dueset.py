@@ -108,6 +108,51 @@ def test_a_lease_that_ended_is_taken_over_with_its_outcome_unknown():
 
 
 @pytest.mark.django_db
+def test_the_sweeper_reads_only_the_rows_in_flight():
+    """During a fan-out every queued row is due; the sweeper and a dead worker's rows must
+    not read them all every few seconds, only the entries in flight."""
+    from vecinos.messaging import dueset, leases
+
+    rows = enqueue(3000)
+    held = worker.claim_batch(5)
+    assert len(held) == 5 and sum(1 for d in rows if d.pk in {h.pk for h in held}) == 5
+    ended = held[0].pk
+    Delivery.objects.filter(pk=ended).update(lease_until=timezone.now() - timedelta(seconds=1))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_due")
+
+    def index_read(queryset) -> set[str]:
+        sql, params = queryset.values("id").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            (explained,) = cursor.fetchone()
+        found, nodes = set(), [explained[0]["Plan"]]
+        while nodes:
+            node = nodes.pop()
+            nodes += node.get("Plans", [])
+            if node.get("Relation Name") == "messaging_due" or "messaging_due" in str(
+                node.get("Index Name")
+            ):
+                found.add(f"{node['Node Type']} {node.get('Index Name')}")
+        return found
+
+    now = timezone.now()
+    read = index_read(dueset.lease_ended(Delivery.objects.all(), now))
+    assert read, "the plan reads messaging_due nowhere"
+    assert read <= {
+        "Index Scan messaging_due_leased",
+        "Index Only Scan messaging_due_leased",
+        "Bitmap Index Scan messaging_due_leased",
+        "Bitmap Heap Scan None",
+    }, read
+    assert dueset.in_flight(Delivery.objects.all()).count() == 5
+    assert leases.sweep() == 1  # the one whose lease ended, none of the 2,995 queued
+    row = Delivery.objects.get(pk=ended)
+    assert row.status == DeliveryStatus.QUEUED and row.outcome_unknown
+    assert dueset.in_flight(Delivery.objects.all()).count() == 4
+
+
+@pytest.mark.django_db
 def test_entries_left_behind_by_a_path_around_the_triggers_hide_nothing():
     """Entries whose delivery is gone (written with the triggers off, as replication in
     replica mode does) must not fill every claim: the one due row behind them goes out."""

@@ -236,7 +236,7 @@ def sweep(*, kick_due: bool = True) -> int:
     now = timezone.now()
     # Their worker may have handed them to the provider before it died: the next attempt
     # asks the provider first (outcome_unknown).
-    expired = dueset.due_by(Delivery.objects.all(), now)
+    expired = dueset.lease_ended(Delivery.objects.all(), now)
     requeued = expired.filter(status=DeliveryStatus.SENDING, lease_until__lt=now).update(
         status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=now, outcome_unknown=True
     )
@@ -263,7 +263,7 @@ STARTUP_GRACE = 1.0
 def _requeue_dead_owners(now: datetime, grace: float = DEAD_OWNER_GRACE) -> int:
     """Re-queue at once (well before their lease ends) the rows of dead workers of this host."""
     owners = (
-        dueset.open_rows(Delivery.objects.all())
+        dueset.in_flight(Delivery.objects.all())
         .filter(status=DeliveryStatus.SENDING, lease_owner__isnull=False)
         .values_list("lease_owner", flat=True)
         .distinct()
@@ -272,7 +272,7 @@ def _requeue_dead_owners(now: datetime, grace: float = DEAD_OWNER_GRACE) -> int:
     if not dead:
         return 0
     at = now + timedelta(seconds=grace)
-    in_flight = dueset.open_rows(Delivery.objects.all())
+    in_flight = dueset.in_flight(Delivery.objects.all())
     requeued = in_flight.filter(status=DeliveryStatus.SENDING, lease_owner__in=dead).update(
         status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=at, outcome_unknown=True
     )

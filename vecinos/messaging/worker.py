@@ -110,7 +110,7 @@ def pg_claim_sql() -> str:
         # every pass finds 200 more (a claim of 200 took all 6,000 queued in a test).
         f"WITH picked AS MATERIALIZED (SELECT delivery_id FROM {dueset.DUE} "  # noqa: S608
         f"WHERE due_at <= %s ORDER BY due_at, delivery_id LIMIT %s FOR UPDATE SKIP LOCKED), "
-        f"due AS (UPDATE {dueset.DUE} AS q SET due_at = %s FROM picked "
+        f"due AS (UPDATE {dueset.DUE} AS q SET due_at = %s, leased = true FROM picked "
         f"WHERE q.delivery_id = picked.delivery_id RETURNING q.delivery_id) "
         f"UPDATE {table} AS d SET status = %s, lease_until = %s, lease_owner = %s, "
         f"attempts = d.attempts + 1, "

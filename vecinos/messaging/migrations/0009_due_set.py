@@ -12,17 +12,20 @@ from django.db import migrations
 FORWARD = """
 CREATE TABLE messaging_due (
     delivery_id bigint PRIMARY KEY,
-    due_at timestamptz NOT NULL
+    due_at timestamptz NOT NULL,
+    leased boolean NOT NULL DEFAULT false
 );
 CREATE INDEX messaging_due_at ON messaging_due (due_at, delivery_id);
+-- The rows in flight, by lease end: the sweeper and a dead worker's rows read only these.
+CREATE INDEX messaging_due_leased ON messaging_due (due_at, delivery_id) WHERE leased;
 CREATE TABLE messaging_provider_ref (
     provider_id varchar(64) NOT NULL,
     delivery_id bigint NOT NULL
 );
 CREATE INDEX messaging_provider_ref_id ON messaging_provider_ref (provider_id);
-INSERT INTO messaging_due (delivery_id, due_at)
+INSERT INTO messaging_due (delivery_id, due_at, leased)
     SELECT id, CASE WHEN status = 'sending' THEN coalesce(lease_until, now())
-                    ELSE next_attempt_at END
+                    ELSE next_attempt_at END, status = 'sending'
     FROM messaging_delivery WHERE status IN ('queued', 'sending');
 INSERT INTO messaging_provider_ref (provider_id, delivery_id)
     SELECT provider_id, id FROM messaging_delivery WHERE provider_id <> '';
@@ -41,15 +44,16 @@ CREATE FUNCTION messaging_due_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- Back in the queue (a retry, a release, a lease swept) or due at another time; or a
     -- lease renewed or ended early. (A claim, queued to sending, sets the entry itself.)
-    INSERT INTO messaging_due (delivery_id, due_at)
+    INSERT INTO messaging_due (delivery_id, due_at, leased)
         SELECT n.id, CASE WHEN n.status = 'queued' THEN n.next_attempt_at
-                          ELSE coalesce(n.lease_until, now()) END
+                          ELSE coalesce(n.lease_until, now()) END, n.status = 'sending'
         FROM new_rows n JOIN old_rows o ON o.id = n.id
         WHERE (n.status = 'queued'
                AND (o.status <> 'queued' OR o.next_attempt_at <> n.next_attempt_at))
            OR (n.status = 'sending' AND o.status = 'sending'
                AND n.lease_until IS DISTINCT FROM o.lease_until)
-        ON CONFLICT (delivery_id) DO UPDATE SET due_at = excluded.due_at;
+        ON CONFLICT (delivery_id) DO UPDATE
+        SET due_at = excluded.due_at, leased = excluded.leased;
     -- Neither waiting nor in flight any more.
     DELETE FROM messaging_due d USING new_rows n
         WHERE d.delivery_id = n.id AND n.status NOT IN ('queued', 'sending');
