@@ -182,10 +182,17 @@ def test_truncating_the_deliveries_empties_both_tables():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_claim_and_an_outcome_write_no_index_entry():
-    """Heap-only updates: claiming 400 messages and recording them (the console transport,
-    woken when the rows are committed) add no entry to the delivery table's indexes: its
-    statistics count the updates as HOT."""
+def test_a_claim_and_an_outcome_write_no_index_entry(monkeypatch):
+    """Heap-only updates: claiming 400 messages adds almost no entry to the delivery table's
+    indexes (half of each page is kept free for it), and recording them adds none either where
+    the page has room again (the claim's old versions pruned: 93-94% of all updates in the
+    fan-out benchmark; here other connections' snapshots may keep some alive). With status or
+    provider_id indexed, no update is heap-only."""
+    from vecinos.messaging import leases
+
+    # Claimed here, not by a worker woken on commit.
+    monkeypatch.setattr(leases, "kick", lambda *args, **kwargs: None)
+    monkeypatch.setattr(services, "kick", lambda *args, **kwargs: None)
 
     def counters() -> tuple[int, int]:
         with connection.cursor() as cursor:
@@ -197,14 +204,57 @@ def test_a_claim_and_an_outcome_write_no_index_entry():
             )
             return cursor.fetchone()
 
-    before = counters()
     enqueue(400, prefix="hot")
-    services.dispatch()  # whatever the wake-up left
-    assert Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 400
-    after = counters()
-    updated, hot = after[0] - before[0], after[1] - before[1]
-    assert updated >= 800, (updated, hot)  # a claim and an outcome each
-    # Most, not all: an outcome finds room on its page only once the versions the claim left
-    # are dead to every open snapshot, and this test's other connections keep some alive
-    # (in the fan-out benchmark, see ARCHITECTURE). With status or provider_id indexed, none.
-    assert hot >= updated * 3 // 4, (updated, hot)
+    start = counters()
+    claimed = worker.claim_batch(200) + worker.claim_batch(200)
+    assert len(claimed) == 400
+    after_claims = counters()
+    for first in range(0, 400, 100):
+        record(claimed[first : first + 100], lambda d: SendResult(provider_id=f"SM{d.pk:032d}"))
+    after_records = counters()
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 400
+    claims = (after_claims[0] - start[0], after_claims[1] - start[1])
+    records = (after_records[0] - after_claims[0], after_records[1] - after_claims[1])
+    # Nearly every claim (352 of 400 here: a claimed version carries its lease and owner, so
+    # the free half of a page holds most, not all, of its rows' new versions).
+    assert claims[0] == 400 and claims[1] >= 300, claims
+    assert records[0] == 400 and records[1] > 0, records
+
+
+@pytest.mark.django_db
+def test_messages_that_failed_for_good_are_found_from_their_own_list():
+    """The minute auditor looks for the few messages of a live alert that failed for good.
+    With no index on status, a plan driven by that rare status read every message of the
+    alert for each recipient: over a 50,000-message fan-out it ran for minutes (15 ms with the
+    list). The list follows each row in and out of failure, and the query reads it."""
+    from vecinos.messaging import selectors
+
+    rows = enqueue(30, prefix="fail")
+    Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(
+        ref_type="alert", ref_id=7, status=DeliveryStatus.SENT
+    )
+    for n, d in enumerate(rows):
+        Delivery.objects.filter(pk=d.pk).update(ref_item=n)
+    failed = [rows[3].pk, rows[11].pk]
+    Delivery.objects.filter(pk=failed[0]).update(status=DeliveryStatus.FAILED)
+    Delivery.objects.filter(pk=failed[1]).update(status=DeliveryStatus.UNDELIVERED)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT delivery_id FROM messaging_failed")
+        assert sorted(r[0] for r in cursor.fetchall()) == sorted(failed)
+
+    items = Delivery.objects.filter(ref_type="alert", ref_id=7).filter(
+        selectors.item_failed_for_good("alert", ref_field="ref_id", item_field="ref_item")
+    )
+    assert sorted(items.values_list("ref_item", flat=True)) == [3, 11]
+    sql, params = items.values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        (explained,) = cursor.fetchone()
+    assert '"messaging_failed"' in str(explained).replace("'", '"'), explained
+
+    # Out of failure (a late callback), and deleted: off the list.
+    Delivery.objects.filter(pk=failed[1]).update(status=DeliveryStatus.DELIVERED)
+    Delivery.objects.filter(pk=failed[0]).delete()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM messaging_failed")
+        assert cursor.fetchone()[0] == 0

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from vecinos.core.bulk import with_ids
+from vecinos.messaging import dueset
 from vecinos.messaging.models import Channel, ContactPoint, Delivery, DeliveryStatus
 from vecinos.transports import registry
 from vecinos.transports.models import OutboxMessage
@@ -145,7 +146,9 @@ def item_failed_for_good(ref_type: str, *, ref_field: str, item_field: str = "pk
     """For a query of an app's items (``ref_field`` and ``item_field`` naming each row's
     reference and item): some message of the item failed for good."""
     return Exists(
-        _item_deliveries(ref_type, ref_field, item_field).filter(status__in=FAILED_STATES)
+        dueset.failed_only(_item_deliveries(ref_type, ref_field, item_field)).filter(
+            status__in=FAILED_STATES
+        )
     )
 
 
