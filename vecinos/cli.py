@@ -289,6 +289,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 1
     from django.conf import settings
 
+    if not args.no_periodic:
+        # On PostgreSQL: an open delivery missing from the due set (a path around its
+        # triggers, such as a data-only restore) would never be sent. One pass at start.
+        from vecinos.messaging import dueset
+
+        dueset.restore_missing()
+
     # Everything loaded so far (Django, the apps, their modules) lives as long as the process:
     # out of the collector's sight, a full collection no longer walks it all again while the
     # sender allocates a few objects per message.

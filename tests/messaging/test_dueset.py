@@ -258,3 +258,24 @@ def test_messages_that_failed_for_good_are_found_from_their_own_list():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM messaging_failed")
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db
+def test_an_open_delivery_written_around_the_triggers_is_put_back_when_a_worker_starts():
+    """A data-only restore or replica mode writes deliveries with the triggers off; a queued
+    one missing from the due set would never be sent. `vecinos worker` puts such rows back
+    as it starts (dueset.restore_missing)."""
+    from vecinos.messaging import dueset
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+    try:
+        (row,) = enqueue(1, prefix="restored")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = DEFAULT")
+    assert row.pk not in due()
+    assert worker.claim_batch(10) == []  # invisible to claims
+    assert dueset.restore_missing() == 1
+    assert dueset.restore_missing() == 0  # once
+    assert [d.pk for d in worker.claim_batch(10)] == [row.pk]

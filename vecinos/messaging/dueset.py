@@ -16,11 +16,14 @@ SQLite has neither table: it keeps both indexes, and these helpers leave a query
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+
+log = logging.getLogger(__name__)
 
 DUE = "messaging_due"
 PROVIDER_REF = "messaging_provider_ref"
@@ -108,3 +111,29 @@ def drop_stale() -> int:
             f"AND d.status IN ('queued', 'sending'))"
         )
         return cursor.rowcount
+
+
+def restore_missing() -> int:
+    """Put back in the due set every open delivery missing from it. Only a path around the
+    triggers leaves one out (a data-only restore, replica mode), and such a row would never be
+    sent. It reads the whole delivery table (no index on status): `vecinos worker` runs it once
+    as it starts (the worker that runs the periodic tasks). Returns how many came back."""
+    if not separate():
+        return 0
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {DUE} (delivery_id, due_at, leased) "  # noqa: S608
+                f"SELECT d.id, CASE WHEN d.status = 'sending' THEN coalesce(d.lease_until, now()) "
+                f"ELSE d.next_attempt_at END, d.status = 'sending' "
+                f"FROM messaging_delivery AS d WHERE d.status IN ('queued', 'sending') "
+                f"AND NOT EXISTS (SELECT 1 FROM {DUE} AS q WHERE q.delivery_id = d.id) "
+                f"ON CONFLICT (delivery_id) DO NOTHING"
+            )
+            found = cursor.rowcount
+    except Exception:  # noqa: BLE001 - a worker must start even if this pass cannot run
+        log.exception("could not check the due set for missing deliveries")
+        return 0
+    if found:
+        log.warning("put %d open deliveries back in the due set (they were missing)", found)
+    return found
