@@ -35,65 +35,46 @@ def separate() -> bool:
     return connection.vendor == "postgresql"
 
 
-def due_by(queryset: QuerySet, now: datetime) -> QuerySet:
-    """Only rows due at ``now`` (a queued row's next attempt, an in-flight row's lease end)."""
+def _listed(queryset: QuerySet, table: str, where: str = "", params: tuple = ()) -> QuerySet:
+    """The rows of ``queryset`` whose id is in ``table`` (where ``where`` holds, on PostgreSQL;
+    ``where`` is constant SQL, its values in ``params``). SQLite: the query as it was."""
     if not separate():
         return queryset
-    return queryset.filter(
-        pk__in=RawSQL(  # noqa: S611 - constant SQL, the time a parameter
-            f"SELECT delivery_id FROM {DUE} WHERE due_at <= %s",  # noqa: S608
-            (now,),
-        )
-    )
+    sql = f"SELECT delivery_id FROM {table}" + (f" WHERE {where}" if where else "")  # noqa: S608
+    return queryset.filter(pk__in=RawSQL(sql, params))  # noqa: S611 - constant SQL
+
+
+def due_by(queryset: QuerySet, now: datetime) -> QuerySet:
+    """Only rows due at ``now`` (a queued row's next attempt, an in-flight row's lease end)."""
+    return _listed(queryset, DUE, "due_at <= %s", (now,))
 
 
 def lease_ended(queryset: QuerySet, now: datetime) -> QuerySet:
     """Only rows in flight whose lease ended by ``now`` (read from the in-flight entries
     alone: during a fan-out every queued row is due, and there are tens of thousands)."""
-    if not separate():
-        return queryset
-    return queryset.filter(
-        pk__in=RawSQL(  # noqa: S611 - constant SQL, the time a parameter
-            f"SELECT delivery_id FROM {DUE} WHERE leased AND due_at <= %s",  # noqa: S608
-            (now,),
-        )
-    )
+    return _listed(queryset, DUE, "leased AND due_at <= %s", (now,))
 
 
 def in_flight(queryset: QuerySet) -> QuerySet:
     """Only rows in flight (their entries alone)."""
-    if not separate():
-        return queryset
-    return queryset.filter(
-        pk__in=RawSQL(f"SELECT delivery_id FROM {DUE} WHERE leased", ())  # noqa: S608, S611
-    )
+    return _listed(queryset, DUE, "leased")
 
 
 def open_rows(queryset: QuerySet) -> QuerySet:
     """Only rows queued or in flight (on PostgreSQL read from the due set's primary key)."""
-    if not separate():
-        return queryset
-    return queryset.filter(pk__in=RawSQL(f"SELECT delivery_id FROM {DUE}", ()))  # noqa: S608, S611
+    return _listed(queryset, DUE)
 
 
 def failed_only(queryset: QuerySet) -> QuerySet:
     """Only rows that failed for good, found from their own list (``messaging_failed``): a
     filter on status alone would read every message of the references in question."""
-    if not separate():
-        return queryset
-    return queryset.filter(pk__in=RawSQL(f"SELECT delivery_id FROM {FAILED}", ()))  # noqa: S608, S611
+    return _listed(queryset, FAILED)
 
 
 def by_provider(queryset: QuerySet, provider_id: str) -> QuerySet:
     """Rows the provider knows by ``provider_id``."""
-    queryset = queryset.filter(provider_id=provider_id)
-    if not separate():
-        return queryset
-    return queryset.filter(
-        pk__in=RawSQL(  # noqa: S611 - constant SQL, the id a parameter
-            f"SELECT delivery_id FROM {PROVIDER_REF} WHERE provider_id = %s",  # noqa: S608
-            (provider_id,),
-        )
+    return _listed(
+        queryset.filter(provider_id=provider_id), PROVIDER_REF, "provider_id = %s", (provider_id,)
     )
 
 
