@@ -170,6 +170,37 @@ def test_alert_composer_works_by_keyboard_alone(live_server, new_page):
     assert hosts == {base.split("/")[2]}, hosts
 
 
+def test_the_composer_does_not_count_a_radius_still_being_typed(live_server, new_page):
+    """A count asked for while the radius reads "8" on its way to "800" (a wake-up from an
+    earlier change, late on a busy machine) was refused by the server (under 50 m), a 400 in
+    the console. Only a value the person has left is asked about."""
+    base = live_server.url
+    org = Organization.objects.create(name="Vecinos Unidos", short_name="vu")
+    _coordinator, device = staff("coord.ana", org, Role.COALITION_COORDINATOR)
+    public(34.040, -118.210, "es")
+    page = new_page()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "reach.json" in r.url else None)
+    browser_sign_in(page, base, "coord.ana", device, to="/alerts/new/")
+    page.get_by_role("checkbox", name="Public subscribers").check()
+    page.get_by_label("Latitude").fill("34.04")
+    page.get_by_label("Longitude").fill("-118.21")
+    radius = page.get_by_label("Radius in meters")
+    radius.fill("")
+    radius.focus()
+    page.keyboard.type("8")
+    before = len(asked)
+    # The late wake-up: a change elsewhere while the radius still has the focus.
+    page.evaluate("() => document.querySelector('[name=tiers]').dispatchEvent(new Event('change'))")
+    page.wait_for_timeout(800)
+    assert not [url for url in asked[before:] if "radius_m=8&" in url + "&"], asked
+    page.keyboard.type("00")
+    page.keyboard.press("Tab")
+    expect(page.locator("[data-reach]")).to_have_attribute("data-total", "1", timeout=3000)
+    assert any("radius_m=800" in url for url in asked), asked
+    assert not page.problems, page.problems
+
+
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
 def test_console_map_clusters_when_dense_and_the_queue_is_the_keyboard_path(
     live_server, new_page, phone

@@ -229,6 +229,18 @@
 
     var asked = 0;
     function ask() {
+      // A field still being typed in (a radius at "8" on its way to "800") is not asked
+      // about: its change event asks when the person leaves it. A value left out of range
+      // is, and the server's message (in the person's language) says what is wrong.
+      var editing = document.activeElement;
+      if (
+        editing &&
+        [lat, lng, radius].indexOf(editing) !== -1 &&
+        editing.validity &&
+        !editing.validity.valid
+      ) {
+        return;
+      }
       var params = new URLSearchParams();
       form.querySelectorAll("[name=tiers]:checked").forEach(function (box) {
         params.append("tiers", box.value);
