@@ -82,7 +82,6 @@ def test_each_move_of_a_delivery_keeps_its_due_entry():
     assert due()[c.pk] == later
 
     # Cancelled by its owner, and a callback's status: out of the due set, ids kept.
-    services.deliveries_cancel(ref_type="", ref_ids=[], reason="none")  # nothing named
     Delivery.objects.filter(pk=b.pk).update(status=DeliveryStatus.CANCELLED)
     assert b.pk not in due()
     assert services.status_update(provider_id=f"SM{a.pk}", status="delivered")
