@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.maptiles import write_archive
+from tests.pagewait import wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,8 +46,8 @@ def test_report_form_map_draws_our_own_tiles(live_server, new_page, settings, tm
     seen = watch_requests(page, live_server.url)
     page.goto(f"{live_server.url}/report/")
     page.wait_for_selector("#report-map .leaflet-tile-pane canvas")
-    page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas')).length > 0"
+    wait_for_js(
+        page, "() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas')).length > 0"
     )
     page.wait_for_timeout(800)
     result = page.evaluate(PAINTED)

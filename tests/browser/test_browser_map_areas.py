@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import browser_sign_in, make_member
 from tests.maptiles import write_archive
+from tests.pagewait import wait_for_js
 from vecinos.alerts import services as alert_services
 from vecinos.alerts.models import Subscriber, SubscriptionArea
 from vecinos.core import geo
@@ -350,9 +351,7 @@ def test_map_labels_and_drawing_tools_are_in_the_pages_language(live_server, new
         page = new_page(locale=locale)
         page.goto(f"{base}/map/")
         page.wait_for_load_state("load")
-        page.wait_for_function(
-            "() => document.querySelectorAll('.leaflet-tile-pane canvas').length > 0"
-        )
+        wait_for_js(page, "() => document.querySelectorAll('.leaflet-tile-pane canvas').length > 0")
         page.wait_for_timeout(1500)  # labels are placed after the tiles, then repainted
         assert tiles_drawn(page) >= 1
         drawn[locale] = page.evaluate(LABELS)

@@ -17,6 +17,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.conftest import browser_sign_in, make_member
+from tests.pagewait import wait_for_js
 from vecinos.network.models import Organization, Role, Tier
 from vecinos.reports import services
 from vecinos.reports.models import Attachment, Incident, Report, VerificationRequest
@@ -50,7 +51,7 @@ def photo_loaded(page, img) -> None:
     """The photo (lazy-loaded) is fetched and decoded: the media view served it to this page."""
     img.scroll_into_view_if_needed()
     expect(img).to_be_visible()
-    page.wait_for_function("el => el.complete && el.naturalWidth === 96", arg=img.element_handle())
+    wait_for_js(page, "el => el.complete && el.naturalWidth === 96", img.element_handle())
 
 
 def small_jpeg(path) -> str:
@@ -140,12 +141,13 @@ def test_phone_report_reaches_dispatcher_and_is_confirmed_by_verifier(
     assert "submitted" in marks
 
     # --- it appears in the dispatcher's queue by itself, within 2 seconds -------------------
-    desk.wait_for_function(
+    wait_for_js(
+        desk,
         """receipt => Array.from(document.querySelectorAll('#console-live [data-row] .receipt'))
                         .some(el => el.textContent.trim() === receipt)""",
-        arg=receipt,
-        polling=50,
-        timeout=5000,
+        receipt,
+        timeout=5,
+        every_ms=20,
     )
     appeared = time.monotonic() - marks["submitted"]
     print(f"\nreport {receipt} visible in the dispatcher queue {appeared:.3f} s after submit")

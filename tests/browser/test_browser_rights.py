@@ -3,11 +3,10 @@ after one visit the pages open without a connection (the service worker kept the
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
+from tests.pagewait import wait_for_js
 from vecinos.rights import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,13 +24,7 @@ def test_rights_pages_work_offline_after_one_visit(live_server, new_page, settin
     assert number.evaluate("el => getComputedStyle(el).direction") == "ltr"
     page.screenshot(path="/tmp/rights-ar-phone.png")
     # Wait until the worker controls the page and has saved the library.
-    # Polled from here: wait_for_function evaluates its predicate with eval in the page, which
-    # the page's Content-Security-Policy (script-src 'self') refuses whenever the first look
-    # finds no controller yet (a CI run failed so).
-    deadline = time.monotonic() + 30
-    while not page.evaluate("() => Boolean(navigator.serviceWorker?.controller)"):
-        assert time.monotonic() < deadline, "no service worker took control of the page"
-        page.wait_for_timeout(100)
+    wait_for_js(page, "() => Boolean(navigator.serviceWorker?.controller)", every_ms=100)
     saved: list[str] = []
     for _ in range(120):  # the worker saves about 130 pages, one by one
         saved = page.evaluate(

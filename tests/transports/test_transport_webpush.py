@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
 
 from tests.conftest import make_member
+from tests.pagewait import wait_for_js
 from tests.stubs_providers import (  # noqa: F401
     b64url,
     enqueue,
@@ -525,8 +526,9 @@ def test_the_button_subscribes_and_posts_the_subscription(live_server, new_page)
     assert button.get_attribute("aria-pressed") == "false"
 
     button.click()
-    page.wait_for_function(
-        "document.querySelector('[data-push-subscribe]').textContent === 'Desactivar avisos'"
+    wait_for_js(
+        page,
+        "() => document.querySelector('[data-push-subscribe]').textContent === 'Desactivar avisos'",
     )
     _wait_for_requests(page, posted, 1)
     assert posted[0]["method"] == "POST" and posted[0]["csrf"] == "tok-123"
@@ -543,8 +545,9 @@ def test_the_button_subscribes_and_posts_the_subscription(live_server, new_page)
     assert options["user"] is True and bytes(options["key"]) == b"\x04" + b"\x05" * 64
 
     button.click()
-    page.wait_for_function(
-        "document.querySelector('[data-push-subscribe]').textContent === 'Activar avisos'"
+    wait_for_js(
+        page,
+        "() => document.querySelector('[data-push-subscribe]').textContent === 'Activar avisos'",
     )
     _wait_for_requests(page, posted, 2)
     assert posted[1] == {
