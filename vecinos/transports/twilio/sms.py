@@ -267,7 +267,7 @@ class TwilioSmsTransport(Transport):
         return result_of(status, body, PERMANENT_CODES)
 
     async def send_async(self, message: OutboundMessage, session) -> SendResult:
-        """The same request on the worker's event loop (aiohttp): many in flight, few threads."""
+        """The same request on the worker's event loop (pyreqwest): many in flight, few threads."""
         if message.channel != "sms":
             raise TransportError(f"not an SMS: {message.channel}", code="config")
         setup = _post_setup(message.status_callback or "")
@@ -275,8 +275,8 @@ class TwilioSmsTransport(Transport):
             raise TransportError("twilio is not configured", code="config")
         url, shared_headers, shared, wait = setup
         headers = {**shared_headers, "Idempotency-Key": message.idempotency_key}
-        # Encoded here: a dict would make aiohttp build a FormData (and a multipart boundary
-        # from uuid4) for every message. The fields every message shares are encoded once.
+        # Encoded here, as bytes: this message's own fields only; the fields every message
+        # shares are encoded once.
         own = f"To={quote_text(message.address)}&Body={form_value(message.body)}"
         if message.validity_seconds is not None:
             own += f"&ValidityPeriod={max(1, min(MAX_VALIDITY, message.validity_seconds))}"
