@@ -67,8 +67,10 @@ def _reply(status: int, body: bytes = b"{}", headers: dict[str, str] | None = No
 def serve() -> Iterator:
     servers: list[_Recorder] = []
 
-    def start(answer) -> _Recorder:
+    def start(answer, tls=None) -> _Recorder:
         server = _Recorder(answer)
+        if tls is not None:  # an ssl.SSLContext: the server speaks HTTPS from its first byte
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return server
@@ -251,3 +253,54 @@ def test_an_answer_cut_off_midway_may_have_been_sent(serve):
         _send(f"{server.url}/Messages.json", data=b"To=%2B12135550100")
     assert caught.value.uncertain is True
     assert len(server.seen) == 1
+
+
+def _self_signed(tmp_path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 that no system root vouches for, and its key (PEM files)."""
+    from datetime import UTC, datetime, timedelta
+    from ipaddress import IPv4Address
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_a_certificate_no_root_vouches_for_is_refused_before_anything_is_sent(serve, tmp_path):
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*_self_signed(tmp_path))
+    server = serve(_reply(201), tls=context)
+    url = f"https://127.0.0.1:{server.server_address[1]}/Messages.json"
+    with pytest.raises(http.Unreachable) as caught:
+        _send(url, headers={"Authorization": "Basic c2VjcmV0"}, data=b"To=%2B12135550100")
+    assert server.seen == []  # no request, no credentials, went over the untrusted connection
+    assert not caught.value.permanent
