@@ -330,18 +330,15 @@ def hot_updates(database_url: str) -> tuple[int, int, int]:
 
 
 async def raw_client(
-    url: str, n: int, concurrency: int = 64, sample: dict | None = None, *, ours: bool = False
+    url: str, n: int, concurrency: int = 64, sample: dict | None = None
 ) -> tuple[float, float]:
     """(requests a second, client CPU seconds a request). With ``sample`` (one request the
     workers sent, as the stub took it), every request carries the same fields, body and
     idempotency key length as ours, a number of its own; without it, the short request the
     issue's ratio was first measured against. The client is aiohttp's, the issue's "plain async
-    HTTP client"; with ``ours``, the workers' own HTTP library (pyreqwest), so the report can
-    say how much of the ratio is the library."""
+    HTTP client" (raw_pyreqwest: the workers' own library)."""
     import aiohttp
 
-    if ours:
-        return await _raw_pyreqwest(url, n, concurrency)
     sem = asyncio.Semaphore(concurrency)
     auth = aiohttp.encode_basic_auth("ACbench", "token")
     if sample:
@@ -371,8 +368,10 @@ async def raw_client(
         return n / (time.perf_counter() - t0), (time.process_time() - cpu0) / n
 
 
-async def _raw_pyreqwest(url: str, n: int, concurrency: int) -> tuple[float, float]:
-    """The short request, sent by pyreqwest as plainly as raw_client sends it by aiohttp."""
+async def raw_pyreqwest(url: str, n: int, concurrency: int = 64) -> float:
+    """Requests a second: the short request, sent by the workers' own HTTP library (pyreqwest)
+    as plainly as raw_client sends it by aiohttp, so the report can say how much of the
+    ratio is the library."""
     import aiohttp
     from pyreqwest.client import ClientBuilder
 
@@ -392,9 +391,9 @@ async def _raw_pyreqwest(url: str, n: int, concurrency: int) -> tuple[float, flo
                 response = await request.build().send()
                 await response.bytes()
 
-        t0, cpu0 = time.perf_counter(), time.process_time()
+        t0 = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
-        return n / (time.perf_counter() - t0), (time.process_time() - cpu0) / n
+        return n / (time.perf_counter() - t0)
 
 
 def stub_stats(base: str) -> dict:
@@ -472,7 +471,7 @@ def _one_run(label: str, env: dict, template: Path, workers: int, k: int) -> dic
         if stats["sample"]
         else float("nan")
     )
-    ours = asyncio.run(raw_client(messages_url, n, ours=True))[0]
+    ours = asyncio.run(raw_pyreqwest(messages_url, n))
     stub.terminate()
     shutil.rmtree(data, ignore_errors=True)
     detail = {

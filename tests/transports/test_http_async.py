@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.stubs_providers import self_signed_certificate
 from vecinos.messaging.worker import new_send_loop
 from vecinos.transports import http
 
@@ -81,15 +82,22 @@ def serve() -> Iterator:
         server.server_close()
 
 
-def _on_send_loop(make):
-    """Run the coroutine ``make()`` on a sender event loop in its own thread, as the worker
-    does (its loop runs in a thread of its own), and return what it returns."""
+def _on_send_loop(use):
+    """Run ``await use(session)`` with a fresh client (http.async_session) on a sender event
+    loop in a thread of its own, as the worker does, and return what it returns."""
     box: dict = {}
+
+    async def with_session():
+        session = http.async_session(4)
+        try:
+            return await use(session)
+        finally:
+            await session.close()
 
     def run() -> None:
         loop = new_send_loop()
         try:
-            box["value"] = loop.run_until_complete(make())
+            box["value"] = loop.run_until_complete(with_session())
         except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
             box["error"] = exc
         finally:
@@ -104,18 +112,12 @@ def _on_send_loop(make):
 
 
 def _send(url: str, *, timeout: float = 2.0, method: str = "POST", **kwargs) -> http.Answer:
-    """One request as the worker sends it: a client made on the sender's event loop."""
-
-    async def go() -> http.Answer:
-        session = http.async_session(4)
-        try:
-            return await http.request_async(
-                session, method, url, label="Twilio", timeout=timeout, **kwargs
-            )
-        finally:
-            await session.close()
-
-    return _on_send_loop(go)
+    """One request as the worker sends it."""
+    return _on_send_loop(
+        lambda session: http.request_async(
+            session, method, url, label="Twilio", timeout=timeout, **kwargs
+        )
+    )
 
 
 def test_the_request_goes_as_given_and_the_answer_comes_back(serve):
@@ -153,13 +155,9 @@ def test_a_redirect_comes_back_as_an_answer_and_is_never_followed(serve):
 def test_no_cookie_is_kept_between_requests(serve):
     server = serve(_reply(200, b"{}", {"Set-Cookie": "track=1; Path=/"}))
 
-    async def twice() -> None:
-        session = http.async_session(4)
-        try:
-            for _ in range(2):
-                await http.request_async(session, "GET", server.url, label="Twilio", timeout=2)
-        finally:
-            await session.close()
+    async def twice(session) -> None:
+        for _ in range(2):
+            await http.request_async(session, "GET", server.url, label="Twilio", timeout=2)
 
     _on_send_loop(twice)
     assert [s["headers"].get("Cookie") for s in server.seen] == [None, None]
@@ -216,20 +214,16 @@ def test_a_connection_closed_after_the_request_was_read_may_have_been_sent(serve
 
     server = serve(close_on_the_second)
 
-    async def two() -> list:
-        session = http.async_session(1)
+    async def two(session) -> list:
         outcomes: list = []
-        try:
-            for _ in range(2):
-                try:
-                    await http.request_async(
-                        session, "POST", server.url, label="Twilio", timeout=2, data=b"To=1"
-                    )
-                    outcomes.append("answered")
-                except http.Unreachable as exc:
-                    outcomes.append(exc)
-        finally:
-            await session.close()
+        for _ in range(2):  # one kept-alive connection: a client of 4 opens only one here
+            try:
+                await http.request_async(
+                    session, "POST", server.url, label="Twilio", timeout=2, data=b"To=1"
+                )
+                outcomes.append("answered")
+            except http.Unreachable as exc:
+                outcomes.append(exc)
         return outcomes
 
     first, second = _on_send_loop(two)
@@ -255,49 +249,11 @@ def test_an_answer_cut_off_midway_may_have_been_sent(serve):
     assert len(server.seen) == 1
 
 
-def _self_signed(tmp_path) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 that no system root vouches for, and its key (PEM files)."""
-    from datetime import UTC, datetime, timedelta
-    from ipaddress import IPv4Address
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), False
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_file), str(key_file)
-
-
 def test_a_certificate_no_root_vouches_for_is_refused_before_anything_is_sent(serve, tmp_path):
     import ssl
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*_self_signed(tmp_path))
+    context.load_cert_chain(*self_signed_certificate(tmp_path))
     server = serve(_reply(201), tls=context)
     url = f"https://127.0.0.1:{server.server_address[1]}/Messages.json"
     with pytest.raises(http.Unreachable) as caught:

@@ -143,8 +143,8 @@ def request(
 
 def async_session(limit: int) -> Any:
     """A keep-alive client for the worker's event loop (made on that loop), at most ``limit``
-    requests in flight. No proxy from the environment, no redirects, no cookies, no
-    decompression; certificates checked against the system's roots (rustls)."""
+    requests in flight. No proxy from the environment, no redirects, no cookies;
+    certificates checked against the system's roots (rustls)."""
     from pyreqwest.client import ClientBuilder  # only worker processes send asynchronously
 
     return (
