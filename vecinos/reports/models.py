@@ -131,6 +131,7 @@ class Report(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # partial: Meta.indexes
     )
     triaged_at = models.DateTimeField(null=True, blank=True)
     # SALUTE
@@ -142,30 +143,41 @@ class Report(models.Model):
     # the incident's position; the report's own is only read in Python.
     lat = EncryptedFloatField(null=True, blank=True)
     lng = EncryptedFloatField(null=True, blank=True)
-    cell7 = models.CharField(max_length=16, blank=True, db_index=True)
+    cell7 = models.CharField(max_length=16, blank=True)  # indexed: report_area_recent
     zone = models.ForeignKey(
-        "network.Zone", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "network.Zone",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # partial: Meta.indexes
     )
     place_text = EncryptedTextField(blank=True)
     equipment = EncryptedTextField(blank=True)  # at most 200 characters (the form, the API)
     description = EncryptedTextField(blank=True)
     # Who reported (optional). Purged with the report's retention.
     reporter_contact = EncryptedTextField(blank=True)
-    reporter_index = models.CharField(max_length=64, blank=True, db_index=True)
+    reporter_index = models.CharField(max_length=64, blank=True)  # never searched by
     reporter_member = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="reports",
+        db_index=False,  # partial: Meta.indexes
     )
     reporter_tier = models.PositiveSmallIntegerField(null=True, blank=True)
     trusted = models.BooleanField(default=False)
     # Rotating keyed hash of the IP or phone: links a burst, never a person.
-    source_key = models.CharField(max_length=32, blank=True, db_index=True)
-    flood_group = models.CharField(max_length=40, blank=True, db_index=True)
+    source_key = models.CharField(max_length=32, blank=True)  # indexed: report_source_recent
+    flood_group = models.CharField(max_length=40, blank=True)  # read with the queue's index
     incident = models.ForeignKey(
-        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+        Incident,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+        db_index=False,  # partial: Meta.indexes
     )
     purged_at = models.DateTimeField(null=True, blank=True)
 
@@ -186,6 +198,20 @@ class Report(models.Model):
                 fields=["cell7", "created_at"],
                 name="report_area_unflagged",
                 condition=models.Q(flood_group=""),
+            ),
+            # Every public report writes each of the table's indexes (issue 15: intake). A new
+            # report has no incident, triager or member and often no zone: these hold only the
+            # rows that have one, which is all a lookup by them (x = ?, x IN (...)) ever reads.
+            # cell7, source_key, flood_group and reporter_index had single-column indexes
+            # too: the first two lead the composite ones above, and nothing looks up by the
+            # other two alone.
+            *(
+                models.Index(
+                    fields=[name],
+                    name=f"report_{name}",
+                    condition=models.Q(**{f"{name}__isnull": False}),
+                )
+                for name in ("incident", "zone", "reporter_member", "triaged_by")
             ),
         ]
         verbose_name = _("report")
