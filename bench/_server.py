@@ -35,6 +35,26 @@ def cli(*args: str, env: dict) -> str:
     ).stdout
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and every live descendant: the
+    whole server, gunicorn's processes and the background workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == current)
+    return total
+
+
 @contextmanager
 def served(extra_env: dict | None = None, serve_args: tuple[str, ...] = ()):
     data = Path(tempfile.mkdtemp(prefix="vecinos-bench-"))
@@ -54,6 +74,7 @@ def served(extra_env: dict | None = None, serve_args: tuple[str, ...] = ()):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    env["BENCH_SERVER_PID"] = str(proc.pid)  # for tree_cpu_s; not seen by the server
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import cli, served  # noqa: E402
+from _server import cli, served, tree_cpu_s  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 
@@ -145,8 +145,21 @@ def bench(label: str, extra_env: dict, seconds: float, clients: int) -> str:
     }
     with served(env_over, SERVE_ARGS) as (base, env):
         token = cli("token", "create", "dispatcher", "--name", "bench", env=env).strip()
+        pid = int(env["BENCH_SERVER_PID"])
+        cpu0 = tree_cpu_s(pid)
         rate, p95, lost, errors = asyncio.run(run(base, token, seconds, clients))
+        cpu1 = tree_cpu_s(pid)
         base_rate, base_errors = asyncio.run(baseline(base, seconds, clients))
+        cpu2 = tree_cpu_s(pid)
+    # The server's CPU (every process of it) per request: steadier than the rates on a noisy
+    # machine. The report phase includes the dispatcher's queue polls.
+    per_report = (cpu1 - cpu0) / max(1, round(rate * seconds)) * 1000
+    per_base = (cpu2 - cpu1) / max(1, round(base_rate * seconds)) * 1000
+    print(
+        f"[{label}] server CPU: {per_report:.2f} ms a report, {per_base:.2f} ms a baseline "
+        f"request; ratio {per_base / per_report if per_report else float('nan'):.2f}",
+        flush=True,
+    )
     line = (
         f"intake: {rate:.0f} reports/s, p95 queue visibility {p95:.3f} s, lost {lost}; "
         f"baseline {base_rate:.0f}/s; ratio {rate / base_rate if base_rate else float('nan'):.2f}"

@@ -22,6 +22,14 @@ class ReportsConfig(AppConfig):
         from vecinos.reports.purge import purge_personal
 
         add_purge_step("reports", purge_personal, order=40)
+        from django.db.models.signals import post_delete, post_save
+
+        from vecinos.reports.models import BannedSource
+        from vecinos.reports.services import forget_no_bans
+
+        # A ban made (or lifted) in this process applies to its next report at once.
+        post_save.connect(forget_no_bans, sender=BannedSource, dispatch_uid="reports.no_bans")
+        post_delete.connect(forget_no_bans, sender=BannedSource, dispatch_uid="reports.no_bans_d")
         add_audit_actions(AUDIT_ACTIONS)
         from vecinos.reports import (
             inbound,  # noqa: F401  (registers SMS/voice handlers)

@@ -157,23 +157,41 @@ def count_source(key: str, *, bucket: str) -> None:
         raise RateLimited
 
 
+# The ban list is empty nearly always. After a check found no ban at all, the next ones skip the
+# query for this long: a ban made in another process applies to this one within it. One made in
+# this process, or any change to the list, applies at once (forget_no_bans, on the model's
+# signals). A ban found is never cached: each check then runs the query.
+NO_BANS_SECONDS = 1.0
+_no_bans_until = 0.0
+
+
+def forget_no_bans(**_kwargs) -> None:
+    global _no_bans_until
+    _no_bans_until = 0.0
+
+
 def _check_ban(raw: str, key: str) -> None:
+    global _no_bans_until
+    started = time.monotonic()
+    if started < _no_bans_until:
+        return
     # Yesterday's key too: a ban made just before the daily rotation must not lapse at once.
     previous = source_key(raw or "unknown", now=time.time() - 86400)
-    # Plain SQL: this runs before every public submission.
+    # Plain SQL: this runs before every public submission. The second column: is any ban on?
+    table = BannedSource._meta.db_table
+    active = "(expires_at IS NULL OR expires_at > %s)"
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {BannedSource._meta.db_table} WHERE key IN (%s, %s, %s) "  # noqa: S608
-            "AND (expires_at IS NULL OR expires_at > %s) LIMIT 1",
-            [
-                f"src:{key}",
-                f"src:{previous}",
-                f"phone:{_phone_key(raw)}",
-                connection.ops.adapt_datetimefield_value(timezone.now()),
-            ],
+            f"SELECT EXISTS (SELECT 1 FROM {table} WHERE key IN (%s, %s, %s) AND {active}), "  # noqa: S608
+            f"EXISTS (SELECT 1 FROM {table} WHERE {active})",
+            [f"src:{key}", f"src:{previous}", f"phone:{_phone_key(raw)}", now, now],
         )
-        if cursor.fetchone() is not None:
-            raise Banned
+        banned, any_ban = cursor.fetchone()
+    if banned:
+        raise Banned
+    if not any_ban:
+        _no_bans_until = started + NO_BANS_SECONDS
 
 
 def _phone_key(raw: str) -> str:
