@@ -7,19 +7,14 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.dbindexes import table_indexes
 from vecinos.messaging.models import Delivery
 
 TABLE = Delivery._meta.db_table
 
 
 def indexed_columns() -> dict[str, tuple[str, ...]]:
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, TABLE)
-    return {
-        name: tuple(c["columns"])
-        for name, c in found.items()
-        if c["index"] or c["unique"] or c["primary_key"]
-    }
+    return table_indexes(TABLE)
 
 
 # On PostgreSQL, the claim order and the providers' ids are in tables of their own

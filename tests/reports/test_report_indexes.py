@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.dbindexes import table_indexes
 from vecinos.reports.models import Incident, Report
 from vecinos.reports.services import ReportInput, report_submit
 
@@ -16,13 +17,7 @@ PARTIAL = ("incident_id", "zone_id", "reporter_member_id", "triaged_by_id")
 
 
 def indexes() -> dict[str, tuple[str, ...]]:
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, TABLE)
-    return {
-        name: tuple(c["columns"])
-        for name, c in found.items()
-        if c["index"] or c["unique"] or c["primary_key"]
-    }
+    return table_indexes(TABLE)
 
 
 def rows_in_index(name: str) -> int:
