@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import hypothesis
 import pytest
@@ -329,3 +333,37 @@ def browser_sign_in(page, base: str, username: str, device: TOTPDevice, *, to: s
         page.get_by_role("button", name="Continue").click()
     page.wait_for_url(f"{base}{to}")
     loaded()
+
+
+# --- `vecinos` in a subprocess, on the embedded database ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def migrated_data_template(tmp_path_factory) -> Path:
+    """A data directory migrated once per test run on the embedded database (keys included).
+
+    The tests that start `vecinos serve` or `vecinos demo` in a subprocess copy it
+    (`migrated_data_dir`), instead of each migrating from nothing: about 10 s of CPU each,
+    nearly all of it Django rendering model states. What they test begins after that. The
+    migrations themselves still run from nothing: for the test database, and in
+    tests/core/test_cli.py's worker test.
+    """
+    data = tmp_path_factory.mktemp("migrated") / "data"
+    env = {**os.environ, "VECINOS_ENV": "development", "VECINOS_DATA_DIR": str(data)}
+    env.pop("VECINOS_DATABASE_URL", None)  # the embedded default, as the README runs it
+    env.pop("VECINOS_REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "vecinos.cli", "migrate", "--verbosity", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return data
+
+
+def migrated_data_dir(template: Path, dest: Path) -> Path:
+    """A copy of the migrated template at ``dest`` (which must not exist yet)."""
+    shutil.copytree(template, dest)
+    return dest

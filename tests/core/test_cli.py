@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import migrated_data_dir
 from vecinos.cli import build_parser, main
 from vecinos.network.models import ApiToken
 
@@ -105,10 +106,11 @@ def test_token_create_for_unknown_member_fails(capsys):
     assert "No active member" in capsys.readouterr().err
 
 
-def test_emergency_purge_from_the_command_line(tmp_path):
+def test_emergency_purge_from_the_command_line(tmp_path, migrated_data_template):
     import sqlite3
 
-    env = {"VECINOS_DATA_DIR": str(tmp_path), "VECINOS_ENV": "development"}
+    data = migrated_data_dir(migrated_data_template, tmp_path / "data")
+    env = {"VECINOS_DATA_DIR": str(data), "VECINOS_ENV": "development"}
     env_clear = {"VECINOS_DATABASE_URL": "", "VECINOS_REDIS_URL": ""}
     assert run_cli("demo", env={**env, **env_clear}).returncode == 0
     refused = run_cli("purge", "--personal-data", env={**env, **env_clear})
@@ -116,7 +118,7 @@ def test_emergency_purge_from_the_command_line(tmp_path):
     done = run_cli("purge", "--personal-data", "--yes", env={**env, **env_clear})
     assert done.returncode == 0, done.stderr
     assert '"members": ' in done.stdout
-    db = sqlite3.connect(tmp_path / "vecinos.sqlite3")
+    db = sqlite3.connect(data / "vecinos.sqlite3")
     assert db.execute("select count(*) from network_member").fetchone()[0] == 0
     assert db.execute("select count(*) from network_membership").fetchone()[0] == 0
     assert db.execute("select count(*) from network_organization").fetchone()[0] >= 8

@@ -17,6 +17,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.conftest import migrated_data_dir
 from vecinos.alerts import services
 from vecinos.alerts.models import Alert, AlertRecipient, Tier
 from vecinos.core.logs import redact
@@ -103,12 +104,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_gunicorn_under_vecinos_serve_logs_no_client_address(tmp_path):
+def test_gunicorn_under_vecinos_serve_logs_no_client_address(tmp_path, migrated_data_template):
     port = free_port()
     env = {
         **os.environ,
         "VECINOS_ENV": "development",
-        "VECINOS_DATA_DIR": str(tmp_path / "data"),
+        "VECINOS_DATA_DIR": str(migrated_data_dir(migrated_data_template, tmp_path / "data")),
         "VECINOS_PORT": str(port),
         "VECINOS_TASKS_IMMEDIATE": "false",
     }

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import migrated_data_dir
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -27,12 +29,12 @@ def get(url: str, timeout: float = 5.0):
 
 
 @pytest.fixture
-def served(tmp_path):
+def served(tmp_path, migrated_data_template):
     port = free_port()
     env = {
         **os.environ,
         "VECINOS_ENV": "development",
-        "VECINOS_DATA_DIR": str(tmp_path / "data"),
+        "VECINOS_DATA_DIR": str(migrated_data_dir(migrated_data_template, tmp_path / "data")),
         "VECINOS_PORT": str(port),
         "VECINOS_TASKS_IMMEDIATE": "false",
     }

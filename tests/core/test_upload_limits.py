@@ -19,6 +19,7 @@ import pytest
 from django.test import Client
 from PIL import Image
 
+from tests.conftest import migrated_data_dir
 from vecinos.reports import media, services
 from vecinos.reports.models import Attachment, Report
 from vecinos.reports.services import read_media
@@ -206,7 +207,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, migrated_data_template):
     root = tmp_path_factory.mktemp("served")
     tmpdir = root / "tmp"
     tmpdir.mkdir()
@@ -214,7 +215,7 @@ def server(tmp_path_factory):
     env = {
         **os.environ,
         "VECINOS_ENV": "development",
-        "VECINOS_DATA_DIR": str(root / "data"),
+        "VECINOS_DATA_DIR": str(migrated_data_dir(migrated_data_template, root / "data")),
         "VECINOS_PORT": str(port),
         "VECINOS_TASKS_IMMEDIATE": "false",
         "TMPDIR": str(tmpdir),
