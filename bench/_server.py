@@ -35,18 +35,30 @@ def cli(*args: str, env: dict) -> str:
     ).stdout
 
 
+def _stat(path: Path) -> tuple[int, float]:
+    """(parent pid, CPU seconds used so far, user + system) of one /proc/<pid> entry."""
+    fields = (path / "stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 once it is gone."""
+    try:
+        return _stat(Path(f"/proc/{pid}"))[1]
+    except OSError:
+        return 0.0
+
+
 def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and every live descendant: the
-    whole server, gunicorn's processes and the background workers."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """CPU seconds used so far by a process and every live descendant: the whole server,
+    gunicorn's processes and the background workers."""
     stats: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(entry.name)] = _stat(entry)
             except OSError:
                 continue
-            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
     total, todo = 0.0, [pid]
     while todo:
         current = todo.pop()

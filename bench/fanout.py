@@ -46,6 +46,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _server import cpu_s  # bench/ is the script's own directory
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 CENTER = (34.05, -118.25)
@@ -271,15 +273,6 @@ def start_stub(port_file: Path, fail_rate: float = 0.0) -> subprocess.Popen:
             return proc
         time.sleep(0.1)
     sys.exit("stub did not start")
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_mb(pid: int) -> float:

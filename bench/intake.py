@@ -51,7 +51,9 @@ def report_body(rng: random.Random) -> dict:
     }
 
 
-async def run(base: str, token: str, seconds: float, clients: int) -> tuple[float, float, int, int]:
+async def run(
+    base: str, token: str, seconds: float, clients: int
+) -> tuple[int, float, float, int, int]:
     sent_at: dict[str, float] = {}
     seen_at: dict[str, float] = {}
     errors = 0
@@ -108,10 +110,10 @@ async def run(base: str, token: str, seconds: float, clients: int) -> tuple[floa
     lags = sorted(seen_at[k] - sent_at[k] for k in sent_at if k in seen_at)
     p95 = lags[int(len(lags) * 0.95) - 1] if lags else float("nan")
     lost = sum(1 for k in sent_at if k not in seen_at)
-    return len(sent_at) / elapsed, p95, lost, errors
+    return len(sent_at), elapsed, p95, lost, errors
 
 
-async def baseline(base: str, seconds: float, clients: int) -> tuple[float, int]:
+async def baseline(base: str, seconds: float, clients: int) -> tuple[int, float, int]:
     """The same clients, bodies and duration against the one-row baseline view."""
     done, errors = 0, 0
     stop = time.monotonic() + seconds
@@ -132,7 +134,7 @@ async def baseline(base: str, seconds: float, clients: int) -> tuple[float, int]
         started = time.monotonic()
         await asyncio.gather(*(client(i) for i in range(clients)))
         elapsed = time.monotonic() - started
-    return done / elapsed, errors
+    return done, elapsed, errors
 
 
 def bench(label: str, extra_env: dict, seconds: float, clients: int) -> str:
@@ -147,14 +149,15 @@ def bench(label: str, extra_env: dict, seconds: float, clients: int) -> str:
         token = cli("token", "create", "dispatcher", "--name", "bench", env=env).strip()
         pid = int(env["BENCH_SERVER_PID"])
         cpu0 = tree_cpu_s(pid)
-        rate, p95, lost, errors = asyncio.run(run(base, token, seconds, clients))
+        reports, elapsed, p95, lost, errors = asyncio.run(run(base, token, seconds, clients))
         cpu1 = tree_cpu_s(pid)
-        base_rate, base_errors = asyncio.run(baseline(base, seconds, clients))
+        done, base_elapsed, base_errors = asyncio.run(baseline(base, seconds, clients))
         cpu2 = tree_cpu_s(pid)
     # The server's CPU (every process of it) per request: steadier than the rates on a noisy
     # machine. The report phase includes the dispatcher's queue polls.
-    per_report = (cpu1 - cpu0) / max(1, round(rate * seconds)) * 1000
-    per_base = (cpu2 - cpu1) / max(1, round(base_rate * seconds)) * 1000
+    rate, base_rate = reports / elapsed, done / base_elapsed
+    per_report = (cpu1 - cpu0) / max(1, reports) * 1000
+    per_base = (cpu2 - cpu1) / max(1, done) * 1000
     print(
         f"[{label}] server CPU: {per_report:.2f} ms a report, {per_base:.2f} ms a baseline "
         f"request; ratio {per_base / per_report if per_report else float('nan'):.2f}",
