@@ -6,13 +6,14 @@ Shared across processes: Redis INCR at scale, an UPSERT counter table in the emb
 from __future__ import annotations
 
 import time
-from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
 
+from vecinos.core import threadsafe
 
-@cache
+
+@threadsafe.cache  # one client per process: see threadsafe
 def _redis():
     import redis
 

@@ -27,6 +27,7 @@ from typing import Any
 import urllib3
 from django.conf import settings
 
+from vecinos.core import threadsafe
 from vecinos.transports.base import TransportError
 
 CONNECT_TIMEOUT = 5.0
@@ -67,7 +68,7 @@ def basic_auth(user: str, password: str) -> dict[str, str]:
     return urllib3.make_headers(basic_auth=f"{user}:{password}")
 
 
-@cache
+@threadsafe.cache  # one pool per process, even under concurrent first requests
 def _pool(maxsize: int) -> urllib3.PoolManager:
     return urllib3.PoolManager(maxsize=maxsize, block=False, retries=False)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from vecinos.core import threadsafe
 from vecinos.transports.base import Transport
 
 
-@cache
+@threadsafe.cache  # one instance per transport, shared by the process's threads
 def _load(path: str, rate: float) -> Transport:
     transport = import_string(path)()
     if rate:

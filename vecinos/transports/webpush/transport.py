@@ -45,6 +45,7 @@ from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 from requests.adapters import HTTPAdapter
 
+from vecinos.core import threadsafe
 from vecinos.transports.base import OutboundMessage, SendResult, Transport, TransportError
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,7 @@ def payload(message: OutboundMessage) -> bytes:
     return encoded
 
 
-@cache
+@threadsafe.cache  # one keep-alive pool per process, even under concurrent first sends
 def _session(maxsize: int) -> requests.Session:
     # One keep-alive pool per process; pywebpush posts through it.
     session = requests.Session()
