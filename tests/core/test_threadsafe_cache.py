@@ -137,9 +137,7 @@ def test_concurrent_first_hits_share_one_client_and_all_count():
     ratelimit._redis.cache_clear()
     key = f"threadsafe-{time.time_ns()}"
     try:
-        results = _all_at_once(
-            lambda: ratelimit.hit("test", key, limit=THREADS, window_seconds=60)
-        )
+        results = _all_at_once(lambda: ratelimit.hit("test", key, limit=THREADS, window_seconds=60))
         assert results == [True] * THREADS
         # The ninth hit is over the limit: every one of the eight was counted.
         assert ratelimit.hit("test", key, limit=THREADS, window_seconds=60) is False
