@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings
 
 from vecinos.core import ratelimit, threadsafe
+from vecinos.messaging import worker
 from vecinos.transports import http, registry
 from vecinos.transports.webpush import transport as webpush
 
@@ -143,3 +144,21 @@ def test_concurrent_first_hits_share_one_client_and_all_count():
         assert ratelimit.hit("test", key, limit=THREADS, window_seconds=60) is False
     finally:
         ratelimit._redis.cache_clear()
+
+
+def test_threads_sending_their_first_batch_share_one_rate_limiter(monkeypatch):
+    """One token bucket per channel and process: two would double the provider's rate."""
+    built: list = []
+    original = worker.RateLimiter.__init__
+
+    def slow_init(self, rate):
+        time.sleep(0.05)
+        original(self, rate)
+        built.append(self)
+
+    monkeypatch.setattr(worker.RateLimiter, "__init__", slow_init)
+    monkeypatch.setattr(worker, "_limiters", {})
+    limiters = _all_at_once(lambda: worker._limiter("sms", 10.0))
+    assert len(built) == THREADS  # every thread built one while none was stored...
+    assert all(lim is limiters[0] for lim in limiters)  # ...and all use the one stored first
+    assert worker._limiters["sms"] is limiters[0]

@@ -245,7 +245,9 @@ _limiters: dict[str, RateLimiter] = {}
 def _limiter(channel: str, rate: float) -> RateLimiter:
     lim = _limiters.get(channel)
     if lim is None:
-        lim = _limiters[channel] = RateLimiter(rate)
+        # setdefault, not assignment: threads sending their first batch at the same time must
+        # share one bucket, or each would keep the provider's whole rate for itself.
+        lim = _limiters.setdefault(channel, RateLimiter(rate))
     return lim
 
 
