@@ -97,6 +97,23 @@ def _fresh_zone_cache():
     report_services._ZONE_CACHE.clear()
 
 
+@pytest.fixture
+def h3_fills(monkeypatch) -> list:
+    """Every H3 polygon fill made during the test (its arguments), the fill still done: the
+    one step whose cost grows with an area, so "refused cheaply" means "refused before it"."""
+    import h3
+
+    fills: list = []
+    fill = h3.polygon_to_cells
+
+    def spy(*args, **kwargs):
+        fills.append(args)
+        return fill(*args, **kwargs)
+
+    monkeypatch.setattr(h3, "polygon_to_cells", spy)
+    return fills
+
+
 def password_hash() -> str:
     if "h" not in _HASH:
         _HASH["h"] = make_password(PASSWORD)

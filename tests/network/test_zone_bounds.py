@@ -9,7 +9,6 @@ import json
 
 import pytest
 
-from vecinos.core import geo
 from vecinos.network.models import Zone
 
 pytestmark = pytest.mark.django_db
@@ -38,24 +37,19 @@ def save_zone(client, boundary, name="Test zone", **headers):
     ],
 )
 def test_a_huge_zone_is_refused_before_any_fill_and_nothing_is_saved(
-    client, login, personas, boundary, monkeypatch
+    client, login, personas, boundary, h3_fills
 ):
     # "Quickly" without a stopwatch (a unit test on a noisy machine asserts no speed): the
     # refusal must come before the H3 fill, the only step whose cost grows with the area.
-    fills = []
-    fill = geo.h3.polygon_to_cells
-    monkeypatch.setattr(
-        geo.h3, "polygon_to_cells", lambda *a, **kw: fills.append(a) or fill(*a, **kw)
-    )
     login(personas.coalition)
     response = save_zone(client, boundary)
     assert response.status_code == 400
     assert "That area is too large (at most 5,000 km²)" in response.content.decode()
-    assert fills == []
+    assert h3_fills == []
     assert not Zone.objects.exists()
     # The same spy sees the fill of a zone that is accepted.
     assert save_zone(client, NEIGHBORHOOD).status_code == 302
-    assert len(fills) == 1
+    assert len(h3_fills) == 1
 
 
 @pytest.mark.parametrize(
