@@ -15,7 +15,9 @@ Test controls: every request is recorded (``requests``); accepted messages are r
 (``messages``); the ``Idempotency-Key`` header is honoured (same key -> same sid, recorded
 once); ``fail_next(n, status=500)`` or ``fail_next(n, status=400, code=21211)`` fails the next
 n requests; ``delay_next(n, seconds)`` accepts the next n messages but answers late (a client
-timeout after the provider accepted: the case idempotency keys exist for).
+timeout after the provider accepted: the case idempotency keys exist for); ``hold_next(n)``
+accepts the next n but answers only once the event it returns is set (or after 30 s), so a test
+can look at the client while those requests are certainly still open.
 
 Recordings: ``GET .../Recordings/{Sid}.mp3`` (or ``.wav``) answers the audio bytes,
 ``GET .../Recordings/{Sid}.json`` the Recording resource, ``DELETE .../Recordings/{Sid}.json``
@@ -86,6 +88,11 @@ def twilio_error(status: int, code: int | None, message: str) -> dict:
     }
 
 
+HOLD_LIMIT = 30.0  # seconds a held answer waits for its release at most
+# How late a request is answered: seconds, or an event to wait for (hold_next).
+Delay = float | threading.Event
+
+
 class _Server(ThreadingHTTPServer):
     # The default listen backlog of 5 drops connections a sender opens at once (a dozen
     # concurrent sends): each then waits a second for its SYN to be sent again.
@@ -109,7 +116,7 @@ class TwilioStub:
         self.deleted_recordings: list[str] = []
         self.lock = threading.Lock()
         self._failures: list[Failure] = []
-        self._delays: list[float] = []
+        self._delays: list[Delay] = []
         self.in_flight = 0  # requests being answered now
         self.most_in_flight = 0  # the most at once since start (or reset)
         self._server: ThreadingHTTPServer | None = None
@@ -165,6 +172,15 @@ class TwilioStub:
         with self.lock:
             self._delays.extend([seconds] * n)
 
+    def hold_next(self, n: int) -> threading.Event:
+        """Accept the next n messages (or calls), but answer them only once the returned event
+        is set (at most HOLD_LIMIT seconds: a test that fails before setting it must not leave
+        the server's threads waiting for ever)."""
+        release = threading.Event()
+        with self.lock:
+            self._delays.extend([release] * n)
+        return release
+
     def reset(self) -> None:
         with self.lock:
             self.requests.clear()
@@ -215,7 +231,9 @@ class TwilioStub:
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
             status, body, delay = self._dispatch(request)
-            if delay:
+            if isinstance(delay, threading.Event):
+                delay.wait(HOLD_LIMIT)
+            elif delay:
                 time.sleep(delay)
         finally:
             with self.lock:
@@ -236,7 +254,7 @@ class TwilioStub:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test)
 
-    def _dispatch(self, request: StubRequest) -> tuple[int, dict | bytes, float]:
+    def _dispatch(self, request: StubRequest) -> tuple[int, dict | bytes, Delay]:
         for method, pattern, name in ROUTES:
             match = re.fullmatch(pattern, request.path)
             if match and method == request.method:
@@ -265,7 +283,7 @@ class TwilioStub:
 
     # --- resources ---------------------------------------------------------------------------
 
-    def create_message(self, request: StubRequest, account: str) -> tuple[int, dict, float]:
+    def create_message(self, request: StubRequest, account: str) -> tuple[int, dict, Delay]:
         form = request.form
         to, body = form.get("To", ""), form.get("Body", "")
         sender, service = form.get("From", ""), form.get("MessagingServiceSid", "")
@@ -326,7 +344,7 @@ class TwilioStub:
             delay = self._pop_delay()
         return 201, _public(resource), delay
 
-    def list_messages(self, request: StubRequest, account: str) -> tuple[int, dict, float]:
+    def list_messages(self, request: StubRequest, account: str) -> tuple[int, dict, Delay]:
         """GET Messages.json: newest first, filtered by To, at most PageSize (default 50)."""
         to = request.form.get("To", "")
         try:
@@ -354,7 +372,7 @@ class TwilioStub:
 
     def fetch_message(
         self, request: StubRequest, account: str, sid: str
-    ) -> tuple[int, dict, float]:
+    ) -> tuple[int, dict, Delay]:
         with self.lock:
             resource = self.by_sid.get(sid)
         if resource is None:
@@ -365,7 +383,7 @@ class TwilioStub:
             )
         return 200, _public(resource), 0
 
-    def create_call(self, request: StubRequest, account: str) -> tuple[int, dict, float]:
+    def create_call(self, request: StubRequest, account: str) -> tuple[int, dict, Delay]:
         form = request.form
         to, sender = form.get("To", ""), form.get("From", "")
         url, twiml = form.get("Url", ""), form.get("Twiml", "")
@@ -433,12 +451,12 @@ class TwilioStub:
             delay = self._pop_delay()
         return 201, _public(resource), delay
 
-    def fetch_call(self, request: StubRequest, account: str, sid: str) -> tuple[int, dict, float]:
+    def fetch_call(self, request: StubRequest, account: str, sid: str) -> tuple[int, dict, Delay]:
         return self.fetch_message(request, account, sid)  # by_sid holds calls and messages
 
     def fetch_recording_media(
         self, request: StubRequest, account: str, sid: str, ext: str
-    ) -> tuple[int, dict | bytes, float]:
+    ) -> tuple[int, dict | bytes, Delay]:
         with self.lock:
             audio = self.recordings.get(sid)
         if audio is None:
@@ -451,7 +469,7 @@ class TwilioStub:
 
     def fetch_recording(
         self, request: StubRequest, account: str, sid: str
-    ) -> tuple[int, dict, float]:
+    ) -> tuple[int, dict, Delay]:
         with self.lock:
             audio = self.recordings.get(sid)
         if audio is None:
@@ -479,7 +497,7 @@ class TwilioStub:
 
     def delete_recording(
         self, request: StubRequest, account: str, sid: str
-    ) -> tuple[int, dict, float]:
+    ) -> tuple[int, dict, Delay]:
         with self.lock:
             audio = self.recordings.pop(sid, None)
             if audio is not None:
@@ -492,7 +510,7 @@ class TwilioStub:
             )
         return 204, {}, 0
 
-    def _pop_delay(self) -> float:
+    def _pop_delay(self) -> Delay:
         return self._delays.pop(0) if self._delays else 0.0
 
 

@@ -1,8 +1,9 @@
 """A worker process runs at most settings.DELIVERY_LOOPS dispatch loops at once, and a wake-up
 beyond them is never lost: a running loop takes over its work before it ends.
 
-Sends go to a local server that speaks Twilio's API (tests/twilio_stub.py), answering late so
-that a loop is still busy when the next wake-up comes.
+Sends go to a local server that speaks Twilio's API (tests/twilio_stub.py), which holds its
+answers to a loop's first three messages until the test releases them: that loop is certainly
+still busy when the next wake-up comes, however slow the machine.
 """
 
 from __future__ import annotations
@@ -34,12 +35,16 @@ def quiet_kicks(monkeypatch, settings):
     monkeypatch.setattr(worker, "_loops", worker._Loops())
 
 
-def _busy_loop(twilio, prefix: str) -> tuple[threading.Thread, list[dict]]:  # noqa: F811
-    """A dispatch loop in a thread, busy with three messages the provider answers late; then
-    two more rows are queued (no wake-up yet). Returns the thread and its result list."""
+def _busy_loop(
+    twilio,  # noqa: F811
+    prefix: str,
+) -> tuple[threading.Thread, list[dict], threading.Event]:
+    """A dispatch loop in a thread, busy with three messages the provider has taken but not
+    answered; then two more rows are queued (no wake-up yet). Returns the thread, its result
+    list, and the event that lets the provider answer."""
     for i in range(3):
         enqueue(f"+1213{prefix}0{i:03d}", f"loops-{prefix}-busy-{i}")
-    twilio.delay_next(3, 0.6)  # taken at once, answered late: the loop stays busy
+    answer = twilio.hold_next(3)  # taken at once, answered when the test says: the loop stays busy
     results: list[dict] = []
 
     def run() -> None:
@@ -53,7 +58,7 @@ def _busy_loop(twilio, prefix: str) -> tuple[threading.Thread, list[dict]]:  # n
     _wait_for(lambda: len(twilio.messages) == 3)
     for i in range(2):
         enqueue(f"+1213{prefix}1{i:03d}", f"loops-{prefix}-later-{i}")
-    return thread, results
+    return thread, results, answer
 
 
 def _wait_for(condition, seconds: float = 10) -> None:
@@ -73,15 +78,19 @@ def test_a_wake_up_beyond_the_cap_is_taken_over_by_the_running_loop(
     settings,
 ):
     settings.DELIVERY_LOOPS = 1
-    first, results = _busy_loop(twilio, "558")
-    # While it sends, a wake-up for the two later rows: the cap is reached, so that wake-up
-    # returns at once, having sent nothing...
-    started = time.monotonic()
+    first, results, answer = _busy_loop(twilio, "558")
+    # While it waits for its answers, a wake-up for the two later rows: the cap is reached, so
+    # that wake-up returns, having sent nothing, without waiting for the running loop (whose
+    # answers are still held: nothing is recorded yet)...
     refused = tasks.dispatch_deliveries.call()
-    assert time.monotonic() - started < 0.5
     assert refused["sent"] == 0, refused
+    assert first.is_alive()
     assert worker._loops.running == 1
+    assert worker._loops.pending is True
+    assert len(twilio.messages) == 3
+    assert not Delivery.objects.filter(status=DeliveryStatus.SENT).exists()
     # ... and the running loop, before it ends, sends those two as well.
+    answer.set()
     first.join(30)
     assert not first.is_alive()
     assert results == [{**refused, "sent": 5}], results
@@ -98,11 +107,14 @@ def test_below_the_cap_a_wake_up_runs_its_own_loop(
     settings,
 ):
     settings.DELIVERY_LOOPS = 2
-    first, results = _busy_loop(twilio, "560")
+    first, results, answer = _busy_loop(twilio, "560")
     second = tasks.dispatch_deliveries.call()
-    # Its own rows, sent before the first loop's late answers came back.
+    # Its own rows, sent and answered while the first loop still waits for its answers: the
+    # process's send loop starts senders for them rather than queue them behind busy ones.
     assert second["sent"] == 2, second
+    assert first.is_alive()
     assert len(twilio.messages) == 5
+    answer.set()
     first.join(30)
     assert results[0]["sent"] == 3, results
     assert worker._loops.running == 0

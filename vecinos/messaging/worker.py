@@ -414,9 +414,14 @@ class _Loop:
             self.senders -= 1
 
     def _take(self, jobs: list[Job], batch: _Batch) -> None:
-        """(On the loop.) Queue the jobs, and start senders up to the concurrency."""
+        """(On the loop.) Queue the jobs, and start a sender for each, up to the concurrency.
+
+        The senders running are busy with a request each (a sender takes its next job only
+        once its request is answered): new jobs get senders of their own, or a small batch
+        would wait behind slow answers to earlier ones (a provider that answers in 10 s)
+        with most of the concurrency unused. A sender that finds the queue empty ends."""
         self.jobs.extend((job, batch) for job in jobs)
-        while self.senders < min(self.limit, len(self.jobs)):
+        for _ in range(min(self.limit - self.senders, len(self.jobs))):
             self.senders += 1
             self.loop.create_task(self._sender())
 
