@@ -341,9 +341,9 @@ class _Loop:
 
     Thousands of provider requests can be in flight on a handful of sockets while the
     worker's own threads record outcomes; the ORM never runs on this loop. A batch goes over
-    in one call, into one queue of jobs that a fixed number of sender coroutines take from in
-    order (the concurrency: no task or semaphore per message), and its outcomes come back
-    through a thread-safe queue as they finish.
+    in one call, into one queue of jobs that at most a fixed number of sender coroutines take
+    from in order (the concurrency: no task or semaphore per message), and its outcomes come
+    back through a thread-safe queue as they finish.
     """
 
     def __init__(self) -> None:
