@@ -194,10 +194,9 @@ def test_no_answer_in_time_may_have_been_sent(serve):
         _reply(201)(handler)
 
     server = serve(silent)
-    started = time.monotonic()
+    # The server answers 201 after 1.5 s: only the 0.3 s timeout can make this fail.
     with pytest.raises(http.Unreachable) as caught:
         _send(f"{server.url}/Messages.json", timeout=0.3, data=b"To=%2B12135550100")
-    assert time.monotonic() - started < 1.4  # the timeout, not the server, ended it
     assert caught.value.uncertain is True
     assert len(server.seen) == 1  # it did reach the provider
 
