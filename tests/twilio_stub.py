@@ -117,6 +117,7 @@ class TwilioStub:
         self.lock = threading.Lock()
         self._failures: list[Failure] = []
         self._delays: list[Delay] = []
+        self._holds: list[threading.Event] = []  # every hold_next's event, released on stop
         self.in_flight = 0  # requests being answered now
         self.most_in_flight = 0  # the most at once since start (or reset)
         self._server: ThreadingHTTPServer | None = None
@@ -155,6 +156,8 @@ class TwilioStub:
         return self
 
     def stop(self) -> None:
+        with self.lock:
+            self._release_holds()  # a test that failed before releasing them
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -179,7 +182,14 @@ class TwilioStub:
         release = threading.Event()
         with self.lock:
             self._delays.extend([release] * n)
+            self._holds.append(release)
         return release
+
+    def _release_holds(self) -> None:
+        """(Under self.lock.) Let every held answer go."""
+        for release in self._holds:
+            release.set()
+        self._holds.clear()
 
     def reset(self) -> None:
         with self.lock:
@@ -193,6 +203,7 @@ class TwilioStub:
             self.deleted_recordings.clear()
             self._failures.clear()
             self._delays.clear()
+            self._release_holds()
             self.most_in_flight = 0
 
     def messages_to(self, number: str) -> list[dict]:

@@ -314,11 +314,15 @@ def test_revoked_and_unknown_tokens_are_gone(client, personas, patrollers):
 
 
 @pytest.mark.django_db
-def test_calendar_page_shows_link_once_and_replaces_it(client, personas):
+def test_a_volunteers_shifts_page_links_to_their_calendar_link(client, personas):
     sign_in(client, personas.newcomer)
-    # A volunteer finds it by clicking: "My shifts" links to it.
     shifts = client.get(reverse("patrol_shifts")).content.decode()
     assert f'href="{reverse("patrol_calendar")}" data-calendar-link' in shifts
+
+
+@pytest.mark.django_db
+def test_calendar_page_shows_link_once_and_replaces_it(client, personas):
+    sign_in(client, personas.newcomer)
     response = client.post(reverse("patrol_calendar"))
     assert response.status_code == 200
     body = response.content.decode()
