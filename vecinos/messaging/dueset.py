@@ -20,7 +20,7 @@ import logging
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, Lookup, QuerySet
 from django.db.models.expressions import RawSQL
 
 log = logging.getLogger(__name__)
@@ -35,29 +35,59 @@ def separate() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _listed(queryset: QuerySet, table: str, where: str = "", params: tuple = ()) -> QuerySet:
+class _InArray(Lookup):
+    """``lhs = ANY(ARRAY(subquery))``: the subquery runs once, first (an InitPlan), and each
+    id it lists is looked up by key; as ``IN (subquery)`` the planner picks the join."""
+
+    lookup_name = "in_array"
+
+    def as_sql(self, compiler, connection) -> tuple[str, list]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+
+
+def _listed(
+    queryset: QuerySet, table: str, where: str = "", params: tuple = (), *, few: bool = False
+) -> QuerySet:
     """The rows of ``queryset`` whose id is in ``table`` (where ``where`` holds, on PostgreSQL;
-    ``where`` is constant SQL, its values in ``params``). SQLite: the query as it was."""
+    ``where`` is constant SQL, its values in ``params``). SQLite: the query as it was.
+
+    ``few``: the listed ids are few by construction (the rows in flight, those failed for
+    good), so they are read first and looked up by primary key, whatever the statistics say.
+    As "id IN (SELECT ...)" the planner may read the whole delivery table instead, when it
+    thinks the status filtered on rare ("sending" between two ANALYZEs): every sent message
+    ever kept, read every few seconds by the sweeper (a fan-out's benchmark showed it)."""
     if not separate():
         return queryset
     sql = f"SELECT delivery_id FROM {table}" + (f" WHERE {where}" if where else "")  # noqa: S608
+    if few:
+        return queryset.filter(_InArray(F("pk"), RawSQL(sql, params)))  # noqa: S611
     return queryset.filter(pk__in=RawSQL(sql, params))  # noqa: S611 - constant SQL
 
 
-def due_by(queryset: QuerySet, now: datetime) -> QuerySet:
-    """Only rows due at ``now`` (a queued row's next attempt, an in-flight row's lease end)."""
-    return _listed(queryset, DUE, "due_at <= %s", (now,))
+def first_due(queryset: QuerySet, now: datetime, window: int = 500) -> QuerySet:
+    """Only rows among the first ``window`` queued entries due at ``now``, the longest due
+    first: enough to learn whether any queued row is due (a queued row's entry is due at its
+    next attempt), without reading every row of a fan-out, or every row ever sent."""
+    return _listed(
+        queryset,
+        DUE,
+        "NOT leased AND due_at <= %s ORDER BY due_at, delivery_id LIMIT %s",
+        (now, window),
+        few=True,
+    )
 
 
 def lease_ended(queryset: QuerySet, now: datetime) -> QuerySet:
     """Only rows in flight whose lease ended by ``now`` (read from the in-flight entries
     alone: during a fan-out every queued row is due, and there are tens of thousands)."""
-    return _listed(queryset, DUE, "leased AND due_at <= %s", (now,))
+    return _listed(queryset, DUE, "leased AND due_at <= %s", (now,), few=True)
 
 
 def in_flight(queryset: QuerySet) -> QuerySet:
     """Only rows in flight (their entries alone)."""
-    return _listed(queryset, DUE, "leased")
+    return _listed(queryset, DUE, "leased", few=True)
 
 
 def open_rows(queryset: QuerySet) -> QuerySet:
@@ -78,18 +108,21 @@ def by_provider(queryset: QuerySet, provider_id: str) -> QuerySet:
     )
 
 
-def drop_stale() -> int:
-    """Remove due entries whose delivery is gone or final (only a path around the triggers
-    leaves one: replication in replica mode, say). A claim that took none of the entries it
-    picked calls this, so such entries never hide due rows behind them. It reads the whole
-    due set: the rows waiting or in flight, not the table."""
+def drop_stale(now: datetime) -> int:
+    """Remove the entries due by ``now`` or marked in flight whose delivery is gone or final
+    (only a path around the triggers leaves one: replication in replica mode, say). A claim
+    that took nothing calls this, so such entries never hide due rows behind them (a claim
+    marks every entry it picks in flight, those it could not take too). It reads only those
+    entries, from their indexes, none of those waiting for a later time (retries, reminders
+    scheduled): once read in full by every empty claim, an idle queue's polls included."""
     if not separate():
         return 0
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {DUE} AS q WHERE NOT EXISTS "  # noqa: S608
+            f"DELETE FROM {DUE} AS q WHERE (q.due_at <= %s OR q.leased) AND NOT EXISTS "  # noqa: S608
             f"(SELECT 1 FROM messaging_delivery AS d WHERE d.id = q.delivery_id "
-            f"AND d.status IN ('queued', 'sending'))"
+            f"AND d.status IN ('queued', 'sending'))",
+            (now,),
         )
         return cursor.rowcount
 

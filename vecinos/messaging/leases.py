@@ -245,7 +245,7 @@ def sweep(*, kick_due: bool = True) -> int:
     requeued += _requeue_dead_owners(now)
     due = (
         kick_due
-        and dueset.due_by(Delivery.objects.all(), now)
+        and dueset.first_due(Delivery.objects.all(), now)
         .filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
         .exists()
     )

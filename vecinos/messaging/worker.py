@@ -148,7 +148,7 @@ def claim_batch(limit: int = 200, lease_seconds: int | None = None) -> list[Clai
             cursor.execute(PG_CLAIM_PLAN)
             cursor.execute(pg_claim_sql(), claim)
             rows = cursor.fetchall()
-        if not rows and dueset.drop_stale():
+        if not rows and dueset.drop_stale(now):
             return claim_batch(limit, lease_seconds)
     else:
         sql = (
