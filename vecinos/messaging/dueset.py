@@ -53,8 +53,9 @@ def _listed(
     """The rows of ``queryset`` whose id is in ``table`` (where ``where`` holds, on PostgreSQL;
     ``where`` is constant SQL, its values in ``params``). SQLite: the query as it was.
 
-    ``few``: the listed ids are few by construction (the rows in flight, those failed for
-    good), so they are read first and looked up by primary key, whatever the statistics say.
+    ``few``: the listed ids are few by construction (the rows in flight: a few batches a
+    worker; the first entries due), so they are read first and looked up by primary key,
+    whatever the statistics say.
     As "id IN (SELECT ...)" the planner may read the whole delivery table instead, when it
     thinks the status filtered on rare ("sending" between two ANALYZEs): every sent message
     ever kept, read every few seconds by the sweeper (a fan-out's benchmark showed it)."""
