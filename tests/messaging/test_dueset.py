@@ -175,12 +175,15 @@ def plan_nodes(queryset) -> list[tuple[str, str | None, str | None, str | None]]
 @pytest.mark.django_db
 def test_the_sweeper_never_reads_every_message_ever_sent(monkeypatch):
     """The sweeper's three questions (leases that ended, the owners of rows in flight, any
-    queued row due) run every few seconds on every worker. Each must look up the few
-    deliveries it names by key, never read the delivery table, which keeps every message
-    sent. With most rows sent and few in flight (so the statistics call "sending" rare), "id
+    queued row due) run every few seconds on every worker, and /metrics counts the open rows
+    at every scrape. Each must look up the deliveries it names by key, never read the
+    delivery table, which keeps every message sent. With most rows sent and few in flight (so the statistics call "sending" rare), "id
     IN (SELECT ...)" was planned as a scan of the whole table: 9-45 ms each, every few seconds
     during a fan-out, and longer as the history grows."""
+    from django.db.models import Count
+
     from vecinos.messaging import dueset, leases
+    from vecinos.metrics import IN_FLIGHT
 
     monkeypatch.setattr(leases, "kick", lambda *args, **kwargs: None)
     monkeypatch.setattr(services, "kick", lambda *args, **kwargs: None)
@@ -207,6 +210,11 @@ def test_the_sweeper_never_reads_every_message_ever_sent(monkeypatch):
         "due": dueset.first_due(everything, now).filter(
             status=DeliveryStatus.QUEUED, next_attempt_at__lte=now
         ),
+        # /metrics' queue (vecinos.metrics): the open rows, by channel and status.
+        "open": dueset.open_rows(Delivery.objects.filter(status__in=IN_FLIGHT))
+        .values("channel", "status")
+        .annotate(n=Count("id"))
+        .order_by(),
     }
     for name, queryset in questions.items():
         read = {(kind, index, cond) for kind, table, index, cond in plan_nodes(queryset)
@@ -215,6 +223,7 @@ def test_the_sweeper_never_reads_every_message_ever_sent(monkeypatch):
         assert read == {("Index Scan", "messaging_delivery_pkey", "(id = ANY ($0))")}, (name, read)
     assert questions["due"].exists()
     assert len(questions["owners"]) == 1 and not questions["ended"].exists()
+    assert {(r["status"], r["n"]) for r in questions["open"]} == {("queued", 400), ("sending", 200)}
     assert leases.sweep() == 0
     # Nothing queued and due (all in flight or sent): the window says so too.
     Delivery.objects.filter(status=DeliveryStatus.QUEUED).update(

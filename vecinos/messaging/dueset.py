@@ -48,21 +48,21 @@ class _InArray(Lookup):
 
 
 def _listed(
-    queryset: QuerySet, table: str, where: str = "", params: tuple = (), *, few: bool = False
+    queryset: QuerySet, table: str, where: str = "", params: tuple = (), *, by_key: bool = False
 ) -> QuerySet:
     """The rows of ``queryset`` whose id is in ``table`` (where ``where`` holds, on PostgreSQL;
     ``where`` is constant SQL, its values in ``params``). SQLite: the query as it was.
 
-    ``few``: the listed ids are few by construction (the rows in flight: a few batches a
-    worker; the first entries due), so they are read first and looked up by primary key,
-    whatever the statistics say.
-    As "id IN (SELECT ...)" the planner may read the whole delivery table instead, when it
-    thinks the status filtered on rare ("sending" between two ANALYZEs): every sent message
-    ever kept, read every few seconds by the sweeper (a fan-out's benchmark showed it)."""
+    ``by_key``: the ids are read first and each delivery looked up by its key, so the query
+    costs what the list holds, never what the delivery table holds (every message ever kept).
+    For lists bounded by the work at hand: the rows in flight, the rows open, the first
+    entries due. As "id IN (SELECT ...)" the planner may scan the whole table, or walk its
+    whole primary key in a merge join, when the statistics think a status rare ("sending"
+    between two ANALYZEs): the sweeper did so every few seconds in the fan-out benchmark."""
     if not separate():
         return queryset
     sql = f"SELECT delivery_id FROM {table}" + (f" WHERE {where}" if where else "")  # noqa: S608
-    if few:
+    if by_key:
         return queryset.filter(_InArray(F("pk"), RawSQL(sql, params)))  # noqa: S611
     return queryset.filter(pk__in=RawSQL(sql, params))  # noqa: S611 - constant SQL
 
@@ -76,24 +76,25 @@ def first_due(queryset: QuerySet, now: datetime, window: int = 500) -> QuerySet:
         DUE,
         "NOT leased AND due_at <= %s ORDER BY due_at, delivery_id LIMIT %s",
         (now, window),
-        few=True,
+        by_key=True,
     )
 
 
 def lease_ended(queryset: QuerySet, now: datetime) -> QuerySet:
     """Only rows in flight whose lease ended by ``now`` (read from the in-flight entries
     alone: during a fan-out every queued row is due, and there are tens of thousands)."""
-    return _listed(queryset, DUE, "leased AND due_at <= %s", (now,), few=True)
+    return _listed(queryset, DUE, "leased AND due_at <= %s", (now,), by_key=True)
 
 
 def in_flight(queryset: QuerySet) -> QuerySet:
     """Only rows in flight (their entries alone)."""
-    return _listed(queryset, DUE, "leased", few=True)
+    return _listed(queryset, DUE, "leased", by_key=True)
 
 
 def open_rows(queryset: QuerySet) -> QuerySet:
-    """Only rows queued or in flight (on PostgreSQL read from the due set's primary key)."""
-    return _listed(queryset, DUE)
+    """Only rows queued or in flight (on PostgreSQL listed by the due set, each looked up by
+    key: `/metrics` asks at every scrape, and must not read every message ever sent)."""
+    return _listed(queryset, DUE, by_key=True)
 
 
 def failed_only(queryset: QuerySet) -> QuerySet:
