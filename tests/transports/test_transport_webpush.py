@@ -436,16 +436,25 @@ def test_the_service_worker_shows_a_pushed_alert_with_a_confirm_action(live_serv
         "tag": "abc",
         "lang": "es",
     }
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": live_server.url,
-            "registrationId": registrations[-1],
-            "data": json.dumps(payload),
-        },
-    )
+
+    def deliver() -> None:
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": live_server.url,
+                "registrationId": registrations[-1],
+                "data": json.dumps(payload),
+            },
+        )
+
+    deliver()
     shown = None
-    for _ in range(900):  # up to 90 s: a wait, not a speed check (two suites run at once in CI)
+    for tick in range(900):  # up to 90 s: a wait, not a speed check (two suites run at once in CI)
+        if tick and tick % 150 == 0:
+            # In one CI run (both suites side by side) nothing was shown for 90 s, though the
+            # worker was active when the message was injected; the cause was not found. The
+            # message goes again every 15 s; its tag makes a copy replace the first, not stack.
+            deliver()
         shown = page.evaluate(
             """async () => {
               const reg = await navigator.serviceWorker.getRegistration("/static/js/");
