@@ -39,8 +39,6 @@ class _InArray(Lookup):
     """``lhs = ANY(ARRAY(subquery))``: the subquery runs once, first (an InitPlan), and each
     id it lists is looked up by key; as ``IN (subquery)`` the planner picks the join."""
 
-    lookup_name = "in_array"
-
     def as_sql(self, compiler, connection) -> tuple[str, list]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
