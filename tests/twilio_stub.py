@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 import phonenumbers
@@ -580,6 +580,13 @@ PUBLIC_URL = "http://testserver"
 def twilio_signature(path: str, params: dict, *, token: str = WEBHOOK_TOKEN) -> str:
     """What Twilio would put in X-Twilio-Signature, computed by the SDK itself."""
     return RequestValidator(token).compute_signature(PUBLIC_URL + path, params)
+
+
+def callback_path(url: str) -> str:
+    """The path and query of a callback URL the stub was given (``_status_callback``): where
+    Twilio posts, and what it signs (the query, which names the delivery, included)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def signed_post(client, path: str, params: dict, *, token: str = WEBHOOK_TOKEN, signature=None):

@@ -25,6 +25,7 @@ from tests.twilio_stub import (  # noqa: F401  (fixtures)
     PUBLIC_URL,
     WEBHOOK_TOKEN,
     TwilioStub,
+    callback_path,
     fresh_rate_limits,
     signed_post,
     twilio_webhooks,
@@ -98,8 +99,10 @@ def sms(client, sender: str, body: str) -> str | None:
     return messages[0].text if messages else None
 
 
-def status(client, **params) -> None:
-    response = signed_post(client, "/hooks/twilio/status", params)
+def status(client, resource: dict, **params) -> None:
+    """Twilio's status callback for a message or call the stub took, posted to the callback
+    URL it was given (which names the delivery)."""
+    response = signed_post(client, callback_path(resource["_status_callback"]), params)
     assert response.status_code == 204
 
 
@@ -217,8 +220,8 @@ def test_confirmed_incident_to_acknowledged_alert_to_all_clear(client, personas,
 
     # --- Twilio reports them delivered --------------------------------------------------------
     for message in original.values():
-        status(client, MessageSid=message["sid"], MessageStatus="sent")
-        status(client, MessageSid=message["sid"], MessageStatus="delivered")
+        status(client, message, MessageSid=message["sid"], MessageStatus="sent")
+        status(client, message, MessageSid=message["sid"], MessageStatus="delivered")
     assert set(
         Delivery.objects.filter(ref_type="alert", ref_id=alert.pk).values_list("status", flat=True)
     ) == {DeliveryStatus.DELIVERED}
@@ -264,7 +267,7 @@ def test_confirmed_incident_to_acknowledged_alert_to_all_clear(client, personas,
         s.text.startswith("Confirmed ICE operation") and s.get("language") == "en-US"
         for s in gathers[0].iter("Say")
     )
-    status(client, CallSid=call["sid"], CallStatus="completed")
+    status(client, call, CallSid=call["sid"], CallStatus="completed")
     voice.refresh_from_db()
     assert voice.status == DeliveryStatus.DELIVERED
     assert AlertRecipient.objects.get(pk=late.pk).acknowledged_at is None

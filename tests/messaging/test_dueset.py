@@ -1,7 +1,7 @@
-"""PostgreSQL keeps the deliveries waiting or in flight in messaging_due and the providers' ids
-in messaging_provider_ref, by triggers (migration 0009), so that a claim and an outcome are
-heap-only updates of messaging_delivery. These tests hold the triggers to every way a row
-moves, and the claim to the due set."""
+"""PostgreSQL keeps the deliveries waiting or in flight in messaging_due, by triggers (migration
+0009), so that a claim and an outcome are heap-only updates of messaging_delivery; the providers'
+ids it lists in messaging_provider_ref only where a receipt names nothing else (migration 0010).
+These tests hold the triggers to every way a row moves, and the claim to the due set."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from vecinos.messaging import services, worker
+from vecinos.messaging import dueset, services, worker
 from vecinos.messaging.models import Delivery, DeliveryStatus
-from vecinos.transports.base import SendResult, TransportError
+from vecinos.transports import registry
+from vecinos.transports.base import SendResult, Transport, TransportError
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +75,8 @@ def test_each_move_of_a_delivery_keeps_its_due_entry():
     assert a.pk not in entries  # sent: neither waiting nor in flight
     b_row = Delivery.objects.get(pk=b.pk)
     assert b_row.status == DeliveryStatus.QUEUED and entries[b.pk] == b_row.next_attempt_at
-    assert provider_refs() == {(f"SM{a.pk}", a.pk)}
+    # Not listed: Twilio's callbacks name their delivery (the test's SMS transport is the console).
+    assert provider_refs() == set()
 
     # A lease renewed (the heartbeat) moves the entry; one cut short makes the row due now.
     later = timezone.now() + timedelta(seconds=90)
@@ -84,10 +86,15 @@ def test_each_move_of_a_delivery_keeps_its_due_entry():
     # Cancelled by its owner, and a callback's status: out of the due set, ids kept.
     Delivery.objects.filter(pk=b.pk).update(status=DeliveryStatus.CANCELLED)
     assert b.pk not in due()
-    assert services.status_update(provider_id=f"SM{a.pk}", status="delivered")
+    assert services.status_update(provider_id=f"SM{a.pk}", status="delivered", delivery_id=a.pk)
     assert Delivery.objects.get(pk=a.pk).status == DeliveryStatus.DELIVERED
 
-    # Deleted (erasure): its entries go with it.
+    # Listed (a transport whose receipts name its id alone), then deleted (erasure): its
+    # entries go with it.
+    with connection.cursor() as cursor:
+        dueset.list_provider_ids(cursor, [a.pk])
+        dueset.list_provider_ids(cursor, [a.pk])  # once only
+    assert provider_refs() == {(f"SM{a.pk}", a.pk)}
     Delivery.objects.filter(pk__in=[a.pk, c.pk]).delete()
     assert due() == {} and provider_refs() == set()
 
@@ -242,6 +249,8 @@ def test_truncating_the_deliveries_empties_both_tables():
     Delivery.objects.filter(pk=row.pk).update(
         provider_id="SMx", status=DeliveryStatus.QUEUED, next_attempt_at=later
     )
+    with connection.cursor() as cursor:
+        dueset.list_provider_ids(cursor, [row.pk])
     assert due() == {row.pk: later} and (("SMx", row.pk) in provider_refs())
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE messaging_delivery")
@@ -346,3 +355,34 @@ def test_an_open_delivery_written_around_the_triggers_is_put_back_when_a_worker_
     assert dueset.restore_missing() == 1
     assert dueset.restore_missing() == 0  # once
     assert [d.pk for d in worker.claim_batch(10)] == [row.pk]
+
+
+class ReceiptsByIdTransport(Transport):
+    """A transport whose receipts name the provider's id alone (as the Android gateway's)."""
+
+    channel = "sms"
+    receipts_by_provider_id = True
+
+
+@pytest.mark.django_db
+def test_the_worker_lists_the_ids_of_a_transport_found_by_them_alone(settings):
+    """Since migration 0010 the update trigger lists no provider id; the worker lists those a
+    receipt will name alone, and the receipt finds its row by them."""
+    settings.TRANSPORTS = {
+        **settings.TRANSPORTS,
+        "sms": {"path": f"{__name__}.ReceiptsByIdTransport"},
+    }
+    registry.reset()
+    try:
+        enqueue(2, "gw")
+        a, b = sorted(worker.claim_batch(10), key=lambda d: d.pk)
+        record([a, b], lambda d: SendResult(provider_id=f"gw-{d.pk}"))
+        assert provider_refs() == {(f"gw-{a.pk}", a.pk), (f"gw-{b.pk}", b.pk)}
+        moved = services.receipt_update(
+            channel="sms", provider_id=f"gw-{a.pk}", status="delivered", source="android"
+        )
+        assert moved == 1
+        assert Delivery.objects.get(pk=a.pk).status == DeliveryStatus.DELIVERED
+        assert Delivery.objects.get(pk=b.pk).status == DeliveryStatus.SENT
+    finally:
+        registry.reset()

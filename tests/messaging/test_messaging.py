@@ -103,13 +103,32 @@ def test_status_callbacks_move_forward_only(flaky):
     contact = services.contact_point(channel="sms", address="+12135550154")
     services.deliveries_enqueue([spec(contact, "cb")])
     Delivery.objects.update(status=DeliveryStatus.SENT, provider_id="SMabc")
-    assert services.status_update(provider_id="SMabc", status="delivered")
-    assert services.status_update(provider_id="SMabc", status="sent")
+    pk = Delivery.objects.get().pk
+    assert services.status_update(provider_id="SMabc", status="delivered", delivery_id=pk)
+    assert services.status_update(provider_id="SMabc", status="sent", delivery_id=pk)
     assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
     # A late "failed" after "delivered" changes nothing (and so starts no fallback).
-    assert services.status_update(provider_id="SMabc", status="failed", error_code="30003")
+    assert services.status_update(
+        provider_id="SMabc", status="failed", error_code="30003", delivery_id=pk
+    )
     assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
-    assert not services.status_update(provider_id="SMnope", status="delivered")
+    assert not services.status_update(provider_id="SMnope", status="delivered", delivery_id=pk)
+    assert not services.status_update(provider_id="SMabc", status="delivered", delivery_id=pk + 1)
+
+
+@pytest.mark.django_db
+def test_a_late_callback_of_an_earlier_attempt_does_not_move_the_row(flaky):
+    """The callback's URL names the delivery; its SID must be the one recorded last."""
+    contact = services.contact_point(channel="sms", address="+12135550158")
+    services.deliveries_enqueue([spec(contact, "again")])
+    Delivery.objects.update(status=DeliveryStatus.SENT, provider_id="SMsecond")
+    pk = Delivery.objects.get().pk
+    assert not services.status_update(
+        provider_id="SMfirst", status="failed", error_code="30003", delivery_id=pk
+    )
+    row = Delivery.objects.get()
+    assert row.status == DeliveryStatus.SENT and row.last_error == ""
+    assert ContactPoint.objects.get(pk=contact.pk).usable
 
 
 class DownTransport(Transport):

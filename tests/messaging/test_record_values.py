@@ -52,6 +52,8 @@ def test_a_group_of_outcomes_is_recorded_value_for_value():
     assert row.final_at is not None and row.final_at >= went_out
     back = Delivery.objects.get(pk=released.pk)
     assert (back.status, back.attempts, back.provider_id) == (DeliveryStatus.QUEUED, 0, "")
-    # Each status callback finds its message by the provider's id.
-    assert services.status_update(provider_id=AWKWARD[1], status="delivered")
+    # Each status callback finds its message: the delivery its URL names, under this SID.
+    assert services.status_update(
+        provider_id=AWKWARD[1], status="delivered", delivery_id=claimed[1].pk
+    )
     assert Delivery.objects.get(pk=claimed[1].pk).status == DeliveryStatus.DELIVERED

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from tests.alerts.test_alert_sms_keywords import new_number, say, subscriber
 from tests.reports.test_voice_intake import HOTLINE_NUMBER, VOICE
-from tests.transports.test_twilio_sms_transport import STATUS, enqueue
+from tests.transports.test_twilio_sms_transport import enqueue
 from tests.transports.test_twilio_sms_transport import twilio as twilio  # noqa: F401  (fixture)
 from tests.twilio_stub import (  # noqa: F401  (fixtures)
+    callback_path,
     fresh_rate_limits,
     signed_post,
     twilio_stub,
@@ -133,12 +134,13 @@ def test_a_replayed_permanent_failure_callback_does_not_mark_the_contact_again(t
         "MessageStatus": "undelivered",
         "ErrorCode": "30006",
     }
-    assert signed_post(client, STATUS, captured, token=twilio.auth_token).status_code == 204
+    path = callback_path(twilio.messages[-1]["_status_callback"])
+    assert signed_post(client, path, captured, token=twilio.auth_token).status_code == 204
     contact = ContactPoint.objects.get(pk=delivery.contact_id)
     assert not contact.usable
     # The person fixed their phone and the contact was made usable again.
     ContactPoint.objects.filter(pk=contact.pk).update(usable=True, unusable_reason="")
-    assert signed_post(client, STATUS, captured, token=twilio.auth_token).status_code == 204
+    assert signed_post(client, path, captured, token=twilio.auth_token).status_code == 204
     assert ContactPoint.objects.get(pk=contact.pk).usable
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.UNDELIVERED

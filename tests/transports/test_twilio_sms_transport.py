@@ -7,10 +7,16 @@ import socket
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from tests.twilio_stub import signed_post, twilio_stub, twilio_webhooks  # noqa: F401
-from vecinos.messaging import services
+from tests.twilio_stub import (  # noqa: F401
+    callback_path,
+    signed_post,
+    twilio_stub,
+    twilio_webhooks,
+)
+from vecinos.messaging import dueset, services
 from vecinos.messaging.models import ContactPoint, Delivery, DeliveryStatus
 from vecinos.transports import registry
 from vecinos.transports.base import OutboundMessage, TransportError
@@ -76,7 +82,8 @@ def test_a_delivery_is_sent_with_twilios_documented_request(twilio, settings):
     assert delivery.provider_id == sent["sid"] and sent["sid"].startswith("SM")
     assert (sent["to"], sent["body"]) == ("+12135550161", "Hola vecinos")
     assert sent["messaging_service_sid"] == SERVICE_SID and sent["from"] is None
-    assert sent["_status_callback"] == "http://testserver/hooks/twilio/status"
+    # The callback's URL names the delivery (found by its key when Twilio posts there).
+    assert sent["_status_callback"] == f"http://testserver/hooks/twilio/status?d={delivery.pk}"
     assert sent["_validity_period"] == "36000"  # 2 days asked, Twilio's maximum sent
 
     [request] = twilio.requests
@@ -262,9 +269,41 @@ def test_a_status_callback_updates_the_delivery(twilio, client):
         "AccountSid": twilio.account_sid,
         "To": "+12135550166",
     }
-    assert signed_post(client, STATUS, params, token=twilio.auth_token).status_code == 204
+    path = callback_path(twilio.messages[-1]["_status_callback"])
+    assert path == f"{STATUS}?d={delivery.pk}"
+    assert signed_post(client, path, params, token=twilio.auth_token).status_code == 204
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED and delivery.final_at
+
+
+def test_a_callback_naming_no_delivery_is_found_by_its_listed_id(twilio, client):
+    """A message sent before the callback's URL named its delivery: found by the provider id
+    listed then (on PostgreSQL messaging_provider_ref, which the update trigger kept until
+    migration 0010; on SQLite the column's index)."""
+    delivery = enqueue("+12135550169", "cb-old")
+    services.dispatch()
+    delivery.refresh_from_db()
+    with connection.cursor() as cursor:
+        dueset.list_provider_ids(cursor, [delivery.pk])
+    params = {"MessageSid": delivery.provider_id, "MessageStatus": "delivered"}
+    assert signed_post(client, STATUS, params, token=twilio.auth_token).status_code == 204
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED
+
+
+def test_a_callback_whose_url_names_a_delivery_badly_is_read_as_naming_none(twilio, client):
+    delivery = enqueue("+12135550170", "cb-odd")
+    services.dispatch()
+    delivery.refresh_from_db()
+    params = {"MessageSid": delivery.provider_id, "MessageStatus": "delivered"}
+    for odd in ("0", "-1", "1e3", "1" * 19, "12abc", ""):
+        path = f"{STATUS}?d={odd}"
+        assert signed_post(client, path, params, token=twilio.auth_token).status_code == 204
+    delivery.refresh_from_db()
+    # Read as naming none: found by its provider id where that is indexed (SQLite), not on
+    # PostgreSQL, where the update trigger lists none since migration 0010.
+    expected = DeliveryStatus.SENT if connection.vendor == "postgresql" else "delivered"
+    assert delivery.status == expected
 
 
 def test_an_undelivered_callback_with_a_permanent_code_marks_the_contact(twilio, client):
@@ -276,7 +315,8 @@ def test_an_undelivered_callback_with_a_permanent_code_marks_the_contact(twilio,
         "MessageStatus": "undelivered",
         "ErrorCode": "30006",
     }
-    assert signed_post(client, STATUS, params, token=twilio.auth_token).status_code == 204
+    path = callback_path(twilio.messages[-1]["_status_callback"])
+    assert signed_post(client, path, params, token=twilio.auth_token).status_code == 204
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.UNDELIVERED
     assert not ContactPoint.objects.get(pk=delivery.contact_id).usable
@@ -287,8 +327,9 @@ def test_a_forged_status_callback_changes_nothing(twilio, client):
     services.dispatch()
     delivery.refresh_from_db()
     params = {"MessageSid": delivery.provider_id, "MessageStatus": "failed", "ErrorCode": "21610"}
-    assert signed_post(client, STATUS, params, token="guess").status_code == 403
-    assert signed_post(client, STATUS, params, signature=False).status_code == 403
+    path = callback_path(twilio.messages[-1]["_status_callback"])
+    assert signed_post(client, path, params, token="guess").status_code == 403
+    assert signed_post(client, path, params, signature=False).status_code == 403
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENT
     assert ContactPoint.objects.get(pk=delivery.contact_id).usable

@@ -83,7 +83,7 @@ def test_a_voice_delivery_places_a_call_with_twilios_documented_request(twilio):
     assert call["sid"].startswith("CA") and len(call["sid"]) == 34
     assert call["status"] == "queued" and call["direction"] == "outbound-api"
     assert (call["to"], call["from"]) == ("+12135550161", FROM)
-    assert call["_status_callback"] == "http://testserver/hooks/twilio/status"
+    assert call["_status_callback"] == f"http://testserver/hooks/twilio/status?d={delivery.pk}"
     assert call["_status_callback_event"] == "completed"
     assert call["_timeout"] == "30"
     assert twilio.messages == []  # a call, never a text

@@ -185,20 +185,27 @@ TWILIO_STATUS = {
 PERMANENT_CODES = {"21211", "21610", "21614", "30003", "30005", "30006", "21408"}
 
 
-def status_update(*, provider_id: str, status: str, error_code: str = "") -> bool:
+def status_update(
+    *, provider_id: str, status: str, error_code: str = "", delivery_id: int | None = None
+) -> bool:
+    """A Twilio status callback. ``delivery_id``: the delivery its URL names (every message the
+    worker sends since issue 15's provider-id change): the row is found by its key, and only
+    while the callback's SID is the one recorded for it, so a late callback of an earlier
+    attempt never moves a row sent again since. Without it (a message sent before that
+    change), the row is found by its provider id."""
     mapped = TWILIO_STATUS.get(status)
     if mapped is None or not provider_id:
         return False
-    # One row per provider id: no order (first() orders by id). On PostgreSQL, with statistics
-    # taken while a fan-out's rows had no provider id yet, ORDER BY id LIMIT 1 was planned as a
-    # walk of the primary key from the oldest row: 32 ms and 107,000 buffers for each callback
-    # of a 51,557-message fan-out (Twilio sends two or three a message), instead of one lookup.
+    if delivery_id is not None:
+        rows = Delivery.objects.filter(pk=delivery_id, provider_id=provider_id)
+    else:
+        rows = dueset.by_provider(Delivery.objects.all(), provider_id)
+    # One row: no order (first() orders by id). On PostgreSQL, with statistics taken while a
+    # fan-out's rows had no provider id yet, ORDER BY id LIMIT 1 was planned as a walk of the
+    # primary key from the oldest row: 32 ms and 107,000 buffers for each callback of a
+    # 51,557-message fan-out (Twilio sends two or three a message), instead of one lookup.
     # Only what is needed: no body decrypted for each callback.
-    found = (
-        dueset.by_provider(Delivery.objects.all(), provider_id)
-        .order_by()
-        .only("id", "status", "contact_id")[:1]
-    )
+    found = rows.order_by().only("id", "status", "contact_id")[:1]
     delivery = found[0] if found else None
     if delivery is None:
         return False

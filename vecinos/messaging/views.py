@@ -10,6 +10,7 @@ the sender with no explanation at all.
 from __future__ import annotations
 
 import logging
+import re
 from xml.sax.saxutils import escape as xml_escape
 
 from django.conf import settings
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1600  # Twilio's own limit for one inbound message
 DEFAULT_FLOW = "hotline"
+# A delivery's id in a status callback's URL (at most 18 digits: within a bigint).
+DELIVERY_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
 TWIML = "text/xml; charset=utf-8"
@@ -213,10 +216,14 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     if not is_valid_request(request):
         return forbidden()
     post = request.POST
+    # The delivery the callback's URL names (messaging.worker._status_callback_url), signed
+    # with the rest of the URL; a message sent before it did has none.
+    named = request.GET.get("d", "")
     services.status_update(
         provider_id=post.get("MessageSid") or post.get("SmsSid") or post.get("CallSid") or "",
         status=post.get("MessageStatus") or post.get("SmsStatus") or post.get("CallStatus") or "",
         error_code=post.get("ErrorCode", "") or "",
+        delivery_id=int(named) if DELIVERY_ID.fullmatch(named) else None,
     )
     return HttpResponse(status=204)
 

@@ -252,7 +252,10 @@ def _limiter(channel: str, rate: float) -> RateLimiter:
 
 
 def _status_callback_url() -> str:
-    return f"{settings.PUBLIC_URL}/hooks/twilio/status"
+    """The status callback's URL but the delivery's id, which each message appends: the
+    callback finds its row by key (messaging.views.twilio_status). Twilio signs the whole URL,
+    query included, so the id it posts back cannot be forged."""
+    return f"{settings.PUBLIC_URL}/hooks/twilio/status?d="
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +287,7 @@ def _message(delivery: Claimed, now: datetime, callback: str) -> OutboundMessage
         idempotency_key=delivery.idempotency_key,
         subject=delivery.subject,
         validity_seconds=validity,
-        status_callback=callback,
+        status_callback=f"{callback}{delivery.pk}",
         extra={"delivery_id": delivery.pk, "flow": CALL_FLOW},
     )
 
@@ -706,6 +709,21 @@ def _update_held(
     )
 
 
+def _found_by_provider_id(done: list[tuple], by_id: dict[int, Claimed]) -> list[int]:
+    """The ids among ``done`` rows (pk fifth) sent by a transport whose receipts name the
+    provider's id alone (Transport.receipts_by_provider_id)."""
+    wants: dict[str, bool] = {}
+    found = []
+    for row in done:
+        pk = row[4]
+        channel = by_id[pk].channel
+        if channel not in wants:
+            wants[channel] = bool(getattr(get_transport(channel), "receipts_by_provider_id", False))
+        if wants[channel]:
+            found.append(pk)
+    return found
+
+
 def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str, int]) -> None:
     """Write outcomes in one transaction, with plain parameterized UPDATEs.
 
@@ -762,6 +780,8 @@ def _record(outcomes: list[Outcome], by_id: dict[int, Claimed], counts: dict[str
                 rows=done,
             )
             counts["sent"] += len(done)
+            if dueset.separate():
+                dueset.list_provider_ids(cursor, _found_by_provider_id(done, by_id))
         if skipped:
             _update_held(
                 cursor,

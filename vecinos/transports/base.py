@@ -54,6 +54,10 @@ class Transport:
     rate_limit: float = 0
     #: True for transports that only write to our own database (run in the worker's thread)
     inline: bool = False
+    #: True for transports whose receipts name a message by the provider's id alone (the
+    #: Android gateway's): on PostgreSQL the worker lists those ids (messaging.dueset). Twilio's
+    #: status callbacks name the delivery itself, in their URL.
+    receipts_by_provider_id: bool = False
 
     def send(self, message: OutboundMessage) -> SendResult:
         raise NotImplementedError

@@ -75,6 +75,8 @@ class AndroidSmsTransport(Transport):
     channel = "sms"
     # A phone sends a few texts a second at best, and carriers flag bursts as spam.
     rate_limit = 1.0  # messages/s; settings.ANDROID_SMS_RATE or TRANSPORTS["sms"]["rate"]
+    # Its receipts (messaging.views.android_webhook) name the message by its id alone.
+    receipts_by_provider_id = True
 
     def __init__(self) -> None:
         self.rate_limit = float(getattr(settings, "ANDROID_SMS_RATE", self.rate_limit))

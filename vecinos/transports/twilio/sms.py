@@ -123,10 +123,11 @@ def form_value(text: str) -> str:
 
 
 @cache
-def _post_setup(callback: str) -> tuple[str, dict[str, str], str, float] | None:
+def _post_setup() -> tuple[str, dict[str, str], str, float] | None:
     """What every message's POST shares (the URL, the headers but its own key, the encoded
     fields, the timeout), built once from the settings; None when Twilio is not configured.
-    Forgotten when a TWILIO_ setting changes (tests; a deployment changes them by restarting)."""
+    Forgotten when a TWILIO_ setting changes (tests; a deployment changes them by restarting).
+    The status callback is each message's own (it names the delivery)."""
     sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
     if not (sid and token) or not (
         settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM_NUMBER
@@ -138,9 +139,7 @@ def _post_setup(callback: str) -> tuple[str, dict[str, str], str, float] | None:
         "Accept": "application/json",
         "Content-Type": "application/x-www-form-urlencoded",
     }
-    shared = _shared_fields(
-        settings.TWILIO_MESSAGING_SERVICE_SID, settings.TWILIO_FROM_NUMBER, callback
-    )
+    shared = _shared_fields(settings.TWILIO_MESSAGING_SERVICE_SID, settings.TWILIO_FROM_NUMBER)
     return url, headers, shared, timeout()
 
 
@@ -150,11 +149,9 @@ def _settings_changed(*, setting: str, **kwargs) -> None:
         _post_setup.cache_clear()
 
 
-def _shared_fields(service_sid: str, from_number: str, callback: str) -> str:
+def _shared_fields(service_sid: str, from_number: str) -> str:
     """The urlencoded fields (with a leading "&") that are the same for every message."""
     fields = {"MessagingServiceSid": service_sid} if service_sid else {"From": from_number}
-    if callback:
-        fields["StatusCallback"] = callback
     return "&" + urlencode(fields)
 
 
@@ -270,7 +267,7 @@ class TwilioSmsTransport(Transport):
         """The same request on the worker's event loop (pyreqwest): many in flight, few threads."""
         if message.channel != "sms":
             raise TransportError(f"not an SMS: {message.channel}", code="config")
-        setup = _post_setup(message.status_callback or "")
+        setup = _post_setup()
         if setup is None:
             raise TransportError("twilio is not configured", code="config")
         url, shared_headers, shared, wait = setup
@@ -280,6 +277,8 @@ class TwilioSmsTransport(Transport):
         own = f"To={quote_text(message.address)}&Body={form_value(message.body)}"
         if message.validity_seconds is not None:
             own += f"&ValidityPeriod={max(1, min(MAX_VALIDITY, message.validity_seconds))}"
+        if message.status_callback:
+            own += f"&StatusCallback={quote_text(message.status_callback)}"
         answer = await http.request_async(  # http.Unreachable: timeouts, refused, reset
             session,
             "POST",
