@@ -302,7 +302,8 @@ def test_a_callback_whose_url_names_a_delivery_badly_is_read_as_naming_none(twil
     delivery.refresh_from_db()
     # Read as naming none: found by its provider id where that is indexed (SQLite), not on
     # PostgreSQL, where the update trigger lists none since migration 0010.
-    expected = DeliveryStatus.SENT if connection.vendor == "postgresql" else "delivered"
+    postgresql = connection.vendor == "postgresql"
+    expected = DeliveryStatus.SENT if postgresql else DeliveryStatus.DELIVERED
     assert delivery.status == expected
 
 
